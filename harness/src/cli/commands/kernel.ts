@@ -1,0 +1,4 @@
+import type { Command } from 'commander';
+
+/** Registers the `kernel` command family (not implemented yet). */
+export function register(_program: Command): void {}

@@ -1,0 +1,160 @@
+import { execa, type ResultPromise } from 'execa';
+import { WorkbenchError } from './errors.ts';
+import { HOST_TOOLS, missingToolsError } from './hostTools.ts';
+
+/** Options of one local process run. */
+export interface RunOptions {
+  /** Working directory. */
+  cwd?: string;
+  /** Extra environment variables (merged over process.env). */
+  env?: Record<string, string | undefined>;
+  /** Data written to stdin, then stdin is closed. */
+  input?: string | Buffer;
+  /** Kill the process (SIGTERM, then SIGKILL after 5 s) after this many ms. */
+  timeoutMs?: number;
+  /** Abort signal: kills the process like a timeout. */
+  signal?: AbortSignal;
+  /** Called with every stdout chunk (utf-8) as it arrives. */
+  onStdout?: (chunk: string) => void;
+  /** Called with every stderr chunk (utf-8) as it arrives. */
+  onStderr?: (chunk: string) => void;
+  /** Return a non-zero exit instead of throwing `E_COMMAND_FAILED`. */
+  allowFailure?: boolean;
+  /** Keep stdout as raw bytes in {@link RunResult.stdoutBytes}. */
+  binaryStdout?: boolean;
+}
+
+/** What a finished local process gave back. */
+export interface RunResult {
+  /** The exact argv that ran (argv[0] is the program). */
+  argv: string[];
+  /** Exit code; -1 when killed by a signal or timeout. */
+  exitCode: number;
+  stdout: string;
+  stderr: string;
+  /** Raw stdout when `binaryStdout` was set. */
+  stdoutBytes?: Buffer;
+  /** Wall time, ms. */
+  durationMs: number;
+  /** True when the timeout killed it. */
+  timedOut: boolean;
+}
+
+/**
+ * The single seam for local processes (ARCHITECTURE.md "Seams"): every stage
+ * runs host commands through a Runner, so tests can swap in
+ * {@link RecordingRunner} and assert on the exact argv.
+ */
+export interface Runner {
+  /**
+   * Runs `argv` (no shell).
+   * @throws WorkbenchError `E_TOOL_MISSING` when argv[0] is not installed,
+   *   `E_COMMAND_FAILED` on non-zero exit (unless allowFailure),
+   *   `E_COMMAND_TIMEOUT` when the timeout fired (unless allowFailure).
+   */
+  run(argv: string[], opts?: RunOptions): Promise<RunResult>;
+}
+
+/** Last `n` lines of `s` (for error messages). */
+export function tail(s: string, n = 15): string {
+  const lines = s.trimEnd().split('\n');
+  return lines.slice(-n).join('\n');
+}
+
+/** The Runner of the real machine (execa underneath). */
+export class ExecaRunner implements Runner {
+  async run(argv: string[], opts: RunOptions = {}): Promise<RunResult> {
+    if (argv.length === 0) throw new WorkbenchError('E_INTERNAL', 'Runner.run called with an empty argv');
+    const [file, ...args] = argv as [string, ...string[]];
+    const started = Date.now();
+    let child: ResultPromise;
+    try {
+      child = execa(file, args, {
+        cwd: opts.cwd,
+        env: opts.env,
+        input: opts.input,
+        timeout: opts.timeoutMs,
+        cancelSignal: opts.signal,
+        forceKillAfterDelay: 5000,
+        reject: false,
+        stripFinalNewline: false,
+        encoding: opts.binaryStdout ? 'buffer' : 'utf8',
+        maxBuffer: 1024 * 1024 * 1024,
+      });
+    } catch (e) {
+      throw new WorkbenchError('E_COMMAND_FAILED', `could not start ${file}: ${(e as Error).message}`, { cause: e });
+    }
+    if (opts.onStdout) child.stdout?.on('data', (b: Buffer) => opts.onStdout!(b.toString('utf8')));
+    if (opts.onStderr) child.stderr?.on('data', (b: Buffer) => opts.onStderr!(b.toString('utf8')));
+    const r = await child;
+    const durationMs = Date.now() - started;
+    const code = (r as { code?: string }).code;
+    if (code === 'ENOENT' || (r.failed && /ENOENT/.test(String(r.message)) && r.exitCode === undefined)) {
+      const known = HOST_TOOLS.find((t) => t.bin === file);
+      throw missingToolsError([known ?? { bin: file, pkg: file, why: '' }]);
+    }
+    const stdoutBytes = opts.binaryStdout ? Buffer.from(r.stdout as unknown as Uint8Array) : undefined;
+    const result: RunResult = {
+      argv,
+      exitCode: typeof r.exitCode === 'number' ? r.exitCode : -1,
+      stdout: opts.binaryStdout ? '' : String(r.stdout ?? ''),
+      stderr: String(r.stderr ?? ''),
+      durationMs,
+      timedOut: Boolean(r.timedOut),
+      ...(stdoutBytes ? { stdoutBytes } : {}),
+    };
+    if (opts.allowFailure) return result;
+    if (result.timedOut) {
+      throw new WorkbenchError('E_COMMAND_TIMEOUT', `${formatArgv(argv)} timed out after ${opts.timeoutMs} ms`, {
+        hint: 'the command was killed; see its output above',
+      });
+    }
+    if (r.isCanceled) {
+      throw new WorkbenchError('E_ABORTED', `${formatArgv(argv)} was cancelled`);
+    }
+    if (result.exitCode !== 0) {
+      throw new WorkbenchError(
+        'E_COMMAND_FAILED',
+        `${formatArgv(argv)} exited with ${result.exitCode}:\n${tail(result.stderr || result.stdout)}`,
+      );
+    }
+    return result;
+  }
+}
+
+/** argv as a copy-pasteable POSIX shell line (for logs and reproducers). */
+export function formatArgv(argv: readonly string[]): string {
+  return argv.map(shellQuoteLocal).join(' ');
+}
+
+function shellQuoteLocal(a: string): string {
+  if (a !== '' && /^[A-Za-z0-9_@%+=:,./-]+$/.test(a)) return a;
+  return `'${a.replace(/'/g, `'\\''`)}'`;
+}
+
+/** A call recorded by {@link RecordingRunner}. */
+export interface RecordedCall {
+  argv: string[];
+  opts: RunOptions;
+}
+
+/**
+ * Test double: records every argv and answers through `respond` (default:
+ * exit 0, empty output). Honors allowFailure like the real runner.
+ */
+export class RecordingRunner implements Runner {
+  readonly calls: RecordedCall[] = [];
+  constructor(
+    private readonly respond: (argv: string[], opts: RunOptions) => Partial<RunResult> | Promise<Partial<RunResult>> = () => ({}),
+  ) {}
+
+  async run(argv: string[], opts: RunOptions = {}): Promise<RunResult> {
+    this.calls.push({ argv, opts });
+    const r = await this.respond(argv, opts);
+    const result: RunResult = { argv, exitCode: 0, stdout: '', stderr: '', durationMs: 0, timedOut: false, ...r };
+    if (!opts.allowFailure && result.exitCode !== 0) {
+      throw new WorkbenchError('E_COMMAND_FAILED', `${formatArgv(argv)} exited with ${result.exitCode}:\n${tail(result.stderr)}`);
+    }
+    return result;
+  }
+}
