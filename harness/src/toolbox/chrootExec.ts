@@ -1,0 +1,80 @@
+import { isAbsolute } from 'node:path';
+import { WorkbenchError } from '../core/errors.ts';
+
+/** A host path made visible inside the chroot for one command. */
+export interface Bind {
+  /** Absolute host path (directory or file). */
+  host: string;
+  /** Absolute path inside the chroot. */
+  inside: string;
+  /** Mount read-only (default false). */
+  readOnly?: boolean;
+}
+
+/**
+ * The fixed host shell script that sets up binds in the private mount
+ * namespace and enters the chroot. Arguments are positional (never spliced
+ * into the script): `$1` root, `$2` number of binds, then `host inside ro`
+ * triples, then the command argv. Mounts live in the namespace that
+ * `unshare -m` created (propagation private), so they vanish with the
+ * command and never show on the host.
+ */
+export const ENTER_SCRIPT = [
+  'set -e',
+  'root=$1; n=$2; shift 2',
+  'i=0',
+  'while [ "$i" -lt "$n" ]; do',
+  '  if [ -d "$1" ]; then mkdir -p "$root$2"; else mkdir -p "$(dirname "$root$2")"; [ -e "$root$2" ] || : > "$root$2"; fi',
+  '  mount --bind "$1" "$root$2"',
+  '  if [ "$3" = ro ]; then mount -o remount,bind,ro "$root$2"; fi',
+  '  shift 3; i=$((i+1))',
+  'done',
+  'exec chroot "$root" "$@"',
+].join('\n');
+
+/** PATH inside the toolbox. */
+export const CHROOT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+
+function checkInside(p: string, what: string): void {
+  if (!isAbsolute(p) || p.split('/').includes('..') || p === '/') {
+    throw new WorkbenchError('E_TOOLBOX_ARG', `${what} "${p}" must be an absolute path inside the toolbox without ".." (and not /)`);
+  }
+}
+
+/**
+ * argv that runs `argv` inside the chroot at `root`: a new mount and PID
+ * namespace with its own /proc (objtool and friends need /proc), the given
+ * binds, a clean environment (PATH, HOME=/root, LC_ALL=C.UTF-8 plus `env`)
+ * and the working directory `cwd` (inside path).
+ *
+ * Shape: `unshare -m -p -f --mount-proc=<root>/proc sh -c ENTER_SCRIPT
+ * workbench-toolbox <root> <n> [host inside ro|rw]... /usr/bin/env -i -C cwd VAR=... argv...`
+ */
+export function chrootArgv(
+  root: string,
+  argv: readonly string[],
+  opts: { cwd?: string; binds?: readonly Bind[]; env?: Record<string, string> } = {},
+): string[] {
+  if (argv.length === 0) throw new WorkbenchError('E_TOOLBOX_ARG', 'toolbox exec needs a command');
+  const binds = opts.binds ?? [];
+  const out = ['unshare', '-m', '-p', '-f', `--mount-proc=${root}/proc`, 'sh', '-c', ENTER_SCRIPT, 'workbench-toolbox', root, String(binds.length)];
+  for (const b of binds) {
+    if (!isAbsolute(b.host)) throw new WorkbenchError('E_TOOLBOX_ARG', `bind source "${b.host}" must be an absolute host path`);
+    checkInside(b.inside, 'bind target');
+    out.push(b.host, b.inside, b.readOnly ? 'ro' : 'rw');
+  }
+  const cwd = opts.cwd ?? '/root';
+  checkInside(cwd === '/' ? '/root' : cwd, 'working directory');
+  const env = { PATH: CHROOT_PATH, HOME: '/root', LC_ALL: 'C.UTF-8', TERM: 'dumb', ...(opts.env ?? {}) };
+  out.push('/usr/bin/env', '-i', '-C', cwd);
+  for (const [k, v] of Object.entries(env)) {
+    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(k)) throw new WorkbenchError('E_TOOLBOX_ARG', `bad environment variable name "${k}"`);
+    out.push(`${k}=${v}`);
+  }
+  // `--` is not understood by every env; a command starting with '-' or containing '=' would be misread.
+  if (argv[0]!.startsWith('-') || argv[0]!.includes('=')) {
+    throw new WorkbenchError('E_TOOLBOX_ARG', `command "${argv[0]}" must be a program name or path`);
+  }
+  out.push(...argv);
+  return out;
+}
