@@ -86,7 +86,7 @@ describe('FrameComparer', () => {
     const expected = frames.map((f, i) => ({ geometry: geos[i]!, hashes: { xxh64: hashers.digest('xxh64', f), md5: hashers.digest('md5', f) } }));
     // produced: frame 3 has one flipped byte
     const produced = frames.map((f) => Buffer.from(f));
-    produced[3]![100] ^= 0xff;
+    produced[3]![100] = produced[3]![100]! ^ 0xff;
     const c = new FrameComparer(hashers, expected);
     const s = new FrameSplitter(c.geometryOf, c);
     for (const ch of chunks(Buffer.concat(produced), [999])) s.push(ch);
