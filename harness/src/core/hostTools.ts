@@ -31,6 +31,8 @@ export const HOST_TOOLS: readonly HostTool[] = [
   { bin: 'vpxenc', pkg: 'vpx-tools', why: 'generates the vp9-features suite' },
   { bin: 'vpxdec', pkg: 'vpx-tools', why: 'libvpx reference decodes' },
   { bin: 'ffmpeg', pkg: 'ffmpeg', why: 'cross-checks references, trace_headers' },
+  { bin: 'xmllint', pkg: 'libxml2-utils', why: 'validates junit.xml against the JUnit XML schema (tests)' },
+  { bin: 'chromium', pkg: 'chromium', why: 'opens index.html headless in the report tests (screenshot, console errors)' },
 ];
 
 /** Directories searched for host tools: PATH plus the sbin dirs (root tools). */
