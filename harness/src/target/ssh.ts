@@ -1,10 +1,12 @@
 import { createHash } from 'node:crypto';
 import { createReadStream, readFileSync } from 'node:fs';
 import { stat, writeFile } from 'node:fs/promises';
-import { Client, type ConnectConfig } from 'ssh2';
+import { Client, type ClientChannel, type ConnectConfig } from 'ssh2';
 import { WorkbenchError } from '../core/errors.ts';
+import { formatArgv } from '../core/runner.ts';
 import { hostPattern, verifyHostKey, type TrustPolicy } from './knownHosts.ts';
 import { quoteArgv, validateRemotePath } from './quote.ts';
+import { PidMarkerParser, killTreeArgv, wrappedCommandLine } from './remoteProc.ts';
 import type { ExecOptions, ExecResult, Target } from './types.ts';
 
 /** How to reach a board over SSH. */
@@ -22,25 +24,75 @@ export interface SshOptions {
   hostKeyAlias?: string;
   /** Unknown host keys: refuse (`strict`, default) or record (`tofu`). */
   trust?: TrustPolicy;
-  /** Connect timeout, ms (default 10000). */
+  /** Timeout of one connection attempt (TCP + SSH handshake + auth), ms (default 10000). */
   connectTimeoutMs?: number;
-  /** Keepalive interval, ms (default 5000; 3 missed = dead). */
+  /** Keepalive interval, ms (default 5000); {@link keepaliveCountMax} missed answers = connection dead. */
   keepaliveMs?: number;
+  /** Missed keepalives before the connection is declared dead (default 3). */
+  keepaliveCountMax?: number;
+  /**
+   * Reconnect with exponential backoff: total time budget for (re)connecting,
+   * ms (default 20000). Attempts: immediately, then after 250, 500, 1000, 2000,
+   * 4000 ms (capped) while the budget lasts. Host key and authentication
+   * failures are never retried.
+   */
+  reconnectBudgetMs?: number;
+  /** At most this many channels at once on the connection (default 8; OpenSSH's MaxSessions is 10). */
+  maxChannels?: number;
+  /** After killing a timed-out command, wait this long for its channel to close, ms (default 5000). */
+  killGraceMs?: number;
+}
+
+const RETRYABLE_NET = /ECONNREFUSED|ECONNRESET|EPIPE|ETIMEDOUT|EHOSTUNREACH|ENETUNREACH|ECONNABORTED|Timed out while waiting for handshake|handshake|Connection lost|socket hang up|Keepalive timeout|No response from server/i;
+
+/** Simple counting semaphore (channels per connection). */
+class Semaphore {
+  private waiting: (() => void)[] = [];
+  constructor(private free: number) {}
+  async take(): Promise<() => void> {
+    if (this.free > 0) this.free--;
+    else await new Promise<void>((r) => this.waiting.push(r));
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      const next = this.waiting.shift();
+      if (next) next();
+      else this.free++;
+    };
+  }
+}
+
+/** Internal options of one channel. */
+interface ChannelOptions extends ExecOptions {
+  /** Stream this local file into stdin. */
+  stdinFile?: string;
+  /** Run without the PID wrapper (used for the kill command itself). */
+  unwrapped?: boolean;
 }
 
 /**
  * {@link Target} over one reused ssh2 connection (keys or agent only; no
  * passwords). Host keys are checked against the workbench's known_hosts
- * (target/knownHosts.ts).
+ * (target/knownHosts.ts). The connection is opened on first use, kept alive
+ * with SSH keepalives, reopened with backoff when it drops, and shared by
+ * every command of the run (up to {@link SshOptions.maxChannels} at once).
+ * Timeouts and aborts kill the remote process tree (target/remoteProc.ts),
+ * not just the channel.
  */
 export class SshTarget implements Target {
   readonly name: string;
+  /** How many times the connection was re-established after the first connect. */
+  reconnects = 0;
   private client: Client | undefined;
   private connecting: Promise<Client> | undefined;
-  private hostKeyError: WorkbenchError | undefined;
+  private everConnected = false;
+  private closed = false;
+  private readonly channels: Semaphore;
 
   constructor(private readonly o: SshOptions) {
     this.name = o.name;
+    this.channels = new Semaphore(o.maxChannels ?? 8);
   }
 
   /** Where this target connects, `user@host:port`. */
@@ -48,31 +100,82 @@ export class SshTarget implements Target {
     return `${this.o.user}@${this.o.host}:${this.o.port}`;
   }
 
+  /** True while a connection is open. */
+  get connected(): boolean {
+    return this.client !== undefined;
+  }
+
   /**
-   * Opens (or reuses) the connection.
-   * @throws WorkbenchError E_UNREACHABLE, E_AUTH, E_HOSTKEY_CHANGED, E_HOSTKEY_UNKNOWN.
+   * Opens (or reuses) the connection, retrying with backoff within
+   * {@link SshOptions.reconnectBudgetMs}.
+   * @throws WorkbenchError E_UNREACHABLE (names host:port, the timeout and
+   *   the attempts), E_AUTH, E_HOSTKEY_CHANGED, E_HOSTKEY_UNKNOWN.
    */
   connect(): Promise<Client> {
     if (this.client) return Promise.resolve(this.client);
     if (this.connecting) return this.connecting;
-    this.connecting = new Promise<Client>((resolve, reject) => {
+    this.closed = false;
+    this.connecting = this.connectWithBackoff().finally(() => {
+      this.connecting = undefined;
+    });
+    return this.connecting;
+  }
+
+  private async connectWithBackoff(): Promise<Client> {
+    const budget = this.o.reconnectBudgetMs ?? 20_000;
+    const started = Date.now();
+    let delay = 250;
+    let attempts = 0;
+    for (;;) {
+      attempts++;
+      try {
+        const c = await this.connectOnce();
+        if (this.everConnected) this.reconnects++;
+        this.everConnected = true;
+        return c;
+      } catch (e) {
+        const err = e as WorkbenchError;
+        const retryable = err.code === 'E_UNREACHABLE';
+        const elapsed = Date.now() - started;
+        if (!retryable || this.closed || elapsed + delay >= budget) {
+          if (retryable) {
+            throw new WorkbenchError(
+              'E_UNREACHABLE',
+              `board ${this.name} unreachable at ${this.o.host}:${this.o.port} after ${attempts} attempt(s) over ${(elapsed / 1000).toFixed(1)} s (connect timeout ${this.o.connectTimeoutMs ?? 10_000} ms): ${err.message.replace(/^.*?: /, '')}`,
+              {
+                hint: `is it powered and on the network, and does sshd listen on port ${this.o.port}? try \`workbench boards check ${this.name}\``,
+                cause: err,
+              },
+            );
+          }
+          throw err;
+        }
+        await new Promise((r) => setTimeout(r, delay));
+        delay = Math.min(delay * 2, 4000);
+      }
+    }
+  }
+
+  private connectOnce(): Promise<Client> {
+    return new Promise<Client>((resolve, reject) => {
       const c = new Client();
       const alias = this.o.hostKeyAlias ?? hostPattern(this.o.host, this.o.port);
-      this.hostKeyError = undefined;
+      let hostKeyError: WorkbenchError | undefined;
+      let ready = false;
       const cfg: ConnectConfig = {
         host: this.o.host,
         port: this.o.port,
         username: this.o.user,
         readyTimeout: this.o.connectTimeoutMs ?? 10_000,
         keepaliveInterval: this.o.keepaliveMs ?? 5_000,
-        keepaliveCountMax: 3,
+        keepaliveCountMax: this.o.keepaliveCountMax ?? 3,
         tryKeyboard: false,
         hostVerifier: (key: Buffer) => {
           try {
             verifyHostKey(this.o.knownHostsFile, alias, key, this.o.trust ?? 'strict');
             return true;
           } catch (e) {
-            this.hostKeyError = e as WorkbenchError;
+            hostKeyError = e as WorkbenchError;
             return false;
           }
         },
@@ -82,7 +185,7 @@ export class SshTarget implements Target {
           cfg.privateKey = readFileSync(this.o.identityFile);
         } catch (e) {
           reject(
-            new WorkbenchError('E_AUTH', `cannot read identity file ${this.o.identityFile} for board ${this.name}`, {
+            new WorkbenchError('E_AUTH', `cannot read identity file ${this.o.identityFile} for board ${this.name}: ${(e as Error).message}`, {
               hint: 'fix `identity` in boards.toml',
               cause: e,
             }),
@@ -100,14 +203,15 @@ export class SshTarget implements Target {
         return;
       }
       c.once('ready', () => {
+        ready = true;
         this.client = c;
-        this.connecting = undefined;
         resolve(c);
       });
-      c.once('error', (err: Error & { level?: string }) => {
-        this.connecting = undefined;
-        this.client = undefined;
-        if (this.hostKeyError) return reject(this.hostKeyError);
+      // A persistent listener: later errors (keepalive timeout, ECONNRESET)
+      // must not crash the process; they end in 'close'.
+      c.on('error', (err: Error & { level?: string }) => {
+        if (ready) return;
+        if (hostKeyError) return reject(hostKeyError);
         if (err.level === 'client-authentication') {
           return reject(
             new WorkbenchError('E_AUTH', `permission denied for ${this.address} (key authentication failed)`, {
@@ -115,132 +219,257 @@ export class SshTarget implements Target {
             }),
           );
         }
-        reject(
-          new WorkbenchError('E_UNREACHABLE', `board ${this.name} unreachable at ${this.o.host}:${this.o.port} (timeout ${this.o.connectTimeoutMs ?? 10_000} ms): ${err.message}`, {
-            hint: `is it powered and on the network? try \`workbench boards check ${this.name}\``,
-          }),
-        );
+        reject(new WorkbenchError('E_UNREACHABLE', `${this.o.host}:${this.o.port}: ${err.message}`, { cause: err }));
       });
       c.on('close', () => {
         if (this.client === c) this.client = undefined;
+        if (!ready) reject(hostKeyError ?? new WorkbenchError('E_UNREACHABLE', `${this.o.host}:${this.o.port}: connection closed during handshake`));
       });
       c.connect(cfg);
     });
-    return this.connecting;
+  }
+
+  /** Forgets a connection that is known to be dead (the next command reconnects). */
+  private drop(c: Client): void {
+    if (this.client === c) this.client = undefined;
+    try {
+      c.end();
+    } catch {
+      /* already gone */
+    }
   }
 
   async exec(argv: string[], opts: ExecOptions = {}): Promise<ExecResult> {
-    const c = await this.connect();
-    const line = quoteArgv(argv);
+    return this.channel(argv, opts);
+  }
+
+  /** Opens an exec channel, reconnecting once when the connection turns out to be dead before the command started. */
+  private async openChannel(line: string): Promise<{ c: Client; stream: ClientChannel }> {
+    for (let attempt = 0; ; attempt++) {
+      const c = await this.connect();
+      try {
+        const stream = await new Promise<ClientChannel>((resolve, reject) => {
+          try {
+            c.exec(line, (err, s) => (err ? reject(err) : resolve(s)));
+          } catch (e) {
+            reject(e as Error);
+          }
+        });
+        return { c, stream };
+      } catch (e) {
+        const msg = (e as Error).message;
+        // The command never started: safe to reconnect and retry once.
+        if (attempt === 0 && (this.client !== c || RETRYABLE_NET.test(msg) || /Not connected|closed/i.test(msg))) {
+          this.drop(c);
+          continue;
+        }
+        throw new WorkbenchError('E_UNREACHABLE', `board ${this.name} (${this.address}): cannot open a channel: ${msg}`, {
+          cause: e,
+          hint: `try \`workbench boards check ${this.name}\``,
+        });
+      }
+    }
+  }
+
+  private async channel(argv: string[], opts: ChannelOptions): Promise<ExecResult> {
+    if (argv.length === 0) throw new WorkbenchError('E_INTERNAL', 'empty remote argv');
+    if (opts.signal?.aborted) throw new WorkbenchError('E_ABORTED', `${this.name}: \`${formatArgv(argv)}\` aborted before it started`);
+    const shown = formatArgv(argv);
+    const line = opts.unwrapped ? quoteArgv(argv) : wrappedCommandLine(argv);
+    const release = await this.channels.take();
+    let opened: { c: Client; stream: ClientChannel };
+    try {
+      opened = await this.openChannel(line);
+    } catch (e) {
+      release();
+      throw e;
+    }
+    const { c, stream } = opened;
     const started = Date.now();
     return new Promise<ExecResult>((resolve, reject) => {
-      c.exec(line, (err, stream) => {
-        if (err) {
-          reject(new WorkbenchError('E_UNREACHABLE', `board ${this.name}: cannot open a channel: ${err.message}`, { cause: err }));
-          return;
+      const out: Buffer[] = [];
+      const errChunks: Buffer[] = [];
+      const marker = new PidMarkerParser();
+      let exitCode: number | undefined;
+      let exitSignal: string | undefined;
+      let timedOut = false;
+      let aborted = false;
+      let lost = false;
+      let finished = false;
+      let killSent = false;
+      let graceTimer: NodeJS.Timeout | undefined;
+
+      const killRemote = () => {
+        if (killSent) return;
+        if (marker.pid === undefined) return; // sent as soon as the PID arrives
+        killSent = true;
+        const pid = marker.pid;
+        // Best effort on the same channel (most sshd ignore it), then the real kill on a second channel.
+        try {
+          stream.signal('KILL');
+        } catch {
+          /* channel gone */
         }
-        const out: Buffer[] = [];
-        const errChunks: Buffer[] = [];
-        let timedOut = false;
-        let aborted = false;
-        const kill = () => {
-          try {
-            stream.signal('KILL');
-          } catch {
-            /* channel gone */
-          }
-          stream.close();
-        };
-        const timer = opts.timeoutMs
-          ? setTimeout(() => {
-              timedOut = true;
-              kill();
-            }, opts.timeoutMs)
-          : undefined;
-        const onAbort = () => {
-          aborted = true;
-          kill();
-        };
-        opts.signal?.addEventListener('abort', onAbort, { once: true });
-        stream.on('data', (b: Buffer) => {
-          out.push(b);
-          opts.onStdoutBytes?.(b);
-          opts.onStdout?.(b.toString('utf8'));
-        });
-        stream.stderr.on('data', (b: Buffer) => {
-          errChunks.push(b);
-          opts.onStderr?.(b.toString('utf8'));
-        });
-        stream.on('close', (code: number | null) => {
-          if (timer) clearTimeout(timer);
-          opts.signal?.removeEventListener('abort', onAbort);
-          const stdoutBuf = Buffer.concat(out);
-          const r: ExecResult = {
-            argv,
-            exitCode: typeof code === 'number' && !timedOut && !aborted ? code : -1,
-            stdout: opts.binaryStdout ? '' : stdoutBuf.toString('utf8'),
-            stderr: Buffer.concat(errChunks).toString('utf8'),
-            durationMs: Date.now() - started,
-            timedOut,
-            ...(opts.binaryStdout ? { stdoutBytes: stdoutBuf } : {}),
-          };
-          if (opts.allowFailure) return resolve(r);
-          if (timedOut) {
-            return reject(new WorkbenchError('E_REMOTE_TIMEOUT', `${this.name}: \`${line}\` killed after ${opts.timeoutMs} ms`));
-          }
-          if (aborted) return reject(new WorkbenchError('E_ABORTED', `${this.name}: \`${line}\` aborted`));
-          if (r.exitCode !== 0) {
-            return reject(
-              new WorkbenchError('E_REMOTE_FAILED', `${this.name}: \`${line}\` exited with ${r.exitCode}: ${r.stderr.trim().split('\n').slice(-10).join('\n')}`),
-            );
-          }
-          resolve(r);
-        });
-        if (opts.input !== undefined) stream.end(opts.input);
-        else stream.end();
+        void this.channel(killTreeArgv(pid), { unwrapped: true, timeoutMs: 15_000, allowFailure: true }).catch(() => undefined);
+      };
+      const stop = () => {
+        killRemote();
+        if (!graceTimer) {
+          graceTimer = setTimeout(() => {
+            try {
+              stream.close();
+            } catch {
+              /* gone */
+            }
+            finish();
+          }, this.o.killGraceMs ?? 5_000);
+        }
+      };
+      const timer = opts.timeoutMs
+        ? setTimeout(() => {
+            timedOut = true;
+            stop();
+          }, opts.timeoutMs)
+        : undefined;
+      const onAbort = () => {
+        aborted = true;
+        stop();
+      };
+      opts.signal?.addEventListener('abort', onAbort, { once: true });
+      const onClientClose = () => {
+        lost = true;
+        finish();
+      };
+      c.once('close', onClientClose);
+
+      stream.on('data', (b: Buffer) => {
+        out.push(b);
+        opts.onStdoutBytes?.(b);
+        opts.onStdout?.(b.toString('utf8'));
       });
+      stream.stderr.on('data', (b: Buffer) => {
+        const mine = opts.unwrapped ? b : marker.push(b);
+        if ((timedOut || aborted) && marker.pid !== undefined) killRemote();
+        if (mine.length) {
+          errChunks.push(mine);
+          opts.onStderr?.(mine.toString('utf8'));
+        }
+      });
+      stream.on('exit', (code: number | null, signal?: string) => {
+        if (typeof code === 'number') exitCode = code;
+        else if (signal) exitSignal = signal;
+      });
+      stream.on('close', () => finish());
+      stream.on('error', () => undefined);
+
+      function finish(this: void) {
+        if (finished) return;
+        finished = true;
+        release();
+        if (timer) clearTimeout(timer);
+        if (graceTimer) clearTimeout(graceTimer);
+        opts.signal?.removeEventListener('abort', onAbort);
+        c.removeListener('close', onClientClose);
+        const rest = marker.flush();
+        if (rest.length) errChunks.push(rest);
+        const stdoutBuf = Buffer.concat(out);
+        const r: ExecResult = {
+          argv,
+          exitCode: exitCode !== undefined && !timedOut && !aborted ? exitCode : -1,
+          stdout: opts.binaryStdout ? '' : stdoutBuf.toString('utf8'),
+          stderr: Buffer.concat(errChunks).toString('utf8'),
+          durationMs: Date.now() - started,
+          timedOut,
+          ...(opts.binaryStdout ? { stdoutBytes: stdoutBuf } : {}),
+          ...(marker.pid !== undefined ? { remotePid: marker.pid } : {}),
+        };
+        settle(r);
+      }
+      const settle = (r: ExecResult) => {
+        if (timedOut) {
+          if (opts.allowFailure) return resolve(r);
+          return reject(
+            new WorkbenchError('E_REMOTE_TIMEOUT', `${this.name}: \`${shown}\` did not finish within ${opts.timeoutMs} ms; its remote process tree was killed`, {
+              hint: 'the board may be overloaded or the command hung; see the kernel log (`dmesg`) on the board',
+            }),
+          );
+        }
+        if (aborted) return reject(new WorkbenchError('E_ABORTED', `${this.name}: \`${shown}\` aborted; its remote process tree was killed`));
+        if (exitCode === undefined && (lost || this.client !== c)) {
+          return reject(
+            new WorkbenchError(
+              'E_CONNECTION_LOST',
+              `board ${this.name} (${this.o.host}:${this.o.port}): connection lost while running \`${shown}\` (it may or may not have completed)`,
+              { hint: `check the board with \`workbench boards check ${this.name}\`; an interrupted deploy is repaired by the next deploy or rollback` },
+            ),
+          );
+        }
+        if (exitCode === undefined) {
+          r.exitCode = -1;
+          if (opts.allowFailure) return resolve(r);
+          return reject(new WorkbenchError('E_REMOTE_FAILED', `${this.name}: \`${shown}\` ended without an exit status${exitSignal ? ` (signal ${exitSignal})` : ''}`));
+        }
+        if (opts.allowFailure || exitCode === 0) return resolve(r);
+        const tail = r.stderr.trim().split('\n').slice(-10).join('\n');
+        reject(new WorkbenchError('E_REMOTE_FAILED', `${this.name}: \`${shown}\` exited with ${exitCode}${tail ? `:\n${tail}` : ''}`));
+      };
+
+      if (opts.stdinFile) {
+        const rs = createReadStream(opts.stdinFile);
+        rs.on('error', (e) => {
+          stream.close();
+          reject(new WorkbenchError('E_TRANSFER', `cannot read ${opts.stdinFile}: ${e.message}`, { cause: e }));
+        });
+        rs.pipe(stream);
+      } else if (opts.input !== undefined) stream.end(opts.input);
+      else stream.end();
     });
   }
 
+  /**
+   * Uploads `localPath` to `remotePath` in one round trip (`cat >` then
+   * `sha256sum` on the board) and compares the board's SHA-256 with the
+   * local one.
+   * @throws WorkbenchError E_TRANSFER (hash mismatch, disk full: the partial file is removed).
+   */
   async upload(localPath: string, remotePath: string, opts: { mode?: number } = {}): Promise<{ bytes: number; sha256: string }> {
     validateRemotePath(remotePath);
-    const c = await this.connect();
     const bytes = (await stat(localPath)).size;
     const h = createHash('sha256');
     await new Promise<void>((resolve, reject) => {
-      c.exec(quoteArgv(['sh', '-c', 'cat > "$1"', 'sh', remotePath]), (err, stream) => {
-        if (err) return reject(err);
-        stream.on('close', (code: number) =>
-          code === 0 ? resolve() : reject(new WorkbenchError('E_TRANSFER', `${this.name}: writing ${remotePath} failed (exit ${code})`)),
-        );
-        stream.stderr.on('data', () => undefined);
-        stream.on('data', () => undefined);
-        const rs = createReadStream(localPath);
-        rs.on('data', (chunk) => h.update(chunk));
-        rs.on('error', reject);
-        rs.pipe(stream);
-      });
+      const rs = createReadStream(localPath);
+      rs.on('data', (chunk) => h.update(chunk));
+      rs.on('end', () => resolve());
+      rs.on('error', reject);
     });
     const sha256 = h.digest('hex');
-    const r = await this.exec(['sha256sum', remotePath]);
+    const mode = opts.mode !== undefined ? opts.mode.toString(8) : '';
+    const script = 'if cat > "$1" && { [ -z "$2" ] || chmod "$2" "$1"; }; then sha256sum "$1"; else rc=$?; rm -f "$1"; exit $rc; fi';
+    const r = await this.channel(['sh', '-c', script, 'wb-upload', remotePath, mode], { stdinFile: localPath, allowFailure: true, timeoutMs: 600_000 });
+    if (r.exitCode !== 0) {
+      const full = /No space left|Disk quota/i.test(r.stderr);
+      throw new WorkbenchError('E_TRANSFER', `${this.name}: writing ${remotePath} failed (exit ${r.exitCode}): ${r.stderr.trim()}`, {
+        hint: full ? 'the board disk is full: free space on it' : 'check the directory exists and is writable',
+      });
+    }
     const remote = r.stdout.split(/\s+/)[0];
     if (remote !== sha256) {
       throw new WorkbenchError('E_TRANSFER', `${this.name}: ${remotePath} SHA-256 ${remote} differs from local ${sha256}`, {
         hint: 'the transfer was corrupted or the board disk is full; retry',
       });
     }
-    if (opts.mode !== undefined) await this.exec(['chmod', opts.mode.toString(8), remotePath]);
     return { bytes, sha256 };
   }
 
+  /** Downloads `remotePath` (hash and content in one round trip) and verifies SHA-256. */
   async download(remotePath: string, localPath: string): Promise<{ bytes: number; sha256: string }> {
     validateRemotePath(remotePath);
-    const r = await this.exec(['cat', remotePath], { binaryStdout: true });
+    const r = await this.channel(['sh', '-c', 'sha256sum "$1" >&2 && cat "$1"', 'wb-download', remotePath], { binaryStdout: true, timeoutMs: 600_000 });
     const data = r.stdoutBytes ?? Buffer.alloc(0);
     const sha256 = createHash('sha256').update(data).digest('hex');
-    const remote = (await this.exec(['sha256sum', remotePath])).stdout.split(/\s+/)[0];
+    const remote = r.stderr.trim().split(/\s+/)[0];
     if (remote !== sha256) {
-      throw new WorkbenchError('E_TRANSFER', `${this.name}: download of ${remotePath} corrupted (SHA-256 mismatch)`);
+      throw new WorkbenchError('E_TRANSFER', `${this.name}: download of ${remotePath} corrupted (SHA-256 ${sha256}, board says ${remote})`);
     }
     await writeFile(localPath, data);
     return { bytes: data.length, sha256 };
@@ -250,7 +479,14 @@ export class SshTarget implements Target {
     return (await this.exec(['uname', '-r'])).stdout.trim();
   }
 
+  /** Test hook: destroys the transport as if the network cut it (no SSH disconnect message). */
+  cutConnection(): void {
+    const c = this.client as unknown as { _sock?: { destroy(): void } } | undefined;
+    c?._sock?.destroy();
+  }
+
   async close(): Promise<void> {
+    this.closed = true;
     const c = this.client;
     this.client = undefined;
     c?.end();

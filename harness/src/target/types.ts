@@ -27,6 +27,8 @@ export interface ExecResult {
   stdoutBytes?: Buffer;
   durationMs: number;
   timedOut: boolean;
+  /** PID of the remote process (session leader) when the transport reports it (SshTarget does). */
+  remotePid?: number;
 }
 
 /**
@@ -40,7 +42,10 @@ export interface Target {
   /**
    * Runs argv on the board.
    * @throws WorkbenchError `E_REMOTE_FAILED` (non-zero exit, unless
-   *   allowFailure), `E_REMOTE_TIMEOUT`, `E_UNREACHABLE`, `E_HOSTKEY_CHANGED`.
+   *   allowFailure), `E_REMOTE_TIMEOUT` (the remote process tree was
+   *   killed), `E_ABORTED`, `E_UNREACHABLE`, `E_CONNECTION_LOST` (the
+   *   connection dropped while the command ran: it may or may not have
+   *   completed), `E_HOSTKEY_CHANGED`, `E_AUTH`.
    */
   exec(argv: string[], opts?: ExecOptions): Promise<ExecResult>;
   /**
