@@ -27,6 +27,11 @@ export const IRQ_BITS = [
 export const IrqBitSchema = z.enum(IRQ_BITS);
 export type IrqBit = z.infer<typeof IrqBitSchema>;
 
+/** For each status bit: number of jobs with that bit set (every bit present). */
+export const IrqBitsSchema = z
+  .object(Object.fromEntries(IRQ_BITS.map((b) => [b, count])) as Record<IrqBit, typeof count>)
+  .describe('for each status bit: number of jobs with that bit set');
+
 /** The fixed question the run-level summary answers. */
 export const BIT2_QUESTION = 'Does a VP9 job on vdpu381 complete with BIT(2) (dec_rdy) of status register 0x380?';
 
@@ -35,7 +40,7 @@ export const IrqVectorSummarySchema = z
   .object({
     jobs: count.describe('decode jobs recorded for this vector (all modes)'),
     vp9Jobs: count.describe('jobs whose decode mode was VP9 (VDPU381_MODE_VP9 = 2); the statuses with mode 2 add up to it'),
-    bits: z.record(IrqBitSchema, count).describe('for each status bit: number of jobs with that bit set'),
+    bits: IrqBitsSchema,
     statuses: z
       .array(
         z.object({
@@ -62,7 +67,7 @@ export const IrqRunSummarySchema = z
     vp9Jobs: count,
     vp9JobsWithDecRdy: count,
     vp9JobsWithErrorBits: count.describe('VP9 jobs with bus_err, error, timeout, buf_empty or colmv_ref_err set'),
-    bits: z.record(IrqBitSchema, count).describe('all vectors added up'),
+    bits: IrqBitsSchema.describe('all vectors added up'),
     explanation: z.string().describe('one or two sentences for a person'),
   })
   .describe('run-level IRQ summary');
