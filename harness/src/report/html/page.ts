@@ -174,7 +174,7 @@ function vectorRows(v: VectorResult, i: number, image: (p: string, alt: string) 
   const others = v.artifacts.filter((a) => !imgs.includes(a));
   const body = [
     kv([
-      ['checks', d.checks.map((c) => `${c.check}: ${c.status}${c.detail ? ` (${c.detail})` : ''}`).join('; ')],
+      ['checks', d.checks.map((c) => `${c.check}: ${c.status}${c.detail && c.detail !== 'not run' ? ` (${c.detail})` : ''}`).join('; ')],
       ['frames', d.framesExpected !== undefined || d.framesProduced !== undefined ? `expected ${d.framesExpected ?? '-'}, produced ${d.framesProduced ?? '-'}` : undefined],
       ['MD5 expected', v.md5.expected ?? undefined],
       ['MD5 actual', v.md5.actual ?? undefined],
