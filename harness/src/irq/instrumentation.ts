@@ -1,0 +1,107 @@
+/**
+ * Turning the rkvdec IRQ instrumentation (patches/instrument/, a debug-only
+ * kernel patch, never part of the upstream series) on for a board, and
+ * reading it back per vector from the vector's kernel-log slice.
+ *
+ * The patch is gated by a module parameter and prints with dev_dbg (dynamic
+ * debug) or a plain dev_info; enabling writes the parameter through sysfs and,
+ * when asked, enables the module's dynamic-debug call sites. A board without
+ * the module (the vboard: visl, no rkvdec hardware) gets an explicit
+ * "unavailable" with the reason, so the run-level answer says "unknown" and
+ * why (report/irqTypes.ts `summarizeIrq`).
+ */
+import { WorkbenchError } from '../core/errors.ts';
+import { irqVectorSummary, type IrqVectorSummary } from '../report/irqTypes.ts';
+import type { Target } from '../target/types.ts';
+import { validateName } from '../target/quote.ts';
+import { parseIrqLog, sequenceGaps, type IrqLogLine } from './status.ts';
+
+/** How the instrumentation is switched on (names from patches/instrument/README.md). */
+export interface InstrumentationSpec {
+  /** Module name as in /sys/module (rockchip-vdec.ko → `rockchip_vdec`). */
+  module: string;
+  /** Module parameter that gates the records; written with `1`. */
+  param?: string;
+  /** Also enable the module's dev_dbg call sites through dynamic debug. */
+  dynamicDebug?: boolean;
+}
+
+/**
+ * Default: module `rockchip_vdec`, parameter `irq_status_trace`, dynamic debug
+ * on. Replace with the names of patches/instrument/README.md when they differ.
+ */
+export const DEFAULT_INSTRUMENTATION: InstrumentationSpec = { module: 'rockchip_vdec', param: 'irq_status_trace', dynamicDebug: true };
+
+/** State of the instrumentation on a board. */
+export type InstrumentationState =
+  | { state: 'enabled'; how: string[] }
+  | { state: 'unavailable'; reason: string };
+
+/**
+ * Remote sh script: $1 module, $2 parameter ('' for none), $3 1 to enable
+ * dynamic debug. Prints one of: `NOT-LOADED`, `NO-PARAM`, `NO-DYNDBG`,
+ * `ENABLED <how...>`.
+ */
+export const ENABLE_SCRIPT = `
+m=$1; p=$2; dd=$3; how=""
+[ -d "/sys/module/$m" ] || { echo NOT-LOADED; exit 0; }
+if [ -n "$p" ]; then
+  f="/sys/module/$m/parameters/$p"
+  [ -e "$f" ] || { echo NO-PARAM; exit 0; }
+  echo 1 > "$f" || { echo NO-PARAM; exit 0; }
+  how="$how param:$p=$(cat "$f")"
+fi
+if [ "$dd" = 1 ]; then
+  c=/sys/kernel/debug/dynamic_debug/control
+  [ -w "$c" ] || c=/proc/dynamic_debug/control
+  if [ -w "$c" ] && echo "module $m +p" > "$c" 2>/dev/null; then how="$how dyndbg:module $m +p"; else echo NO-DYNDBG; exit 0; fi
+fi
+echo "ENABLED$how"
+`;
+
+/**
+ * Enables the instrumentation on `target`.
+ * @returns `enabled` with what was done, or `unavailable` with the reason
+ *   (module not loaded, parameter missing: the deployed module was built
+ *   without the patch, no dynamic debug).
+ * @throws WorkbenchError from the target (unreachable board etc.).
+ */
+export async function enableInstrumentation(target: Target, spec: InstrumentationSpec = DEFAULT_INSTRUMENTATION): Promise<InstrumentationState> {
+  validateName(spec.module, 'instrumentation module');
+  if (spec.param) validateName(spec.param, 'instrumentation parameter');
+  const r = await target.exec(['sh', '-c', ENABLE_SCRIPT, 'wb-irq', spec.module, spec.param ?? '', spec.dynamicDebug ? '1' : '0']);
+  return interpretEnable(r.stdout, spec, target.name);
+}
+
+/** Maps the output of {@link ENABLE_SCRIPT} to a state (exported for tests). */
+export function interpretEnable(stdout: string, spec: InstrumentationSpec, board: string): InstrumentationState {
+  const out = stdout.trim();
+  if (out === 'NOT-LOADED') {
+    return { state: 'unavailable', reason: `module ${spec.module} is not loaded on ${board}: no rkvdec jobs can be observed (no vdpu381 hardware, e.g. the vboard runs visl)` };
+  }
+  if (out === 'NO-PARAM') {
+    return { state: 'unavailable', reason: `module ${spec.module} on ${board} has no parameter ${spec.param}: it was built without patches/instrument/` };
+  }
+  if (out === 'NO-DYNDBG') {
+    return { state: 'unavailable', reason: `dynamic debug is not available on ${board} (CONFIG_DYNAMIC_DEBUG off or debugfs not mounted)` };
+  }
+  if (out.startsWith('ENABLED')) return { state: 'enabled', how: out.slice('ENABLED'.length).trim().split(/\s+(?=param:|dyndbg:)/).filter(Boolean) };
+  throw new WorkbenchError('E_INSTRUMENTATION', `unexpected answer while enabling IRQ instrumentation on ${board}: ${out.slice(0, 200)}`);
+}
+
+/** The IRQ records of one vector. */
+export interface VectorIrq {
+  /** Histogram in run-record form (report/irqTypes.ts). */
+  summary: IrqVectorSummary;
+  jobs: IrqLogLine[];
+  /** Lines with the tag that did not parse (never dropped silently). */
+  malformed: { line: string; reason: string }[];
+  /** Sequence numbers missing between the first and last job (lost printk lines). */
+  gaps: number[];
+}
+
+/** Builds a vector's IRQ record from its kernel-log slice (lines in order). */
+export function collectVectorIrq(sliceLines: readonly string[]): VectorIrq {
+  const p = parseIrqLog(sliceLines);
+  return { summary: irqVectorSummary(p.jobs), jobs: p.jobs, malformed: p.malformed, gaps: sequenceGaps(p.jobs) };
+}
