@@ -43,7 +43,7 @@ function vectorDetails(v: VectorResult): string {
   if (v.verdict.framesExpected !== undefined || v.verdict.framesProduced !== undefined)
     lines.push(`frames expected: ${v.verdict.framesExpected ?? '-'}  produced: ${v.verdict.framesProduced ?? '-'}`);
   if (v.irq) lines.push(`irq: ${v.irq.jobs} jobs, statuses ${v.irq.statuses.map((s) => `${s.status}x${s.count}`).join(' ')}`);
-  for (const f of v.kernelLog) lines.push(`kernel log [${f.severity}] ${f.kind}: ${f.line ?? f.message}`);
+  for (const f of v.kernelLog) lines.push(`kernel log [${f.severity}] ${f.kind}: ${f.line}`);
   if (v.command) lines.push(`reproduce: ${v.command}`);
   return lines.join('\n');
 }

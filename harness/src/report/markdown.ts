@@ -98,7 +98,7 @@ export function summaryMarkdown(r: RunRecord, diff?: RunDiff): string {
   const findings = [...r.kernelLog, ...r.vectors.flatMap((v) => v.kernelLog)];
   if (findings.length) {
     out.push('## Kernel log', '');
-    for (const f of findings) out.push(`- [${f.severity}] ${mdCell(f.kind)}${f.vector ? ` (${mdCell(f.vector)})` : f.stage ? ` (${mdCell(f.stage)})` : ''}: ${mdCell(f.line ?? f.message)}`);
+    for (const f of findings) out.push(`- [${f.severity}] ${mdCell(f.kind)}${f.vector ? ` (${mdCell(f.vector)})` : f.stage ? ` (${mdCell(f.stage)})` : ''}: ${mdCell(f.line)}`);
     out.push('');
   }
   out.push('## Reproduce', '');

@@ -28,14 +28,20 @@ const isoTime = z.iso.datetime({ offset: true });
 /** Run ids name report folders: `YYYYMMDD-HHMMSS-<board>-<4 hex>`; letters, digits, dot, dash, underscore. */
 export const RunIdSchema = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/);
 
-/** A line found in the kernel log (dmesg) that a person should see. */
+/**
+ * A classified kernel-log event (same shape as irq/kernelLog.ts
+ * KernelLogFinding, plus where it was seen). `crash` marks an oops, BUG,
+ * panic or watchdog seen in a vector's slice (that vector's verdict is crash).
+ */
 export const KernelLogFindingSchema = z
   .object({
-    kind: z.string().describe('what was found: oops, bug, warning, watchdog, taint, iommu, error, ...'),
+    kind: z.string().describe('panic, oops, bug, warn, hung_task, soft_lockup, rcu_stall, rkvdec_timeout, iommu_fault, module_error, probe_failed, taint, ...'),
     severity: z.enum(['info', 'warning', 'error', 'crash']),
-    message: z.string().describe('the finding in one line'),
-    line: z.string().optional().describe('the raw kernel-log line'),
-    timestamp: z.number().optional().describe('kernel time stamp, seconds since boot'),
+    line: z.string().describe('the kernel-log line that identified it'),
+    time: z.number().optional().describe('kernel time stamp, seconds since boot'),
+    context: z.array(z.string()).optional().describe('following lines that belong to it (registers, call trace)'),
+    modules: z.array(z.string()).optional().describe('modules named in the line or the call trace'),
+    message: z.string().optional().describe('a one-line explanation for a person'),
     stage: z.string().optional().describe('stage whose kernel-log slice held it (deploy, decode...)'),
     vector: z.string().optional().describe('vector whose kernel-log slice held it'),
   })

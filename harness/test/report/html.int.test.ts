@@ -58,15 +58,15 @@ describe('index.html in headless Chromium', () => {
     // only the page itself (images are data: URIs)
     expect(requests.filter((u) => !u.startsWith('data:'))).toEqual([pathToFileURL(join(reportDir, 'index.html')).href]);
 
-    const visibleRows = () => page.$$eval('#results tbody tr.vec', (rs) => rs.filter((r) => !(r as HTMLElement).hidden).length);
+    const visibleRows = () => page.$$eval('#results tbody tr.vec', (rs) => rs.filter((r: any) => !r.hidden).length);
     expect(await visibleRows()).toBe(7);
-    expect(await page.$eval('#shown', (e) => e.textContent)).toBe('7');
+    expect(await page.$eval('#shown', (e: any) => e.textContent)).toBe('7');
 
     await page.click('#only-failures');
     expect(await visibleRows()).toBe(5); // fail, timeout, error, crash, not-run
     await page.click('#show-all');
     await page.select('#feature', 'tiles');
-    expect(await page.$$eval('#results tbody tr.vec', (rs) => rs.filter((r) => !(r as HTMLElement).hidden).map((r) => r.getAttribute('data-name')))).toEqual([
+    expect(await page.$$eval('#results tbody tr.vec', (rs) => rs.filter((r: any) => !r.hidden).map((r) => r.getAttribute('data-name')))).toEqual([
       'vp90-2-08-tile-4x4',
     ]);
     await page.click('#show-all');
@@ -74,11 +74,11 @@ describe('index.html in headless Chromium', () => {
     expect(await visibleRows()).toBe(6);
 
     // the embedded mismatch image decoded in the browser
-    const imgs = await page.$$eval('img', (is) => is.map((i) => (i as HTMLImageElement).naturalWidth));
+    const imgs = await page.$$eval('img', (is) => is.map((i: any) => i.naturalWidth as number));
     expect(imgs).toContain(64);
     // the hostile vector name is text, not markup
     expect(await page.$$eval('script', (s) => s.length)).toBe(1);
-    expect(await page.$eval('#checks-banner', (e) => e.textContent)).toContain('Pixels were NOT verified on visl');
+    expect(await page.$eval('#checks-banner', (e: any) => e.textContent)).toContain('Pixels were NOT verified on visl');
 
     await page.click('#show-all');
     const table = await page.$('#results');

@@ -67,7 +67,7 @@ export function sampleRecord(overrides: Partial<RunRecord> = {}): RunRecord {
     v('vp91-2-04-yuv444', ['profile1'], { result: 'timeout', checks: completeChecks([]), timeoutMs: 30000 }),
     v(HOSTILE, ['hostile'], { result: 'error', checks: completeChecks([]), message: `gst-launch exited 1: bad\u0001char token=${SECRET}` }),
     v('vp90-2-22-svc', ['svc'], { result: 'crash', checks: completeChecks([]), message: 'Unable to handle kernel NULL pointer dereference' }, {
-      kernelLog: [{ kind: 'oops', severity: 'crash', message: 'NULL pointer dereference', line: '[ 12.5] Unable to handle kernel NULL pointer dereference at 0000', vector: 'vp90-2-22-svc' }],
+      kernelLog: [{ kind: 'oops', severity: 'crash', line: 'Unable to handle kernel NULL pointer dereference at virtual address 0000000000000000', time: 12.5, context: ['Call trace:', ' visl_device_run+0x10/0x80 [visl]'], modules: ['visl'], vector: 'vp90-2-22-svc' }],
     }),
   ];
   const planned = [...vectors.map((x) => x.name), 'vp90-2-99-never-ran'];
@@ -105,7 +105,7 @@ export function sampleRecord(overrides: Partial<RunRecord> = {}): RunRecord {
     counts: countVerdicts(vectors, planned.length),
     vectors,
     irq: summarizeIrq(vectors.map((x) => x.irq)),
-    kernelLog: [{ kind: 'taint', severity: 'info', message: 'module verification failed: signature missing - tainting kernel', stage: 'deploy' }],
+    kernelLog: [{ kind: 'taint', severity: 'info', line: 'visl: module verification failed: signature and/or required key missing - tainting kernel', stage: 'deploy' }],
     ...overrides,
   };
 }

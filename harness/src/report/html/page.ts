@@ -53,7 +53,7 @@ function findingsList(fs: readonly KernelLogFinding[]): string {
     .map(
       (f) =>
         `<tr><td>${esc(f.severity)}</td><td>${esc(f.kind)}</td><td>${esc(f.vector ?? f.stage ?? '')}</td><td class="mono">${esc(
-          f.line ?? f.message,
+          f.line,
         )}</td></tr>`,
     )
     .join('')}</tbody></table>`;
