@@ -1,0 +1,188 @@
+import { createHash, type Hash } from 'node:crypto';
+import type { XXHashAPI } from 'xxhash-wasm';
+import { WorkbenchError } from '../core/errors.ts';
+import { FrameDigester, xxhashApi, type FrameDigest } from './hash.ts';
+import { frameBytes, isNv12able, nv12ToPlanar, pixelFormat, planarToNv12, type FrameGeometry, type Layout } from './layout.ts';
+
+/** Hashes of one output frame. */
+export interface HashedFrame {
+  /** 0-based output-order number. */
+  index: number;
+  width: number;
+  height: number;
+  bitDepth: number;
+  /** ffmpeg pixel format of the planar layout, e.g. `yuv420p`, `yuv420p10le`. */
+  pixelFormat: string;
+  /** Digest of the planar (I420 / 16-bit LE) bytes; null when not computed. */
+  i420: FrameDigest | null;
+  /** Digest of the NV12 / P010 bytes; null when not computed or not 4:2:0. */
+  nv12: FrameDigest | null;
+}
+
+/** Options of {@link FrameStreamHasher}. */
+export interface StreamHasherOptions {
+  /** Layout of the bytes fed to {@link FrameStreamHasher.update}. */
+  layout: Layout;
+  /**
+   * Also compute the other layout's digests and the planar whole-stream MD5
+   * (needs one frame of buffering and a conversion). Default true.
+   */
+  both?: boolean;
+  /** Called as soon as a frame is complete. */
+  onFrame?: (f: HashedFrame) => void;
+}
+
+/** Final result of a stream. */
+export interface StreamHashResult {
+  frames: HashedFrame[];
+  /**
+   * MD5 (hex) of all frames in planar layout, concatenated: Fluster's
+   * `result` for VP9 (`vpxdec --i420 -o - | md5sum`). Null when `both` is
+   * false and the input is not planar.
+   */
+  md5: string | null;
+  /** Total bytes fed. */
+  bytes: number;
+}
+
+/**
+ * Hashes a raw decoded stream (frames back to back, unpadded) as bytes
+ * arrive, e.g. an NV12 stream read from a board over SSH. The geometry of
+ * every expected frame is given up front (from the inspector's output list,
+ * {@link import('../vectors/inspect.ts').OutputFrameGeometry}); frame
+ * boundaries follow from it, so chunks may split frames anywhere.
+ *
+ * Throughput: the input layout is hashed without copying (SHA-256 via
+ * OpenSSL, XXH64 via xxhash-wasm); `both` adds one copy and a layout
+ * conversion per frame (see harness/bench/hash-throughput.ts).
+ */
+export class FrameStreamHasher {
+  private readonly frames: HashedFrame[] = [];
+  private cur = 0;
+  private filled = 0;
+  private total = 0;
+  private digester: FrameDigester | null = null;
+  private buffer: Uint8Array | null = null;
+  private readonly md5: Hash | null;
+  private readonly both: boolean;
+
+  /** Prefer {@link FrameStreamHasher.create}, which loads xxhash-wasm. */
+  constructor(
+    private readonly xx: XXHashAPI,
+    private readonly geometry: readonly FrameGeometry[],
+    private readonly opts: StreamHasherOptions,
+  ) {
+    this.both = opts.both ?? true;
+    this.md5 = this.both || opts.layout === 'i420' ? createHash('md5') : null;
+  }
+
+  /** Creates a hasher (loads xxhash-wasm once per process). */
+  static async create(geometry: readonly FrameGeometry[], opts: StreamHasherOptions): Promise<FrameStreamHasher> {
+    return new FrameStreamHasher(await xxhashApi(), geometry, opts);
+  }
+
+  /** Frames completed so far. */
+  get completed(): readonly HashedFrame[] {
+    return this.frames;
+  }
+
+  /**
+   * Feeds bytes; returns the frames completed by this chunk.
+   * @throws WorkbenchError `E_STREAM_LONG` when bytes arrive after the last expected frame.
+   */
+  update(chunk: Uint8Array): HashedFrame[] {
+    const done: HashedFrame[] = [];
+    let p = 0;
+    while (p < chunk.length) {
+      const g = this.geometry[this.cur];
+      if (!g) {
+        throw new WorkbenchError(
+          'E_STREAM_LONG',
+          `decoded stream has more bytes than the ${this.geometry.length} expected frames (${chunk.length - p} extra bytes after byte ${this.total})`,
+          { hint: 'the decoder output more frames (or bigger frames) than the bitstream shows; compare the frame sizes' },
+        );
+      }
+      const size = frameBytes(g, this.opts.layout);
+      if (this.filled === 0) this.startFrame(g, size);
+      const take = Math.min(size - this.filled, chunk.length - p);
+      const piece = chunk.subarray(p, p + take);
+      this.digester!.update(piece);
+      if (this.buffer) this.buffer.set(piece, this.filled);
+      else if (this.md5 && this.opts.layout === 'i420') this.md5.update(piece);
+      this.filled += take;
+      this.total += take;
+      p += take;
+      if (this.filled === size) done.push(this.finishFrame(g));
+    }
+    return done;
+  }
+
+  /**
+   * Ends the stream.
+   * @throws WorkbenchError `E_STREAM_SHORT` naming the first frame that is
+   *   missing or incomplete.
+   */
+  end(): StreamHashResult {
+    if (this.cur < this.geometry.length) {
+      const g = this.geometry[this.cur]!;
+      throw new WorkbenchError(
+        'E_STREAM_SHORT',
+        `decoded stream ended in frame ${this.cur} (${g.width}x${g.height} ${pixelFormat(g)}): got ${this.filled} of ${frameBytes(g, this.opts.layout)} bytes; ${this.geometry.length - this.cur} of ${this.geometry.length} frames missing`,
+        { hint: 'the decoder stopped early or dropped frames' },
+      );
+    }
+    return { frames: this.frames, md5: this.md5 ? this.md5.digest('hex') : null, bytes: this.total };
+  }
+
+  private startFrame(g: FrameGeometry, size: number): void {
+    this.digester = new FrameDigester(this.xx);
+    const needBuffer = this.both && (this.opts.layout === 'nv12' || isNv12able(g));
+    this.buffer = needBuffer ? (this.buffer && this.buffer.length === size ? this.buffer : new Uint8Array(size)) : null;
+  }
+
+  private finishFrame(g: FrameGeometry): HashedFrame {
+    const own = this.digester!.digest();
+    let i420: FrameDigest | null = null;
+    let nv12: FrameDigest | null = null;
+    if (this.opts.layout === 'i420') {
+      i420 = own;
+      if (this.buffer) {
+        this.md5!.update(this.buffer);
+        nv12 = digestSync(this.xx, planarToNv12(this.buffer, g));
+      }
+    } else {
+      nv12 = own;
+      if (this.buffer) {
+        const planar = nv12ToPlanar(this.buffer, g);
+        this.md5!.update(planar);
+        i420 = digestSync(this.xx, planar);
+      }
+    }
+    const f: HashedFrame = { index: this.cur, width: g.width, height: g.height, bitDepth: g.bitDepth, pixelFormat: pixelFormat(g), i420, nv12 };
+    this.frames.push(f);
+    this.opts.onFrame?.(f);
+    this.cur++;
+    this.filled = 0;
+    this.digester = null;
+    return f;
+  }
+}
+
+function digestSync(xx: XXHashAPI, bytes: Uint8Array): FrameDigest {
+  const d = new FrameDigester(xx);
+  d.update(bytes);
+  return d.digest();
+}
+
+/**
+ * Streams a raw decoded file (frames back to back) through a
+ * {@link FrameStreamHasher}.
+ * @throws WorkbenchError `E_STREAM_SHORT` / `E_STREAM_LONG` when the file
+ *   size does not match the geometry list.
+ */
+export async function hashRawFile(path: string, geometry: readonly FrameGeometry[], opts: StreamHasherOptions): Promise<StreamHashResult> {
+  const { createReadStream } = await import('node:fs');
+  const h = await FrameStreamHasher.create(geometry, opts);
+  for await (const chunk of createReadStream(path, { highWaterMark: 1 << 20 })) h.update(chunk as Buffer);
+  return h.end();
+}
