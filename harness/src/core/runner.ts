@@ -22,6 +22,11 @@ export interface RunOptions {
   allowFailure?: boolean;
   /** Keep stdout as raw bytes in {@link RunResult.stdoutBytes}. */
   binaryStdout?: boolean;
+  /**
+   * Raw stdout chunks as they arrive (binary streams such as decoded
+   * frames). When set, stdout is not kept in the result (stdout is '').
+   */
+  onStdoutBytes?: (chunk: Buffer) => void;
 }
 
 /** What a finished local process gave back. */
@@ -80,11 +85,13 @@ export class ExecaRunner implements Runner {
         stripFinalNewline: false,
         encoding: opts.binaryStdout ? 'buffer' : 'utf8',
         maxBuffer: 1024 * 1024 * 1024,
+        ...(opts.onStdoutBytes ? { buffer: { stdout: false, stderr: true } } : {}),
       });
     } catch (e) {
       throw new WorkbenchError('E_COMMAND_FAILED', `could not start ${file}: ${(e as Error).message}`, { cause: e });
     }
     if (opts.onStdout) child.stdout?.on('data', (b: Buffer) => opts.onStdout!(b.toString('utf8')));
+    if (opts.onStdoutBytes) child.stdout?.on('data', (b: Buffer) => opts.onStdoutBytes!(b));
     if (opts.onStderr) child.stderr?.on('data', (b: Buffer) => opts.onStderr!(b.toString('utf8')));
     const r = await child;
     const durationMs = Date.now() - started;
@@ -152,6 +159,7 @@ export class RecordingRunner implements Runner {
     this.calls.push({ argv, opts });
     const r = await this.respond(argv, opts);
     const result: RunResult = { argv, exitCode: 0, stdout: '', stderr: '', durationMs: 0, timedOut: false, ...r };
+    if (opts.onStdoutBytes && result.stdoutBytes) opts.onStdoutBytes(result.stdoutBytes);
     if (!opts.allowFailure && result.exitCode !== 0) {
       throw new WorkbenchError('E_COMMAND_FAILED', `${formatArgv(argv)} exited with ${result.exitCode}:\n${tail(result.stderr)}`);
     }
