@@ -105,6 +105,18 @@ export const PatchRecordSchema = z.object({
 });
 export type PatchRecord = z.infer<typeof PatchRecordSchema>;
 
+/** A compiler or static-check diagnostic (gcc, sparse, smatch, checkpatch, kernel-doc). */
+export const DiagnosticSchema = z.object({
+  tool: z.string().describe('gcc, sparse, smatch, checkpatch, kernel-doc, ...'),
+  file: z.string().optional().describe('path relative to the kernel tree'),
+  line: count.optional(),
+  column: count.optional(),
+  severity: z.enum(['error', 'warning', 'note']),
+  message: z.string(),
+  patch: z.string().optional().describe('the patch of the series that touched this line, when known'),
+});
+export type Diagnostic = z.infer<typeof DiagnosticSchema>;
+
 /** Kernel base, series and built modules. */
 export const KernelInfoSchema = z
   .object({
@@ -220,6 +232,7 @@ export const RunRecordSchema = z
     counts: CountsSchema,
     vectors: z.array(VectorResultSchema),
     irq: IrqRunSummarySchema,
+    diagnostics: z.array(DiagnosticSchema).optional().describe('build and static-check diagnostics'),
     kernelLog: z.array(KernelLogFindingSchema).describe('findings outside any vector (deploy, module load)'),
     previousRunId: RunIdSchema.optional().describe('the previous run on the same board, diffed against'),
   })
