@@ -1,0 +1,72 @@
+import type { VP9Element } from './gstElements.ts';
+
+/**
+ * Tells a refusal (the driver does not support this stream: format, size,
+ * profile, bit depth) from another failure, from GStreamer's diagnostics
+ * (gst-launch `ERROR:` blocks and v4l2codecs warnings at GST_DEBUG level 4).
+ * A refusal's reason quotes GStreamer and lists what the driver advertises
+ * (`v4l2-ctl --list-formats-out-ext` / `--list-formats-ext`).
+ */
+
+/** Patterns that mean "the driver/decoder does not support this stream". */
+const REFUSALS: RegExp[] = [
+  /not-negotiated/i,
+  /Failed to set sink format/i,
+  /Unsupported (profile|bit[- ]?depth|chroma|format|resolution|pixel ?format|V4L2)/i,
+  /not supported/i,
+  /Could not (negotiate|configure)/i,
+  /Failed to configure/i,
+  /No (valid|supported) (caps|format)/i,
+  /VIDIOC_S_FMT failed/i,
+];
+
+/** Compact list of formats from v4l2-ctl output: `'VP9F' (Stepwise 64x64 - 8192x4352 with step 1/1)`. */
+export function summarizeFormats(text: string): string {
+  const out: string[] = [];
+  let cur: string | undefined;
+  for (const line of text.split('\n')) {
+    const f = /\[\d+\]: '([^']+)'/.exec(line);
+    if (f) {
+      if (cur) out.push(cur);
+      cur = `'${f[1]}'`;
+      continue;
+    }
+    const s = /Size: (.*)$/.exec(line);
+    if (s && cur && !cur.includes('(')) cur += ` (${s[1]!.trim()})`;
+  }
+  if (cur) out.push(cur);
+  return out.join(', ');
+}
+
+/** Meaningful diagnostic lines: ERROR blocks, their debug info, warnings and errors from GST_DEBUG. */
+export function diagnosticLines(stderr: string): string[] {
+  const lines = stderr.split('\n').map((l) => l.trim());
+  const keep: string[] = [];
+  lines.forEach((l, i) => {
+    if (/^ERROR:/.test(l) || /\s(WARN|ERROR)\s/.test(l)) keep.push(l);
+    else if (/^Additional debug info:/.test(l) && lines[i + 2]) keep.push(lines[i + 2]!);
+  });
+  return [...new Set(keep)];
+}
+
+/** Classification of a failed decode. */
+export interface GstFailure {
+  kind: 'not-supported' | 'error';
+  reason: string;
+}
+
+/** Classifies a non-zero gst-launch exit (see module doc). */
+export function classifyGstFailure(stderr: string, el: VP9Element, formats?: { output: string; capture: string }): GstFailure {
+  const diag = diagnosticLines(stderr);
+  const refusal = diag.find((l) => REFUSALS.some((re) => re.test(l)));
+  const driver = el.driver || 'the driver';
+  const offers = formats
+    ? `; ${driver} (${el.videoDevice}) offers OUTPUT ${summarizeFormats(formats.output) || '?'} and CAPTURE ${summarizeFormats(formats.capture) || '?'}`
+    : '';
+  if (refusal) {
+    const shortMsg = refusal.replace(/^.*?(v4l2codecs|gst[a-z0-9]+\.c)[^:]*:\d+:[^:]*:(<[^>]*>)?\s*/, '');
+    return { kind: 'not-supported', reason: `${driver} refused the stream: ${shortMsg}${offers}` };
+  }
+  const first = diag.find((l) => l.startsWith('ERROR:')) ?? diag[0] ?? stderr.trim().split('\n').slice(-1)[0] ?? 'no diagnostics';
+  return { kind: 'error', reason: `gst-launch failed: ${first}` };
+}

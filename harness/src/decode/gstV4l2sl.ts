@@ -1,0 +1,244 @@
+import { open } from 'node:fs/promises';
+import { WorkbenchError } from '../core/errors.ts';
+import { tail } from '../core/runner.ts';
+import { validateName, validateRemotePath } from '../target/quote.ts';
+import type { Target } from '../target/types.ts';
+import { probeGst, selectElement, type GstProbe, type VP9Element } from './gstElements.ts';
+import { classifyGstFailure } from './gstFailure.ts';
+import { registerDecoder, type DecodeRequest, type Decoder, type DecoderRun, type DeviceProof } from './registry.ts';
+
+/**
+ * GStreamer `v4l2slvp9dec` (gst-plugins-bad v4l2codecs) on the board: the
+ * V4L2 stateless (request API) client Fluster and KernelCI use.
+ *
+ * Pipeline: `filesrc ! ivfparse|matroskademux ! vp9parse ! <element> !
+ * videoconvert ! <planar caps> ! videocodectestsink location=<file>`.
+ * videocodectestsink writes frames without stride padding (it reads the
+ * GstVideoMeta strides), in planar layout; videoconvert turns the driver's
+ * NV12 into I420 first so the sink writes whole rows (its NV12 path writes
+ * chroma one byte at a time). GLib refuses to open a FIFO for that sink
+ * (g_file_replace: "Target file is not a regular file"), so it writes a fresh
+ * regular file in the board's temp directory and `tail -c +1 -F --pid`
+ * streams that file to stdout while it grows; the file is removed at the end.
+ * gst-launch's own output goes to stderr (`-m` prints the sink's
+ * `conformance/checksum` MD5, used to cross-check the transport).
+ */
+
+/** Board directory for vectors and the transient output file. */
+export const REMOTE_DIR = '/tmp/wb-decode';
+
+/** Planar formats videocodectestsink writes as-is (4:2:0/4:2:2/4:4:4, 8/10/12-bit). */
+export const PLANAR_CAPS = 'video/x-raw,format={ I420, I420_10LE, I420_12LE, Y42B, I422_10LE, I422_12LE, Y444, Y444_10LE, Y444_12LE }';
+
+/** GST_DEBUG used for every decode: v4l2codecs warnings and errors (they carry the driver's refusals). */
+export const GST_DEBUG_SPEC = 'v4l2codecs-*:4';
+
+/**
+ * Remote sh script. $1 output file, $2 GST_DEBUG, then the gst-launch argv.
+ * stdout: the decoded frames; stderr: gst output plus `WB-GST-PID`,
+ * `WB-OPENED <device>` (devices held by the gst process, read from
+ * /proc/PID/fd while it runs) and `WB-EXIT <rc>`.
+ */
+export const DECODE_SCRIPT = `
+out=$1; dbg=$2; shift 2
+rm -f "$out" || exit 97
+GST_DEBUG=$dbg GST_DEBUG_NO_COLOR=1 "$@" >&2 &
+gp=$!
+echo "WB-GST-PID $gp" >&2
+(
+  seen=" "
+  while kill -0 "$gp" 2>/dev/null; do
+    for f in /proc/"$gp"/fd/*; do
+      l=$(readlink "$f" 2>/dev/null) || continue
+      case "$l" in /dev/media*|/dev/video*) case "$seen" in *" $l "*) ;; *) seen="$seen$l "; echo "WB-OPENED $l" >&2;; esac;; esac
+    done
+    sleep 0.05
+  done
+) &
+wp=$!
+tail -c +1 -s 0.05 --pid="$gp" -F "$out" 2>/dev/null
+wait "$gp"; rc=$?
+wait "$wp" 2>/dev/null
+rm -f "$out"
+echo "WB-EXIT $rc" >&2
+exit $rc
+`;
+
+/**
+ * Remote sh script: waits until no process holds $1 open (checks every 0.1 s,
+ * at most $2 checks). Prints `FREE <checks>` or `BUSY <pids>`.
+ */
+export const WAIT_RELEASE_SCRIPT = `
+dev=$1; max=$2; i=0
+while :; do
+  busy=""
+  for f in /proc/[0-9]*/fd/*; do
+    l=$(readlink "$f" 2>/dev/null) || continue
+    [ "$l" = "$dev" ] || continue
+    p=\${f#/proc/}; busy="$busy \${p%%/*}"
+  done
+  [ -z "$busy" ] && { echo "FREE $i"; exit 0; }
+  i=$((i+1)); [ "$i" -ge "$max" ] && { echo "BUSY$busy"; exit 0; }
+  sleep 0.1
+done
+`;
+
+/** Parsed markers of a decode's stderr. */
+export interface GstStderr {
+  opened: string[];
+  exit?: number;
+  md5?: string;
+  /** stderr without the markers. */
+  text: string;
+}
+
+/** Splits {@link DECODE_SCRIPT} markers and the sink's checksum message out of stderr. */
+export function parseGstStderr(stderr: string): GstStderr {
+  const opened: string[] = [];
+  let exit: number | undefined;
+  let md5: string | undefined;
+  const keep: string[] = [];
+  for (const line of stderr.split('\n')) {
+    let m: RegExpExecArray | null;
+    if ((m = /^WB-OPENED (\S+)$/.exec(line))) opened.push(m[1]!);
+    else if ((m = /^WB-EXIT (\d+)$/.exec(line))) exit = Number(m[1]);
+    else if (/^WB-GST-PID \d+$/.test(line)) continue;
+    else {
+      const c = /conformance\/checksum, checksum-type=\(string\)MD5, checksum=\(string\)([0-9a-f]{32})/.exec(line);
+      if (c) md5 = c[1];
+      keep.push(line);
+    }
+  }
+  return { opened, ...(exit !== undefined ? { exit } : {}), ...(md5 ? { md5 } : {}), text: keep.join('\n') };
+}
+
+/** The demuxer element for a vector file (by magic: IVF `DKIF`, else WebM/Matroska). */
+async function demuxerFor(path: string): Promise<string> {
+  const fh = await open(path, 'r');
+  try {
+    const b = Buffer.alloc(4);
+    await fh.read(b, 0, 4, 0);
+    return b.toString('latin1') === 'DKIF' ? 'ivfparse' : 'matroskademux';
+  } finally {
+    await fh.close();
+  }
+}
+
+/** gst-launch argv of one decode. */
+export function pipelineArgv(element: string, demuxer: string, input: string, output: string): string[] {
+  return [
+    'gst-launch-1.0',
+    '-m',
+    'filesrc',
+    `location=${input}`,
+    '!',
+    demuxer,
+    '!',
+    'vp9parse',
+    '!',
+    element,
+    '!',
+    'videoconvert',
+    '!',
+    PLANAR_CAPS,
+    '!',
+    'videocodectestsink',
+    `location=${output}`,
+  ];
+}
+
+/** The GStreamer stateless decoder bound to one driver on one board. */
+export class GstV4l2SlDecoder implements Decoder {
+  readonly name = 'gst-v4l2sl-vp9';
+  private chosen: VP9Element | undefined;
+  private probeResult: GstProbe | undefined;
+  /** How long to wait for a killed decoder to release the device, ms. */
+  releaseWaitMs = 120_000;
+
+  constructor(
+    private readonly target: Target,
+    private readonly driver: string | undefined,
+  ) {}
+
+  /** Board facts from the last probe (elements, driver formats). */
+  get facts(): GstProbe | undefined {
+    return this.probeResult;
+  }
+
+  async probe(): Promise<DeviceProof> {
+    if (!this.chosen) {
+      this.probeResult = await probeGst(this.target);
+      this.chosen = selectElement(this.probeResult, this.driver, this.target.name);
+    }
+    return { ...this.chosen, opened: [] };
+  }
+
+  async decode(req: DecodeRequest): Promise<DecoderRun> {
+    const el = (await this.probe()) as DeviceProof;
+    validateName(req.vectorName, 'vector name');
+    const input = validateRemotePath(`${REMOTE_DIR}/${req.vectorName}`);
+    const output = validateRemotePath(`${REMOTE_DIR}/${req.vectorName}.out.yuv`);
+    await this.target.exec(['mkdir', '-p', REMOTE_DIR]);
+    await this.target.upload(req.vectorPath, input);
+    const gst = pipelineArgv(el.element, await demuxerFor(req.vectorPath), input, output);
+    const argv = ['sh', '-c', DECODE_SCRIPT, 'wb-decode', output, GST_DEBUG_SPEC, ...gst];
+    const r = await this.target.exec(argv, {
+      onStdoutBytes: req.onFrameBytes,
+      timeoutMs: req.timeoutMs,
+      allowFailure: true,
+      ...(req.signal ? { signal: req.signal } : {}),
+    });
+    const se = parseGstStderr(r.stderr);
+    const run: DecoderRun = {
+      argv: gst,
+      exitCode: r.exitCode,
+      timedOut: r.timedOut,
+      durationMs: r.durationMs,
+      stderrTail: tail(se.text, 20),
+      proof: { ...el, opened: se.opened },
+      ...(se.md5 ? { decoderMd5: se.md5 } : {}),
+    };
+    if (r.timedOut) {
+      run.releaseMs = await this.waitRelease(el.videoDevice);
+    } else if (r.exitCode !== 0) {
+      const c = classifyGstFailure(se.text, el, this.probeResult?.formats[el.videoDevice]);
+      if (c.kind === 'not-supported') run.notSupported = c.reason;
+      else run.error = c.reason;
+    }
+    await this.target.exec(['rm', '-f', input, output], { allowFailure: true });
+    return run;
+  }
+
+  /**
+   * Waits until no process holds the decoder's video device (a decoder killed
+   * while the kernel still runs its job stays until the job ends).
+   * @returns ms waited.
+   * @throws WorkbenchError `E_BOARD_BUSY` when the device is still held after
+   *   {@link releaseWaitMs}: the next vector could not run.
+   */
+  async waitRelease(device: string): Promise<number> {
+    const started = Date.now();
+    const checks = Math.ceil(this.releaseWaitMs / 100);
+    const r = await this.target.exec(['sh', '-c', WAIT_RELEASE_SCRIPT, 'wb-wait', device, String(checks)], {
+      timeoutMs: this.releaseWaitMs + 60_000,
+    });
+    const out = r.stdout.trim();
+    if (out.startsWith('BUSY')) {
+      throw new WorkbenchError('E_BOARD_BUSY', `board ${this.target.name}: ${device} is still held by PID${out.slice(4)} ${this.releaseWaitMs} ms after the decoder was killed`, {
+        hint: 'the process is stuck in the kernel (D state); check `cat /proc/PID/stack` and the kernel log, or reboot the board',
+      });
+    }
+    return Date.now() - started;
+  }
+}
+
+registerDecoder({
+  name: 'gst-v4l2sl-vp9',
+  description: 'GStreamer v4l2slvp9dec (V4L2 stateless request API) on the board, bound to the chosen driver',
+  where: 'target',
+  hw: true,
+  create(ctx) {
+    if (!ctx.target) throw new WorkbenchError('E_INTERNAL', 'gst-v4l2sl-vp9 decoder needs a Target');
+    return new GstV4l2SlDecoder(ctx.target, ctx.driver);
+  },
+});
