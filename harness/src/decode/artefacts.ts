@@ -52,10 +52,12 @@ export function yuvToPng(buf: Buffer, g: FrameGeometry, fullRange = false): PNG 
   const [Y, U, V] = planeLayout(g) as [PlaneLayout, PlaneLayout, PlaneLayout];
   const shift = g.bitDepth - 8;
   const png = new PNG({ width: g.width, height: g.height });
+  const ssx = (g.subsamplingX ?? 1) === 1;
+  const ssy = (g.subsamplingY ?? 1) === 1;
   for (let y = 0; y < g.height; y++) {
-    const cy = g.subsamplingY ? y >> 1 : y;
+    const cy = ssy ? y >> 1 : y;
     for (let x = 0; x < g.width; x++) {
-      const cx = g.subsamplingX ? x >> 1 : x;
+      const cx = ssx ? x >> 1 : x;
       let yy = sample(buf, Y, x, y) >> shift;
       const u = (sample(buf, U, cx, cy) >> shift) - 128;
       const v = (sample(buf, V, cx, cy) >> shift) - 128;
@@ -122,10 +124,12 @@ export function diffPng(decoded: Buffer, reference: Buffer, g: FrameGeometry, ga
   const [Y, U, V] = planeLayout(g) as [PlaneLayout, PlaneLayout, PlaneLayout];
   const shift = g.bitDepth - 8;
   const png = new PNG({ width: g.width, height: g.height });
+  const ssx = (g.subsamplingX ?? 1) === 1;
+  const ssy = (g.subsamplingY ?? 1) === 1;
   for (let y = 0; y < g.height; y++) {
-    const cy = g.subsamplingY ? y >> 1 : y;
+    const cy = ssy ? y >> 1 : y;
     for (let x = 0; x < g.width; x++) {
-      const cx = g.subsamplingX ? x >> 1 : x;
+      const cx = ssx ? x >> 1 : x;
       const dy = Math.abs(sample(decoded, Y, x, y) - sample(reference, Y, x, y));
       const du = Math.abs(sample(decoded, U, cx, cy) - sample(reference, U, cx, cy));
       const dv = Math.abs(sample(decoded, V, cx, cy) - sample(reference, V, cx, cy));

@@ -1,28 +1,18 @@
 import { WorkbenchError } from '../core/errors.ts';
+import { bytesPerSample, chromaSize, frameBytes as layoutFrameBytes, pixelFormat, type FrameGeometry } from '../compare/layout.ts';
 
 /**
- * Geometry of one decoded output frame as it travels from the board: planar
+ * Geometry of decoded output frames as they travel from the board: planar
  * Y, U, V (I420 for 4:2:0), visible size only, no stride padding, samples of
- * 1 byte (8-bit) or 2 bytes little-endian (10/12-bit). This is the layout of
- * `vpxdec --i420`/`--rawvideo` output, of GStreamer `videocodectestsink
- * location=` output (NV12 is de-interleaved to I420 there), and of the bytes
- * Fluster's `result` MD5 is computed over (tooling-facts.md).
+ * 1 byte (8-bit) or 2 bytes little-endian (10/12-bit): compare/layout.ts
+ * `i420` layout. This is what `vpxdec --rawvideo`, GStreamer
+ * `videocodectestsink location=` and Fluster's `result` MD5 use
+ * (tooling-facts.md).
  */
-export interface FrameGeometry {
-  /** Visible width, pixels (VP9 `frame_width`, spec 7.2 frame_size()). */
-  width: number;
-  /** Visible height, pixels. */
-  height: number;
-  /** Bits per sample: 8, 10 or 12 (VP9 profiles 0/1: 8; 2/3: 10 or 12). */
-  bitDepth: number;
-  /** Chroma subsampling (VP9 `subsampling_x`/`subsampling_y`; 4:2:0 = both true). */
-  subsamplingX: boolean;
-  subsamplingY: boolean;
-}
+export type { FrameGeometry };
 
 /** One plane of a {@link FrameGeometry} inside the packed frame. */
 export interface PlaneLayout {
-  /** 'Y', 'U' or 'V'. */
   name: 'Y' | 'U' | 'V';
   /** Byte offset of the plane inside the frame. */
   offset: number;
@@ -31,22 +21,16 @@ export interface PlaneLayout {
   height: number;
   /** Bytes per sample (1 or 2). */
   bytesPerSample: number;
-  /** Bytes of the whole plane (width * height * bytesPerSample). */
+  /** Bytes of the whole plane. */
   bytes: number;
 }
 
-/** 4:2:0 8-bit geometry (the common case). */
+/** 4:2:0 geometry. */
 export function i420(width: number, height: number, bitDepth = 8): FrameGeometry {
-  return { width, height, bitDepth, subsamplingX: true, subsamplingY: true };
+  return { width, height, bitDepth, subsamplingX: 1, subsamplingY: 1 };
 }
 
-/**
- * Plane layout of a frame. Chroma sizes round up: (w + ss_x) >> ss_x, as
- * libvpx and GStreamer (`GST_ROUND_UP_2(w) / 2`) do for odd sizes.
- * @throws WorkbenchError `E_BAD_GEOMETRY` on non-positive sizes or an
- *   unsupported bit depth.
- */
-export function planeLayout(g: FrameGeometry): PlaneLayout[] {
+function check(g: FrameGeometry): void {
   if (!Number.isInteger(g.width) || !Number.isInteger(g.height) || g.width <= 0 || g.height <= 0) {
     throw new WorkbenchError('E_BAD_GEOMETRY', `frame geometry ${g.width}x${g.height} is not a positive integer size`, {
       hint: 'the reference or inspector gave an impossible frame size; regenerate the reference',
@@ -55,9 +39,13 @@ export function planeLayout(g: FrameGeometry): PlaneLayout[] {
   if (g.bitDepth !== 8 && g.bitDepth !== 10 && g.bitDepth !== 12) {
     throw new WorkbenchError('E_BAD_GEOMETRY', `bit depth ${g.bitDepth} is not 8, 10 or 12`);
   }
-  const bps = g.bitDepth > 8 ? 2 : 1;
-  const cw = g.subsamplingX ? (g.width + 1) >> 1 : g.width;
-  const ch = g.subsamplingY ? (g.height + 1) >> 1 : g.height;
+}
+
+/** Plane layout of a packed planar frame (chroma sizes round up, compare/layout.ts chromaSize). */
+export function planeLayout(g: FrameGeometry): PlaneLayout[] {
+  check(g);
+  const bps = bytesPerSample(g);
+  const { cw, ch } = chromaSize(g);
   const y = g.width * g.height * bps;
   const c = cw * ch * bps;
   return [
@@ -67,25 +55,18 @@ export function planeLayout(g: FrameGeometry): PlaneLayout[] {
   ];
 }
 
-/** Bytes of one packed frame of geometry `g`. */
+/** Bytes of one packed planar frame. */
 export function frameBytes(g: FrameGeometry): number {
-  const p = planeLayout(g);
-  return p[2]!.offset + p[2]!.bytes;
+  check(g);
+  return layoutFrameBytes(g, 'i420');
 }
 
-/** `352x288 8-bit 4:2:0` style label for messages and reports. */
+/** `352x288 yuv420p` style label for messages and reports. */
 export function describeGeometry(g: FrameGeometry): string {
-  const cs = g.subsamplingX && g.subsamplingY ? '4:2:0' : g.subsamplingX ? '4:2:2' : g.subsamplingY ? '4:4:0' : '4:4:4';
-  return `${g.width}x${g.height} ${g.bitDepth}-bit ${cs}`;
+  return `${g.width}x${g.height} ${pixelFormat(g)}`;
 }
 
 /** True when both geometries describe the same packed layout. */
 export function sameGeometry(a: FrameGeometry, b: FrameGeometry): boolean {
-  return (
-    a.width === b.width &&
-    a.height === b.height &&
-    a.bitDepth === b.bitDepth &&
-    a.subsamplingX === b.subsamplingX &&
-    a.subsamplingY === b.subsamplingY
-  );
+  return a.width === b.width && a.height === b.height && a.bitDepth === b.bitDepth && pixelFormat(a) === pixelFormat(b);
 }

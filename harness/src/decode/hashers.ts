@@ -1,5 +1,6 @@
 import { createHash, type Hash } from 'node:crypto';
-import xxhash, { type XXHashAPI } from 'xxhash-wasm';
+import type { XXHashAPI } from 'xxhash-wasm';
+import { xxh64Hex, xxhashApi } from '../compare/hash.ts';
 
 /** Per-frame hash algorithms the references carry (vectors engineer's reference files). */
 export type FrameHashAlgo = 'xxh64' | 'md5' | 'sha256';
@@ -9,14 +10,6 @@ export interface StreamHash {
   update(b: Uint8Array): void;
   /** Lowercase hex digest; the hasher must not be used afterwards. */
   hex(): string;
-}
-
-let api: Promise<XXHashAPI> | undefined;
-
-/** The xxhash-wasm instance (compiled once per process). */
-export function xxhashApi(): Promise<XXHashAPI> {
-  api ??= xxhash();
-  return api;
 }
 
 class NodeHash implements StreamHash {
@@ -33,8 +26,9 @@ class NodeHash implements StreamHash {
 }
 
 /**
- * Factory of incremental hashers. XXH64 digests are written the way `xxhsum`
- * prints them (canonical big-endian, 16 hex digits, seed 0).
+ * Factory of incremental hashers, one algorithm at a time (the comparer
+ * hashes each frame once, with the cheapest algorithm the reference has).
+ * Digests are written like compare/hash.ts (lower-case hex, XXH64 seed 0).
  */
 export class Hashers {
   private constructor(private readonly xx: XXHashAPI) {}
@@ -50,7 +44,7 @@ export class Hashers {
       const h = this.xx.create64(0n);
       return {
         update: (b) => void h.update(b),
-        hex: () => h.digest().toString(16).padStart(16, '0'),
+        hex: () => xxh64Hex(h.digest()),
       };
     }
     return new NodeHash(algo);
