@@ -1,4 +1,122 @@
+import { existsSync, readFileSync } from 'node:fs';
 import type { Command } from 'commander';
+import { WorkbenchError } from '../../core/errors.ts';
+import { ExecaRunner } from '../../core/runner.ts';
+import { vboardPaths } from '../../vboard/state.ts';
+import { vboardConnection, vboardDown, vboardStatus, vboardTarget, vboardUp, type VboardStatus } from '../../vboard/vboard.ts';
 
-/** Registers the `vboard` command family (not implemented yet). */
-export function register(_program: Command): void {}
+const log = (s: string) => process.stderr.write(`[vboard] ${s}\n`);
+
+function describe(s: VboardStatus): string {
+  const parts = [`vboard: ${s.state}`];
+  if (s.pid) parts.push(`pid ${s.pid}`);
+  if (s.port) parts.push(`ssh 127.0.0.1:${s.port}`);
+  if (s.kernelRelease) parts.push(`kernel ${s.kernelRelease}`);
+  if (s.accel) parts.push(s.accel);
+  return parts.join(', ') + (s.detail ? `\n${s.detail}` : '');
+}
+
+/** Registers `workbench vboard up|down|status|ssh|exec|logs`. */
+export function register(program: Command): void {
+  const vb = program
+    .command('vboard')
+    .description('the virtual board: QEMU guest with Debian 7.2 and the visl stateless decoder, over SSH (image build needs root)');
+
+  vb.command('up')
+    .description('build the image once (cached), boot the vboard and wait until SSH answers')
+    .option('--fresh', 'discard the guest disk changes (deployed modules...) and start from the image')
+    .option('--memory <MiB>', 'guest memory in MiB', '2048')
+    .option('--timeout <s>', 'seconds to wait for SSH', '180')
+    .option('--json', 'print the status as JSON')
+    .action(async (o: { fresh?: boolean; memory: string; timeout: string; json?: boolean }) => {
+      const t0 = Date.now();
+      const s = await vboardUp({ fresh: Boolean(o.fresh), memoryMiB: Number(o.memory), bootTimeoutS: Number(o.timeout), log });
+      if (o.json) process.stdout.write(JSON.stringify({ ...s, totalMs: Date.now() - t0 }) + '\n');
+      else {
+        process.stdout.write(describe(s) + '\n');
+        process.stdout.write(
+          s.alreadyRunning ? 'already running\n' : `SSH answered ${((Date.now() - t0) / 1000).toFixed(1)} s after the command started (boot ${((s.bootMs ?? 0) / 1000).toFixed(1)} s)\n`,
+        );
+      }
+    });
+
+  vb.command('down')
+    .description('power the guest off cleanly, then stop only our QEMU process')
+    .action(async () => {
+      const s = await vboardDown({ log });
+      process.stdout.write(describe(s) + '\n');
+    });
+
+  vb.command('status')
+    .description('is the vboard running? detects stale PID files and dead or unresponsive guests (exit 0 only when running)')
+    .option('--json', 'print JSON')
+    .action(async (o: { json?: boolean }) => {
+      const s = await vboardStatus();
+      process.stdout.write((o.json ? JSON.stringify(s) : describe(s)) + '\n');
+      process.exitCode = s.state === 'running' ? 0 : s.state === 'stopped' ? 3 : 2;
+    });
+
+  vb.command('ssh')
+    .description('open an interactive ssh session to the vboard (strict host key, workbench known_hosts)')
+    .argument('[args...]', 'extra arguments for ssh (e.g. a command)')
+    .allowUnknownOption()
+    .action(async (args: string[]) => {
+      const c = vboardConnection();
+      const { execa } = await import('execa');
+      const r = await execa(
+        'ssh',
+        [
+          '-i', c.identityFile,
+          '-p', String(c.port),
+          '-o', `UserKnownHostsFile=${c.knownHostsFile}`,
+          '-o', 'StrictHostKeyChecking=yes',
+          '-o', `HostKeyAlias=${c.hostKeyAlias}`,
+          '-o', 'IdentitiesOnly=yes',
+          '-o', 'LogLevel=ERROR',
+          `${c.user}@${c.host}`,
+          ...args,
+        ],
+        { stdio: 'inherit', reject: false },
+      );
+      process.exitCode = typeof r.exitCode === 'number' ? r.exitCode : 2;
+    });
+
+  vb.command('exec')
+    .description('run a command on the vboard over SSH: workbench vboard exec -- CMD ARGS... (exit code is the command\'s)')
+    .argument('<cmd...>', 'command and arguments (each quoted for the remote shell)')
+    .option('--timeout <s>', 'kill the command after this many seconds')
+    .action(async (cmd: string[], o: { timeout?: string }) => {
+      const t = await vboardTarget();
+      try {
+        const r = await t.exec(cmd, {
+          allowFailure: true,
+          onStdout: (s) => process.stdout.write(s),
+          onStderr: (s) => process.stderr.write(s),
+          ...(o.timeout ? { timeoutMs: Number(o.timeout) * 1000 } : {}),
+        });
+        process.exitCode = r.exitCode < 0 ? 2 : r.exitCode;
+      } finally {
+        await t.close();
+      }
+    });
+
+  vb.command('logs')
+    .description('show the guest serial console log (kernel messages, init)')
+    .option('-n, --lines <n>', 'only the last n lines')
+    .option('--previous', 'the log of the previous boot')
+    .option('-f, --follow', 'keep printing new lines (Ctrl-C to stop)')
+    .action(async (o: { lines?: string; previous?: boolean; follow?: boolean }) => {
+      const p = vboardPaths();
+      const file = o.previous ? p.serialLogPrev : p.serialLog;
+      if (!existsSync(file)) {
+        throw new WorkbenchError('E_NO_LOG', `no serial log at ${file}`, { hint: 'start the board with `workbench vboard up`' });
+      }
+      if (o.follow) {
+        await new ExecaRunner().run(['tail', '-n', o.lines ?? '50', '-F', file], { onStdout: (s) => process.stdout.write(s), allowFailure: true });
+        return;
+      }
+      const text = readFileSync(file, 'utf8').replace(/\r/g, '');
+      const lines = text.split('\n');
+      process.stdout.write(o.lines ? lines.slice(-Number(o.lines) - 1).join('\n') : text);
+    });
+}

@@ -1,0 +1,225 @@
+import { createHash } from 'node:crypto';
+import { copyFile, mkdir, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { ensureEntry } from '../core/cache.ts';
+import { WorkbenchError } from '../core/errors.ts';
+import { requireTools, which } from '../core/hostTools.ts';
+import { discoverDebianMirror } from '../core/mirror.ts';
+import { ExecaRunner, type Runner } from '../core/runner.ts';
+import { lockStaleError, loadManifest } from '../kernel/manifest.ts';
+import { missingPackagesFromAptOutput, mmdebstrapArgv, requireRoot } from '../toolbox/mmdebstrap.ts';
+import { ensureToolbox, type Toolbox } from '../toolbox/toolbox.ts';
+import { ensureVislModules, type VislModules } from './modules.ts';
+
+/** Bumped when the image recipe changes (part of the cache key). */
+export const VBOARD_IMAGE_FORMAT = 1;
+
+/** Guest scripts shipped with the workbench (harness/src/vboard/guest/). */
+export const GUEST_DIR = join(dirname(fileURLToPath(import.meta.url)), 'guest');
+
+/** Size of the guest disk (sparse): room for deploy backups and decoded output. */
+export const IMAGE_SIZE = '3G';
+
+/** Packages of the guest root filesystem (Debian sid names). */
+export const ROOTFS_PACKAGES: readonly string[] = [
+  'openssh-server',
+  'kmod',
+  'iproute2',
+  'procps',
+  'util-linux',
+  'v4l-utils',
+  'gstreamer1.0-tools',
+  'gstreamer1.0-plugins-base',
+  'libgstreamer-plugins-bad1.0-0',
+  'libgudev-1.0-0',
+  'zlib1g',
+  'libbz2-1.0',
+  'xz-utils',
+  'zstd',
+];
+
+/**
+ * GStreamer plugin files taken from the big plugin packages (`package:file`):
+ * v4l2codecs (v4l2slvp9dec), videoparsersbad (vp9parse), ivfparse,
+ * debugutilsbad (videocodectestsink, Fluster's sink), matroska (webm
+ * vectors), multifile and y4m (per-frame / raw output).
+ */
+export const GST_PLUGIN_FILES: readonly string[] = [
+  'gstreamer1.0-plugins-bad:libgstv4l2codecs.so',
+  'gstreamer1.0-plugins-bad:libgstvideoparsersbad.so',
+  'gstreamer1.0-plugins-bad:libgstivfparse.so',
+  'gstreamer1.0-plugins-bad:libgstdebugutilsbad.so',
+  'gstreamer1.0-plugins-good:libgstmatroska.so',
+  'gstreamer1.0-plugins-good:libgstmultifile.so',
+  'gstreamer1.0-plugins-good:libgsty4m.so',
+];
+
+/** Modules the initramfs loads to mount the root disk (plus their dependencies). */
+export const INITRAMFS_MODULES: readonly string[] = ['virtio_blk', 'ext4'];
+
+/** A built vboard image (cache entry). */
+export interface VboardImage {
+  /** Entry directory. */
+  dir: string;
+  key: string;
+  kernelRelease: string;
+  /** Host paths. */
+  kernel: string;
+  initrd: string;
+  disk: string;
+  /** `ssh-ed25519 AAAA...` host key of the image. */
+  hostKey: string;
+}
+
+/**
+ * Load order of `wanted` modules and their dependencies from a
+ * `modules.dep` text (`path: dep dep...`), dependencies first.
+ * @returns relative module paths (as in modules.dep).
+ */
+export function moduleLoadOrder(modulesDep: string, wanted: readonly string[]): string[] {
+  const deps = new Map<string, string[]>();
+  for (const line of modulesDep.split('\n')) {
+    const i = line.indexOf(':');
+    if (i < 0) continue;
+    deps.set(line.slice(0, i).trim(), line.slice(i + 1).trim().split(/\s+/).filter(Boolean));
+  }
+  const byName = (n: string) => [...deps.keys()].find((p) => p.replace(/^.*\//, '').replace(/\.ko(\.\w+)?$/, '').replace(/-/g, '_') === n.replace(/-/g, '_'));
+  const order: string[] = [];
+  const visit = (p: string, stack: string[]) => {
+    if (order.includes(p) || stack.includes(p)) return;
+    for (const d of deps.get(p) ?? []) visit(d, [...stack, p]);
+    order.push(p);
+  };
+  for (const w of wanted) {
+    const p = byName(w);
+    if (!p) throw new WorkbenchError('E_VBOARD_IMAGE', `module ${w} is not in modules.dep`);
+    visit(p, []);
+  }
+  return order;
+}
+
+/** Cache inputs of the image. */
+async function imageInputs(tb: Toolbox, mods: VislModules): Promise<Record<string, unknown>> {
+  const guest: Record<string, string> = {};
+  for (const f of (await readdir(GUEST_DIR)).sort()) {
+    guest[f] = createHash('sha256').update(await readFile(join(GUEST_DIR, f))).digest('hex');
+  }
+  return {
+    format: VBOARD_IMAGE_FORMAT,
+    suite: tb.lock.suite,
+    kernel: Object.fromEntries(Object.entries(tb.lock.packages).filter(([p]) => /^linux-(modules|binary)-/.test(p))),
+    packages: ROOTFS_PACKAGES,
+    plugins: GST_PLUGIN_FILES,
+    initramfsModules: INITRAMFS_MODULES,
+    size: IMAGE_SIZE,
+    modules: mods.key,
+    guest,
+  };
+}
+
+/**
+ * Returns the vboard image (kernel, initramfs, ext4 root disk), building it
+ * once as root: toolbox -> visl modules -> mmdebstrap rootfs -> busybox
+ * initramfs -> `mkfs.ext4 -d`. Cached under `<cache>/vboard-image/<key>`.
+ * @throws WorkbenchError E_NOT_ROOT, E_TOOL_MISSING, E_LOCK_STALE, E_VBOARD_IMAGE.
+ */
+export async function ensureVboardImage(
+  opts: { runner?: Runner; log?: (s: string) => void; cacheRoot?: string; force?: boolean } = {},
+): Promise<VboardImage> {
+  const runner = opts.runner ?? new ExecaRunner();
+  const tb = await ensureToolbox({ runner, log: opts.log, cacheRoot: opts.cacheRoot });
+  const mods = await ensureVislModules(tb, { log: opts.log, cacheRoot: opts.cacheRoot });
+  const rel = tb.kernelRelease;
+  const e = await ensureEntry(
+    'vboard-image',
+    await imageInputs(tb, mods),
+    async (tmp) => {
+      requireRoot('building the vboard image');
+      requireTools(['mmdebstrap', 'mkfs.ext4', 'busybox', 'cpio', 'xz']);
+      const rootfs = join(tmp, 'rootfs');
+      const kernelPkgs = Object.entries(tb.lock.packages)
+        .filter(([p]) => /^linux-(modules|binary)-/.test(p))
+        .map(([p, v]) => `${p}=${v}`);
+      const hook = ['sh', join(GUEST_DIR, 'customize.sh'), '"$1"', rel, mods.dir, GUEST_DIR, ...GST_PLUGIN_FILES].map((a) => (a === '"$1"' ? a : shq(a))).join(' ');
+      opts.log?.('building the vboard root filesystem (mmdebstrap)');
+      const r = await runner.run(
+        mmdebstrapArgv({
+          suite: tb.lock.suite,
+          target: rootfs,
+          mirror: discoverDebianMirror(),
+          include: [...ROOTFS_PACKAGES, ...kernelPkgs],
+          dpkgOptions: ['path-exclude=/usr/share/man/*', 'path-exclude=/usr/share/locale/*', 'path-exclude=/usr/share/doc/*', 'path-include=/usr/share/doc/*/copyright'],
+          customizeHooks: [hook],
+        }),
+        { allowFailure: true, timeoutMs: 30 * 60_000, onStderr: (s) => opts.log?.(s.trimEnd()) },
+      );
+      if (r.exitCode !== 0) {
+        const missing = missingPackagesFromAptOutput(r.stderr + r.stdout);
+        const locked = missing.filter((x) => Object.keys(tb.lock.packages).includes(x.split('=')[0]!));
+        if (locked.length) throw lockStaleError(loadManifest(tb.lock.manifest), tb.lock, locked);
+        throw new WorkbenchError('E_VBOARD_IMAGE', `mmdebstrap failed (exit ${r.exitCode}) building the vboard rootfs:\n${(r.stderr || r.stdout).trim().split('\n').slice(-20).join('\n')}`, {
+          hint: 'check the mirror (WORKBENCH_DEBIAN_MIRROR) and the network, then retry',
+        });
+      }
+      await copyFile(join(rootfs, 'usr/lib/modules', rel, 'vmlinuz'), join(tmp, 'vmlinuz'));
+      const hostKey = (await readFile(join(rootfs, 'etc/ssh/ssh_host_ed25519_key.pub'), 'utf8')).trim().split(/\s+/).slice(0, 2).join(' ');
+      await writeFile(join(tmp, 'ssh_host_ed25519_key.pub'), hostKey + '\n');
+      opts.log?.('building the initramfs');
+      await buildInitramfs(runner, rootfs, rel, tmp);
+      opts.log?.(`building the ${IMAGE_SIZE} ext4 root disk`);
+      await runner.run(['mkfs.ext4', '-q', '-F', '-L', 'vboard-root', '-E', 'root_owner=0:0', '-d', rootfs, join(tmp, 'rootfs.ext4'), IMAGE_SIZE], {
+        timeoutMs: 10 * 60_000,
+      });
+      await rm(rootfs, { recursive: true, force: true });
+      return { files: ['vmlinuz', 'initrd.cpio', 'rootfs.ext4', 'ssh_host_ed25519_key.pub'], extra: { kernelRelease: rel, hostKey, vermagic: mods.vermagic } };
+    },
+    { root: opts.cacheRoot, log: opts.log, force: opts.force },
+  );
+  return {
+    dir: e.dir,
+    key: e.key,
+    kernelRelease: rel,
+    kernel: join(e.dir, 'vmlinuz'),
+    initrd: join(e.dir, 'initrd.cpio'),
+    disk: join(e.dir, 'rootfs.ext4'),
+    hostKey: String(e.meta.extra?.hostKey ?? ''),
+  };
+}
+
+/** Builds `<out>/initrd.cpio` (newc, uncompressed): static busybox, the root-disk modules (decompressed), our init. */
+async function buildInitramfs(runner: Runner, rootfs: string, rel: string, out: string): Promise<void> {
+  const tree = join(out, 'initramfs');
+  for (const d of ['bin', 'dev', 'proc', 'sys', 'newroot', 'lib/modules']) await mkdir(join(tree, d), { recursive: true });
+  const busybox = which('busybox');
+  if (!busybox) throw new WorkbenchError('E_TOOL_MISSING', 'busybox (package busybox-static) is missing');
+  await copyFile(busybox, join(tree, 'bin/busybox'));
+  await runner.run(['chmod', '755', join(tree, 'bin/busybox')]);
+  const modDir = join(rootfs, 'usr/lib/modules', rel);
+  const order = moduleLoadOrder(await readFile(join(modDir, 'modules.dep'), 'utf8'), INITRAMFS_MODULES);
+  const names: string[] = [];
+  for (const rp of order) {
+    const name = rp.replace(/^.*\//, '').replace(/\.ko(\.\w+)?$/, '') + '.ko';
+    const src = join(modDir, rp);
+    if (rp.endsWith('.xz')) {
+      const r = await runner.run(['xz', '-dc', src], { binaryStdout: true });
+      await writeFile(join(tree, 'lib/modules', name), r.stdoutBytes!);
+    } else if (rp.endsWith('.zst')) {
+      const r = await runner.run(['zstd', '-dc', src], { binaryStdout: true });
+      await writeFile(join(tree, 'lib/modules', name), r.stdoutBytes!);
+    } else {
+      await copyFile(src, join(tree, 'lib/modules', name));
+    }
+    names.push(name);
+  }
+  await writeFile(join(tree, 'lib/modules/load-order'), names.join('\n') + '\n');
+  await copyFile(join(GUEST_DIR, 'initramfs-init'), join(tree, 'init'));
+  await runner.run(['chmod', '755', join(tree, 'init')]);
+  // cpio reads the file list on stdin; the script is fixed, paths are positional.
+  await runner.run(['sh', '-c', 'cd "$1" && find . | LC_ALL=C sort | cpio -o -H newc -R 0:0 --quiet > "$2"', 'sh', tree, join(out, 'initrd.cpio')]);
+  await rm(tree, { recursive: true, force: true });
+}
+
+function shq(a: string): string {
+  return /^[A-Za-z0-9_@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`;
+}
