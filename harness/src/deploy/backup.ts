@@ -1,0 +1,195 @@
+import { WorkbenchError } from '../core/errors.ts';
+import type { Target } from '../target/types.ts';
+import { REMOTE_BACKUPS, REMOTE_JOURNAL, parseLines, runPhase } from './remote.ts';
+import type { DeployRecord, ReplacedFile } from './types.ts';
+
+/**
+ * Backups on the board: `/var/lib/workbench/backups/<id>/` holds the module
+ * files a deploy replaced, `SHA256SUMS` (sha256sum format, so `sha256sum -c`
+ * checks it on the board) and `record.json` (the {@link DeployRecord}).
+ * Also the install step (atomic rename into the module directory + depmod)
+ * and the restore step, since both move files between the two places.
+ */
+
+/** How many backups to keep (active deploys are never pruned). */
+export const KEEP_BACKUPS = 10;
+
+const BACKUP_SCRIPT = `
+set -e
+b=$1; dir=$2; mark=$3; shift 3
+printf '%s\\n' "$mark" > /dev/kmsg 2>/dev/null || true
+mkdir -p "$b" "$dir"
+: > "$b/SHA256SUMS.tmp"
+while [ $# -gt 0 ]; do
+  dest=$1; name=$2; shift 2
+  if [ -e "$dest" ]; then
+    cp -p "$dest" "$b/$name"
+    (cd "$b" && sha256sum "$name") >> "$b/SHA256SUMS.tmp"
+    echo "orig	$name	$(sha256sum < "$dest" | cut -d' ' -f1)	$(sha256sum < "$b/$name" | cut -d' ' -f1)"
+  fi
+done
+mv -f "$b/SHA256SUMS.tmp" "$b/SHA256SUMS"
+sync
+`;
+
+/**
+ * Copies the files at `entries[].dest` that exist into `backupDir`, writes
+ * SHA256SUMS, verifies each copy against the original, and writes `marker`
+ * into the kernel log. Fills `previousSha256`.
+ * @throws WorkbenchError E_BACKUP_FAILED (disk full, copy differs); nothing
+ *   was replaced.
+ */
+export async function backupFiles(
+  target: Target,
+  backupDir: string,
+  moduleDir: string,
+  marker: string,
+  entries: ReplacedFile[],
+  opts: { journal?: string; timeoutMs?: number } = {},
+): Promise<void> {
+  const args = [backupDir, moduleDir, marker];
+  for (const e of entries) args.push(e.dest, e.backupFile ?? `${e.module}.ko`);
+  const r = await runPhase(target, BACKUP_SCRIPT, args, { ...opts, allowFailure: true });
+  if (r.exitCode !== 0) {
+    const full = /No space left|Disk quota/i.test(r.stderr);
+    throw new WorkbenchError('E_BACKUP_FAILED', `${target.name}: backing up to ${backupDir} failed: ${r.stderr.trim() || `exit ${r.exitCode}`}; nothing was replaced`, {
+      hint: full ? 'the board disk is full: free space, then deploy again' : 'check the board (permissions, filesystem), then deploy again',
+    });
+  }
+  const got = new Map<string, [string, string]>();
+  for (const [k, f] of parseLines(r.stdout)) if (k === 'orig') got.set(f[0]!, [f[1]!, f[2]!]);
+  for (const e of entries) {
+    if (!e.existed) continue;
+    const h = got.get(e.backupFile!);
+    if (!h || h[0] !== h[1]) {
+      throw new WorkbenchError('E_BACKUP_FAILED', `${target.name}: backup copy of ${e.dest} ${h ? 'differs from the original' : 'is missing'}; nothing was replaced`);
+    }
+    e.previousSha256 = h[0];
+  }
+}
+
+const INSTALL_SCRIPT = `
+set -e
+rel=$1; shift
+while [ $# -gt 0 ]; do mv -f "$1" "$2"; echo "installed	$2"; shift 2; done
+depmod -a "$rel"
+sync
+`;
+
+/** Renames the verified uploads into place (same filesystem: atomic) and runs depmod. */
+export async function installFiles(
+  target: Target,
+  release: string,
+  moves: { tmp: string; dest: string }[],
+  opts: { journal?: string; timeoutMs?: number } = {},
+): Promise<void> {
+  await runPhase(target, INSTALL_SCRIPT, [release, ...moves.flatMap((m) => [m.tmp, m.dest])], opts);
+}
+
+const RESTORE_SCRIPT = `
+set -e
+b=$1; rel=$2; id=$3; shift 3
+if [ -s "$b/SHA256SUMS" ]; then
+  (cd "$b" && sha256sum -c SHA256SUMS >/dev/null) || { echo "backup-corrupt	$b"; exit 3; }
+fi
+while [ $# -gt 0 ]; do
+  mode=$1; dest=$2; src=$3; shift 3
+  rm -f "\${dest%/*}"/.wb-"$id"-* 2>/dev/null || true
+  case $mode in
+    restore) cp -p "$src" "$dest.wb-restore"; mv -f "$dest.wb-restore" "$dest"; echo "restored	$dest	$(sha256sum < "$dest" | cut -d' ' -f1)";;
+    remove) rm -f "$dest"; echo "removed	$dest";;
+  esac
+done
+depmod -a "$rel"
+sync
+`;
+
+/**
+ * Puts the backed-up files back (or removes files the deploy added), after
+ * checking the backup against its SHA256SUMS, removes leftover uploads of
+ * deploy `id`, and runs depmod.
+ * @throws WorkbenchError E_BACKUP_CORRUPT (nothing touched), E_ROLLBACK_FAILED.
+ */
+export async function restoreFiles(
+  target: Target,
+  rec: { id: string; backupDir: string; kernelRelease: string; replaced: ReplacedFile[] },
+  opts: { journal?: string; timeoutMs?: number } = {},
+): Promise<void> {
+  const args = [rec.backupDir, rec.kernelRelease, rec.id];
+  for (const e of rec.replaced) {
+    args.push(e.existed ? 'restore' : 'remove', e.dest, e.existed ? `${rec.backupDir}/${e.backupFile}` : '-');
+  }
+  const r = await runPhase(target, RESTORE_SCRIPT, args, { ...opts, allowFailure: true });
+  const lines = parseLines(r.stdout);
+  if (lines.some(([k]) => k === 'backup-corrupt')) {
+    throw new WorkbenchError('E_BACKUP_CORRUPT', `${target.name}: backup ${rec.backupDir} does not match its SHA256SUMS; nothing was restored`, {
+      hint: `inspect it on the board (cd ${rec.backupDir} && sha256sum -c SHA256SUMS)`,
+    });
+  }
+  if (r.exitCode !== 0) {
+    throw new WorkbenchError('E_ROLLBACK_FAILED', `${target.name}: restoring ${rec.backupDir} failed: ${r.stderr.trim() || `exit ${r.exitCode}`}`, {
+      hint: 'the journal stays on the board; fix the cause (disk full?) and run `workbench rollback` again',
+    });
+  }
+  const restored = new Map(lines.filter(([k]) => k === 'restored').map(([, f]) => [f[0]!, f[1]!]));
+  for (const e of rec.replaced) {
+    if (e.existed && e.previousSha256 && restored.get(e.dest) !== e.previousSha256) {
+      throw new WorkbenchError('E_ROLLBACK_FAILED', `${target.name}: ${e.dest} after restore has SHA-256 ${restored.get(e.dest)}, expected ${e.previousSha256}`);
+    }
+  }
+}
+
+const FINISH_SCRIPT = `
+b=$1; rec=$2; journal=$3; keep=$4
+printf '%s\\n' "$rec" > "$b/record.json.tmp" && mv -f "$b/record.json.tmp" "$b/record.json"
+rm -f "$journal"
+n=0
+for d in $(ls -1d "\${b%/*}"/*/ 2>/dev/null | sort -r); do
+  n=$((n+1)); [ $n -le $keep ] && continue
+  grep -q '"state":"active"' "$d/record.json" 2>/dev/null && continue
+  rm -rf "$d" && echo "pruned	$d"
+done
+sync
+`;
+
+/** Writes `record.json`, removes the board's journal, prunes old backups (keeps {@link KEEP_BACKUPS}, never active ones). */
+export async function finishRecord(target: Target, rec: DeployRecord): Promise<string[]> {
+  const r = await target.exec(['sh', '-c', FINISH_SCRIPT, 'wb', rec.backupDir, JSON.stringify(rec), REMOTE_JOURNAL, String(KEEP_BACKUPS)], { timeoutMs: 60_000 });
+  return parseLines(r.stdout)
+    .filter(([k]) => k === 'pruned')
+    .map(([, f]) => f[0]!);
+}
+
+/** A backup directory as listed on the board. */
+export interface BackupListing {
+  id: string;
+  dir: string;
+  /** The record, when the deploy got far enough to write one. */
+  record?: DeployRecord;
+}
+
+const LIST_SCRIPT = `
+for d in "$1"/*/; do
+  [ -d "$d" ] || continue
+  d=\${d%/}
+  if [ -r "$d/record.json" ]; then printf 'record\\t%s\\t' "\${d##*/}"; tr -d '\\n' < "$d/record.json"; echo; else printf 'partial\\t%s\\n' "\${d##*/}"; fi
+done
+`;
+
+/** Lists the board's backups, newest first. */
+export async function listBackups(target: Target): Promise<BackupListing[]> {
+  const r = await target.exec(['sh', '-c', LIST_SCRIPT, 'wb', REMOTE_BACKUPS], { timeoutMs: 30_000 });
+  const out: BackupListing[] = [];
+  for (const [k, f] of parseLines(r.stdout)) {
+    const id = f[0]!;
+    const dir = `${REMOTE_BACKUPS}/${id}`;
+    if (k === 'record') {
+      try {
+        out.push({ id, dir, record: JSON.parse(f.slice(1).join('\t')) as DeployRecord });
+      } catch {
+        out.push({ id, dir });
+      }
+    } else if (k === 'partial') out.push({ id, dir });
+  }
+  return out.sort((a, b) => (a.id < b.id ? 1 : a.id > b.id ? -1 : 0));
+}

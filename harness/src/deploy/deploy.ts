@@ -1,0 +1,234 @@
+import { randomBytes } from 'node:crypto';
+import { basename } from 'node:path';
+import { WorkbenchError, isWorkbenchError } from '../core/errors.ts';
+import { MARKER_PREFIX, describeFinding, failures } from '../irq/kernelLog.ts';
+import type { Board } from '../target/boards.ts';
+import type { Target } from '../target/types.ts';
+import { backupFiles, finishRecord, installFiles } from './backup.ts';
+import { clearLocalJournal, newJournal, saveLocalJournal, type Journal } from './journal.ts';
+import { readModInfo } from './modinfo.ts';
+import { preflight } from './preflight.ts';
+import { REMOTE_BACKUPS, newDeployId } from './remote.ts';
+import { reloadModules } from './reload.ts';
+import { isConnectionError, reloadListFor, repairInterrupted, restoreDeploy, withBoardLock } from './rollback.ts';
+import type { DeployOptions, DeployPhase, DeployRecord, ModuleArtifact, ReplacedFile } from './types.ts';
+import { verifyModules } from './verify.ts';
+
+export type { DeployOptions, DeployRecord, ModuleArtifact } from './types.ts';
+export { rollback } from './rollback.ts';
+
+/**
+ * A deploy that failed. `rolledBack`: the previous modules were restored
+ * and reloaded (the board is as before); otherwise the journal stays on the
+ * board and the next deploy/rollback repairs it. `record` holds what was
+ * found (kernel log findings, bindings) when the deploy got that far.
+ */
+export class DeployError extends WorkbenchError {
+  readonly rolledBack: boolean;
+  readonly record: DeployRecord | undefined;
+  constructor(cause: WorkbenchError, rolledBack: boolean, record: DeployRecord | undefined, extra: string, hint?: string) {
+    super(cause.code, `${cause.message}${extra}`, { hint: hint ?? cause.hint, cause, exitCode: cause.exitCode });
+    this.rolledBack = rolledBack;
+    this.record = record;
+  }
+}
+
+function asWorkbenchError(e: unknown): WorkbenchError {
+  if (e instanceof WorkbenchError) return e;
+  return new WorkbenchError('E_INTERNAL', (e as Error)?.message ?? String(e), { cause: e });
+}
+
+/**
+ * Deploys built modules to a board: preflight, backup (with SHA-256
+ * manifest), upload to a temp path + verify + atomic rename, depmod, reload
+ * (dependents unloaded first), verify (module live, the new srcversion,
+ * driver bound where the board has the device, no error-class findings in
+ * the kernel log since the deploy's /dev/kmsg marker). Any failure after the
+ * backup restores it and reloads the previous modules. A journal on the
+ * board (mirrored locally) lets the next deploy/rollback repair a deploy
+ * that was interrupted (connection cut, Ctrl-C); it is checked first.
+ *
+ * @returns the {@link DeployRecord} (also stored as record.json in the backup dir).
+ * @throws WorkbenchError from preflight (E_VERMAGIC_MISMATCH, E_DISK_FULL,
+ *   E_PERMISSION, E_DEVICE_BUSY, ...: nothing changed), E_UNREACHABLE,
+ *   {@link DeployError} for failures after the backup.
+ */
+export async function deployModules(target: Target, board: Board, modules: ModuleArtifact[], opts: DeployOptions = {}): Promise<DeployRecord> {
+  const log = opts.log ?? (() => undefined);
+  const timeoutMs = opts.commandTimeoutMs ?? 120_000;
+  return withBoardLock(board.name, async () => {
+    const started = Date.now();
+    const phase = async (p: DeployPhase) => {
+      if (opts.signal?.aborted && p !== 'rollback' && p !== 'rolled-back') {
+        throw new WorkbenchError('E_ABORTED', `deploy to ${board.name} interrupted (Ctrl-C) before ${p}`);
+      }
+      await opts.onPhase?.(p);
+    };
+    const repaired = await repairInterrupted(target, board.name, log, timeoutMs);
+    if (repaired.action !== 'none') log(`repaired interrupted deploy ${repaired.id}: ${repaired.action}`);
+
+    await phase('preflight');
+    const pf = await preflight(target, board, modules, { ...opts, timeoutMs });
+    const infos = await Promise.all(modules.map((m) => readModInfo(m.path)));
+    log(`preflight ok: ${board.name} runs ${pf.release}; ${pf.plans.map((p) => `${p.artifact.name}${p.loadState ? ' (loaded)' : ''}`).join(', ')} -> ${pf.moduleDir}`);
+
+    const id = newDeployId();
+    const backupDir = `${REMOTE_BACKUPS}/${id}`;
+    const entries: ReplacedFile[] = pf.plans.map((p) => ({
+      module: p.sysName,
+      dest: p.dest,
+      existed: p.destBytes !== undefined,
+      ...(p.destBytes !== undefined ? { backupFile: basename(p.dest) } : {}),
+      sha256: p.artifact.sha256,
+      wasLoaded: p.loadState !== undefined,
+      holders: p.holders,
+    }));
+    const journal: Journal = newJournal({
+      kind: 'deploy',
+      id,
+      board: board.name,
+      phase: 'backup',
+      release: pf.release,
+      moduleDir: pf.moduleDir,
+      backupDir,
+      entries,
+      reloadAfterRestore: reloadListFor({ replaced: entries }),
+    });
+    const journalFor = (p: DeployPhase) => {
+      journal.phase = p;
+      void saveLocalJournal(journal).catch(() => undefined);
+      return JSON.stringify(journal);
+    };
+    const markerId = randomBytes(6).toString('hex');
+    const record: DeployRecord = {
+      id,
+      board: board.name,
+      kernelRelease: pf.release,
+      backupDir,
+      replaced: entries,
+      loaded: [],
+      kernelLogFindings: [],
+      bindings: [],
+      durationMs: 0,
+      state: 'failed',
+      createdAt: new Date().toISOString(),
+    };
+
+    // Backup. A failure here changed nothing but the partial backup, which is removed.
+    await phase('backup');
+    try {
+      await saveLocalJournal(journal);
+      await backupFiles(target, backupDir, pf.moduleDir, `${MARKER_PREFIX} ${markerId} deploy ${id}`, entries, { journal: journalFor('backup'), timeoutMs });
+      log(`backup ${id}: ${entries.filter((e) => e.existed).length} file(s) saved in ${backupDir}`);
+    } catch (e) {
+      if (!isConnectionError(e)) {
+        await repairInterrupted(target, board.name, () => undefined, timeoutMs).catch(() => undefined);
+      }
+      throw e;
+    }
+
+    let replacing = false;
+    try {
+      await phase('upload');
+      const moves: { tmp: string; dest: string }[] = [];
+      for (const p of pf.plans) {
+        const tmp = `${pf.moduleDir}/.wb-${id}-${basename(p.dest)}`;
+        const up = await target.upload(p.artifact.path, tmp, { mode: 0o644 });
+        if (up.sha256 !== p.artifact.sha256) {
+          throw new WorkbenchError('E_TRANSFER', `${board.name}: uploaded ${p.artifact.name} has SHA-256 ${up.sha256}, expected ${p.artifact.sha256}`);
+        }
+        moves.push({ tmp, dest: p.dest });
+      }
+      log(`uploaded and verified ${moves.length} module(s)`);
+
+      await phase('install');
+      replacing = true;
+      await installFiles(target, pf.release, moves, { journal: journalFor('install'), timeoutMs });
+      log(`installed into ${pf.moduleDir}; depmod done`);
+
+      await phase('reload');
+      const r = await reloadModules(
+        target,
+        pf.plans.map((p) => p.sysName),
+        pf.plans.map((p) => ({ name: p.sysName, params: opts.params?.[p.artifact.name] ?? opts.params?.[p.sysName] ?? [] })),
+        { journal: journalFor('reload'), timeoutMs },
+      );
+      record.loaded = [...r.loaded, ...r.reloaded];
+      log(`reloaded: unloaded ${r.unloaded.join(', ') || '-'}; loaded ${record.loaded.join(', ')}`);
+
+      await phase('verify');
+      const v = await verifyModules(
+        target,
+        pf.plans.map((p, i) => ({ name: p.sysName, aliases: infos[i]!.aliases })),
+        markerId,
+        { journal: journalFor('verify'), timeoutMs },
+      );
+      record.kernelLogFindings = v.findings;
+      record.bindings = v.modules.map((m) => m.binding);
+      const problems: string[] = [];
+      v.modules.forEach((m, i) => {
+        if (m.state !== 'live') problems.push(`${m.name} is not loaded (state ${m.state})`);
+        const want = infos[i]!.srcversion;
+        if (m.state === 'live' && want && m.srcversion && want !== m.srcversion) {
+          problems.push(`${m.name} on the board has srcversion ${m.srcversion}, not the deployed ${want}`);
+        }
+        if (m.binding.unboundMatches.length) problems.push(`${m.name}: device(s) ${m.binding.unboundMatches.join(', ')} match it but are not bound to its driver`);
+      });
+      const bad = failures(v.findings);
+      if (bad.length) problems.push(`kernel log since the deploy: ${bad.map(describeFinding).join('; ')}`);
+      if (!v.markerFound) log('warning: the deploy marker is no longer in the kernel log (ring buffer wrapped); checked the whole log');
+      if (problems.length) {
+        throw new WorkbenchError(bad.length ? 'E_KERNEL_LOG' : 'E_VERIFY', `${board.name}: deploy ${id} failed verification: ${problems.join('; ')}`, {
+          hint: 'fix the module; the previous one was restored',
+        });
+      }
+      log(`verified: ${v.modules.map((m) => `${m.name} live${m.binding.bound.length ? `, bound to ${m.binding.bound.join(',')}` : ''}`).join('; ')}`);
+
+      await phase('done');
+      record.state = 'active';
+      record.durationMs = Date.now() - started;
+      journalFor('done');
+      await finishRecord(target, record);
+      await clearLocalJournal(board.name);
+      return record;
+    } catch (e) {
+      const err = asWorkbenchError(e);
+      record.durationMs = Date.now() - started;
+      if (isWorkbenchError(err, 'E_MODULE_LOAD') && !record.kernelLogFindings.length) {
+        // Show the kernel's reason (Unknown parameter, version magic...) with the failure.
+        try {
+          const v = await verifyModules(target, [], markerId, { timeoutMs });
+          record.kernelLogFindings = v.findings;
+        } catch {
+          /* best effort */
+        }
+      }
+      const why = failures(record.kernelLogFindings).map(describeFinding);
+      log(`deploy ${id} failed: ${err.message}${why.length ? ` (${why.join('; ')})` : ''}; restoring the previous modules`);
+      await opts.onPhase?.('rollback');
+      try {
+        if (replacing) await restoreDeploy(target, record, 'failed', log, timeoutMs);
+        else await repairInterrupted(target, board.name, log, timeoutMs); // nothing replaced yet: discard the backup and uploads
+      } catch (re) {
+        const rerr = asWorkbenchError(re);
+        throw new DeployError(
+          err,
+          false,
+          record,
+          `; automatic rollback did not complete: ${rerr.message}`,
+          isConnectionError(re) || isConnectionError(e)
+            ? `the board keeps a journal of deploy ${id}: the next \`workbench deploy\` or \`workbench rollback --board ${board.name}\` repairs it once the board is reachable`
+            : rerr.hint,
+        );
+      }
+      await opts.onPhase?.('rolled-back');
+      throw new DeployError(err, true, record, `${why.length ? ` (kernel log: ${why.join('; ')})` : ''}; rolled back: the previous modules are installed and loaded again`);
+    }
+  }, log);
+}
+
+/** The board's free-form state check used by `workbench deploy`: runs an interrupted-deploy repair under the lock. */
+export async function repairBoard(target: Target, board: Board, log: (m: string) => void = () => undefined) {
+  return withBoardLock(board.name, () => repairInterrupted(target, board.name, log), log);
+}
+
