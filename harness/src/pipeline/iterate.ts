@@ -121,6 +121,12 @@ export async function runIterate(opts: IterateOptions): Promise<IterateResult> {
       run: async (ctx, get) => {
         const s = get('board');
         const plan = get('plan');
+        if (stages.prepareDecode) {
+          const p = await stages.prepareDecode(ctx, s, plan);
+          if (p.device) s.info = { ...s.info, device: p.device };
+          if (p.decoder) s.decoder = p.decoder;
+          ctx.detail(`${s.decoder ? `${s.decoder.name} ${s.decoder.version}${s.decoder.detail ? ` ${s.decoder.detail}` : ''}` : 'decoder'} on ${s.info.device.driver}${s.info.device.media ? ` (${s.info.device.media})` : ''}`);
+        }
         ctx.progress(0, plan.vectors.length, 'vectors');
         for (const v of plan.vectors) {
           if (ctx.signal.aborted) throw new WorkbenchError('E_ABORTED', 'interrupted');
@@ -187,7 +193,7 @@ export async function runIterate(opts: IterateOptions): Promise<IterateResult> {
     ...(kernel ? { kernel } : {}),
     ...(board ? { board } : {}),
     ...(o.deploy ? { deploy: o.deploy.info } : {}),
-    ...(o.board ? { decoder: o.board.decoder } : {}),
+    ...(o.board?.decoder ? { decoder: o.board.decoder } : {}),
     ...(plan ? { reference: plan.reference } : {}),
     suite: { name: plan?.suite ?? opts.suite ?? 'vp9-features', ...(opts.vectors ? { filter: opts.vectors } : {}), vectors: planned },
     stages: graphResult.stages,

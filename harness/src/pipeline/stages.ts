@@ -34,10 +34,11 @@ export interface ToolVersion {
 
 /** A connected board, ready for deploy and decode. */
 export interface BoardSession {
+  /** Board facts; `device` is the expected driver until {@link IterateStages.prepareDecode} found the real one. */
   info: BoardInfo;
   target: Target;
-  /** The request-API decoder on the board (e.g. GStreamer 1.28 v4l2slvp9dec). */
-  decoder: ToolVersion;
+  /** The request-API decoder on the board (e.g. GStreamer 1.28 v4l2slvp9dec), once known. */
+  decoder?: ToolVersion;
   /** Disconnects (does not stop the vboard: the next run reuses it). Idempotent. */
   close(): Promise<void>;
 }
@@ -112,6 +113,12 @@ export interface IterateStages {
   check(ctx: StageContext, build: BuildOutcome): Promise<CheckOutcome>;
   /** Installs and loads the modules on the board, with backup and rollback. */
   deploy(ctx: StageContext, session: BoardSession, build: BuildOutcome): Promise<DeployOutcome>;
+  /**
+   * After deploy, before the first vector: finds the decoder device bound to
+   * the driver under test and the decoder's version (the proof of which
+   * /dev/media* is used goes into the record).
+   */
+  prepareDecode?(ctx: StageContext, session: BoardSession, plan: VectorPlan): Promise<{ device?: BoardInfo['device']; decoder?: ToolVersion }>;
   /** Resolves the vectors and makes sure their references exist. */
   plan(ctx: StageContext, req: IterateRequest): Promise<VectorPlan>;
   /**
