@@ -199,7 +199,11 @@ export class GstV4l2SlDecoder implements Decoder {
       ...(se.md5 ? { decoderMd5: se.md5 } : {}),
     };
     if (r.timedOut) {
-      run.releaseMs = await this.waitRelease(el.videoDevice);
+      try {
+        run.releaseMs = await this.waitRelease(el.videoDevice);
+      } catch (e) {
+        run.releaseError = (e as Error).message;
+      }
     } else if (r.exitCode !== 0) {
       const c = classifyGstFailure(se.text, el, this.probeResult?.formats[el.videoDevice]);
       if (c.kind === 'not-supported') run.notSupported = c.reason;

@@ -40,6 +40,8 @@ export interface DecoderRun {
   decoderMd5?: string;
   /** ms the decoder process needed to go away after a timeout kill (a hang in the kernel keeps it alive). */
   releaseMs?: number;
+  /** Set when the killed decoder did not release the device in time (the board is not usable). */
+  releaseError?: string;
 }
 
 /** One decode request. */

@@ -1,0 +1,295 @@
+import { createWriteStream, type WriteStream } from 'node:fs';
+import { open } from 'node:fs/promises';
+import { isWorkbenchError } from '../core/errors.ts';
+import { formatArgv, type Runner } from '../core/runner.ts';
+import { failures, kernelLogSince, writeMarker, type KernelLogFinding as LogFinding, type KernelLogMarker, type KernelLogSlice } from '../irq/kernelLog.ts';
+import { collectVectorIrq, type InstrumentationState, type VectorIrq } from '../irq/instrumentation.ts';
+import type { Artifact, KernelLogFinding, VectorResult } from '../report/record.ts';
+import type { Verdict } from '../report/verdict.ts';
+import type { Target } from '../target/types.ts';
+import type { InspectResult } from '../vectors/inspect.ts';
+import type { ReferenceSet } from '../vectors/references.ts';
+import { headerSummary, writeMismatchArtefacts, type MismatchArtefacts } from './artefacts.ts';
+import { FrameComparer, type CompareResult, type ExpectedFrame } from './frameCompare.ts';
+import { frameBytes, type FrameGeometry } from './geometry.ts';
+import { Hashers } from './hashers.ts';
+import type { Decoder, DecoderRun } from './registry.ts';
+import { FrameSplitter } from './splitter.ts';
+import { decideVerdict } from './verdict.ts';
+import { checkBitstream, payloadDigest, type BitstreamCheckResult, type ExpectedPayload } from './visl/bitstreamCheck.ts';
+import { checkControls, type ControlsCheckResult } from './visl/controlsCheck.ts';
+import { VislSession } from './visl/session.ts';
+import { vp9FrameEvents } from './visl/vp9FrameTrace.ts';
+import { vpxdecFrame } from './vpxdecHost.ts';
+
+/** Kernel-log finding kinds that make a vector's verdict `crash` (oops, BUG, panic, lockups, watchdogs). */
+export const CRASH_KINDS = new Set(['panic', 'oops', 'bug', 'soft_lockup', 'rcu_stall', 'hung_task', 'rkvdec_timeout', 'codec_timeout']);
+
+/** Inputs of {@link runVector}. */
+export interface RunVectorOptions {
+  /** The board (kernel log, visl mode); absent for host decoders. */
+  target?: Target;
+  decoder: Decoder;
+  vector: { name: string; suite?: string; features?: string[]; file: string };
+  /** Inspector result of the vector (frames in decode order, output geometry). */
+  inspect: InspectResult;
+  /** libvpx references (pixels mode); null in visl mode or when absent. */
+  reference: ReferenceSet | null;
+  /** `pixels`: compare with the reference; `visl`: controls + bitstream + frame count, pixels not verified. */
+  mode: 'pixels' | 'visl';
+  timeoutMs: number;
+  /** Folder for mismatch artefacts (PNGs, header summary, trace); none written when absent. */
+  artifactsDir?: string;
+  /** Maps an artefact path to the report-relative path (default: unchanged). */
+  relative?: (abs: string) => string;
+  /** Also write the raw decoded stream to this host file. */
+  keepRawPath?: string;
+  /** Host runner (reference frame for PNGs via vpxdec). */
+  runner?: Runner;
+  /** Reference pixels of output frame `index` (default: vpxdec on the host). */
+  referenceFrame?: (index: number, geometry: FrameGeometry) => Promise<Buffer>;
+  /** Extra visl module parameters for this vector (e.g. `visl_transtime_ms`). */
+  vislParams?: Record<string, string | number>;
+  /** IRQ instrumentation state on the board (per-vector histogram when enabled). */
+  irq?: InstrumentationState;
+  log?: (msg: string) => void;
+}
+
+/** Everything {@link runVector} found. */
+export interface VectorRunOutcome {
+  result: VectorResult;
+  verdict: Verdict;
+  compare: CompareResult;
+  run: DecoderRun;
+  controls?: ControlsCheckResult;
+  bitstream?: BitstreamCheckResult;
+  irq?: VectorIrq;
+  kernelLog?: KernelLogSlice;
+  artefacts?: MismatchArtefacts;
+  /** Notes for the person (lost trace events, transport cross-check...). */
+  notes: string[];
+}
+
+/** Reference frames as the comparer wants them (I420 hashes, geometry). */
+export function expectedFromReference(ref: ReferenceSet): ExpectedFrame[] {
+  return ref.frames.map((f) => {
+    const m = /^yuv4(\d\d)p/.exec(f.pixelFormat);
+    const sub = m?.[1] === '44' ? [0, 0] : m?.[1] === '22' ? [1, 0] : m?.[1] === '40' ? [0, 1] : [1, 1];
+    return {
+      geometry: { width: f.width, height: f.height, bitDepth: f.bitDepth, subsamplingX: sub[0] as 0 | 1, subsamplingY: sub[1] as 0 | 1 },
+      hashes: { xxh64: f.i420.xxh64, sha256: f.i420.sha256 },
+    };
+  });
+}
+
+/** Output geometry from the inspector, without hashes (visl mode: count and split only). */
+export function expectedFromInspect(info: InspectResult): ExpectedFrame[] {
+  return info.output.map((o) => ({
+    geometry: { width: o.width, height: o.height, bitDepth: o.bitDepth, subsamplingX: o.subsamplingX, subsamplingY: o.subsamplingY },
+    hashes: {},
+  }));
+}
+
+/** SHA-256 of every frame the driver should receive (decode order, show-existing excluded). */
+export async function expectedPayloads(file: string, info: InspectResult): Promise<ExpectedPayload[]> {
+  const fh = await open(file, 'r');
+  try {
+    const out: ExpectedPayload[] = [];
+    for (const f of info.frames) {
+      if (f.header.showExistingFrame) continue;
+      const b = Buffer.alloc(f.size);
+      await fh.read(b, 0, f.size, f.offset);
+      out.push(payloadDigest(f.index, b));
+    }
+    return out;
+  } finally {
+    await fh.close();
+  }
+}
+
+function recordFinding(f: LogFinding, vector: string): KernelLogFinding {
+  return {
+    kind: f.kind,
+    severity: CRASH_KINDS.has(f.kind) ? 'crash' : f.severity,
+    line: f.line,
+    ...(f.time !== undefined ? { time: f.time } : {}),
+    ...(f.context.length ? { context: f.context } : {}),
+    ...(f.modules.length ? { modules: f.modules } : {}),
+    stage: 'decode',
+    vector,
+  };
+}
+
+/**
+ * Decodes one vector and judges it: streams the decoder's frames through the
+ * splitter and the comparer (nothing kept but the first bad frame), runs the
+ * visl checks in visl mode, reads the vector's kernel-log slice (crash
+ * findings, IRQ records), decides the verdict (verdict.ts) and writes
+ * mismatch artefacts for the first bad frame.
+ *
+ * @throws WorkbenchError only for infrastructure failures (board unreachable,
+ *   visl cannot be reloaded because a previous decoder is stuck); a decoder
+ *   failure is a verdict.
+ */
+export async function runVector(o: RunVectorOptions): Promise<VectorRunOutcome> {
+  const started = Date.now();
+  const notes: string[] = [];
+  const log = o.log ?? (() => undefined);
+  const decodedCount = o.inspect.frames.filter((f) => !f.header.showExistingFrame).length;
+  let visl: VislSession | undefined;
+  if (o.mode === 'visl') {
+    if (!o.target) throw new Error('visl mode needs a target');
+    visl = new VislSession(o.target);
+    await visl.prepare(decodedCount, o.vislParams);
+    log(`visl reloaded (${visl.videoNode}), dumps for ${decodedCount} frames, trace armed`);
+  }
+  let marker: KernelLogMarker | undefined;
+  if (o.target) marker = await writeMarker(o.target, `decode ${o.vector.name}`);
+
+  const expected = o.mode === 'pixels' && o.reference ? expectedFromReference(o.reference) : expectedFromInspect(o.inspect);
+  const hashers = await Hashers.load();
+  const comparer = new FrameComparer(hashers, expected, { comparePixels: o.mode === 'pixels' && !!o.reference });
+  const splitter = new FrameSplitter(comparer.geometryOf, comparer);
+  let raw: WriteStream | undefined;
+  if (o.keepRawPath) raw = createWriteStream(o.keepRawPath);
+  const run = await o.decoder.decode({
+    vectorPath: o.vector.file,
+    vectorName: o.vector.name,
+    timeoutMs: o.timeoutMs,
+    onFrameBytes: (b) => {
+      splitter.push(b);
+      raw?.write(b);
+    },
+  });
+  if (raw) await new Promise<void>((res, rej) => raw!.end((e?: Error | null) => (e ? rej(e) : res())));
+  const split = splitter.end();
+  const compare = comparer.finish();
+  if (run.decoderMd5 && !run.timedOut && run.decoderMd5 !== compare.streamMd5) {
+    run.error = `transport check failed: the board's videocodectestsink MD5 ${run.decoderMd5} differs from the received stream's ${compare.streamMd5}`;
+  }
+
+  let controls: ControlsCheckResult | undefined;
+  let bitstream: BitstreamCheckResult | undefined;
+  let traceText: string | undefined;
+  if (visl) {
+    const c = await visl.collect();
+    traceText = c.traceText;
+    if (c.trace.entriesWritten !== undefined && c.trace.entriesInBuffer !== undefined && c.trace.entriesWritten > c.trace.entriesInBuffer) {
+      notes.push(`trace ring buffer overflowed: ${c.trace.entriesWritten - c.trace.entriesInBuffer} events lost`);
+    }
+    controls = checkControls(o.inspect.frames, vp9FrameEvents(c.trace.events));
+    if (c.dumpsAvailable) bitstream = checkBitstream(await expectedPayloads(o.vector.file, o.inspect), c.dumps);
+    else notes.push(`visl bitstream dumps unavailable (no ${'/sys/kernel/debug/visl/bitstream'})`);
+  }
+
+  let slice: KernelLogSlice | undefined;
+  let crash: string | undefined;
+  let irq: VectorIrq | undefined;
+  if (o.target && marker) {
+    slice = await kernelLogSince(o.target, marker);
+    if (!slice.markerFound) notes.push('kernel-log marker not found (ring buffer wrapped): the slice is the whole log');
+    const c = failures(slice.findings).find((f) => CRASH_KINDS.has(f.kind));
+    if (c) crash = `${c.kind}: ${c.line}`;
+    if (o.irq?.state === 'enabled') irq = collectVectorIrq(slice.lines.map((l) => l.text));
+  }
+
+  const verdict = decideVerdict({
+    mode: o.mode,
+    exitCode: run.exitCode,
+    timedOut: run.timedOut,
+    timeoutMs: o.timeoutMs,
+    ...(run.notSupported ? { notSupported: run.notSupported } : {}),
+    ...(run.error ? { error: run.error } : {}),
+    ...(crash ? { crash } : {}),
+    compare,
+    trailingBytes: split.trailingBytes,
+    ...(controls ? { controls } : {}),
+    ...(bitstream ? { bitstream } : {}),
+    frames: o.inspect.frames,
+  });
+  if (run.timedOut && run.releaseMs !== undefined) notes.push(`decoder killed; the device was released ${run.releaseMs} ms later`);
+  if (run.releaseError) notes.push(`board not usable: ${run.releaseError}`);
+
+  const rel = o.relative ?? ((p: string) => p);
+  const artifacts: Artifact[] = [];
+  let artefacts: MismatchArtefacts | undefined;
+  let header: string | undefined;
+  if (verdict.result === 'fail') {
+    const bad = verdict.firstBadFrame;
+    const out = o.inspect.output[bad];
+    const fi = out ? o.inspect.frames[out.frameIndex] : undefined;
+    if (fi) header = headerSummary(fi).join('\n');
+    const fm = compare.firstMismatch;
+    if (o.artifactsDir && fm && o.mode === 'pixels' && fm.outcome.index === bad && fm.expectedGeometry) {
+      let reference: Buffer | undefined;
+      let referenceMissing: string | undefined;
+      try {
+        if (o.referenceFrame) reference = await o.referenceFrame(bad, fm.expectedGeometry);
+        else if (o.runner) reference = await vpxdecFrame(o.runner, o.vector.file, bad, expected.map((e) => frameBytes(e.geometry)));
+        else referenceMissing = 'no host runner to decode the reference frame';
+      } catch (e) {
+        referenceMissing = isWorkbenchError(e) ? e.message : String(e);
+      }
+      artefacts = await writeMismatchArtefacts({
+        dir: o.artifactsDir,
+        vector: o.vector.name,
+        frameIndex: bad,
+        geometry: fm.expectedGeometry,
+        decoded: fm.produced,
+        ...(reference ? { reference } : {}),
+        ...(referenceMissing ? { referenceMissing } : {}),
+        ...(fi ? { frameInfo: fi } : {}),
+        notes: [`${fm.outcome.algo} produced ${fm.outcome.produced} expected ${fm.outcome.expected}`],
+      });
+      artifacts.push({ kind: 'decoded', path: rel(artefacts.decodedPng), frame: bad });
+      if (artefacts.referencePng) artifacts.push({ kind: 'reference', path: rel(artefacts.referencePng), frame: bad });
+      if (artefacts.diffPng) artifacts.push({ kind: 'diff', path: rel(artefacts.diffPng), frame: bad, description: 'amplified |decoded - reference|' });
+      artifacts.push({ kind: 'header', path: rel(artefacts.summaryTxt), frame: bad });
+    }
+    if (o.artifactsDir && traceText !== undefined && controls && !controls.pass) {
+      const { mkdir, writeFile } = await import('node:fs/promises');
+      const { join } = await import('node:path');
+      await mkdir(o.artifactsDir, { recursive: true });
+      const p = join(o.artifactsDir, 'visl-trace.txt');
+      const mism = controls.mismatches.slice(0, 200).map((m) => `decode ${m.decodeIndex} (split ${m.splitIndex}) ${m.field}: expected ${m.expected} got ${m.got}`);
+      await writeFile(p, ['# controls mismatches', ...mism, '', '# trace', traceText].join('\n'));
+      artifacts.push({ kind: 'log', path: rel(p), description: 'visl trace and control mismatches' });
+    }
+  }
+
+  const proof = run.proof;
+  const result: VectorResult = {
+    name: o.vector.name,
+    suite: o.vector.suite ?? '',
+    features: o.vector.features ?? o.inspect.features,
+    verdict,
+    md5: { expected: o.reference?.md5 ?? null, actual: o.mode === 'pixels' && !run.timedOut ? compare.streamMd5 : null },
+    durationMs: Date.now() - started,
+    command: formatArgv(run.argv),
+    ...(proof
+      ? {
+          device: {
+            ...(proof.opened.find((d) => d.startsWith('/dev/media')) ? { media: proof.opened.find((d) => d.startsWith('/dev/media'))! } : {}),
+            ...(proof.opened.find((d) => d.startsWith('/dev/video')) ? { video: proof.opened.find((d) => d.startsWith('/dev/video'))! } : {}),
+            driver: proof.driver,
+          },
+        }
+      : {}),
+    ...(header ? { header } : {}),
+    ...(irq ? { irq: irq.summary } : {}),
+    kernelLog: (slice?.findings ?? []).map((f) => recordFinding(f, o.vector.name)),
+    artifacts,
+  };
+  return {
+    result,
+    verdict,
+    compare,
+    run,
+    ...(controls ? { controls } : {}),
+    ...(bitstream ? { bitstream } : {}),
+    ...(irq ? { irq } : {}),
+    ...(slice ? { kernelLog: slice } : {}),
+    ...(artefacts ? { artefacts } : {}),
+    notes,
+  };
+}
