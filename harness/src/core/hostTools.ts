@@ -28,6 +28,7 @@ export const HOST_TOOLS: readonly HostTool[] = [
   { bin: 'xz', pkg: 'xz-utils', why: 'Debian kernel modules are .ko.xz' },
   { bin: 'unshare', pkg: 'util-linux', why: 'runs toolbox commands with their own /proc' },
   { bin: 'ssh-keygen', pkg: 'openssh-client', why: 'vboard SSH keys' },
+  { bin: 'ssh', pkg: 'openssh-client', why: '`workbench vboard ssh` (interactive session)' },
   { bin: 'vpxenc', pkg: 'vpx-tools', why: 'generates the vp9-features suite' },
   { bin: 'vpxdec', pkg: 'vpx-tools', why: 'libvpx reference decodes' },
   { bin: 'ffmpeg', pkg: 'ffmpeg', why: 'cross-checks references, trace_headers' },

@@ -13,7 +13,7 @@ import { ensureToolbox, type Toolbox } from '../toolbox/toolbox.ts';
 import { ensureVislModules, type VislModules } from './modules.ts';
 
 /** Bumped when the image recipe changes (part of the cache key). */
-export const VBOARD_IMAGE_FORMAT = 1;
+export const VBOARD_IMAGE_FORMAT = 2;
 
 /** Guest scripts shipped with the workbench (harness/src/vboard/guest/). */
 export const GUEST_DIR = join(dirname(fileURLToPath(import.meta.url)), 'guest');
@@ -168,7 +168,7 @@ export async function ensureVboardImage(
       opts.log?.('building the initramfs');
       await buildInitramfs(runner, rootfs, rel, tmp);
       opts.log?.(`building the ${IMAGE_SIZE} ext4 root disk`);
-      await runner.run(['mkfs.ext4', '-q', '-F', '-L', 'vboard-root', '-E', 'root_owner=0:0', '-d', rootfs, join(tmp, 'rootfs.ext4'), IMAGE_SIZE], {
+      await runner.run(['mkfs.ext4', '-q', '-F', '-L', 'vboard-root', '-E', 'root_owner=0:0,lazy_itable_init=0,lazy_journal_init=0', '-d', rootfs, join(tmp, 'rootfs.ext4'), IMAGE_SIZE], {
         timeoutMs: 10 * 60_000,
       });
       await rm(rootfs, { recursive: true, force: true });

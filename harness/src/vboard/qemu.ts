@@ -44,7 +44,7 @@ export function qemuArgv(s: QemuSpec): string[] {
     '-nodefaults',
     '-kernel', s.kernel,
     '-initrd', s.initrd,
-    '-append', ['console=ttyS0', 'quiet', 'panic=-1', ...s.append].join(' '),
+    '-append', ['console=ttyS0', 'quiet', 'panic=-1', 'mitigations=off', ...s.append].join(' '),
     '-drive', `file=${s.disk},format=raw,if=virtio,cache=writeback`,
     '-netdev', `user,id=n0,hostfwd=tcp:127.0.0.1:${s.sshPort}-:22`,
     '-device', 'virtio-net-pci,netdev=n0',
