@@ -7,7 +7,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { spawn as spawnPty } from 'node-pty';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { projectRoot } from '../../src/core/paths.ts';
@@ -59,6 +59,44 @@ function runPiped(args: string[]): Promise<{ out: string; exitCode: number }> {
     p.on('close', (code) => resolve({ out, exitCode: code ?? -1 }));
   });
 }
+
+describe('workbench iterate --watch', () => {
+  it('reruns when patches/ changes, stops on Ctrl-C (SIGINT), and diffs against the previous run', async () => {
+    const patches = join(dir, 'patches');
+    mkdirSync(patches);
+    const reports = join(dir, 'reports');
+    const env = ttyEnv();
+    delete env.FORCE_COLOR;
+    const p = spawn(process.execPath, ['--import', 'tsx', FIXTURE, '--reports-dir', reports, '--watch', '--patches', patches, '--vectors', 'a=pass'], {
+      cwd: projectRoot(),
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    let step = 0;
+    const exitCode = await new Promise<number>((resolve) => {
+      const onData = (d: Buffer) => {
+        out += d;
+        if (step === 0 && out.includes('watching')) {
+          step = 1;
+          writeFileSync(join(patches, '0001-media-rkvdec-vp9.patch'), 'one-line change');
+        } else if (step === 1 && (out.match(/watching/g) ?? []).length >= 2) {
+          step = 2;
+          p.kill('SIGINT');
+        }
+      };
+      p.stdout.on('data', onData);
+      p.stderr.on('data', onData);
+      p.on('close', (code) => resolve(code ?? -1));
+    });
+    expect(step).toBe(2);
+    expect(out).toContain('changed: 0001-media-rkvdec-vp9.patch');
+    expect((out.match(/^finished /gm) ?? []).length).toBe(2);
+    expect(out).toMatch(/diff \S+ -> \S+:\n {2}no change/);
+    expect(exitCode).toBe(0);
+    expect(readdirSync(reports)).toHaveLength(2);
+  }, 60_000);
+});
 
 describe('workbench iterate views', () => {
   it('live view in a terminal: stages with status and durations, vectors as they arrive, counts, elapsed, ETA', async () => {

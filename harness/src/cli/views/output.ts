@@ -33,13 +33,14 @@ export function attachView(bus: EventBus, mode: OutputMode, out: NodeJS.WriteStr
     return {
       mode,
       print: (lines) => {
-        if (Array.isArray(lines)) out.write(lines.join('\n') + '\n');
+        if (Array.isArray(lines)) out.write(lines.map(redact).join('\n') + '\n');
       },
       close: async () => {
         // let the last state render, then unmount (ink prints the final frame)
         await new Promise((r) => setTimeout(r, 50));
         ink.unmount();
         await ink.waitUntilExit().catch(() => undefined);
+        out.write('\n');
       },
     };
   }
