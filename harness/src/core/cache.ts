@@ -204,9 +204,13 @@ async function sweepTemp(kindDir: string): Promise<void> {
   }
 }
 
+/** Lock files this process holds right now (so a second caller in the same process waits instead of stealing). */
+const heldHere = new Set<string>();
+
 /**
  * Takes an exclusive lock file (`wx`) holding our PID; waits while a live
- * process holds it, takes it over from a dead one.
+ * process holds it (including another caller in this same process), takes
+ * it over from a dead one.
  * @returns a function that releases the lock.
  */
 export async function acquireLock(path: string, log?: (m: string) => void, timeoutMs = 3_600_000): Promise<() => Promise<void>> {
@@ -217,14 +221,16 @@ export async function acquireLock(path: string, log?: (m: string) => void, timeo
       const fh = await open(path, 'wx');
       await fh.writeFile(String(process.pid));
       await fh.close();
+      heldHere.add(path);
       return async () => {
+        heldHere.delete(path);
         await rm(path, { force: true });
       };
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
     }
     const holder = Number((await readFile(path, 'utf8').catch(() => '')).trim());
-    if (!holder || !pidAlive(holder) || holder === process.pid) {
+    if (!holder || !pidAlive(holder) || (holder === process.pid && !heldHere.has(path))) {
       await rm(path, { force: true });
       continue;
     }

@@ -1,7 +1,8 @@
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { WorkbenchError } from '../../core/errors.ts';
-import { DEFAULT_MANIFEST, loadLock, loadManifest, writeLock } from '../../kernel/manifest.ts';
+import { DEFAULT_MANIFEST, loadLock, loadManifest, writeLock, type KernelLock } from '../../kernel/manifest.ts';
+import { stableStringify } from '../../core/cache.ts';
 import { ensureToolbox } from '../../toolbox/toolbox.ts';
 import { resolveLockInChroot } from '../../toolbox/resolveLock.ts';
 import type { Bind } from '../../toolbox/chrootExec.ts';
@@ -71,16 +72,18 @@ export function register(program: Command): void {
     .option('--manifest <name>', 'Debian kernel manifest', DEFAULT_MANIFEST)
     .action(async (o: { manifest: string }) => {
       const m = loadManifest(o.manifest);
-      let old: string | undefined;
+      let old: KernelLock | undefined;
       try {
-        old = loadLock(m).kernel_version;
+        old = loadLock(m);
       } catch {
         old = undefined;
       }
       const lock = await resolveLockInChroot(m, { log });
+      if (old && old.kernel_release === lock.kernel_release && stableStringify(old.packages) === stableStringify(lock.packages)) {
+        process.stdout.write(`${old.file}: ${lock.kernel_release} (${lock.kernel_version}), unchanged\n`);
+        return;
+      }
       const file = await writeLock(m, lock);
-      process.stdout.write(
-        `${file}: ${lock.kernel_release} (${lock.kernel_version})${old && old !== lock.kernel_version ? `, was ${old}` : old ? ', unchanged' : ''}\n`,
-      );
+      process.stdout.write(`${file}: ${lock.kernel_release} (${lock.kernel_version})${old ? `, was ${old.kernel_release} (${old.kernel_version})` : ''}\n`);
     });
 }
