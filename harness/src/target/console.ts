@@ -30,13 +30,15 @@ export class ConsoleCapture {
       this.log = createWriteStream(logFile, { flags: 'a' });
     }
     this.pty = spawn('sh', ['-c', command], { name: 'xterm', cols: 240, rows: 50, env: { ...process.env, WB_BOARD: board } as Record<string, string> });
-    let heldCR = false;
+    let heldCR = '';
     this.pty.onData((d) => {
       // CRLF may be split across chunks: hold a trailing CR back until the next chunk.
-      let chunk = (heldCR ? '\r' : '') + d;
-      heldCR = chunk.endsWith('\r');
-      if (heldCR) chunk = chunk.slice(0, -1);
-      const clean = chunk.replace(/\r\n/g, '\n');
+      // (a pty and many serial consoles also send CR CR LF).
+      let chunk = heldCR + d;
+      const m = /\r+$/.exec(chunk);
+      heldCR = m ? m[0] : '';
+      if (m) chunk = chunk.slice(0, m.index);
+      const clean = chunk.replace(/\r+\n/g, '\n');
       this.buf += clean;
       if (this.buf.length > 4_000_000) this.buf = this.buf.slice(-2_000_000);
       this.log?.write(clean);
@@ -67,7 +69,7 @@ export class ConsoleCapture {
     return new ConsoleCapture(board, command, logFile);
   }
 
-  /** Everything captured so far (CRLF turned into LF). */
+  /** Everything captured so far (CR LF turned into LF). */
   text(): string {
     return this.buf;
   }
