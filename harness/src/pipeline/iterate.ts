@@ -131,7 +131,7 @@ export async function runIterate(opts: IterateOptions): Promise<IterateResult> {
         for (const v of plan.vectors) {
           if (ctx.signal.aborted) throw new WorkbenchError('E_ABORTED', 'interrupted');
           const sink = {
-            dir: () => staging.artifactsDir(v.name),
+            dir: (create = true) => staging.artifactsDir(v.name, create),
             relative: (abs: string) => staging.relativePath(abs),
           };
           const r = await stages.decodeVector(ctx, s, plan, v, sink);

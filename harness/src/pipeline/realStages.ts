@@ -8,12 +8,23 @@
  * says which stage is missing, instead of pretending.
  */
 import { WorkbenchError } from '../core/errors.ts';
-import { getBoard, VBOARD } from '../target/boards.ts';
+import { ExecaRunner, formatArgv, type Runner } from '../core/runner.ts';
+import { boardSshOptions, getBoard, moduleDirFor, VBOARD, type Board } from '../target/boards.ts';
 import { targetFor } from '../target/connect.ts';
 import { vboardUp } from '../vboard/vboard.ts';
-import { probeGst, selectElement } from '../decode/gstElements.ts';
+import { deployModules } from '../deploy/deploy.ts';
+import { enableInstrumentation, type InstrumentationState } from '../irq/instrumentation.ts';
+import type { KernelLogFinding as LogFinding } from '../irq/kernelLog.ts';
+import { getDecoder, type Decoder, type DeviceProof } from '../decode/registry.ts';
+import '../decode/gstV4l2sl.ts';
+import { runVector, CRASH_KINDS } from '../decode/runVector.ts';
+import type { KernelLogFinding } from '../report/record.ts';
 import type { StageContext } from './graph.ts';
 import type { BoardSession, IterateStages } from './stages.ts';
+import { prepareVectors, type PreparedPlan } from './plan.ts';
+
+/** Per-vector decode time limit, ms. */
+export const VECTOR_TIMEOUT_MS = 60_000;
 
 /** Driver under test per board flavour: visl on the vboard, rkvdec on RK3588 boards. */
 export function driverFor(flavour: string): string {
@@ -26,42 +37,124 @@ function unavailable(stage: string, module: string): never {
   });
 }
 
-async function board(ctx: StageContext, name: string | undefined): Promise<BoardSession> {
-  const b = getBoard(name ?? VBOARD);
-  if (b.flavour === 'vboard') {
-    ctx.command(['workbench', 'vboard', 'up']);
-    await vboardUp({ log: (m) => ctx.log(m) });
-  }
-  const target = targetFor(b);
-  const kernelRelease = await target.kernelRelease();
-  const driver = driverFor(b.flavour);
+/** A deploy/kernel-log finding in run-record form. */
+export function toRecordFinding(f: LogFinding, stage: string): KernelLogFinding {
   return {
-    info: { name: b.name, kind: b.flavour === 'vboard' ? 'vboard' : 'board', kernelRelease, device: { driver }, pixelsDecoded: driver !== 'visl' },
-    target,
-    // the pooled connection is closed by the command (closeTargets) at exit
-    close: async () => undefined,
+    kind: f.kind,
+    severity: CRASH_KINDS.has(f.kind) ? 'crash' : f.severity,
+    line: f.line,
+    ...(f.time !== undefined ? { time: f.time } : {}),
+    ...(f.context.length ? { context: f.context } : {}),
+    ...(f.modules.length ? { modules: f.modules } : {}),
+    stage,
   };
 }
 
+/** `ssh ...` argv prefix that reaches `board` by hand (for reproducer lines). */
+function sshArgv(board: Board): string[] {
+  const o = boardSshOptions(board);
+  return [
+    'ssh',
+    ...(o.port !== 22 ? ['-p', String(o.port)] : []),
+    ...(o.identityFile ? ['-i', o.identityFile] : []),
+    '-o', `UserKnownHostsFile=${o.knownHostsFile}`,
+    ...(o.hostKeyAlias ? ['-o', `HostKeyAlias=${o.hostKeyAlias}`] : []),
+    `${o.user}@${o.host}`,
+  ];
+}
+
 /** The real {@link IterateStages}. */
-export function realStages(): IterateStages {
+export function realStages(opts: { runner?: Runner } = {}): IterateStages {
+  const runner = opts.runner ?? new ExecaRunner();
+  let board: Board | undefined;
+  let prepared: PreparedPlan | undefined;
+  let decoder: Decoder | undefined;
+  let irq: InstrumentationState | undefined;
+
+  const boardStage = async (ctx: StageContext, name: string | undefined): Promise<BoardSession> => {
+    const b = (board = getBoard(name ?? VBOARD));
+    if (b.flavour === 'vboard') {
+      ctx.command(['workbench', 'vboard', 'up']);
+      const st = await vboardUp({ log: (m) => ctx.log(m) });
+      ctx.detail(st.alreadyRunning ? 'vboard already running' : `vboard booted in ${Math.round((st.bootMs ?? 0) / 100) / 10} s`);
+    }
+    const target = targetFor(b);
+    const kernelRelease = await target.kernelRelease();
+    const driver = driverFor(b.flavour);
+    return {
+      info: { name: b.name, kind: b.flavour === 'vboard' ? 'vboard' : 'board', kernelRelease, device: { driver }, pixelsDecoded: driver !== 'visl' },
+      target,
+      // the pooled connection is closed by the command (closeTargets) at exit; the vboard keeps running for the next run
+      close: async () => undefined,
+    };
+  };
+
   return {
-    board: (ctx, req) => board(ctx, req.board),
+    board: (ctx, req) => boardStage(ctx, req.board),
     build: async () => unavailable('build', 'harness/src/kernel (module build)'),
     check: async () => unavailable('check', 'harness/src/kernel (static checks)'),
-    deploy: async () => unavailable('deploy', 'harness/src/deploy (deployModules)'),
-    plan: async () => unavailable('plan', 'harness/src/vectors (suite resolution and references)'),
-    prepareDecode: async (ctx, s) => {
-      ctx.command(['ssh', s.info.name, 'gst-inspect-1.0', 'v4l2codecs']);
-      const probe = await probeGst(s.target);
-      const el = selectElement(probe, s.info.device.driver, s.info.name);
+    deploy: async (ctx, s, build) => {
+      const rec = await deployModules(
+        s.target,
+        board!,
+        build.modules.map((m) => ({ name: m.name, path: m.path, vermagic: m.vermagic, sha256: m.sha256 })),
+        { signal: ctx.signal, log: (m) => ctx.log(m) },
+      );
+      // the same steps by hand
+      const ssh = sshArgv(board!);
+      const dir = moduleDirFor(board!, rec.kernelRelease);
+      const scp = ['scp', ...ssh.slice(1, -1).map((a) => (a === '-p' ? '-P' : a)), ...build.modules.map((m) => m.path), `${ssh.at(-1)}:${dir}/`];
+      ctx.command(scp);
+      ctx.command([...ssh, 'depmod', '-a', rec.kernelRelease]);
+      for (const m of rec.loaded) ctx.command([...ssh, `modprobe -r ${m}; modprobe ${m}`]);
+      if (s.info.device.driver !== 'visl') {
+        irq = await enableInstrumentation(s.target);
+        ctx.log(irq.state === 'enabled' ? `IRQ instrumentation on: ${irq.how.join(', ')}` : `IRQ instrumentation unavailable: ${irq.reason}`, irq.state === 'enabled' ? 'info' : 'warn');
+      }
       return {
-        device: { driver: el.driver || s.info.device.driver, media: el.mediaDevice, video: el.videoDevice },
-        decoder: { name: 'gstreamer', version: probe.gstVersion ?? 'unknown', detail: el.element },
+        info: { id: rec.id, backupDir: rec.backupDir, replaced: rec.replaced.map((r) => r.dest), loaded: rec.loaded, durationMs: rec.durationMs },
+        kernelLog: rec.kernelLogFindings.map((f) => toRecordFinding(f, 'deploy')),
       };
     },
-    decodeVector: async () => unavailable('decode', 'harness/src/decode (decode one vector on the board)'),
+    plan: async (ctx, req) => {
+      prepared = await prepareVectors(ctx, req, runner);
+      return prepared.plan;
+    },
+    prepareDecode: async (ctx, s) => {
+      decoder = getDecoder('gst-v4l2sl-vp9').create({ target: s.target, driver: s.info.device.driver, runner });
+      const proof = (await decoder.probe()) as DeviceProof;
+      ctx.command([...sshArgv(board!), 'gst-inspect-1.0', proof.element]);
+      const version = (decoder as { facts?: { gstVersion?: string } }).facts?.gstVersion ?? 'unknown';
+      return {
+        device: { driver: proof.driver || s.info.device.driver, media: proof.mediaDevice, video: proof.videoDevice },
+        decoder: { name: 'gstreamer', version, detail: proof.element },
+      };
+    },
+    decodeVector: async (ctx, s, _plan, v, artifacts) => {
+      if (!prepared || !decoder) throw new WorkbenchError('E_INTERNAL', 'decode before plan/prepareDecode');
+      const out = await runVector({
+        target: s.target,
+        decoder,
+        vector: { name: v.name, suite: v.suite, features: v.features, file: v.file },
+        inspect: prepared.inspect.get(v.name)!,
+        reference: prepared.references.get(v.name) ?? null,
+        mode: s.info.pixelsDecoded ? 'pixels' : 'visl',
+        timeoutMs: VECTOR_TIMEOUT_MS,
+        artifactsDir: artifacts.dir(false),
+        relative: artifacts.relative,
+        runner,
+        ...(irq ? { irq } : {}),
+        log: (m) => ctx.log(`${v.name}: ${m}`, 'debug'),
+      });
+      for (const n of out.notes) ctx.log(`${v.name}: ${n}`, 'warn');
+      ctx.command([...sshArgv(board!), formatArgv(out.run.argv)]);
+      return out.result;
+    },
     irqUnavailableReason: (s) =>
-      s.info.device.driver === 'visl' ? 'the board uses visl, which has no vdpu381 interrupt to instrument' : undefined,
+      s.info.device.driver === 'visl'
+        ? 'the board uses visl, which has no vdpu381 interrupt to instrument'
+        : irq?.state === 'unavailable'
+          ? irq.reason
+          : undefined,
   };
 }

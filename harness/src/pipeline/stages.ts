@@ -87,8 +87,8 @@ export interface VectorPlan {
 
 /** Where a vector's artifacts go (inside the report being written). */
 export interface ArtifactSink {
-  /** Absolute folder for this vector's files (created on demand). */
-  dir(): string;
+  /** Absolute folder for this vector's files; created unless `create` is false (a writer that makes its own folder avoids empty ones). */
+  dir(create?: boolean): string;
   /** Path relative to the report folder, for {@link VectorResult.artifacts}. */
   relative(absPath: string): string;
 }

@@ -61,10 +61,10 @@ export class ReportStaging {
     return new ReportStaging(root, runId, dir);
   }
 
-  /** Absolute folder for a vector's artifacts (created); record paths with {@link relativePath}. */
-  artifactsDir(vector: string): string {
+  /** Absolute folder for a vector's artifacts (created unless `create` is false); record paths with {@link relativePath}. */
+  artifactsDir(vector: string, create = true): string {
     const d = join(this.dir, 'artifacts', safeName(vector));
-    mkdirSync(d, { recursive: true });
+    if (create) mkdirSync(d, { recursive: true });
     return d;
   }
 

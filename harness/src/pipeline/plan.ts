@@ -1,0 +1,93 @@
+/**
+ * The plan stage of iterate: which vectors to decode, made ready on the host
+ * (generated and cached by vectors/generate, inspected, libvpx references
+ * computed and cached by vectors/references).
+ */
+import { WorkbenchError } from '../core/errors.ts';
+import type { Runner } from '../core/runner.ts';
+import { generateSuite, type GeneratedVector } from '../vectors/generate/generate.ts';
+import { loadRecipes } from '../vectors/generate/recipes.ts';
+import { inspectFile, type InspectResult } from '../vectors/inspect.ts';
+import { ensureReferences, type ReferenceSet } from '../vectors/references.ts';
+import type { StageContext } from './graph.ts';
+import type { IterateRequest, PlannedVector, VectorPlan } from './stages.ts';
+
+/** The suite iterate decodes by default. */
+export const DEFAULT_SUITE = 'vp9-features';
+
+/**
+ * Vectors left out of the default quick run (the whole suite runs with
+ * `--suite vp9-features` or `--vectors '*'`): kept to what finishes in about
+ * a minute on the vboard.
+ */
+export const QUICK_EXCLUDE: readonly string[] = [];
+
+/** `*` and `?` glob over vector names (anchored, case-sensitive). Several globs may be comma-separated. */
+export function globMatcher(glob: string): (name: string) => boolean {
+  const res = glob
+    .split(',')
+    .map((g) => g.trim())
+    .filter(Boolean)
+    .map((g) => new RegExp('^' + g.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.') + '$'));
+  return (name) => res.some((r) => r.test(name));
+}
+
+/** What the plan stage prepared, for the decode stage. */
+export interface PreparedPlan {
+  plan: VectorPlan;
+  inspect: Map<string, InspectResult>;
+  references: Map<string, ReferenceSet>;
+}
+
+/**
+ * Resolves and prepares the vectors of `req`.
+ * @throws WorkbenchError `E_SUITE_UNKNOWN`, `E_NO_VECTORS` (the glob matched
+ *   nothing), and the generator's / reference errors.
+ */
+export async function prepareVectors(ctx: StageContext, req: IterateRequest, runner: Runner): Promise<PreparedPlan> {
+  const suite = req.suite ?? DEFAULT_SUITE;
+  if (suite !== DEFAULT_SUITE) {
+    throw new WorkbenchError('E_SUITE_UNKNOWN', `suite ${suite} cannot be run by iterate yet (its vector files are not in the vector store)`, {
+      hint: `use --suite ${DEFAULT_SUITE} (generated locally), or --vectors GLOB within it`,
+    });
+  }
+  const recipes = loadRecipes();
+  let names = recipes.vectors.map((v) => v.name);
+  if (req.vectors) {
+    const m = globMatcher(req.vectors);
+    names = names.filter(m);
+    if (!names.length)
+      throw new WorkbenchError('E_NO_VECTORS', `--vectors ${req.vectors} matches no vector of ${suite}`, { hint: `vectors: ${recipes.vectors.map((v) => v.name).join(', ')}` });
+  } else if (!req.suite) {
+    names = names.filter((n) => !QUICK_EXCLUDE.includes(n));
+  }
+  const gen = await generateSuite({ only: names, runner, log: (m) => ctx.log(m, 'debug') });
+  const byName = new Map<string, GeneratedVector>(gen.vectors.map((v) => [v.name, v]));
+  const inspect = new Map<string, InspectResult>();
+  const references = new Map<string, ReferenceSet>();
+  const vectors: PlannedVector[] = [];
+  let i = 0;
+  for (const name of names) {
+    if (ctx.signal.aborted) throw new WorkbenchError('E_ABORTED', 'interrupted');
+    const g = byName.get(name);
+    if (!g) throw new WorkbenchError('E_INTERNAL', `generator returned no vector ${name}`);
+    ctx.command(g.command);
+    inspect.set(name, await inspectFile(g.path));
+    const ref = await ensureReferences(g.path, { runner, log: (m) => ctx.log(m, 'debug') });
+    references.set(name, ref);
+    ctx.command(ref.command);
+    vectors.push({ name, suite, features: g.features, file: g.path, expectedMd5: ref.md5, frames: ref.frames.length });
+    ctx.progress(++i, names.length, 'vectors prepared');
+  }
+  const first = references.values().next().value as ReferenceSet | undefined;
+  return {
+    plan: {
+      suite,
+      ...(req.vectors ? { filter: req.vectors } : {}),
+      vectors,
+      reference: { name: 'libvpx vpxdec', version: first?.decoder ?? 'unknown' },
+    },
+    inspect,
+    references,
+  };
+}
