@@ -1,4 +1,125 @@
 import type { Command } from 'commander';
+import { WorkbenchError } from '../../core/errors.ts';
+import { listBackups } from '../../deploy/backup.ts';
+import { DeployError, deployModules } from '../../deploy/deploy.ts';
+import { artifactsFromPaths } from '../../deploy/modinfo.ts';
+import { repairInterrupted, rollback, withBoardLock } from '../../deploy/rollback.ts';
+import { describeFinding } from '../../irq/kernelLog.ts';
+import { getBoard } from '../../target/boards.ts';
+import { closeTargets, targetFor } from '../../target/connect.ts';
 
-/** Registers the `deploy` command family (not implemented yet). */
-export function register(_program: Command): void {}
+const out = (s: string) => process.stdout.write(s + '\n');
+const log = (s: string) => process.stderr.write(`[deploy] ${s}\n`);
+const collect = (v: string, acc: string[]) => [...acc, v];
+
+/**
+ * Ctrl-C: the first one asks the deploy to stop at the next safe point and
+ * roll back; the second leaves at once (the board keeps its journal and the
+ * next command repairs it).
+ */
+function interruptible(): { signal: AbortSignal; done: () => void } {
+  const ac = new AbortController();
+  const onInt = () => {
+    if (!ac.signal.aborted) {
+      log('interrupted: stopping at the next safe point and rolling back (Ctrl-C again to leave now; the next command repairs the board)');
+      ac.abort();
+    } else {
+      log('leaving now; run `workbench rollback --board NAME` or deploy again to repair the board');
+      process.exit(130);
+    }
+  };
+  process.on('SIGINT', onInt);
+  return { signal: ac.signal, done: () => process.off('SIGINT', onInt) };
+}
+
+/** `--param visl:bitstream_trace_nframes=100` -> { visl: ['bitstream_trace_nframes=100'] } */
+function parseParams(list: string[]): Record<string, string[]> {
+  const res: Record<string, string[]> = {};
+  for (const p of list) {
+    const m = /^([A-Za-z0-9_-]+):(.+)$/.exec(p);
+    if (!m) throw new WorkbenchError('E_USAGE', `--param ${p}: expected MODULE:NAME=VALUE`, { hint: 'e.g. --param visl:bitstream_trace_nframes=100' });
+    (res[m[1]!] ??= []).push(m[2]!);
+  }
+  return res;
+}
+
+/** Registers `workbench deploy`, `workbench rollback`, `workbench backups list`. */
+export function register(program: Command): void {
+  program
+    .command('deploy')
+    .description('install built modules on a board with backup, verify and automatic rollback (repairs an interrupted deploy first)')
+    .requiredOption('--board <name>', 'board name (see `workbench boards list`)')
+    .requiredOption('--modules <paths...>', '.ko files, or directories holding them')
+    .option('--param <module:name=value>', 'module parameter for modprobe (repeatable)', collect, [] as string[])
+    .option('--json', 'print the deploy record as JSON')
+    .action(async (o: { board: string; modules: string[]; param: string[]; json?: boolean }) => {
+      const board = getBoard(o.board);
+      const modules = await artifactsFromPaths(o.modules);
+      const target = targetFor(board);
+      const ir = interruptible();
+      try {
+        const rec = await deployModules(target, board, modules, { params: parseParams(o.param), log, signal: ir.signal });
+        if (o.json) out(JSON.stringify(rec, null, 2));
+        else {
+          out(`deployed ${rec.id} to ${rec.board} (${rec.kernelRelease}) in ${(rec.durationMs / 1000).toFixed(1)} s`);
+          for (const e of rec.replaced) out(`  ${e.module}: ${e.dest} (${e.existed ? `replaced, backup in ${rec.backupDir}` : 'new file'})`);
+          for (const b of rec.bindings) if (b.bound.length) out(`  ${b.module}: bound to ${b.bound.join(', ')}`);
+          for (const f of rec.kernelLogFindings) out(`  kernel log: ${describeFinding(f)}`);
+          out(`undo with: workbench rollback --board ${rec.board}`);
+        }
+      } catch (e) {
+        if (e instanceof DeployError && e.record && o.json) out(JSON.stringify({ ...e.record, error: e.code, rolledBack: e.rolledBack }, null, 2));
+        throw e;
+      } finally {
+        ir.done();
+        await closeTargets();
+      }
+    });
+
+  program
+    .command('rollback')
+    .description('restore the modules a deploy replaced and reload them (default: the newest active deploy; --to ID: every deploy back to and including ID)')
+    .requiredOption('--board <name>', 'board name')
+    .option('--to <id>', 'deploy id (see `workbench backups list`)')
+    .action(async (o: { board: string; to?: string }) => {
+      const board = getBoard(o.board);
+      const target = targetFor(board);
+      try {
+        const done = await rollback(target, board, o.to, { log });
+        if (done.length === 0) out(`${board.name}: an interrupted deploy was repaired; nothing else to roll back`);
+        for (const r of done) out(`rolled back ${r.id} on ${r.board}: ${r.replaced.map((e) => `${e.module} ${e.existed ? 'restored' : 'removed'}`).join(', ')}`);
+      } finally {
+        await closeTargets();
+      }
+    });
+
+  const backups = program.command('backups').description('module backups kept on a board by deploys');
+  backups
+    .command('list')
+    .description('list the backups on a board, newest first (id, state, modules); repairs an interrupted deploy first')
+    .requiredOption('--board <name>', 'board name')
+    .option('--json', 'machine-readable output')
+    .action(async (o: { board: string; json?: boolean }) => {
+      const board = getBoard(o.board);
+      const target = targetFor(board);
+      try {
+        await withBoardLock(board.name, () => repairInterrupted(target, board.name, log), log);
+        const list = await listBackups(target);
+        if (o.json) {
+          out(JSON.stringify(list, null, 2));
+          return;
+        }
+        if (list.length === 0) out(`${board.name}: no backups`);
+        for (const b of list) {
+          const r = b.record;
+          out(
+            r
+              ? `${b.id}  ${r.state.padEnd(11)} ${r.kernelRelease}  ${r.replaced.map((e) => `${e.module}${e.existed ? '' : ' (new)'}`).join(', ')}${r.kernelLogFindings.length ? `  [${r.kernelLogFindings.length} kernel log finding(s)]` : ''}`
+              : `${b.id}  partial     (no record: an interrupted deploy before it was repaired)`,
+          );
+        }
+      } finally {
+        await closeTargets();
+      }
+    });
+}
