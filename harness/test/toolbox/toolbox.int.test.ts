@@ -1,0 +1,41 @@
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { cacheRoot } from '../../src/core/paths.ts';
+import { ensureToolbox } from '../../src/toolbox/toolbox.ts';
+
+/** The real toolbox (built from the Debian mirror when not cached; needs root). */
+describe('toolbox (real sid chroot)', () => {
+  const work = mkdtempSync(join(cacheRoot(), '..', 'wb-toolbox-int-'));
+  afterAll(() => rmSync(work, { recursive: true, force: true })); // our own mkdtemp directory
+
+  it('has the pinned headers, the source tarball, gcc-16, pahole and the arm64 cross compiler', async () => {
+    const tb = await ensureToolbox({ log: (s) => process.stderr.write(`[toolbox-int] ${s}\n`) });
+    expect(tb.kernelRelease).toBe(tb.lock.kernel_release);
+    const r = await tb.exec(['sh', '-c', `test -f ${tb.headersDir}/Makefile && test -f ${tb.sourceTarball} && ls ${tb.configDir} && gcc-16 -dumpversion && pahole --version && aarch64-linux-gnu-gcc -dumpversion && ld --version`]);
+    expect(r.stdout).toMatch(/^16\b/m);
+    expect(r.stdout).toMatch(/config\.amd64_none_amd64/);
+    expect(r.stdout).toMatch(/^v1\.\d+/m);
+    expect(tb.versions[`linux-headers-${tb.kernelRelease}`]).toBe(tb.lock.packages[`linux-headers-${tb.kernelRelease}`]);
+  });
+
+  it('runs in its own PID namespace with /proc mounted, binds work dirs, reports exit codes', async () => {
+    const tb = await ensureToolbox();
+    writeFileSync(join(work, 'in.txt'), 'from host\n');
+    const r = await tb.exec(['sh', '-c', 'echo $$; cat in.txt; test -r /proc/self/status && echo proc-ok; echo out > out.txt'], {
+      cwd: '/work/x',
+      binds: [{ host: work, inside: '/work/x' }],
+    });
+    const [pid, line, proc] = r.stdout.trim().split('\n');
+    expect(Number(pid)).toBeLessThan(10); // a fresh PID namespace
+    expect(line).toBe('from host');
+    expect(proc).toBe('proc-ok');
+    expect(readFileSync(join(work, 'out.txt'), 'utf8')).toBe('out\n');
+    const f = await tb.exec(['sh', '-c', 'exit 7'], { allowFailure: true });
+    expect(f.exitCode).toBe(7);
+    await expect(tb.exec(['false'])).rejects.toMatchObject({ code: 'E_COMMAND_FAILED' });
+    // The bind was private to the command's mount namespace.
+    const mounts = readFileSync('/proc/self/mounts', 'utf8');
+    expect(mounts).not.toContain(`${tb.root}/work/x`);
+  });
+});

@@ -1,0 +1,76 @@
+import { describe, expect, it } from 'vitest';
+import { moduleLoadOrder } from '../../src/vboard/image.ts';
+import { fixTraceIncludePath, vislKbuild } from '../../src/vboard/modules.ts';
+import { freePort, qemuArgv } from '../../src/vboard/qemu.ts';
+import { isOurQemu } from '../../src/vboard/state.ts';
+
+const spec = {
+  kernel: '/c/vmlinuz',
+  initrd: '/c/initrd.cpio',
+  disk: '/s/disk.ext4',
+  sshPort: 40022,
+  accel: 'tcg' as const,
+  memoryMiB: 2048,
+  cpus: 2,
+  serialLog: '/s/serial.log',
+  pidFile: '/s/qemu.pid',
+  append: ['vboard.authkey=ssh-ed25519:AAAA'],
+};
+
+describe('qemu argv', () => {
+  it('TCG by default, SSH forwarded on 127.0.0.1 only, serial to file, PID file', () => {
+    const a = qemuArgv(spec);
+    expect(a.slice(1, 5)).toEqual(['-accel', 'tcg,thread=multi', '-cpu', 'max']);
+    expect(a).toContain('user,id=n0,hostfwd=tcp:127.0.0.1:40022-:22');
+    expect(a).toContain('file:/s/serial.log');
+    expect(a.slice(-3)).toEqual(['-daemonize', '-pidfile', '/s/qemu.pid']);
+    expect(a[a.indexOf('-append') + 1]).toContain('vboard.authkey=ssh-ed25519:AAAA');
+  });
+  it('KVM only when chosen', () => {
+    expect(qemuArgv({ ...spec, accel: 'kvm' }).slice(1, 5)).toEqual(['-accel', 'kvm', '-cpu', 'host']);
+  });
+  it('freePort gives a bindable port', async () => {
+    const p = await freePort();
+    expect(p).toBeGreaterThan(1023);
+  });
+});
+
+describe('initramfs module order', () => {
+  const dep = [
+    'kernel/fs/ext4/ext4.ko.xz: kernel/fs/jbd2/jbd2.ko.xz kernel/fs/mbcache.ko.xz kernel/lib/crc/crc16.ko.xz',
+    'kernel/fs/jbd2/jbd2.ko.xz:',
+    'kernel/fs/mbcache.ko.xz:',
+    'kernel/lib/crc/crc16.ko.xz:',
+    'kernel/drivers/block/virtio_blk.ko.xz:',
+  ].join('\n');
+  it('dependencies first, each once', () => {
+    const o = moduleLoadOrder(dep, ['virtio_blk', 'ext4']);
+    expect(o[0]).toBe('kernel/drivers/block/virtio_blk.ko.xz');
+    expect(o.at(-1)).toBe('kernel/fs/ext4/ext4.ko.xz');
+    expect(o).toHaveLength(5);
+  });
+  it('unknown module is an error', () => {
+    expect(() => moduleLoadOrder(dep, ['nope'])).toThrow(/not in modules.dep/);
+  });
+});
+
+describe('visl out-of-tree build', () => {
+  it('Kbuild builds both modules with debugfs', () => {
+    const k = vislKbuild(['visl-core.o', 'visl-dec.o']);
+    expect(k).toContain('obj-m := v4l2-mem2mem.o visl.o');
+    expect(k).toContain('visl-y := visl-core.o visl-dec.o');
+    expect(k).toContain('-DCONFIG_VISL_DEBUGFS=1');
+  });
+  it('TRACE_INCLUDE_PATH points at the module directory', () => {
+    const h = '#undef TRACE_INCLUDE_PATH\n#define TRACE_INCLUDE_PATH ../../drivers/media/test-drivers/visl\n';
+    expect(fixTraceIncludePath(h)).toContain('#define TRACE_INCLUDE_PATH .\n');
+  });
+});
+
+describe('PID ownership', () => {
+  it('a live process that is not our QEMU is not ours (never killed)', () => {
+    expect(isOurQemu(process.pid, '/s/qemu.pid')).toBe(false);
+    expect(isOurQemu(1, '/s/qemu.pid')).toBe(false);
+    expect(isOurQemu(999999999, '/s/qemu.pid')).toBe(false);
+  });
+});
