@@ -35,31 +35,32 @@ export const GST_DEBUG_SPEC = 'v4l2codecs-*:4';
 
 /**
  * Remote sh script. $1 output file, $2 GST_DEBUG, then the gst-launch argv.
- * stdout: the decoded frames; stderr: gst output plus `WB-GST-PID`,
- * `WB-OPENED <device>` (devices held by the gst process, read from
- * /proc/PID/fd while it runs) and `WB-EXIT <rc>`.
+ * stdout: the decoded frames; stderr: gst output plus `WB-GST-PID`, then
+ * after gst exited `WB-OPENED <device>` lines (media/video nodes the gst
+ * process held, sampled from /proc/PID/fd every 20 ms while it ran, kept in
+ * a side file so they cannot interleave with gst's own output) and
+ * `WB-EXIT <rc>`.
  */
 export const DECODE_SCRIPT = `
 out=$1; dbg=$2; shift 2
-rm -f "$out" || exit 97
+fds="$out.fds"
+rm -f "$out" "$fds" || exit 97
 GST_DEBUG=$dbg GST_DEBUG_NO_COLOR=1 "$@" >&2 &
 gp=$!
 echo "WB-GST-PID $gp" >&2
 (
-  seen=" "
+  : > "$fds"
   while kill -0 "$gp" 2>/dev/null; do
-    for f in /proc/"$gp"/fd/*; do
-      l=$(readlink "$f" 2>/dev/null) || continue
-      case "$l" in /dev/media*|/dev/video*) case "$seen" in *" $l "*) ;; *) seen="$seen$l "; echo "WB-OPENED $l" >&2;; esac;; esac
-    done
-    sleep 0.05
+    ls -l /proc/"$gp"/fd 2>/dev/null | sed -n 's#.* -> \\(/dev/\\(media\\|video\\)[0-9]*\\)$#\\1#p' >> "$fds"
+    sleep 0.02
   done
 ) &
 wp=$!
 tail -c +1 -s 0.05 --pid="$gp" -F "$out" 2>/dev/null
 wait "$gp"; rc=$?
 wait "$wp" 2>/dev/null
-rm -f "$out"
+sort -u "$fds" | sed 's/^/WB-OPENED /' >&2
+rm -f "$out" "$fds"
 echo "WB-EXIT $rc" >&2
 exit $rc
 `;
@@ -110,6 +111,17 @@ export function parseGstStderr(stderr: string): GstStderr {
     }
   }
   return { opened, ...(exit !== undefined ? { exit } : {}), ...(md5 ? { md5 } : {}), text: keep.join('\n') };
+}
+
+/** gst-launch `-m` bus messages that say nothing about a failure (tags, state changes...). */
+const NOISE = /^Got message #\d+ from \S+ "[^"]*" \((tag|state-changed|stream-status|need-context|have-context|latency|new-clock|async-done|duration-changed|stream-start|qos)\)/;
+
+/** stderr without the routine bus messages (for the tail shown to people). */
+export function quietGstOutput(text: string): string {
+  return text
+    .split('\n')
+    .filter((l) => !NOISE.test(l))
+    .join('\n');
 }
 
 /** The demuxer element for a vector file (by magic: IVF `DKIF`, else WebM/Matroska). */
@@ -194,7 +206,7 @@ export class GstV4l2SlDecoder implements Decoder {
       exitCode: r.exitCode,
       timedOut: r.timedOut,
       durationMs: r.durationMs,
-      stderrTail: tail(se.text, 20),
+      stderrTail: tail(quietGstOutput(se.text), 20),
       proof: { ...el, opened: se.opened },
       ...(se.md5 ? { decoderMd5: se.md5 } : {}),
     };
