@@ -83,7 +83,11 @@ function extractZip(archive: string, dest: string): Promise<string[]> {
       const files: string[] = [];
       const fail = (e: unknown) => {
         zip.close();
-        rej(e instanceof WorkbenchError ? e : new WorkbenchError('E_ARCHIVE', `${archive}: ${(e as Error).message}`, { cause: e }));
+        const msg = (e as Error)?.message ?? String(e);
+        if (e instanceof WorkbenchError) rej(e);
+        else if (/invalid relative path|absolute path|invalid characters/i.test(msg)) {
+          rej(new WorkbenchError('E_ARCHIVE_UNSAFE', `${archive}: ${msg} (path traversal refused)`, { hint: 'the archive is malicious or broken; it was not extracted', cause: e }));
+        } else rej(new WorkbenchError('E_ARCHIVE', `${archive}: ${msg}`, { cause: e }));
       };
       zip.on('error', fail);
       zip.on('end', () => res(files));
