@@ -42,7 +42,7 @@ function row(v: VectorResult): string {
   return `| ${mdCell(v.name)} | ${v.verdict.result} | ${mdCell(verdictLine(v))} | ${v.verdict.checks
     .filter((c) => c.status !== 'not-run')
     .map((c) => `${c.check}:${c.status}`)
-    .join(' ')} | ${v.md5.actual ?? '-'} | ${formatDuration(v.durationMs)} |`;
+    .join(' ')} | ${v.md5.actual ?? (v.md5.expected ? `expected ${v.md5.expected}` : '-')} | ${formatDuration(v.durationMs)} |`;
 }
 
 /** summary.md for a run; `diff` (against the previous run on the board) is appended when given. */

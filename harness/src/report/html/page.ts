@@ -167,8 +167,12 @@ function vectorRows(v: VectorResult, i: number, image: (p: string, alt: string) 
   const d = v.verdict;
   const checks = d.checks.map((c) => `<span class="chk-${esc(c.status)}" title="${esc(c.detail ?? '')}">${esc(c.check)}:${esc(c.status)}</span>`).join(' ');
   const row = `<tr class="vec" data-verdict="${esc(d.result)}" data-name="${esc(v.name)}" data-features="${esc(v.features.join(' '))}" data-detail="d${i}">
-<td>${esc(v.name)}</td><td>${badge(d.result)}</td><td>${esc(verdictLine(v))}</td><td class="mono">${checks}</td><td>${esc(v.features.join(', '))}</td><td class="mono">${esc(v.md5.actual ?? '-')}${
-    v.md5.expected && v.md5.actual && v.md5.expected !== v.md5.actual ? `<br><span class="muted">expected ${esc(v.md5.expected)}</span>` : ''
+<td>${esc(v.name)}</td><td>${badge(d.result)}</td><td>${esc(verdictLine(v))}</td><td class="mono">${checks}</td><td>${esc(v.features.join(', '))}</td><td class="mono">${
+    v.md5.actual
+      ? esc(v.md5.actual) + (v.md5.expected && v.md5.expected !== v.md5.actual ? `<br><span class="muted">expected ${esc(v.md5.expected)}</span>` : '')
+      : v.md5.expected
+        ? `<span class="muted" title="not computed on this board">expected ${esc(v.md5.expected)}</span>`
+        : '-'
   }</td><td>${esc(formatDuration(v.durationMs))}</td></tr>`;
   const imgs = v.artifacts.filter((a) => a.kind === 'decoded' || a.kind === 'reference' || a.kind === 'diff');
   const others = v.artifacts.filter((a) => !imgs.includes(a));
