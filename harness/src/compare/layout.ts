@@ -123,9 +123,21 @@ export function nv12ToPlanar(nv12: Uint8Array, g: FrameGeometry, out?: Uint8Arra
   const cSize = cw * ch;
   if (g.bitDepth === 8) {
     dst.set(nv12.subarray(0, ySize), 0);
-    for (let i = 0, o = ySize; i < cSize; i++, o += 2) {
-      dst[ySize + i] = nv12[o]!;
-      dst[ySize + cSize + i] = nv12[o + 1]!;
+    const u = dst.subarray(ySize, ySize + cSize);
+    const v = dst.subarray(ySize + cSize, ySize + 2 * cSize);
+    if ((nv12.byteOffset + ySize) % 2 === 0) {
+      // little-endian 16-bit view: low byte U, high byte V (about 2x faster)
+      const uv = new Uint16Array(nv12.buffer, nv12.byteOffset + ySize, cSize);
+      for (let i = 0; i < cSize; i++) {
+        const w = uv[i]!;
+        u[i] = w & 0xff;
+        v[i] = w >>> 8;
+      }
+    } else {
+      for (let i = 0, o = ySize; i < cSize; i++, o += 2) {
+        u[i] = nv12[o]!;
+        v[i] = nv12[o + 1]!;
+      }
     }
     return dst;
   }

@@ -63,6 +63,7 @@ export class FrameStreamHasher {
   private total = 0;
   private digester: FrameDigester | null = null;
   private buffer: Uint8Array | null = null;
+  private convert: Uint8Array | null = null;
   private readonly md5: Hash | null;
   private readonly both: boolean;
 
@@ -140,6 +141,12 @@ export class FrameStreamHasher {
     this.buffer = needBuffer ? (this.buffer && this.buffer.length === size ? this.buffer : new Uint8Array(size)) : null;
   }
 
+  /** A reusable conversion buffer of `n` bytes (no per-frame allocation). */
+  private scratch(n: number): Uint8Array {
+    if (!this.convert || this.convert.length !== n) this.convert = new Uint8Array(n);
+    return this.convert;
+  }
+
   private finishFrame(g: FrameGeometry): HashedFrame {
     const own = this.digester!.digest();
     let i420: FrameDigest | null = null;
@@ -148,12 +155,12 @@ export class FrameStreamHasher {
       i420 = own;
       if (this.buffer) {
         this.md5!.update(this.buffer);
-        nv12 = digestSync(this.xx, planarToNv12(this.buffer, g));
+        nv12 = digestSync(this.xx, planarToNv12(this.buffer, g, this.scratch(this.buffer.length)));
       }
     } else {
       nv12 = own;
       if (this.buffer) {
-        const planar = nv12ToPlanar(this.buffer, g);
+        const planar = nv12ToPlanar(this.buffer, g, this.scratch(this.buffer.length));
         this.md5!.update(planar);
         i420 = digestSync(this.xx, planar);
       }

@@ -134,7 +134,8 @@ describe('derived and damaged vectors', () => {
     const sum = createHash('md5').update(good).digest('hex');
     const mirror = mkdtempSync(join(tmpdir(), 'wb-mirror-'));
     const bad = Buffer.from(good);
-    bad[bad.length >> 1] ^= 0x01;
+    const mid = bad.length >> 1;
+    bad[mid] = bad[mid]! ^ 0x01;
     writeFileSync(join(mirror, 'p0-odd-tiny.ivf'), bad);
     const src = { name: 'p0-odd-tiny.ivf', url: 'https://example.invalid/p0-odd-tiny.ivf', md5: sum, inputFile: 'p0-odd-tiny.ivf' };
     await expect(storeVector(src, { mirror, cacheRoot: cache })).rejects.toThrow(/checksum mismatch/);
