@@ -128,6 +128,14 @@ describe('derived and damaged vectors', () => {
     );
   });
 
+  it('a truncated WebM is refused, naming where the incomplete element starts', async () => {
+    const full = readFileSync(path('p0-altref-backward-adapt'));
+    const cut = join(mkdtempSync(join(tmpdir(), 'wb-cutw-')), 'cut.webm');
+    writeFileSync(cut, full.subarray(0, full.length >> 1));
+    await expect(inspectFile(cut)).rejects.toThrow(/cut\.webm: truncated WebM: the element at offset \d+ is incomplete/);
+    expect((await inspectFile(path('p0-altref-backward-adapt'))).container).toBe('webm');
+  });
+
   it('a corrupted vector file is detected by its checksum; the intact one is stored and gives the same references', async () => {
     const file = path('p0-odd-tiny');
     const good = readFileSync(file);

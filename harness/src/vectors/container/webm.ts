@@ -39,11 +39,15 @@ export function demuxWebm(buf: Uint8Array, name = 'file'): Demuxed {
   let timestampScale = 1_000_000;
   let clusterTs = 0;
   const blocks: { el: EBMLElementDetail; clusterTs: number }[] = [];
+  let cut: { el: string; at: number; end: number } | null = null;
+  let lastEnd = 0;
   for (const el of els) {
     const d = el as EBMLElementDetail & { value?: unknown; isEnd?: boolean };
-    if ('dataEnd' in d && typeof d.dataEnd === 'number' && d.dataEnd > buf.length && d.type !== 'm') {
-      throw truncated(name, d.name, d.tagStart, d.dataEnd, buf.length);
+    if (typeof d.dataEnd === 'number' && d.dataEnd > buf.length && !(d.type === 'm' && (d.isEnd || (d as { unknownSize?: boolean }).unknownSize))) {
+      cut ??= { el: d.name, at: d.tagStart, end: d.dataEnd };
     }
+    const complete = d.type !== 'm' || (d.isEnd && !(d as { unknownSize?: boolean }).unknownSize);
+    if (complete && typeof d.dataEnd === 'number' && d.dataEnd <= buf.length) lastEnd = Math.max(lastEnd, d.dataEnd);
     switch (d.name) {
       case 'TrackEntry':
         if (!d.isEnd) cur = {};
@@ -77,6 +81,18 @@ export function demuxWebm(buf: Uint8Array, name = 'file'): Demuxed {
         blocks.push({ el: d, clusterTs });
         break;
     }
+  }
+  // Unknown-size clusters (live WebM, vpxenc -D): the decoder just stops at
+  // a partial element, so bytes after the last complete element mean truncation.
+  if (!cut && lastEnd < buf.length) cut = { el: 'element', at: lastEnd, end: -1 };
+  if (cut) {
+    throw new WorkbenchError(
+      'E_WEBM_TRUNCATED',
+      cut.end < 0
+        ? `${name}: truncated WebM: the element at offset ${cut.at} is incomplete (the ${buf.length}-byte file ends ${buf.length - cut.at} bytes into it; ${blocks.length} complete blocks before it)`
+        : `${name}: truncated WebM: ${cut.el} element at offset ${cut.at} ends at ${cut.end}, past the end of the ${buf.length}-byte file; the last complete element ends at offset ${lastEnd} (${blocks.length} blocks before it)`,
+      { hint: 'the file is truncated; fetch or generate it again' },
+    );
   }
   const track = tracks.find((t) => t.codec === 'V_VP9');
   if (!track) {
@@ -113,12 +129,4 @@ export function demuxWebm(buf: Uint8Array, name = 'file'): Demuxed {
     timebase: { num: timestampScale, den: 1_000_000_000 },
     packets,
   };
-}
-
-function truncated(name: string, el: string, at: number, end: number, len: number): WorkbenchError {
-  return new WorkbenchError(
-    'E_WEBM_TRUNCATED',
-    `${name}: truncated WebM: ${el} element at offset ${at} ends at ${end}, past the end of the ${len}-byte file`,
-    { hint: 'the file is truncated; fetch or generate it again' },
-  );
 }
