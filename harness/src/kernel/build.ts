@@ -59,6 +59,10 @@ export interface BuildOptions {
   force?: boolean;
   /** Where arm64 config fragments live (default kernel-src-manifest/). */
   fragmentsDir?: string;
+  /** Separate build directory for a kind of build (e.g. `check` for C=1 W=1), so the normal one keeps its objects. */
+  variant?: string;
+  /** Remove the module build folder first (every file recompiled, so every warning is seen again). */
+  clean?: boolean;
 }
 
 const MOUNT_MOD = '/wb/mod';
@@ -103,12 +107,14 @@ export async function buildApplied(tb: Toolbox, wt: WorkTree, applied: AppliedSe
     kernelKey = deb.key;
     release = deb.release;
   }
-  const home = join(root, 'kernel-build', `${opts.target}-${kernelKey}-${wt.base.key}`);
+  const home = join(root, 'kernel-build', `${opts.target}${opts.variant ? `-${opts.variant}` : ''}-${kernelKey}-${wt.base.key}`);
   await mkdir(home, { recursive: true });
   const release_ = await acquireLock(`${home}.lock`, opts.log);
   try {
     const modHost = join(home, 'mod');
     const outHost = join(home, 'out');
+    if (opts.clean) await rm(modHost, { recursive: true, force: true });
+    await mkdir(modHost, { recursive: true });
     const binds: Bind[] = [{ host: modHost, inside: MOUNT_MOD }];
     const commands: string[][] = [...applied.commands];
     let plan: ModuleDirPlan;
@@ -124,6 +130,12 @@ export async function buildApplied(tb: Toolbox, wt: WorkTree, applied: AppliedSe
         });
       }
       plan = await planModuleDir(wt.dir, MOUNT_MOD, missingHelpers(cfg), applied.changedFiles);
+      if (extra.some((v) => /^C=[12]$/.test(v))) {
+        // Debian's headers lack scripts/checker-valid.sh, without which kbuild silently turns C=1 off
+        // (Makefile: "C=1 specified, but sparse is not available"): lend the base tree's copy for this run.
+        const common = tb.headersDir.replace(/-[^-+]+$/, '-common');
+        binds.push({ host: join(wt.dir, 'scripts', 'checker-valid.sh'), inside: `${common}/scripts/checker-valid.sh`, readOnly: true });
+      }
       makeArgv = ['make', '-C', tb.headersDir, `M=${MOUNT_MOD}`, `-j${jobs}`, ...plan.makeVars, ...extra, 'modules'];
     } else {
       binds.push({ host: wt.dir, inside: MOUNT_SRC, readOnly: true }, { host: outHost, inside: MOUNT_OUT });

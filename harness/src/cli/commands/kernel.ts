@@ -1,4 +1,112 @@
 import type { Command } from 'commander';
+import { ExitCode, WorkbenchError } from '../../core/errors.ts';
+import { formatArgv } from '../../core/runner.ts';
+import type { BuildResult, BuildTarget } from '../../kernel/build.ts';
+import { runChecks } from '../../kernel/check.ts';
+import { formatDiagnostic } from '../../kernel/diagnostics.ts';
+import { DEFAULT_MANIFEST } from '../../kernel/manifest.ts';
+import { bisectSeries, buildSeries, seriesApply } from '../../kernel/stage.ts';
 
-/** Registers the `kernel` command family (not implemented yet). */
-export function register(_program: Command): void {}
+const log = (s: string) => process.stderr.write(`[kernel] ${s}\n`);
+const SERIES_HELP = 'series to use: a folder with a `series` file, an mbox file, or a git range A..B (default: patches/)';
+
+function out(s: string): void {
+  process.stdout.write(`${s}\n`);
+}
+
+function printBuild(r: BuildResult): void {
+  out(`${r.ok ? 'ok' : 'FAILED'}: ${r.target} build for ${r.kernelRelease}${r.cached ? ' (cached: nothing changed)' : ''} in ${(r.durationMs / 1000).toFixed(1)} s`);
+  out(`base-commit: ${r.baseCommit}  head: ${r.head}`);
+  for (const m of r.modules) out(`  ${m.name}.ko  ${m.size} bytes  sha256 ${m.sha256}  ${m.machine}  vermagic "${m.vermagic.trim()}"\n    ${m.path}`);
+  for (const d of r.diagnostics) out(`  ${formatDiagnostic(d)}`);
+  out(`reproduce (inside the toolbox): ${formatArgv(r.commands[r.commands.length - 1] ?? [])}`);
+}
+
+/** Registers `workbench series apply`, `workbench build`, `workbench check`. */
+export function register(program: Command): void {
+  const series = program.command('series').description('the patch series (patches/series) on the pinned base tree');
+  series
+    .command('apply')
+    .description('apply the series with git am --3way on a fresh branch of the base tree; prints base-commit and the applied commits')
+    .option('--series <DIR|MBOX|A..B>', SERIES_HELP)
+    .option('--manifest <name>', 'kernel manifest', DEFAULT_MANIFEST)
+    .option('--json', 'machine-readable output')
+    .action(async (o: { series?: string; manifest: string; json?: boolean }) => {
+      const a = await seriesApply({ series: o.series, manifest: o.manifest, log });
+      if (o.json) {
+        out(JSON.stringify({ ...a, series: { source: a.series.source, key: a.series.key }, commits: a.commits.map((c) => ({ patch: c.patch.name, subject: c.patch.subject, commit: c.commit })) }, null, 2));
+        return;
+      }
+      out(`base-commit: ${a.baseCommit} (${a.base.label})`);
+      for (const c of a.commits) out(`  ${c.commit.slice(0, 12)} ${c.patch.subject}  [${c.patch.name}]`);
+      out(`${a.commits.length} patch(es) applied on branch ${a.branch}${a.reused ? ' (already applied, tree unchanged)' : ''}; tree: ${a.tree}`);
+    });
+
+  program
+    .command('build')
+    .description('build rockchip-vdec.ko (and the helper modules the target kernel lacks) from the series, incrementally')
+    .requiredOption('--for <target>', 'vboard (amd64 Debian kernel of the virtual board) or arm64 (Debian arm64 kernel, RK3588 boards)')
+    .option('--bisect', 'build the base and then after every patch; name the first patch that breaks the build')
+    .option('--series <DIR|MBOX|A..B>', SERIES_HELP)
+    .option('--manifest <name>', 'kernel manifest', DEFAULT_MANIFEST)
+    .option('-j, --jobs <n>', 'make -j', '2')
+    .option('--force', 'run make even when nothing changed')
+    .option('--json', 'machine-readable output (the BuildResult)')
+    .option('-v, --verbose', 'stream make output to stderr')
+    .action(async (o: { for: string; bisect?: boolean; series?: string; manifest: string; jobs: string; force?: boolean; json?: boolean; verbose?: boolean }) => {
+      if (o.for !== 'vboard' && o.for !== 'arm64') {
+        throw new WorkbenchError('E_USAGE', `--for ${o.for}: expected vboard or arm64`, { hint: 'workbench build --for vboard' });
+      }
+      const jobs = Number(o.jobs);
+      if (!Number.isInteger(jobs) || jobs < 1) throw new WorkbenchError('E_USAGE', `--jobs ${o.jobs}: expected a positive integer`);
+      const common = {
+        target: o.for as BuildTarget,
+        series: o.series,
+        manifest: o.manifest,
+        jobs,
+        force: Boolean(o.force),
+        log,
+        ...(o.verbose ? { onOutput: (s: string) => process.stderr.write(s) } : {}),
+      };
+      if (o.bisect) {
+        const b = await bisectSeries(common);
+        if (o.json) out(JSON.stringify(b, null, 2));
+        else {
+          for (const s of b.steps) out(`${s.result.ok ? 'builds ' : 'BREAKS '} ${s.patch ? `${s.patch.index}: ${s.patch.subject} [${s.patch.name}]` : 'base'}`);
+          if (b.firstBad) {
+            const last = b.steps[b.steps.length - 1]!.result;
+            out(b.firstBad === 'base' ? 'the base tree itself does not build' : `first bad patch: ${b.firstBad.index} ${b.firstBad.name} "${b.firstBad.subject}"`);
+            for (const d of last.diagnostics) out(`  ${formatDiagnostic(d)}`);
+          } else out('every patch builds');
+        }
+        process.exitCode = b.firstBad ? ExitCode.TestFailures : ExitCode.Ok;
+        return;
+      }
+      const r = await buildSeries(common);
+      if (o.json) out(JSON.stringify(r, null, 2));
+      else printBuild(r);
+      process.exitCode = r.ok ? ExitCode.Ok : ExitCode.TestFailures;
+    });
+
+  program
+    .command('check')
+    .description('checkpatch.pl --strict --max-line-length=80 on every patch, sparse (C=1) and W=1 on the rkvdec folder; exit 1 on any error')
+    .option('--series <DIR|MBOX|A..B>', SERIES_HELP)
+    .option('--manifest <name>', 'kernel manifest', DEFAULT_MANIFEST)
+    .option('--json', 'machine-readable output')
+    .action(async (o: { series?: string; manifest: string; json?: boolean }) => {
+      const r = await runChecks({ series: o.series, manifest: o.manifest, log });
+      if (o.json) out(JSON.stringify(r, null, 2));
+      else {
+        for (const c of r.checkpatch) {
+          const t = c.totals;
+          out(`checkpatch ${c.patch} "${c.subject}": ${t ? `${t.errors} errors, ${t.warnings} warnings, ${t.checks} checks` : `exit ${c.exitCode}`}`);
+        }
+        out(`sparse + W=1 build of the rkvdec folder: ${r.build.ok ? 'compiled' : 'FAILED'}${r.ignoredOutside ? ` (${r.ignoredOutside} messages about kernel headers not counted)` : ''}`);
+        for (const d of r.findings) out(`  ${formatDiagnostic(d)}`);
+        const errors = r.findings.filter((d) => d.severity === 'error').length;
+        out(`${r.findings.length} finding(s), ${errors} error(s) in ${(r.durationMs / 1000).toFixed(1)} s`);
+      }
+      process.exitCode = r.ok ? ExitCode.Ok : ExitCode.TestFailures;
+    });
+}
