@@ -24,6 +24,25 @@ export interface VboardConnection {
   knownHostsFile: string;
 }
 
+/**
+ * Arguments for OpenSSH's `ssh` to the vboard (`workbench vboard ssh`): the
+ * board's key only, the workbench known_hosts under the alias `vboard`, and
+ * strict host-key checking (never `StrictHostKeyChecking=no`).
+ */
+export function sshArgv(c: VboardConnection, extra: string[] = []): string[] {
+  return [
+    '-i', c.identityFile,
+    '-p', String(c.port),
+    '-o', `UserKnownHostsFile=${c.knownHostsFile}`,
+    '-o', 'StrictHostKeyChecking=yes',
+    '-o', `HostKeyAlias=${c.hostKeyAlias}`,
+    '-o', 'IdentitiesOnly=yes',
+    '-o', 'LogLevel=ERROR',
+    `${c.user}@${c.host}`,
+    ...extra,
+  ];
+}
+
 /** Status of the vboard. */
 export interface VboardStatus {
   /**

@@ -2,8 +2,9 @@ import { existsSync, readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { WorkbenchError } from '../../core/errors.ts';
 import { ExecaRunner } from '../../core/runner.ts';
+import { requireTools } from '../../core/hostTools.ts';
 import { vboardPaths } from '../../vboard/state.ts';
-import { vboardConnection, vboardDown, vboardStatus, vboardTarget, vboardUp, type VboardStatus } from '../../vboard/vboard.ts';
+import { sshArgv, vboardConnection, vboardDown, vboardStatus, vboardTarget, vboardUp, type VboardStatus } from '../../vboard/vboard.ts';
 
 const log = (s: string) => process.stderr.write(`[vboard] ${s}\n`);
 
@@ -62,20 +63,12 @@ export function register(program: Command): void {
     .allowUnknownOption()
     .action(async (args: string[]) => {
       const c = vboardConnection();
+      requireTools(['ssh']);
+      // The one process not run through a Runner: an interactive session needs the terminal (stdio inherit).
       const { execa } = await import('execa');
       const r = await execa(
         'ssh',
-        [
-          '-i', c.identityFile,
-          '-p', String(c.port),
-          '-o', `UserKnownHostsFile=${c.knownHostsFile}`,
-          '-o', 'StrictHostKeyChecking=yes',
-          '-o', `HostKeyAlias=${c.hostKeyAlias}`,
-          '-o', 'IdentitiesOnly=yes',
-          '-o', 'LogLevel=ERROR',
-          `${c.user}@${c.host}`,
-          ...args,
-        ],
+        sshArgv(c, args),
         { stdio: 'inherit', reject: false },
       );
       process.exitCode = typeof r.exitCode === 'number' ? r.exitCode : 2;
