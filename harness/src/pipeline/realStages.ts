@@ -22,6 +22,7 @@ import type { KernelLogFinding } from '../report/record.ts';
 import type { StageContext } from './graph.ts';
 import type { BoardSession, IterateStages } from './stages.ts';
 import { prepareVectors, type PreparedPlan } from './plan.ts';
+import { buildStage } from './kernelStage.ts';
 
 /** Per-vector decode time limit, ms. */
 export const VECTOR_TIMEOUT_MS = 60_000;
@@ -91,8 +92,11 @@ export function realStages(opts: { runner?: Runner } = {}): IterateStages {
 
   return {
     board: (ctx, req) => boardStage(ctx, req.board),
-    build: async () => unavailable('build', 'harness/src/kernel (module build)'),
-    check: async () => unavailable('check', 'harness/src/kernel (static checks)'),
+    build: (ctx, req) => buildStage(ctx, req.board ? getBoard(req.board).flavour : 'vboard'),
+    check: async (ctx) => {
+      ctx.log('static checks are not wired into iterate yet (kernel/check.ts); run them with the kernel commands', 'warn');
+      return { diagnostics: [], ran: [], skipped: [{ tool: 'checkpatch, sparse, W=1', reason: 'not wired into iterate yet' }] };
+    },
     deploy: async (ctx, s, build) => {
       const rec = await deployModules(
         s.target,

@@ -1,0 +1,74 @@
+/**
+ * The build stage of iterate on top of kernel/: base tree, series applied in
+ * the work tree, modules built (incremental, cached by content) for the
+ * board's kernel.
+ */
+import { createHash } from 'node:crypto';
+import { relative } from 'node:path';
+import { WorkbenchError, ExitCode } from '../core/errors.ts';
+import { formatArgv } from '../core/runner.ts';
+import { DEFAULT_MANIFEST } from '../kernel/manifest.ts';
+import { withStage } from '../kernel/stage.ts';
+import { applySeries } from '../kernel/workTree.ts';
+import { buildApplied, type BuildTarget } from '../kernel/build.ts';
+import { defaultSeriesDir } from '../kernel/series.ts';
+import type { StageContext } from './graph.ts';
+import type { BuildOutcome } from './stages.ts';
+
+/** SHA-256 over the patches' SHA-256s in series order (the run record's series hash). */
+export function seriesHash(patchShas: readonly string[]): string {
+  return createHash('sha256').update(patchShas.join('\n')).digest('hex');
+}
+
+/**
+ * Applies patches/ to the base tree and builds the modules for `flavour`
+ * (vboard: amd64 out of tree; arm64 boards: cross build).
+ * @throws WorkbenchError E_BUILD_FAILED with exitCode 1 (the patch's fault)
+ *   when the series does not compile; the kernel stage's own errors otherwise.
+ */
+export async function buildStage(ctx: StageContext, flavour: string): Promise<BuildOutcome> {
+  const target: BuildTarget = flavour === 'vboard' ? 'vboard' : 'arm64';
+  return withStage({ manifest: DEFAULT_MANIFEST, log: (m) => ctx.log(m) }, async ({ tb, base, series, wt }) => {
+    if (ctx.signal.aborted) throw new WorkbenchError('E_ABORTED', 'interrupted');
+    for (const c of base.commands) ctx.command(c);
+    const applied = await applySeries(wt, series, { log: (m) => ctx.log(m) });
+    for (const c of applied.commands) ctx.command(c.map((a) => a.replaceAll('TREE', wt.dir)));
+    const r = await buildApplied(tb, wt, applied, { target, log: (m) => ctx.log(m) });
+    for (const c of r.commands) ctx.command(formatArgv(c));
+    const diagnostics = r.diagnostics.map((d) => ({
+      tool: d.tool,
+      ...(d.file ? { file: d.file } : {}),
+      ...(d.line !== undefined ? { line: d.line } : {}),
+      ...(d.column !== undefined ? { column: d.column } : {}),
+      severity: d.severity,
+      message: d.message,
+      ...(d.patch ? { patch: d.patch } : {}),
+    }));
+    if (!r.ok) {
+      const first = diagnostics.find((d) => d.severity === 'error');
+      throw new WorkbenchError(
+        'E_BUILD_FAILED',
+        `the series does not build for ${r.kernelRelease}${first ? `: ${first.file ?? ''}${first.line ? `:${first.line}` : ''}: ${first.message}` : ''}`,
+        { exitCode: ExitCode.TestFailures, hint: 'fix the patch named in the diagnostics (index.html lists them), then run iterate again' },
+      );
+    }
+    ctx.detail(`${series.patches.length} patch(es), ${r.modules.map((m) => m.name).join(', ')}${r.cached ? ' (unchanged, cached)' : ''}`);
+    const modules = r.modules.map((m) => ({ name: m.name, path: m.path, vermagic: m.vermagic, size: m.size, sha256: m.sha256 }));
+    const seriesDir = defaultSeriesDir();
+    return {
+      kernel: {
+        manifest: DEFAULT_MANIFEST,
+        baseCommit: r.baseCommit || base.commit,
+        baseVersion: base.label,
+        series: {
+          hash: seriesHash(series.patches.map((p) => p.sha256)),
+          patches: series.patches.map((p) => ({ file: relative(seriesDir, p.name).startsWith('..') ? p.name : relative(seriesDir, p.name), subject: p.subject, sha256: p.sha256 })),
+        },
+        modules,
+        diagnostics: { errors: diagnostics.filter((d) => d.severity === 'error').length, warnings: diagnostics.filter((d) => d.severity === 'warning').length },
+      },
+      modules,
+      diagnostics,
+    };
+  });
+}
