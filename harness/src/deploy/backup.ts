@@ -70,25 +70,30 @@ export async function backupFiles(
 
 const INSTALL_SCRIPT = `
 set -e
-rel=$1; shift
+rel=$1; depmod=$2; shift 2
 while [ $# -gt 0 ]; do mv -f "$1" "$2"; echo "installed	$2"; shift 2; done
-depmod -a "$rel"
+[ "$depmod" = yes ] && depmod -a "$rel"
 sync
 `;
 
-/** Renames the verified uploads into place (same filesystem: atomic) and runs depmod. */
+/**
+ * Renames the verified uploads into place (same filesystem: atomic) and,
+ * when `depmod`, rebuilds the module index (`depmod -a`: minutes on a slow
+ * board, so it is skipped when the index stays valid; see preflight).
+ */
 export async function installFiles(
   target: Target,
   release: string,
   moves: { tmp: string; dest: string }[],
+  depmod: boolean,
   opts: { journal?: string; timeoutMs?: number } = {},
 ): Promise<void> {
-  await runPhase(target, INSTALL_SCRIPT, [release, ...moves.flatMap((m) => [m.tmp, m.dest])], opts);
+  await runPhase(target, INSTALL_SCRIPT, [release, depmod ? 'yes' : 'no', ...moves.flatMap((m) => [m.tmp, m.dest])], opts);
 }
 
 const RESTORE_SCRIPT = `
 set -e
-b=$1; rel=$2; id=$3; shift 3
+b=$1; rel=$2; id=$3; depmod=$4; shift 4
 if [ -s "$b/SHA256SUMS" ]; then
   (cd "$b" && sha256sum -c SHA256SUMS >/dev/null) || { echo "backup-corrupt	$b"; exit 3; }
 fi
@@ -100,7 +105,7 @@ while [ $# -gt 0 ]; do
     remove) rm -f "$dest"; echo "removed	$dest";;
   esac
 done
-depmod -a "$rel"
+[ "$depmod" = yes ] && depmod -a "$rel"
 sync
 `;
 
@@ -115,7 +120,9 @@ export async function restoreFiles(
   rec: { id: string; backupDir: string; kernelRelease: string; replaced: ReplacedFile[] },
   opts: { journal?: string; timeoutMs?: number } = {},
 ): Promise<void> {
-  const args = [rec.backupDir, rec.kernelRelease, rec.id];
+  // The index must be rebuilt unless every file went back to a file with the same index facts.
+  const depmod = rec.replaced.some((e) => e.indexUnchanged !== true);
+  const args = [rec.backupDir, rec.kernelRelease, rec.id, depmod ? 'yes' : 'no'];
   for (const e of rec.replaced) {
     args.push(e.existed ? 'restore' : 'remove', e.dest, e.existed ? `${rec.backupDir}/${e.backupFile}` : '-');
   }

@@ -64,11 +64,14 @@ export async function deployModules(target: Target, board: Board, modules: Modul
       }
       await opts.onPhase?.(p);
     };
-    const repaired = await repairInterrupted(target, board.name, log, timeoutMs);
-    if (repaired.action !== 'none') log(`repaired interrupted deploy ${repaired.id}: ${repaired.action}`);
-
     await phase('preflight');
-    const pf = await preflight(target, board, modules, { ...opts, timeoutMs });
+    let pf = await preflight(target, board, modules, { ...opts, timeoutMs });
+    if (pf.journal) {
+      // An interrupted deploy/rollback is pending on the board: bring the board to a known state first.
+      const repaired = await repairInterrupted(target, board.name, log, timeoutMs);
+      log(`repaired interrupted deploy ${repaired.id}: ${repaired.action}`);
+      pf = await preflight(target, board, modules, { ...opts, timeoutMs });
+    }
     const infos = await Promise.all(modules.map((m) => readModInfo(m.path)));
     log(`preflight ok: ${board.name} runs ${pf.release}; ${pf.plans.map((p) => `${p.artifact.name}${p.loadState ? ' (loaded)' : ''}`).join(', ')} -> ${pf.moduleDir}`);
 
@@ -82,6 +85,7 @@ export async function deployModules(target: Target, board: Board, modules: Modul
       sha256: p.artifact.sha256,
       wasLoaded: p.loadState !== undefined,
       holders: p.holders,
+      indexUnchanged: p.indexUnchanged,
     }));
     const journal: Journal = newJournal({
       kind: 'deploy',
@@ -143,8 +147,9 @@ export async function deployModules(target: Target, board: Board, modules: Modul
 
       await phase('install');
       replacing = true;
-      await installFiles(target, pf.release, moves, { journal: journalFor('install'), timeoutMs });
-      log(`installed into ${pf.moduleDir}; depmod done`);
+      const depmod = entries.some((e) => !e.indexUnchanged);
+      await installFiles(target, pf.release, moves, depmod, { journal: journalFor('install'), timeoutMs });
+      log(`installed into ${pf.moduleDir}; ${depmod ? 'depmod done' : 'module index unchanged (same path, aliases, dependencies, exports): depmod skipped'}`);
 
       await phase('reload');
       const r = await reloadModules(

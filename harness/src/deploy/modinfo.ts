@@ -87,6 +87,16 @@ export function parseModInfo(buf: Buffer, file: string): ModInfo {
   };
 }
 
+/**
+ * Symbols a module exports, as depmod sees them: the strings of its
+ * `__ksymtab_strings` section (kmod reads the same section).
+ */
+export function readExports(buf: Buffer, file: string): string[] {
+  const sec = sectionBytes(buf, '__ksymtab_strings', file);
+  if (!sec) return [];
+  return [...new Set(sec.toString('utf8').split('\0').filter(Boolean))].sort();
+}
+
 /** Reads `.modinfo` of a local `.ko` file. */
 export async function readModInfo(file: string): Promise<ModInfo> {
   return parseModInfo(await readFile(file), file);

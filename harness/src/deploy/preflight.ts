@@ -1,12 +1,12 @@
-import { stat } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { WorkbenchError } from '../core/errors.ts';
 import { sha256File } from '../core/cache.ts';
 import { moduleDirFor, type Board } from '../target/boards.ts';
 import { validateName } from '../target/quote.ts';
 import type { Target } from '../target/types.ts';
-import { vermagicRelease } from './modinfo.ts';
-import { REMOTE_ROOT, parseLines, runPhase, sysName } from './remote.ts';
+import { parseModInfo, readExports, vermagicRelease, type ModInfo } from './modinfo.ts';
+import { REMOTE_JOURNAL, REMOTE_ROOT, parseLines, runPhase, sysName } from './remote.ts';
 import type { ModuleArtifact } from './types.ts';
 
 /** A process holding a V4L2 or media device node open. */
@@ -35,6 +35,20 @@ export interface ModulePlan {
   holders: string[];
   /** Where modprobe resolves the module now (realpath), if anywhere. */
   currentPath?: string;
+  /** Realpath of dest when it exists. */
+  destReal?: string;
+  /** The module index (modules.dep/alias/symbols) stays valid with the new file: depmod can be skipped. */
+  indexUnchanged: boolean;
+  /** Index-relevant facts of the new file (`key=value`, sorted). */
+  newIndexInfo: string[];
+}
+
+/** Index-relevant facts of a module: name, aliases, depends, softdep, weakdep, exported symbols (`key=value`, sorted). */
+export function indexInfo(info: ModInfo, exports: string[]): string[] {
+  const out: string[] = [];
+  for (const k of ['alias', 'depends', 'softdep', 'weakdep', 'name']) for (const v of info.all[k] ?? []) out.push(`${k}=${v}`);
+  for (const e of exports) out.push(`symbol=${e}`);
+  return out.sort();
 }
 
 /** What preflight found. */
@@ -47,20 +61,26 @@ export interface Preflight {
   freeInstall: number;
   freeBackup: number;
   sameFs: boolean;
+  /** The board's deploy journal text when an interrupted deploy is pending (repair, then run preflight again). */
+  journal?: string;
 }
 
 const PREFLIGHT_SCRIPT = `
-dir=$1; root=$2; shift 2
-echo "release	$(uname -r)"
+tmpl=$1; root=$2; journal=$3; shift 3
+rel=$(uname -r)
+dir=$(printf '%s' "$tmpl" | sed "s|{release}|$rel|g")
+echo "release	$rel"
+echo "moduledir	$dir"
 echo "uid	$(id -u)	$(id -un 2>/dev/null)"
-for t in modprobe depmod sha256sum df; do command -v $t >/dev/null 2>&1 || echo "missing	$t"; done
+[ -s "$journal" ] && echo "journal	$(tr -d '\\n' < "$journal")"
+for t in modprobe depmod rmmod modinfo sha256sum df; do command -v $t >/dev/null 2>&1 || echo "missing	$t"; done
 near() { p=$1; while [ ! -e "$p" ]; do p=\${p%/*}; [ -z "$p" ] && p=/; done; echo "$p"; }
 d=$(near "$dir"); r=$(near "$root")
 echo "dirreal	$(readlink -f "$d")"
 df -P -k "$d" | awk 'NR==2{print "dfdir\\t"$4"\\t"$6}'
 df -P -k "$r" | awk 'NR==2{print "dfroot\\t"$4"\\t"$6}'
 while [ $# -gt 0 ]; do
-  n=$1; dest=$2; shift 2
+  n=$1; dest=$dir/$2; shift 2
   if [ -d "/sys/module/$n" ]; then echo "loaded	$n	$(cat /sys/module/$n/initstate 2>/dev/null || echo builtin)"; fi
   q=$n
   while [ -n "$q" ]; do
@@ -68,7 +88,11 @@ while [ $# -gt 0 ]; do
     for h in /sys/module/$x/holders/*; do [ -e "$h" ] || continue; echo "holder	$n	\${h##*/}"; q="$q \${h##*/}"; q=\${q# }; done
   done
   cur=$(modinfo -n "$n" 2>/dev/null) && echo "current	$n	$(readlink -f "$cur")"
-  [ -e "$dest" ] && echo "dest	$n	$(wc -c < "$dest")"
+  if [ -e "$dest" ]; then
+    echo "dest	$n	$(wc -c < "$dest")	$(readlink -f "$dest")"
+    modinfo "$dest" 2>/dev/null | sed -n -E 's/^(alias|depends|softdep|weakdep|name):[[:space:]]*/oldinfo\\t'"$n"'\\t\\1\\t/p'
+    grep " $n\\$" "/lib/modules/$rel/modules.symbols" 2>/dev/null | while read -r a s m; do echo "oldsym	$n	\${s#symbol:}"; done
+  fi
 done
 ls -l /proc/[0-9]*/fd 2>/dev/null | awk '/^\\/proc\\//{p=$1; sub("^/proc/","",p); sub("/fd:$","",p); next} / -> \\/dev\\/(video|media)[0-9]+$/{print p"\\t"$NF}' | while IFS='	' read -r pid dev; do
   b=\${dev##*/}
@@ -76,6 +100,7 @@ ls -l /proc/[0-9]*/fd 2>/dev/null | awk '/^\\/proc\\//{p=$1; sub("^/proc/","",p)
   m=$(readlink -f "$s/device/driver/module" 2>/dev/null); m=\${m##*/}
   echo "busy	$pid	$(cat /proc/$pid/comm 2>/dev/null)	$dev	$m"
 done
+exit 0
 `;
 
 /**
@@ -111,8 +136,13 @@ export async function preflight(
       throw new WorkbenchError('E_BAD_MODULE', `${m.path} changed since it was built (SHA-256 ${actual}, build said ${m.sha256})`, { hint: 'rebuild, then deploy again' });
     }
   }
-  // The release first: the install directory depends on it.
-  const release = await target.kernelRelease();
+  const args: string[] = [];
+  for (const m of modules) args.push(sysName(m.name), basename(m.path));
+  const r = await runPhase(target, PREFLIGHT_SCRIPT, [board.moduleDir, REMOTE_ROOT, REMOTE_JOURNAL, ...args], { timeoutMs: opts.timeoutMs });
+  const lines = parseLines(r.stdout);
+  const get = (k: string) => lines.find(([key]) => key === k)?.[1];
+  const release = get('release')?.[0] ?? '';
+  const journalText = get('journal')?.[0];
   if (!opts.skipVermagicCheck) {
     for (const m of modules) {
       const built = vermagicRelease(m.vermagic);
@@ -127,14 +157,21 @@ export async function preflight(
   }
   const moduleDir = moduleDirFor(board, release);
   const plans: ModulePlan[] = [];
-  const args: string[] = [];
   for (const m of modules) {
-    const dest = `${moduleDir}/${basename(m.path)}`;
-    plans.push({ artifact: m, sysName: sysName(m.name), bytes: (await stat(m.path)).size, dest, holders: [] });
-    args.push(sysName(m.name), dest);
+    const buf = await readFile(m.path);
+    const info = parseModInfo(buf, m.path);
+    plans.push({
+      artifact: m,
+      sysName: sysName(m.name),
+      bytes: buf.length,
+      dest: `${moduleDir}/${basename(m.path)}`,
+      holders: [],
+      indexUnchanged: false,
+      newIndexInfo: indexInfo(info, readExports(buf, m.path)),
+    });
   }
-  const r = await runPhase(target, PREFLIGHT_SCRIPT, [moduleDir, REMOTE_ROOT, ...args], { timeoutMs: opts.timeoutMs });
   const byName = new Map(plans.map((p) => [p.sysName, p]));
+  const oldInfo = new Map<string, string[]>();
   const holders: DeviceHolder[] = [];
   const missing: string[] = [];
   let uid = '';
@@ -142,7 +179,7 @@ export async function preflight(
   let dirReal = moduleDir;
   let dfDir: [number, string] = [0, ''];
   let dfRoot: [number, string] = [0, ''];
-  for (const [k, f] of parseLines(r.stdout)) {
+  for (const [k, f] of lines) {
     const p = f[0] !== undefined ? byName.get(f[0]) : undefined;
     if (k === 'uid') [uid, user] = [f[0] ?? '', f[1] ?? ''];
     else if (k === 'missing') missing.push(f[0]!);
@@ -152,8 +189,22 @@ export async function preflight(
     else if (k === 'loaded' && p) p.loadState = f[1];
     else if (k === 'holder' && p && f[1] && !p.holders.includes(f[1])) p.holders.push(f[1]);
     else if (k === 'current' && p) p.currentPath = f[1];
-    else if (k === 'dest' && p) p.destBytes = Number(f[1]);
-    else if (k === 'busy') holders.push({ pid: Number(f[0]), comm: f[1] ?? '?', device: f[2] ?? '?', ...(f[3] ? { module: f[3] } : {}) });
+    else if (k === 'dest' && p) {
+      p.destBytes = Number(f[1]);
+      p.destReal = f[2];
+    } else if ((k === 'oldinfo' || k === 'oldsym') && p) {
+      const l = oldInfo.get(p.sysName) ?? [];
+      l.push(k === 'oldsym' ? `symbol=${f[1]}` : `${f[1]}=${f[2] ?? ''}`);
+      oldInfo.set(p.sysName, l);
+    } else if (k === 'busy') holders.push({ pid: Number(f[0]), comm: f[1] ?? '?', device: f[2] ?? '?', ...(f[3] ? { module: f[3] } : {}) });
+  }
+  for (const p of plans) {
+    // depmod can be skipped when the file replaces one at the same path that
+    // the index already points at, with the same name, aliases, dependencies
+    // and exported symbols: modules.dep/alias/symbols stay valid.
+    const old = (oldInfo.get(p.sysName) ?? []).sort();
+    p.indexUnchanged =
+      p.destBytes !== undefined && p.currentPath !== undefined && p.currentPath === p.destReal && old.join('\n') === p.newIndexInfo.join('\n');
   }
   if (uid !== '0') {
     throw new WorkbenchError('E_PERMISSION', `permission denied: deploying modules on board ${board.name} needs root, but ${target.name} logs in as ${user || `uid ${uid}`}`, {
@@ -200,5 +251,5 @@ export async function preflight(
       hint: `free space on the board (old backups: \`workbench backups list --board ${board.name}\`), then deploy again`,
     });
   }
-  return { release, moduleDir, plans, holders, freeInstall: dfDir[0], freeBackup: dfRoot[0], sameFs };
+  return { release, moduleDir, plans, holders, freeInstall: dfDir[0], freeBackup: dfRoot[0], sameFs, ...(journalText ? { journal: journalText } : {}) };
 }

@@ -84,6 +84,12 @@ export interface ReplacedFile {
   wasLoaded: boolean;
   /** Modules that held it and were unloaded/reloaded around it. */
   holders: string[];
+  /**
+   * The module index (depmod's modules.dep/alias/symbols) is valid for both
+   * the previous and the new file (same path, name, aliases, dependencies,
+   * exported symbols), so install and restore skip `depmod -a`.
+   */
+  indexUnchanged?: boolean;
 }
 
 /** Whether the deployed module's driver is bound to the board's device. */

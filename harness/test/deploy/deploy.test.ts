@@ -1,0 +1,207 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { deployModules, DeployError } from '../../src/deploy/deploy.ts';
+import { isWorkbenchError } from '../../src/core/errors.ts';
+import { vboardBoard } from '../../src/target/boards.ts';
+import { FakeTarget, type FakeCall } from '../target/fakeTarget.ts';
+import { fakeVisl } from './elf.ts';
+import type { Journal } from '../../src/deploy/journal.ts';
+
+/**
+ * Unit tests of the deploy orchestration against a fake board: which remote
+ * steps run in which order, with which arguments, and what happens on each
+ * failure. (The same code runs against the real vboard in deploy.int.test.ts.)
+ */
+const REL = '7.2.13+deb14-amd64';
+const DIR = `/lib/modules/${REL}/updates`;
+
+interface BoardState {
+  uid?: string;
+  freeKiB?: number;
+  busy?: string;
+  failReload?: boolean;
+  verifyState?: string;
+  kernelLog?: string;
+  journal?: string;
+}
+
+function step(call: FakeCall): string {
+  if (call.kind !== 'exec') return call.kind;
+  const s = call.argv[2] ?? call.argv.join(' ');
+  if (s.includes('tmpl=$1; root=$2; journal=$3')) return 'preflight';
+  if (s.includes('b=$1; dir=$2; mark=$3')) return 'backup';
+  if (s.includes('rel=$1; depmod=$2')) return 'install';
+  if (s.includes('unload=""')) return 'reload';
+  if (s.includes('@@kernel-log')) return 'verify';
+  if (s.includes('b=$1; rec=$2; journal=$3; keep=$4')) return 'finish';
+  if (s.includes('b=$1; rel=$2; id=$3; depmod=$4')) return 'restore';
+  if (s.includes('[ -e "$1" ] && cat "$1" || true')) return 'read-journal';
+  if (s.startsWith('rm -rf "$1"')) return 'discard';
+  return call.argv[0]!;
+}
+
+function fakeBoard(st: BoardState): FakeTarget {
+  return new FakeTarget('vboard', (argv, input) => {
+    const kind = step({ kind: 'exec', argv });
+    const j = input ? (JSON.parse(input) as Journal) : undefined;
+    if (j) st.journal = input;
+    switch (kind) {
+      case 'preflight':
+        return {
+          stdout: [
+            `release\t${REL}`,
+            `moduledir\t${DIR}`,
+            `uid\t${st.uid ?? '0'}\t${st.uid === '1000' ? 'debian' : 'root'}`,
+            `dirreal\t/usr${DIR}`,
+            `dfdir\t${st.freeKiB ?? 1_000_000}\t/`,
+            `dfroot\t${st.freeKiB ?? 1_000_000}\t/`,
+            'loaded\tvisl\tlive',
+            `current\tvisl\t/usr${DIR}/visl.ko`,
+            `dest\tvisl\t300000\t/usr${DIR}/visl.ko`,
+            'oldinfo\tvisl\tdepends\tv4l2-mem2mem',
+            'oldinfo\tvisl\tname\tvisl',
+            ...(st.busy ? [st.busy] : []),
+          ].join('\n'),
+        };
+      case 'backup':
+        return { stdout: 'orig\tvisl.ko\taaaa\taaaa\n' };
+      case 'reload':
+        if (st.failReload && argv.includes(';') && !st.journal?.includes('"kind":"rollback"')) {
+          return { exitCode: 5, stdout: 'unloaded\tvisl\nload-failed\tvisl\n', stderr: "modprobe: ERROR: could not insert 'visl': Unknown symbol in module, or unknown parameter (see dmesg)" };
+        }
+        return { stdout: 'unloaded\tvisl\nloaded\tvisl\n' };
+      case 'verify':
+        return {
+          stdout: `state\tvisl\t${st.verifyState ?? 'live'}\ndriver\tvisl\tplatform:visl\nbound\tvisl\tplatform:visl\tvisl.0\n@@kernel-log\n<12>[ 1.0] WORKBENCH-MARK ${'x'.repeat(12)} deploy\n${st.kernelLog ?? ''}`,
+        };
+      case 'restore':
+        return { stdout: `restored\t${DIR}/visl.ko\taaaa\n` };
+      case 'read-journal':
+        return { stdout: st.journal ?? '' };
+      case 'discard':
+      case 'finish':
+        if (kind === 'finish' || kind === 'discard') st.journal = undefined;
+        return {};
+      default:
+        return {};
+    }
+  });
+}
+
+let stateDir: string;
+beforeEach(() => {
+  stateDir = mkdtempSync(join(tmpdir(), 'wb-state-'));
+  process.env.WORKBENCH_STATE_DIR = stateDir;
+});
+
+describe('deployModules (fake board)', () => {
+  it('runs preflight, backup, upload, install, reload, verify, finish in order; journals each phase; skips depmod when the index is unchanged', async () => {
+    const t = fakeBoard({});
+    const a = fakeVisl(REL, { depends: 'v4l2-mem2mem' });
+    const rec = await deployModules(t, vboardBoard(), [a]);
+    expect(t.calls.map(step)).toEqual(['preflight', 'backup', 'upload', 'install', 'reload', 'verify', 'finish']);
+    const phases = t.calls.filter((c) => c.input).map((c) => (JSON.parse(c.input!) as Journal).phase);
+    expect(phases).toEqual(['backup', 'install', 'reload', 'verify']);
+    const install = t.calls.find((c) => step(c) === 'install')!;
+    expect(install.argv.slice(5)).toEqual([REL, 'no', `${DIR}/.wb-${rec.id}-visl.ko`, `${DIR}/visl.ko`]);
+    const upload = t.calls.find((c) => c.kind === 'upload')!;
+    expect(upload.argv[1]).toBe(`${DIR}/.wb-${rec.id}-visl.ko`);
+    expect(rec).toMatchObject({ state: 'active', kernelRelease: REL, loaded: ['visl'] });
+    expect(rec.replaced[0]).toMatchObject({ module: 'visl', existed: true, previousSha256: 'aaaa', wasLoaded: true, indexUnchanged: true });
+    expect(rec.bindings[0]!.bound).toEqual(['visl.0']);
+  });
+
+  it('runs depmod when the new module changes the index (new alias)', async () => {
+    const t = fakeBoard({});
+    await deployModules(t, vboardBoard(), [fakeVisl(REL, { alias: 'platform:visl' })]);
+    expect(t.calls.find((c) => step(c) === 'install')!.argv[6]).toBe('yes');
+  });
+
+  it('wrong kernel release: refused after the read-only preflight, shows both releases', async () => {
+    const t = fakeBoard({});
+    const err = await deployModules(t, vboardBoard(), [fakeVisl('7.1.0')]).catch((e) => e);
+    expect(isWorkbenchError(err, 'E_VERMAGIC_MISMATCH')).toBe(true);
+    expect(err.message).toContain('built for kernel 7.1.0 but board vboard runs 7.2.13+deb14-amd64');
+    expect(t.calls.map(step)).toEqual(['preflight']);
+  });
+
+  it('disk too small: E_DISK_FULL, nothing replaced (no backup, no upload)', async () => {
+    const t = fakeBoard({ freeKiB: 10 });
+    const err = await deployModules(t, vboardBoard(), [fakeVisl()]).catch((e) => e);
+    expect(isWorkbenchError(err, 'E_DISK_FULL')).toBe(true);
+    expect(err.message).toMatch(/nothing was replaced/);
+    expect(t.calls.map(step)).toEqual(['preflight']);
+  });
+
+  it('not root: E_PERMISSION naming the user', async () => {
+    const err = await deployModules(fakeBoard({ uid: '1000' }), vboardBoard(), [fakeVisl()]).catch((e) => e);
+    expect(isWorkbenchError(err, 'E_PERMISSION')).toBe(true);
+    expect(err.message).toContain('debian');
+  });
+
+  it('a process holding the decoder device stops the deploy and is named', async () => {
+    const t = fakeBoard({ busy: 'busy\t812\tgst-launch-1.0\t/dev/video0\tvisl' });
+    const err = await deployModules(t, vboardBoard(), [fakeVisl()]).catch((e) => e);
+    expect(isWorkbenchError(err, 'E_DEVICE_BUSY')).toBe(true);
+    expect(err.message).toContain('gst-launch-1.0 (PID 812) holds /dev/video0');
+    expect(t.calls.map(step)).toEqual(['preflight']);
+  });
+
+  it('load failure after the install: restores the backup, reloads the previous module, reports DeployError(rolledBack)', async () => {
+    const t = fakeBoard({ failReload: true, kernelLog: "<4>[ 2.0] visl: Unknown parameter `x'\n" });
+    const err = await deployModules(t, vboardBoard(), [fakeVisl()]).catch((e) => e);
+    expect(err).toBeInstanceOf(DeployError);
+    expect(err.code).toBe('E_MODULE_LOAD');
+    expect(err.rolledBack).toBe(true);
+    expect(err.record.kernelLogFindings.map((f: { kind: string }) => f.kind)).toEqual(['module_error']);
+    expect(t.calls.map(step)).toEqual(['preflight', 'backup', 'upload', 'install', 'reload', 'verify', 'restore', 'reload', 'finish']);
+    const restore = t.calls.find((c) => step(c) === 'restore')!;
+    expect(restore.argv.slice(5)).toEqual([err.record.backupDir, REL, err.record.id, 'no', 'restore', `${DIR}/visl.ko`, `${err.record.backupDir}/visl.ko`]);
+    const finish = t.calls.at(-1)!;
+    expect(JSON.parse(finish.argv[5]!).state).toBe('failed');
+  });
+
+  it('a WARN in the kernel log after loading fails verification and rolls back', async () => {
+    const log = '<4>[ 3.0] WARNING: CPU: 0 PID: 1 at drivers/media/test-drivers/visl/visl-core.c:10 visl_probe+0x10/0x20 [visl]\n<4>[ 3.1] ---[ end trace 0000000000000000 ]---\n';
+    const t = fakeBoard({ kernelLog: log });
+    const err = await deployModules(t, vboardBoard(), [fakeVisl()]).catch((e) => e);
+    expect(err).toBeInstanceOf(DeployError);
+    expect(err.code).toBe('E_KERNEL_LOG');
+    expect(err.rolledBack).toBe(true);
+    expect(t.calls.map(step)).toContain('restore');
+  });
+
+  it('an interrupted deploy in the board journal is repaired before the next deploy', async () => {
+    const pending = {
+      version: 1,
+      kind: 'deploy',
+      id: '20261121T000000Z-dead',
+      board: 'vboard',
+      phase: 'reload',
+      release: REL,
+      moduleDir: DIR,
+      backupDir: '/var/lib/workbench/backups/20261121T000000Z-dead',
+      entries: [{ module: 'visl', dest: `${DIR}/visl.ko`, existed: true, backupFile: 'visl.ko', previousSha256: 'aaaa', sha256: 'bbbb', wasLoaded: true, holders: [] }],
+      reloadAfterRestore: ['visl'],
+      startedAt: '2026-11-21T00:00:00Z',
+      owner: { host: 'elsewhere', pid: 1 },
+    };
+    const board = fakeBoard({ journal: JSON.stringify(pending) });
+    // The preflight reports the journal line; the deploy repairs, then preflights again.
+    const orig = board.exec.bind(board);
+    let first = true;
+    board.exec = async (argv, opts) => {
+      const r = await orig(argv, opts);
+      if (first && step({ kind: 'exec', argv }) === 'preflight') {
+        first = false;
+        r.stdout += `\njournal\t${JSON.stringify(pending)}`;
+      }
+      return r;
+    };
+    await deployModules(board, vboardBoard(), [fakeVisl()]);
+    const steps = board.calls.map(step);
+    expect(steps.slice(0, 6)).toEqual(['preflight', 'read-journal', 'restore', 'reload', 'finish', 'preflight']);
+  });
+});
