@@ -166,7 +166,8 @@ export async function prepareArm64(args: {
       await writeFileAtomic(join(outHost, `wb-${f.name}`), f.text);
       frags.push(`${args.out}/wb-${f.name}`);
     }
-    if (frags.length) await run(['sh', '-c', 'cd "$1" && shift && exec scripts/kconfig/merge_config.sh -m -O "$@"', 'merge', args.src, args.out, `${args.out}/.config`, ...frags], 'merging the config fragments');
+    if (frags.length) // merge_config.sh writes temp files in its cwd: run it in the O= folder (the source is read-only).
+      await run(['sh', '-c', 'cd "$2" && s=$1 && shift && exec "$s/scripts/kconfig/merge_config.sh" -m -O "$@"', 'merge', args.src, args.out, `${args.out}/.config`, ...frags], 'merging the config fragments');
     await run([...make, 'olddefconfig'], 'make olddefconfig');
     const cfg = parseKconfig(await readFile(join(outHost, '.config'), 'utf8'));
     if (cfg[RKVDEC_SYMBOL] !== 'm') {
