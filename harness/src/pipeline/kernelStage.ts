@@ -6,7 +6,6 @@
 import { createHash } from 'node:crypto';
 import { relative } from 'node:path';
 import { WorkbenchError, ExitCode } from '../core/errors.ts';
-import { formatArgv } from '../core/runner.ts';
 import { DEFAULT_MANIFEST } from '../kernel/manifest.ts';
 import { withStage } from '../kernel/stage.ts';
 import { applySeries } from '../kernel/workTree.ts';
@@ -32,9 +31,9 @@ export async function buildStage(ctx: StageContext, flavour: string): Promise<Bu
     if (ctx.signal.aborted) throw new WorkbenchError('E_ABORTED', 'interrupted');
     for (const c of base.commands) ctx.command(c);
     const applied = await applySeries(wt, series, { log: (m) => ctx.log(m) });
-    for (const c of applied.commands) ctx.command(c.map((a) => a.replaceAll('TREE', wt.dir)));
     const r = await buildApplied(tb, wt, applied, { target, log: (m) => ctx.log(m) });
-    for (const c of r.commands) ctx.command(formatArgv(c));
+    // apply + make (make runs inside the toolbox: its paths are the toolbox's)
+    for (const c of r.commands) ctx.command(c.map((a) => a.replaceAll('TREE', wt.dir)));
     const diagnostics = r.diagnostics.map((d) => ({
       tool: d.tool,
       ...(d.file ? { file: d.file } : {}),
