@@ -11,6 +11,7 @@ import { WorkbenchError } from '../core/errors.ts';
 import { ExecaRunner, formatArgv, type Runner } from '../core/runner.ts';
 import { boardSshOptions, getBoard, moduleDirFor, VBOARD, type Board } from '../target/boards.ts';
 import { targetFor } from '../target/connect.ts';
+import { validateName } from '../target/quote.ts';
 import { vboardUp } from '../vboard/vboard.ts';
 import { deployModules } from '../deploy/deploy.ts';
 import { enableInstrumentation, type InstrumentationState } from '../irq/instrumentation.ts';
@@ -64,6 +65,25 @@ function sshArgv(board: Board): string[] {
   ];
 }
 
+/** Module file name of the driver under test (rkvdec): always deployed. */
+export const DRIVER_MODULE = 'rockchip-vdec';
+
+/**
+ * Helper modules of the build (v4l2-mem2mem, v4l2-vp9...) that the board
+ * already has loaded: replacing them would mean unloading unrelated drivers
+ * that use them (visl on the vboard), so the board's own copies stay. The
+ * driver under test is never kept.
+ */
+async function loadedHelpers(s: BoardSession, names: readonly string[]): Promise<string[]> {
+  const helpers = names.filter((n) => n !== DRIVER_MODULE);
+  if (!helpers.length) return [];
+  const sys = helpers.map((n) => n.replace(/-/g, '_'));
+  for (const n of sys) validateName(n, 'module name');
+  const r = await s.target.exec(['sh', '-c', 'for m in "$@"; do [ -d "/sys/module/$m" ] && echo "$m"; done; true', 'wb-loaded', ...sys]);
+  const loaded = new Set(r.stdout.split('\n').map((l) => l.trim()).filter(Boolean));
+  return helpers.filter((n) => loaded.has(n.replace(/-/g, '_')));
+}
+
 /** The real {@link IterateStages}. */
 export function realStages(opts: { runner?: Runner } = {}): IterateStages {
   const runner = opts.runner ?? new ExecaRunner();
@@ -98,16 +118,19 @@ export function realStages(opts: { runner?: Runner } = {}): IterateStages {
       return { diagnostics: [], ran: [], skipped: [{ tool: 'checkpatch, sparse, W=1', reason: 'not wired into iterate yet' }] };
     },
     deploy: async (ctx, s, build) => {
+      const keep = await loadedHelpers(s, build.modules.map((m) => m.name));
+      if (keep.length) ctx.log(`keeping the board's own ${keep.join(', ')} (loaded, other drivers use them); deploying the rest`);
+      const modules = build.modules.filter((m) => !keep.includes(m.name));
       const rec = await deployModules(
         s.target,
         board!,
-        build.modules.map((m) => ({ name: m.name, path: m.path, vermagic: m.vermagic, sha256: m.sha256 })),
+        modules.map((m) => ({ name: m.name, path: m.path, vermagic: m.vermagic, sha256: m.sha256 })),
         { signal: ctx.signal, log: (m) => ctx.log(m) },
       );
       // the same steps by hand
       const ssh = sshArgv(board!);
       const dir = moduleDirFor(board!, rec.kernelRelease);
-      const scp = ['scp', ...ssh.slice(1, -1).map((a) => (a === '-p' ? '-P' : a)), ...build.modules.map((m) => m.path), `${ssh.at(-1)}:${dir}/`];
+      const scp = ['scp', ...ssh.slice(1, -1).map((a) => (a === '-p' ? '-P' : a)), ...modules.map((m) => m.path), `${ssh.at(-1)}:${dir}/`];
       ctx.command(scp);
       ctx.command([...ssh, 'depmod', '-a', rec.kernelRelease]);
       for (const m of rec.loaded) ctx.command([...ssh, `modprobe -r ${m}; modprobe ${m}`]);
