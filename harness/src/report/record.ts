@@ -124,7 +124,7 @@ export const KernelInfoSchema = z
     baseCommit: z.string().nullable().describe('base-commit of the tree the series applies to (null: not a git base)'),
     baseVersion: z.string().optional().describe('e.g. the Debian linux-source package version'),
     series: z.object({
-      hash: sha256.describe('SHA-256 over the series file and every patch, in series order'),
+      hash: sha256.describe("SHA-256 over the patches' SHA-256s (hex, newline-separated) in series order"),
       changeId: z.string().optional().describe("cover letter's change-id trailer"),
       patches: z.array(PatchRecordSchema),
     }),

@@ -1,25 +1,19 @@
 /**
- * iterate on the real vboard: the real board, deploy, plan and decode stages
- * (vboard boot, deploy with backup + verify, generated vp9-features vectors
- * with libvpx references, GStreamer v4l2slvp9dec against visl with the
- * controls/bitstream/frame-count checks), writing a real report.
- *
- * The build stage here deploys the vboard's own visl + v4l2-mem2mem modules
- * (vboard/modules.ts, built in the toolbox) because kernel/ has no module
- * build entry point yet; the check stage is empty for the same reason.
- * Replace both with the real ones when they land.
+ * iterate on the real vboard with the real stages, exactly what
+ * `workbench iterate --vectors ...` runs: the series in patches/ applied and
+ * built (rockchip-vdec for the vboard's kernel), deployed with backup and
+ * verify, generated vp9-features vectors with libvpx references, GStreamer
+ * v4l2slvp9dec against visl with the controls/bitstream/frame-count checks,
+ * and a real report.
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { EventBus, type WorkbenchEvent } from '../../src/core/events.ts';
-import { sha256File } from '../../src/core/cache.ts';
 import { which } from '../../src/core/hostTools.ts';
 import { closeTargets } from '../../src/target/connect.ts';
-import { ensureToolbox } from '../../src/toolbox/toolbox.ts';
-import { ensureVislModules } from '../../src/vboard/modules.ts';
 import { realStages } from '../../src/pipeline/realStages.ts';
 import { runIterate } from '../../src/pipeline/iterate.ts';
 import { loadRun } from '../../src/report/store.ts';
@@ -30,25 +24,9 @@ afterAll(async () => {
   rmSync(root, { recursive: true, force: true });
 });
 
-describe('iterate on the vboard (real board, deploy, plan, decode stages)', () => {
+describe('iterate on the vboard (real stages)', () => {
   it('decodes three vp9-features vectors through visl and writes a complete report', async () => {
     const stages = realStages();
-    stages.build = async (ctx) => {
-      const tb = await ensureToolbox({ log: (m: string) => ctx.log(m) });
-      const vm = await ensureVislModules(tb, { log: (m) => ctx.log(m) });
-      const modules = await Promise.all(
-        ['v4l2-mem2mem', 'visl'].map(async (n) => {
-          const path = join(vm.dir, `${n}.ko`);
-          return { name: n.replace(/-/g, '_'), path, vermagic: vm.vermagic, size: statSync(path).size, sha256: await sha256File(path) };
-        }),
-      );
-      return {
-        kernel: { manifest: 'debian-sid-7.2', baseCommit: null, series: { hash: '0'.repeat(64), patches: [] }, modules, diagnostics: { errors: 0, warnings: 0 } },
-        modules,
-        diagnostics: [],
-      };
-    };
-    stages.check = async () => ({ diagnostics: [], ran: [], skipped: [{ tool: 'checkpatch', reason: 'no kernel build in this test' }] });
     const bus = new EventBus();
     const events: WorkbenchEvent[] = [];
     bus.on((e) => events.push(e));
@@ -68,7 +46,10 @@ describe('iterate on the vboard (real board, deploy, plan, decode stages)', () =
     expect(r.board?.device.media).toMatch(/^\/dev\/media\d+$/);
     expect(r.decoder?.detail).toMatch(/^v4l2sl\w*vp9dec$/);
     expect(r.reference?.version).toMatch(/VP9 Decoder/);
-    expect(r.deploy?.loaded).toEqual(expect.arrayContaining(['visl']));
+    expect(r.kernel?.modules.map((m) => m.name)).toContain('rockchip-vdec');
+    expect(r.kernel?.series.patches.length).toBeGreaterThan(0);
+    expect(r.kernel?.baseCommit).toMatch(/^[0-9a-f]{40}$/);
+    expect(r.deploy?.replaced.some((f) => f.endsWith('rockchip-vdec.ko'))).toBe(true);
     expect(r.vectors.map((v) => v.name)).toEqual(['p0-keyframe-only', 'p0-odd-tiny', 'p0-lossless']);
     for (const v of r.vectors) {
       expect(['pass', 'not-supported']).toContain(v.verdict.result);
@@ -79,8 +60,9 @@ describe('iterate on the vboard (real board, deploy, plan, decode stages)', () =
     expect(r.checks.ran).toEqual(expect.arrayContaining(['controls', 'frame-count']));
     expect(r.irq.answer).toBe('unknown');
     // every stage that did something says how to redo it by hand
-    for (const name of ['deploy', 'plan', 'decode']) expect(r.stages.find((s) => s.name === name)!.commands.length).toBeGreaterThan(0);
+    for (const name of ['build', 'deploy', 'plan', 'decode']) expect(r.stages.find((s) => s.name === name)!.commands.length).toBeGreaterThan(0);
     expect(r.stages.find((s) => s.name === 'deploy')!.commands.some((c) => c.startsWith('scp '))).toBe(true);
+    expect(r.stages.find((s) => s.name === 'build')!.commands.some((c) => c.startsWith('make '))).toBe(true);
     expect(events.filter((e) => e.type === 'vector')).toHaveLength(3);
     if (which('xmllint')) {
       execFileSync('xmllint', ['--noout', '--schema', join(import.meta.dirname, '../report/fixtures/junit-10.xsd'), join(res.reportDir!, 'junit.xml')], { stdio: 'pipe' });
