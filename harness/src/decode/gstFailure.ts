@@ -20,8 +20,11 @@ const REFUSALS: RegExp[] = [
   /VIDIOC_S_FMT failed/i,
 ];
 
-/** Compact list of formats from v4l2-ctl output: `'VP9F' (Stepwise 64x64 - 8192x4352 with step 1/1)`. */
-export function summarizeFormats(text: string): string {
+/**
+ * Compact list of formats from v4l2-ctl output: `'VP9F' (Stepwise 64x64 -
+ * 8192x4352 with step 1/1)`; only `only` when given.
+ */
+export function summarizeFormats(text: string, only?: string): string {
   const out: string[] = [];
   let cur: string | undefined;
   for (const line of text.split('\n')) {
@@ -35,7 +38,12 @@ export function summarizeFormats(text: string): string {
     if (s && cur && !cur.includes('(')) cur += ` (${s[1]!.trim()})`;
   }
   if (cur) out.push(cur);
-  return out.join(', ');
+  return (only ? out.filter((f) => f.startsWith(`'${only}'`)) : out).join(', ');
+}
+
+/** `OUTPUT 'VP9F' (Stepwise 64x64 - 8192x4352 ...) and CAPTURE 'NV12', 'YU12'` from v4l2-ctl listings. */
+export function driverOffers(formats: { output: string; capture: string }): string {
+  return `OUTPUT ${summarizeFormats(formats.output, 'VP9F') || '(no VP9F)'} and CAPTURE ${summarizeFormats(formats.capture) || '?'}`;
 }
 
 /** Meaningful diagnostic lines: ERROR blocks, their debug info, warnings and errors from GST_DEBUG. */
@@ -60,9 +68,7 @@ export function classifyGstFailure(stderr: string, el: VP9Element, formats?: { o
   const diag = diagnosticLines(stderr);
   const refusal = diag.find((l) => REFUSALS.some((re) => re.test(l)));
   const driver = el.driver || 'the driver';
-  const offers = formats
-    ? `; ${driver} (${el.videoDevice}) offers OUTPUT ${summarizeFormats(formats.output) || '?'} and CAPTURE ${summarizeFormats(formats.capture) || '?'}`
-    : '';
+  const offers = formats ? `; ${driver} (${el.videoDevice}) offers ${driverOffers(formats)}` : '';
   if (refusal) {
     const shortMsg = refusal.replace(/^.*?(v4l2codecs|gst[a-z0-9]+\.c)[^:]*:\d+:[^:]*:(<[^>]*>)?\s*/, '');
     return { kind: 'not-supported', reason: `${driver} refused the stream: ${shortMsg}${offers}` };

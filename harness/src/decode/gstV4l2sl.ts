@@ -4,7 +4,8 @@ import { tail } from '../core/runner.ts';
 import { validateName, validateRemotePath } from '../target/quote.ts';
 import type { Target } from '../target/types.ts';
 import { probeGst, selectElement, type GstProbe, type VP9Element } from './gstElements.ts';
-import { classifyGstFailure } from './gstFailure.ts';
+import { selectedCaptureFormats } from './captureFormat.ts';
+import { classifyGstFailure, driverOffers } from './gstFailure.ts';
 import { registerDecoder, type DecodeRequest, type Decoder, type DecoderRun, type DeviceProof } from './registry.ts';
 
 /**
@@ -209,7 +210,10 @@ export class GstV4l2SlDecoder implements Decoder {
       stderrTail: tail(quietGstOutput(se.text), 20),
       proof: { ...el, opened: se.opened },
       ...(se.md5 ? { decoderMd5: se.md5 } : {}),
+      captureFormats: selectedCaptureFormats(se.text),
     };
+    const formats = this.probeResult?.formats[el.videoDevice];
+    if (formats) run.driverOffers = driverOffers(formats);
     if (r.timedOut) {
       try {
         run.releaseMs = await this.waitRelease(el.videoDevice);
@@ -217,7 +221,7 @@ export class GstV4l2SlDecoder implements Decoder {
         run.releaseError = (e as Error).message;
       }
     } else if (r.exitCode !== 0) {
-      const c = classifyGstFailure(se.text, el, this.probeResult?.formats[el.videoDevice]);
+      const c = classifyGstFailure(se.text, el, formats);
       if (c.kind === 'not-supported') run.notSupported = c.reason;
       else run.error = c.reason;
     }

@@ -40,6 +40,10 @@ export interface DecoderRun {
   decoderMd5?: string;
   /** ms the decoder process needed to go away after a timeout kill (a hang in the kernel keeps it alive). */
   releaseMs?: number;
+  /** CAPTURE formats the decoder selected (GStreamer's log), in order. */
+  captureFormats?: string[];
+  /** What the driver advertises, for people (`OUTPUT 'VP9F' (...) and CAPTURE 'NV12', 'YU12'`). */
+  driverOffers?: string;
   /** Set when the killed decoder did not release the device in time (the board is not usable). */
   releaseError?: string;
 }

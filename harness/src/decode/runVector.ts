@@ -9,6 +9,7 @@ import type { Verdict } from '../report/verdict.ts';
 import type { Target } from '../target/types.ts';
 import type { InspectResult } from '../vectors/inspect.ts';
 import type { ReferenceSet } from '../vectors/references.ts';
+import { formatMismatch } from './captureFormat.ts';
 import { headerSummary, writeMismatchArtefacts, type MismatchArtefacts } from './artefacts.ts';
 import { FrameComparer, type CompareResult, type ExpectedFrame } from './frameCompare.ts';
 import { frameBytes, type FrameGeometry } from './geometry.ts';
@@ -68,6 +69,18 @@ export interface VectorRunOutcome {
   artefacts?: MismatchArtefacts;
   /** Notes for the person (lost trace events, transport cross-check...). */
   notes: string[];
+}
+
+/** `; frame N (decode order) changes the size 640x360 -> 320x180 on an inter frame` when it does. */
+function resizeNote(info: InspectResult, decodeIndex: number): string {
+  const decoded = info.frames.filter((f) => !f.header.showExistingFrame);
+  const f = decoded[decodeIndex];
+  const prev = decoded[decodeIndex - 1];
+  if (!f || !prev) return '';
+  const h = f.header;
+  if (h.width === prev.header.width && h.height === prev.header.height) return '';
+  const kind = h.frameType === 'key' ? 'a key frame' : h.intraOnly ? 'an intra-only frame' : 'an inter frame';
+  return `; the next frame (decode order ${decodeIndex}) changes the size ${prev.header.width}x${prev.header.height} -> ${h.width}x${h.height} on ${kind}`;
 }
 
 /** Reference frames as the comparer wants them (I420 hashes, geometry). */
@@ -182,12 +195,28 @@ export async function runVector(o: RunVectorOptions): Promise<VectorRunOutcome> 
     else notes.push(`visl bitstream dumps unavailable (no ${'/sys/kernel/debug/visl/bitstream'})`);
   }
 
+  // A CAPTURE format that cannot hold the stream (visl: NV12 only, for a 10-bit or 4:4:4 stream).
+  const fmt = run.captureFormats?.at(-1);
+  const mismatch = fmt ? formatMismatch(fmt, o.inspect) : undefined;
+  if (mismatch && !run.notSupported) {
+    const drv = run.proof?.driver || 'the driver';
+    run.notSupported = `${drv} cannot output this stream: ${mismatch}${run.driverOffers ? `; ${drv} offers ${run.driverOffers}` : ''}`;
+  }
+  if (run.notSupported && controls && controls.framesTraced < controls.framesExpected) {
+    run.notSupported += `; ${controls.framesTraced} of ${controls.framesExpected} frames reached the driver` + resizeNote(o.inspect, controls.framesTraced);
+  }
+
   let slice: KernelLogSlice | undefined;
   let crash: string | undefined;
   let irq: VectorIrq | undefined;
   if (o.target && marker) {
     slice = await kernelLogSince(o.target, marker);
     if (!slice.markerFound) notes.push('kernel-log marker not found (ring buffer wrapped): the slice is the whole log');
+    if (o.mode === 'visl') {
+      // Our reload happened before the marker; one inside the slice was someone else's.
+      const reload = slice.lines.find((l) => /\bvisl\b.*(Removing visl|Device registered as)/.test(l.text));
+      if (reload && !run.error) run.error = `visl was reloaded while this vector decoded (another user of the board?): "${reload.text}"; the controls and bitstream checks cannot be trusted`;
+    }
     const c = failures(slice.findings).find((f) => CRASH_KINDS.has(f.kind));
     if (c) crash = `${c.kind}: ${c.line}`;
     if (o.irq?.state === 'enabled') irq = collectVectorIrq(slice.lines.map((l) => l.text));
