@@ -128,8 +128,10 @@ export async function runIterate(opts: IterateOptions): Promise<IterateResult> {
           ctx.detail(`${s.decoder ? `${s.decoder.name} ${s.decoder.version}${s.decoder.detail ? ` ${s.decoder.detail}` : ''}` : 'decoder'} on ${s.info.device.driver}${s.info.device.media ? ` (${s.info.device.media})` : ''}`);
         }
         ctx.progress(0, plan.vectors.length, 'vectors');
+        const decoderDetail = s.decoder ? `${s.decoder.name} ${s.decoder.version}${s.decoder.detail ? ` ${s.decoder.detail}` : ''} on ${s.info.device.driver}${s.info.device.media ? ` (${s.info.device.media})` : ''}` : undefined;
         for (const v of plan.vectors) {
           if (ctx.signal.aborted) throw new WorkbenchError('E_ABORTED', 'interrupted');
+          ctx.detail(`${results.length + 1}/${plan.vectors.length} ${v.name}`);
           const sink = {
             dir: (create = true) => staging.artifactsDir(v.name, create),
             relative: (abs: string) => staging.relativePath(abs),
@@ -139,6 +141,7 @@ export async function runIterate(opts: IterateOptions): Promise<IterateResult> {
           bus.emit({ type: 'vector', vector: r.name, verdict: r.verdict.result, detail: verdictLine(r), durationMs: r.durationMs });
           ctx.progress(results.length, plan.vectors.length, 'vectors');
         }
+        if (decoderDetail) ctx.detail(decoderDetail);
         return results;
       },
     },

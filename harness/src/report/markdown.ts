@@ -95,6 +95,12 @@ export function summaryMarkdown(r: RunRecord, diff?: RunDiff): string {
   out.push('');
   out.push(`Fluster names: ${VERDICTS.map((v) => `${v} = ${flusterResultName(v)}`).join(', ')}.`, '');
 
+  if (r.diagnostics?.length) {
+    out.push('## Build and static-check diagnostics', '');
+    for (const d of r.diagnostics)
+      out.push(`- ${d.severity} (${mdCell(d.tool)}) ${d.file ? code(`${d.file}${d.line !== undefined ? `:${d.line}` : ''}`) + ': ' : ''}${mdCell(d.message)}${d.patch ? ` [${mdCell(d.patch)}]` : ''}`);
+    out.push('');
+  }
   const findings = [...r.kernelLog, ...r.vectors.flatMap((v) => v.kernelLog)];
   if (findings.length) {
     out.push('## Kernel log', '');

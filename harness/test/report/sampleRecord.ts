@@ -105,6 +105,7 @@ export function sampleRecord(overrides: Partial<RunRecord> = {}): RunRecord {
     counts: countVerdicts(vectors, planned.length),
     vectors,
     irq: summarizeIrq(vectors.map((x) => x.irq)),
+    diagnostics: [{ tool: 'gcc', file: 'drivers/media/platform/rockchip/rkvdec/rkvdec-vdpu381-vp9.c', line: 120, column: 7, severity: 'warning', message: "unused variable 'x' <b>", patch: '0003-media-rkvdec-add-a-VP9-backend.patch' }],
     kernelLog: [{ kind: 'taint', severity: 'info', line: 'visl: module verification failed: signature and/or required key missing - tainting kernel', stage: 'deploy' }],
     ...overrides,
   };

@@ -139,5 +139,7 @@ describe('index.html', () => {
     expect(html).toContain('<option value="tiles">tiles</option>');
     expect(html).toContain('id="irq-answer"');
     expect(html).toContain('Unable to handle kernel NULL pointer dereference');
+    expect(html).toContain('rkvdec-vdpu381-vp9.c:120:7');
+    expect(html).toContain("unused variable &#39;x&#39; &lt;b&gt;");
   });
 });

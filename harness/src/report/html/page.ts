@@ -145,6 +145,18 @@ export function htmlReport(r: RunRecord, opts: HtmlOptions = {}): string {
   parts.push(`<p class="muted">Fluster names: ${VERDICTS.map((v) => `${esc(v)} = ${esc(flusterResultName(v))}`).join(', ')}.</p>`);
 
   parts.push(irqSection(r));
+  const diags = r.diagnostics ?? [];
+  parts.push(`<h2>Build and static-check diagnostics</h2>`);
+  if (!diags.length) parts.push('<p class="muted">none</p>');
+  else
+    parts.push(
+      `<table><thead><tr><th>severity</th><th>tool</th><th>where</th><th>message</th><th>patch</th></tr></thead><tbody>${diags
+        .map(
+          (d) =>
+            `<tr><td>${esc(d.severity)}</td><td>${esc(d.tool)}</td><td class="mono">${esc(`${d.file ?? ''}${d.line !== undefined ? `:${d.line}` : ''}${d.column !== undefined ? `:${d.column}` : ''}`)}</td><td class="mono">${esc(d.message)}</td><td>${esc(d.patch ?? '')}</td></tr>`,
+        )
+        .join('')}</tbody></table>`,
+    );
   parts.push('<h2>Kernel log findings</h2>');
   parts.push(findingsList([...r.kernelLog, ...r.vectors.flatMap((v) => v.kernelLog)]));
   parts.push('<h2>Reproduce</h2>');
