@@ -56,7 +56,7 @@ function asWorkbenchError(e: unknown): WorkbenchError {
 export async function deployModules(target: Target, board: Board, modules: ModuleArtifact[], opts: DeployOptions = {}): Promise<DeployRecord> {
   const log = opts.log ?? (() => undefined);
   const timeoutMs = opts.commandTimeoutMs ?? 120_000;
-  return withBoardLock(board.name, async () => {
+  return withBoardLock(target, board.name, async () => {
     const started = Date.now();
     const phase = async (p: DeployPhase) => {
       if (opts.signal?.aborted && p !== 'rollback' && p !== 'rolled-back') {
@@ -229,11 +229,11 @@ export async function deployModules(target: Target, board: Board, modules: Modul
       await opts.onPhase?.('rolled-back');
       throw new DeployError(err, true, record, `${why.length ? ` (kernel log: ${why.join('; ')})` : ''}; rolled back: the previous modules are installed and loaded again`);
     }
-  }, log);
+  }, log, opts.lockWaitMs);
 }
 
 /** The board's free-form state check used by `workbench deploy`: runs an interrupted-deploy repair under the lock. */
 export async function repairBoard(target: Target, board: Board, log: (m: string) => void = () => undefined) {
-  return withBoardLock(board.name, () => repairInterrupted(target, board.name, log), log);
+  return withBoardLock(target, board.name, () => repairInterrupted(target, board.name, log), log);
 }
 

@@ -15,6 +15,8 @@ import type { ExecOptions, ExecResult, Target } from '../target/types.ts';
 export const REMOTE_ROOT = '/var/lib/workbench';
 /** Backups: one directory per deploy id. */
 export const REMOTE_BACKUPS = `${REMOTE_ROOT}/backups`;
+/** Lock directory of the deploy or rollback running on the board (see deploy/rollback.ts withBoardLock). */
+export const REMOTE_LOCK = `${REMOTE_ROOT}/lock`;
 /** The journal of the deploy or rollback in progress (absent when none). */
 export const REMOTE_JOURNAL = `${REMOTE_ROOT}/journal.json`;
 

@@ -6,6 +6,7 @@ import { stateRoot } from '../core/paths.ts';
 import { mkdir } from 'node:fs/promises';
 import type { Board } from '../target/boards.ts';
 import { validateName } from '../target/quote.ts';
+import { REMOTE_LOCK } from './remote.ts';
 import type { Target } from '../target/types.ts';
 import { finishRecord, listBackups, restoreFiles } from './backup.ts';
 import { clearLocalJournal, clearRemoteJournal, loadLocalJournal, loadRemoteJournal, newJournal, saveLocalJournal, type Journal } from './journal.ts';
@@ -21,15 +22,72 @@ import type { DeployRecord } from './types.ts';
 
 type Log = (msg: string) => void;
 
-/** Runs `fn` holding the local per-board deploy lock (one deploy/rollback per board at a time on this machine). */
-export async function withBoardLock<T>(board: string, fn: () => Promise<T>, log?: Log): Promise<T> {
+const LOCK_SCRIPT = `
+l=$1; owner=$2
+mkdir -p "\${l%/*}"
+if mkdir "$l" 2>/dev/null; then printf '%s\\n' "$owner" > "$l/owner"; echo acquired; else echo "held	$(tr -d '\\n' < "$l/owner" 2>/dev/null)"; fi
+`;
+
+/** Who holds a board lock. */
+interface LockOwner {
+  host: string;
+  pid: number;
+  at: string;
+}
+
+/**
+ * Runs `fn` holding the board's deploy lock: a local lock file (one
+ * deploy/rollback per board from this machine) and a lock directory on the
+ * board ({@link REMOTE_LOCK}, created with `mkdir`, atomic), so two
+ * workbench processes, even with different state directories or on
+ * different hosts, never change the same board's modules at once. A lock left
+ * by a dead process of this host, or older than 30 minutes, is broken.
+ * @throws WorkbenchError E_BOARD_BUSY (names the holder) after `waitMs`.
+ */
+export async function withBoardLock<T>(target: Target, board: string, fn: () => Promise<T>, log?: Log, waitMs = 600_000): Promise<T> {
   const dir = join(stateRoot(), 'deploy');
   await mkdir(dir, { recursive: true });
-  const release = await acquireLock(join(dir, `${board}.lock`), log, 600_000);
+  const releaseLocal = await acquireLock(join(dir, `${board}.lock`), log, waitMs);
   try {
-    return await fn();
+    const me: LockOwner = { host: hostname(), pid: process.pid, at: new Date().toISOString() };
+    const started = Date.now();
+    let told = false;
+    for (;;) {
+      const r = await target.exec(['sh', '-c', LOCK_SCRIPT, 'wb-lock', REMOTE_LOCK, JSON.stringify(me)], { timeoutMs: 30_000 });
+      if (r.stdout.trim() === 'acquired') break;
+      let holder: LockOwner | undefined;
+      try {
+        holder = JSON.parse(r.stdout.trim().split('\t')[1] ?? '') as LockOwner;
+      } catch {
+        holder = undefined;
+      }
+      const stale =
+        !holder ||
+        (holder.host === me.host && (holder.pid === me.pid || !pidAlive(holder.pid))) ||
+        Date.now() - Date.parse(holder.at) > 30 * 60_000;
+      if (stale) {
+        log?.(`breaking a stale deploy lock on ${board} (${holder ? `${holder.host} PID ${holder.pid} since ${holder.at}` : 'no owner'})`);
+        await target.exec(['rm', '-rf', REMOTE_LOCK], { timeoutMs: 30_000 });
+        continue;
+      }
+      if (Date.now() - started > waitMs) {
+        throw new WorkbenchError('E_BOARD_BUSY', `board ${board} is locked by a deploy of ${holder!.host} PID ${holder!.pid} since ${holder!.at}`, {
+          hint: 'wait for it to finish; if that process is gone, the lock is broken after 30 minutes',
+        });
+      }
+      if (!told) {
+        log?.(`waiting for the deploy of ${holder!.host} PID ${holder!.pid} on ${board} to finish`);
+        told = true;
+      }
+      await new Promise((res) => setTimeout(res, 2000));
+    }
+    try {
+      return await fn();
+    } finally {
+      await target.exec(['rm', '-rf', REMOTE_LOCK], { timeoutMs: 30_000 }).catch(() => undefined);
+    }
   } finally {
-    await release();
+    await releaseLocal();
   }
 }
 
@@ -122,10 +180,9 @@ function pidAlive(pid: number): boolean {
  * - interrupted while installing, reloading or verifying, or during a
  *   rollback: the backup is restored and the previous modules reloaded;
  * - interrupted after it finished (journal not yet removed): finished.
- * Call it holding the board lock.
- * @throws WorkbenchError E_JOURNAL_CORRUPT, E_DEPLOY_IN_PROGRESS (another
- *   live workbench process on this machine owns the journal), and the errors
- *   of {@link restoreDeploy}.
+ * Call it holding the board lock ({@link withBoardLock}): then any journal
+ * on the board belongs to a deploy that is no longer running.
+ * @throws WorkbenchError E_JOURNAL_CORRUPT and the errors of {@link restoreDeploy}.
  */
 export async function repairInterrupted(target: Target, board: string, log: Log, timeoutMs = 120_000): Promise<RepairResult> {
   const { journal, corrupt } = await loadRemoteJournal(target);
@@ -140,11 +197,6 @@ export async function repairInterrupted(target: Target, board: string, log: Log,
       await clearLocalJournal(board);
     }
     return { action: 'none' };
-  }
-  if (journal.owner.host === hostname() && journal.owner.pid !== process.pid && pidAlive(journal.owner.pid)) {
-    throw new WorkbenchError('E_DEPLOY_IN_PROGRESS', `board ${board}: deploy ${journal.id} is in progress in process ${journal.owner.pid}`, {
-      hint: 'wait for it to finish',
-    });
   }
   log(`found an interrupted ${journal.kind} ${journal.id} on ${board} (phase ${journal.phase}); repairing`);
   const rec = recordFromJournal(journal);
@@ -186,6 +238,7 @@ export async function rollback(target: Target, board: Board, id?: string, opts: 
   const log = opts.log ?? (() => undefined);
   if (id !== undefined) validateName(id, 'backup id');
   return withBoardLock(
+    target,
     board.name,
     async () => {
       const repaired = await repairInterrupted(target, board.name, log, opts.timeoutMs);

@@ -26,6 +26,8 @@ export interface DeployOptions {
   commandTimeoutMs?: number;
   /** Allow a module whose vermagic release differs from the board's (never for real deploys). */
   skipVermagicCheck?: boolean;
+  /** How long to wait for another deploy holding the board's lock, ms (default 600000). */
+  lockWaitMs?: number;
   /** Extra free bytes required beyond the modules' sizes (default 1 MiB). */
   spareBytes?: number;
 }

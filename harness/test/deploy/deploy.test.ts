@@ -18,6 +18,7 @@ const REL = '7.2.13+deb14-amd64';
 const DIR = `/lib/modules/${REL}/updates`;
 
 interface BoardState {
+  lockHolder?: string;
   uid?: string;
   freeKiB?: number;
   busy?: string;
@@ -39,7 +40,14 @@ function step(call: FakeCall): string {
   if (s.includes('b=$1; rel=$2; id=$3; depmod=$4')) return 'restore';
   if (s.includes('[ -e "$1" ] && cat "$1" || true')) return 'read-journal';
   if (s.startsWith('rm -rf "$1"')) return 'discard';
+  if (s.includes('if mkdir "$l"')) return 'lock';
+  if (call.argv[0] === 'rm' && call.argv[2] === '/var/lib/workbench/lock') return 'unlock';
   return call.argv[0]!;
+}
+
+/** The steps without the lock/unlock around them. */
+function steps(t: FakeTarget): string[] {
+  return t.calls.map(step).filter((x) => x !== 'lock' && x !== 'unlock');
 }
 
 function fakeBoard(st: BoardState): FakeTarget {
@@ -48,6 +56,8 @@ function fakeBoard(st: BoardState): FakeTarget {
     const j = input ? (JSON.parse(input) as Journal) : undefined;
     if (j) st.journal = input;
     switch (kind) {
+      case 'lock':
+        return { stdout: st.lockHolder ? `held\t${st.lockHolder}\n` : 'acquired\n' };
       case 'preflight':
         return {
           stdout: [
@@ -97,11 +107,41 @@ beforeEach(() => {
 });
 
 describe('deployModules (fake board)', () => {
+  it('holds the board lock around everything, also when the deploy fails', async () => {
+    const ok = fakeBoard({});
+    await deployModules(ok, vboardBoard(), [fakeVisl()]);
+    expect(ok.calls.map(step)[0]).toBe('lock');
+    expect(ok.calls.map(step).at(-1)).toBe('unlock');
+    const bad = fakeBoard({ freeKiB: 1 });
+    await deployModules(bad, vboardBoard(), [fakeVisl()]).catch(() => undefined);
+    expect(bad.calls.map(step)).toEqual(['lock', 'preflight', 'unlock']);
+  });
+
+  it('a board locked by a live deploy of another host: waits, then E_BOARD_BUSY naming the holder; nothing runs', async () => {
+    const holder = JSON.stringify({ host: 'ci-runner-7', pid: 4242, at: new Date().toISOString() });
+    const t = fakeBoard({ lockHolder: holder });
+    const err = await deployModules(t, vboardBoard(), [fakeVisl()], { lockWaitMs: 100 }).catch((e) => e);
+    expect(isWorkbenchError(err, 'E_BOARD_BUSY')).toBe(true);
+    expect(err.message).toContain('ci-runner-7 PID 4242');
+    expect(steps(t)).toEqual([]);
+  });
+
+  it('a stale lock (dead process of this host) is broken', async () => {
+    const { hostname } = await import('node:os');
+    const st: BoardState = { lockHolder: JSON.stringify({ host: hostname(), pid: 999_999_999, at: new Date().toISOString() }) };
+    const t = new FakeTarget('vboard', (argv, input) => {
+      if (argv[0] === 'rm' && argv[2] === '/var/lib/workbench/lock') st.lockHolder = undefined;
+      return (fakeBoard(st) as unknown as { respond: (a: string[], i?: string) => unknown }).respond(argv, input) as never;
+    });
+    await deployModules(t, vboardBoard(), [fakeVisl()]);
+    expect(t.calls.map(step).slice(0, 3)).toEqual(['lock', 'unlock', 'lock']);
+  });
+
   it('runs preflight, backup, upload, install, reload, verify, finish in order; journals each phase; skips depmod when the index is unchanged', async () => {
     const t = fakeBoard({});
     const a = fakeVisl(REL, { depends: 'v4l2-mem2mem' });
     const rec = await deployModules(t, vboardBoard(), [a]);
-    expect(t.calls.map(step)).toEqual(['preflight', 'backup', 'upload', 'install', 'reload', 'verify', 'finish']);
+    expect(steps(t)).toEqual(['preflight', 'backup', 'upload', 'install', 'reload', 'verify', 'finish']);
     const phases = t.calls.filter((c) => c.input).map((c) => (JSON.parse(c.input!) as Journal).phase);
     expect(phases).toEqual(['backup', 'install', 'reload', 'verify']);
     const install = t.calls.find((c) => step(c) === 'install')!;
@@ -124,7 +164,7 @@ describe('deployModules (fake board)', () => {
     const err = await deployModules(t, vboardBoard(), [fakeVisl('7.1.0')]).catch((e) => e);
     expect(isWorkbenchError(err, 'E_VERMAGIC_MISMATCH')).toBe(true);
     expect(err.message).toContain('built for kernel 7.1.0 but board vboard runs 7.2.13+deb14-amd64');
-    expect(t.calls.map(step)).toEqual(['preflight']);
+    expect(steps(t)).toEqual(['preflight']);
   });
 
   it('disk too small: E_DISK_FULL, nothing replaced (no backup, no upload)', async () => {
@@ -132,7 +172,7 @@ describe('deployModules (fake board)', () => {
     const err = await deployModules(t, vboardBoard(), [fakeVisl()]).catch((e) => e);
     expect(isWorkbenchError(err, 'E_DISK_FULL')).toBe(true);
     expect(err.message).toMatch(/nothing was replaced/);
-    expect(t.calls.map(step)).toEqual(['preflight']);
+    expect(steps(t)).toEqual(['preflight']);
   });
 
   it('not root: E_PERMISSION naming the user', async () => {
@@ -146,7 +186,7 @@ describe('deployModules (fake board)', () => {
     const err = await deployModules(t, vboardBoard(), [fakeVisl()]).catch((e) => e);
     expect(isWorkbenchError(err, 'E_DEVICE_BUSY')).toBe(true);
     expect(err.message).toContain('gst-launch-1.0 (PID 812) holds /dev/video0');
-    expect(t.calls.map(step)).toEqual(['preflight']);
+    expect(steps(t)).toEqual(['preflight']);
   });
 
   it('load failure after the install: restores the backup, reloads the previous module, reports DeployError(rolledBack)', async () => {
@@ -156,10 +196,10 @@ describe('deployModules (fake board)', () => {
     expect(err.code).toBe('E_MODULE_LOAD');
     expect(err.rolledBack).toBe(true);
     expect(err.record.kernelLogFindings.map((f: { kind: string }) => f.kind)).toEqual(['module_error']);
-    expect(t.calls.map(step)).toEqual(['preflight', 'backup', 'upload', 'install', 'reload', 'verify', 'restore', 'reload', 'finish']);
+    expect(steps(t)).toEqual(['preflight', 'backup', 'upload', 'install', 'reload', 'verify', 'restore', 'reload', 'finish']);
     const restore = t.calls.find((c) => step(c) === 'restore')!;
     expect(restore.argv.slice(5)).toEqual([err.record.backupDir, REL, err.record.id, 'no', 'restore', `${DIR}/visl.ko`, `${err.record.backupDir}/visl.ko`]);
-    const finish = t.calls.at(-1)!;
+    const finish = t.calls.filter((c) => step(c) === 'finish').at(-1)!;
     expect(JSON.parse(finish.argv[5]!).state).toBe('failed');
   });
 
@@ -170,7 +210,7 @@ describe('deployModules (fake board)', () => {
     expect(err).toBeInstanceOf(DeployError);
     expect(err.code).toBe('E_KERNEL_LOG');
     expect(err.rolledBack).toBe(true);
-    expect(t.calls.map(step)).toContain('restore');
+    expect(steps(t)).toContain('restore');
   });
 
   it('an interrupted deploy in the board journal is repaired before the next deploy', async () => {
@@ -201,7 +241,6 @@ describe('deployModules (fake board)', () => {
       return r;
     };
     await deployModules(board, vboardBoard(), [fakeVisl()]);
-    const steps = board.calls.map(step);
-    expect(steps.slice(0, 6)).toEqual(['preflight', 'read-journal', 'restore', 'reload', 'finish', 'preflight']);
+    expect(steps(board).slice(0, 6)).toEqual(['preflight', 'read-journal', 'restore', 'reload', 'finish', 'preflight']);
   });
 });

@@ -103,7 +103,7 @@ export function register(program: Command): void {
       const board = getBoard(o.board);
       const target = targetFor(board);
       try {
-        await withBoardLock(board.name, () => repairInterrupted(target, board.name, log), log);
+        await withBoardLock(target, board.name, () => repairInterrupted(target, board.name, log), log);
         const list = await listBackups(target);
         if (o.json) {
           out(JSON.stringify(list, null, 2));
