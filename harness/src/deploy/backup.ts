@@ -11,6 +11,13 @@ import type { DeployRecord, ReplacedFile } from './types.ts';
  * and the restore step, since both move files between the two places.
  */
 
+/**
+ * Time allowed for a step that runs `depmod -a`: it reads every module of
+ * the kernel (thousands of .ko.xz), measured at 200 s on the TCG vboard
+ * under load.
+ */
+export const DEPMOD_TIMEOUT_MS = 900_000;
+
 /** How many backups to keep (active deploys are never pruned). */
 export const KEEP_BACKUPS = 10;
 
@@ -88,7 +95,10 @@ export async function installFiles(
   depmod: boolean,
   opts: { journal?: string; timeoutMs?: number } = {},
 ): Promise<void> {
-  await runPhase(target, INSTALL_SCRIPT, [release, depmod ? 'yes' : 'no', ...moves.flatMap((m) => [m.tmp, m.dest])], opts);
+  await runPhase(target, INSTALL_SCRIPT, [release, depmod ? 'yes' : 'no', ...moves.flatMap((m) => [m.tmp, m.dest])], {
+    ...opts,
+    timeoutMs: depmod ? Math.max(opts.timeoutMs ?? 0, DEPMOD_TIMEOUT_MS) : opts.timeoutMs,
+  });
 }
 
 const RESTORE_SCRIPT = `
@@ -126,7 +136,11 @@ export async function restoreFiles(
   for (const e of rec.replaced) {
     args.push(e.existed ? 'restore' : 'remove', e.dest, e.existed ? `${rec.backupDir}/${e.backupFile}` : '-');
   }
-  const r = await runPhase(target, RESTORE_SCRIPT, args, { ...opts, allowFailure: true });
+  const r = await runPhase(target, RESTORE_SCRIPT, args, {
+    ...opts,
+    allowFailure: true,
+    timeoutMs: depmod ? Math.max(opts.timeoutMs ?? 0, DEPMOD_TIMEOUT_MS) : opts.timeoutMs,
+  });
   const lines = parseLines(r.stdout);
   if (lines.some(([k]) => k === 'backup-corrupt')) {
     throw new WorkbenchError('E_BACKUP_CORRUPT', `${target.name}: backup ${rec.backupDir} does not match its SHA256SUMS; nothing was restored`, {
