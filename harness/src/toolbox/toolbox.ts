@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { ensureEntry, type EnsureResult } from '../core/cache.ts';
+import { cacheKey, ensureEntry, type EnsureResult } from '../core/cache.ts';
 import { WorkbenchError } from '../core/errors.ts';
 import { requireTools } from '../core/hostTools.ts';
 import { discoverDebianMirror } from '../core/mirror.ts';
@@ -76,6 +76,22 @@ export function toolboxInputs(m: KernelManifest, lock: KernelLock): Record<strin
 }
 
 /**
+ * The toolbox's identity without building it: the Debian manifest, its lock
+ * and the cache key the toolbox has (or will have).
+ * @throws WorkbenchError E_MANIFEST_MISSING, E_MANIFEST_KIND, E_LOCK_MISSING, E_CONFIG.
+ */
+export function toolboxIdentity(manifest: string = DEFAULT_MANIFEST): { manifest: KernelManifest; lock: KernelLock; key: string } {
+  const m = loadManifest(manifest);
+  if (!m.debian) {
+    throw new WorkbenchError('E_MANIFEST_KIND', `the toolbox needs a [debian] kernel manifest; ${m.file} is a [git] one`, {
+      hint: `use --manifest ${DEFAULT_MANIFEST} for the toolbox (git bases are built with its compilers by the kernel stage)`,
+    });
+  }
+  const lock = loadLock(m);
+  return { manifest: m, lock, key: cacheKey(toolboxInputs(m, lock)) };
+}
+
+/**
  * Returns the toolbox for the kernel manifest (default `debian-sid-7.2`),
  * building it once with mmdebstrap from the host's Debian mirror (as root).
  * Cached under `<cache>/toolbox/<key>` with key = hash(package list with the
@@ -87,13 +103,7 @@ export function toolboxInputs(m: KernelManifest, lock: KernelLock): Record<strin
  */
 export async function ensureToolbox(opts: EnsureToolboxOptions = {}): Promise<Toolbox> {
   const runner = opts.runner ?? new ExecaRunner();
-  const m = loadManifest(opts.manifest ?? DEFAULT_MANIFEST);
-  if (!m.debian) {
-    throw new WorkbenchError('E_MANIFEST_KIND', `the toolbox needs a [debian] kernel manifest; ${m.file} is a [git] one`, {
-      hint: `use --manifest ${DEFAULT_MANIFEST} for the toolbox (git bases are built with its compilers by the kernel stage)`,
-    });
-  }
-  const lock = loadLock(m);
+  const { manifest: m, lock } = toolboxIdentity(opts.manifest ?? DEFAULT_MANIFEST);
   const inputs = toolboxInputs(m, lock);
   const entry: EnsureResult = await ensureEntry(
     'toolbox',
@@ -140,8 +150,8 @@ export async function ensureToolbox(opts: EnsureToolboxOptions = {}): Promise<To
     key: entry.key,
     kernelRelease: lock.kernel_release,
     headersDir: `/usr/src/linux-headers-${lock.kernel_release}`,
-    sourceTarball: `/usr/src/linux-source-${m.debian.series}.tar.xz`,
-    configDir: `/usr/src/linux-config-${m.debian.series}`,
+    sourceTarball: `/usr/src/linux-source-${m.debian!.series}.tar.xz`,
+    configDir: `/usr/src/linux-config-${m.debian!.series}`,
     lock,
     versions,
     hostPath: (inside: string) => join(root, inside),

@@ -2,18 +2,18 @@ import { createHash } from 'node:crypto';
 import { copyFile, mkdir, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ensureEntry } from '../core/cache.ts';
+import { cacheKey, ensureEntry } from '../core/cache.ts';
 import { WorkbenchError } from '../core/errors.ts';
 import { requireTools, which } from '../core/hostTools.ts';
 import { discoverDebianMirror } from '../core/mirror.ts';
 import { ExecaRunner, type Runner } from '../core/runner.ts';
-import { lockStaleError, loadManifest } from '../kernel/manifest.ts';
+import { lockStaleError, type KernelLock, type KernelManifest } from '../kernel/manifest.ts';
 import { missingPackagesFromAptOutput, mmdebstrapArgv, requireRoot } from '../toolbox/mmdebstrap.ts';
-import { ensureToolbox, type Toolbox } from '../toolbox/toolbox.ts';
-import { ensureVislModules, type VislModules } from './modules.ts';
+import { ensureToolbox, toolboxIdentity } from '../toolbox/toolbox.ts';
+import { ensureVislModules, vislModulesInputs, type VislModules } from './modules.ts';
 
 /** Bumped when the image recipe changes (part of the cache key). */
-export const VBOARD_IMAGE_FORMAT = 2;
+export const VBOARD_IMAGE_FORMAT = 3;
 
 /** Guest scripts shipped with the workbench (harness/src/vboard/guest/). */
 export const GUEST_DIR = join(dirname(fileURLToPath(import.meta.url)), 'guest');
@@ -55,8 +55,8 @@ export const GST_PLUGIN_FILES: readonly string[] = [
   'gstreamer1.0-plugins-good:libgsty4m.so',
 ];
 
-/** Modules the initramfs loads to mount the root disk (plus their dependencies). */
-export const INITRAMFS_MODULES: readonly string[] = ['virtio_blk', 'ext4'];
+/** Modules the initramfs loads (plus their dependencies): the root disk, and the network (so init needs no modprobe). */
+export const INITRAMFS_MODULES: readonly string[] = ['virtio_blk', 'ext4', 'virtio_net'];
 
 /** A built vboard image (cache entry). */
 export interface VboardImage {
@@ -99,80 +99,75 @@ export function moduleLoadOrder(modulesDep: string, wanted: readonly string[]): 
   return order;
 }
 
-/** Cache inputs of the image. */
-async function imageInputs(tb: Toolbox, mods: VislModules): Promise<Record<string, unknown>> {
+/** Cache inputs of the image (computed from keys, without building anything). */
+async function imageInputs(lock: KernelLock, modulesKey: string): Promise<Record<string, unknown>> {
   const guest: Record<string, string> = {};
   for (const f of (await readdir(GUEST_DIR)).sort()) {
     guest[f] = createHash('sha256').update(await readFile(join(GUEST_DIR, f))).digest('hex');
   }
   return {
     format: VBOARD_IMAGE_FORMAT,
-    suite: tb.lock.suite,
-    kernel: Object.fromEntries(Object.entries(tb.lock.packages).filter(([p]) => /^linux-(modules|binary)-/.test(p))),
+    suite: lock.suite,
+    kernel: Object.fromEntries(Object.entries(lock.packages).filter(([p]) => /^linux-(modules|binary)-/.test(p))),
     packages: ROOTFS_PACKAGES,
     plugins: GST_PLUGIN_FILES,
     initramfsModules: INITRAMFS_MODULES,
     size: IMAGE_SIZE,
-    modules: mods.key,
+    modules: modulesKey,
     guest,
   };
 }
 
 /**
  * Returns the vboard image (kernel, initramfs, ext4 root disk), building it
- * once as root: toolbox -> visl modules -> mmdebstrap rootfs -> busybox
- * initramfs -> `mkfs.ext4 -d`. Cached under `<cache>/vboard-image/<key>`.
- * @throws WorkbenchError E_NOT_ROOT, E_TOOL_MISSING, E_LOCK_STALE, E_VBOARD_IMAGE.
+ * once as root. Cached under `<cache>/vboard-image/<key>`; the key is known
+ * before anything is built (toolbox key -> module key -> image key), so a
+ * warm call only checks the entry. A cold build runs the root filesystem
+ * (mmdebstrap) in parallel with toolbox -> visl modules, then installs the
+ * modules under /lib/modules/<rel>/updates, builds the busybox initramfs and
+ * `mkfs.ext4 -d`.
+ * @throws WorkbenchError E_NOT_ROOT, E_TOOL_MISSING, E_LOCK_STALE, E_VBOARD_IMAGE, E_MODULE_BUILD.
  */
 export async function ensureVboardImage(
-  opts: { runner?: Runner; log?: (s: string) => void; cacheRoot?: string; force?: boolean } = {},
+  opts: { runner?: Runner; log?: (s: string) => void; cacheRoot?: string; force?: boolean; manifest?: string } = {},
 ): Promise<VboardImage> {
   const runner = opts.runner ?? new ExecaRunner();
-  const tb = await ensureToolbox({ runner, log: opts.log, cacheRoot: opts.cacheRoot });
-  const mods = await ensureVislModules(tb, { log: opts.log, cacheRoot: opts.cacheRoot });
-  const rel = tb.kernelRelease;
+  const id = toolboxIdentity(opts.manifest);
+  const lock = id.lock;
+  const rel = lock.kernel_release;
+  const modulesKey = cacheKey(vislModulesInputs(id.key, rel));
   const e = await ensureEntry(
     'vboard-image',
-    await imageInputs(tb, mods),
+    await imageInputs(lock, modulesKey),
     async (tmp) => {
       requireRoot('building the vboard image');
       requireTools(['mmdebstrap', 'mkfs.ext4', 'busybox', 'cpio', 'xz']);
       const rootfs = join(tmp, 'rootfs');
-      const kernelPkgs = Object.entries(tb.lock.packages)
-        .filter(([p]) => /^linux-(modules|binary)-/.test(p))
-        .map(([p, v]) => `${p}=${v}`);
-      const hook = ['sh', join(GUEST_DIR, 'customize.sh'), '"$1"', rel, mods.dir, GUEST_DIR, ...GST_PLUGIN_FILES].map((a) => (a === '"$1"' ? a : shq(a))).join(' ');
-      opts.log?.('building the vboard root filesystem (mmdebstrap)');
-      const r = await runner.run(
-        mmdebstrapArgv({
-          suite: tb.lock.suite,
-          target: rootfs,
-          mirror: discoverDebianMirror(),
-          include: [...ROOTFS_PACKAGES, ...kernelPkgs],
-          dpkgOptions: ['path-exclude=/usr/share/man/*', 'path-exclude=/usr/share/locale/*', 'path-exclude=/usr/share/doc/*', 'path-include=/usr/share/doc/*/copyright'],
-          customizeHooks: [hook],
-        }),
-        { allowFailure: true, timeoutMs: 30 * 60_000, onStderr: (s) => opts.log?.(s.trimEnd()) },
+      const modsP = ensureToolbox({ runner, log: opts.log, cacheRoot: opts.cacheRoot, manifest: opts.manifest }).then((tb) =>
+        ensureVislModules(tb, { log: opts.log, cacheRoot: opts.cacheRoot }),
       );
-      if (r.exitCode !== 0) {
-        const missing = missingPackagesFromAptOutput(r.stderr + r.stdout);
-        const locked = missing.filter((x) => Object.keys(tb.lock.packages).includes(x.split('=')[0]!));
-        if (locked.length) throw lockStaleError(loadManifest(tb.lock.manifest), tb.lock, locked);
-        throw new WorkbenchError('E_VBOARD_IMAGE', `mmdebstrap failed (exit ${r.exitCode}) building the vboard rootfs:\n${(r.stderr || r.stdout).trim().split('\n').slice(-20).join('\n')}`, {
-          hint: 'check the mirror (WORKBENCH_DEBIAN_MIRROR) and the network, then retry',
-        });
-      }
+      const rootfsP = buildRootfs(runner, id.manifest, lock, rootfs, opts.log);
+      // Both must settle before the temporary directory may be removed.
+      const [mods, rootfsDone] = await Promise.allSettled([modsP, rootfsP]);
+      if (rootfsDone.status === 'rejected') throw rootfsDone.reason;
+      if (mods.status === 'rejected') throw mods.reason;
+      if (mods.value.key !== modulesKey) throw new WorkbenchError('E_INTERNAL', `module key ${mods.value.key} differs from the expected ${modulesKey}`);
+      await installModules(runner, rootfs, rel, mods.value);
       await copyFile(join(rootfs, 'usr/lib/modules', rel, 'vmlinuz'), join(tmp, 'vmlinuz'));
       const hostKey = (await readFile(join(rootfs, 'etc/ssh/ssh_host_ed25519_key.pub'), 'utf8')).trim().split(/\s+/).slice(0, 2).join(' ');
       await writeFile(join(tmp, 'ssh_host_ed25519_key.pub'), hostKey + '\n');
       opts.log?.('building the initramfs');
       await buildInitramfs(runner, rootfs, rel, tmp);
       opts.log?.(`building the ${IMAGE_SIZE} ext4 root disk`);
-      await runner.run(['mkfs.ext4', '-q', '-F', '-L', 'vboard-root', '-E', 'root_owner=0:0,lazy_itable_init=0,lazy_journal_init=0', '-d', rootfs, join(tmp, 'rootfs.ext4'), IMAGE_SIZE], {
-        timeoutMs: 10 * 60_000,
-      });
+      await runner.run(
+        ['mkfs.ext4', '-q', '-F', '-L', 'vboard-root', '-E', 'root_owner=0:0,lazy_itable_init=0,lazy_journal_init=0', '-d', rootfs, join(tmp, 'rootfs.ext4'), IMAGE_SIZE],
+        { timeoutMs: 10 * 60_000 },
+      );
       await rm(rootfs, { recursive: true, force: true });
-      return { files: ['vmlinuz', 'initrd.cpio', 'rootfs.ext4', 'ssh_host_ed25519_key.pub'], extra: { kernelRelease: rel, hostKey, vermagic: mods.vermagic } };
+      return {
+        files: ['vmlinuz', 'initrd.cpio', 'rootfs.ext4', 'ssh_host_ed25519_key.pub'],
+        extra: { kernelRelease: rel, hostKey, vermagic: mods.value.vermagic },
+      };
     },
     { root: opts.cacheRoot, log: opts.log, force: opts.force },
   );
@@ -185,6 +180,42 @@ export async function ensureVboardImage(
     disk: join(e.dir, 'rootfs.ext4'),
     hostKey: String(e.meta.extra?.hostKey ?? ''),
   };
+}
+
+/** mmdebstrap of the guest root filesystem (packages, pinned kernel modules/image, guest scripts, selected GStreamer plugins). */
+async function buildRootfs(runner: Runner, m: KernelManifest, lock: KernelLock, rootfs: string, log?: (s: string) => void): Promise<void> {
+  const kernelPkgs = Object.entries(lock.packages)
+    .filter(([p]) => /^linux-(modules|binary)-/.test(p))
+    .map(([p, v]) => `${p}=${v}`);
+  const hook = ['sh', join(GUEST_DIR, 'customize.sh'), '"$1"', GUEST_DIR, ...GST_PLUGIN_FILES].map((a) => (a === '"$1"' ? a : shq(a))).join(' ');
+  log?.('building the vboard root filesystem (mmdebstrap)');
+  const r = await runner.run(
+    mmdebstrapArgv({
+      suite: lock.suite,
+      target: rootfs,
+      mirror: discoverDebianMirror(),
+      include: [...ROOTFS_PACKAGES, ...kernelPkgs],
+      dpkgOptions: ['path-exclude=/usr/share/man/*', 'path-exclude=/usr/share/locale/*', 'path-exclude=/usr/share/doc/*', 'path-include=/usr/share/doc/*/copyright'],
+      customizeHooks: [hook],
+    }),
+    { allowFailure: true, timeoutMs: 30 * 60_000, onStderr: (s) => log?.(s.trimEnd()) },
+  );
+  if (r.exitCode !== 0) {
+    const missing = missingPackagesFromAptOutput(r.stderr + r.stdout);
+    const locked = missing.filter((x) => Object.keys(lock.packages).includes(x.split('=')[0]!));
+    if (locked.length) throw lockStaleError(m, lock, locked);
+    throw new WorkbenchError('E_VBOARD_IMAGE', `mmdebstrap failed (exit ${r.exitCode}) building the vboard rootfs:\n${(r.stderr || r.stdout).trim().split('\n').slice(-20).join('\n')}`, {
+      hint: 'check the mirror (WORKBENCH_DEBIAN_MIRROR) and the network, then retry',
+    });
+  }
+}
+
+/** Installs the out-of-tree modules where deploy puts modules too (`updates/` wins over `kernel/`) and runs depmod in the rootfs. */
+async function installModules(runner: Runner, rootfs: string, rel: string, mods: VislModules): Promise<void> {
+  const dir = join(rootfs, 'usr/lib/modules', rel, 'updates');
+  await mkdir(dir, { recursive: true });
+  for (const ko of await readdir(mods.dir)) if (ko.endsWith('.ko')) await copyFile(join(mods.dir, ko), join(dir, ko));
+  await runner.run(['chroot', rootfs, 'depmod', '-a', rel]);
 }
 
 /** Builds `<out>/initrd.cpio` (newc, uncompressed): static busybox, the root-disk modules (decompressed), our init. */

@@ -35,6 +35,11 @@ export function fixTraceIncludePath(header: string): string {
   return header.replace(/^#define TRACE_INCLUDE_PATH .*$/m, '#define TRACE_INCLUDE_PATH .');
 }
 
+/** Cache inputs of the module build for a toolbox key (so the image key is known before anything is built). */
+export function vislModulesInputs(toolboxKey: string, kernelRelease: string): Record<string, unknown> {
+  return { format: VISL_MODULES_FORMAT, toolbox: toolboxKey, kernelRelease, kbuild: vislKbuild(['*']) };
+}
+
 /** Built modules (a cache entry). */
 export interface VislModules {
   /** Host directory holding `v4l2-mem2mem.ko` and `visl.ko`. */
@@ -51,7 +56,7 @@ export interface VislModules {
  * @throws WorkbenchError E_MODULE_BUILD with the compiler output.
  */
 export async function ensureVislModules(tb: Toolbox, opts: { log?: (s: string) => void; cacheRoot?: string } = {}): Promise<VislModules> {
-  const inputs = { format: VISL_MODULES_FORMAT, toolbox: tb.key, kernelRelease: tb.kernelRelease, kbuild: vislKbuild(['*']) };
+  const inputs = vislModulesInputs(tb.key, tb.kernelRelease);
   const e: EnsureResult = await ensureEntry(
     'vboard-modules',
     inputs,

@@ -8,6 +8,14 @@ import type { Runner } from '../core/runner.ts';
 /** QEMU acceleration of the vboard. */
 export type Accel = 'kvm' | 'tcg';
 
+/**
+ * Kernel command line of the guest. Besides the console: `mitigations=off`
+ * (speculation mitigations only cost time in a TCG test guest; boot to SSH
+ * went from ~22 s to ~13 s here), `tsc=reliable no_timer_check` (no clock
+ * watchdog / timer checks under emulation), `audit=0`.
+ */
+export const GUEST_CMDLINE: readonly string[] = ['console=ttyS0', 'quiet', 'panic=-1', 'mitigations=off', 'tsc=reliable', 'no_timer_check', 'audit=0'];
+
 /** What {@link qemuArgv} needs. */
 export interface QemuSpec {
   kernel: string;
@@ -44,7 +52,7 @@ export function qemuArgv(s: QemuSpec): string[] {
     '-nodefaults',
     '-kernel', s.kernel,
     '-initrd', s.initrd,
-    '-append', ['console=ttyS0', 'quiet', 'panic=-1', 'mitigations=off', ...s.append].join(' '),
+    '-append', [...GUEST_CMDLINE, ...s.append].join(' '),
     '-drive', `file=${s.disk},format=raw,if=virtio,cache=writeback`,
     '-netdev', `user,id=n0,hostfwd=tcp:127.0.0.1:${s.sshPort}-:22`,
     '-device', 'virtio-net-pci,netdev=n0',

@@ -1,16 +1,11 @@
 #!/bin/sh
 # mmdebstrap --customize-hook of the virtual board root filesystem.
-# Runs on the host: $1 = rootfs, $2 = kernel release, $3 = directory with the
-# out-of-tree modules (*.ko), $4 = directory with the guest scripts.
-# Then: GStreamer plugin files to extract, as "deb-package:file.so" words.
+# Runs on the host: $1 = rootfs, $2 = directory with the guest scripts,
+# then the GStreamer plugin files to extract, as "deb-package:file.so" words.
+# (The out-of-tree modules are installed afterwards by image.ts.)
 set -eu
-root=$1; rel=$2; mods=$3; guest=$4
-shift 4
-
-# Out-of-tree modules go where deploy puts them too (updates/ wins over kernel/).
-install -d "$root/usr/lib/modules/$rel/updates"
-install -m 644 "$mods"/*.ko "$root/usr/lib/modules/$rel/updates/"
-chroot "$root" depmod -a "$rel"
+root=$1; guest=$2
+shift 2
 
 install -m 755 "$guest/init" "$root/sbin/vboard-init"
 install -m 755 "$guest/vboard-poweroff" "$root/sbin/vboard-poweroff"
@@ -34,8 +29,8 @@ for p in $pkgs; do
     gstreamer1.0-plugins-bad) want="$p=$ver" ;;
     *) want="$p=$(chroot "$root" dpkg-query -W -f '${Version}' gstreamer1.0-plugins-base)" ;;
   esac
-  chroot "$root" sh -c 'cd /tmp/wb-debs && apt-get download -q "$1"' sh "$want" \
-    || chroot "$root" sh -c 'cd /tmp/wb-debs && apt-get download -q "$1"' sh "$p"
+  chroot "$root" sh -c 'cd /tmp/wb-debs && apt-get download -qq "$1"' sh "$want" \
+    || chroot "$root" sh -c 'cd /tmp/wb-debs && apt-get download -qq "$1"' sh "$p"
 done
 for w in "$@"; do
   p=${w%%:*}; f=${w#*:}
