@@ -54,6 +54,8 @@ export interface RunVectorOptions {
   /** IRQ instrumentation state on the board (per-vector histogram when enabled). */
   irq?: InstrumentationState;
   log?: (msg: string) => void;
+  /** Ctrl-C: kills the decoder on the board (the verdict then says timeout/error; the caller stops the run). */
+  signal?: AbortSignal;
 }
 
 /** Everything {@link runVector} found. */
@@ -169,6 +171,7 @@ export async function runVector(o: RunVectorOptions): Promise<VectorRunOutcome> 
     vectorPath: o.vector.file,
     vectorName: o.vector.name,
     timeoutMs: o.timeoutMs,
+    ...(o.signal ? { signal: o.signal } : {}),
     onFrameBytes: (b) => {
       splitter.push(b);
       raw?.write(b);

@@ -172,7 +172,9 @@ export function realStages(opts: { runner?: Runner } = {}): IterateStages {
         runner,
         ...(irq ? { irq } : {}),
         log: (m) => ctx.log(`${v.name}: ${m}`, 'debug'),
+        signal: ctx.signal,
       });
+      if (ctx.signal.aborted) throw new WorkbenchError('E_ABORTED', `interrupted while decoding ${v.name}`);
       for (const n of out.notes) ctx.log(`${v.name}: ${n}`, 'warn');
       ctx.command([...sshArgv(board!), formatArgv(out.run.argv)]);
       return out.result;
