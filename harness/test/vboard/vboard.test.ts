@@ -87,3 +87,38 @@ describe('vboard ssh', () => {
     expect(a.slice(-3)).toEqual(['root@127.0.0.1', 'uname', '-r']);
   });
 });
+
+describe('stale records', () => {
+  it('a recorded QEMU PID that is gone is reported stale; down cleans it up without killing anything', async () => {
+    const { mkdtempSync, writeFileSync, existsSync, mkdirSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const { vboardDown, vboardStatus } = await import('../../src/vboard/vboard.ts');
+    const saved = process.env.WORKBENCH_STATE_DIR;
+    const dir = mkdtempSync(join(tmpdir(), 'wb-vb-stale-'));
+    process.env.WORKBENCH_STATE_DIR = dir;
+    try {
+      const vb = join(dir, 'vboard');
+      mkdirSync(vb);
+      writeFileSync(join(vb, 'serial.log'), 'Kernel panic - not syncing: test\n');
+      writeFileSync(join(vb, 'qemu.pid'), String(process.pid)); // alive, but not a QEMU: never ours
+      writeFileSync(
+        join(vb, 'vboard.json'),
+        JSON.stringify({ pid: process.pid, port: 1, imageKey: 'k', kernelRelease: 'r', accel: 'tcg', startedAt: '', argv: [] }),
+      );
+      const st = await vboardStatus();
+      expect(st.state).toBe('stale');
+      expect(st.detail).toContain(`QEMU PID ${process.pid} is gone or is another process`);
+      expect(st.detail).toContain('Kernel panic');
+      const d = await vboardDown();
+      expect(d.state).toBe('stopped');
+      expect(d.detail).toContain('cleaned up a stale record');
+      expect(existsSync(join(vb, 'vboard.json'))).toBe(false);
+      expect(existsSync(join(vb, 'qemu.pid'))).toBe(false);
+      expect((await vboardStatus()).state).toBe('stopped');
+    } finally {
+      if (saved === undefined) delete process.env.WORKBENCH_STATE_DIR;
+      else process.env.WORKBENCH_STATE_DIR = saved;
+    }
+  });
+});
