@@ -65,12 +65,26 @@ export async function deployModules(target: Target, board: Board, modules: Modul
       await opts.onPhase?.(p);
     };
     await phase('preflight');
-    let pf = await preflight(target, board, modules, { ...opts, timeoutMs });
+    const waitUntil = Date.now() + (opts.busyWaitMs ?? 0);
+    let toldBusy = false;
+    const runPreflight = async () => {
+      for (;;) {
+        try {
+          return await preflight(target, board, modules, { ...opts, timeoutMs });
+        } catch (e) {
+          if (!isWorkbenchError(e, 'E_DEVICE_BUSY') || Date.now() > waitUntil) throw e;
+          if (!toldBusy) log(`${e.message}; waiting up to ${Math.round((opts.busyWaitMs ?? 0) / 1000)} s for them to finish`);
+          toldBusy = true;
+          await new Promise((r) => setTimeout(r, 2000));
+        }
+      }
+    };
+    let pf = await runPreflight();
     if (pf.journal) {
       // An interrupted deploy/rollback is pending on the board: bring the board to a known state first.
       const repaired = await repairInterrupted(target, board.name, log, timeoutMs);
       log(`repaired interrupted deploy ${repaired.id}: ${repaired.action}`);
-      pf = await preflight(target, board, modules, { ...opts, timeoutMs });
+      pf = await runPreflight();
     }
     const infos = await Promise.all(modules.map((m) => readModInfo(m.path)));
     log(`preflight ok: ${board.name} runs ${pf.release}; ${pf.plans.map((p) => `${p.artifact.name}${p.loadState ? ' (loaded)' : ''}`).join(', ')} -> ${pf.moduleDir}`);

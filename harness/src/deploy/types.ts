@@ -26,6 +26,8 @@ export interface DeployOptions {
   commandTimeoutMs?: number;
   /** Allow a module whose vermagic release differs from the board's (never for real deploys). */
   skipVermagicCheck?: boolean;
+  /** When processes hold the decoder devices of the modules to replace, wait this long for them to end, ms (default 0: fail at once with E_DEVICE_BUSY). */
+  busyWaitMs?: number;
   /** How long to wait for another deploy holding the board's lock, ms (default 600000). */
   lockWaitMs?: number;
   /** Extra free bytes required beyond the modules' sizes (default 1 MiB). */

@@ -15,6 +15,8 @@ import { artifact, brokenVariant, loadableVariant, vislBuild } from './testModul
  * with the board as it started: the image's visl.ko installed and loaded,
  * no journal.
  */
+/** Other users of the shared vboard (a decode in progress) may hold /dev/video0 for a while. */
+const W = { busyWaitMs: 180_000 };
 let base: SshOptions;
 let t: SshTarget;
 let board: Board;
@@ -64,7 +66,7 @@ describe('deploy on the vboard', () => {
     const a = artifact(variant);
     expect(a.sha256).not.toBe(originalSha);
     const phases: string[] = [];
-    const rec = await deployModules(t, board, [a], { onPhase: (p) => void phases.push(p) });
+    const rec = await deployModules(t, board, [a], { ...W, onPhase: (p) => void phases.push(p) });
     expect(phases).toEqual(['preflight', 'backup', 'upload', 'install', 'reload', 'verify', 'done']);
     expect(rec.state).toBe('active');
     expect(rec.replaced).toEqual([expect.objectContaining({ module: 'visl', dest, existed: true, previousSha256: originalSha, sha256: a.sha256, wasLoaded: true })]);
@@ -86,8 +88,8 @@ describe('deploy on the vboard', () => {
   });
 
   it('rollback --to ID undoes every deploy back to and including ID, newest first', async () => {
-    const first = await deployModules(t, board, [artifact(loadableVariant(visl, 'A'))]);
-    const second = await deployModules(t, board, [artifact(loadableVariant(visl, 'B'))]);
+    const first = await deployModules(t, board, [artifact(loadableVariant(visl, 'A'))], W);
+    const second = await deployModules(t, board, [artifact(loadableVariant(visl, 'B'))], W);
     expect(second.replaced[0]!.previousSha256).toBe(first.replaced[0]!.sha256);
     const undone = await rollback(t, board, first.id);
     expect(undone.map((r) => r.id)).toEqual([second.id, first.id]);
@@ -96,7 +98,7 @@ describe('deploy on the vboard', () => {
 
   it('a module that fails to load (bad module parameter) is rolled back automatically', async () => {
     const a = artifact(loadableVariant(visl, 'P'));
-    const err = await deployModules(t, board, [a], { params: { visl: ['no_such_param=1'] } }).catch((e) => e);
+    const err = await deployModules(t, board, [a], { ...W, params: { visl: ['no_such_param=1'] } }).catch((e) => e);
     expect(err).toBeInstanceOf(DeployError);
     expect(err.code).toBe('E_MODULE_LOAD');
     expect(err.rolledBack).toBe(true);
@@ -108,7 +110,7 @@ describe('deploy on the vboard', () => {
 
   it('a broken build (wrong struct module size) is refused by the kernel and rolled back automatically', async () => {
     const a = artifact(brokenVariant(visl));
-    const err = await deployModules(t, board, [a]).catch((e) => e);
+    const err = await deployModules(t, board, [a], W).catch((e) => e);
     expect(err).toBeInstanceOf(DeployError);
     expect(err.code).toBe('E_MODULE_LOAD');
     expect(err.rolledBack).toBe(true);
@@ -121,7 +123,7 @@ describe('deploy on the vboard', () => {
   it('a wrong kernel release is refused before anything changes, showing both releases', async () => {
     const a = { ...artifact(visl), vermagic: '7.1.0-rc1 SMP preempt mod_unload' };
     const before = (await listBackups(t)).length;
-    const err = await deployModules(t, board, [a]).catch((e) => e);
+    const err = await deployModules(t, board, [a], W).catch((e) => e);
     expect(isWorkbenchError(err, 'E_VERMAGIC_MISMATCH')).toBe(true);
     expect(err.message).toContain('7.1.0-rc1');
     expect(err.message).toContain(release);
@@ -131,12 +133,12 @@ describe('deploy on the vboard', () => {
 
   it('a full disk stops the deploy before anything is replaced', async () => {
     const mnt = '/mnt/wb-full-test';
-    await t.exec(['sh', '-c', 'mkdir -p "$1" && mount -t tmpfs -o size=256k tmpfs "$1" && cp /lib/modules/$(uname -r)/updates/visl.ko "$1/visl.ko" && (dd if=/dev/zero of="$1/fill" bs=4k 2>/dev/null; true)', 'x', mnt]);
+    await t.exec(['sh', '-c', 'mkdir -p "$1" && mount -t tmpfs -o size=4m tmpfs "$1" && cp /lib/modules/$(uname -r)/updates/visl.ko "$1/visl.ko" && (dd if=/dev/zero of="$1/fill" bs=4k 2>/dev/null; true)', 'x', mnt]);
     try {
       const small: Board = { ...board, moduleDir: mnt };
       const before = (await listBackups(t)).length;
       const fillSha = await sha(`${mnt}/visl.ko`);
-      const err = await deployModules(t, small, [artifact(loadableVariant(visl, 'F'))]).catch((e) => e);
+      const err = await deployModules(t, small, [artifact(loadableVariant(visl, 'F'))], W).catch((e) => e);
       expect(isWorkbenchError(err, 'E_DISK_FULL')).toBe(true);
       expect(err.message).toContain('nothing was replaced');
       expect(err.message).toContain(mnt);
@@ -155,7 +157,8 @@ describe('deploy on the vboard', () => {
     const cut = new SshTarget({ ...base, port, reconnectBudgetMs: 2000, keepaliveMs: 1000, keepaliveCountMax: 2 });
     try {
       const a = artifact(loadableVariant(visl, 'C'));
-      const err = await deployModules(t === cut ? t : cut, board, [a], {
+      const err = await deployModules(cut, board, [a], {
+        ...W,
         onPhase: (p) => {
           // Pull the cable while the reload runs on the board (after the new file is installed).
           if (p === 'reload') setTimeout(() => proxy.cut(true), 150);
