@@ -166,6 +166,11 @@ export async function vboardUp(opts: VboardUpOptions = {}): Promise<VboardStatus
   const release = await acquireLock(p.lock, log);
   try {
     const st = await vboardStatus();
+    if (st.state === 'running' && opts.fresh) {
+      throw new WorkbenchError('E_VBOARD_RUNNING', `the vboard is running (QEMU PID ${st.pid}); --fresh would reset its disk under it`, {
+        hint: 'stop it first: `workbench vboard down`, then `workbench vboard up --fresh`',
+      });
+    }
     if (st.state === 'running') return { ...st, alreadyRunning: true };
     if (st.state === 'unresponsive') {
       throw new WorkbenchError('E_VBOARD_UNRESPONSIVE', `the vboard (QEMU PID ${st.pid}, port ${st.port}) runs but SSH does not answer: ${st.detail ?? ''}`, {
