@@ -93,7 +93,13 @@ export async function reloadModules(
     }
     args.push(sysName(l.name), ...(l.params ?? []), ';');
   }
-  const r = await runPhase(target, RELOAD_SCRIPT, args, { ...opts, allowFailure: true });
+  // Another process may load a module between the holder scan and rmmod
+  // (e.g. a decode that reloads visl per vector): retry an unload failure.
+  let r = await runPhase(target, RELOAD_SCRIPT, args, { ...opts, allowFailure: true });
+  for (let attempt = 1; attempt <= 2 && r.exitCode === 4; attempt++) {
+    await new Promise((res) => setTimeout(res, 1000 * attempt));
+    r = await runPhase(target, RELOAD_SCRIPT, args, { ...opts, allowFailure: true });
+  }
   const res: ReloadResult = { unloaded: [], loaded: [], reloaded: [] };
   let failed: [string, string] | undefined;
   for (const [k, f] of parseLines(r.stdout)) {
