@@ -13,7 +13,6 @@ import { parseLines, runPhase, sysName } from './remote.ts';
  *    `unload` themselves).
  */
 const RELOAD_SCRIPT = `
-set -f
 unload=""
 while [ "$1" != "--" ]; do unload="$unload $1"; shift; done; shift
 order=""
@@ -39,7 +38,8 @@ for tok in "$@"; do
     cur=\${cur# }
     if [ -n "$cur" ]; then
       m=\${cur%% *}
-      modprobe $cur || { echo "load-failed	$m"; exit 5; }
+      # word splitting is wanted here; globbing is off for it (parameters are checked for glob characters too)
+      set -f; modprobe $cur || { echo "load-failed	$m"; exit 5; }; set +f
       echo "loaded	$m"
     fi
     cur=""

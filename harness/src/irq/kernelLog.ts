@@ -99,8 +99,10 @@ const RULES: Rule[] = [
   {
     kind: 'module_error',
     severity: 'error',
-    re: /disagrees about version of symbol|Unknown symbol \S+ \(err|version magic '[^']*' should be|Invalid ELF header|invalid module format|section size must match the kernel's built struct module|Unknown parameter `|module has bad taint|Module len \d+ truncated|no symbol version for|Skipping invalid relocation|module PLT section|Exec format error/i,
+    re: /disagrees about version of symbol|Unknown symbol \S+ \(err|version magic '[^']*' should be|Invalid ELF header|invalid module format|section size must match the kernel's built struct module|Unknown parameter `|`[^']*' invalid for parameter `|module has bad taint|Module len \d+ truncated|no symbol version for|Skipping invalid relocation|module PLT section|Exec format error/i,
   },
+  // kernel/module/main.c unknown_module_param_cb: the module still loads.
+  { kind: 'module_error', severity: 'warning', re: /: unknown parameter '[^']*' ignored$/ },
   { kind: 'probe_failed', severity: 'error', re: /probe (of \S+ )?failed with error -?\d+|probe with driver \S+ failed with error -?\d+/ },
   {
     kind: 'taint',
@@ -162,7 +164,7 @@ export function parseKernelLog(text: string): KernelLogLine[] {
 
 function modulesIn(headline: string, context: string[]): string[] {
   const mods = new Set<string>();
-  const pre = /^([A-Za-z0-9_-]+): (Unknown symbol|disagrees about|version magic|Unknown parameter|\.gnu\.linkonce)/.exec(headline);
+  const pre = /^([A-Za-z0-9_-]+): (Unknown symbol|disagrees about|version magic|Unknown parameter|unknown parameter|`[^']*' invalid for parameter|\.gnu\.linkonce)/.exec(headline);
   if (pre) mods.add(pre[1]!.replace(/-/g, '_'));
   const mod2 = /^module ([A-Za-z0-9_-]+): /.exec(headline);
   if (mod2) mods.add(mod2[1]!.replace(/-/g, '_'));

@@ -96,15 +96,15 @@ describe('deploy on the vboard', () => {
     await expectKnownState();
   });
 
-  it('a module that fails to load (bad module parameter) is rolled back automatically', async () => {
+  it('a module that fails to load (bad module parameter value) is rolled back automatically', async () => {
     const a = artifact(loadableVariant(visl, 'P'));
-    const err = await deployModules(t, board, [a], { ...W, params: { visl: ['no_such_param=1'] } }).catch((e) => e);
+    const err = await deployModules(t, board, [a], { ...W, params: { visl: ['bitstream_trace_nframes=notanumber'] } }).catch((e) => e);
     expect(err).toBeInstanceOf(DeployError);
     expect(err.code).toBe('E_MODULE_LOAD');
     expect(err.rolledBack).toBe(true);
     expect(err.message).toMatch(/rolled back/);
     // The kernel's reason is in the findings.
-    expect(err.record.kernelLogFindings.map((f: { line: string }) => f.line).join('\n')).toMatch(/Unknown parameter `no_such_param'/);
+    expect(err.record.kernelLogFindings.map((f: { line: string }) => f.line).join('\n')).toMatch(/`notanumber' invalid for parameter `bitstream_trace_nframes'/);
     await expectKnownState();
   });
 

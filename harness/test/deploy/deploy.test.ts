@@ -190,7 +190,7 @@ describe('deployModules (fake board)', () => {
   });
 
   it('load failure after the install: restores the backup, reloads the previous module, reports DeployError(rolledBack)', async () => {
-    const t = fakeBoard({ failReload: true, kernelLog: "<4>[ 2.0] visl: Unknown parameter `x'\n" });
+    const t = fakeBoard({ failReload: true, kernelLog: "<3>[ 2.0] visl: `abc' invalid for parameter `bitstream_trace_nframes'\n" });
     const err = await deployModules(t, vboardBoard(), [fakeVisl()]).catch((e) => e);
     expect(err).toBeInstanceOf(DeployError);
     expect(err.code).toBe('E_MODULE_LOAD');

@@ -14,9 +14,9 @@ describe('parseKernelLog', () => {
     expect(l).toEqual({ level: 4, facility: 1, time: 122.9001, text: 'WORKBENCH-MARK abc x' });
   });
   it('reads plain/console lines with a caller id', () => {
-    const [l] = parseKernelLog('[   12.345678][  T123] visl: Unknown parameter `x\'\r\n');
+    const [l] = parseKernelLog("[   12.345678][  T123] visl: unknown parameter 'x' ignored\r\n");
     expect(l!.time).toBeCloseTo(12.345678);
-    expect(l!.text).toBe("visl: Unknown parameter `x'");
+    expect(l!.text).toBe("visl: unknown parameter 'x' ignored");
   });
   it('reads /dev/kmsg records and drops dictionary lines', () => {
     const ls = parseKernelLog('3,1234,1032117483,-;rkvdec fdc38100.video-codec: Frame processing timed out!\n SUBSYSTEM=platform\n DEVICE=+platform:fdc38100.video-codec\n');
@@ -77,8 +77,12 @@ describe('classify on real-format kernel log excerpts', () => {
 
   it('module load errors name the module; probe failures are errors', () => {
     const f = classify(fixture('module-load-errors.dmesg'));
-    expect(f.map((x) => x.kind)).toEqual(['module_error', 'module_error', 'module_error', 'module_error', 'module_error', 'probe_failed']);
-    expect(f.slice(0, 5).every((x) => x.modules.includes('visl'))).toBe(true);
+    expect(f.map((x) => x.kind)).toEqual(['module_error', 'module_error', 'module_error', 'module_error', 'module_error', 'module_error', 'probe_failed']);
+    expect(f.slice(0, 6).every((x) => x.modules.includes('visl'))).toBe(true);
+    // An unknown parameter is ignored by the kernel (the module loads): a warning, not a failure.
+    expect(f[4]!.line).toBe("visl: unknown parameter 'no_such_param' ignored");
+    expect(f[4]!.severity).toBe('warning');
+    expect(f[3]!.severity).toBe('error');
     expect(describeFinding(f[1]!)).toBe('module_error @55.101s: visl: Unknown symbol video_device_release (err -22) [modules: visl]');
   });
 
