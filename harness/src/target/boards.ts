@@ -9,8 +9,9 @@ import { writeFileAtomic } from '../core/cache.ts';
 import { WorkbenchError } from '../core/errors.ts';
 import { configRoot, projectRoot } from '../core/paths.ts';
 import { vboardConnection } from '../vboard/vboard.ts';
+import { vboardPaths } from '../vboard/state.ts';
 import { knownHostsPath, type TrustPolicy } from './knownHosts.ts';
-import { validateRemotePath } from './quote.ts';
+import { shellQuote, validateRemotePath } from './quote.ts';
 import type { SshOptions } from './ssh.ts';
 
 /**
@@ -143,9 +144,21 @@ function readFile(file: string): Board[] {
   }));
 }
 
-/** The built-in virtual board. */
+/**
+ * The built-in virtual board. Its console is the guest's serial port, which
+ * QEMU writes to the vboard's serial log: the console command follows that
+ * file from its current end.
+ */
 export function vboardBoard(): Board {
-  return { name: VBOARD, flavour: 'vboard', moduleDir: DEFAULT_MODULE_DIR, power: {}, labels: ['virtual', 'visl'], source: 'built-in' };
+  return {
+    name: VBOARD,
+    flavour: 'vboard',
+    moduleDir: DEFAULT_MODULE_DIR,
+    console: `exec tail -n 0 -F ${shellQuote(vboardPaths().serialLog)}`,
+    power: {},
+    labels: ['virtual', 'visl'],
+    source: 'built-in',
+  };
 }
 
 /**

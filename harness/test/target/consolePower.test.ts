@@ -41,7 +41,7 @@ describe('ConsoleCapture (node-pty)', () => {
   });
 
   it('a board without console gets a clear error', () => {
-    expect(() => ConsoleCapture.start(vboardBoard())).toThrow(/has no console command/);
+    expect(() => ConsoleCapture.start({ ...vboardBoard(), name: 'b2', console: undefined })).toThrow(/has no console command/);
   });
 });
 
