@@ -11,8 +11,10 @@ import { parseLines, runPhase, sysName } from './remote.ts';
  * 2. `modprobe` every module of `load` with its parameters;
  * 3. `modprobe` again the holders that step 1 removed (and that are not in
  *    `unload` themselves).
+ * `WB_SYS` (default /sys) lets unit tests run it on a fake sysfs.
  */
-const RELOAD_SCRIPT = `
+export const RELOAD_SCRIPT = `
+sys=\${WB_SYS:-/sys}
 unload=""
 while [ "$1" != "--" ]; do unload="$unload $1"; shift; done; shift
 order=""
@@ -20,14 +22,14 @@ for n in $unload; do
   q=$n
   while [ -n "$q" ]; do
     x=\${q%% *}; [ "$x" = "$q" ] && q="" || q=\${q#* }
-    [ -d "/sys/module/$x" ] || continue
+    [ -d "$sys/module/$x" ] || continue
     case " $order " in *" $x "*) ;; *) order="$order $x";; esac
-    for h in /sys/module/$x/holders/*; do [ -e "$h" ] || continue; q="$q \${h##*/}"; q=\${q# }; done
+    for h in "$sys"/module/$x/holders/*; do [ -e "$h" ] || continue; q="$q \${h##*/}"; q=\${q# }; done
   done
 done
 rev=""; for x in $order; do rev="$x $rev"; done
 for x in $rev; do
-  if [ -d "/sys/module/$x" ]; then
+  if [ -d "$sys/module/$x" ]; then
     rmmod "$x" || { echo "unload-failed	$x"; exit 4; }
     echo "unloaded	$x"
   fi
@@ -49,7 +51,7 @@ for tok in "$@"; do
 done
 for x in $order; do
   case " $unload " in *" $x "*) continue;; esac
-  [ -d "/sys/module/$x" ] && continue
+  [ -d "$sys/module/$x" ] && continue
   modprobe "$x" || { echo "reload-failed	$x"; exit 6; }
   echo "reloaded	$x"
 done
