@@ -72,7 +72,7 @@ export async function deployModules(target: Target, board: Board, modules: Modul
         try {
           return await preflight(target, board, modules, { ...opts, timeoutMs });
         } catch (e) {
-          if (!isWorkbenchError(e, 'E_DEVICE_BUSY') || Date.now() > waitUntil) throw e;
+          if (!isWorkbenchError(e, 'E_DEVICE_BUSY') || !opts.busyWaitMs || Date.now() >= waitUntil) throw e;
           if (!toldBusy) log(`${e.message}; waiting up to ${Math.round((opts.busyWaitMs ?? 0) / 1000)} s for them to finish`);
           toldBusy = true;
           await new Promise((r) => setTimeout(r, 2000));
