@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, readFile, rename, rm } from 'node:fs/promises';
 import { acquireLock, writeFileAtomic } from '../core/cache.ts';
 import { WorkbenchError, isWorkbenchError } from '../core/errors.ts';
@@ -7,7 +7,7 @@ import { ExecaRunner, type Runner } from '../core/runner.ts';
 import { forgetHost, knownHostsPath, recordHostKey } from '../target/knownHosts.ts';
 import { SshTarget } from '../target/ssh.ts';
 import { ensureVboardImage, type VboardImage } from './image.ts';
-import { chooseAccel, freePort, qemuArgv, type Accel } from './qemu.ts';
+import { chooseAccel, freePort, qemuArgv, type Accel, type QemuSpec } from './qemu.ts';
 import { isOurQemu, readJson, tailFile, vboardPaths, type DiskState, type RunState } from './state.ts';
 
 /** The name the vboard's host key is recorded under, and its board name. */
@@ -187,65 +187,94 @@ export async function vboardUp(opts: VboardUpOptions = {}): Promise<VboardStatus
     const { accel, detail } = await chooseAccel(runner, p.dir, img, log);
     log?.(`accelerator: ${accel} (${detail})`);
     const [ktype, kb64] = pub.split(/\s+/);
-    let started: { pid: number; port: number; argv: string[]; t0: number } | undefined;
-    let lastErr = '';
-    for (let attempt = 0; attempt < 3 && !started; attempt++) {
-      const port = await freePort();
-      if (existsSync(p.serialLog)) await rename(p.serialLog, p.serialLogPrev);
-      await rm(p.pidFile, { force: true });
-      const argv = qemuArgv({
-        kernel: img.kernel,
-        initrd: img.initrd,
-        disk: p.disk,
-        sshPort: port,
-        accel,
-        memoryMiB: opts.memoryMiB ?? 2048,
-        cpus: opts.cpus ?? 2,
-        serialLog: p.serialLog,
-        pidFile: p.pidFile,
-        append: [`vboard.authkey=${ktype}:${kb64}`],
-      });
-      const t0 = Date.now();
-      const r = await runner.run(argv, { allowFailure: true, timeoutMs: 60_000 });
-      if (r.exitCode !== 0) {
-        lastErr = (r.stderr || r.stdout).trim();
-        if (/hostfwd|host forwarding|Could not set up/i.test(lastErr)) continue; // port race: retry another port
-        break;
-      }
-      const pid = Number((await readFile(p.pidFile, 'utf8').catch(() => '')).trim());
-      if (!isOurQemu(pid, p.pidFile)) {
-        lastErr = `QEMU daemonized but its PID file ${p.pidFile} does not name a live QEMU`;
-        break;
-      }
-      started = { pid, port, argv, t0 };
-    }
-    if (!started) {
-      throw new WorkbenchError('E_VBOARD_BOOT', `QEMU did not start: ${lastErr}`, { hint: 'see the message above; `workbench doctor` checks qemu-system-x86' });
-    }
-    const run: RunState = {
-      pid: started.pid,
-      port: started.port,
-      imageKey: img.key,
-      kernelRelease: img.kernelRelease,
+    const spec = {
+      kernel: img.kernel,
+      initrd: img.initrd,
+      disk: p.disk,
       accel,
-      startedAt: new Date().toISOString(),
-      argv: started.argv,
+      memoryMiB: opts.memoryMiB ?? 2048,
+      cpus: opts.cpus ?? 2,
+      serialLog: p.serialLog,
+      pidFile: p.pidFile,
+      append: [`vboard.authkey=${ktype}:${kb64}`],
     };
-    await writeFileAtomic(p.runFile, JSON.stringify(run, null, 2));
-    log?.(`QEMU PID ${run.pid}, SSH on 127.0.0.1:${run.port}; waiting for the guest`);
-    await waitForSsh(run, (opts.bootTimeoutS ?? 180) * 1000);
-    const bootMs = Date.now() - started.t0;
-    return { state: 'running', pid: run.pid, port: run.port, kernelRelease: run.kernelRelease, imageKey: run.imageKey, accel, bootMs };
+    // A guest that dies during early boot (seen once: an oops under
+    // multi-threaded TCG) is retried once; the first serial log is kept as serial.log.1.
+    for (let attempt = 1; ; attempt++) {
+      const started = await startQemu(runner, spec);
+      const run: RunState = {
+        pid: started.pid,
+        port: started.port,
+        imageKey: img.key,
+        kernelRelease: img.kernelRelease,
+        accel,
+        startedAt: new Date().toISOString(),
+        argv: started.argv,
+      };
+      await writeFileAtomic(p.runFile, JSON.stringify(run, null, 2));
+      log?.(`QEMU PID ${run.pid}, SSH on 127.0.0.1:${run.port}; waiting for the guest`);
+      try {
+        await waitForSsh(run, (opts.bootTimeoutS ?? 180) * 1000, (m) => log?.(`${m} (${((Date.now() - started.t0) / 1000).toFixed(1)} s after QEMU start)`));
+      } catch (e) {
+        if (attempt < 2 && isWorkbenchError(e, 'E_VBOARD_BOOT') && !isOurQemu(run.pid, p.pidFile)) {
+          log?.(`the guest died during boot; retrying once. ${e.message.split('\n')[0]}`);
+          await cleanupRunFiles();
+          continue;
+        }
+        throw e;
+      }
+      const bootMs = Date.now() - started.t0;
+      return { state: 'running', pid: run.pid, port: run.port, kernelRelease: run.kernelRelease, imageKey: run.imageKey, accel, bootMs };
+    }
   } finally {
     await release();
   }
 }
 
+/**
+ * Starts the daemonized QEMU on a free port (another port when the forward
+ * could not be set up, up to 3 tries) and checks its PID file.
+ * @throws WorkbenchError E_VBOARD_BOOT when QEMU does not start.
+ */
+async function startQemu(runner: Runner, spec: Omit<QemuSpec, 'sshPort'>): Promise<{ pid: number; port: number; argv: string[]; t0: number }> {
+  const p = paths();
+  let lastErr = '';
+  for (let attempt = 0; attempt < 3; attempt++) {
+    const port = await freePort();
+    if (existsSync(p.serialLog)) await rename(p.serialLog, p.serialLogPrev);
+    await rm(p.pidFile, { force: true });
+    const argv = qemuArgv({ ...spec, sshPort: port });
+    const t0 = Date.now();
+    const r = await runner.run(argv, { allowFailure: true, timeoutMs: 60_000 });
+    if (r.exitCode !== 0) {
+      lastErr = (r.stderr || r.stdout).trim();
+      if (/hostfwd|host forwarding|Could not set up/i.test(lastErr)) continue; // lost the port race: try another port
+      break;
+    }
+    const pid = Number((await readFile(p.pidFile, 'utf8').catch(() => '')).trim());
+    if (!isOurQemu(pid, p.pidFile)) {
+      lastErr = `QEMU daemonized but its PID file ${p.pidFile} does not name a live QEMU`;
+      break;
+    }
+    return { pid, port, argv, t0 };
+  }
+  throw new WorkbenchError('E_VBOARD_BOOT', `QEMU did not start: ${lastErr}`, { hint: 'see the message above; `workbench doctor` checks qemu-system-x86' });
+}
+
 /** Polls SSH (strict host key) until `true` runs; fails fast on a dead QEMU or a changed host key. */
-async function waitForSsh(run: RunState, timeoutMs: number): Promise<void> {
+async function waitForSsh(run: RunState, timeoutMs: number, log?: (s: string) => void): Promise<void> {
   const p = paths();
   const deadline = Date.now() + timeoutMs;
   let last = '';
+  // The guest init prints VBOARD-READY on the serial console right after sshd
+  // started. Waiting for it avoids SSH attempts that hang in QEMU's user-mode
+  // network while the guest's network is still down (each costs a connect timeout).
+  const readySeen = () => existsSync(p.serialLog) && readFileSync(p.serialLog, 'utf8').includes('VBOARD-READY');
+  while (Date.now() < deadline && !readySeen()) {
+    if (!isOurQemu(run.pid, p.pidFile)) break;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  if (readySeen()) log?.('guest init reports sshd started');
   while (Date.now() < deadline) {
     if (!isOurQemu(run.pid, p.pidFile)) {
       throw new WorkbenchError('E_VBOARD_BOOT', `QEMU (PID ${run.pid}) exited during boot. Last serial lines:\n${tailFile(p.serialLog, 25)}`, {
