@@ -1,47 +1,22 @@
-import { existsSync, readFileSync } from 'node:fs';
-import { mkdir, readFile, rename, rm } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { mkdir, readFile, rm } from 'node:fs/promises';
 import { acquireLock, writeFileAtomic } from '../core/cache.ts';
 import { WorkbenchError, isWorkbenchError } from '../core/errors.ts';
 import { requireTools } from '../core/hostTools.ts';
 import { ExecaRunner, type Runner } from '../core/runner.ts';
-import { forgetHost, knownHostsPath, recordHostKey } from '../target/knownHosts.ts';
-import { SshTarget } from '../target/ssh.ts';
-import { ensureVboardImage, type VboardImage } from './image.ts';
-import { chooseAccel, freePort, qemuArgv, type Accel, type QemuSpec } from './qemu.ts';
-import { isOurQemu, readJson, tailFile, vboardPaths, type DiskState, type RunState } from './state.ts';
-
-/** The name the vboard's host key is recorded under, and its board name. */
-export const VBOARD_NAME = 'vboard';
-
-/** How to reach the running vboard (for the board registry and `ssh`). */
-export interface VboardConnection {
-  host: string;
-  port: number;
-  user: string;
-  identityFile: string;
-  /** Name the host key is recorded under in the workbench known_hosts (`vboard`). */
-  hostKeyAlias: string;
-  knownHostsFile: string;
-}
+import type { SshTarget } from '../target/ssh.ts';
+import { startQemu, waitForSsh } from './boot.ts';
+import { connectionFor, paths, targetFor, type VboardConnection } from './connection.ts';
+import { ensureDisk, ensureIdentity } from './disk.ts';
+import { ensureVboardImage } from './image.ts';
+import { chooseAccel, type Accel } from './qemu.ts';
+import { isOurQemu, readJson, tailFile, type RunState } from './state.ts';
 
 /**
- * Arguments for OpenSSH's `ssh` to the vboard (`workbench vboard ssh`): the
- * board's key only, the workbench known_hosts under the alias `vboard`, and
- * strict host-key checking (never `StrictHostKeyChecking=no`).
+ * Public API of the virtual board: up (build once, boot, wait for SSH),
+ * status, down, and how to connect. Other stages import these names.
  */
-export function sshArgv(c: VboardConnection, extra: string[] = []): string[] {
-  return [
-    '-i', c.identityFile,
-    '-p', String(c.port),
-    '-o', `UserKnownHostsFile=${c.knownHostsFile}`,
-    '-o', 'StrictHostKeyChecking=yes',
-    '-o', `HostKeyAlias=${c.hostKeyAlias}`,
-    '-o', 'IdentitiesOnly=yes',
-    '-o', 'LogLevel=ERROR',
-    `${c.user}@${c.host}`,
-    ...extra,
-  ];
-}
+export { VBOARD_NAME, sshArgv, type VboardConnection } from './connection.ts';
 
 /** Status of the vboard. */
 export interface VboardStatus {
@@ -77,74 +52,6 @@ export interface VboardUpOptions {
   /** Seconds to wait for SSH (default 180). */
   bootTimeoutS?: number;
   runner?: Runner;
-}
-
-const paths = () => vboardPaths();
-
-function connectionFor(port: number): VboardConnection {
-  const p = paths();
-  return {
-    host: '127.0.0.1',
-    port,
-    user: 'root',
-    identityFile: p.identity,
-    hostKeyAlias: VBOARD_NAME,
-    knownHostsFile: knownHostsPath(),
-  };
-}
-
-function targetFor(port: number, connectTimeoutMs = 10_000): SshTarget {
-  const c = connectionFor(port);
-  return new SshTarget({
-    name: VBOARD_NAME,
-    host: c.host,
-    port: c.port,
-    user: c.user,
-    identityFile: c.identityFile,
-    knownHostsFile: c.knownHostsFile,
-    hostKeyAlias: c.hostKeyAlias,
-    trust: 'strict',
-    connectTimeoutMs,
-  });
-}
-
-/** Generates the board's SSH client key once (ed25519, no passphrase, 0600). */
-async function ensureIdentity(runner: Runner): Promise<string> {
-  const p = paths();
-  if (!existsSync(p.identity) || !existsSync(`${p.identity}.pub`)) {
-    await rm(p.identity, { force: true });
-    await rm(`${p.identity}.pub`, { force: true });
-    await runner.run(['ssh-keygen', '-q', '-t', 'ed25519', '-N', '', '-C', 'workbench-vboard', '-f', p.identity]);
-  }
-  return (await readFile(`${p.identity}.pub`, 'utf8')).trim();
-}
-
-/**
- * Makes sure the guest disk is a copy of `img`: copies it (sparse) when
- * absent, made from another image, or `fresh`. A new disk means a new host
- * key: the old known_hosts entry for `vboard` is forgotten on purpose and the
- * image's key (read from the image we built, not from the network) recorded.
- * If the disk is kept, the recorded key is only (re)written when none exists;
- * a different recorded key makes SSH refuse (E_HOSTKEY_CHANGED).
- */
-async function ensureDisk(runner: Runner, img: VboardImage, fresh: boolean, log?: (s: string) => void): Promise<void> {
-  const p = paths();
-  const kh = knownHostsPath();
-  const d = readJson<DiskState>(p.diskFile);
-  const [type, b64] = img.hostKey.split(' ');
-  if (!type || !b64) throw new WorkbenchError('E_VBOARD_IMAGE', `image ${img.dir} has no host key recorded`, { hint: 'rebuild it: workbench vboard up --rebuild' });
-  if (fresh || !d || d.imageKey !== img.key || !existsSync(p.disk)) {
-    log?.(fresh ? 'resetting the guest disk from the image' : 'creating the guest disk from the image');
-    const tmp = `${p.disk}.tmp-${process.pid}`;
-    await runner.run(['cp', '--sparse=always', img.disk, tmp]);
-    await rename(tmp, p.disk);
-    await writeFileAtomic(p.diskFile, JSON.stringify({ imageKey: img.key, createdAt: new Date().toISOString() } satisfies DiskState, null, 2));
-    forgetHost(kh, VBOARD_NAME);
-    recordHostKey(kh, VBOARD_NAME, type, b64);
-    return;
-  }
-  const recorded = existsSync(kh) && (await readFile(kh, 'utf8')).split('\n').some((l) => l.split(/\s+/)[0]?.split(',').includes(VBOARD_NAME));
-  if (!recorded) recordHostKey(kh, VBOARD_NAME, type, b64);
 }
 
 /**
@@ -229,73 +136,6 @@ export async function vboardUp(opts: VboardUpOptions = {}): Promise<VboardStatus
   } finally {
     await release();
   }
-}
-
-/**
- * Starts the daemonized QEMU on a free port (another port when the forward
- * could not be set up, up to 3 tries) and checks its PID file.
- * @throws WorkbenchError E_VBOARD_BOOT when QEMU does not start.
- */
-async function startQemu(runner: Runner, spec: Omit<QemuSpec, 'sshPort'>): Promise<{ pid: number; port: number; argv: string[]; t0: number }> {
-  const p = paths();
-  let lastErr = '';
-  for (let attempt = 0; attempt < 3; attempt++) {
-    const port = await freePort();
-    if (existsSync(p.serialLog)) await rename(p.serialLog, p.serialLogPrev);
-    await rm(p.pidFile, { force: true });
-    const argv = qemuArgv({ ...spec, sshPort: port });
-    const t0 = Date.now();
-    const r = await runner.run(argv, { allowFailure: true, timeoutMs: 60_000 });
-    if (r.exitCode !== 0) {
-      lastErr = (r.stderr || r.stdout).trim();
-      if (/hostfwd|host forwarding|Could not set up/i.test(lastErr)) continue; // lost the port race: try another port
-      break;
-    }
-    const pid = Number((await readFile(p.pidFile, 'utf8').catch(() => '')).trim());
-    if (!isOurQemu(pid, p.pidFile)) {
-      lastErr = `QEMU daemonized but its PID file ${p.pidFile} does not name a live QEMU`;
-      break;
-    }
-    return { pid, port, argv, t0 };
-  }
-  throw new WorkbenchError('E_VBOARD_BOOT', `QEMU did not start: ${lastErr}`, { hint: 'see the message above; `workbench doctor` checks qemu-system-x86' });
-}
-
-/** Polls SSH (strict host key) until `true` runs; fails fast on a dead QEMU or a changed host key. */
-async function waitForSsh(run: RunState, timeoutMs: number, log?: (s: string) => void): Promise<void> {
-  const p = paths();
-  const deadline = Date.now() + timeoutMs;
-  let last = '';
-  // The guest init prints VBOARD-READY on the serial console right after sshd
-  // started. Waiting for it avoids SSH attempts that hang in QEMU's user-mode
-  // network while the guest's network is still down (each costs a connect timeout).
-  const readySeen = () => existsSync(p.serialLog) && readFileSync(p.serialLog, 'utf8').includes('VBOARD-READY');
-  while (Date.now() < deadline && !readySeen()) {
-    if (!isOurQemu(run.pid, p.pidFile)) break;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  if (readySeen()) log?.('guest init reports sshd started');
-  while (Date.now() < deadline) {
-    if (!isOurQemu(run.pid, p.pidFile)) {
-      throw new WorkbenchError('E_VBOARD_BOOT', `QEMU (PID ${run.pid}) exited during boot. Last serial lines:\n${tailFile(p.serialLog, 25)}`, {
-        hint: 'see `workbench vboard logs`; `workbench vboard up --fresh` starts from a clean disk',
-      });
-    }
-    const t = targetFor(run.port, 3_000);
-    try {
-      await t.exec(['true'], { timeoutMs: 5_000 });
-      await t.close();
-      return;
-    } catch (e) {
-      await t.close();
-      if (isWorkbenchError(e, 'E_HOSTKEY_CHANGED') || isWorkbenchError(e, 'E_HOSTKEY_UNKNOWN')) throw e;
-      last = (e as Error).message;
-    }
-    await new Promise((r) => setTimeout(r, 300));
-  }
-  throw new WorkbenchError('E_VBOARD_BOOT', `the vboard did not answer SSH within ${timeoutMs / 1000} s (${last}). Last serial lines:\n${tailFile(p.serialLog, 25)}`, {
-    hint: 'see `workbench vboard logs`; stop it with `workbench vboard down`',
-  });
 }
 
 async function cleanupRunFiles(): Promise<void> {

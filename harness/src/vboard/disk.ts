@@ -1,0 +1,50 @@
+import { existsSync } from 'node:fs';
+import { readFile, rename, rm } from 'node:fs/promises';
+import { writeFileAtomic } from '../core/cache.ts';
+import { WorkbenchError } from '../core/errors.ts';
+import type { Runner } from '../core/runner.ts';
+import { forgetHost, knownHostsPath, recordHostKey } from '../target/knownHosts.ts';
+import { paths, VBOARD_NAME } from './connection.ts';
+import type { VboardImage } from './image.ts';
+import { readJson, type DiskState } from './state.ts';
+
+/** The vboard's SSH client key and its writable guest disk (with the host key that goes with it). */
+
+/** Generates the board's SSH client key once (ed25519, no passphrase, 0600). */
+export async function ensureIdentity(runner: Runner): Promise<string> {
+  const p = paths();
+  if (!existsSync(p.identity) || !existsSync(`${p.identity}.pub`)) {
+    await rm(p.identity, { force: true });
+    await rm(`${p.identity}.pub`, { force: true });
+    await runner.run(['ssh-keygen', '-q', '-t', 'ed25519', '-N', '', '-C', 'workbench-vboard', '-f', p.identity]);
+  }
+  return (await readFile(`${p.identity}.pub`, 'utf8')).trim();
+}
+
+/**
+ * Makes sure the guest disk is a copy of `img`: copies it (sparse) when
+ * absent, made from another image, or `fresh`. A new disk means a new host
+ * key: the old known_hosts entry for `vboard` is forgotten on purpose and the
+ * image's key (read from the image we built, not from the network) recorded.
+ * If the disk is kept, the recorded key is only (re)written when none exists;
+ * a different recorded key makes SSH refuse (E_HOSTKEY_CHANGED).
+ */
+export async function ensureDisk(runner: Runner, img: VboardImage, fresh: boolean, log?: (s: string) => void): Promise<void> {
+  const p = paths();
+  const kh = knownHostsPath();
+  const d = readJson<DiskState>(p.diskFile);
+  const [type, b64] = img.hostKey.split(' ');
+  if (!type || !b64) throw new WorkbenchError('E_VBOARD_IMAGE', `image ${img.dir} has no host key recorded`, { hint: 'rebuild it: workbench vboard up --rebuild' });
+  if (fresh || !d || d.imageKey !== img.key || !existsSync(p.disk)) {
+    log?.(fresh ? 'resetting the guest disk from the image' : 'creating the guest disk from the image');
+    const tmp = `${p.disk}.tmp-${process.pid}`;
+    await runner.run(['cp', '--sparse=always', img.disk, tmp]);
+    await rename(tmp, p.disk);
+    await writeFileAtomic(p.diskFile, JSON.stringify({ imageKey: img.key, createdAt: new Date().toISOString() } satisfies DiskState, null, 2));
+    forgetHost(kh, VBOARD_NAME);
+    recordHostKey(kh, VBOARD_NAME, type, b64);
+    return;
+  }
+  const recorded = existsSync(kh) && (await readFile(kh, 'utf8')).split('\n').some((l) => l.split(/\s+/)[0]?.split(',').includes(VBOARD_NAME));
+  if (!recorded) recordHostKey(kh, VBOARD_NAME, type, b64);
+}
