@@ -39,7 +39,8 @@ describe('iterate on the vboard (real stages)', () => {
     });
     const failed = res.record.stages.filter((s) => s.status !== 'done');
     expect(failed).toEqual([]);
-    expect(res.exitCode).toBe(0);
+    const verdicts = res.record.vectors.map((v) => `${v.name}: ${v.verdict.result}${v.verdict.result === 'pass' ? '' : ` (${v.verdict.message ?? ('reason' in v.verdict ? v.verdict.reason : '')})`}`);
+    expect(res.exitCode, verdicts.join('\n')).toBe(0);
     const r = loadRun(res.reportDir!);
     expect(r.status).toBe('complete');
     expect(r.board).toMatchObject({ name: 'vboard', kind: 'vboard', device: { driver: 'visl' }, pixelsDecoded: false });
