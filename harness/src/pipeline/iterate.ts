@@ -96,7 +96,10 @@ export async function runIterate(opts: IterateOptions): Promise<IterateResult> {
         const c = await stages.check(ctx, get('build'));
         const errors = c.diagnostics.filter((d) => d.severity === 'error').length;
         const warnings = c.diagnostics.filter((d) => d.severity === 'warning').length;
-        ctx.detail(`${c.ran.join(', ') || 'no checks'}: ${errors} error(s), ${warnings} warning(s)`);
+        ctx.detail(
+          `${c.ran.join(', ') || 'no checks'}: ${errors} error(s), ${warnings} warning(s)` +
+            (c.skipped.length ? `; not run: ${c.skipped.map((x) => `${x.tool} (${x.reason})`).join(', ')}` : ''),
+        );
         return c;
       },
     },

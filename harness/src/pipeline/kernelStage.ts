@@ -12,7 +12,14 @@ import { applySeries } from '../kernel/workTree.ts';
 import { buildApplied, type BuildTarget } from '../kernel/build.ts';
 import { defaultSeriesDir } from '../kernel/series.ts';
 import type { StageContext } from './graph.ts';
-import type { BuildOutcome } from './stages.ts';
+import type { BuildOutcome, CheckOutcome } from './stages.ts';
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { ensureEntry } from '../core/cache.ts';
+import { runChecks } from '../kernel/check.ts';
+import { CHECKPATCH_ARGS } from '../kernel/checkpatch.ts';
+import type { Diagnostic as KernelDiagnostic } from '../kernel/diagnostics.ts';
+import type { Diagnostic } from '../report/record.ts';
 
 /** SHA-256 over the patches' SHA-256s in series order (the run record's series hash). */
 export function seriesHash(patchShas: readonly string[]): string {
@@ -34,15 +41,7 @@ export async function buildStage(ctx: StageContext, flavour: string): Promise<Bu
     const r = await buildApplied(tb, wt, applied, { target, log: (m) => ctx.log(m) });
     // apply + make (make runs inside the toolbox: its paths are the toolbox's)
     for (const c of r.commands) ctx.command(c.map((a) => a.replaceAll('TREE', wt.dir)));
-    const diagnostics = r.diagnostics.map((d) => ({
-      tool: d.tool,
-      ...(d.file ? { file: d.file } : {}),
-      ...(d.line !== undefined ? { line: d.line } : {}),
-      ...(d.column !== undefined ? { column: d.column } : {}),
-      severity: d.severity,
-      message: d.message,
-      ...(d.patch ? { patch: d.patch } : {}),
-    }));
+    const diagnostics = r.diagnostics.map(toRecordDiagnostic);
     if (!r.ok) {
       const first = diagnostics.find((d) => d.severity === 'error');
       throw new WorkbenchError(
@@ -70,4 +69,58 @@ export async function buildStage(ctx: StageContext, flavour: string): Promise<Bu
       diagnostics,
     };
   });
+}
+
+/**
+ * The check stage: `kernel/check.ts` (checkpatch --strict on every patch,
+ * sparse C=1 + W=1 build of the rkvdec folder), remembered per series: the
+ * findings are cached under the series hash, base and checker arguments, so
+ * an unchanged series costs nothing and a changed one is checked once.
+ */
+export async function checkStage(ctx: StageContext, build: BuildOutcome): Promise<CheckOutcome> {
+  const ran = ['checkpatch --strict', 'sparse (C=1)', 'W=1'];
+  const inputs = {
+    format: 1,
+    manifest: build.kernel.manifest,
+    baseCommit: build.kernel.baseCommit,
+    baseVersion: build.kernel.baseVersion,
+    series: build.kernel.series.hash,
+    vermagic: build.modules.map((m) => m.vermagic).sort()[0] ?? '',
+    checkpatch: CHECKPATCH_ARGS,
+  };
+  const e = await ensureEntry(
+    'iterate-checks',
+    inputs,
+    async (tmp) => {
+      const r = await runChecks({ manifest: build.kernel.manifest, log: (m) => ctx.log(m) });
+      const saved: SavedCheck = { findings: r.findings, commands: r.commands, durationMs: r.durationMs };
+      await writeFile(join(tmp, 'check.json'), JSON.stringify(saved));
+      return { files: ['check.json'] };
+    },
+    { log: (m) => ctx.log(m) },
+  );
+  const saved = JSON.parse(await readFile(join(e.dir, 'check.json'), 'utf8')) as SavedCheck;
+  for (const c of saved.commands) ctx.command(c);
+  const diagnostics = saved.findings.map(toRecordDiagnostic);
+  if (e.hit) ctx.detail(`unchanged series: findings of the earlier check (${Math.round(saved.durationMs / 1000)} s)`);
+  return { diagnostics, ran, skipped: [] };
+}
+
+interface SavedCheck {
+  findings: KernelDiagnostic[];
+  commands: string[][];
+  durationMs: number;
+}
+
+/** A kernel/ diagnostic in run-record form. */
+export function toRecordDiagnostic(d: KernelDiagnostic): Diagnostic {
+  return {
+    tool: d.tool,
+    ...(d.file ? { file: d.file } : {}),
+    ...(d.line !== undefined ? { line: d.line } : {}),
+    ...(d.column !== undefined ? { column: d.column } : {}),
+    severity: d.severity,
+    message: d.flag ? `${d.message} [${d.flag}]` : d.message,
+    ...(d.patch ? { patch: d.patch } : {}),
+  };
 }

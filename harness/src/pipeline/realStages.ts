@@ -23,7 +23,7 @@ import type { KernelLogFinding } from '../report/record.ts';
 import type { StageContext } from './graph.ts';
 import type { BoardSession, IterateStages } from './stages.ts';
 import { prepareVectors, type PreparedPlan } from './plan.ts';
-import { buildStage } from './kernelStage.ts';
+import { buildStage, checkStage } from './kernelStage.ts';
 
 /** Per-vector decode time limit, ms. */
 export const VECTOR_TIMEOUT_MS = 60_000;
@@ -85,7 +85,7 @@ async function loadedHelpers(s: BoardSession, names: readonly string[]): Promise
 }
 
 /** The real {@link IterateStages}. */
-export function realStages(opts: { runner?: Runner } = {}): IterateStages {
+export function realStages(opts: { runner?: Runner; skipChecks?: boolean } = {}): IterateStages {
   const runner = opts.runner ?? new ExecaRunner();
   let board: Board | undefined;
   let prepared: PreparedPlan | undefined;
@@ -113,9 +113,12 @@ export function realStages(opts: { runner?: Runner } = {}): IterateStages {
   return {
     board: (ctx, req) => boardStage(ctx, req.board),
     build: (ctx, req) => buildStage(ctx, req.board ? getBoard(req.board).flavour : 'vboard'),
-    check: async (ctx) => {
-      ctx.log('static checks are not wired into iterate yet (kernel/check.ts); run them with the kernel commands', 'warn');
-      return { diagnostics: [], ran: [], skipped: [{ tool: 'checkpatch, sparse, W=1', reason: 'not wired into iterate yet' }] };
+    check: async (ctx, build) => {
+      if (opts.skipChecks) {
+        ctx.log('static checks skipped (--no-check)', 'warn');
+        return { diagnostics: [], ran: [], skipped: [{ tool: 'checkpatch, sparse, W=1', reason: 'skipped with --no-check' }] };
+      }
+      return checkStage(ctx, build);
     },
     deploy: async (ctx, s, build) => {
       const keep = await loadedHelpers(s, build.modules.map((m) => m.name));

@@ -15,9 +15,12 @@ describe('stage graph', () => {
     const bus = new EventBus();
     const ev = collect(bus);
     const order: string[] = [];
+    // a can only finish after b finished: proves they run at the same time (no timing assumptions)
+    let bDone!: () => void;
+    const bFinished = new Promise<void>((r) => (bDone = r));
     const g: StageGraph<{ a: number; b: number; c: number }> = {
-      a: { deps: [], run: async (ctx) => { order.push('a+'); await sleep(30, ctx.signal); order.push('a-'); return 1; } },
-      b: { deps: [], run: async (ctx) => { order.push('b+'); await sleep(10, ctx.signal); order.push('b-'); ctx.command(['make', 'M=a b']); return 2; } },
+      a: { deps: [], run: async () => { order.push('a+'); await bFinished; order.push('a-'); return 1; } },
+      b: { deps: [], run: async (ctx) => { order.push('b+'); await sleep(10, ctx.signal); order.push('b-'); ctx.command(['make', 'M=a b']); bDone(); return 2; } },
       c: { deps: ['a', 'b'], run: async (_ctx, get) => { order.push('c'); return get('a') + get('b'); } },
     };
     const r = await runGraph(g, { bus });

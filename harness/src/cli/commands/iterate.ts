@@ -23,6 +23,8 @@ export interface IterateCommandOptions {
   json?: boolean;
   plain?: boolean;
   reportsDir?: string;
+  /** commander's `--no-check`: false skips the static checks. */
+  check?: boolean;
 }
 
 /** What the command needs from the outside (the CLI passes the real ones; the TUI test passes fake stages). */
@@ -49,12 +51,13 @@ export function register(program: Command): void {
     .option('--suite <name>', 'vector suite (default: the quick vp9-features subset)')
     .option('--vectors <glob>', 'only vectors whose name matches this glob')
     .option('--watch', 'run again whenever patches/ changes (Ctrl-C to stop)')
+    .option('--no-check', 'skip the static checks (checkpatch, sparse, W=1) for a faster loop')
     .option('--json', 'print one JSON object per event instead of the live view')
     .option('--plain', 'print plain lines even on a terminal')
     .option('--reports-dir <dir>', 'where reports go (default: <repo>/reports)')
     .action(async (opts: IterateCommandOptions) => {
       try {
-        process.exitCode = await iterateCommand(opts, { stages: realStages, commandLine: formatArgv(['workbench', ...process.argv.slice(2)]) });
+        process.exitCode = await iterateCommand(opts, { stages: () => realStages({ skipChecks: opts.check === false }), commandLine: formatArgv(['workbench', ...process.argv.slice(2)]) });
       } finally {
         await closeTargets();
       }
