@@ -40,7 +40,8 @@ export interface MmdebstrapSpec {
  * host's sources are never modified.
  */
 export function mmdebstrapArgv(s: MmdebstrapSpec): string[] {
-  const argv = ['mmdebstrap', '--mode=root', `--variant=${s.variant ?? 'minbase'}`, '--quiet'];
+  // Not --quiet: apt's own error lines ("Version 'X' for 'pkg' was not found") only show without it.
+  const argv = ['mmdebstrap', '--mode=root', `--variant=${s.variant ?? 'minbase'}`];
   for (const o of APT_OPTIONS) argv.push(`--aptopt=${o}`);
   for (const o of s.dpkgOptions ?? []) argv.push(`--dpkgopt=${o}`);
   if (s.components?.length) argv.push(`--components=${s.components.join(',')}`);

@@ -1,7 +1,7 @@
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { cacheRoot } from '../../src/core/paths.ts';
+import { cacheRoot, projectRoot } from '../../src/core/paths.ts';
 import { ensureToolbox } from '../../src/toolbox/toolbox.ts';
 
 /** The real toolbox (built from the Debian mirror when not cached; needs root). */
@@ -37,5 +37,26 @@ describe('toolbox (real sid chroot)', () => {
     // The bind was private to the command's mount namespace.
     const mounts = readFileSync('/proc/self/mounts', 'utf8');
     expect(mounts).not.toContain(`${tb.root}/work/x`);
+  });
+
+  it('a locked version the mirror no longer has fails with E_LOCK_STALE and says how to move', async () => {
+    const dir = join(work, 'manifests');
+    mkdirSync(dir, { recursive: true });
+    copyFileSync(join(projectRoot(), 'kernel-src-manifest/debian-sid-7.2.toml'), join(dir, 'debian-sid-7.2.toml'));
+    const lock = readFileSync(join(projectRoot(), 'kernel-src-manifest/debian-sid-7.2.lock'), 'utf8');
+    // A version sid never had: what a lock looks like after sid moved on.
+    writeFileSync(join(dir, 'debian-sid-7.2.lock'), lock.replace(/^("linux-source-7\.2" = )".*"$/m, '$1"7.2.0-0"'));
+    const saved = process.env.WORKBENCH_MANIFEST_DIR;
+    process.env.WORKBENCH_MANIFEST_DIR = dir;
+    try {
+      await expect(ensureToolbox({ cacheRoot: join(work, 'cache') })).rejects.toMatchObject({
+        code: 'E_LOCK_STALE',
+        message: expect.stringContaining('linux-source-7.2=7.2.0-0'),
+        hint: expect.stringContaining('workbench toolbox update-lock'),
+      });
+    } finally {
+      if (saved === undefined) delete process.env.WORKBENCH_MANIFEST_DIR;
+      else process.env.WORKBENCH_MANIFEST_DIR = saved;
+    }
   });
 });
