@@ -67,21 +67,27 @@ exit $rc
 `;
 
 /**
- * Remote sh script: waits until no process holds $1 open (checks every 0.1 s,
- * at most $2 checks). Prints `FREE <checks>` or `BUSY <pids>`.
+ * Remote sh script: waits until no thread holds $1 open (checks every 0.2 s,
+ * at most $2 checks). Threads, not processes: a killed decoder whose
+ * streaming thread sleeps in the driver (D state, e.g. inside
+ * MEDIA_REQUEST_IOC_QUEUE → device_run) leaves a zombie leader whose own
+ * /proc/PID/fd is empty while /proc/PID/task/TID/fd still holds the device.
+ * Prints `FREE <checks>` or `BUSY pid/task/tid(state)...`.
  */
 export const WAIT_RELEASE_SCRIPT = `
 dev=$1; max=$2; i=0
 while :; do
   busy=""
-  for f in /proc/[0-9]*/fd/*; do
-    l=$(readlink "$f" 2>/dev/null) || continue
-    [ "$l" = "$dev" ] || continue
-    p=\${f#/proc/}; busy="$busy \${p%%/*}"
+  for f in $(find /proc/[0-9]*/task/[0-9]*/fd -maxdepth 1 -lname "$dev" 2>/dev/null); do
+    t=\${f%/fd/*}; st=$(sed -n 's/^State:[[:space:]]*\\([A-Z]\\).*/\\1/p' "$t/status" 2>/dev/null)
+    case "$busy" in *" \${t#/proc/}("*) ;; *) busy="$busy \${t#/proc/}($st)";; esac
+    if [ "$i" = 0 ] && [ "$st" = D ]; then
+      echo "STACK \${t#/proc/} $(head -4 "$t/stack" 2>/dev/null | sed 's/^\\[<[0-9a-f]*>\\] //' | tr '\\n' ' ')"
+    fi
   done
   [ -z "$busy" ] && { echo "FREE $i"; exit 0; }
   i=$((i+1)); [ "$i" -ge "$max" ] && { echo "BUSY$busy"; exit 0; }
-  sleep 0.1
+  sleep 0.2
 done
 `;
 
@@ -181,9 +187,20 @@ export class GstV4l2SlDecoder implements Decoder {
   async probe(): Promise<DeviceProof> {
     if (!this.chosen) {
       this.probeResult = await probeGst(this.target);
+      if (this.driver === 'visl' && !this.probeResult.elements.some((e) => e.driver === 'visl')) {
+        // visl is a test driver nothing loads at boot: load it (visl mode reloads it per vector anyway)
+        await this.target.exec(['modprobe', 'visl'], { timeoutMs: 60_000 });
+        this.probeResult = await probeGst(this.target);
+      }
       this.chosen = selectElement(this.probeResult, this.driver, this.target.name);
     }
     return { ...this.chosen, opened: [] };
+  }
+
+  /** Forgets the element binding (after a driver reload changed device nodes); the next call probes again. */
+  async refresh(): Promise<void> {
+    this.chosen = undefined;
+    this.probeResult = undefined;
   }
 
   async decode(req: DecodeRequest): Promise<DecoderRun> {
@@ -215,8 +232,13 @@ export class GstV4l2SlDecoder implements Decoder {
     const formats = this.probeResult?.formats[el.videoDevice];
     if (formats) run.driverOffers = driverOffers(formats);
     if (r.timedOut) {
+      // the script was killed before it printed the devices it saw: read its side file
+      const fds = await this.target.exec(['sh', '-c', 'sort -u "$1" 2>/dev/null; rm -f "$1"', 'wb-fds', `${output}.fds`], { allowFailure: true });
+      run.proof!.opened = fds.stdout.split('\n').filter((l) => l.startsWith('/dev/'));
       try {
-        run.releaseMs = await this.waitRelease(el.videoDevice);
+        const w = await this.waitReleaseDetailed(el.videoDevice);
+        run.releaseMs = w.ms;
+        if (w.stuck.length) run.stuckThreads = w.stuck;
       } catch (e) {
         run.releaseError = (e as Error).message;
       }
@@ -225,7 +247,7 @@ export class GstV4l2SlDecoder implements Decoder {
       if (c.kind === 'not-supported') run.notSupported = c.reason;
       else run.error = c.reason;
     }
-    await this.target.exec(['rm', '-f', input, output], { allowFailure: true });
+    await this.target.exec(['rm', '-f', input, output, `${output}.fds`], { allowFailure: true });
     return run;
   }
 
@@ -237,18 +259,24 @@ export class GstV4l2SlDecoder implements Decoder {
    *   {@link releaseWaitMs}: the next vector could not run.
    */
   async waitRelease(device: string): Promise<number> {
+    return (await this.waitReleaseDetailed(device)).ms;
+  }
+
+  /** {@link waitRelease} plus the kernel stacks of threads that were stuck (D state) when the wait began. */
+  async waitReleaseDetailed(device: string): Promise<{ ms: number; stuck: string[] }> {
     const started = Date.now();
-    const checks = Math.ceil(this.releaseWaitMs / 100);
+    const checks = Math.ceil(this.releaseWaitMs / 200);
     const r = await this.target.exec(['sh', '-c', WAIT_RELEASE_SCRIPT, 'wb-wait', device, String(checks)], {
       timeoutMs: this.releaseWaitMs + 60_000,
     });
-    const out = r.stdout.trim();
+    const out = r.stdout.trim().split('\n').filter((l) => !l.startsWith('STACK ')).join(' ');
     if (out.startsWith('BUSY')) {
-      throw new WorkbenchError('E_BOARD_BUSY', `board ${this.target.name}: ${device} is still held by PID${out.slice(4)} ${this.releaseWaitMs} ms after the decoder was killed`, {
+      throw new WorkbenchError('E_BOARD_BUSY', `board ${this.target.name}: ${device} is still held by${out.slice(4)} (pid/task/tid(state)) ${this.releaseWaitMs} ms after the decoder was killed`, {
         hint: 'the process is stuck in the kernel (D state); check `cat /proc/PID/stack` and the kernel log, or reboot the board',
       });
     }
-    return Date.now() - started;
+    const stuck = r.stdout.split('\n').filter((l) => l.startsWith('STACK ')).map((l) => l.slice(6).trim());
+    return { ms: Date.now() - started, stuck };
   }
 }
 

@@ -44,6 +44,8 @@ export interface DecoderRun {
   captureFormats?: string[];
   /** What the driver advertises, for people (`OUTPUT 'VP9F' (...) and CAPTURE 'NV12', 'YU12'`). */
   driverOffers?: string;
+  /** Threads of the killed decoder stuck in the kernel (D state) with the top of their kernel stack. */
+  stuckThreads?: string[];
   /** Set when the killed decoder did not release the device in time (the board is not usable). */
   releaseError?: string;
 }
@@ -70,6 +72,8 @@ export interface Decoder {
    */
   probe(): Promise<DeviceProof | { element: string }>;
   decode(req: DecodeRequest): Promise<DecoderRun>;
+  /** Forget cached device bindings (the driver was reloaded and its nodes may have moved). */
+  refresh?(): Promise<void>;
 }
 
 /** What a decoder needs to be created. */

@@ -14,7 +14,7 @@ import { headerSummary, writeMismatchArtefacts, type MismatchArtefacts } from '.
 import { FrameComparer, type CompareResult, type ExpectedFrame } from './frameCompare.ts';
 import { frameBytes, type FrameGeometry } from './geometry.ts';
 import { Hashers } from './hashers.ts';
-import type { Decoder, DecoderRun } from './registry.ts';
+import type { Decoder, DecoderRun, DeviceProof } from './registry.ts';
 import { FrameSplitter } from './splitter.ts';
 import { decideVerdict } from './verdict.ts';
 import { checkBitstream, payloadDigest, type BitstreamCheckResult, type ExpectedPayload } from './visl/bitstreamCheck.ts';
@@ -157,6 +157,11 @@ export async function runVector(o: RunVectorOptions): Promise<VectorRunOutcome> 
     visl = new VislSession(o.target);
     await visl.prepare(decodedCount, o.vislParams);
     log(`visl reloaded (${visl.videoNode}), dumps for ${decodedCount} frames, trace armed`);
+    const bound = (await o.decoder.probe()) as Partial<DeviceProof>;
+    if (bound.videoDevice && bound.videoDevice !== visl.videoNode) {
+      log(`visl moved from ${bound.videoDevice} to ${visl.videoNode}: probing the decoder again`);
+      await o.decoder.refresh?.();
+    }
   }
   let marker: KernelLogMarker | undefined;
   if (o.target) marker = await writeMarker(o.target, `decode ${o.vector.name}`);
@@ -240,6 +245,7 @@ export async function runVector(o: RunVectorOptions): Promise<VectorRunOutcome> 
     frames: o.inspect.frames,
   });
   if (run.timedOut && run.releaseMs !== undefined) notes.push(`decoder killed; the device was released ${run.releaseMs} ms later`);
+  for (const t of run.stuckThreads ?? []) notes.push(`stuck in the kernel when killed: ${t}`);
   if (run.releaseError) notes.push(`board not usable: ${run.releaseError}`);
 
   const rel = o.relative ?? ((p: string) => p);
