@@ -1,6 +1,6 @@
 import { WorkbenchError } from '../core/errors.ts';
 import type { Target } from '../target/types.ts';
-import { REMOTE_BACKUPS, REMOTE_JOURNAL, parseLines, runPhase } from './remote.ts';
+import { REMOTE_BACKUPS, REMOTE_JOURNAL, REMOTE_LOCK, lockReleasedBy, parseLines, runPhase } from './remote.ts';
 import type { DeployRecord, ReplacedFile } from './types.ts';
 
 /**
@@ -161,7 +161,7 @@ export async function restoreFiles(
 }
 
 const FINISH_SCRIPT = `
-b=$1; rec=$2; journal=$3; keep=$4
+b=$1; rec=$2; journal=$3; keep=$4; lock=$5
 printf '%s\\n' "$rec" > "$b/record.json.tmp" && mv -f "$b/record.json.tmp" "$b/record.json"
 rm -f "$journal"
 n=0
@@ -171,11 +171,21 @@ for d in $(ls -1d "\${b%/*}"/*/ 2>/dev/null | sort -r); do
   rm -rf "$d" && echo "pruned	$d"
 done
 sync
+[ -n "$lock" ] && rm -rf "$lock"
+exit 0
 `;
 
-/** Writes `record.json`, removes the board's journal, prunes old backups (keeps {@link KEEP_BACKUPS}, never active ones). */
-export async function finishRecord(target: Target, rec: DeployRecord): Promise<string[]> {
-  const r = await target.exec(['sh', '-c', FINISH_SCRIPT, 'wb', rec.backupDir, JSON.stringify(rec), REMOTE_JOURNAL, String(KEEP_BACKUPS)], { timeoutMs: 60_000 });
+/**
+ * Writes `record.json`, removes the board's journal, prunes old backups
+ * (keeps {@link KEEP_BACKUPS}, never active ones) and, with `releaseLock`
+ * (the last remote step of a deploy/rollback), removes the board lock.
+ */
+export async function finishRecord(target: Target, rec: DeployRecord, opts: { releaseLock?: boolean } = {}): Promise<string[]> {
+  const r = await target.exec(
+    ['sh', '-c', FINISH_SCRIPT, 'wb', rec.backupDir, JSON.stringify(rec), REMOTE_JOURNAL, String(KEEP_BACKUPS), opts.releaseLock ? REMOTE_LOCK : ''],
+    { timeoutMs: 60_000 },
+  );
+  if (opts.releaseLock) lockReleasedBy.add(target);
   return parseLines(r.stdout)
     .filter(([k]) => k === 'pruned')
     .map(([, f]) => f[0]!);
@@ -190,6 +200,7 @@ export interface BackupListing {
 }
 
 const LIST_SCRIPT = `
+[ -s "$2" ] && echo "journal	$(tr -d '\\n' < "$2")"
 for d in "$1"/*/; do
   [ -d "$d" ] || continue
   d=\${d%/}
@@ -199,9 +210,19 @@ done
 
 /** Lists the board's backups, newest first. */
 export async function listBackups(target: Target): Promise<BackupListing[]> {
-  const r = await target.exec(['sh', '-c', LIST_SCRIPT, 'wb', REMOTE_BACKUPS], { timeoutMs: 30_000 });
+  return (await listBackupsAndJournal(target)).backups;
+}
+
+/** {@link listBackups} plus whether a deploy journal is pending, in one round trip. */
+export async function listBackupsAndJournal(target: Target): Promise<{ backups: BackupListing[]; journalPending: boolean }> {
+  const r = await target.exec(['sh', '-c', LIST_SCRIPT, 'wb', REMOTE_BACKUPS, REMOTE_JOURNAL], { timeoutMs: 30_000 });
   const out: BackupListing[] = [];
+  let journalPending = false;
   for (const [k, f] of parseLines(r.stdout)) {
+    if (k === 'journal') {
+      journalPending = true;
+      continue;
+    }
     const id = f[0]!;
     const dir = `${REMOTE_BACKUPS}/${id}`;
     if (k === 'record') {
@@ -212,5 +233,5 @@ export async function listBackups(target: Target): Promise<BackupListing[]> {
       }
     } else if (k === 'partial') out.push({ id, dir });
   }
-  return out.sort((a, b) => (a.id < b.id ? 1 : a.id > b.id ? -1 : 0));
+  return { backups: out.sort((a, b) => (a.id < b.id ? 1 : a.id > b.id ? -1 : 0)), journalPending };
 }

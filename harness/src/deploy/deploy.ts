@@ -207,7 +207,7 @@ export async function deployModules(target: Target, board: Board, modules: Modul
       record.state = 'active';
       record.durationMs = Date.now() - started;
       journalFor('done');
-      await finishRecord(target, record);
+      await finishRecord(target, record, { releaseLock: true });
       await clearLocalJournal(board.name);
       return record;
     } catch (e) {
@@ -226,7 +226,7 @@ export async function deployModules(target: Target, board: Board, modules: Modul
       log(`deploy ${id} failed: ${err.message}${why.length ? ` (${why.join('; ')})` : ''}; restoring the previous modules`);
       await opts.onPhase?.('rollback');
       try {
-        if (replacing) await restoreDeploy(target, record, 'failed', log, timeoutMs);
+        if (replacing) await restoreDeploy(target, record, 'failed', log, timeoutMs, { releaseLock: true });
         else await repairInterrupted(target, board.name, log, timeoutMs); // nothing replaced yet: discard the backup and uploads
       } catch (re) {
         const rerr = asWorkbenchError(re);

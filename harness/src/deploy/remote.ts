@@ -20,6 +20,13 @@ export const REMOTE_LOCK = `${REMOTE_ROOT}/lock`;
 /** The journal of the deploy or rollback in progress (absent when none). */
 export const REMOTE_JOURNAL = `${REMOTE_ROOT}/journal.json`;
 
+/**
+ * Targets whose board lock was already removed by the last remote command
+ * of a deploy/rollback (folded in to save a round trip); withBoardLock then
+ * skips its own release.
+ */
+export const lockReleasedBy = new WeakSet<object>();
+
 /** A new deploy id: `YYYYMMDDTHHMMSSZ-xxxx` (sortable, a safe name). */
 export function newDeployId(now = new Date()): string {
   const ts = now.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');

@@ -6,9 +6,9 @@ import { stateRoot } from '../core/paths.ts';
 import { mkdir } from 'node:fs/promises';
 import type { Board } from '../target/boards.ts';
 import { validateName } from '../target/quote.ts';
-import { REMOTE_LOCK } from './remote.ts';
+import { REMOTE_LOCK, lockReleasedBy } from './remote.ts';
 import type { Target } from '../target/types.ts';
-import { finishRecord, listBackups, restoreFiles } from './backup.ts';
+import { finishRecord, listBackups, listBackupsAndJournal, restoreFiles } from './backup.ts';
 import { clearLocalJournal, clearRemoteJournal, loadLocalJournal, loadRemoteJournal, newJournal, saveLocalJournal, type Journal } from './journal.ts';
 import { reloadModules } from './reload.ts';
 import type { DeployRecord } from './types.ts';
@@ -81,10 +81,11 @@ export async function withBoardLock<T>(target: Target, board: string, fn: () => 
       }
       await new Promise((res) => setTimeout(res, 2000));
     }
+    lockReleasedBy.delete(target);
     try {
       return await fn();
     } finally {
-      await target.exec(['rm', '-rf', REMOTE_LOCK], { timeoutMs: 30_000 }).catch(() => undefined);
+      if (!lockReleasedBy.delete(target)) await target.exec(['rm', '-rf', REMOTE_LOCK], { timeoutMs: 30_000 }).catch(() => undefined);
     }
   } finally {
     await releaseLocal();
@@ -104,7 +105,14 @@ export function reloadListFor(rec: Pick<DeployRecord, 'replaced'>): string[] {
  * after an interruption) and writes its record with `state`.
  * @throws WorkbenchError E_BACKUP_CORRUPT, E_ROLLBACK_FAILED (the journal stays on the board).
  */
-export async function restoreDeploy(target: Target, rec: DeployRecord, state: DeployRecord['state'], log: Log, timeoutMs = 120_000): Promise<DeployRecord> {
+export async function restoreDeploy(
+  target: Target,
+  rec: DeployRecord,
+  state: DeployRecord['state'],
+  log: Log,
+  timeoutMs = 120_000,
+  opts: { releaseLock?: boolean } = {},
+): Promise<DeployRecord> {
   const j = newJournal({
     kind: 'rollback',
     id: rec.id,
@@ -134,7 +142,7 @@ export async function restoreDeploy(target: Target, rec: DeployRecord, state: De
     });
   }
   const done: DeployRecord = { ...rec, state };
-  await finishRecord(target, done);
+  await finishRecord(target, done, opts);
   await clearLocalJournal(rec.board);
   return done;
 }
@@ -241,8 +249,13 @@ export async function rollback(target: Target, board: Board, id?: string, opts: 
     target,
     board.name,
     async () => {
-      const repaired = await repairInterrupted(target, board.name, log, opts.timeoutMs);
-      const active = (await listBackups(target)).filter((b) => b.record?.state === 'active').map((b) => b.record!);
+      let listed = await listBackupsAndJournal(target);
+      let repaired: RepairResult = { action: 'none' };
+      if (listed.journalPending) {
+        repaired = await repairInterrupted(target, board.name, log, opts.timeoutMs);
+        listed = await listBackupsAndJournal(target);
+      } else await clearLocalJournal(board.name);
+      const active = listed.backups.filter((b) => b.record?.state === 'active').map((b) => b.record!);
       if (active.length === 0) {
         if (repaired.action === 'rolled-back') return [];
         throw new WorkbenchError('E_NOTHING_TO_ROLL_BACK', `board ${board.name} has no active deploy to roll back`, {
@@ -261,7 +274,9 @@ export async function rollback(target: Target, board: Board, id?: string, opts: 
         todo = active.slice(0, i + 1);
       }
       const done: DeployRecord[] = [];
-      for (const rec of todo) done.push(await restoreDeploy(target, rec, 'rolled-back', log, opts.timeoutMs));
+      for (const [i, rec] of todo.entries()) {
+        done.push(await restoreDeploy(target, rec, 'rolled-back', log, opts.timeoutMs, { releaseLock: i === todo.length - 1 }));
+      }
       return done;
     },
     log,
