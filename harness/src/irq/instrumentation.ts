@@ -14,7 +14,7 @@ import { WorkbenchError } from '../core/errors.ts';
 import { irqVectorSummary, type IrqVectorSummary } from '../report/irqTypes.ts';
 import type { Target } from '../target/types.ts';
 import { validateName } from '../target/quote.ts';
-import { parseIrqLog, sequenceGaps, type IrqLogLine } from './status.ts';
+import { isVdpu381Status, parseIrqLog, perJob, sequenceGaps, type IrqLogLine } from './status.ts';
 
 /** How the instrumentation is switched on (names from patches/instrument/README.md). */
 export interface InstrumentationSpec {
@@ -27,10 +27,11 @@ export interface InstrumentationSpec {
 }
 
 /**
- * Default: module `rockchip_vdec`, parameter `irq_status_trace`, dynamic debug
- * on. Replace with the names of patches/instrument/README.md when they differ.
+ * patches/instrument/README.md "Enabling": module `rockchip_vdec`, parameter
+ * `irq_trace` (writable at run time), lines printed with dev_info (no dynamic
+ * debug needed).
  */
-export const DEFAULT_INSTRUMENTATION: InstrumentationSpec = { module: 'rockchip_vdec', param: 'irq_status_trace', dynamicDebug: true };
+export const DEFAULT_INSTRUMENTATION: InstrumentationSpec = { module: 'rockchip_vdec', param: 'irq_trace', dynamicDebug: false };
 
 /** State of the instrumentation on a board. */
 export type InstrumentationState =
@@ -91,9 +92,12 @@ export function interpretEnable(stdout: string, spec: InstrumentationSpec, board
 
 /** The IRQ records of one vector. */
 export interface VectorIrq {
-  /** Histogram in run-record form (report/irqTypes.ts). */
+  /** Histogram in run-record form (report/irqTypes.ts): vdpu381 reg224 words, one per job. */
   summary: IrqVectorSummary;
+  /** The jobs behind the histogram. */
   jobs: IrqLogLine[];
+  /** Lines left out of the histogram: run_error (no hardware job), other variants' registers, duplicate lines of a job. */
+  other: IrqLogLine[];
   /** Lines with the tag that did not parse (never dropped silently). */
   malformed: { line: string; reason: string }[];
   /** Sequence numbers missing between the first and last job (lost printk lines). */
@@ -103,5 +107,13 @@ export interface VectorIrq {
 /** Builds a vector's IRQ record from its kernel-log slice (lines in order). */
 export function collectVectorIrq(sliceLines: readonly string[]): VectorIrq {
   const p = parseIrqLog(sliceLines);
-  return { summary: irqVectorSummary(p.jobs), jobs: p.jobs, malformed: p.malformed, gaps: sequenceGaps(p.jobs) };
+  const jobs = perJob(p.jobs.filter(isVdpu381Status));
+  const kept = new Set(jobs);
+  return {
+    summary: irqVectorSummary(jobs),
+    jobs,
+    other: p.jobs.filter((l) => !kept.has(l)),
+    malformed: p.malformed,
+    gaps: sequenceGaps(p.jobs),
+  };
 }

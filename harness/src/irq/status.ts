@@ -2,17 +2,19 @@
  * The vdpu381 interrupt status word (register 0x380 = MPP reg224) and the
  * kernel-log lines the IRQ instrumentation writes for every rkvdec job.
  *
- * Bit map (kernel-facts.md, MPP reg224): 0 irq, 1 irq_raw, 2 dec_rdy,
- * 3 bus_err, 4 error, 5 timeout, 6 buf_empty, 7 colmv_ref_err, 8 cabu_end,
- * 9 softreset_rdy. The names are the run record's (report/irqTypes.ts).
+ * Bit map (kernel-facts.md, MPP reg224; patches/instrument/README.md):
+ * 0 irq, 1 irq_raw, 2 dec_rdy, 3 bus_err, 4 error, 5 timeout, 6 buf_empty,
+ * 7 colmv_ref_err, 8 cabu_end, 9 softreset_rdy. The names are the run
+ * record's (report/irqTypes.ts). They apply to `variant=vdpu381` lines only:
+ * RK3399's legacy register (reg=0x004) and VDPU383's link register (0x04c)
+ * have other bit maps.
  *
- * Line format: the one documented in patches/instrument/README.md. Until
- * that file exists this parser reads
- *   `rkvdec-irq: seq=<n> mode=<name|num> status=0x<hex>`
- * anywhere in a kernel-log line (dmesg prefixes such as `[  12.345678]
- * rkvdec fdc38100.video-codec: ` are allowed before it), fields separated by
- * spaces, in any order after the tag; unknown extra `key=value` fields are
- * kept in {@link IrqLogLine.extra}.
+ * Line format (patches/instrument/README.md, "Log line format"), after the
+ * dev_info prefix `rkvdec <device>: `:
+ *   `rkvdec-irq: seq=<u32> variant=<name> fourcc=<4cc> mode=<int> reg=0x<hex3> status=0x<hex8> src=irq|watchdog|run_error`
+ * This parser reads `key=value` fields in any order after the tag (a dmesg
+ * prefix may precede it); `status` is required, the others are validated
+ * when present; unknown extra fields are kept in {@link IrqLogLine.extra}.
  */
 import { IRQ_BITS, type IrqBit, type IrqJob } from '../report/irqTypes.ts';
 
@@ -43,8 +45,16 @@ export function describeStatus(word: number): string {
 
 /** One parsed instrumentation line. */
 export interface IrqLogLine extends IrqJob {
-  /** Mode as printed (a name like `vp9` or a number). */
+  /** Mode as printed (a number, or a name like `vp9`). */
   modeText?: string;
+  /** Which status register was read: `vdpu381`, `vdpu383`, `rk3399`, `none` (run_error). */
+  variant?: string;
+  /** Coded format of the context (`VP9F`, `S264`, `S265`). */
+  fourcc?: string;
+  /** Offset of the status register read (0x380 on vdpu381). */
+  reg?: number;
+  /** `irq` (interrupt handler), `watchdog` (timed out, read by the watchdog), `run_error` (job refused before start). */
+  src?: string;
   /** Other `key=value` fields on the line. */
   extra: Record<string, string>;
   /** The kernel-log line. */
@@ -83,11 +93,64 @@ export function parseIrqLine(line: string): IrqLogLine | string | undefined {
   if (fields.mode !== undefined) {
     out.modeText = fields.mode;
     const m = fields.mode.toLowerCase();
-    if (/^\d+$/.test(m)) out.mode = Number(m);
+    if (/^-?\d+$/.test(m)) out.mode = Number(m);
     else if (m in VDPU381_MODES) out.mode = VDPU381_MODES[m];
     else return `mode '${fields.mode}' is neither a number nor one of ${Object.keys(VDPU381_MODES).join(', ')}`;
   }
-  for (const [k, v] of Object.entries(fields)) if (k !== 'status' && k !== 'seq' && k !== 'mode') out.extra[k] = v;
+  if (fields.variant !== undefined) {
+    if (!/^[a-z0-9]+$/.test(fields.variant)) return `variant '${fields.variant}' is not a name`;
+    out.variant = fields.variant;
+  }
+  if (fields.fourcc !== undefined) {
+    if (!/^\S{4}$/.test(fields.fourcc)) return `fourcc '${fields.fourcc}' is not 4 characters`;
+    out.fourcc = fields.fourcc;
+  }
+  if (fields.reg !== undefined) {
+    if (!/^0x[0-9a-fA-F]{1,4}$/.test(fields.reg)) return `reg '${fields.reg}' is not 0x<hex>`;
+    out.reg = parseInt(fields.reg, 16);
+  }
+  if (fields.src !== undefined) {
+    if (!['irq', 'watchdog', 'run_error'].includes(fields.src)) return `src '${fields.src}' is not irq, watchdog or run_error`;
+    out.src = fields.src;
+  }
+  const known = new Set(['status', 'seq', 'mode', 'variant', 'fourcc', 'reg', 'src']);
+  for (const [k, v] of Object.entries(fields)) if (!known.has(k)) out.extra[k] = v;
+  return out;
+}
+
+/** VDPU381 status register offset (reg224, `VDPU381_REG_STA_INT`). */
+export const VDPU381_STATUS_REG = 0x380;
+
+/** True for lines whose word is a vdpu381 reg224 status (the bit names apply). */
+export function isVdpu381Status(l: IrqLogLine): boolean {
+  if (l.src === 'run_error') return false;
+  if (l.variant !== undefined && l.variant !== 'vdpu381') return false;
+  if (l.reg !== undefined && l.reg !== VDPU381_STATUS_REG) return false;
+  return true;
+}
+
+/**
+ * One record per hardware job: lines of one job share `seq` (an interrupt
+ * line and a watchdog line can both exist); the interrupt line wins, else
+ * the watchdog line. Lines without `seq` stay separate.
+ */
+export function perJob(lines: readonly IrqLogLine[]): IrqLogLine[] {
+  const bySeq = new Map<number, IrqLogLine>();
+  const out: IrqLogLine[] = [];
+  for (const l of lines) {
+    if (l.seq === undefined) {
+      out.push(l);
+      continue;
+    }
+    const prev = bySeq.get(l.seq);
+    if (!prev) {
+      bySeq.set(l.seq, l);
+      out.push(l);
+    } else if (prev.src !== 'irq' && l.src === 'irq') {
+      bySeq.set(l.seq, l);
+      out[out.indexOf(prev)] = l;
+    }
+  }
   return out;
 }
 
