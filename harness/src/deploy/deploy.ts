@@ -151,7 +151,7 @@ export async function deployModules(target: Target, board: Board, modules: Modul
       const moves: { tmp: string; dest: string }[] = [];
       for (const p of pf.plans) {
         const tmp = `${pf.moduleDir}/.wb-${id}-${basename(p.dest)}`;
-        const up = await target.upload(p.artifact.path, tmp, { mode: 0o644 });
+        const up = await target.upload(p.artifact.path, tmp, { mode: 0o644, compress: pf.gzip });
         if (up.sha256 !== p.artifact.sha256) {
           throw new WorkbenchError('E_TRANSFER', `${board.name}: uploaded ${p.artifact.name} has SHA-256 ${up.sha256}, expected ${p.artifact.sha256}`);
         }

@@ -61,6 +61,8 @@ export interface Preflight {
   freeInstall: number;
   freeBackup: number;
   sameFs: boolean;
+  /** The board has gzip (uploads are sent compressed). */
+  gzip: boolean;
   /** The board's deploy journal text when an interrupted deploy is pending (repair, then run preflight again). */
   journal?: string;
 }
@@ -74,6 +76,7 @@ echo "moduledir	$dir"
 echo "uid	$(id -u)	$(id -un 2>/dev/null)"
 [ -s "$journal" ] && echo "journal	$(tr -d '\\n' < "$journal")"
 for t in modprobe depmod rmmod modinfo sha256sum df; do command -v $t >/dev/null 2>&1 || echo "missing	$t"; done
+command -v gzip >/dev/null 2>&1 && echo "has	gzip"
 near() { p=$1; while [ ! -e "$p" ]; do p=\${p%/*}; [ -z "$p" ] && p=/; done; echo "$p"; }
 d=$(near "$dir"); r=$(near "$root")
 echo "dirreal	$(readlink -f "$d")"
@@ -251,5 +254,6 @@ export async function preflight(
       hint: `free space on the board (old backups: \`workbench backups list --board ${board.name}\`), then deploy again`,
     });
   }
-  return { release, moduleDir, plans, holders, freeInstall: dfDir[0], freeBackup: dfRoot[0], sameFs, ...(journalText ? { journal: journalText } : {}) };
+  const gzip = lines.some(([k, f]) => k === 'has' && f[0] === 'gzip');
+  return { release, moduleDir, plans, holders, freeInstall: dfDir[0], freeBackup: dfRoot[0], sameFs, gzip, ...(journalText ? { journal: journalText } : {}) };
 }

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { createReadStream, readFileSync } from 'node:fs';
-import { stat, writeFile } from 'node:fs/promises';
+import { readFile, stat, writeFile } from 'node:fs/promises';
+import { gzipSync } from 'node:zlib';
 import { Client, type ClientChannel, type ConnectConfig } from 'ssh2';
 import { WorkbenchError } from '../core/errors.ts';
 import { formatArgv } from '../core/runner.ts';
@@ -432,9 +433,10 @@ export class SshTarget implements Target {
    * local one.
    * @throws WorkbenchError E_TRANSFER (hash mismatch, disk full: the partial file is removed).
    */
-  async upload(localPath: string, remotePath: string, opts: { mode?: number } = {}): Promise<{ bytes: number; sha256: string }> {
+  async upload(localPath: string, remotePath: string, opts: { mode?: number; compress?: boolean } = {}): Promise<{ bytes: number; sha256: string }> {
     validateRemotePath(remotePath);
     const bytes = (await stat(localPath)).size;
+    if (opts.compress && bytes <= 64 * 1024 * 1024) return this.uploadCompressed(localPath, remotePath, bytes, opts.mode);
     const h = createHash('sha256');
     await new Promise<void>((resolve, reject) => {
       const rs = createReadStream(localPath);
@@ -457,6 +459,29 @@ export class SshTarget implements Target {
       throw new WorkbenchError('E_TRANSFER', `${this.name}: ${remotePath} SHA-256 ${remote} differs from local ${sha256}`, {
         hint: 'the transfer was corrupted or the board disk is full; retry',
       });
+    }
+    return { bytes, sha256 };
+  }
+
+  /** gzip -1 on the host, `gzip -dc` on the board (fewer bytes through a slow link or a slow guest's SSH). */
+  private async uploadCompressed(localPath: string, remotePath: string, bytes: number, mode: number | undefined): Promise<{ bytes: number; sha256: string }> {
+    const data = await readFile(localPath);
+    const sha256 = createHash('sha256').update(data).digest('hex');
+    const script = 'if gzip -dc > "$1" && { [ -z "$2" ] || chmod "$2" "$1"; }; then sha256sum "$1"; else rc=$?; rm -f "$1"; exit $rc; fi';
+    const r = await this.channel(['sh', '-c', script, 'wb-upload', remotePath, mode !== undefined ? mode.toString(8) : ''], {
+      input: gzipSync(data, { level: 1 }),
+      allowFailure: true,
+      timeoutMs: 600_000,
+    });
+    if (r.exitCode !== 0) {
+      const full = /No space left|Disk quota/i.test(r.stderr);
+      throw new WorkbenchError('E_TRANSFER', `${this.name}: writing ${remotePath} failed (exit ${r.exitCode}): ${r.stderr.trim()}`, {
+        hint: full ? 'the board disk is full: free space on it' : 'check the directory exists and is writable (and that the board has gzip)',
+      });
+    }
+    const remote = r.stdout.split(/\s+/)[0];
+    if (remote !== sha256) {
+      throw new WorkbenchError('E_TRANSFER', `${this.name}: ${remotePath} SHA-256 ${remote} differs from local ${sha256}`, { hint: 'the transfer was corrupted; retry' });
     }
     return { bytes, sha256 };
   }

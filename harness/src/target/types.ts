@@ -17,6 +17,14 @@ export interface ExecOptions {
   allowFailure?: boolean;
 }
 
+/** Options of {@link Target.upload}. */
+export interface UploadOptions {
+  /** File mode to set (e.g. 0o644). */
+  mode?: number;
+  /** Send it gzip-compressed (the board needs gzip); the SHA-256 check is on the uncompressed file. */
+  compress?: boolean;
+}
+
 /** Result of one remote command. */
 export interface ExecResult {
   argv: string[];
@@ -52,7 +60,7 @@ export interface Target {
    * Uploads a local file to `remotePath` and verifies its SHA-256 on the board.
    * @throws WorkbenchError `E_TRANSFER` when the hashes differ.
    */
-  upload(localPath: string, remotePath: string, opts?: { mode?: number }): Promise<{ bytes: number; sha256: string }>;
+  upload(localPath: string, remotePath: string, opts?: UploadOptions): Promise<{ bytes: number; sha256: string }>;
   /** Downloads `remotePath` to `localPath` and verifies SHA-256. */
   download(remotePath: string, localPath: string): Promise<{ bytes: number; sha256: string }>;
   /** `uname -r` of the board. */

@@ -105,6 +105,10 @@ describe('SshTarget on the board', () => {
       const down = await t.download(remote, back);
       expect(down.sha256).toBe(up.sha256);
       expect(readFileSync(back).equals(data)).toBe(true);
+      // Compressed transfer: same bytes on the board.
+      const upz = await t.upload(local, remote, { compress: true });
+      expect(upz.sha256).toBe(up.sha256);
+      expect((await t.exec(['sha256sum', remote])).stdout.split(' ')[0]).toBe(up.sha256);
     } finally {
       await t.exec(['rm', '-f', remote]);
     }
