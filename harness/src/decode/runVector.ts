@@ -10,6 +10,7 @@ import type { Target } from '../target/types.ts';
 import type { InspectResult } from '../vectors/inspect.ts';
 import type { ReferenceSet } from '../vectors/references.ts';
 import { formatMismatch } from './captureFormat.ts';
+import { diagnosticLines } from './gstFailure.ts';
 import { headerSummary, writeMismatchArtefacts, type MismatchArtefacts } from './artefacts.ts';
 import { FrameComparer, type CompareResult, type ExpectedFrame } from './frameCompare.ts';
 import { frameBytes, type FrameGeometry } from './geometry.ts';
@@ -244,6 +245,10 @@ export async function runVector(o: RunVectorOptions): Promise<VectorRunOutcome> 
     ...(bitstream ? { bitstream } : {}),
     frames: o.inspect.frames,
   });
+  if (run.timedOut) {
+    const last = diagnosticLines(run.stderrTail).at(-1);
+    if (last) notes.push(`decoder's last diagnostic before the kill: ${last}`);
+  }
   if (run.timedOut && run.releaseMs !== undefined) notes.push(`decoder killed; the device was released ${run.releaseMs} ms later`);
   for (const t of run.stuckThreads ?? []) notes.push(`stuck in the kernel when killed: ${t}`);
   if (run.releaseError) notes.push(`board not usable: ${run.releaseError}`);

@@ -131,7 +131,7 @@ export async function decodeCommand(files: string[], opts: DecodeCommandOptions)
     for (const n of o.notes) out(`  note        ${n}`);
   }
   const run = summarizeIrq(irqs, irq?.state === 'unavailable' ? irq.reason : driver === 'visl' ? 'no rkvdec jobs observed: the board runs visl, which has no vdpu381 interrupt' : undefined);
-  if (!opts.json) out(`IRQ BIT(2) question: ${run.answer} — ${run.explanation}`);
+  if (!opts.json && target) out(`IRQ BIT(2) question: ${run.answer} — ${run.explanation}`);
   return exit;
 }
 
