@@ -30,12 +30,18 @@ if (!args.has('--warm-only')) env.WORKBENCH_CACHE_DIR = join(work, 'cache');
 
 async function wb(argv: string[], label: string): Promise<number> {
   const t0 = process.hrtime.bigint();
+  let pending = '';
   const r = await runner.run(['node', cli, ...argv], {
     env,
     allowFailure: true,
     timeoutMs: 30 * 60_000,
-    onStderr: (s) => process.stderr.write(s.replace(/^/gm, `  ${label} | `)),
+    onStderr: (s) => {
+      const lines = (pending + s).split('\n');
+      pending = lines.pop() ?? '';
+      for (const l of lines) process.stderr.write(`  ${label} | ${l}\n`);
+    },
   });
+  if (pending) process.stderr.write(`  ${label} | ${pending}\n`);
   const s = Number(process.hrtime.bigint() - t0) / 1e9;
   if (r.exitCode !== 0) throw new Error(`${label}: workbench ${argv.join(' ')} exited ${r.exitCode}\n${r.stdout}\n${r.stderr}`);
   return s;
