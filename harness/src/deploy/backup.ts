@@ -31,8 +31,9 @@ while [ $# -gt 0 ]; do
   dest=$1; name=$2; shift 2
   if [ -e "$dest" ]; then
     cp -p "$dest" "$b/$name"
-    (cd "$b" && sha256sum "$name") >> "$b/SHA256SUMS.tmp"
-    echo "orig	$name	$(sha256sum < "$dest" | cut -d' ' -f1)	$(sha256sum < "$b/$name" | cut -d' ' -f1)"
+    copy=$(cd "$b" && sha256sum "$name")
+    echo "$copy" >> "$b/SHA256SUMS.tmp"
+    echo "orig	$name	$(sha256sum < "$dest" | cut -d' ' -f1)	\${copy%% *}"
   fi
 done
 mv -f "$b/SHA256SUMS.tmp" "$b/SHA256SUMS"
@@ -204,7 +205,8 @@ const LIST_SCRIPT = `
 for d in "$1"/*/; do
   [ -d "$d" ] || continue
   d=\${d%/}
-  if [ -r "$d/record.json" ]; then printf 'record\\t%s\\t' "\${d##*/}"; tr -d '\\n' < "$d/record.json"; echo; else printf 'partial\\t%s\\n' "\${d##*/}"; fi
+  # record.json is one line of JSON: read it with the shell's own read (no process per backup)
+  if [ -r "$d/record.json" ] && IFS= read -r rec < "$d/record.json"; then printf 'record\\t%s\\t%s\\n' "\${d##*/}" "$rec"; else printf 'partial\\t%s\\n' "\${d##*/}"; fi
 done
 `;
 
