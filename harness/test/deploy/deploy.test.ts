@@ -205,6 +205,22 @@ describe('deployModules (fake board)', () => {
     expect(JSON.parse(finish.argv[5]!).state).toBe('failed');
   });
 
+  it('Ctrl-C (abort) after the install stops at the next phase and rolls back; before the install it only discards the backup', async () => {
+    const ac = new AbortController();
+    const t = fakeBoard({});
+    const err = await deployModules(t, vboardBoard(), [fakeVisl()], { signal: ac.signal, onPhase: (p) => void (p === 'install' && ac.abort()) }).catch((e) => e);
+    expect(err).toBeInstanceOf(DeployError);
+    expect(err.code).toBe('E_ABORTED');
+    expect(err.rolledBack).toBe(true);
+    expect(steps(t)).toEqual(['preflight', 'backup', 'upload', 'install', 'restore', 'reload', 'finish']);
+
+    const ac2 = new AbortController();
+    const t2 = fakeBoard({});
+    const err2 = await deployModules(t2, vboardBoard(), [fakeVisl()], { signal: ac2.signal, onPhase: (p) => void (p === 'backup' && ac2.abort()) }).catch((e) => e);
+    expect(err2.code).toBe('E_ABORTED');
+    expect(steps(t2)).toEqual(['preflight', 'backup', 'read-journal', 'discard']);
+  });
+
   it('a WARN in the kernel log after loading fails verification and rolls back', async () => {
     const log = '<4>[ 3.0] WARNING: CPU: 0 PID: 1 at drivers/media/test-drivers/visl/visl-core.c:10 visl_probe+0x10/0x20 [visl]\n<4>[ 3.1] ---[ end trace 0000000000000000 ]---\n';
     const t = fakeBoard({ kernelLog: log });
