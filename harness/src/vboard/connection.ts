@@ -1,4 +1,3 @@
-import { knownHostsPath } from '../target/knownHosts.ts';
 import { SshTarget } from '../target/ssh.ts';
 import { vboardPaths } from './state.ts';
 
@@ -48,7 +47,7 @@ export function connectionFor(port: number): VboardConnection {
     user: 'root',
     identityFile: p.identity,
     hostKeyAlias: VBOARD_NAME,
-    knownHostsFile: knownHostsPath(),
+    knownHostsFile: p.knownHosts,
   };
 }
 

@@ -1,9 +1,11 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { readFile, rename, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { cacheRoot } from '../core/paths.ts';
 import { writeFileAtomic } from '../core/cache.ts';
 import { WorkbenchError } from '../core/errors.ts';
 import type { Runner } from '../core/runner.ts';
-import { forgetHost, knownHostsPath, recordHostKey } from '../target/knownHosts.ts';
+import { forgetHost, recordHostKey } from '../target/knownHosts.ts';
 import { paths, VBOARD_NAME } from './connection.ts';
 import type { VboardImage } from './image.ts';
 import { readJson, type DiskState } from './state.ts';
@@ -31,10 +33,10 @@ export async function ensureIdentity(runner: Runner): Promise<string> {
  */
 export async function ensureDisk(runner: Runner, img: VboardImage, fresh: boolean, log?: (s: string) => void): Promise<void> {
   const p = paths();
-  const kh = knownHostsPath();
+  const kh = p.knownHosts;
   const d = readJson<DiskState>(p.diskFile);
   const [type, b64] = img.hostKey.split(' ');
-  if (!type || !b64) throw new WorkbenchError('E_VBOARD_IMAGE', `image ${img.dir} has no host key recorded`, { hint: 'rebuild it: workbench vboard up --rebuild' });
+  if (!type || !b64) throw new WorkbenchError('E_VBOARD_IMAGE', `image ${img.dir} has no host key recorded`, { hint: 'rebuild it: `workbench vboard down`, then `workbench vboard up --rebuild`' });
   if (fresh || !d || d.imageKey !== img.key || !existsSync(p.disk)) {
     log?.(fresh ? 'resetting the guest disk from the image' : 'creating the guest disk from the image');
     const tmp = `${p.disk}.tmp-${process.pid}`;
@@ -45,6 +47,26 @@ export async function ensureDisk(runner: Runner, img: VboardImage, fresh: boolea
     recordHostKey(kh, VBOARD_NAME, type, b64);
     return;
   }
-  const recorded = existsSync(kh) && (await readFile(kh, 'utf8')).split('\n').some((l) => l.split(/\s+/)[0]?.split(',').includes(VBOARD_NAME));
-  if (!recorded) recordHostKey(kh, VBOARD_NAME, type, b64);
+  if (!hasEntry(kh)) recordHostKey(kh, VBOARD_NAME, type, b64);
+}
+
+function hasEntry(kh: string): boolean {
+  return existsSync(kh) && readFileSync(kh, 'utf8').split('\n').some((l) => l.split(/\s+/)[0]?.split(',').includes(VBOARD_NAME));
+}
+
+/**
+ * When this board's known_hosts has no `vboard` entry (deleted by hand, or a
+ * board started before the file moved to the state directory), records the
+ * host key of the image its disk was made from: read from our own image build
+ * in the cache, never from the network. A recorded entry is never changed.
+ */
+export function ensureRecordedHostKey(): void {
+  const p = paths();
+  if (hasEntry(p.knownHosts)) return;
+  const d = readJson<DiskState>(p.diskFile);
+  if (!d) return;
+  const pub = join(cacheRoot(), 'vboard-image', d.imageKey, 'ssh_host_ed25519_key.pub');
+  if (!existsSync(pub)) return;
+  const [type, b64] = readFileSync(pub, 'utf8').trim().split(/\s+/);
+  if (type && b64) recordHostKey(p.knownHosts, VBOARD_NAME, type, b64);
 }

@@ -24,6 +24,13 @@ export function vboardPaths(root: string = join(stateRoot(), 'vboard')) {
     diskFile: join(root, 'disk.json'),
     /** The board's SSH client key (ed25519, generated once). */
     identity: join(root, 'id_ed25519'),
+    /**
+     * The workbench's known_hosts for this vboard (OpenSSH format, alias
+     * `vboard`). Kept with the board's state rather than in the config
+     * directory so two vboards (e.g. a test's own and the shared one) never
+     * overwrite each other's recorded key.
+     */
+    knownHosts: join(root, 'known_hosts'),
     lock: join(root, 'up.lock'),
   };
 }

@@ -7,7 +7,7 @@ import { ExecaRunner, type Runner } from '../core/runner.ts';
 import type { SshTarget } from '../target/ssh.ts';
 import { startQemu, waitForSsh } from './boot.ts';
 import { connectionFor, paths, targetFor, type VboardConnection } from './connection.ts';
-import { ensureDisk, ensureIdentity } from './disk.ts';
+import { ensureDisk, ensureIdentity, ensureRecordedHostKey } from './disk.ts';
 import { ensureVboardImage } from './image.ts';
 import { chooseAccel, type Accel } from './qemu.ts';
 import { isOurQemu, readJson, tailFile, type RunState } from './state.ts';
@@ -45,6 +45,8 @@ export interface VboardUpOptions {
   log?: (msg: string) => void;
   /** Discard the guest disk's changes (deployed modules...) and start from the image. */
   fresh?: boolean;
+  /** Rebuild the cached image (and so give the board a new disk and host key). */
+  rebuild?: boolean;
   /** Guest memory, MiB (default 2048). */
   memoryMiB?: number;
   /** Guest CPUs (default 2). */
@@ -73,9 +75,9 @@ export async function vboardUp(opts: VboardUpOptions = {}): Promise<VboardStatus
   const release = await acquireLock(p.lock, log);
   try {
     const st = await vboardStatus();
-    if (st.state === 'running' && opts.fresh) {
-      throw new WorkbenchError('E_VBOARD_RUNNING', `the vboard is running (QEMU PID ${st.pid}); --fresh would reset its disk under it`, {
-        hint: 'stop it first: `workbench vboard down`, then `workbench vboard up --fresh`',
+    if (st.state === 'running' && (opts.fresh || opts.rebuild)) {
+      throw new WorkbenchError('E_VBOARD_RUNNING', `the vboard is running (QEMU PID ${st.pid}); --fresh/--rebuild would replace its disk under it`, {
+        hint: 'stop it first: `workbench vboard down`, then `workbench vboard up --fresh` (or --rebuild)',
       });
     }
     if (st.state === 'running') return { ...st, alreadyRunning: true };
@@ -88,9 +90,9 @@ export async function vboardUp(opts: VboardUpOptions = {}): Promise<VboardStatus
       log?.(`previous vboard record is stale (${st.detail}); cleaning it up`);
       await cleanupRunFiles();
     }
-    const img = await ensureVboardImage({ runner, log });
+    const img = await ensureVboardImage({ runner, log, force: Boolean(opts.rebuild) });
     const pub = await ensureIdentity(runner);
-    await ensureDisk(runner, img, Boolean(opts.fresh), log);
+    await ensureDisk(runner, img, Boolean(opts.fresh || opts.rebuild), log);
     const { accel, detail } = await chooseAccel(runner, p.dir, img, log);
     log?.(`accelerator: ${accel} (${detail})`);
     const [ktype, kb64] = pub.split(/\s+/);
@@ -169,6 +171,7 @@ export async function vboardStatus(): Promise<VboardStatus> {
       detail: `QEMU PID ${run.pid} is gone or is another process (guest died or the host restarted)${tailText ? `; last serial lines:\n${tailText}` : ''}`,
     };
   }
+  ensureRecordedHostKey();
   const t = targetFor(run.port, 5_000);
   try {
     await t.exec(['true'], { timeoutMs: 5_000 });
@@ -242,6 +245,7 @@ export function vboardConnection(): VboardConnection {
       hint: 'start it with `workbench vboard up`',
     });
   }
+  ensureRecordedHostKey();
   return connectionFor(run.port);
 }
 

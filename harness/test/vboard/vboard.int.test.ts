@@ -3,7 +3,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ExecaRunner } from '../../src/core/runner.ts';
-import { knownHostsPath } from '../../src/target/knownHosts.ts';
 import { SshTarget } from '../../src/target/ssh.ts';
 import { vboardConnection, vboardDown, vboardStatus, vboardTarget, vboardUp } from '../../src/vboard/vboard.ts';
 
@@ -49,7 +48,7 @@ describe('vboard (real QEMU guest)', () => {
       expect(await t.kernelRelease()).toBe(up.kernelRelease);
       // The recorded key is the key the guest really has.
       const guestKey = (await t.exec(['cat', '/etc/ssh/ssh_host_ed25519_key.pub'])).stdout.trim().split(/\s+/).slice(0, 2).join(' ');
-      const recorded = readFileSync(knownHostsPath(), 'utf8')
+      const recorded = readFileSync(vboardConnection().knownHostsFile, 'utf8')
         .split('\n')
         .filter((l) => l.split(/\s+/)[0] === 'vboard')
         .map((l) => l.split(/\s+/).slice(1, 3).join(' '));
@@ -81,7 +80,7 @@ describe('vboard (real QEMU guest)', () => {
     await expect(t.exec(['true'])).rejects.toMatchObject({ code: 'E_HOSTKEY_CHANGED' });
     await t.close();
     // Same through the workbench's own known_hosts.
-    const real = knownHostsPath();
+    const real = c.knownHostsFile;
     const saved = readFileSync(real, 'utf8');
     writeFileSync(real, `vboard ${otherKey}\n`);
     try {

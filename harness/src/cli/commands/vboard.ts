@@ -26,12 +26,13 @@ export function register(program: Command): void {
   vb.command('up')
     .description('build the image once (cached), boot the vboard and wait until SSH answers')
     .option('--fresh', 'discard the guest disk changes (deployed modules...) and start from the image')
+    .option('--rebuild', 'rebuild the cached image first (new disk, new host key)')
     .option('--memory <MiB>', 'guest memory in MiB', '2048')
     .option('--timeout <s>', 'seconds to wait for SSH', '180')
     .option('--json', 'print the status as JSON')
-    .action(async (o: { fresh?: boolean; memory: string; timeout: string; json?: boolean }) => {
+    .action(async (o: { fresh?: boolean; rebuild?: boolean; memory: string; timeout: string; json?: boolean }) => {
       const t0 = Date.now();
-      const s = await vboardUp({ fresh: Boolean(o.fresh), memoryMiB: Number(o.memory), bootTimeoutS: Number(o.timeout), log });
+      const s = await vboardUp({ fresh: Boolean(o.fresh), rebuild: Boolean(o.rebuild), memoryMiB: Number(o.memory), bootTimeoutS: Number(o.timeout), log });
       if (o.json) process.stdout.write(JSON.stringify({ ...s, totalMs: Date.now() - t0 }) + '\n');
       else {
         process.stdout.write(describe(s) + '\n');
