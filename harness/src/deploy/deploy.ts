@@ -223,7 +223,7 @@ export async function deployModules(target: Target, board: Board, modules: Modul
         }
       }
       const why = failures(record.kernelLogFindings).map(describeFinding);
-      log(`deploy ${id} failed: ${err.message}${why.length ? ` (${why.join('; ')})` : ''}; restoring the previous modules`);
+      log(`deploy ${id} failed: ${err.message}${why.length ? ` (${why.join('; ')})` : ''}; ${replacing ? 'restoring the previous modules' : 'nothing was replaced yet: discarding the backup'}`);
       await opts.onPhase?.('rollback');
       try {
         if (replacing) await restoreDeploy(target, record, 'failed', log, timeoutMs, { releaseLock: true });
@@ -241,7 +241,12 @@ export async function deployModules(target: Target, board: Board, modules: Modul
         );
       }
       await opts.onPhase?.('rolled-back');
-      throw new DeployError(err, true, record, `${why.length ? ` (kernel log: ${why.join('; ')})` : ''}; rolled back: the previous modules are installed and loaded again`);
+      throw new DeployError(
+        err,
+        true,
+        record,
+        `${why.length ? ` (kernel log: ${why.join('; ')})` : ''}; ${replacing ? 'rolled back: the previous modules are installed and loaded again' : 'nothing on the board was replaced'}`,
+      );
     }
   }, log, opts.lockWaitMs);
 }
