@@ -4,6 +4,8 @@ import { formatArgv } from '../../core/runner.ts';
 import type { BuildResult, BuildTarget } from '../../kernel/build.ts';
 import { runChecks } from '../../kernel/check.ts';
 import { formatDiagnostic } from '../../kernel/diagnostics.ts';
+import { formatKtapSummary } from '../../kernel/ktap.ts';
+import { DEFAULT_KUNITCONFIG, runKunit } from '../../kernel/kunit.ts';
 import { DEFAULT_MANIFEST } from '../../kernel/manifest.ts';
 import { bisectSeries, buildSeries, seriesApply } from '../../kernel/stage.ts';
 
@@ -22,7 +24,7 @@ function printBuild(r: BuildResult): void {
   out(`reproduce (inside the toolbox): ${formatArgv(r.commands[r.commands.length - 1] ?? [])}`);
 }
 
-/** Registers `workbench series apply`, `workbench build`, `workbench check`. */
+/** Registers `workbench series apply`, `workbench build`, `workbench check`, `workbench kunit`. */
 export function register(program: Command): void {
   const series = program.command('series').description('the patch series (patches/series) on the pinned base tree');
   series
@@ -108,5 +110,46 @@ export function register(program: Command): void {
         out(`${r.findings.length} finding(s), ${errors} error(s) in ${(r.durationMs / 1000).toFixed(1)} s`);
       }
       process.exitCode = r.ok ? ExitCode.Ok : ExitCode.TestFailures;
+    });
+
+  program
+    .command('kunit')
+    .description("run the series' KUnit suite: x86_64 kernel from the kunitconfig (kunit.py config + make in the toolbox, cached build dir), booted in the host's QEMU; exit 0 all passed, 1 failures, 2 infrastructure")
+    .option('--series <DIR|MBOX|A..B>', SERIES_HELP)
+    .option('--manifest <name>', 'kernel manifest', DEFAULT_MANIFEST)
+    .option('--kunitconfig <path>', 'tree folder holding .kunitconfig, or a kunitconfig file (tree-relative)', DEFAULT_KUNITCONFIG)
+    .option('-j, --jobs <n>', 'make --jobs', '2')
+    .option('--timeout <s>', 'QEMU run limit, seconds', '300')
+    .option('--force', 'run make even when nothing changed')
+    .option('--json', 'machine-readable output (the KunitResult)')
+    .option('-v, --verbose', 'stream make output to stderr')
+    .action(async (o: { series?: string; manifest: string; kunitconfig: string; jobs: string; timeout: string; force?: boolean; json?: boolean; verbose?: boolean }) => {
+      const jobs = Number(o.jobs);
+      if (!Number.isInteger(jobs) || jobs < 1) throw new WorkbenchError('E_USAGE', `--jobs ${o.jobs}: expected a positive integer`);
+      const timeout = Number(o.timeout);
+      if (!Number.isFinite(timeout) || timeout <= 0) throw new WorkbenchError('E_USAGE', `--timeout ${o.timeout}: expected seconds > 0`);
+      const r = await runKunit({
+        series: o.series,
+        manifest: o.manifest,
+        kunitconfig: o.kunitconfig,
+        jobs,
+        timeoutMs: timeout * 1000,
+        force: Boolean(o.force),
+        log,
+        ...(o.verbose ? { onOutput: (s: string) => process.stderr.write(s) } : {}),
+      });
+      if (o.json) out(JSON.stringify({ ...r, boot: r.boot ? { ...r.boot, console: undefined } : undefined }, null, 2));
+      else {
+        out(`base-commit: ${r.baseCommit}  head: ${r.head}  (${r.series.patches} patch(es) from ${r.series.source})`);
+        const b = r.build;
+        out(`kernel: ${b.ok ? b.kernel : 'BUILD FAILED'}${b.cached ? ' (cached: nothing changed)' : ` (make: ${b.steps} kbuild steps in ${(b.durationMs / 1000).toFixed(1)} s)`}`);
+        for (const d of b.diagnostics) out(`  ${formatDiagnostic(d)}`);
+        if (!b.ok) out(`make log: ${b.logFile}`);
+        if (r.ktap) for (const l of formatKtapSummary(r.ktap)) out(l);
+        if (r.boot) out(`console log: ${r.boot.serialLog} (QEMU ${(r.boot.durationMs / 1000).toFixed(1)} s)`);
+        out(`reproduce (inside the toolbox, in the tree): ${b.commands.map((c) => formatArgv(c)).join(' && ')}`);
+        if (r.boot) out(`then on the host: ${formatArgv(r.boot.argv)}`);
+      }
+      process.exitCode = r.exitCode;
     });
 }
