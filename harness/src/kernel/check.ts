@@ -2,7 +2,10 @@ import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { buildApplied, type BuildResult } from './build.ts';
 import { CHECKPATCH_ARGS, checkpatchTotals, parseCheckpatch } from './checkpatch.ts';
+import { FILE_PATH_CHANGES, reviewFilePathChanges } from './checkMaintainers.ts';
 import type { Diagnostic } from './diagnostics.ts';
+import { kgit } from './git.ts';
+import { parseMaintainers, type MaintainersSection } from './maintainers.ts';
 import { RKVDEC_DIR } from './moduleLayout.ts';
 import { withStage, type StageOptions } from './stage.ts';
 import { applySeries } from './workTree.ts';
@@ -25,7 +28,10 @@ export interface CheckResult {
 
 /**
  * `workbench check`: applies the series, runs the base tree's
- * `scripts/checkpatch.pl --strict --max-line-length=80` on every patch, and
+ * `scripts/checkpatch.pl --strict --max-line-length=80` on every patch
+ * (FILE_PATH_CHANGES judged against MAINTAINERS as of that patch: `info`
+ * when an existing `F:` pattern covers every added file, see
+ * checkMaintainers.ts), and
  * builds the rkvdec folder for the vboard with sparse (`C=1`) and `W=1` from
  * scratch (a separate build directory, cleaned first, so every file's
  * warnings are seen), keeping findings in the rkvdec folder.
@@ -42,6 +48,7 @@ export async function runChecks(opts: StageOptions): Promise<CheckResult> {
     await mkdir(dir, { recursive: true });
     const findings: Diagnostic[] = [];
     const per: CheckResult['checkpatch'] = [];
+    const sections = new Map<string, MaintainersSection[]>();
     const commands: string[][] = [];
     for (const p of series.patches) {
       const name = `${String(p.index).padStart(4, '0')}.patch`;
@@ -60,7 +67,11 @@ export async function runChecks(opts: StageOptions): Promise<CheckResult> {
         timeoutMs: 10 * 60_000,
       });
       const label = `${p.name} "${p.subject}"`;
-      const found = parseCheckpatch(r.stdout, label);
+      let found = parseCheckpatch(r.stdout, label);
+      if (found.some((d) => d.flag === FILE_PATH_CHANGES)) {
+        const commit = applied.commits.find((c) => c.patch.index === p.index)?.commit ?? applied.head;
+        found = reviewFilePathChanges(found, p.text, await maintainersAt(wt.dir, commit, sections));
+      }
       if (r.exitCode !== 0 && found.length === 0) {
         found.push({ severity: 'error', tool: 'checkpatch', message: `checkpatch.pl exited with ${r.exitCode} without findings: ${(r.stderr || r.stdout).trim().split('\n').slice(-3).join(' | ')}`, patch: label });
       }
@@ -85,4 +96,17 @@ export async function runChecks(opts: StageOptions): Promise<CheckResult> {
       durationMs: Date.now() - started,
     };
   });
+}
+
+/** MAINTAINERS of the tree at `commit`, parsed (memoised by blob id); empty when the tree has none. */
+async function maintainersAt(dir: string, commit: string, memo: Map<string, MaintainersSection[]>): Promise<MaintainersSection[]> {
+  const g = kgit(dir);
+  const blob = (await g.raw(['rev-parse', '--verify', '-q', `${commit}:MAINTAINERS`]).catch(() => '')).trim();
+  if (!blob) return [];
+  let s = memo.get(blob);
+  if (!s) {
+    s = parseMaintainers(await g.raw(['cat-file', 'blob', blob]));
+    memo.set(blob, s);
+  }
+  return s;
 }

@@ -7,8 +7,12 @@
  * failure).
  */
 
-/** Severity of a finding. `error` makes a build (or check) fail. */
-export type Severity = 'error' | 'warning' | 'note';
+/**
+ * Severity of a finding. `error` makes a build (or check) fail. `info`: a
+ * finding the workbench judged moot (kept for the record, not counted as a
+ * warning; e.g. checkpatch's FILE_PATH_CHANGES for files MAINTAINERS covers).
+ */
+export type Severity = 'error' | 'warning' | 'note' | 'info';
 
 /** One parsed finding. */
 export interface Diagnostic {

@@ -119,7 +119,8 @@ export function toRecordDiagnostic(d: KernelDiagnostic): Diagnostic {
     ...(d.file ? { file: d.file } : {}),
     ...(d.line !== undefined ? { line: d.line } : {}),
     ...(d.column !== undefined ? { column: d.column } : {}),
-    severity: d.severity,
+    // The run record knows error/warning/note; a finding judged moot (info) is a note there.
+    severity: d.severity === 'info' ? 'note' : d.severity,
     message: d.flag ? `${d.message} [${d.flag}]` : d.message,
     ...(d.patch ? { patch: d.patch } : {}),
   };

@@ -102,12 +102,13 @@ export function register(program: Command): void {
       else {
         for (const c of r.checkpatch) {
           const t = c.totals;
-          out(`checkpatch ${c.patch} "${c.subject}": ${t ? `${t.errors} errors, ${t.warnings} warnings, ${t.checks} checks` : `exit ${c.exitCode}`}`);
+          const moot = r.findings.filter((d) => d.tool === 'checkpatch' && d.severity === 'info' && d.patch === `${c.patch} "${c.subject}"`).length;
+          out(`checkpatch ${c.patch} "${c.subject}": ${t ? `${t.errors} errors, ${t.warnings} warnings${moot ? ` (${moot} judged moot: info)` : ''}, ${t.checks} checks` : `exit ${c.exitCode}`}`);
         }
         out(`sparse + W=1 build of the rkvdec folder: ${r.build.ok ? 'compiled' : 'FAILED'}${r.ignoredOutside ? ` (${r.ignoredOutside} messages about kernel headers not counted)` : ''}`);
         for (const d of r.findings) out(`  ${formatDiagnostic(d)}`);
-        const errors = r.findings.filter((d) => d.severity === 'error').length;
-        out(`${r.findings.length} finding(s), ${errors} error(s) in ${(r.durationMs / 1000).toFixed(1)} s`);
+        const n = (sev: string) => r.findings.filter((d) => d.severity === sev).length;
+        out(`${r.findings.length} finding(s): ${n('error')} error(s), ${n('warning')} warning(s), ${n('note')} note(s), ${n('info')} info in ${(r.durationMs / 1000).toFixed(1)} s`);
       }
       process.exitCode = r.ok ? ExitCode.Ok : ExitCode.TestFailures;
     });
