@@ -1,13 +1,14 @@
 import { Command, CommanderError } from 'commander';
 import { WorkbenchError, ExitCode } from '../core/errors.ts';
-import { COMMAND_MODULES } from './commands/index.ts';
+import { COMMAND_FAMILIES, familiesFor, type CommandModule } from './commands/index.ts';
 
 /**
- * Builds the `workbench` program: every command module in commands/
- * registers its commands on it (one file per command family, so parallel
- * work does not collide).
+ * Builds the `workbench` program from the given command families (default:
+ * all of them): each module in commands/ registers its commands on it (one
+ * file per command family, so parallel work does not collide).
  */
-export function buildProgram(): Command {
+export async function buildProgram(families = COMMAND_FAMILIES): Promise<Command> {
+  const modules: CommandModule[] = await Promise.all(families.map((f) => f.load()));
   const program = new Command('workbench')
     .description(
       'Build, deploy and prove the rkvdec VP9 backend (RK3588 vdpu381) on real boards and on the virtual board (QEMU + visl).',
@@ -15,7 +16,7 @@ export function buildProgram(): Command {
     .version('0.1.0')
     .showHelpAfterError()
     .exitOverride();
-  for (const m of COMMAND_MODULES) m.register(program);
+  for (const m of modules) m.register(program);
   return program;
 }
 
@@ -24,8 +25,8 @@ export function buildProgram(): Command {
  * 2 workbench/infrastructure failure) instead of exiting, so tests can call it.
  */
 export async function main(argv: string[]): Promise<number> {
-  const program = buildProgram();
   try {
+    const program = await buildProgram(familiesFor(argv));
     await program.parseAsync(argv);
     return typeof process.exitCode === 'number' ? process.exitCode : ExitCode.Ok;
   } catch (e) {

@@ -1,19 +1,42 @@
 import type { Command } from 'commander';
-import * as doctor from './doctor.ts';
-import * as toolbox from './toolbox.ts';
-import * as vboard from './vboard.ts';
-import * as kernel from './kernel.ts';
-import * as boards from './boards.ts';
-import * as deploy from './deploy.ts';
-import * as vectors from './vectors.ts';
-import * as decode from './decode.ts';
-import * as iterate from './iterate.ts';
-import * as report from './report.ts';
 
 /** A command family: registers its commands on the program. */
 export interface CommandModule {
   register(program: Command): void;
 }
 
-/** Every command family, in `--help` order. */
-export const COMMAND_MODULES: CommandModule[] = [iterate, doctor, toolbox, vboard, kernel, boards, deploy, vectors, decode, report];
+/** A command family, loaded on demand, and the top-level command names it registers. */
+export interface CommandFamily {
+  commands: readonly string[];
+  load: () => Promise<CommandModule>;
+}
+
+/**
+ * Every command family, in `--help` order. Families are imported lazily so
+ * that `workbench vboard up` does not pay for loading ink, ssh2, xxhash-wasm
+ * and every stage (CLI start-up was ~2 s with eager imports).
+ */
+export const COMMAND_FAMILIES: readonly CommandFamily[] = [
+  { commands: ['iterate'], load: () => import('./iterate.ts') },
+  { commands: ['doctor'], load: () => import('./doctor.ts') },
+  { commands: ['toolbox'], load: () => import('./toolbox.ts') },
+  { commands: ['vboard'], load: () => import('./vboard.ts') },
+  { commands: ['series', 'build', 'check', 'kunit'], load: () => import('./kernel.ts') },
+  { commands: ['boards'], load: () => import('./boards.ts') },
+  { commands: ['deploy', 'rollback', 'backups'], load: () => import('./deploy.ts') },
+  { commands: ['vectors'], load: () => import('./vectors.ts') },
+  { commands: ['decode'], load: () => import('./decode.ts') },
+  { commands: ['report'], load: () => import('./report.ts') },
+];
+
+/**
+ * The families to load for `argv` (process.argv layout): only the family
+ * owning the first operand when it is a known command, else all of them
+ * (for `--help`, `help`, or an unknown command, so commander can list and
+ * suggest every command).
+ */
+export function familiesFor(argv: readonly string[]): readonly CommandFamily[] {
+  const first = argv.slice(2).find((a) => !a.startsWith('-'));
+  const owner = first === undefined ? undefined : COMMAND_FAMILIES.find((f) => f.commands.includes(first));
+  return owner ? [owner] : COMMAND_FAMILIES;
+}
