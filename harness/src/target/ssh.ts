@@ -38,7 +38,7 @@ export interface SshOptions {
    * failures are never retried.
    */
   reconnectBudgetMs?: number;
-  /** At most this many channels at once on the connection (default 8; OpenSSH's MaxSessions is 10). */
+  /** At most this many channels at once on the connection (default 6; OpenSSH's MaxSessions is 10, and closing channels still count for a moment). */
   maxChannels?: number;
   /** After killing a timed-out command, wait this long for its channel to close, ms (default 5000). */
   killGraceMs?: number;
@@ -93,7 +93,7 @@ export class SshTarget implements Target {
 
   constructor(private readonly o: SshOptions) {
     this.name = o.name;
-    this.channels = new Semaphore(o.maxChannels ?? 8);
+    this.channels = new Semaphore(o.maxChannels ?? 6);
   }
 
   /** Where this target connects, `user@host:port`. */
@@ -262,6 +262,11 @@ export class SshTarget implements Target {
         // The command never started: safe to reconnect and retry once.
         if (attempt === 0 && (this.client !== c || RETRYABLE_NET.test(msg) || /Not connected|closed/i.test(msg))) {
           this.drop(c);
+          continue;
+        }
+        // sshd refused the channel (MaxSessions reached while other channels are still closing): wait and retry.
+        if (attempt < 6 && this.client === c && /Channel open failure/i.test(msg)) {
+          await new Promise((r) => setTimeout(r, 150 * (attempt + 1)));
           continue;
         }
         throw new WorkbenchError('E_UNREACHABLE', `board ${this.name} (${this.address}): cannot open a channel: ${msg}`, {
