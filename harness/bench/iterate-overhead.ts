@@ -2,7 +2,7 @@
  * Benchmark: a second `workbench iterate` after a one-line change to a patch,
  * against the same steps done by hand as plain commands.
  *
- *   node --import tsx harness/bench/iterate-overhead.ts [--vectors GLOB]
+ *   node --import tsx harness/bench/iterate-overhead.ts [--vectors GLOB] [--no-check]
  *
  * 1. `workbench iterate --json` once (warm-up: caches, vboard up).
  * 2. One-line change: a comment line added by the last patch that touches a
@@ -33,13 +33,14 @@ import type { RunRecord } from '../src/report/record.ts';
 const args = process.argv.slice(2);
 const vectorsIdx = args.indexOf('--vectors');
 const vectorsGlob = vectorsIdx >= 0 ? args[vectorsIdx + 1] : undefined;
+const noCheck = args.includes('--no-check');
 const root = projectRoot();
 const runner = new ExecaRunner();
 
 /** Runs `workbench iterate --json`, returns wall ms, the result line and the record. */
 async function iterate(): Promise<{ ms: number; record: RunRecord; exitCode: number }> {
   const t0 = Date.now();
-  const argv = [join(root, 'harness/bin/workbench.js'), 'iterate', '--json', ...(vectorsGlob ? ['--vectors', vectorsGlob] : [])];
+  const argv = [join(root, 'harness/bin/workbench.js'), 'iterate', '--json', ...(vectorsGlob ? ['--vectors', vectorsGlob] : []), ...(noCheck ? ['--no-check'] : [])];
   const out = await new Promise<string>((resolve, reject) => {
     const p = spawn(process.execPath, argv, { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] });
     let s = '';
@@ -140,7 +141,7 @@ for (const v of r.vectors) {
   const g = gen.vectors.find((x) => x.name === v.name)!;
   const remote = `/tmp/wb-bench-${v.name}.${g.container}`;
   await runner.run([...scp, g.path, `${o.user}@${o.host}:${remote}`]);
-  const pipeline = v.command!.replace(/location=\S+?\.(ivf|webm)(?=\s)/, `location=${remote}`).replace(/location=\S+\.out\.yuv/, `location=${remote}.yuv`);
+  const pipeline = v.command!.replace(/filesrc location=\S+/, `filesrc location=${remote}`).replace(/videocodectestsink location=\S+/, `videocodectestsink location=${remote}.yuv`);
   await runner.run([...ssh, `${pipeline} >/dev/null && sha256sum ${remote}.yuv`]);
 }
 times.decode = Date.now() - t;
