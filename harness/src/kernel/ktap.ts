@@ -265,7 +265,9 @@ export function formatKtapSummary(run: KtapRun): string[] {
     const pad = '  '.repeat(depth);
     if (t.subtests.length) {
       out.push(pad + divider(`${t.name} (${t.subtests.length} subtests)`));
-      if (t.status !== 'passed' && t.status !== 'skipped') for (const l of suiteLog(t)) out.push(`${pad}    ${l}`);
+      // A suite's own log only explains a failure its cases do not (suite init/exit failed, crash).
+      const explained = t.subtests.some((s) => s.status === 'failed' || s.status === 'crashed');
+      if ((t.status === 'failed' && !explained) || t.status === 'crashed') for (const l of suiteLog(t)) out.push(`${pad}    ${l}`);
       for (const s of t.subtests) line(s, depth);
       out.push(pad + divider(`${LABEL[t.status]} ${t.name}`));
       return;
