@@ -63,7 +63,7 @@ function fakeBoard(st: BoardState): FakeTarget {
           stdout: [
             `release\t${REL}`,
             `moduledir\t${DIR}`,
-            `uid\t${st.uid ?? '0'}\t${st.uid === '1000' ? 'debian' : 'root'}`,
+            `uid\t${st.uid ?? '0'}`,
             `dirreal\t/usr${DIR}`,
             `dfdir\t${st.freeKiB ?? 1_000_000}\t/`,
             `dfroot\t${st.freeKiB ?? 1_000_000}\t/`,
@@ -178,9 +178,11 @@ describe('deployModules (fake board)', () => {
   });
 
   it('not root: E_PERMISSION naming the user', async () => {
-    const err = await deployModules(fakeBoard({ uid: '1000' }), vboardBoard(), [fakeVisl()]).catch((e) => e);
+    const board = { ...vboardBoard(), name: 'rock5b', ssh: { host: 'h', port: 22, user: 'debian' } };
+    const err = await deployModules(fakeBoard({ uid: '1000' }), board, [fakeVisl()]).catch((e) => e);
     expect(isWorkbenchError(err, 'E_PERMISSION')).toBe(true);
-    expect(err.message).toContain('debian');
+    expect(err.message).toContain('uid 1000 (user debian)');
+    expect(err.hint).toContain('user = "root"');
   });
 
   it('a process holding the decoder device stops the deploy and is named', async () => {
