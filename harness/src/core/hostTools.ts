@@ -10,6 +10,8 @@ export interface HostTool {
   pkg: string;
   /** What the workbench uses it for (shown by `workbench doctor`). */
   why: string;
+  /** Only the test suite needs it (not `workbench iterate`). */
+  testOnly?: boolean;
 }
 
 /**
@@ -32,9 +34,12 @@ export const HOST_TOOLS: readonly HostTool[] = [
   { bin: 'vpxenc', pkg: 'vpx-tools', why: 'generates the vp9-features suite' },
   { bin: 'vpxdec', pkg: 'vpx-tools', why: 'libvpx reference decodes' },
   { bin: 'ffmpeg', pkg: 'ffmpeg', why: 'cross-checks references, trace_headers' },
-  { bin: 'xmllint', pkg: 'libxml2-utils', why: 'validates junit.xml against the JUnit XML schema (tests)' },
-  { bin: 'chromium', pkg: 'chromium', why: 'opens index.html headless in the report tests (screenshot, console errors)' },
+  { bin: 'xmllint', pkg: 'libxml2-utils', why: 'validates junit.xml against the JUnit XML schema (tests)', testOnly: true },
+  { bin: 'chromium', pkg: 'chromium', why: 'opens index.html headless in the report tests (screenshot, console errors)', testOnly: true },
 ];
+
+/** The host tools `workbench iterate` needs on the vboard path (everything but test-only tools). */
+export const RUN_TOOLS: readonly string[] = HOST_TOOLS.filter((t) => !t.testOnly).map((t) => t.bin);
 
 /** Directories searched for host tools: PATH plus the sbin dirs (root tools). */
 function searchPath(env: NodeJS.ProcessEnv): string[] {
