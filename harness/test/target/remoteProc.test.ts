@@ -1,4 +1,4 @@
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { KILL_TREE_SCRIPT, PidMarkerParser, WRAP_SCRIPT, killTreeArgv, wrappedCommandLine } from '../../src/target/remoteProc.ts';
 
@@ -34,6 +34,19 @@ describe('wrapper + kill-tree scripts under a real sh (as sshd would run them: n
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     expect(out).toMatch(/^\d+ a 'b' \$\(c\)\n$/);
+  });
+
+  it('plain commands go through the wrapper with their argv intact', () => {
+    const r = spawnSync('sh', ['-c', wrappedCommandLine(['printf', '%s|', 'a b', "c'd", '$(x)'])], { encoding: 'utf8' });
+    expect(r.stdout).toBe("a b|c'd|$(x)|");
+    const p = new PidMarkerParser();
+    expect(p.push(Buffer.from(r.stderr)).toString()).toBe('');
+    expect(p.pid).toBeGreaterThan(1);
+  });
+
+  it('sh -c scripts keep $0 and their positional arguments', () => {
+    const r = spawnSync('sh', ['-c', wrappedCommandLine(['sh', '-c', 'echo "$0|$1|$2|$#"', 'name', 'a b', ''])], { encoding: 'utf8' });
+    expect(r.stdout).toBe('name|a b||2\n');
   });
 
   for (const shell of ['sh', 'bash']) {
