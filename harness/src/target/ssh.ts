@@ -1,68 +1,18 @@
 import { createHash } from 'node:crypto';
-import { createReadStream, readFileSync } from 'node:fs';
+import { createReadStream } from 'node:fs';
 import { readFile, stat, writeFile } from 'node:fs/promises';
 import { gzipSync } from 'node:zlib';
-import { Client, type ClientChannel, type ConnectConfig } from 'ssh2';
+import type { Client, ClientChannel } from 'ssh2';
 import { WorkbenchError } from '../core/errors.ts';
 import { formatArgv } from '../core/runner.ts';
-import { hostPattern, verifyHostKey, type TrustPolicy } from './knownHosts.ts';
+import { Semaphore, openSshConnection, type SshOptions } from './sshConnection.ts';
 import { quoteArgv, validateRemotePath } from './quote.ts';
 import { PidMarkerParser, killTreeArgv, wrappedCommandLine } from './remoteProc.ts';
 import type { ExecOptions, ExecResult, Target } from './types.ts';
 
-/** How to reach a board over SSH. */
-export interface SshOptions {
-  /** Board name (for messages). */
-  name: string;
-  host: string;
-  port: number;
-  user: string;
-  /** Private key file; when absent the SSH agent ($SSH_AUTH_SOCK) is used. */
-  identityFile?: string;
-  /** The workbench's known_hosts file. */
-  knownHostsFile: string;
-  /** Name the host key is recorded under (default `[host]:port`). */
-  hostKeyAlias?: string;
-  /** Unknown host keys: refuse (`strict`, default) or record (`tofu`). */
-  trust?: TrustPolicy;
-  /** Timeout of one connection attempt (TCP + SSH handshake + auth), ms (default 10000). */
-  connectTimeoutMs?: number;
-  /** Keepalive interval, ms (default 5000); {@link keepaliveCountMax} missed answers = connection dead. */
-  keepaliveMs?: number;
-  /** Missed keepalives before the connection is declared dead (default 3). */
-  keepaliveCountMax?: number;
-  /**
-   * Reconnect with exponential backoff: total time budget for (re)connecting,
-   * ms (default 20000). Attempts: immediately, then after 250, 500, 1000, 2000,
-   * 4000 ms (capped) while the budget lasts. Host key and authentication
-   * failures are never retried.
-   */
-  reconnectBudgetMs?: number;
-  /** At most this many channels at once on the connection (default 6; OpenSSH's MaxSessions is 10, and closing channels still count for a moment). */
-  maxChannels?: number;
-  /** After killing a timed-out command, wait this long for its channel to close, ms (default 5000). */
-  killGraceMs?: number;
-}
+export type { SshOptions } from './sshConnection.ts';
 
 const RETRYABLE_NET = /ECONNREFUSED|ECONNRESET|EPIPE|ETIMEDOUT|EHOSTUNREACH|ENETUNREACH|ECONNABORTED|Timed out while waiting for handshake|handshake|Connection lost|socket hang up|Keepalive timeout|No response from server/i;
-
-/** Simple counting semaphore (channels per connection). */
-class Semaphore {
-  private waiting: (() => void)[] = [];
-  constructor(private free: number) {}
-  async take(): Promise<() => void> {
-    if (this.free > 0) this.free--;
-    else await new Promise<void>((r) => this.waiting.push(r));
-    let released = false;
-    return () => {
-      if (released) return;
-      released = true;
-      const next = this.waiting.shift();
-      if (next) next();
-      else this.free++;
-    };
-  }
-}
 
 /** Internal options of one channel. */
 interface ChannelOptions extends ExecOptions {
@@ -157,77 +107,13 @@ export class SshTarget implements Target {
     }
   }
 
-  private connectOnce(): Promise<Client> {
-    return new Promise<Client>((resolve, reject) => {
-      const c = new Client();
-      const alias = this.o.hostKeyAlias ?? hostPattern(this.o.host, this.o.port);
-      let hostKeyError: WorkbenchError | undefined;
-      let ready = false;
-      const cfg: ConnectConfig = {
-        host: this.o.host,
-        port: this.o.port,
-        username: this.o.user,
-        readyTimeout: this.o.connectTimeoutMs ?? 10_000,
-        keepaliveInterval: this.o.keepaliveMs ?? 5_000,
-        keepaliveCountMax: this.o.keepaliveCountMax ?? 3,
-        tryKeyboard: false,
-        hostVerifier: (key: Buffer) => {
-          try {
-            verifyHostKey(this.o.knownHostsFile, alias, key, this.o.trust ?? 'strict');
-            return true;
-          } catch (e) {
-            hostKeyError = e as WorkbenchError;
-            return false;
-          }
-        },
-      };
-      if (this.o.identityFile) {
-        try {
-          cfg.privateKey = readFileSync(this.o.identityFile);
-        } catch (e) {
-          reject(
-            new WorkbenchError('E_AUTH', `cannot read identity file ${this.o.identityFile} for board ${this.name}: ${(e as Error).message}`, {
-              hint: 'fix `identity` in boards.toml',
-              cause: e,
-            }),
-          );
-          return;
-        }
-      } else if (process.env.SSH_AUTH_SOCK) {
-        cfg.agent = process.env.SSH_AUTH_SOCK;
-      } else {
-        reject(
-          new WorkbenchError('E_AUTH', `board ${this.name} has no identity file and no SSH agent is running`, {
-            hint: 'set `identity` in boards.toml or start ssh-agent and add your key',
-          }),
-        );
-        return;
-      }
-      c.once('ready', () => {
-        ready = true;
-        this.client = c;
-        resolve(c);
-      });
-      // A persistent listener: later errors (keepalive timeout, ECONNRESET)
-      // must not crash the process; they end in 'close'.
-      c.on('error', (err: Error & { level?: string }) => {
-        if (ready) return;
-        if (hostKeyError) return reject(hostKeyError);
-        if (err.level === 'client-authentication') {
-          return reject(
-            new WorkbenchError('E_AUTH', `permission denied for ${this.address} (key authentication failed)`, {
-              hint: `check the board's authorized_keys and \`identity\` in boards.toml, then \`workbench boards check ${this.name}\``,
-            }),
-          );
-        }
-        reject(new WorkbenchError('E_UNREACHABLE', `${this.o.host}:${this.o.port}: ${err.message}`, { cause: err }));
-      });
-      c.on('close', () => {
-        if (this.client === c) this.client = undefined;
-        if (!ready) reject(hostKeyError ?? new WorkbenchError('E_UNREACHABLE', `${this.o.host}:${this.o.port}: connection closed during handshake`));
-      });
-      c.connect(cfg);
+  private async connectOnce(): Promise<Client> {
+    const c = await openSshConnection(this.o, this.address);
+    c.on('close', () => {
+      if (this.client === c) this.client = undefined;
     });
+    this.client = c;
+    return c;
   }
 
   /** Forgets a connection that is known to be dead (the next command reconnects). */
