@@ -49,7 +49,33 @@ describe('parseKtap on the recorded real console log', () => {
     ]);
   });
 
-  it('a failed expectation (the real log with case 5 turned into the failure the suite once reported)', () => {
+  it('a real failed expectation (a scratch patch 6 changing one expected value; console recorded from that run)', () => {
+    const r = parseKtap(readFileSync(join(FIX, 'rkvdec-serial-fail.txt'), 'utf8'));
+    expect(r.complete).toBe(true);
+    expect(r.tests[0]).toMatchObject({ name: 'rkvdec-vdpu381-vp9', status: 'failed' });
+    expect(r.totals).toEqual({ total: 6, passed: 5, failed: 1, skipped: 0, crashed: 0 });
+    const t = r.tests[0]!.subtests[1]!;
+    expect(t).toMatchObject({ number: 2, name: 'vp9_inter_frame_test', status: 'failed' });
+    expect(t.log).toEqual([
+      '# vp9_inter_frame_test: EXPECTATION FAILED at drivers/media/platform/rockchip/rkvdec/rkvdec-vdpu381-vp9-test.c:341',
+      'Expected c->state.ctx_valid == 0x7, but',
+      '    c->state.ctx_valid == 3 (0x3)',
+      '    0x7 == 7 (0x7)',
+    ]);
+    const sum = formatKtapSummary(r);
+    expect(sum.slice(1, 7)).toEqual([
+      '[PASSED] vp9_key_frame_test',
+      '    # vp9_inter_frame_test: EXPECTATION FAILED at drivers/media/platform/rockchip/rkvdec/rkvdec-vdpu381-vp9-test.c:341',
+      '    Expected c->state.ctx_valid == 0x7, but',
+      '        c->state.ctx_valid == 3 (0x3)',
+      '        0x7 == 7 (0x7)',
+      '[FAILED] vp9_inter_frame_test',
+    ]);
+    expect(sum).toContain('=============== [FAILED] rkvdec-vdpu381-vp9 ================');
+    expect(sum.at(-1)).toBe('Testing complete. Ran 6 tests: passed: 5, failed: 1');
+  });
+
+  it('a failed expectation with an unindented continuation line (the real log with case 5 turned into the failure the suite once reported)', () => {
     const failed = REAL.replace(
       '    ok 5 vp9_intra_probs_test',
       [
