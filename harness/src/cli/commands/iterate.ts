@@ -4,6 +4,7 @@ import { EventBus } from '../../core/events.ts';
 import { ExitCode, WorkbenchError } from '../../core/errors.ts';
 import { ExecaRunner, formatArgv, type Runner } from '../../core/runner.ts';
 import { projectRoot } from '../../core/paths.ts';
+import { RUN_TOOLS } from '../../core/hostTools.ts';
 import { runIterate, closingLines, type IterateResult } from '../../pipeline/iterate.ts';
 import { watchFolder } from '../../pipeline/watch.ts';
 import type { IterateStages } from '../../pipeline/stages.ts';
@@ -55,8 +56,14 @@ export function register(program: Command): void {
     .option('--json', 'print one JSON object per event instead of the live view')
     .option('--plain', 'print plain lines even on a terminal')
     .option('--reports-dir <dir>', 'where reports go (default: <repo>/reports)')
-    .action(async (opts: IterateCommandOptions) => {
+    .option('--no-install', 'never install missing host tools with apt (default: install them when running as root)')
+    .action(async (opts: IterateCommandOptions & { install?: boolean }) => {
       try {
+        // First run on a fresh machine (`npm ci && npx workbench iterate`): the
+        // vboard path needs QEMU, mmdebstrap, libvpx... Install them as root
+        // (printing what runs), else fail with the exact apt command.
+        const { ensureHostTools } = await import('./doctor.ts');
+        await ensureHostTools(RUN_TOOLS, { install: opts.install !== false && process.getuid?.() === 0, out: (s) => process.stderr.write(s + '\n') });
         process.exitCode = await iterateCommand(opts, { stages: () => realStages({ skipChecks: opts.check === false }), commandLine: formatArgv(['workbench', ...process.argv.slice(2)]) });
       } finally {
         await closeTargets();
