@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { createWriteStream, existsSync } from 'node:fs';
 import { mkdir, readFile, readdir, rm } from 'node:fs/promises';
-import { join } from 'node:path';
+import { isAbsolute, join } from 'node:path';
 import { sha256File, stableStringify, writeFileAtomic } from '../core/cache.ts';
 import { WorkbenchError } from '../core/errors.ts';
 import type { Bind } from '../toolbox/chrootExec.ts';
@@ -173,7 +173,8 @@ export class BuildProgress {
  *
  * A compile error is not thrown: it is `ok: false` with diagnostics.
  *
- * @throws WorkbenchError E_KUNIT_CONFIG when the kunitconfig is missing or
+ * @throws WorkbenchError E_KUNIT_CONFIG when the kunitconfig is missing (or
+ *   not a tree-relative path), or
  *   `kunit.py config` fails (an option did not stick: unmet dependency).
  */
 export async function buildKunitKernel(
@@ -185,6 +186,11 @@ export async function buildKunitKernel(
   const cmds = kunitBuildCommands(spec);
   const kernel = join(spec.outHost, KUNIT_KERNEL_PATH);
   const logFile = `${spec.outHost}.log`;
+  if (isAbsolute(spec.kunitconfig) || spec.kunitconfig.split('/').includes('..')) {
+    throw new WorkbenchError('E_KUNIT_CONFIG', `--kunitconfig ${spec.kunitconfig}: must be a path inside the kernel tree (relative, without "..")`, {
+      hint: 'e.g. --kunitconfig drivers/media/platform/rockchip/rkvdec',
+    });
+  }
   const cfgHost = join(spec.srcHost, spec.kunitconfig);
   const cfgFile = existsSync(join(cfgHost, '.kunitconfig')) ? join(cfgHost, '.kunitconfig') : cfgHost;
   let cfgText: string;

@@ -119,6 +119,8 @@ describe('buildKunitKernel (fake toolbox recording the chroot argv)', () => {
 
   it('no kunitconfig -> E_KUNIT_CONFIG naming the path; kunit.py config failure -> E_KUNIT_CONFIG with its message', async () => {
     await expect(buildKunitKernel(fakeToolbox().tb, { ...spec, kunitconfig: 'drivers/nothing' })).rejects.toMatchObject({ code: 'E_KUNIT_CONFIG', message: expect.stringContaining('drivers/nothing') });
+    await expect(buildKunitKernel(fakeToolbox().tb, { ...spec, kunitconfig: '../../etc' })).rejects.toMatchObject({ code: 'E_KUNIT_CONFIG' });
+    await expect(buildKunitKernel(fakeToolbox().tb, { ...spec, kunitconfig: '/etc' })).rejects.toMatchObject({ code: 'E_KUNIT_CONFIG' });
     await expect(buildKunitKernel(fakeToolbox({ configExit: 1 }).tb, spec)).rejects.toMatchObject({ code: 'E_KUNIT_CONFIG', message: expect.stringContaining('Missing: CONFIG_X=y') });
   });
 
