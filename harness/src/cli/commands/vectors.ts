@@ -12,6 +12,7 @@ import { loadRecipes } from '../../vectors/generate/recipes.ts';
 import { inspectFile } from '../../vectors/inspect.ts';
 import { ensureReferences } from '../../vectors/references.ts';
 import { importFlusterJson, listSuites, loadSuite, writeManifest } from '../../vectors/suites.ts';
+import { exportFlusterSuite } from '../../fluster/export.ts';
 import type { FeatureId } from '../../vectors/features.ts';
 
 const out = (s: string) => process.stdout.write(s + '\n');
@@ -55,6 +56,23 @@ export function register(program: Command): void {
         const m = importFlusterJson(f);
         out(`${m.suite.name}: ${m.vectors.length} vectors -> ${await writeManifest(m)}`);
       }
+    });
+
+  v.command('export-fluster')
+    .description('write a suite as a Fluster test suite (DIR/<suite>.json + DIR/<suite>/<vector>/<file>; result = libvpx whole-output MD5) for `fluster.py -tsd DIR -r DIR run -ts <suite>`')
+    .argument('<suite>', 'suite name (see `workbench vectors list`), e.g. vp9-features')
+    .requiredOption('-o, --output <dir>', 'output directory (created; existing files of the same suite are replaced)')
+    .option('--relative-source', 'write `source` as the bare file name instead of a file:// URL')
+    .option('--no-cross-check', 'skip the ffmpeg cross-check when references must be computed')
+    .action(async (suite: string, o: { output: string; relativeSource?: boolean; crossCheck: boolean }) => {
+      const r = await exportFlusterSuite(suite, o.output, { source: o.relativeSource ? 'relative' : 'file-url', references: { crossCheck: o.crossCheck }, log: err });
+      for (const x of r.vectors) {
+        out(`${x.json.result}  ${x.json.output_format.padEnd(11)} ${String(x.frames).padStart(4)} frames  ${x.json.name}`);
+        if (x.suiteResultDiffers) err(`warning: ${x.json.name}: the suite's own result ${x.suiteResultDiffers} differs from libvpx's ${x.json.result}`);
+        if (x.crossCheckDisagrees) err(`warning: ${x.json.name}: ffmpeg's native VP9 decoder disagrees with libvpx (see \`workbench vectors references\`)`);
+      }
+      out(`${r.suite.name}: ${r.vectors.length} vectors -> ${r.jsonPath} (${r.ms} ms)`);
+      out(`run: fluster.py -tsd ${resolve(o.output)} -r ${resolve(o.output)} run -ts ${r.suite.name} -d libvpx-VP9`);
     });
 
   v.command('fetch')
