@@ -35,6 +35,7 @@ export const HOST_TOOLS: readonly HostTool[] = [
   { bin: 'vpxdec', pkg: 'vpx-tools', why: 'libvpx reference decodes' },
   { bin: 'ffmpeg', pkg: 'ffmpeg', why: 'cross-checks references, trace_headers' },
   { bin: 'xmllint', pkg: 'libxml2-utils', why: 'validates junit.xml against the JUnit XML schema (tests)', testOnly: true },
+  { bin: 'python3', pkg: 'python3', why: 'checks the Fluster decoder plugin fluster-adapters/workbench_decoder.py (tests)', testOnly: true },
   { bin: 'chromium', pkg: 'chromium', why: 'opens index.html headless in the report tests (screenshot, console errors)', testOnly: true },
 ];
 
