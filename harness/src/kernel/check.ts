@@ -10,6 +10,13 @@ import { RKVDEC_DIR } from './moduleLayout.ts';
 import { withStage, type StageOptions } from './stage.ts';
 import { applySeries } from './workTree.ts';
 
+/**
+ * Bumped when what `runChecks` reports for the same series changes (2:
+ * FILE_PATH_CHANGES judged against MAINTAINERS). Part of the key of
+ * remembered check results (pipeline/kernelStage.ts).
+ */
+export const CHECK_FORMAT = 2;
+
 /** Result of `workbench check`. */
 export interface CheckResult {
   /** False when any finding is error-level (exit code 1). */

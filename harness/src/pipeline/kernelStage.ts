@@ -16,7 +16,7 @@ import type { BuildOutcome, CheckOutcome } from './stages.ts';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ensureEntry } from '../core/cache.ts';
-import { runChecks } from '../kernel/check.ts';
+import { CHECK_FORMAT, runChecks } from '../kernel/check.ts';
 import { CHECKPATCH_ARGS } from '../kernel/checkpatch.ts';
 import type { Diagnostic as KernelDiagnostic } from '../kernel/diagnostics.ts';
 import type { Diagnostic } from '../report/record.ts';
@@ -87,6 +87,7 @@ export async function checkStage(ctx: StageContext, build: BuildOutcome): Promis
     series: build.kernel.series.hash,
     vermagic: build.modules.map((m) => m.vermagic).sort()[0] ?? '',
     checkpatch: CHECKPATCH_ARGS,
+    check: CHECK_FORMAT,
   };
   const e = await ensureEntry(
     'iterate-checks',
