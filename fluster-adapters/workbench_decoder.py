@@ -105,8 +105,12 @@ class WorkbenchVP9Decoder(Decoder):
         timeout: int,
         verbose: bool,
         keep_files: bool,
+        optional_params: Optional[Dict[str, Any]] = None,
     ) -> str:
         """Decodes on the board; returns the MD5 of all output frames.
+
+        Fluster 0.8 (Debian) passes a seventh argument, the vector's
+        optional_params (unused here); older Fluster passes six.
 
         Raises subprocess.TimeoutExpired when the workbench reports a timeout
         (Fluster: Timeout) and WorkbenchDecodeError when no MD5 could be
@@ -116,7 +120,7 @@ class WorkbenchVP9Decoder(Decoder):
         """
         # The workbench writes the board's frames as planar at the stream's own
         # bit depth: yuv420p, yuv420p10le, yuv444p... as Fluster's VP9 results.
-        del output_format
+        del output_format, optional_params
         raw_dir = tempfile.mkdtemp(prefix="workbench-fluster-") if keep_files else None
         try:
             argv = self.command(input_filepath, timeout, raw_dir)
