@@ -52,31 +52,46 @@ export function payloadDigest(splitIndex: number, data: Uint8Array): ExpectedPay
 }
 
 /**
- * Parses the listing the board prints (`<name> <bytes> <sha256>` per line;
- * see {@link LIST_DUMPS_SCRIPT}). Lines of other shapes are ignored.
+ * Parses the listing the board prints (see {@link LIST_DUMPS_SCRIPT}):
+ * `WB-SIZE <name> <bytes>` and `WB-SHA <name> <sha256>` lines, joined by
+ * name (a dump with only one of the two is dropped, so it counts as
+ * missing), or the older one-line form `<name> <bytes> <sha256>`. Lines of
+ * other shapes are ignored.
  */
 export function parseDumpListing(text: string): BitstreamDump[] {
-  const out: BitstreamDump[] = [];
+  const out = new Map<number, BitstreamDump>();
+  const sizes = new Map<number, number>();
+  const shas = new Map<number, string>();
   for (const line of text.split('\n')) {
-    const m = /^bitstream(\d+)\s+(\d+)\s+([0-9a-f]{64})\s*$/.exec(line.trim());
-    if (m) out.push({ sequence: Number(m[1]), bytes: Number(m[2]), sha256: m[3]! });
+    let m = /^bitstream(\d+)\s+(\d+)\s+([0-9a-f]{64})\s*$/.exec(line.trim());
+    if (m) {
+      out.set(Number(m[1]), { sequence: Number(m[1]), bytes: Number(m[2]), sha256: m[3]! });
+      continue;
+    }
+    if ((m = /^WB-SIZE bitstream(\d+) (\d+)$/.exec(line.trim()))) sizes.set(Number(m[1]), Number(m[2]));
+    else if ((m = /^WB-SHA bitstream(\d+) ([0-9a-f]{64})$/.exec(line.trim()))) shas.set(Number(m[1]), m[2]!);
   }
-  return out.sort((a, b) => a.sequence - b.sequence);
+  for (const [seq, bytes] of sizes) {
+    const sha256 = shas.get(seq);
+    if (sha256 && !out.has(seq)) out.set(seq, { sequence: seq, bytes, sha256 });
+  }
+  return [...out.values()].sort((a, b) => a.sequence - b.sequence);
 }
 
 /**
- * Remote sh script: lists the dumps as `<name> <bytes> <sha256>`, or prints
- * `NO-BITSTREAM-DIR` when visl's debugfs directory is absent ($1 = directory).
+ * Remote sh script: sizes and SHA-256 of every dump, as `WB-SIZE <name>
+ * <bytes>` and `WB-SHA <name> <sha256>` lines, or `NO-BITSTREAM-DIR` when
+ * visl's debugfs directory is absent ($1 = directory). One `wc` and one
+ * `sha256sum` over all dumps: two processes per dump took 2-9 s per vector
+ * on the TCG vboard (a process start costs ~70 ms there).
  */
 export const LIST_DUMPS_SCRIPT = `
 d=$1
 [ -d "$d" ] || { echo NO-BITSTREAM-DIR; exit 0; }
-for f in "$d"/bitstream*; do
-  [ -e "$f" ] || continue
-  s=$(wc -c < "$f")
-  h=$(sha256sum < "$f")
-  echo "\${f##*/} $s \${h%% *}"
-done
+set -- "$d"/bitstream*
+[ -e "$1" ] || exit 0
+wc -c "$@" | while read -r s f; do case "$f" in "$d"/*) echo "WB-SIZE \${f##*/} $s";; esac; done
+sha256sum "$@" | while read -r h f; do echo "WB-SHA \${f##*/} $h"; done
 `;
 
 /** Compares dumps with the expected payloads (decode order). */
