@@ -1,4 +1,6 @@
+import { randomBytes } from 'node:crypto';
 import { open } from 'node:fs/promises';
+import { sha256File } from '../core/cache.ts';
 import { WorkbenchError } from '../core/errors.ts';
 import { tail } from '../core/runner.ts';
 import { validateName, validateRemotePath } from '../target/quote.ts';
@@ -28,6 +30,19 @@ import { registerDecoder, type DecodeRequest, type Decoder, type DecoderRun, typ
 /** Board directory for vectors and the transient output file. */
 export const REMOTE_DIR = '/tmp/wb-decode';
 
+/**
+ * Board path of a vector file, content-addressed: `REMOTE_DIR/<sha256>/<name>`
+ * (the name kept so reproducer lines stay readable). A file is only ever
+ * written there by a rename after its SHA-256 was verified, so a path that
+ * exists holds exactly that content; vectors are uploaded once and reused by
+ * later vectors and later runs while the board's /tmp lives.
+ */
+export function remoteInputPath(sha256: string, name: string): string {
+  validateName(name, 'vector name');
+  if (!/^[0-9a-f]{64}$/.test(sha256)) throw new WorkbenchError('E_INTERNAL', `not a SHA-256: ${sha256}`);
+  return validateRemotePath(`${REMOTE_DIR}/${sha256}/${name}`);
+}
+
 /** Planar formats videocodectestsink writes as-is (4:2:0/4:2:2/4:4:4, 8/10/12-bit). */
 export const PLANAR_CAPS = 'video/x-raw,format={ I420, I420_10LE, I420_12LE, Y42B, I422_10LE, I422_12LE, Y444, Y444_10LE, Y444_12LE }';
 
@@ -40,11 +55,15 @@ export const GST_DEBUG_SPEC = 'v4l2codecs-*:4';
  * after gst exited `WB-OPENED <device>` lines (media/video nodes the gst
  * process held, sampled from /proc/PID/fd every 20 ms while it ran, kept in
  * a side file so they cannot interleave with gst's own output) and
- * `WB-EXIT <rc>`.
+ * `WB-EXIT <rc>`. Creates the output's folder when missing (no separate
+ * round trip). Measured on the vboard (TCG, 2 vCPUs): the sampler costs no
+ * measurable decode time (p0-keyframe-only 1.9-2.5 s with it, 2.0-2.2 s
+ * without; a fork-free variant was not faster).
  */
 export const DECODE_SCRIPT = `
 out=$1; dbg=$2; shift 2
 fds="$out.fds"
+[ -d "\${out%/*}" ] || mkdir -p "\${out%/*}" || exit 97
 rm -f "$out" "$fds" || exit 97
 GST_DEBUG=$dbg GST_DEBUG_NO_COLOR=1 "$@" >&2 &
 gp=$!
@@ -64,6 +83,24 @@ sort -u "$fds" | sed 's/^/WB-OPENED /' >&2
 rm -f "$out" "$fds"
 echo "WB-EXIT $rc" >&2
 exit $rc
+`;
+
+/**
+ * Remote sh script: which of the content-addressed vector files exist.
+ * Arguments: remote paths. Prints `HAVE <path>` per existing regular file.
+ */
+export const HAVE_INPUTS_SCRIPT = `for f in "$@"; do [ -f "$f" ] && echo "HAVE $f"; done; true`;
+
+/**
+ * Remote sh script: moves uploaded temporary files to their content-addressed
+ * names. Arguments: pairs `tmp final`. Prints `MOVED <final>` per file.
+ */
+export const COMMIT_INPUTS_SCRIPT = `
+while [ $# -ge 2 ]; do
+  mkdir -p "\${2%/*}" && mv -f "$1" "$2" && echo "MOVED $2"
+  shift 2
+done
+true
 `;
 
 /**
@@ -173,6 +210,8 @@ export class GstV4l2SlDecoder implements Decoder {
   private probeResult: GstProbe | undefined;
   /** How long to wait for a killed decoder to release the device, ms. */
   releaseWaitMs = 120_000;
+  /** Local file -> its board path, for files known to be on the board. */
+  private readonly staged = new Map<string, string>();
 
   constructor(
     private readonly target: Target,
@@ -203,13 +242,44 @@ export class GstV4l2SlDecoder implements Decoder {
     this.probeResult = undefined;
   }
 
+  /**
+   * Puts vector files on the board (content-addressed, {@link remoteInputPath}):
+   * one round trip finds those already there, the others are uploaded
+   * (SHA-256 verified) to a temporary name and renamed in one more round
+   * trip. Files staged before by this decoder cost nothing.
+   * @param files local path -> vector name.
+   * @throws WorkbenchError `E_TRANSFER` and the Target's errors.
+   */
+  async stageInputs(files: ReadonlyMap<string, string>): Promise<void> {
+    const want = new Map<string, string>();
+    for (const [local, name] of files) if (!this.staged.has(local)) want.set(local, remoteInputPath(await sha256File(local), name));
+    if (!want.size) return;
+    const have = await this.target.exec(['sh', '-c', HAVE_INPUTS_SCRIPT, 'wb-have', ...want.values()]);
+    const present = new Set(have.stdout.split('\n').filter((l) => l.startsWith('HAVE ')).map((l) => l.slice(5)));
+    const moves: string[] = [];
+    for (const [local, remote] of want) {
+      if (present.has(remote)) continue;
+      const tmp = validateRemotePath(`${REMOTE_DIR}/.part-${randomBytes(6).toString('hex')}`);
+      if (!moves.length) await this.target.exec(['mkdir', '-p', REMOTE_DIR]);
+      await this.target.upload(local, tmp);
+      moves.push(tmp, remote);
+    }
+    if (moves.length) {
+      const r = await this.target.exec(['sh', '-c', COMMIT_INPUTS_SCRIPT, 'wb-commit', ...moves]);
+      const moved = new Set(r.stdout.split('\n').filter((l) => l.startsWith('MOVED ')).map((l) => l.slice(6)));
+      for (let i = 1; i < moves.length; i += 2) {
+        if (!moved.has(moves[i]!)) throw new WorkbenchError('E_TRANSFER', `${this.target.name}: could not move ${moves[i - 1]} to ${moves[i]}: ${r.stderr.trim()}`, { hint: 'is the board\'s /tmp full or read-only?' });
+      }
+    }
+    for (const [local, remote] of want) this.staged.set(local, remote);
+  }
+
   async decode(req: DecodeRequest): Promise<DecoderRun> {
     const el = (await this.probe()) as DeviceProof;
     validateName(req.vectorName, 'vector name');
-    const input = validateRemotePath(`${REMOTE_DIR}/${req.vectorName}`);
+    await this.stageInputs(new Map([[req.vectorPath, req.vectorName]]));
+    const input = this.staged.get(req.vectorPath)!;
     const output = validateRemotePath(`${REMOTE_DIR}/${req.vectorName}.out.yuv`);
-    await this.target.exec(['mkdir', '-p', REMOTE_DIR]);
-    await this.target.upload(req.vectorPath, input);
     const gst = pipelineArgv(el.element, await demuxerFor(req.vectorPath), input, output);
     const argv = ['sh', '-c', DECODE_SCRIPT, 'wb-decode', output, GST_DEBUG_SPEC, ...gst];
     const r = await this.target.exec(argv, {
@@ -247,7 +317,8 @@ export class GstV4l2SlDecoder implements Decoder {
       if (c.kind === 'not-supported') run.notSupported = c.reason;
       else run.error = c.reason;
     }
-    await this.target.exec(['rm', '-f', input, output, `${output}.fds`], { allowFailure: true });
+    // the input stays (content-addressed, reused); DECODE_SCRIPT removed its output unless it was killed
+    if (r.timedOut || r.exitCode === 97 || r.exitCode < 0) await this.target.exec(['rm', '-f', output, `${output}.fds`], { allowFailure: true });
     return run;
   }
 

@@ -74,6 +74,12 @@ export interface Decoder {
   decode(req: DecodeRequest): Promise<DecoderRun>;
   /** Forget cached device bindings (the driver was reloaded and its nodes may have moved). */
   refresh?(): Promise<void>;
+  /**
+   * Board decoders: puts the vector files (local path -> vector name) on the
+   * board ahead of the decodes, in as few round trips as it can; decode()
+   * then skips the upload. Optional: decode() uploads what is missing.
+   */
+  stageInputs?(files: ReadonlyMap<string, string>): Promise<void>;
 }
 
 /** What a decoder needs to be created. */

@@ -2,7 +2,10 @@ import { createWriteStream, type WriteStream } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { isWorkbenchError } from '../core/errors.ts';
 import { formatArgv, type Runner } from '../core/runner.ts';
-import { failures, kernelLogSince, writeMarker, type KernelLogFinding as LogFinding, type KernelLogMarker, type KernelLogSlice } from '../irq/kernelLog.ts';
+import { randomBytes } from 'node:crypto';
+import { failures, kernelLogSince, MARKER_PREFIX, parseKernelLog, sliceBetween, writeMarker, type KernelLogFinding as LogFinding, type KernelLogMarker, type KernelLogSlice } from '../irq/kernelLog.ts';
+import { withBoardLock } from '../deploy/rollback.ts';
+import { lockReleasedBy, REMOTE_LOCK } from '../deploy/remote.ts';
 import { collectVectorIrq, type InstrumentationState, type VectorIrq } from '../irq/instrumentation.ts';
 import type { Artifact, KernelLogFinding, VectorResult } from '../report/record.ts';
 import type { Verdict } from '../report/verdict.ts';
@@ -57,6 +60,28 @@ export interface RunVectorOptions {
   log?: (msg: string) => void;
   /** Ctrl-C: kills the decoder on the board (the verdict then says timeout/error; the caller stops the run). */
   signal?: AbortSignal;
+  /**
+   * Hold the board's deploy lock (deploy/rollback.ts withBoardLock) while
+   * the vector runs, so a parallel `workbench deploy` cannot replace or
+   * reload modules under it, nor it reload visl under a deploy (default
+   * true when there is a target). The caller must not hold that lock itself.
+   */
+  boardLock?: boolean;
+}
+
+/** Where one vector's time went, ms (wall clock; phases in the order they ran). */
+export interface VectorTimings {
+  /** Waiting for and taking the board lock. */
+  lock?: number;
+  /** visl reload + trace arming + marker (one round trip), or the marker alone. */
+  prepare?: number;
+  /** Decoder run, upload of a vector not yet on the board included. */
+  decode: number;
+  /** Trace + dump listing + kernel log (one round trip in visl mode). */
+  collect?: number;
+  /** Host-side checks, verdict and artefacts after the board work. */
+  judge: number;
+  total: number;
 }
 
 /** Everything {@link runVector} found. */
@@ -72,6 +97,7 @@ export interface VectorRunOutcome {
   artefacts?: MismatchArtefacts;
   /** Notes for the person (lost trace events, transport cross-check...). */
   notes: string[];
+  timings: VectorTimings;
 }
 
 /** `; frame N (decode order) changes the size 640x360 -> 320x180 on an inter frame` when it does. */
@@ -123,6 +149,13 @@ export async function expectedPayloads(file: string, info: InspectResult): Promi
   }
 }
 
+/** A kernel-log marker like irq/kernelLog.ts writeMarker's, for a script that writes it itself. */
+function newMarker(label: string): KernelLogMarker {
+  const id = randomBytes(6).toString('hex');
+  const safe = label.replace(/[\x00-\x1f\x7f]/g, ' ').slice(0, 200);
+  return { id, label: safe, text: `${MARKER_PREFIX} ${id} ${safe}` };
+}
+
 function recordFinding(f: LogFinding, vector: string): KernelLogFinding {
   return {
     kind: f.kind,
@@ -149,23 +182,38 @@ function recordFinding(f: LogFinding, vector: string): KernelLogFinding {
  */
 export async function runVector(o: RunVectorOptions): Promise<VectorRunOutcome> {
   const started = Date.now();
+  if (!o.target || o.boardLock === false) return runVectorLocked(o, started, started);
+  const target = o.target;
+  return withBoardLock(target, target.name, () => runVectorLocked(o, started, Date.now(), true), o.log);
+}
+
+async function runVectorLocked(o: RunVectorOptions, started: number, locked: number, holdsLock = false): Promise<VectorRunOutcome> {
   const notes: string[] = [];
   const log = o.log ?? (() => undefined);
+  const timings: Partial<VectorTimings> = holdsLock ? { lock: locked - started } : {};
+  let t = Date.now();
   const decodedCount = o.inspect.frames.filter((f) => !f.header.showExistingFrame).length;
   let visl: VislSession | undefined;
+  let marker: KernelLogMarker | undefined;
   if (o.mode === 'visl') {
     if (!o.target) throw new Error('visl mode needs a target');
     visl = new VislSession(o.target);
-    await visl.prepare(decodedCount, o.vislParams);
-    log(`visl reloaded (${visl.videoNode}), dumps for ${decodedCount} frames, trace armed`);
+    const m = newMarker(`decode ${o.vector.name}`);
+    const p = await visl.prepare(decodedCount, o.vislParams, m.text);
+    if (p.marked) marker = m;
+    log(`visl reloaded (${visl.videoNode}), dumps for ${decodedCount} frames, trace armed${p.marked ? ', kernel-log marker written' : ''}`);
     const bound = (await o.decoder.probe()) as Partial<DeviceProof>;
     if (bound.videoDevice && bound.videoDevice !== visl.videoNode) {
       log(`visl moved from ${bound.videoDevice} to ${visl.videoNode}: probing the decoder again`);
       await o.decoder.refresh?.();
     }
   }
-  let marker: KernelLogMarker | undefined;
-  if (o.target) marker = await writeMarker(o.target, `decode ${o.vector.name}`);
+  if (o.target && marker === undefined) marker = await writeMarker(o.target, `decode ${o.vector.name}`);
+  if (o.target) timings.prepare = Date.now() - t;
+  t = Date.now();
+  // host work that does not need the decode: runs while the board decodes
+  const payloads = visl ? expectedPayloads(o.vector.file, o.inspect) : undefined;
+  payloads?.catch(() => undefined);
 
   const expected = o.mode === 'pixels' && o.reference ? expectedFromReference(o.reference) : expectedFromInspect(o.inspect);
   const hashers = await Hashers.load();
@@ -190,17 +238,24 @@ export async function runVector(o: RunVectorOptions): Promise<VectorRunOutcome> 
     run.error = `transport check failed: the board's videocodectestsink MD5 ${run.decoderMd5} differs from the received stream's ${compare.streamMd5}`;
   }
 
+  timings.decode = Date.now() - t;
+  t = Date.now();
+
   let controls: ControlsCheckResult | undefined;
   let bitstream: BitstreamCheckResult | undefined;
   let traceText: string | undefined;
+  let kernelLogText: string | undefined;
   if (visl) {
-    const c = await visl.collect();
+    const c = await visl.collect({ kernelLog: !!marker, ...(holdsLock ? { releaseLock: REMOTE_LOCK } : {}) });
+    if (c.lockReleased) lockReleasedBy.add(o.target!);
+    kernelLogText = c.kernelLogText;
+    timings.collect = Date.now() - t;
     traceText = c.traceText;
     if (c.trace.entriesWritten !== undefined && c.trace.entriesInBuffer !== undefined && c.trace.entriesWritten > c.trace.entriesInBuffer) {
       notes.push(`trace ring buffer overflowed: ${c.trace.entriesWritten - c.trace.entriesInBuffer} events lost`);
     }
     controls = checkControls(o.inspect.frames, vp9FrameEvents(c.trace.events));
-    if (c.dumpsAvailable) bitstream = checkBitstream(await expectedPayloads(o.vector.file, o.inspect), c.dumps);
+    if (c.dumpsAvailable) bitstream = checkBitstream(await payloads!, c.dumps);
     else notes.push(`visl bitstream dumps unavailable (no ${'/sys/kernel/debug/visl/bitstream'})`);
   }
 
@@ -219,7 +274,12 @@ export async function runVector(o: RunVectorOptions): Promise<VectorRunOutcome> 
   let crash: string | undefined;
   let irq: VectorIrq | undefined;
   if (o.target && marker) {
-    slice = await kernelLogSince(o.target, marker);
+    if (kernelLogText !== undefined) slice = sliceBetween(parseKernelLog(kernelLogText), marker.id);
+    else {
+      const tk = Date.now();
+      slice = await kernelLogSince(o.target, marker);
+      timings.collect = (timings.collect ?? 0) + Date.now() - tk;
+    }
     if (!slice.markerFound) notes.push('kernel-log marker not found (ring buffer wrapped): the slice is the whole log');
     if (o.mode === 'visl') {
       // Our reload happened before the marker; one inside the slice was someone else's.
@@ -323,7 +383,11 @@ export async function runVector(o: RunVectorOptions): Promise<VectorRunOutcome> 
     kernelLog: (slice?.findings ?? []).map((f) => recordFinding(f, o.vector.name)),
     artifacts,
   };
+  const total = Date.now() - started;
+  const tm: VectorTimings = { ...timings, decode: timings.decode ?? 0, judge: Math.max(0, total - (timings.lock ?? 0) - (timings.prepare ?? 0) - (timings.decode ?? 0) - (timings.collect ?? 0)), total };
+  log(`timing: ${Object.entries(tm).map(([k, v]) => `${k} ${v} ms`).join(', ')}`);
   return {
+    timings: tm,
     result,
     verdict,
     compare,

@@ -150,10 +150,14 @@ export function realStages(opts: { runner?: Runner; skipChecks?: boolean } = {})
       prepared = await prepareVectors(ctx, req, runner);
       return prepared.plan;
     },
-    prepareDecode: async (ctx, s) => {
+    prepareDecode: async (ctx, s, plan) => {
       decoder = getDecoder('gst-v4l2sl-vp9').create({ target: s.target, driver: s.info.device.driver, runner });
       const proof = (await decoder.probe()) as DeviceProof;
       ctx.command([...sshArgv(board!), 'gst-inspect-1.0', proof.element]);
+      // every vector onto the board at once (content-addressed: a second run uploads nothing)
+      const t0 = Date.now();
+      await decoder.stageInputs?.(new Map(plan.vectors.map((v) => [v.file, v.name])));
+      ctx.log(`vectors on the board (${plan.vectors.length}) in ${Date.now() - t0} ms`, 'debug');
       const version = (decoder as { facts?: { gstVersion?: string } }).facts?.gstVersion ?? 'unknown';
       return {
         device: { driver: proof.driver || s.info.device.driver, media: proof.mediaDevice, video: proof.videoDevice },

@@ -65,7 +65,7 @@ describe('runVector with a board', () => {
       '<1>[  21.000001] Oops: Oops: 0000 [#1] SMP NOPTI',
       '<4>[  21.000002] RIP: 0010:rkvdec_vp9_run+0x42/0x300 [rockchip_vdec]',
     ]);
-    const o = await runVector({ target: board, decoder, vector: { name: 'v.ivf', file: '/nonexistent' }, inspect, reference: await reference(), mode: 'pixels', timeoutMs: 1000 });
+    const o = await runVector({ target: board, decoder, vector: { name: 'v.ivf', file: '/nonexistent' }, inspect, reference: await reference(), mode: 'pixels', timeoutMs: 1000, boardLock: false });
     expect(o.compare.mismatchingFrames).toBe(0);
     expect(o.verdict.result).toBe('crash');
     expect(o.verdict.message).toMatch(/NULL pointer dereference/);
@@ -85,6 +85,7 @@ describe('runVector with a board', () => {
       reference: await reference(),
       mode: 'pixels',
       timeoutMs: 1000,
+      boardLock: false,
       irq: { state: 'enabled', how: ['param:irq_trace=1'] },
     });
     expect(o.verdict.result).toBe('pass');

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { checkBitstream, parseDumpListing } from '../../src/decode/visl/bitstreamCheck.ts';
+import { splitSections } from '../../src/decode/visl/session.ts';
 import { checkControls } from '../../src/decode/visl/controlsCheck.ts';
 import { parseFtrace } from '../../src/decode/visl/ftrace.ts';
 import { parseVp9FrameEvent, vp9FrameEvents } from '../../src/decode/visl/vp9FrameTrace.ts';
@@ -85,5 +86,29 @@ describe('bitstream check', () => {
     expect(r.pass).toBe(false);
     expect(r.mismatches).toEqual([{ decodeIndex: 5, splitIndex: exp[5]!.splitIndex, problem: 'content', expected: `sha256 ${exp[5]!.sha256}`, got: `sha256 ${'0'.repeat(64)}` }]);
     expect(r.extraDumps).toEqual([13]);
+  });
+
+  it('reads the board listing of sizes and hashes (one wc, one sha256sum); a dump with only a size counts as missing', async () => {
+    const info = await inspectFile(IVF);
+    const exp = await expectedPayloads(IVF, info);
+    const d = '/sys/kernel/debug/visl/bitstream';
+    const sizes = exp.map((e, i) => `WB-SIZE bitstream${i} ${e.bytes}`);
+    const shas = exp.map((e, i) => `WB-SHA bitstream${i} ${e.sha256}`);
+    expect(checkBitstream(exp, parseDumpListing([...sizes, ...shas].join('\n'))).pass).toBe(true);
+    const r = checkBitstream(exp, parseDumpListing([...sizes, ...shas.filter((l) => !l.startsWith('WB-SHA bitstream7 '))].join('\n')));
+    expect(r.mismatches.map((m) => [m.decodeIndex, m.problem])).toEqual([[7, 'missing']]);
+    expect(parseDumpListing(`${d}/bitstream0 12 junk\n`)).toEqual([]);
+  });
+});
+
+describe('visl collect script output', () => {
+  it('splits the sections by the nonce; section text that lacks a final newline or imitates a section line stays in its section', () => {
+    const n = '0123456789abcdef';
+    const out = ['', `WB-SECTION-${n} trace`, '# tracer: nop', 'WB-SECTION-ffff dumps', 'no newline at end', `WB-SECTION-${n} dumps`, 'WB-SIZE bitstream0 5', '', `WB-SECTION-${n} end`, 'LOCK-RELEASED', ''].join('\n');
+    const s = splitSections(out, n);
+    expect([...s.keys()]).toEqual(['trace', 'dumps', 'end']);
+    expect(s.get('trace')).toBe('# tracer: nop\nWB-SECTION-ffff dumps\nno newline at end');
+    expect(s.get('dumps')).toBe('WB-SIZE bitstream0 5');
+    expect(s.get('end')).toBe('LOCK-RELEASED');
   });
 });

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { WorkbenchError } from '../../core/errors.ts';
 import { validateName } from '../../target/quote.ts';
 import type { Target } from '../../target/types.ts';
@@ -14,6 +15,16 @@ import { parseFtrace, type FtraceText } from './ftrace.ts';
  *    ring buffer,
  * 3. after the decode: stop tracing, read the trace, list the dumps (size +
  *    SHA-256, computed on the board).
+ * Steps 1-2 plus the vector's kernel-log marker are one remote script
+ * ({@link PREPARE_SCRIPT}), step 3 plus the kernel log (and the release of
+ * the board lock) another ({@link COLLECT_SCRIPT}): two round trips per
+ * vector instead of five (each ~0.3-0.6 s on the TCG vboard).
+ *
+ * Why reload at all: `keep_bitstream_buffers` and the dump window are
+ * load-time parameters (0444), dumps are cleared only on module removal
+ * (or at STREAMOFF without keep), and debugfs files cannot be removed or
+ * renamed from user space; a second vector's `bitstream0` would fail to be
+ * created (-EEXIST) and the check would read the first vector's dump.
  */
 
 /** Debugfs directory of visl's bitstream dumps (visl-debugfs.c). */
@@ -65,6 +76,63 @@ echo 0 > "$T/events/visl_vp9_controls/v4l2_ctrl_vp9_frame/enable"
 : > "$T/trace"
 `;
 
+/**
+ * Remote script: {@link RELOAD_SCRIPT}, then {@link ARM_TRACE_SCRIPT}, then
+ * the kernel-log marker, in one round trip. $1 marker text ('' for none),
+ * $2 trace buffer KiB, $3 frames to dump, then extra module parameters.
+ * Prints the lines of both scripts and `MARKED` after the marker.
+ */
+export const PREPARE_SCRIPT = `
+mark=$1; kb=$2; shift 2
+reload() {${RELOAD_SCRIPT}}
+arm() {${ARM_TRACE_SCRIPT}}
+r=$(reload "$@"); echo "$r"
+case "$r" in "VISL-NODE "*) ;; *) exit 0;; esac
+t=$(arm "$kb"); echo "$t"
+case "$t" in "TRACE "*) ;; *) exit 0;; esac
+if [ -n "$mark" ]; then printf '%s\\n' "$mark" > /dev/kmsg && echo MARKED; fi
+`;
+
+/**
+ * Remote script: {@link COLLECT_TRACE_SCRIPT}, {@link LIST_DUMPS_SCRIPT} and
+ * (when $4 is 1) the kernel log (`dmesg -r`, else `dmesg`), each after a
+ * `WB-SECTION-<nonce> <name>` line (preceded by a newline, so a section
+ * whose text does not end in one cannot swallow it); then removes the lock directory $5 when
+ * given (`LOCK-RELEASED`). $1 tracefs, $2 bitstream dir, $3 nonce (random per
+ * call, so no traced or logged text can fake a section line).
+ */
+export const COLLECT_SCRIPT = `
+T=$1; B=$2; n=$3; k=$4; l=$5
+trace() {${COLLECT_TRACE_SCRIPT}}
+dumps() {${LIST_DUMPS_SCRIPT}}
+sec() { printf '\\nWB-SECTION-%s %s\\n' "$n" "$1"; }
+sec trace; trace "$T"
+sec dumps; (dumps "$B")
+if [ "$k" = 1 ]; then sec dmesg; dmesg -r 2>/dev/null || dmesg; fi
+sec end
+if [ -n "$l" ]; then rm -rf "$l" && echo LOCK-RELEASED; fi
+true
+`;
+
+/** Splits {@link COLLECT_SCRIPT} output into its sections (the `end` section holds the lock line). */
+export function splitSections(stdout: string, nonce: string): Map<string, string> {
+  const out = new Map<string, string>();
+  const head = `WB-SECTION-${nonce} `;
+  let name: string | undefined;
+  let buf: string[] = [];
+  for (const line of stdout.split('\n')) {
+    if (line.startsWith(head)) {
+      if (buf.at(-1) === '') buf.pop(); // the newline printed before the section line
+      if (name !== undefined) out.set(name, buf.join('\n'));
+      name = line.slice(head.length);
+      buf = [];
+    } else if (name !== undefined) buf.push(line);
+  }
+  if (buf.at(-1) === '') buf.pop();
+  if (name !== undefined) out.set(name, buf.join('\n'));
+  return out;
+}
+
 /** What {@link VislSession.collect} returns. */
 export interface VislCollected {
   trace: FtraceText;
@@ -73,6 +141,10 @@ export interface VislCollected {
   dumpsAvailable: boolean;
   /** Raw trace text (kept for the report's log artifact). */
   traceText: string;
+  /** Kernel log text (`dmesg -r`) when asked for. */
+  kernelLogText?: string;
+  /** The lock directory given to {@link VislSession.collect} was removed. */
+  lockReleased: boolean;
 }
 
 /** visl mode for one vector on one board. */
@@ -85,18 +157,22 @@ export class VislSession {
 
   /**
    * Reloads visl (dumps for `frames` frames; `params` are extra module
-   * parameters such as `visl_transtime_ms=20000`) and arms the trace event.
+   * parameters such as `visl_transtime_ms=20000`), arms the trace event and
+   * writes `marker` (a whole kernel-log marker line, see irq/kernelLog.ts)
+   * into the kernel log, in one round trip.
+   * @returns whether the marker was written.
    * @throws WorkbenchError `E_BOARD_BUSY` (visl still in use),
    *   `E_VISL` (load failed, trace events missing).
    */
-  async prepare(frames: number, params: Record<string, string | number> = {}): Promise<void> {
+  async prepare(frames: number, params: Record<string, string | number> = {}, marker = ''): Promise<{ marked: boolean }> {
     const extra = Object.entries(params).map(([k, v]) => {
       validateName(k, 'visl module parameter');
       if (!/^[A-Za-z0-9_.-]+$/.test(String(v))) throw new WorkbenchError('E_BAD_NAME', `visl parameter ${k} value '${v}' is not a plain value`);
       return `${k}=${v}`;
     });
-    const r = await this.target.exec(['sh', '-c', RELOAD_SCRIPT, 'wb-visl', String(Math.max(frames, 1)), ...extra], { timeoutMs: 60_000 });
-    const out = r.stdout.trim();
+    const r = await this.target.exec(['sh', '-c', PREPARE_SCRIPT, 'wb-visl', marker.replace(/[\x00-\x1f\x7f]/g, ' '), String(TRACE_BUFFER_KB), String(Math.max(frames, 1)), ...extra], { timeoutMs: 90_000 });
+    const lines = r.stdout.split('\n').map((l) => l.trim());
+    const out = lines[0] ?? '';
     if (out.startsWith('VISL-BUSY')) {
       throw new WorkbenchError('E_BOARD_BUSY', `board ${this.target.name}: visl is still in use (refcnt ${out.slice(10) || '?'}); cannot reload it for the bitstream dumps`, {
         hint: 'a previous decoder may still be stuck in the kernel; wait or reboot the vboard (`workbench vboard down && workbench vboard up`)',
@@ -108,26 +184,37 @@ export class VislSession {
       });
     }
     this.videoNode = out.slice('VISL-NODE '.length);
-    const t = await this.target.exec(['sh', '-c', ARM_TRACE_SCRIPT, 'wb-trace', String(TRACE_BUFFER_KB)], { timeoutMs: 30_000 });
-    const to = t.stdout.trim();
+    const to = lines[1] ?? '';
     if (!to.startsWith('TRACE ')) {
       throw new WorkbenchError('E_VISL', `board ${this.target.name}: visl's trace event visl_vp9_controls/v4l2_ctrl_vp9_frame is not available`, {
         hint: 'tracefs must be mounted (/sys/kernel/tracing) and visl built with its trace points',
       });
     }
     this.tracefs = to.slice('TRACE '.length);
+    return { marked: lines.includes('MARKED') };
   }
 
-  /** Stops tracing and reads the trace and the dump listing. */
-  async collect(): Promise<VislCollected> {
+  /**
+   * Stops tracing and reads the trace, the dump listing and (with
+   * `kernelLog`) the kernel log in one round trip; removes `releaseLock`
+   * (the board lock directory) at the end when given.
+   */
+  async collect(opts: { kernelLog?: boolean; releaseLock?: string } = {}): Promise<VislCollected> {
     if (!this.tracefs) throw new WorkbenchError('E_INTERNAL', 'VislSession.collect before prepare');
-    const tr = await this.target.exec(['sh', '-c', COLLECT_TRACE_SCRIPT, 'wb-trace', this.tracefs], { timeoutMs: 120_000 });
-    const ls = await this.target.exec(['sh', '-c', LIST_DUMPS_SCRIPT, 'wb-dumps', BITSTREAM_DIR], { timeoutMs: 120_000 });
+    const nonce = randomBytes(8).toString('hex');
+    const r = await this.target.exec(['sh', '-c', COLLECT_SCRIPT, 'wb-collect', this.tracefs, BITSTREAM_DIR, nonce, opts.kernelLog ? '1' : '0', opts.releaseLock ?? ''], {
+      timeoutMs: 120_000,
+    });
+    const sec = splitSections(r.stdout, nonce);
+    const traceText = sec.get('trace') ?? '';
+    const ls = sec.get('dumps') ?? '';
     return {
-      trace: parseFtrace(tr.stdout),
-      traceText: tr.stdout,
-      dumps: parseDumpListing(ls.stdout),
-      dumpsAvailable: !ls.stdout.includes('NO-BITSTREAM-DIR'),
+      trace: parseFtrace(traceText),
+      traceText,
+      dumps: parseDumpListing(ls),
+      dumpsAvailable: !ls.includes('NO-BITSTREAM-DIR'),
+      ...(opts.kernelLog && sec.has('dmesg') ? { kernelLogText: sec.get('dmesg')! } : {}),
+      lockReleased: (sec.get('end') ?? '').includes('LOCK-RELEASED'),
     };
   }
 }
