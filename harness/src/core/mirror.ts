@@ -81,7 +81,7 @@ function isDebianArchive(uri: string): boolean {
  * Picks the Debian archive mirror from apt sources: the first `deb` entry
  * whose URI path ends in `/debian` (so `debian-security`, third-party repos
  * and `deb-src` are skipped). Fact: Debian mirrors serve `dists/sid` from the
- * same root as stable (https://www.debian.org/mirror/list).
+ * same root as stable (Debian mirror documentation).
  *
  * @returns the URI without a trailing slash.
  */

@@ -3,11 +3,11 @@ import { open } from 'node:fs/promises';
 import { isWorkbenchError } from '../core/errors.ts';
 import { formatArgv, type Runner } from '../core/runner.ts';
 import { randomBytes } from 'node:crypto';
-import { failures, kernelLogSince, MARKER_PREFIX, parseKernelLog, sliceBetween, writeMarker, type KernelLogFinding as LogFinding, type KernelLogMarker, type KernelLogSlice } from '../irq/kernelLog.ts';
+import { failures, kernelLogSince, MARKER_PREFIX, parseKernelLog, sliceBetween, writeMarker, type KernelLogMarker, type KernelLogSlice } from '../irq/kernelLog.ts';
 import { withBoardLock } from '../deploy/rollback.ts';
 import { lockReleasedBy, REMOTE_LOCK } from '../deploy/remote.ts';
 import { collectVectorIrq, type InstrumentationState, type VectorIrq } from '../irq/instrumentation.ts';
-import type { Artifact, KernelLogFinding, VectorResult } from '../report/record.ts';
+import type { Artifact, VectorResult } from '../report/record.ts';
 import type { Verdict } from '../report/verdict.ts';
 import type { Target } from '../target/types.ts';
 import type { InspectResult } from '../vectors/inspect.ts';
@@ -27,8 +27,7 @@ import { VislSession } from './visl/session.ts';
 import { vp9FrameEvents } from './visl/vp9FrameTrace.ts';
 import { vpxdecFrame } from './vpxdecHost.ts';
 
-/** Kernel-log finding kinds that make a vector's verdict `crash` (oops, BUG, panic, lockups, watchdogs). */
-export const CRASH_KINDS = new Set(['panic', 'oops', 'bug', 'soft_lockup', 'rcu_stall', 'hung_task', 'rkvdec_timeout', 'codec_timeout']);
+import { CRASH_KINDS, toRecordFinding } from '../irq/findings.ts';
 
 /** Inputs of {@link runVector}. */
 export interface RunVectorOptions {
@@ -156,18 +155,6 @@ function newMarker(label: string): KernelLogMarker {
   return { id, label: safe, text: `${MARKER_PREFIX} ${id} ${safe}` };
 }
 
-function recordFinding(f: LogFinding, vector: string): KernelLogFinding {
-  return {
-    kind: f.kind,
-    severity: CRASH_KINDS.has(f.kind) ? 'crash' : f.severity,
-    line: f.line,
-    ...(f.time !== undefined ? { time: f.time } : {}),
-    ...(f.context.length ? { context: f.context } : {}),
-    ...(f.modules.length ? { modules: f.modules } : {}),
-    stage: 'decode',
-    vector,
-  };
-}
 
 /**
  * Decodes one vector and judges it: streams the decoder's frames through the
@@ -380,7 +367,7 @@ async function runVectorLocked(o: RunVectorOptions, started: number, locked: num
       : {}),
     ...(header ? { header } : {}),
     ...(irq ? { irq: irq.summary } : {}),
-    kernelLog: (slice?.findings ?? []).map((f) => recordFinding(f, o.vector.name)),
+    kernelLog: (slice?.findings ?? []).map((f) => toRecordFinding(f, 'decode', o.vector.name)),
     artifacts,
   };
   const total = Date.now() - started;

@@ -2,10 +2,6 @@
  * The real stages of `workbench iterate`, on top of the stage modules
  * (kernel/, target/ + vboard/, deploy/, vectors/ + compare/, decode/).
  * `workbench iterate` only ever runs these (fakes live in harness/test/).
- *
- * A stage whose module has no entry point yet throws `E_STAGE_UNAVAILABLE`
- * naming the module, so the run fails honestly (exit 2) with a report that
- * says which stage is missing, instead of pretending.
  */
 import { WorkbenchError } from '../core/errors.ts';
 import { ExecaRunner, formatArgv, type Runner } from '../core/runner.ts';
@@ -15,11 +11,10 @@ import { validateName } from '../target/quote.ts';
 import { vboardUp } from '../vboard/vboard.ts';
 import { deployModules } from '../deploy/deploy.ts';
 import { enableInstrumentation, type InstrumentationState } from '../irq/instrumentation.ts';
-import type { KernelLogFinding as LogFinding } from '../irq/kernelLog.ts';
 import { getDecoder, type Decoder, type DeviceProof } from '../decode/registry.ts';
 import '../decode/gstV4l2sl.ts';
-import { runVector, CRASH_KINDS } from '../decode/runVector.ts';
-import type { KernelLogFinding } from '../report/record.ts';
+import { runVector } from '../decode/runVector.ts';
+import { toRecordFinding } from '../irq/findings.ts';
 import type { StageContext } from './graph.ts';
 import type { BoardSession, IterateStages } from './stages.ts';
 import { prepareVectors, type PreparedPlan } from './plan.ts';
@@ -31,25 +26,6 @@ export const VECTOR_TIMEOUT_MS = 60_000;
 /** Driver under test per board flavour: visl on the vboard, rkvdec on RK3588 boards. */
 export function driverFor(flavour: string): string {
   return flavour === 'vboard' ? 'visl' : 'rkvdec';
-}
-
-function unavailable(stage: string, module: string): never {
-  throw new WorkbenchError('E_STAGE_UNAVAILABLE', `the ${stage} stage is not available yet: ${module} has no entry point for it`, {
-    hint: `this workbench version cannot run \`iterate\` end to end; run the ${stage} command of its own family when it exists, or update the workbench`,
-  });
-}
-
-/** A deploy/kernel-log finding in run-record form. */
-export function toRecordFinding(f: LogFinding, stage: string): KernelLogFinding {
-  return {
-    kind: f.kind,
-    severity: CRASH_KINDS.has(f.kind) ? 'crash' : f.severity,
-    line: f.line,
-    ...(f.time !== undefined ? { time: f.time } : {}),
-    ...(f.context.length ? { context: f.context } : {}),
-    ...(f.modules.length ? { modules: f.modules } : {}),
-    stage,
-  };
 }
 
 /** `ssh ...` argv prefix that reaches `board` by hand (for reproducer lines). */
