@@ -1,7 +1,10 @@
+import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { ExitCode, WorkbenchError } from '../../core/errors.ts';
+import { projectRoot } from '../../core/paths.ts';
 import { formatArgv } from '../../core/runner.ts';
 import type { BuildResult, BuildTarget } from '../../kernel/build.ts';
+import { formatB4Summary, runB4Series } from '../../kernel/b4.ts';
 import { runChecks } from '../../kernel/check.ts';
 import { formatDiagnostic } from '../../kernel/diagnostics.ts';
 import { formatKtapSummary } from '../../kernel/ktap.ts';
@@ -42,6 +45,20 @@ export function register(program: Command): void {
       out(`base-commit: ${a.baseCommit} (${a.base.label})`);
       for (const c of a.commits) out(`  ${c.commit.slice(0, 12)} ${c.patch.subject}  [${c.patch.name}]`);
       out(`${a.commits.length} patch(es) applied on branch ${a.branch}${a.reused ? ' (already applied, tree unchanged)' : ''}; tree: ${a.tree}`);
+    });
+  series
+    .command('b4')
+    .description('make a b4-managed branch of the series (b4 prep, cover letter from 0000-cover-letter.patch, --check, --auto-to-cc) and write the messages with `b4 send -o` (nothing is mailed); exit 0 when b4-ready')
+    .option('--series <DIR>', 'series folder with a `series` file and 0000-cover-letter.patch (default: patches/)')
+    .option('--out <DIR>', 'folder for the .eml messages (new or empty; default reports/b4-<timestamp>)')
+    .option('--manifest <name>', 'Debian kernel manifest', DEFAULT_MANIFEST)
+    .option('--json', 'print the result as JSON')
+    .action(async (o: { series?: string; out?: string; manifest: string; json?: boolean }) => {
+      const stamp = new Date().toISOString().replace(/[-:]/g, '').replace(/\..*$/, '').replace('T', '-');
+      const dir = resolve(o.out ?? join(projectRoot(), 'reports', `b4-${stamp}`));
+      const r = await runB4Series({ series: o.series, out: dir, manifest: o.manifest, log });
+      out(o.json ? JSON.stringify(r, null, 2) : formatB4Summary(r));
+      process.exitCode = r.ok ? ExitCode.Ok : ExitCode.TestFailures;
     });
 
   program
