@@ -45,39 +45,51 @@ function sample(buf: Buffer, p: PlaneLayout, x: number, y: number): number {
 }
 
 /**
- * YUV (geometry.ts layout) to RGBA, BT.601 matrix, limited range unless
- * `fullRange`; samples above 8 bits are scaled down. For viewing only.
+ * Walks every luma position of `g` and writes the RGB `fn` returns (clamped
+ * to 0..255, alpha 255) into a new PNG. `cx`/`cy` are the co-sited chroma
+ * coordinates for the frame's subsampling.
  */
-export function yuvToPng(buf: Buffer, g: FrameGeometry, fullRange = false): PNG {
-  const [Y, U, V] = planeLayout(g) as [PlaneLayout, PlaneLayout, PlaneLayout];
-  const shift = g.bitDepth - 8;
+function paint(
+  g: FrameGeometry,
+  fn: (x: number, y: number, cx: number, cy: number, planes: [PlaneLayout, PlaneLayout, PlaneLayout]) => [number, number, number],
+): PNG {
+  const planes = planeLayout(g) as [PlaneLayout, PlaneLayout, PlaneLayout];
   const png = new PNG({ width: g.width, height: g.height });
   const ssx = (g.subsamplingX ?? 1) === 1;
   const ssy = (g.subsamplingY ?? 1) === 1;
   for (let y = 0; y < g.height; y++) {
     const cy = ssy ? y >> 1 : y;
     for (let x = 0; x < g.width; x++) {
-      const cx = ssx ? x >> 1 : x;
-      let yy = sample(buf, Y, x, y) >> shift;
-      const u = (sample(buf, U, cx, cy) >> shift) - 128;
-      const v = (sample(buf, V, cx, cy) >> shift) - 128;
-      let k = 1;
-      if (!fullRange) {
-        yy = yy - 16;
-        k = 255 / 219;
-      }
-      const kc = fullRange ? 1 : 255 / 224;
-      const r = k * yy + 1.402 * kc * v;
-      const gg = k * yy - 0.344136 * kc * u - 0.714136 * kc * v;
-      const b = k * yy + 1.772 * kc * u;
+      const rgb = fn(x, y, ssx ? x >> 1 : x, cy, planes);
       const o = (y * g.width + x) * 4;
-      png.data[o] = Math.max(0, Math.min(255, Math.round(r)));
-      png.data[o + 1] = Math.max(0, Math.min(255, Math.round(gg)));
-      png.data[o + 2] = Math.max(0, Math.min(255, Math.round(b)));
+      for (let c = 0; c < 3; c++) png.data[o + c] = Math.max(0, Math.min(255, Math.round(rgb[c]!)));
       png.data[o + 3] = 255;
     }
   }
   return png;
+}
+
+/**
+ * YUV (geometry.ts layout) to RGBA, BT.601 matrix, limited range unless
+ * `fullRange`; samples above 8 bits are scaled down. For viewing only.
+ */
+export function yuvToPng(buf: Buffer, g: FrameGeometry, fullRange = false): PNG {
+  const shift = g.bitDepth - 8;
+  return paint(g, (x, y, cx, cy, [Y, U, V]) => {
+    let yy = sample(buf, Y, x, y) >> shift;
+    const u = (sample(buf, U, cx, cy) >> shift) - 128;
+    const v = (sample(buf, V, cx, cy) >> shift) - 128;
+    let k = 1;
+    if (!fullRange) {
+      yy = yy - 16;
+      k = 255 / 219;
+    }
+    const kc = fullRange ? 1 : 255 / 224;
+    const r = k * yy + 1.402 * kc * v;
+    const gg = k * yy - 0.344136 * kc * u - 0.714136 * kc * v;
+    const b = k * yy + 1.772 * kc * u;
+    return [r, gg, b];
+  });
 }
 
 /** Per-plane difference statistics of two frames of the same geometry. */
@@ -121,28 +133,15 @@ export function diffStats(decoded: Buffer, reference: Buffer, g: FrameGeometry):
  * changed sample stays visible. Red on black; identical pixels are black.
  */
 export function diffPng(decoded: Buffer, reference: Buffer, g: FrameGeometry, gain = 16): PNG {
-  const [Y, U, V] = planeLayout(g) as [PlaneLayout, PlaneLayout, PlaneLayout];
   const shift = g.bitDepth - 8;
-  const png = new PNG({ width: g.width, height: g.height });
-  const ssx = (g.subsamplingX ?? 1) === 1;
-  const ssy = (g.subsamplingY ?? 1) === 1;
-  for (let y = 0; y < g.height; y++) {
-    const cy = ssy ? y >> 1 : y;
-    for (let x = 0; x < g.width; x++) {
-      const cx = ssx ? x >> 1 : x;
-      const dy = Math.abs(sample(decoded, Y, x, y) - sample(reference, Y, x, y));
-      const du = Math.abs(sample(decoded, U, cx, cy) - sample(reference, U, cx, cy));
-      const dv = Math.abs(sample(decoded, V, cx, cy) - sample(reference, V, cx, cy));
-      const d = Math.max(dy, du, dv) >> shift;
-      const lvl = d === 0 && Math.max(dy, du, dv) === 0 ? 0 : Math.min(255, Math.max(64, d * gain));
-      const o = (y * g.width + x) * 4;
-      png.data[o] = lvl;
-      png.data[o + 1] = dy ? 0 : lvl >> 2;
-      png.data[o + 2] = 0;
-      png.data[o + 3] = 255;
-    }
-  }
-  return png;
+  return paint(g, (x, y, cx, cy, [Y, U, V]) => {
+    const dy = Math.abs(sample(decoded, Y, x, y) - sample(reference, Y, x, y));
+    const du = Math.abs(sample(decoded, U, cx, cy) - sample(reference, U, cx, cy));
+    const dv = Math.abs(sample(decoded, V, cx, cy) - sample(reference, V, cx, cy));
+    const d = Math.max(dy, du, dv) >> shift;
+    const lvl = d === 0 && Math.max(dy, du, dv) === 0 ? 0 : Math.min(255, Math.max(64, d * gain));
+    return [lvl, dy ? 0 : lvl >> 2, 0];
+  });
 }
 
 /** A few lines describing a frame's uncompressed header (inspector's parse). */
