@@ -9,6 +9,8 @@ import { defineConfig } from 'vitest/config';
  */
 export default defineConfig({
   test: {
+    // Installs (as root) or names the missing host tools before any test runs.
+    globalSetup: ['harness/test/globalSetup.ts'],
     projects: [
       {
         test: {
