@@ -27,6 +27,20 @@ export interface RunOptions {
    * frames). When set, stdout is not kept in the result (stdout is '').
    */
   onStdoutBytes?: (chunk: Buffer) => void;
+  /**
+   * Run the process as the leader of its own process group (setsid) and, on
+   * abort or timeout, signal the whole group at once: SIGTERM to every member
+   * (so make deletes the targets it was writing, GNU make manual "Interrupts"),
+   * then SIGKILL to whatever is left after {@link killGraceMs}. Use it for
+   * commands that fork workers (make, compilers) so nothing keeps running after
+   * the command is cancelled. Signalling a group: kill(2) with a negative pid.
+   * A cancelled group run throws `E_ABORTED` even with `allowFailure`.
+   */
+  processGroup?: boolean;
+  /** With `processGroup`: ms between the group SIGTERM and the group SIGKILL (default 1000). */
+  killGraceMs?: number;
+  /** With `processGroup`: called with the group id (= the leader's PID) once it runs. */
+  onProcessGroup?: (pgid: number) => void;
 }
 
 /** What a finished local process gave back. */
@@ -73,14 +87,14 @@ export class ExecaRunner implements Runner {
     const [file, ...args] = argv as [string, ...string[]];
     const started = Date.now();
     let child: ResultPromise;
+    const group = opts.processGroup === true;
+    if (group && opts.signal?.aborted) throw new WorkbenchError('E_ABORTED', `${formatArgv(argv)} was cancelled before it started`);
     try {
       child = execa(file, args, {
         cwd: opts.cwd,
         env: opts.env,
         input: opts.input,
-        timeout: opts.timeoutMs,
-        cancelSignal: opts.signal,
-        forceKillAfterDelay: 5000,
+        ...(group ? { detached: true } : { timeout: opts.timeoutMs, cancelSignal: opts.signal, forceKillAfterDelay: 5000 }),
         reject: false,
         stripFinalNewline: false,
         encoding: opts.binaryStdout ? 'buffer' : 'utf8',
@@ -93,7 +107,13 @@ export class ExecaRunner implements Runner {
     if (opts.onStdout) child.stdout?.on('data', (b: Buffer) => opts.onStdout!(b.toString('utf8')));
     if (opts.onStdoutBytes) child.stdout?.on('data', (b: Buffer) => opts.onStdoutBytes!(b));
     if (opts.onStderr) child.stderr?.on('data', (b: Buffer) => opts.onStderr!(b.toString('utf8')));
-    const r = await child;
+    const killer = group && child.pid ? groupKiller(child.pid, opts) : undefined;
+    let r;
+    try {
+      r = await child;
+    } finally {
+      killer?.dispose();
+    }
     const durationMs = Date.now() - started;
     const code = (r as { code?: string }).code;
     if (code === 'ENOENT' || (r.failed && /ENOENT/.test(String(r.message)) && r.exitCode === undefined)) {
@@ -101,13 +121,17 @@ export class ExecaRunner implements Runner {
       throw missingToolsError([known ?? { bin: file, pkg: file, why: '' }]);
     }
     const stdoutBytes = opts.binaryStdout ? Buffer.from(r.stdout as unknown as Uint8Array) : undefined;
+    if (killer?.reason === 'abort') {
+      // Group mode: a cancelled command is never mistaken for a failed one, even with allowFailure.
+      throw new WorkbenchError('E_ABORTED', `${formatArgv(argv)} was cancelled (process group ${child.pid} killed)`);
+    }
     const result: RunResult = {
       argv,
       exitCode: typeof r.exitCode === 'number' ? r.exitCode : -1,
       stdout: opts.binaryStdout ? '' : String(r.stdout ?? ''),
       stderr: String(r.stderr ?? ''),
       durationMs,
-      timedOut: Boolean(r.timedOut),
+      timedOut: Boolean(r.timedOut) || killer?.reason === 'timeout',
       ...(stdoutBytes ? { stdoutBytes } : {}),
     };
     if (opts.allowFailure) return result;
@@ -126,6 +150,62 @@ export class ExecaRunner implements Runner {
       );
     }
     return result;
+  }
+}
+
+/** Process groups started with `processGroup` that are still running. */
+const liveGroups = new Set<number>();
+let exitHooked = false;
+
+/**
+ * Watches `opts.signal` and `opts.timeoutMs` for a process started as a group
+ * leader and signals the whole group (negative pid): SIGTERM at once, SIGKILL
+ * after `killGraceMs`. `reason` tells what fired.
+ */
+function groupKiller(pgid: number, opts: RunOptions): { reason: 'abort' | 'timeout' | undefined; dispose(): void } {
+  opts.onProcessGroup?.(pgid);
+  liveGroups.add(pgid);
+  if (!exitHooked) {
+    exitHooked = true;
+    // A detached group is not killed with us: do it when this process exits (not possible on SIGKILL).
+    process.on('exit', () => {
+      for (const g of liveGroups) signalGroup(g, 'SIGKILL');
+    });
+  }
+  const timers: NodeJS.Timeout[] = [];
+  const state: { reason: 'abort' | 'timeout' | undefined; dispose(): void } = {
+    reason: undefined,
+    dispose() {
+      liveGroups.delete(pgid);
+      for (const t of timers) clearTimeout(t);
+      opts.signal?.removeEventListener('abort', onAbort);
+      // Members that outlived the leader (e.g. a daemonised grandchild) go too.
+      if (state.reason) signalGroup(pgid, 'SIGKILL');
+    },
+  };
+  const fire = (why: 'abort' | 'timeout') => {
+    if (state.reason) return;
+    state.reason = why;
+    signalGroup(pgid, 'SIGTERM');
+    timers.push(setTimeout(() => signalGroup(pgid, 'SIGKILL'), opts.killGraceMs ?? 1000));
+  };
+  const onAbort = () => fire('abort');
+  if (opts.signal) opts.signal.addEventListener('abort', onAbort, { once: true });
+  if (opts.timeoutMs) timers.push(setTimeout(() => fire('timeout'), opts.timeoutMs));
+  return state;
+}
+
+/**
+ * kill(-pgid, sig) (kill(2): a negative pid signals every member of the group).
+ * Signal 0 only probes. Returns false when the group is gone (ESRCH).
+ */
+export function signalGroup(pgid: number, sig: NodeJS.Signals | 0): boolean {
+  try {
+    process.kill(-pgid, sig);
+    return true;
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ESRCH') return false;
+    throw e;
   }
 }
 

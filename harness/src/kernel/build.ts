@@ -12,6 +12,7 @@ import { parseBuildOutput, type Diagnostic } from './diagnostics.ts';
 import { kgit } from './git.ts';
 import { readKo, type BuiltModule } from './koInfo.ts';
 import { missingHelpers, parseKconfig, pathMapper, planModuleDir, REQUIRED_SYMBOLS, type ModuleDirPlan } from './moduleLayout.ts';
+import { clearMakeGroup, recordMakeGroup, repairInterruptedMake } from './makeGroup.ts';
 import { syncDir } from './syncDir.ts';
 import type { AppliedSeries, WorkTree } from './workTree.ts';
 
@@ -63,6 +64,12 @@ export interface BuildOptions {
   variant?: string;
   /** Remove the module build folder first (every file recompiled, so every warning is seen again). */
   clean?: boolean;
+  /**
+   * Ctrl-C: make's whole process group is killed at once (SIGTERM, SIGKILL
+   * 1 s later), the files it was writing are removed, and the call throws
+   * E_ABORTED.
+   */
+  signal?: AbortSignal;
 }
 
 const MOUNT_MOD = '/wb/mod';
@@ -161,6 +168,9 @@ export async function buildApplied(tb: Toolbox, wt: WorkTree, applied: AppliedSe
       makeArgv = [...arm64Make(release, MOUNT_SRC, MOUNT_OUT, jobs), `M=${MOUNT_MOD}`, ...plan.makeVars, ...extra, 'modules'];
     }
     expect = ['rkvdec/rockchip-vdec.ko', ...plan.helpers.map((h) => `v4l2-core/${h.name}.ko`)];
+    const keep = new Set([...plan.items.map((i) => i.to), '.wb-synced.json']);
+    // A make interrupted earlier (the workbench killed while it ran) may have left half-written objects.
+    await repairInterruptedMake(home, modHost, keep, opts.log);
     const sync = await syncDir(modHost, plan.items);
     commands.push(makeArgv);
     const inputKey = createHash('sha256')
@@ -175,14 +185,30 @@ export async function buildApplied(tb: Toolbox, wt: WorkTree, applied: AppliedSe
     }
     await rm(recordFile, { force: true });
     opts.log?.(`make (${opts.target}): ${sync.written.length} source file(s) changed since the last build`);
-    const r = await tb.exec(makeArgv, {
-      binds,
-      env: { LC_ALL: 'C' },
-      timeoutMs: 60 * 60_000,
-      allowFailure: true,
-      onStdout: opts.onOutput,
-      onStderr: opts.onOutput,
-    });
+    if (opts.signal?.aborted) throw new WorkbenchError('E_ABORTED', 'interrupted before make');
+    const makeStarted = Date.now();
+    let recorded: Promise<void> | undefined;
+    let r;
+    try {
+      r = await tb.exec(makeArgv, {
+        binds,
+        env: { LC_ALL: 'C' },
+        timeoutMs: 60 * 60_000,
+        allowFailure: true,
+        onStdout: opts.onOutput,
+        onStderr: opts.onOutput,
+        ...(opts.signal
+          ? { signal: opts.signal, onProcessGroup: (pgid: number) => void (recorded = recordMakeGroup(home, pgid, makeStarted).catch(() => undefined)) }
+          : {}),
+      });
+    } catch (e) {
+      await recorded;
+      await repairInterruptedMake(home, modHost, keep, opts.log);
+      throw e;
+    }
+    await recorded;
+    if (r.timedOut) await repairInterruptedMake(home, modHost, keep, opts.log);
+    await clearMakeGroup(home);
     const kernelDirs = opts.target === 'vboard' ? [tb.headersDir, tb.headersDir.replace(/-[^-+]+$/, '-common')] : [MOUNT_SRC, MOUNT_OUT];
     const diagnostics = parseBuildOutput(`${r.stdout}\n${r.stderr}`, pathMapper(plan, MOUNT_MOD, kernelDirs));
     await attributeToPatches(wt, applied, diagnostics);

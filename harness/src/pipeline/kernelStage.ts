@@ -38,7 +38,7 @@ export async function buildStage(ctx: StageContext, flavour: string): Promise<Bu
     if (ctx.signal.aborted) throw new WorkbenchError('E_ABORTED', 'interrupted');
     for (const c of base.commands) ctx.command(c);
     const applied = await applySeries(wt, series, { log: (m) => ctx.log(m) });
-    const r = await buildApplied(tb, wt, applied, { target, log: (m) => ctx.log(m) });
+    const r = await buildApplied(tb, wt, applied, { target, log: (m) => ctx.log(m), signal: ctx.signal });
     // apply + make (make runs inside the toolbox: its paths are the toolbox's)
     for (const c of r.commands) ctx.command(c.map((a) => a.replaceAll('TREE', wt.dir)));
     const diagnostics = r.diagnostics.map(toRecordDiagnostic);

@@ -29,6 +29,14 @@ export interface ToolboxExecOptions {
   allowFailure?: boolean;
   /** Data for stdin. */
   input?: string | Buffer;
+  /**
+   * Cancels the command: it then runs as its own process group, and an abort
+   * kills the whole group at once (make and every compiler it forked), see
+   * `RunOptions.processGroup`; the call throws E_ABORTED.
+   */
+  signal?: AbortSignal;
+  /** With `signal`: called with the process group id once the command runs. */
+  onProcessGroup?: (pgid: number) => void;
 }
 
 /** A ready toolbox: a Debian sid chroot with the pinned kernel headers/source and the compilers. */
@@ -168,6 +176,7 @@ export async function toolboxExec(runner: Runner, root: string, argv: string[], 
     onStderr: o.onStderr,
     allowFailure: o.allowFailure,
     input: o.input,
+    ...(o.signal ? { signal: o.signal, processGroup: true, onProcessGroup: o.onProcessGroup } : {}),
   });
 }
 
