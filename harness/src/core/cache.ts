@@ -2,6 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, open, readFile, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { pidAlive } from './pid.ts';
 import { WorkbenchError } from './errors.ts';
 import { cacheRoot } from './paths.ts';
 
@@ -128,15 +129,6 @@ export interface EnsureResult {
   /** True when the entry was already there. */
   hit: boolean;
   meta: CacheEntryMeta;
-}
-
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 /**

@@ -42,3 +42,15 @@ export const ExitCode = {
 export function isWorkbenchError(e: unknown, code?: string): e is WorkbenchError {
   return e instanceof WorkbenchError && (code === undefined || e.code === code);
 }
+
+/**
+ * Any thrown value as a WorkbenchError: a WorkbenchError as is, an
+ * `AbortError` (AbortSignal, execa) as E_ABORTED, anything else as
+ * E_INTERNAL carrying its stack (a workbench bug).
+ */
+export function asWorkbenchError(e: unknown): WorkbenchError {
+  if (e instanceof WorkbenchError) return e;
+  const err = e as Error;
+  if (err?.name === 'AbortError') return new WorkbenchError('E_ABORTED', 'stopped');
+  return new WorkbenchError('E_INTERNAL', err?.stack ?? String(e), { cause: e, hint: 'this is a workbench bug; please report it with the command line' });
+}

@@ -4,8 +4,7 @@ import { isWorkbenchError } from '../core/errors.ts';
 import { formatArgv, type Runner } from '../core/runner.ts';
 import { randomBytes } from 'node:crypto';
 import { failures, kernelLogSince, MARKER_PREFIX, parseKernelLog, sliceBetween, writeMarker, type KernelLogMarker, type KernelLogSlice } from '../irq/kernelLog.ts';
-import { withBoardLock } from '../deploy/rollback.ts';
-import { lockReleasedBy, REMOTE_LOCK } from '../deploy/remote.ts';
+import { withBoardLock, type BoardLock, type HeldLock } from '../target/boardLock.ts';
 import { collectVectorIrq, type InstrumentationState, type VectorIrq } from '../irq/instrumentation.ts';
 import type { Artifact, VectorResult } from '../report/record.ts';
 import type { Verdict } from '../report/verdict.ts';
@@ -60,12 +59,14 @@ export interface RunVectorOptions {
   /** Ctrl-C: kills the decoder on the board (the verdict then says timeout/error; the caller stops the run). */
   signal?: AbortSignal;
   /**
-   * Hold the board's deploy lock (deploy/rollback.ts withBoardLock) while
+   * Hold the board lock (target/boardLock.ts) while
    * the vector runs, so a parallel `workbench deploy` cannot replace or
    * reload modules under it, nor it reload visl under a deploy (default
    * true when there is a target). The caller must not hold that lock itself.
    */
   boardLock?: boolean;
+  /** The board lock when the caller holds it already (iterate holds it from its deploy to its last vector). */
+  lock?: BoardLock;
 }
 
 /** Where one vector's time went, ms (wall clock; phases in the order they ran). */
@@ -171,10 +172,11 @@ export async function runVector(o: RunVectorOptions): Promise<VectorRunOutcome> 
   const started = Date.now();
   if (!o.target || o.boardLock === false) return runVectorLocked(o, started, started);
   const target = o.target;
-  return withBoardLock(target, target.name, () => runVectorLocked(o, started, Date.now(), true), o.log);
+  return withBoardLock(target, target.name, (lock) => runVectorLocked(o, started, Date.now(), lock), { log: o.log, what: `decode ${o.vector.name}`, ...(o.lock ? { lock: o.lock } : {}) });
 }
 
-async function runVectorLocked(o: RunVectorOptions, started: number, locked: number, holdsLock = false): Promise<VectorRunOutcome> {
+async function runVectorLocked(o: RunVectorOptions, started: number, locked: number, lock?: HeldLock): Promise<VectorRunOutcome> {
+  const holdsLock = lock !== undefined;
   const notes: string[] = [];
   const log = o.log ?? (() => undefined);
   const timings: Partial<VectorTimings> = holdsLock ? { lock: locked - started } : {};
@@ -233,8 +235,8 @@ async function runVectorLocked(o: RunVectorOptions, started: number, locked: num
   let traceText: string | undefined;
   let kernelLogText: string | undefined;
   if (visl) {
-    const c = await visl.collect({ kernelLog: !!marker, ...(holdsLock ? { releaseLock: REMOTE_LOCK } : {}) });
-    if (c.lockReleased) lockReleasedBy.add(o.target!);
+    const c = await visl.collect({ kernelLog: !!marker, ...(lock?.remotePath ? { releaseLock: lock.remotePath } : {}) });
+    if (c.lockReleased) lock?.releasedRemotely();
     kernelLogText = c.kernelLogText;
     timings.collect = Date.now() - t;
     traceText = c.traceText;

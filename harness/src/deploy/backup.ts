@@ -1,6 +1,7 @@
 import { WorkbenchError } from '../core/errors.ts';
 import type { Target } from '../target/types.ts';
-import { REMOTE_BACKUPS, REMOTE_JOURNAL, REMOTE_LOCK, lockReleasedBy, parseLines, runPhase } from './remote.ts';
+import type { HeldLock } from '../target/boardLock.ts';
+import { REMOTE_BACKUPS, REMOTE_JOURNAL, parseLines, runPhase } from './remote.ts';
 import type { DeployRecord, ReplacedFile } from './types.ts';
 
 /**
@@ -179,14 +180,16 @@ exit 0
 /**
  * Writes `record.json`, removes the board's journal, prunes old backups
  * (keeps {@link KEEP_BACKUPS}, never active ones) and, with `releaseLock`
- * (the last remote step of a deploy/rollback), removes the board lock.
+ * (the last remote step of a deploy/rollback), removes the board lock in
+ * the same round trip.
  */
-export async function finishRecord(target: Target, rec: DeployRecord, opts: { releaseLock?: boolean } = {}): Promise<string[]> {
+export async function finishRecord(target: Target, rec: DeployRecord, opts: { releaseLock?: HeldLock } = {}): Promise<string[]> {
+  const lockPath = opts.releaseLock?.remotePath ?? '';
   const r = await target.exec(
-    ['sh', '-c', FINISH_SCRIPT, 'wb', rec.backupDir, JSON.stringify(rec), REMOTE_JOURNAL, String(KEEP_BACKUPS), opts.releaseLock ? REMOTE_LOCK : ''],
+    ['sh', '-c', FINISH_SCRIPT, 'wb', rec.backupDir, JSON.stringify(rec), REMOTE_JOURNAL, String(KEEP_BACKUPS), lockPath],
     { timeoutMs: 60_000 },
   );
-  if (opts.releaseLock) lockReleasedBy.add(target);
+  if (lockPath) opts.releaseLock!.releasedRemotely();
   return parseLines(r.stdout)
     .filter(([k]) => k === 'pruned')
     .map(([, f]) => f[0]!);

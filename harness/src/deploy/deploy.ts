@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { basename } from 'node:path';
-import { WorkbenchError, isWorkbenchError } from '../core/errors.ts';
+import { WorkbenchError, asWorkbenchError, isWorkbenchError } from '../core/errors.ts';
 import { MARKER_PREFIX, describeFinding, failures } from '../irq/kernelLog.ts';
 import type { Board } from '../target/boards.ts';
 import type { Target } from '../target/types.ts';
@@ -10,7 +10,8 @@ import { readModInfo } from './modinfo.ts';
 import { preflight } from './preflight.ts';
 import { REMOTE_BACKUPS, newDeployId } from './remote.ts';
 import { reloadModules } from './reload.ts';
-import { isConnectionError, reloadListFor, repairInterrupted, restoreDeploy, withBoardLock } from './rollback.ts';
+import { isConnectionError, reloadListFor, repairInterrupted, restoreDeploy } from './rollback.ts';
+import { withBoardLock, type BoardLock } from '../target/boardLock.ts';
 import type { DeployOptions, DeployPhase, DeployRecord, ModuleArtifact, ReplacedFile } from './types.ts';
 import { verifyModules } from './verify.ts';
 
@@ -33,11 +34,6 @@ export class DeployError extends WorkbenchError {
   }
 }
 
-function asWorkbenchError(e: unknown): WorkbenchError {
-  if (e instanceof WorkbenchError) return e;
-  return new WorkbenchError('E_INTERNAL', (e as Error)?.message ?? String(e), { cause: e });
-}
-
 /**
  * Deploys built modules to a board: preflight, backup (with SHA-256
  * manifest), upload to a temp path + verify + atomic rename, depmod, reload
@@ -56,7 +52,7 @@ function asWorkbenchError(e: unknown): WorkbenchError {
 export async function deployModules(target: Target, board: Board, modules: ModuleArtifact[], opts: DeployOptions = {}): Promise<DeployRecord> {
   const log = opts.log ?? (() => undefined);
   const timeoutMs = opts.commandTimeoutMs ?? 120_000;
-  return withBoardLock(target, board.name, async () => {
+  return withBoardLock(target, board.name, async (lock) => {
     const started = Date.now();
     const phase = async (p: DeployPhase) => {
       if (opts.signal?.aborted && p !== 'rollback' && p !== 'rolled-back') {
@@ -207,7 +203,7 @@ export async function deployModules(target: Target, board: Board, modules: Modul
       record.state = 'active';
       record.durationMs = Date.now() - started;
       journalFor('done');
-      await finishRecord(target, record, { releaseLock: true });
+      await finishRecord(target, record, { releaseLock: lock });
       await clearLocalJournal(board.name);
       return record;
     } catch (e) {
@@ -226,7 +222,7 @@ export async function deployModules(target: Target, board: Board, modules: Modul
       log(`deploy ${id} failed: ${err.message}${why.length ? ` (${why.join('; ')})` : ''}; ${replacing ? 'restoring the previous modules' : 'nothing was replaced yet: discarding the backup'}`);
       await opts.onPhase?.('rollback');
       try {
-        if (replacing) await restoreDeploy(target, record, 'failed', log, timeoutMs, { releaseLock: true });
+        if (replacing) await restoreDeploy(target, record, 'failed', log, timeoutMs, { releaseLock: lock });
         else await repairInterrupted(target, board.name, log, timeoutMs); // nothing replaced yet: discard the backup and uploads
       } catch (re) {
         const rerr = asWorkbenchError(re);
@@ -248,11 +244,11 @@ export async function deployModules(target: Target, board: Board, modules: Modul
         `${why.length ? ` (kernel log: ${why.join('; ')})` : ''}; ${replacing ? 'rolled back: the previous modules are installed and loaded again' : 'nothing on the board was replaced'}`,
       );
     }
-  }, log, opts.lockWaitMs);
+  }, { log, what: 'deploy', ...(opts.lockWaitMs !== undefined ? { waitMs: opts.lockWaitMs } : {}), ...(opts.lock ? { lock: opts.lock } : {}) });
 }
 
 /** The board's free-form state check used by `workbench deploy`: runs an interrupted-deploy repair under the lock. */
-export async function repairBoard(target: Target, board: Board, log: (m: string) => void = () => undefined) {
-  return withBoardLock(target, board.name, () => repairInterrupted(target, board.name, log), log);
+export async function repairBoard(target: Target, board: Board, log: (m: string) => void = () => undefined, lock?: BoardLock) {
+  return withBoardLock(target, board.name, () => repairInterrupted(target, board.name, log), { log, what: 'repair', ...(lock ? { lock } : {}) });
 }
 

@@ -15,17 +15,10 @@ import type { ExecOptions, ExecResult, Target } from '../target/types.ts';
 export const REMOTE_ROOT = '/var/lib/workbench';
 /** Backups: one directory per deploy id. */
 export const REMOTE_BACKUPS = `${REMOTE_ROOT}/backups`;
-/** Lock directory of the deploy or rollback running on the board (see deploy/rollback.ts withBoardLock). */
-export const REMOTE_LOCK = `${REMOTE_ROOT}/lock`;
+/** Lock directory of the operation holding the board (target/boardLock.ts). */
+export { REMOTE_LOCK } from '../target/boardLock.ts';
 /** The journal of the deploy or rollback in progress (absent when none). */
 export const REMOTE_JOURNAL = `${REMOTE_ROOT}/journal.json`;
-
-/**
- * Targets whose board lock was already removed by the last remote command
- * of a deploy/rollback (folded in to save a round trip); withBoardLock then
- * skips its own release.
- */
-export const lockReleasedBy = new WeakSet<object>();
 
 /** A new deploy id: `YYYYMMDDTHHMMSSZ-xxxx` (sortable, a safe name). */
 export function newDeployId(now = new Date()): string {

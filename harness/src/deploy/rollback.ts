@@ -1,12 +1,7 @@
-import { hostname } from 'node:os';
-import { join } from 'node:path';
-import { acquireLock } from '../core/cache.ts';
 import { WorkbenchError, isWorkbenchError } from '../core/errors.ts';
-import { stateRoot } from '../core/paths.ts';
-import { mkdir } from 'node:fs/promises';
 import type { Board } from '../target/boards.ts';
+import { withBoardLock, type BoardLock, type HeldLock } from '../target/boardLock.ts';
 import { validateName } from '../target/quote.ts';
-import { REMOTE_LOCK, lockReleasedBy } from './remote.ts';
 import type { Target } from '../target/types.ts';
 import { finishRecord, listBackups, listBackupsAndJournal, restoreFiles } from './backup.ts';
 import { clearLocalJournal, clearRemoteJournal, loadLocalJournal, loadRemoteJournal, newJournal, saveLocalJournal, type Journal } from './journal.ts';
@@ -21,76 +16,6 @@ import type { DeployRecord } from './types.ts';
  */
 
 type Log = (msg: string) => void;
-
-const LOCK_SCRIPT = `
-l=$1; owner=$2
-mkdir -p "\${l%/*}"
-if mkdir "$l" 2>/dev/null; then printf '%s\\n' "$owner" > "$l/owner"; echo acquired; else echo "held	$(tr -d '\\n' < "$l/owner" 2>/dev/null)"; fi
-`;
-
-/** Who holds a board lock. */
-interface LockOwner {
-  host: string;
-  pid: number;
-  at: string;
-}
-
-/**
- * Runs `fn` holding the board's deploy lock: a local lock file (one
- * deploy/rollback per board from this machine) and a lock directory on the
- * board ({@link REMOTE_LOCK}, created with `mkdir`, atomic), so two
- * workbench processes, even with different state directories or on
- * different hosts, never change the same board's modules at once. A lock left
- * by a dead process of this host, or older than 30 minutes, is broken.
- * @throws WorkbenchError E_BOARD_BUSY (names the holder) after `waitMs`.
- */
-export async function withBoardLock<T>(target: Target, board: string, fn: () => Promise<T>, log?: Log, waitMs = 600_000): Promise<T> {
-  const dir = join(stateRoot(), 'deploy');
-  await mkdir(dir, { recursive: true });
-  const releaseLocal = await acquireLock(join(dir, `${board}.lock`), log, waitMs);
-  try {
-    const me: LockOwner = { host: hostname(), pid: process.pid, at: new Date().toISOString() };
-    const started = Date.now();
-    let told = false;
-    for (;;) {
-      const r = await target.exec(['sh', '-c', LOCK_SCRIPT, 'wb-lock', REMOTE_LOCK, JSON.stringify(me)], { timeoutMs: 30_000 });
-      if (r.stdout.trim() === 'acquired') break;
-      let holder: LockOwner | undefined;
-      try {
-        holder = JSON.parse(r.stdout.trim().split('\t')[1] ?? '') as LockOwner;
-      } catch {
-        holder = undefined;
-      }
-      const stale =
-        !holder ||
-        (holder.host === me.host && (holder.pid === me.pid || !pidAlive(holder.pid))) ||
-        Date.now() - Date.parse(holder.at) > 30 * 60_000;
-      if (stale) {
-        log?.(`breaking a stale deploy lock on ${board} (${holder ? `${holder.host} PID ${holder.pid} since ${holder.at}` : 'no owner'})`);
-        await target.exec(['rm', '-rf', REMOTE_LOCK], { timeoutMs: 30_000 });
-        continue;
-      }
-      if (Date.now() - started > waitMs) {
-        throw new WorkbenchError('E_BOARD_BUSY', `board ${board} is locked by a deploy of ${holder!.host} PID ${holder!.pid} since ${holder!.at}`, {
-          hint: 'wait for it to finish; if that process is gone, the lock is broken after 30 minutes',
-        });
-      }
-      if (!told) {
-        log?.(`waiting for the deploy of ${holder!.host} PID ${holder!.pid} on ${board} to finish`);
-        told = true;
-      }
-      await new Promise((res) => setTimeout(res, 2000));
-    }
-    lockReleasedBy.delete(target);
-    try {
-      return await fn();
-    } finally {
-      if (!lockReleasedBy.delete(target)) await target.exec(['rm', '-rf', REMOTE_LOCK], { timeoutMs: 30_000 }).catch(() => undefined);
-    }
-  } finally {
-    await releaseLocal();
-  }
-}
 
 /** Modules to load after restoring: the previously loaded ones, then the holders that were unloaded around them. */
 export function reloadListFor(rec: Pick<DeployRecord, 'replaced'>): string[] {
@@ -111,7 +36,7 @@ export async function restoreDeploy(
   state: DeployRecord['state'],
   log: Log,
   timeoutMs = 120_000,
-  opts: { releaseLock?: boolean } = {},
+  opts: { releaseLock?: HeldLock } = {},
 ): Promise<DeployRecord> {
   const j = newJournal({
     kind: 'rollback',
@@ -171,15 +96,6 @@ export interface RepairResult {
   phase?: string;
 }
 
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 /**
  * Finds a deploy or rollback that was interrupted on `board` (the board's
  * journal) and brings the board to a known state:
@@ -188,7 +104,7 @@ function pidAlive(pid: number): boolean {
  * - interrupted while installing, reloading or verifying, or during a
  *   rollback: the backup is restored and the previous modules reloaded;
  * - interrupted after it finished (journal not yet removed): finished.
- * Call it holding the board lock ({@link withBoardLock}): then any journal
+ * Call it holding the board lock (target/boardLock.ts): then any journal
  * on the board belongs to a deploy that is no longer running.
  * @throws WorkbenchError E_JOURNAL_CORRUPT and the errors of {@link restoreDeploy}.
  */
@@ -242,13 +158,13 @@ export async function repairInterrupted(target: Target, board: string, log: Log,
  * @throws WorkbenchError E_NOTHING_TO_ROLL_BACK, E_UNKNOWN_BACKUP (lists the
  *   ids), E_BACKUP_CORRUPT, E_ROLLBACK_FAILED.
  */
-export async function rollback(target: Target, board: Board, id?: string, opts: { log?: Log; timeoutMs?: number } = {}): Promise<DeployRecord[]> {
+export async function rollback(target: Target, board: Board, id?: string, opts: { log?: Log; timeoutMs?: number; lock?: BoardLock } = {}): Promise<DeployRecord[]> {
   const log = opts.log ?? (() => undefined);
   if (id !== undefined) validateName(id, 'backup id');
   return withBoardLock(
     target,
     board.name,
-    async () => {
+    async (lock) => {
       let listed = await listBackupsAndJournal(target);
       let repaired: RepairResult = { action: 'none' };
       if (listed.journalPending) {
@@ -275,11 +191,11 @@ export async function rollback(target: Target, board: Board, id?: string, opts: 
       }
       const done: DeployRecord[] = [];
       for (const [i, rec] of todo.entries()) {
-        done.push(await restoreDeploy(target, rec, 'rolled-back', log, opts.timeoutMs, { releaseLock: i === todo.length - 1 }));
+        done.push(await restoreDeploy(target, rec, 'rolled-back', log, opts.timeoutMs, i === todo.length - 1 ? { releaseLock: lock } : {}));
       }
       return done;
     },
-    log,
+    { log, what: 'rollback', ...(opts.lock ? { lock: opts.lock } : {}) },
   );
 }
 

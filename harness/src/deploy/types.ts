@@ -1,4 +1,5 @@
 import type { KernelLogFinding } from '../irq/kernelLog.ts';
+import type { BoardLock } from '../target/boardLock.ts';
 
 /** A built kernel module to deploy (from the kernel build's BuildResult). */
 export interface ModuleArtifact {
@@ -28,8 +29,10 @@ export interface DeployOptions {
   skipVermagicCheck?: boolean;
   /** When processes hold the decoder devices of the modules to replace, wait this long for them to end, ms (default 0: fail at once with E_DEVICE_BUSY). */
   busyWaitMs?: number;
-  /** How long to wait for another deploy holding the board's lock, ms (default 600000). */
+  /** How long to wait for another operation holding the board's lock, ms (default 600000). */
   lockWaitMs?: number;
+  /** The board lock when the caller holds it already (iterate, around its deploy and decodes). */
+  lock?: BoardLock;
   /** Extra free bytes required beyond the modules' sizes (default 1 MiB). */
   spareBytes?: number;
 }

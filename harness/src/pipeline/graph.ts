@@ -5,7 +5,7 @@
  * and the shell commands that reproduce them, and stop together on Ctrl-C
  * (one AbortSignal) or when a stage fails.
  */
-import { WorkbenchError, isWorkbenchError, ExitCode } from '../core/errors.ts';
+import { WorkbenchError, isWorkbenchError, ExitCode, asWorkbenchError } from '../core/errors.ts';
 import { redact, type EventBus, type StageStatus } from '../core/events.ts';
 import { formatArgv } from '../core/runner.ts';
 import type { StageRecord } from '../report/record.ts';
@@ -51,13 +51,8 @@ export interface GraphResult<O> {
   interrupted: boolean;
 }
 
-/** Any thrown value as a WorkbenchError (unknown errors become E_INTERNAL with their stack). */
-export function asWorkbenchError(e: unknown): WorkbenchError {
-  if (e instanceof WorkbenchError) return e;
-  const err = e as Error;
-  if (err?.name === 'AbortError') return new WorkbenchError('E_ABORTED', 'stopped');
-  return new WorkbenchError('E_INTERNAL', err?.stack ?? String(e), { cause: e, hint: 'this is a workbench bug; please report it with the command line' });
-}
+/** Re-exported from core (one definition). */
+export { asWorkbenchError } from '../core/errors.ts';
 
 /**
  * Runs the graph. Never throws for a stage failure: the result says which

@@ -13,6 +13,7 @@ import { deployModules } from '../deploy/deploy.ts';
 import { enableInstrumentation, type InstrumentationState } from '../irq/instrumentation.ts';
 import { getDecoder, type Decoder, type DeviceProof } from '../decode/registry.ts';
 import '../decode/gstV4l2sl.ts';
+import { BoardLock } from '../target/boardLock.ts';
 import { runVector } from '../decode/runVector.ts';
 import { toRecordFinding } from '../irq/findings.ts';
 import type { StageContext } from './graph.ts';
@@ -67,6 +68,8 @@ export function realStages(opts: { runner?: Runner; skipChecks?: boolean } = {})
   let prepared: PreparedPlan | undefined;
   let decoder: Decoder | undefined;
   let irq: InstrumentationState | undefined;
+  // Held from the deploy to the last vector, so another run's deploy or decode never comes in between.
+  let runLock: BoardLock | undefined;
 
   const boardStage = async (ctx: StageContext, name: string | undefined): Promise<BoardSession> => {
     const b = (board = getBoard(name ?? VBOARD));
@@ -82,7 +85,10 @@ export function realStages(opts: { runner?: Runner; skipChecks?: boolean } = {})
       info: { name: b.name, kind: b.flavour === 'vboard' ? 'vboard' : 'board', kernelRelease, device: { driver }, pixelsDecoded: driver !== 'visl' },
       target,
       // the pooled connection is closed by the command (closeTargets) at exit; the vboard keeps running for the next run
-      close: async () => undefined,
+      close: async () => {
+        await runLock?.release();
+        runLock = undefined;
+      },
     };
   };
 
@@ -97,6 +103,7 @@ export function realStages(opts: { runner?: Runner; skipChecks?: boolean } = {})
       return checkStage(ctx, build);
     },
     deploy: async (ctx, s, build) => {
+      runLock ??= await BoardLock.acquire(s.target, board!.name, { log: (m) => ctx.log(m), what: 'iterate' });
       const keep = await loadedHelpers(s, build.modules.map((m) => m.name));
       if (keep.length) ctx.log(`keeping the board's own ${keep.join(', ')} (loaded, other drivers use them); deploying the rest`);
       const modules = build.modules.filter((m) => !keep.includes(m.name));
@@ -104,7 +111,7 @@ export function realStages(opts: { runner?: Runner; skipChecks?: boolean } = {})
         s.target,
         board!,
         modules.map((m) => ({ name: m.name, path: m.path, vermagic: m.vermagic, sha256: m.sha256 })),
-        { signal: ctx.signal, log: (m) => ctx.log(m) },
+        { signal: ctx.signal, log: (m) => ctx.log(m), lock: runLock },
       );
       // the same steps by hand
       const ssh = sshArgv(board!);
@@ -156,6 +163,7 @@ export function realStages(opts: { runner?: Runner; skipChecks?: boolean } = {})
         ...(irq ? { irq } : {}),
         log: (m) => ctx.log(`${v.name}: ${m}`, 'debug'),
         signal: ctx.signal,
+        ...(runLock ? { lock: runLock } : {}),
       });
       if (ctx.signal.aborted) throw new WorkbenchError('E_ABORTED', `interrupted while decoding ${v.name}`);
       for (const n of out.notes) ctx.log(`${v.name}: ${n}`, 'warn');

@@ -30,6 +30,7 @@ interface BoardState {
 
 function step(call: FakeCall): string {
   if (call.kind !== 'exec') return call.kind;
+  if (call.argv[3] === 'boardLock') return call.argv[4] === 'acquire' ? 'lock' : call.argv[4] === 'break' ? 'break' : 'unlock';
   const s = call.argv[2] ?? call.argv.join(' ');
   if (s.includes('tmpl=$1; root=$2; journal=$3')) return 'preflight';
   if (s.includes('b=$1; dir=$2; mark=$3')) return 'backup';
@@ -40,14 +41,12 @@ function step(call: FakeCall): string {
   if (s.includes('b=$1; rel=$2; id=$3; depmod=$4')) return 'restore';
   if (s.includes('[ -e "$1" ] && cat "$1" || true')) return 'read-journal';
   if (s.startsWith('rm -rf "$1"')) return 'discard';
-  if (s.includes('if mkdir "$l"')) return 'lock';
-  if (call.argv[0] === 'rm' && call.argv[2] === '/var/lib/workbench/lock') return 'unlock';
   return call.argv[0]!;
 }
 
 /** The steps without the lock/unlock around them. */
 function steps(t: FakeTarget): string[] {
-  return t.calls.map(step).filter((x) => x !== 'lock' && x !== 'unlock');
+  return t.calls.map(step).filter((x) => x !== 'lock' && x !== 'unlock' && x !== 'break');
 }
 
 function fakeBoard(st: BoardState): FakeTarget {
@@ -57,7 +56,10 @@ function fakeBoard(st: BoardState): FakeTarget {
     if (j) st.journal = input;
     switch (kind) {
       case 'lock':
-        return { stdout: st.lockHolder ? `held\t${st.lockHolder}\n` : 'acquired\n' };
+        return { stdout: st.lockHolder ? `held\t5\t${st.lockHolder}\n` : 'acquired\n' };
+      case 'break':
+        st.lockHolder = undefined;
+        return { stdout: 'removed\n' };
       case 'preflight':
         return {
           stdout: [
@@ -124,19 +126,18 @@ describe('deployModules (fake board)', () => {
     const t = fakeBoard({ lockHolder: holder });
     const err = await deployModules(t, vboardBoard(), [fakeVisl()], { lockWaitMs: 100 }).catch((e) => e);
     expect(isWorkbenchError(err, 'E_BOARD_BUSY')).toBe(true);
-    expect(err.message).toContain('ci-runner-7 PID 4242');
+    expect(err.message).toMatch(/^board vboard held by PID 4242 on ci-runner-7 since \d{4}-/);
     expect(steps(t)).toEqual([]);
   });
 
   it('a stale lock (dead process of this host) is broken', async () => {
     const { hostname } = await import('node:os');
-    const st: BoardState = { lockHolder: JSON.stringify({ host: hostname(), pid: 999_999_999, at: new Date().toISOString() }) };
-    const t = new FakeTarget('vboard', (argv, input) => {
-      if (argv[0] === 'rm' && argv[2] === '/var/lib/workbench/lock') st.lockHolder = undefined;
-      return (fakeBoard(st) as unknown as { respond: (a: string[], i?: string) => unknown }).respond(argv, input) as never;
-    });
+    const stale = JSON.stringify({ host: hostname(), pid: 999_999_999, at: new Date().toISOString() });
+    const t = fakeBoard({ lockHolder: stale });
     await deployModules(t, vboardBoard(), [fakeVisl()]);
-    expect(t.calls.map(step).slice(0, 3)).toEqual(['lock', 'unlock', 'lock']);
+    expect(t.calls.map(step).slice(0, 3)).toEqual(['lock', 'break', 'lock']);
+    // only that holder's lock is broken (the script compares the owner line)
+    expect(t.calls[1]!.argv.at(-1)).toBe(stale);
   });
 
   it('runs preflight, backup, upload, install, reload, verify, finish in order; journals each phase; skips depmod when the index is unchanged', async () => {

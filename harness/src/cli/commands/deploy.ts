@@ -3,7 +3,8 @@ import { WorkbenchError } from '../../core/errors.ts';
 import { listBackups } from '../../deploy/backup.ts';
 import { DeployError, deployModules } from '../../deploy/deploy.ts';
 import { artifactsFromPaths } from '../../deploy/modinfo.ts';
-import { repairInterrupted, rollback, withBoardLock } from '../../deploy/rollback.ts';
+import { repairInterrupted, rollback } from '../../deploy/rollback.ts';
+import { withBoardLock } from '../../target/boardLock.ts';
 import { describeFinding } from '../../irq/kernelLog.ts';
 import { getBoard } from '../../target/boards.ts';
 import { closeTargets, targetFor } from '../../target/connect.ts';
@@ -103,7 +104,7 @@ export function register(program: Command): void {
       const board = getBoard(o.board);
       const target = targetFor(board);
       try {
-        await withBoardLock(target, board.name, () => repairInterrupted(target, board.name, log), log);
+        await withBoardLock(target, board.name, () => repairInterrupted(target, board.name, log), { log, what: 'backups list' });
         const list = await listBackups(target);
         if (o.json) {
           out(JSON.stringify(list, null, 2));
