@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir, open, readFile, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, open, readFile, readdir, rename, rm, stat, statfs, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pidAlive } from './pid.ts';
 import { WorkbenchError } from './errors.ts';
@@ -139,7 +139,10 @@ export interface EnsureResult {
  * builder per key at a time (a lock file holding the PID; a dead holder's
  * lock is taken over).
  *
- * @throws whatever the builder throws (the temporary directory is removed).
+ * @throws WorkbenchError E_CACHE_DISK_FULL when the cache's filesystem fills
+ *   up while the entry is built or completed (see {@link diskFullError}; the
+ *   temporary directory is removed, no entry is left); otherwise whatever the
+ *   builder throws (the temporary directory is removed).
  */
 export async function ensureEntry(
   kind: string,
@@ -180,12 +183,60 @@ export async function ensureEntry(
       await rename(tmp, dir);
       return { dir, key, hit: false, meta };
     } catch (e) {
+      const full = isDiskFull(e) ? await diskFullError(tmp, `cache entry ${kind}/${key}`, e) : undefined;
       await rm(tmp, { recursive: true, force: true }).catch(() => undefined);
-      throw e;
+      throw full ?? e;
     }
   } finally {
     await release();
   }
+}
+
+/**
+ * True when `e` says the filesystem is full: errno ENOSPC or EDQUOT
+ * (errno(3)), or a failed command whose output says "No space left on device"
+ * / "Disk quota exceeded" (strerror of those errnos, what tools print).
+ */
+export function isDiskFull(e: unknown): boolean {
+  const code = (e as NodeJS.ErrnoException | undefined)?.code;
+  if (code === 'ENOSPC' || code === 'EDQUOT' || code === 'E_CACHE_DISK_FULL' || code === 'E_HOST_DISK_FULL') return true;
+  return e instanceof WorkbenchError && e.code === 'E_COMMAND_FAILED' && /No space left on device|Disk quota exceeded/.test(e.message);
+}
+
+/** Free bytes for an unprivileged writer on the filesystem holding `path` (statfs(2) f_bavail * f_bsize), or undefined. */
+export async function freeBytes(path: string): Promise<number | undefined> {
+  for (let p = path; ; p = join(p, '..')) {
+    try {
+      const s = await statfs(p);
+      return Number(s.bavail) * Number(s.bsize);
+    } catch {
+      if (p === '/' || p === '.') return undefined;
+    }
+  }
+}
+
+/**
+ * The error for a full filesystem: code `E_CACHE_DISK_FULL` under the cache
+ * root ({@link cacheRoot}, `WORKBENCH_CACHE_DIR`), `E_HOST_DISK_FULL`
+ * elsewhere; the message names the path being written and the free bytes
+ * left there, the hint what to do. An `e` that already is such an error is
+ * returned as is.
+ */
+export async function diskFullError(path: string, what: string, e?: unknown): Promise<WorkbenchError> {
+  if (e instanceof WorkbenchError && /^E_(CACHE|HOST)_DISK_FULL$/.test(e.code)) return e;
+  const free = await freeBytes(path);
+  const root = cacheRoot();
+  const inCache = path === root || path.startsWith(`${root}/`);
+  return new WorkbenchError(
+    inCache ? 'E_CACHE_DISK_FULL' : 'E_HOST_DISK_FULL',
+    `no space left on ${inCache ? "the cache's filesystem" : 'the filesystem'} while writing ${what} at ${path} (${free === undefined ? 'free space unknown' : `${free} bytes free`}); nothing half-written was kept`,
+    {
+      hint: inCache
+        ? `free space on the filesystem holding ${root} (old entries there can be deleted; they are rebuilt when needed), or set WORKBENCH_CACHE_DIR to a directory on a larger filesystem, then run the command again`
+        : `free space on the filesystem holding ${path}, then run the command again`,
+      cause: e,
+    },
+  );
 }
 
 /** Removes `.tmp-*` directories whose builder process is gone. */
@@ -242,15 +293,23 @@ export async function acquireLock(path: string, log?: (m: string) => void, timeo
 /**
  * Writes `data` to `path` atomically (temp file in the same directory, fsync,
  * rename): readers see the old file or the new one, never a half.
+ * @throws WorkbenchError E_CACHE_DISK_FULL when the filesystem is full (the
+ *   temporary file is removed, `path` is untouched); fs errors otherwise.
  */
 export async function writeFileAtomic(path: string, data: string | Uint8Array): Promise<void> {
   const tmp = `${path}.tmp-${process.pid}-${randomBytes(3).toString('hex')}`;
-  const fh = await open(tmp, 'w');
   try {
-    await fh.writeFile(data);
-    await fh.sync();
-  } finally {
-    await fh.close();
+    const fh = await open(tmp, 'w');
+    try {
+      await fh.writeFile(data);
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+  } catch (e) {
+    const full = isDiskFull(e) ? await diskFullError(path, path, e) : undefined;
+    await rm(tmp, { force: true });
+    throw full ?? e;
   }
   try {
     await rename(tmp, path);

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { acquireLock, sha256File, stableStringify, writeFileAtomic } from '../core/cache.ts';
+import { acquireLock, diskFullError, isDiskFull, sha256File, stableStringify, writeFileAtomic } from '../core/cache.ts';
 import { WorkbenchError } from '../core/errors.ts';
 import { cacheRoot } from '../core/paths.ts';
 import type { Bind } from '../toolbox/chrootExec.ts';
@@ -99,7 +99,9 @@ interface Recorded {
  * A compiler error is not thrown: it is `ok: false` with diagnostics.
  *
  * @throws WorkbenchError E_BUILD_KERNEL (the target kernel lacks what rkvdec
- *   needs), E_BUILD_PREPARE (arm64 config/modules_prepare failed), E_ARM64_DEBIAN.
+ *   needs), E_BUILD_PREPARE (arm64 config/modules_prepare failed), E_ARM64_DEBIAN,
+ *   E_CACHE_DISK_FULL (the build directory's filesystem is full: not reported
+ *   as a compiler error), E_ABORTED (`signal`).
  */
 export async function buildApplied(tb: Toolbox, wt: WorkTree, applied: AppliedSeries, opts: BuildOptions): Promise<BuildResult> {
   const started = Date.now();
@@ -118,6 +120,13 @@ export async function buildApplied(tb: Toolbox, wt: WorkTree, applied: AppliedSe
   await mkdir(home, { recursive: true });
   const release_ = await acquireLock(`${home}.lock`, opts.log);
   try {
+    return await buildLocked();
+  } catch (e) {
+    throw isDiskFull(e) ? await diskFullError(home, `the ${opts.target} module build`, e) : e;
+  } finally {
+    await release_();
+  }
+  async function buildLocked(): Promise<BuildResult> {
     const modHost = join(home, 'mod');
     const outHost = join(home, 'out');
     if (opts.clean) await rm(modHost, { recursive: true, force: true });
@@ -212,6 +221,10 @@ export async function buildApplied(tb: Toolbox, wt: WorkTree, applied: AppliedSe
     const kernelDirs = opts.target === 'vboard' ? [tb.headersDir, tb.headersDir.replace(/-[^-+]+$/, '-common')] : [MOUNT_SRC, MOUNT_OUT];
     const diagnostics = parseBuildOutput(`${r.stdout}\n${r.stderr}`, pathMapper(plan, MOUNT_MOD, kernelDirs));
     await attributeToPatches(wt, applied, diagnostics);
+    if (r.exitCode !== 0 && /No space left on device|Disk quota exceeded/.test(`${r.stdout}\n${r.stderr}`)) {
+      // Not the patch's fault: the build directory's filesystem is full (make deleted what it was writing).
+      throw await diskFullError(modHost, `the ${opts.target} module build`);
+    }
     let ok = r.exitCode === 0;
     if (!ok && !diagnostics.some((d) => d.severity === 'error')) {
       diagnostics.push({ severity: 'error', tool: 'make', message: `make exited with ${r.exitCode}: ${(r.stderr || r.stdout).trim().split('\n').slice(-3).join(' | ')}` });
@@ -249,8 +262,6 @@ export async function buildApplied(tb: Toolbox, wt: WorkTree, applied: AppliedSe
     };
     if (ok) await writeFileAtomic(recordFile, JSON.stringify({ inputKey, result } satisfies Recorded, null, 1));
     return result;
-  } finally {
-    await release_();
   }
 }
 
