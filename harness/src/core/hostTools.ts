@@ -37,6 +37,7 @@ export const HOST_TOOLS: readonly HostTool[] = [
   { bin: 'xmllint', pkg: 'libxml2-utils', why: 'validates junit.xml against the JUnit XML schema (tests)', testOnly: true },
   { bin: 'python3', pkg: 'python3', why: 'checks the Fluster decoder plugin fluster-adapters/workbench_decoder.py (tests)', testOnly: true },
   { bin: 'chromium', pkg: 'chromium', why: 'opens index.html headless in the report tests (screenshot, console errors)', testOnly: true },
+  { bin: 'shellcheck', pkg: 'shellcheck', why: 'checks the remote shell scripts (*.sh) in CI (`npm run shellcheck`)', testOnly: true },
 ];
 
 /** The host tools `workbench iterate` needs on the vboard path (everything but test-only tools). */

@@ -133,7 +133,6 @@ export function setTrackingChangeId(message: string, changeId: string): string {
 
 /** Strips ANSI colour sequences (b4 colours its output even when not on a terminal). */
 export function stripAnsi(s: string): string {
-  // eslint-disable-next-line no-control-regex
   return s.replace(/\x1b\[[0-9;]*m/g, '');
 }
 

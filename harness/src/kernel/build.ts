@@ -135,7 +135,6 @@ export async function buildApplied(tb: Toolbox, wt: WorkTree, applied: AppliedSe
     const commands: string[][] = [...applied.commands];
     let plan: ModuleDirPlan;
     let makeArgv: string[];
-    let expect: string[];
     let prepKey = '';
     if (opts.target === 'vboard') {
       const cfg = parseKconfig(await readFile(tb.hostPath(`${tb.headersDir}/.config`), 'utf8').catch(() => ''));
@@ -176,7 +175,7 @@ export async function buildApplied(tb: Toolbox, wt: WorkTree, applied: AppliedSe
       plan = await planModuleDir(wt.dir, MOUNT_MOD, missingHelpers(cfg), []);
       makeArgv = [...arm64Make(release, MOUNT_SRC, MOUNT_OUT, jobs), `M=${MOUNT_MOD}`, ...plan.makeVars, ...extra, 'modules'];
     }
-    expect = ['rkvdec/rockchip-vdec.ko', ...plan.helpers.map((h) => `v4l2-core/${h.name}.ko`)];
+    const expect = ['rkvdec/rockchip-vdec.ko', ...plan.helpers.map((h) => `v4l2-core/${h.name}.ko`)];
     const keep = new Set([...plan.items.map((i) => i.to), '.wb-synced.json']);
     // A make interrupted earlier (the workbench killed while it ran) may have left half-written objects.
     await repairInterruptedMake(home, modHost, keep, opts.log);

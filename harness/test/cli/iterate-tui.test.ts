@@ -13,7 +13,6 @@ import { join } from 'node:path';
 import { projectRoot } from '../../src/core/paths.ts';
 
 const FIXTURE = join(projectRoot(), 'harness/test/cli/fixtures/fake-iterate.ts');
-// eslint-disable-next-line no-control-regex
 const ANSI = /\u001b\[[0-9;?]*[A-Za-z]/g;
 
 let dir: string;

@@ -30,7 +30,6 @@ const path = (name: string) => gen.vectors.find((v) => v.name === name)!.path;
 
 beforeAll(async () => {
   gen = await generateSuite({ cacheRoot: cache });
-  // eslint-disable-next-line no-console
   console.log(`vp9-features: ${gen.vectors.length} vectors generated from an empty cache in ${gen.ms} ms (${gen.encoder})`);
 }, 900_000);
 
