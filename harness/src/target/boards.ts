@@ -63,6 +63,7 @@ const NAME_RE = /^[A-Za-z0-9_][A-Za-z0-9._-]{0,63}$/;
 
 const remotePathTemplate = z
   .string()
+  .max(4095, 'expected a path shorter than PATH_MAX (4096)')
   .refine((p) => {
     try {
       validateRemotePath(p.replaceAll('{release}', 'r'));
@@ -70,22 +71,52 @@ const remotePathTemplate = z
     } catch {
       return false;
     }
-  }, 'expected an absolute remote path without .. (may contain {release})');
+  }, 'expected an absolute remote path without .. (may contain {release})')
+  .refine((p) => /^[A-Za-z0-9._+/-]*$/.test(p.replaceAll('{release}', 'r')), 'expected a path of letters, digits and . _ + - / only (no spaces or shell metacharacters)');
+
+/** No NUL, newline or other C0/DEL control characters (a tab is allowed in commands). */
+const NO_CONTROL = /^[^\x00-\x08\x0a-\x1f\x7f]*$/;
+
+/**
+ * A host command line (console, power_*): run by the host shell on purpose, so
+ * shell syntax is allowed, but not control characters (a NUL would cut the
+ * argument, a newline would start a second command) nor more than 4096 bytes.
+ */
+const hostCommand = z
+  .string()
+  .min(1)
+  .max(4096, 'expected at most 4096 characters')
+  .regex(NO_CONTROL, 'expected one command line without NUL, newline or other control characters');
+
+/** A local file path (identity): PATH_MAX (4096, limits.h) bytes, no control characters, no `..` component. */
+const localPath = z
+  .string()
+  .min(1)
+  .max(4095, 'expected a path shorter than PATH_MAX (4096)')
+  .regex(NO_CONTROL, 'expected a path without NUL, newline or other control characters')
+  .refine((p) => !p.split('/').includes('..'), 'expected a path without .. components')
+  .regex(/^[^;&|$`<>(){}*?!\\"']*$/, 'expected a path without shell metacharacters');
 
 const BoardEntrySchema = z
   .object({
-    host: z.string().min(1, 'expected a host name or address').regex(/^[A-Za-z0-9.:_-]+$/, 'expected a host name or IP address'),
+    // RFC 1035 section 2.3.4: a domain name is at most 253 characters as text; a leading '-' would read as an option.
+    host: z
+      .string()
+      .min(1, 'expected a host name or address')
+      .max(253, 'expected a host name of at most 253 characters')
+      .regex(/^[A-Za-z0-9.:_][A-Za-z0-9.:_-]*$/, 'expected a host name or IP address'),
     port: z.number().int().min(1).max(65535).default(22),
-    user: z.string().regex(/^[a-z_][a-z0-9_.-]*$/i, 'expected a user name').default('root'),
-    identity: z.string().min(1).optional(),
+    // useradd(8): user names are at most 32 characters.
+    user: z.string().max(32, 'expected a user name of at most 32 characters').regex(/^[a-z_][a-z0-9_.-]*$/i, 'expected a user name').default('root'),
+    identity: localPath.optional(),
     host_key_alias: z.string().regex(NAME_RE).optional(),
     flavour: z.enum(['vboard', 'arm64']).default('arm64'),
     module_dir: remotePathTemplate.default(DEFAULT_MODULE_DIR),
-    console: z.string().min(1).optional(),
-    power_on: z.string().min(1).optional(),
-    power_off: z.string().min(1).optional(),
-    power_cycle: z.string().min(1).optional(),
-    labels: z.array(z.string().regex(/^[A-Za-z0-9._:+-]+$/, 'expected a label without spaces')).default([]),
+    console: hostCommand.optional(),
+    power_on: hostCommand.optional(),
+    power_off: hostCommand.optional(),
+    power_cycle: hostCommand.optional(),
+    labels: z.array(z.string().max(64, 'expected a label of at most 64 characters').regex(/^[A-Za-z0-9._:+-]+$/, 'expected a label without spaces')).default([]),
   })
   .strict();
 

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { createReadStream, createWriteStream, existsSync } from 'node:fs';
 import { copyFile, readdir, rename, rm, stat } from 'node:fs/promises';
-import { basename, join, relative } from 'node:path';
+import { basename, join, relative, resolve, sep } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { cacheKey, checkEntry, ensureEntry } from '../core/cache.ts';
@@ -34,10 +34,18 @@ export async function md5File(path: string): Promise<string> {
  * when that download is not in the store. Looks for the exact relative path
  * first, then for a unique file with the same base name (archives with a
  * top-level folder).
+ * @throws WorkbenchError `E_BAD_PATH` when `inputFile` would lead outside the
+ *   entry (absolute, `..`): a manifest must never point outside the store.
  */
 export async function storedVectorPath(md5: string, inputFile: string, root = cacheRoot()): Promise<string | null> {
   const key = cacheKey(storeInputs(md5));
   const dir = join(root, STORE_KIND, key);
+  const filesDir = resolve(dir, 'files');
+  if (!resolve(filesDir, inputFile).startsWith(filesDir + sep) || inputFile.includes('\0')) {
+    throw new WorkbenchError('E_BAD_PATH', `input file '${inputFile.slice(0, 120)}' leads outside the vector store entry ${filesDir}`, {
+      hint: 'a suite manifest names files inside the download only (relative, without ..)',
+    });
+  }
   if ((await checkEntry(dir, STORE_KIND, key, false)).state !== 'complete') return null;
   const direct = join(dir, 'files', inputFile);
   if (existsSync(direct)) return direct;

@@ -13,19 +13,51 @@ import { findGenerated } from './generate/generate.ts';
 import { loadRecipes, recipesPath } from './generate/recipes.ts';
 import { storedVectorPath } from './store.ts';
 
+/**
+ * A vector name: it becomes a file and folder name on the host and on the
+ * board (`/tmp/wb-decode/<sha256>/<name>`), so the same safe set as every
+ * remote name (target/quote.ts validateName).
+ */
+const vectorName = z
+  .string()
+  .regex(/^[A-Za-z0-9_+][A-Za-z0-9._+-]{0,127}$/, 'expected a vector name of letters, digits, . _ + - (at most 128, not starting with . or -; no spaces, slashes, NUL or shell metacharacters)');
+
+/**
+ * The vector file inside its download (Fluster `input_file`): a relative
+ * path that stays inside the store entry: no leading '/', no '.' or '..'
+ * component, letters, digits and . _ + - / only, each component at most 255
+ * bytes (NAME_MAX, limits.h).
+ */
+const inputFile = z
+  .string()
+  .max(1024, 'expected a path of at most 1024 characters')
+  .regex(/^[A-Za-z0-9._+/-]+$/, 'expected a relative path of letters, digits, . _ + - / (no spaces, NUL or shell metacharacters)')
+  .refine((p) => !p.startsWith('/') && p.split('/').every((c) => c !== '' && c !== '.' && c !== '..' && c.length <= 255), {
+    message: 'expected a relative path inside the download (no leading /, no empty, . or .. component)',
+  });
+
+/** Download URL: http(s) only, printable, no whitespace. */
+const sourceUrl = z
+  .string()
+  .max(2048, 'expected a URL of at most 2048 characters')
+  .regex(/^https?:\/\/[\x21-\x7e]+$/, 'expected an http(s) URL without spaces or control characters');
+
+/** Pixel format name as Fluster writes it (`yuv420p`, `yuv420p10le`, ...). */
+const outputFormat = z.string().regex(/^[a-z0-9_]{0,32}$/, 'expected a pixel format name such as yuv420p');
+
 /** Fluster's suite JSON (test_suites/<codec>/*.json), the fields the workbench uses. */
 const flusterSchema = z.object({
-  name: z.string().min(1),
-  codec: z.string().min(1),
-  description: z.string().default(''),
+  name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/, 'expected a suite name of letters, digits, . _ - (it becomes a file name)'),
+  codec: z.string().min(1).max(64),
+  description: z.string().max(4096).default(''),
   test_vectors: z
     .array(
       z.object({
-        name: z.string().min(1),
-        source: z.string().min(1),
+        name: vectorName,
+        source: sourceUrl,
         source_checksum: z.string().regex(/^[0-9a-f]{32}$/, 'an MD5 (32 lower-case hex digits)'),
-        input_file: z.string().min(1),
-        output_format: z.string().min(1),
+        input_file: inputFile,
+        output_format: outputFormat.min(1),
         result: z.string().regex(/^([0-9a-f]{32})?$/, 'an MD5 (32 lower-case hex digits) or empty'),
       }),
     )
@@ -35,7 +67,7 @@ const flusterSchema = z.object({
 /** Schema of a suite manifest in `vectors/suites/<name>.toml`. */
 const manifestSchema = z.strictObject({
   suite: z.strictObject({
-    name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/),
+    name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/),
     codec: z.string(),
     description: z.string(),
     origin: z.literal('fluster'),
@@ -43,12 +75,12 @@ const manifestSchema = z.strictObject({
   }),
   vectors: z.array(
     z.strictObject({
-      name: z.string().min(1),
-      source: z.string().min(1),
+      name: vectorName,
+      source: sourceUrl,
       source_checksum: z.string().regex(/^[0-9a-f]{32}$/),
-      input_file: z.string().min(1),
-      output_format: z.string(),
-      result: z.string(),
+      input_file: inputFile,
+      output_format: outputFormat,
+      result: z.string().regex(/^([0-9a-f]{32})?$/, 'an MD5 (32 lower-case hex digits) or empty'),
     }),
   ),
 });
@@ -123,6 +155,23 @@ export async function writeManifest(m: SuiteManifest, dir = suitesDir()): Promis
   return path;
 }
 
+/**
+ * Checks the name of a vector file given by path (e.g. on the command line):
+ * its base name becomes a file name on the board, so it must be a safe name
+ * (letters, digits, . _ + -, at most 128, not starting with . or -).
+ * @returns the base name.
+ * @throws WorkbenchError `E_BAD_NAME` naming the file and the field.
+ */
+export function checkVectorFileName(file: string): string {
+  const name = basename(file);
+  if (!vectorName.safeParse(name).success || file.includes('\0')) {
+    throw new WorkbenchError('E_BAD_NAME', `${JSON.stringify(file.slice(0, 200))}: vector file name: ${JSON.stringify(name.slice(0, 80))} is not a safe name`, {
+      hint: 'rename or copy the file to a name of letters, digits, . _ + - only (it becomes a file name on the board); nothing was run',
+    });
+  }
+  return name;
+}
+
 /** Names of all suites: imported manifests plus the generated suite. */
 export function listSuites(): string[] {
   const dir = suitesDir();
@@ -134,6 +183,8 @@ export function listSuites(): string[] {
 export interface LoadSuiteOptions {
   runner?: Runner;
   cacheRoot?: string;
+  /** Directory of the imported manifests (default {@link suitesDir}). */
+  suitesDir?: string;
 }
 
 /**
@@ -141,7 +192,9 @@ export interface LoadSuiteOptions {
  * when `workbench vectors generate` has produced them with the installed
  * vpxenc) or an imported manifest `vectors/suites/<name>.toml` (paths set
  * for vectors already in the store, see `workbench vectors fetch`).
- * @throws WorkbenchError `E_SUITE_UNKNOWN` naming the known suites; `E_CONFIG` for a bad manifest.
+ * @throws WorkbenchError `E_SUITE_UNKNOWN` naming the known suites; `E_CONFIG`
+ *   for a bad manifest, naming the file and the key (a vector name or
+ *   input_file that is not a safe name, or a path leading outside the store).
  */
 export async function loadSuite(name: string, opts: LoadSuiteOptions = {}): Promise<Suite> {
   const root = opts.cacheRoot ?? cacheRoot();
@@ -168,7 +221,7 @@ export async function loadSuite(name: string, opts: LoadSuiteOptions = {}): Prom
     }
     return { name: rec.name, codec: 'VP9', description: rec.description, origin: 'generated', file: rec.file, vectors };
   }
-  const file = join(suitesDir(), `${name}.toml`);
+  const file = join(opts.suitesDir ?? suitesDir(), `${name}.toml`);
   if (!/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(name) || !existsSync(file)) {
     throw new WorkbenchError('E_SUITE_UNKNOWN', `no suite named ${name}`, { hint: `known suites: ${listSuites().join(', ')}` });
   }

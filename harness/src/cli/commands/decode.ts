@@ -16,6 +16,7 @@ import { vboardUp } from '../../vboard/vboard.ts';
 import { generateSuite } from '../../vectors/generate/generate.ts';
 import { loadRecipes } from '../../vectors/generate/recipes.ts';
 import { inspectFile } from '../../vectors/inspect.ts';
+import { checkVectorFileName } from '../../vectors/suites.ts';
 import { ensureReferences } from '../../vectors/references.ts';
 
 /** Options of `workbench decode`. */
@@ -39,7 +40,7 @@ function globMatch(glob: string): (n: string) => boolean {
 
 /** Vector files: the given paths, or the generated vp9-features vectors (optionally filtered). */
 async function resolveVectors(files: string[], glob: string | undefined, log: (m: string) => void): Promise<{ name: string; file: string; features?: string[] }[]> {
-  if (files.length) return files.map((f) => ({ name: basename(f), file: f }));
+  if (files.length) return files.map((f) => ({ name: checkVectorFileName(f), file: f }));
   const recipes = loadRecipes();
   let names = recipes.vectors.map((v) => v.name);
   if (glob) names = names.filter(globMatch(glob));
@@ -68,6 +69,7 @@ export async function decodeCommand(files: string[], opts: DecodeCommandOptions)
   const runner = new ExecaRunner();
   const out = (s: string) => process.stdout.write(s + '\n');
   const log = (m: string) => process.stderr.write(m + '\n');
+  for (const f of files) checkVectorFileName(f); // before anything runs or touches the board
   const decoderName = opts.decoder ?? 'gst-v4l2sl-vp9';
   const factory = getDecoder(decoderName);
   let target: Target | undefined;
