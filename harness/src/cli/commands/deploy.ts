@@ -33,6 +33,21 @@ function interruptible(): { signal: AbortSignal; done: () => void } {
   return { signal: ac.signal, done: () => process.off('SIGINT', onInt) };
 }
 
+/**
+ * Test hook of the fault soak (harness/bench/fault-soak.ts):
+ * `WORKBENCH_DEPLOY_PAUSE=PHASE:MS` prints `[deploy] phase P` as each phase
+ * starts and waits MS ms at the start of PHASE, so a fault (SSH cut, SIGKILL,
+ * power loss, disk full) lands at a known point. Unset: no effect.
+ */
+function phaseHook(): ((p: string) => Promise<void>) | undefined {
+  const m = /^([a-z-]+):(\d{1,6})$/.exec(process.env.WORKBENCH_DEPLOY_PAUSE ?? '');
+  if (!m) return undefined;
+  return async (p) => {
+    log(`phase ${p}`);
+    if (p === m[1]) await new Promise((r) => setTimeout(r, Number(m[2])));
+  };
+}
+
 /** `--param visl:bitstream_trace_nframes=100` -> { visl: ['bitstream_trace_nframes=100'] } */
 function parseParams(list: string[]): Record<string, string[]> {
   const res: Record<string, string[]> = {};
@@ -59,7 +74,8 @@ export function register(program: Command): void {
       const target = targetFor(board);
       const ir = interruptible();
       try {
-        const rec = await deployModules(target, board, modules, { params: parseParams(o.param), log, signal: ir.signal });
+        const hook = phaseHook();
+        const rec = await deployModules(target, board, modules, { params: parseParams(o.param), log, signal: ir.signal, ...(hook ? { onPhase: hook } : {}) });
         if (o.json) out(JSON.stringify(rec, null, 2));
         else {
           out(`deployed ${rec.id} to ${rec.board} (${rec.kernelRelease}) in ${(rec.durationMs / 1000).toFixed(1)} s`);
