@@ -14,6 +14,7 @@ import { WorkbenchError } from '../core/errors.ts';
 import { irqVectorSummary, type IrqVectorSummary } from '../report/irqTypes.ts';
 import type { Target } from '../target/types.ts';
 import { validateName } from '../target/quote.ts';
+import { loadScript, runScript } from '../target/scripts.ts';
 import { isVdpu381Status, parseIrqLog, perJob, sequenceGaps, type IrqLogLine } from './status.ts';
 
 /** How the instrumentation is switched on (names from patches/instrument/README.md). */
@@ -38,27 +39,8 @@ export type InstrumentationState =
   | { state: 'enabled'; how: string[] }
   | { state: 'unavailable'; reason: string };
 
-/**
- * Remote sh script: $1 module, $2 parameter ('' for none), $3 1 to enable
- * dynamic debug. Prints one of: `NOT-LOADED`, `NO-PARAM`, `NO-DYNDBG`,
- * `ENABLED <how...>`.
- */
-export const ENABLE_SCRIPT = `
-m=$1; p=$2; dd=$3; how=""
-[ -d "/sys/module/$m" ] || { echo NOT-LOADED; exit 0; }
-if [ -n "$p" ]; then
-  f="/sys/module/$m/parameters/$p"
-  [ -e "$f" ] || { echo NO-PARAM; exit 0; }
-  echo 1 > "$f" || { echo NO-PARAM; exit 0; }
-  how="$how param:$p=$(cat "$f")"
-fi
-if [ "$dd" = 1 ]; then
-  c=/sys/kernel/debug/dynamic_debug/control
-  [ -w "$c" ] || c=/proc/dynamic_debug/control
-  if [ -w "$c" ] && echo "module $m +p" > "$c" 2>/dev/null; then how="$how dyndbg:module $m +p"; else echo NO-DYNDBG; exit 0; fi
-fi
-echo "ENABLED$how"
-`;
+/** Remote script that enables the instrumentation: `irqEnable.sh MODULE PARAM DYNDBG` (see the file). */
+const ENABLE = loadScript(import.meta.url, 'irqEnable.sh');
 
 /**
  * Enables the instrumentation on `target`.
@@ -70,11 +52,11 @@ echo "ENABLED$how"
 export async function enableInstrumentation(target: Target, spec: InstrumentationSpec = DEFAULT_INSTRUMENTATION): Promise<InstrumentationState> {
   validateName(spec.module, 'instrumentation module');
   if (spec.param) validateName(spec.param, 'instrumentation parameter');
-  const r = await target.exec(['sh', '-c', ENABLE_SCRIPT, 'wb-irq', spec.module, spec.param ?? '', spec.dynamicDebug ? '1' : '0']);
+  const r = await runScript(target, ENABLE, [spec.module, spec.param ?? '', spec.dynamicDebug ? '1' : '0']);
   return interpretEnable(r.stdout, spec, target.name);
 }
 
-/** Maps the output of {@link ENABLE_SCRIPT} to a state (exported for tests). */
+/** Maps the output of irqEnable.sh to a state (exported for tests). */
 export function interpretEnable(stdout: string, spec: InstrumentationSpec, board: string): InstrumentationState {
   const out = stdout.trim();
   if (out === 'NOT-LOADED') {

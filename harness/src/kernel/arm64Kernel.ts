@@ -7,6 +7,7 @@ import { WorkbenchError } from '../core/errors.ts';
 import { projectRoot } from '../core/paths.ts';
 import type { Toolbox } from '../toolbox/toolbox.ts';
 import { RKVDEC_DIR, RKVDEC_SYMBOL, parseKconfig } from './moduleLayout.ts';
+import { loadScript, scriptArgv } from '../core/scripts.ts';
 
 /** Debian's build facts of the arm64 kernel of the same upload as the vboard's kernel. */
 export interface Arm64Debian {
@@ -24,16 +25,8 @@ export function arm64Release(release: string): string {
   return `${release.replace(/-[^+]*$/, '')}-arm64`;
 }
 
-/** Fixed script run in the toolbox to fetch one arm64 headers package with a private apt state ($1 package, $2 version). */
-const FETCH_SCRIPT = [
-  'set -e',
-  'L=/wb/apt/lists; mkdir -p "$L/partial" /wb/apt/dl /wb/apt/x; cd /wb/apt/dl',
-  'set -- "$1" "$2" -o "Dir::State::Lists=$L" -o "APT::Architectures::=arm64" -o Debug::NoLocking=1 -o "Acquire::Check-Valid-Until=false" -o APT::Sandbox::User=root',
-  'P=$1; V=$2; shift 2',
-  'apt-get -q "$@" update >/dev/null',
-  'apt-get -q "$@" download "$P:arm64=$V"',
-  'dpkg-deb -x /wb/apt/dl/*.deb /wb/apt/x',
-].join('\n');
+/** Fixed script run in the toolbox to fetch one arm64 package with a private apt state: `fetchArm64Headers.sh PACKAGE VERSION`. */
+const FETCH_SCRIPT = loadScript(import.meta.url, 'fetchArm64Headers.sh');
 
 /**
  * Debian's arm64 kernel config and Module.symvers for the locked kernel:
@@ -56,7 +49,7 @@ export async function ensureArm64Debian(tb: Pick<Toolbox, 'lock' | 'exec'>, opts
       opts.log?.(`fetching Debian's arm64 kernel config and Module.symvers (${pkg}=${version}), once`);
       const apt = join(tmp, 'apt');
       await mkdir(apt);
-      const r = await tb.exec(['sh', '-c', FETCH_SCRIPT, 'fetch', pkg, version], {
+      const r = await tb.exec(scriptArgv(FETCH_SCRIPT, [pkg, version]), {
         binds: [{ host: apt, inside: '/wb/apt' }],
         timeoutMs: 10 * 60_000,
         allowFailure: true,

@@ -1,5 +1,6 @@
 import { isAbsolute } from 'node:path';
 import { WorkbenchError } from '../core/errors.ts';
+import { loadScript, scriptArgv } from '../core/scripts.ts';
 
 /** A host path made visible inside the chroot for one command. */
 export interface Bind {
@@ -12,25 +13,11 @@ export interface Bind {
 }
 
 /**
- * The fixed host shell script that sets up binds in the private mount
- * namespace and enters the chroot. Arguments are positional (never spliced
- * into the script): `$1` root, `$2` number of binds, then `host inside ro`
- * triples, then the command argv. Mounts live in the namespace that
- * `unshare -m` created (propagation private), so they vanish with the
- * command and never show on the host.
+ * The fixed host shell script that sets up the binds in the private mount
+ * namespace and enters the chroot: `enterChroot.sh ROOT N [HOST INSIDE ro|rw]... COMMAND...`
+ * (see the file). Arguments are positional, never spliced into the script.
  */
-export const ENTER_SCRIPT = [
-  'set -e',
-  'root=$1; n=$2; shift 2',
-  'i=0',
-  'while [ "$i" -lt "$n" ]; do',
-  '  if [ -d "$1" ]; then mkdir -p "$root$2"; else mkdir -p "$(dirname "$root$2")"; [ -e "$root$2" ] || : > "$root$2"; fi',
-  '  mount --bind "$1" "$root$2"',
-  '  if [ "$3" = ro ]; then mount -o remount,bind,ro "$root$2"; fi',
-  '  shift 3; i=$((i+1))',
-  'done',
-  'exec chroot "$root" "$@"',
-].join('\n');
+export const ENTER_SCRIPT = loadScript(import.meta.url, 'enterChroot.sh');
 
 /** PATH inside the toolbox. */
 export const CHROOT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
@@ -48,7 +35,7 @@ function checkInside(p: string, what: string): void {
  * and the working directory `cwd` (inside path).
  *
  * Shape: `unshare -m -p -f --mount-proc=<root>/proc sh -c ENTER_SCRIPT
- * workbench-toolbox <root> <n> [host inside ro|rw]... /usr/bin/env -i -C cwd VAR=... argv...`
+ * enterChroot <root> <n> [host inside ro|rw]... /usr/bin/env -i -C cwd VAR=... argv...`
  */
 export function chrootArgv(
   root: string,
@@ -57,7 +44,7 @@ export function chrootArgv(
 ): string[] {
   if (argv.length === 0) throw new WorkbenchError('E_TOOLBOX_ARG', 'toolbox exec needs a command');
   const binds = opts.binds ?? [];
-  const out = ['unshare', '-m', '-p', '-f', `--mount-proc=${root}/proc`, 'sh', '-c', ENTER_SCRIPT, 'workbench-toolbox', root, String(binds.length)];
+  const out = ['unshare', '-m', '-p', '-f', `--mount-proc=${root}/proc`, ...scriptArgv(ENTER_SCRIPT, [root, String(binds.length)])];
   for (const b of binds) {
     if (!isAbsolute(b.host)) throw new WorkbenchError('E_TOOLBOX_ARG', `bind source "${b.host}" must be an absolute host path`);
     checkInside(b.inside, 'bind target');

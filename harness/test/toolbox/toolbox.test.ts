@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,15 +16,21 @@ describe('chroot exec argv', () => {
       cwd: '/work/m',
       binds: [{ host: '/host/m', inside: '/work/m' }, { host: '/host/ro', inside: '/ro', readOnly: true }],
     });
-    expect(argv.slice(0, 8)).toEqual(['unshare', '-m', '-p', '-f', '--mount-proc=/c/root/proc', 'sh', '-c', ENTER_SCRIPT]);
-    expect(argv.slice(8, 17)).toEqual(['workbench-toolbox', '/c/root', '2', '/host/m', '/work/m', 'rw', '/host/ro', '/ro', 'ro']);
+    expect(argv.slice(0, 8)).toEqual(['unshare', '-m', '-p', '-f', '--mount-proc=/c/root/proc', 'sh', '-c', ENTER_SCRIPT.text]);
+    expect(argv.slice(8, 17)).toEqual(['enterChroot', '/c/root', '2', '/host/m', '/work/m', 'rw', '/host/ro', '/ro', 'ro']);
     expect(argv.slice(17, 21)).toEqual(['/usr/bin/env', '-i', '-C', '/work/m']);
     expect(argv).toContain('HOME=/root');
     expect(argv.slice(-4)).toEqual(['make', '-C', '/usr/src/h', 'M=/work/m']);
   });
 
   it('the enter script takes everything as positional arguments', () => {
-    expect(ENTER_SCRIPT).toContain('exec chroot "$root" "$@"');
+    expect(ENTER_SCRIPT.text).toContain('exec chroot "$root" "$@"');
+  });
+
+  it('the enter script is a file of its own: run without arguments it prints its usage with its own name', () => {
+    const r = spawnSync('sh', [ENTER_SCRIPT.path], { encoding: 'utf8' });
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/^usage: .*enterChroot\.sh ROOT N /);
   });
 
   it('refuses relative or escaping inside paths and option-like commands', () => {
