@@ -5,12 +5,12 @@ import { MARKER_PREFIX, describeFinding, failures } from '../irq/kernelLog.ts';
 import type { Board } from '../target/boards.ts';
 import type { Target } from '../target/types.ts';
 import { backupFiles, finishRecord, installFiles } from './backup.ts';
-import { clearLocalJournal, newJournal, saveLocalJournal, type Journal } from './journal.ts';
+import { clearLocalJournal, newJournal, recordOf, saveLocalJournal, type Journal } from './journal.ts';
 import { readModInfo } from './modinfo.ts';
 import { preflight } from './preflight.ts';
 import { REMOTE_BACKUPS, newDeployId } from './remote.ts';
-import { reloadModules } from './reload.ts';
-import { isConnectionError, reloadListFor, repairInterrupted, restoreDeploy } from './rollback.ts';
+import { swapModules } from './modgraph.ts';
+import { isConnectionError, reloadListFor, repairInterrupted, restoreDeploy, type RepairContext } from './rollback.ts';
 import { withBoardLock, type BoardLock } from '../target/boardLock.ts';
 import type { DeployOptions, DeployPhase, DeployRecord, ModuleArtifact, ReplacedFile } from './types.ts';
 import { verifyModules } from './verify.ts';
@@ -54,6 +54,7 @@ export async function deployModules(target: Target, board: Board, modules: Modul
   const timeoutMs = opts.commandTimeoutMs ?? 120_000;
   return withBoardLock(target, board.name, async (lock) => {
     const started = Date.now();
+    const ctx: RepairContext = { target, log, timeoutMs, lock, ...(opts.powerCycle ? { powerCycle: opts.powerCycle } : {}) };
     const phase = async (p: DeployPhase) => {
       if (opts.signal?.aborted && p !== 'rollback' && p !== 'rolled-back') {
         throw new WorkbenchError('E_ABORTED', `deploy to ${board.name} interrupted (Ctrl-C) before ${p}`);
@@ -78,7 +79,8 @@ export async function deployModules(target: Target, board: Board, modules: Modul
     let pf = await runPreflight();
     if (pf.journal) {
       // An interrupted deploy/rollback is pending on the board: bring the board to a known state first.
-      const repaired = await repairInterrupted(target, board.name, log, timeoutMs);
+      const repaired = await repairInterrupted(ctx, board.name, log, timeoutMs);
+      target = ctx.target;
       log(`repaired interrupted deploy ${repaired.id}: ${repaired.action}`);
       pf = await runPreflight();
     }
@@ -114,19 +116,7 @@ export async function deployModules(target: Target, board: Board, modules: Modul
       return JSON.stringify(journal);
     };
     const markerId = randomBytes(6).toString('hex');
-    const record: DeployRecord = {
-      id,
-      board: board.name,
-      kernelRelease: pf.release,
-      backupDir,
-      replaced: entries,
-      loaded: [],
-      kernelLogFindings: [],
-      bindings: [],
-      durationMs: 0,
-      state: 'failed',
-      createdAt: new Date().toISOString(),
-    };
+    const record: DeployRecord = recordOf({ id, board: board.name, release: pf.release, backupDir, entries, startedAt: new Date().toISOString() });
 
     // Backup. A failure here changed nothing but the partial backup, which is removed.
     await phase('backup');
@@ -162,14 +152,22 @@ export async function deployModules(target: Target, board: Board, modules: Modul
       log(`installed into ${pf.moduleDir}; ${depmod ? 'depmod done' : 'module index unchanged (same path, aliases, dependencies, exports): depmod skipped'}`);
 
       await phase('reload');
-      const r = await reloadModules(
+      const r = await swapModules(
         target,
-        pf.plans.map((p) => p.sysName),
-        pf.plans.map((p) => ({ name: p.sysName, params: opts.params?.[p.artifact.name] ?? opts.params?.[p.sysName] ?? [] })),
-        { journal: journalFor('reload'), timeoutMs },
+        {
+          replace: pf.plans.map((p) => p.sysName),
+          load: pf.plans.map((p) => ({ name: p.sysName, params: opts.params?.[p.artifact.name] ?? opts.params?.[p.sysName] ?? [] })),
+          force: true,
+        },
+        { journal: journalFor('reload'), timeoutMs, log },
       );
       record.loaded = [...r.loaded, ...r.reloaded];
       log(`reloaded: unloaded ${r.unloaded.join(', ') || '-'}; loaded ${record.loaded.join(', ')}`);
+      if (r.reloadFailed.length) {
+        throw new WorkbenchError('E_MODULE_LOAD', `${board.name}: ${r.reloadFailed.join(', ')} (unloaded around the new modules) failed to load again`, {
+          hint: 'see the kernel log findings for the reason',
+        });
+      }
 
       await phase('verify');
       const v = await verifyModules(
@@ -222,8 +220,8 @@ export async function deployModules(target: Target, board: Board, modules: Modul
       log(`deploy ${id} failed: ${err.message}${why.length ? ` (${why.join('; ')})` : ''}; ${replacing ? 'restoring the previous modules' : 'nothing was replaced yet: discarding the backup'}`);
       await opts.onPhase?.('rollback');
       try {
-        if (replacing) await restoreDeploy(target, record, 'failed', log, timeoutMs, { releaseLock: lock });
-        else await repairInterrupted(target, board.name, log, timeoutMs); // nothing replaced yet: discard the backup and uploads
+        if (replacing) await restoreDeploy(ctx, record, 'failed', log, timeoutMs, { releaseLock: lock });
+        else await repairInterrupted(ctx, board.name, log, timeoutMs); // nothing replaced yet: discard the backup and uploads
       } catch (re) {
         const rerr = asWorkbenchError(re);
         throw new DeployError(

@@ -6,7 +6,7 @@ import { writeFileAtomic } from '../core/cache.ts';
 import { stateRoot } from '../core/paths.ts';
 import type { Target } from '../target/types.ts';
 import { REMOTE_JOURNAL } from './remote.ts';
-import type { DeployPhase, ReplacedFile } from './types.ts';
+import type { DeployPhase, DeployRecord, ReplacedFile } from './types.ts';
 
 /**
  * The deploy journal: what a deploy (or rollback) in progress has done so
@@ -34,11 +34,37 @@ export interface Journal {
   startedAt: string;
   /** Who wrote it (for messages). */
   owner: { host: string; pid: number };
+  /**
+   * Set when a repair of this journal failed: later commands say so instead
+   * of failing the same way without a word, and the board is power-cycled
+   * at most once per repair.
+   */
+  repair?: { attempts: number; firstFailedAt: string; lastError: string; powerCycledAt?: string };
 }
 
 /** A new journal. */
 export function newJournal(j: Omit<Journal, 'version' | 'owner' | 'startedAt'>): Journal {
   return { version: 1, ...j, startedAt: new Date().toISOString(), owner: { host: hostname(), pid: process.pid } };
+}
+
+/**
+ * The {@link DeployRecord} a deploy starts with (state `failed` until it
+ * completes), also what a journal describes when a repair has no record.
+ */
+export function recordOf(j: Pick<Journal, 'id' | 'board' | 'release' | 'backupDir' | 'entries' | 'startedAt'>): DeployRecord {
+  return {
+    id: j.id,
+    board: j.board,
+    kernelRelease: j.release,
+    backupDir: j.backupDir,
+    replaced: j.entries,
+    loaded: [],
+    kernelLogFindings: [],
+    bindings: [],
+    durationMs: 0,
+    state: 'failed',
+    createdAt: j.startedAt,
+  };
 }
 
 /** Local mirror path for a board. */

@@ -39,11 +39,11 @@ export async function runPhase(
   target: Target,
   script: string,
   args: string[],
-  opts: { journal?: string; timeoutMs?: number; allowFailure?: boolean } = {},
+  opts: { journal?: string; timeoutMs?: number; allowFailure?: boolean; name?: string } = {},
 ): Promise<ExecResult> {
   const execOpts: ExecOptions = { timeoutMs: opts.timeoutMs ?? 120_000, allowFailure: opts.allowFailure ?? false };
   execOpts.input = opts.journal ?? '';
-  return target.exec(['sh', '-c', JOURNAL_PREFIX + script, 'wb', opts.journal !== undefined ? REMOTE_JOURNAL : '', ...args], execOpts);
+  return target.exec(['sh', '-c', JOURNAL_PREFIX + script, opts.name ?? 'wb', opts.journal !== undefined ? REMOTE_JOURNAL : '', ...args], execOpts);
 }
 
 /** Splits `key\tf1\tf2` lines into [key, fields] (other lines are ignored). */

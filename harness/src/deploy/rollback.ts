@@ -4,8 +4,10 @@ import { withBoardLock, type BoardLock, type HeldLock } from '../target/boardLoc
 import { validateName } from '../target/quote.ts';
 import type { Target } from '../target/types.ts';
 import { finishRecord, listBackups, listBackupsAndJournal, restoreFiles } from './backup.ts';
-import { clearLocalJournal, clearRemoteJournal, loadLocalJournal, loadRemoteJournal, newJournal, saveLocalJournal, type Journal } from './journal.ts';
-import { reloadModules } from './reload.ts';
+import { clearLocalJournal, clearRemoteJournal, loadLocalJournal, loadRemoteJournal, newJournal, recordOf, saveLocalJournal, type Journal } from './journal.ts';
+import { UnloadError, describeBlockers, swapModules } from './modgraph.ts';
+import type { PowerCycle } from './power.ts';
+import { runPhase } from './remote.ts';
 import type { DeployRecord } from './types.ts';
 
 /**
@@ -26,18 +28,53 @@ export function reloadListFor(rec: Pick<DeployRecord, 'replaced'>): string[] {
 }
 
 /**
- * Restores one deploy's files and modules (idempotent: safe to run again
- * after an interruption) and writes its record with `state`.
+ * Where a repair runs: the board's target, and how to power-cycle the
+ * board when a module is stuck. After a power cycle `target` is the new
+ * connection (a vboard comes back on another port): callers go on with it.
+ */
+export interface RepairContext {
+  target: Target;
+  /** Power-cycles the board and returns a connection to it once it answers (see deploy/power.ts). */
+  powerCycle?: PowerCycle;
+  log: Log;
+  timeoutMs?: number;
+  /** The board lock held for the repair (follows the board to its new connection after a power cycle). */
+  lock?: HeldLock;
+}
+
+/** Turns a {@link Target} into a {@link RepairContext} (no power control). */
+function ctxOf(t: Target | RepairContext, log: Log, timeoutMs?: number): RepairContext {
+  return 'exec' in t ? { target: t, log, ...(timeoutMs !== undefined ? { timeoutMs } : {}) } : t;
+}
+
+/**
+ * Restores one deploy's files and modules and writes its record with
+ * `state`. Idempotent, and reaches the backed-up state from any starting
+ * state: the files go back (added files removed), then the module graph
+ * (deploy/modgraph.ts) unloads whatever runs other code than the restored
+ * files, holders first (also modules the backup never knew about: a later
+ * deploy's, loaded by hand or by udev), and loads what was loaded before
+ * in dependency order, then the holders it had to unload.
+ *
+ * When a module cannot be unloaded (a process holds its device, a task is
+ * stuck in the kernel) and the board has power control, the board is
+ * power-cycled ONCE (recorded in the board's journal, said in the log) and
+ * the repair finishes after the boot. Without power control, or when the
+ * module still cannot be unloaded after the power cycle, the failure is
+ * recorded in the journal (so read-only commands stop retrying it) and
+ * E_ROLLBACK_FAILED says what holds the module and what to do.
+ *
  * @throws WorkbenchError E_BACKUP_CORRUPT, E_ROLLBACK_FAILED (the journal stays on the board).
  */
 export async function restoreDeploy(
-  target: Target,
+  where: Target | RepairContext,
   rec: DeployRecord,
   state: DeployRecord['state'],
   log: Log,
   timeoutMs = 120_000,
-  opts: { releaseLock?: HeldLock } = {},
+  opts: { releaseLock?: HeldLock; previous?: Journal['repair'] } = {},
 ): Promise<DeployRecord> {
+  const ctx = ctxOf(where, log, timeoutMs);
   const j = newJournal({
     kind: 'rollback',
     id: rec.id,
@@ -48,50 +85,95 @@ export async function restoreDeploy(
     backupDir: rec.backupDir,
     entries: rec.replaced,
     reloadAfterRestore: reloadListFor(rec),
+    ...(opts.previous ? { repair: opts.previous } : {}),
   });
   await saveLocalJournal(j).catch(() => undefined);
   log(`restoring backup ${rec.id} (${rec.replaced.map((e) => `${e.module}: ${e.existed ? 'previous file' : 'remove added file'}`).join(', ')})`);
-  await restoreFiles(target, rec, { journal: JSON.stringify(j), timeoutMs });
-  try {
-    const r = await reloadModules(
-      target,
-      rec.replaced.map((e) => e.module),
-      j.reloadAfterRestore.map((name) => ({ name })),
-      { timeoutMs },
+  await restoreFiles(ctx.target, rec, { journal: JSON.stringify(j), timeoutMs });
+  const goal = {
+    replace: rec.replaced.map((e) => e.module),
+    load: j.reloadAfterRestore.map((name) => ({ name })),
+  };
+  const swap = async () => {
+    const r = await swapModules(ctx.target, goal, { timeoutMs, log });
+    const back = [...r.loaded, ...r.reloaded];
+    log(
+      `modules: ${r.unloaded.length ? `unloaded ${r.unloaded.join(', ')}; ` : ''}${back.length ? `loaded ${back.join(', ')}` : 'nothing to load'}` +
+        `${r.plan.current.length ? `; already running the restored code: ${r.plan.current.join(', ')}` : ''}`,
     );
-    log(`reloaded previous modules: ${r.loaded.concat(r.reloaded).join(', ') || '(none were loaded before)'}`);
+    if (r.reloadFailed.length) log(`warning: ${r.reloadFailed.join(', ')} (unloaded around the restored modules) did not load again; load by hand if needed`);
+  };
+  try {
+    await swap();
   } catch (e) {
-    throw new WorkbenchError('E_ROLLBACK_FAILED', `${target.name}: files of ${rec.id} restored, but the previous modules could not be reloaded: ${(e as Error).message}`, {
-      hint: 'the module may be stuck in the kernel (see the kernel log); power-cycle the board, the restored files load at boot',
-      cause: e,
-    });
+    if (!(e instanceof UnloadError)) throw rollbackFailed(ctx.target, rec, e, j.repair);
+    const started = Date.now();
+    const powerCycledAt = j.repair?.powerCycledAt;
+    if (!ctx.powerCycle || powerCycledAt) {
+      j.repair = {
+        attempts: (j.repair?.attempts ?? 0) + 1,
+        firstFailedAt: j.repair?.firstFailedAt ?? new Date().toISOString(),
+        lastError: e.message,
+        ...(powerCycledAt ? { powerCycledAt } : {}),
+      };
+      await writeJournal(ctx.target, j).catch(() => undefined);
+      throw rollbackFailed(ctx.target, rec, e, j.repair, !ctx.powerCycle);
+    }
+    // The one power cycle of this repair: recorded first, so that a repair interrupted now never cycles again.
+    j.repair = {
+      attempts: (j.repair?.attempts ?? 0) + 1,
+      firstFailedAt: j.repair?.firstFailedAt ?? new Date().toISOString(),
+      lastError: e.message,
+      powerCycledAt: new Date().toISOString(),
+    };
+    await writeJournal(ctx.target, j).catch(() => undefined);
+    log(`module ${e.module} cannot be unloaded (${describeBlockers(e.module, e.snapshot)}): power-cycling board ${rec.board} once to finish the repair`);
+    ctx.target = await ctx.powerCycle(log);
+    ctx.lock?.retarget(ctx.target);
+    log(`board ${rec.board} is back after the power cycle (${((Date.now() - started) / 1000).toFixed(1)} s); finishing the repair`);
+    try {
+      await restoreFiles(ctx.target, rec, { journal: JSON.stringify(j), timeoutMs });
+      await swap();
+    } catch (e2) {
+      j.repair = { ...j.repair, attempts: j.repair.attempts + 1, lastError: (e2 as Error).message };
+      await writeJournal(ctx.target, j).catch(() => undefined);
+      throw rollbackFailed(ctx.target, rec, e2, j.repair);
+    }
+    log(`repair of ${rec.id} finished after one power cycle, ${((Date.now() - started) / 1000).toFixed(1)} s after the failed unload`);
   }
   const done: DeployRecord = { ...rec, state };
-  await finishRecord(target, done, opts);
+  await finishRecord(ctx.target, done, opts.releaseLock ? { releaseLock: opts.releaseLock } : {});
   await clearLocalJournal(rec.board);
   return done;
 }
 
-/** A journal turned into the record it describes. */
-function recordFromJournal(j: Journal): DeployRecord {
-  return {
-    id: j.id,
-    board: j.board,
-    kernelRelease: j.release,
-    backupDir: j.backupDir,
-    replaced: j.entries,
-    loaded: [],
-    kernelLogFindings: [],
-    bindings: [],
-    durationMs: 0,
-    state: 'failed',
-    createdAt: j.startedAt,
-  };
+/** Writes the board's journal (and its local mirror). */
+async function writeJournal(target: Target, j: Journal): Promise<void> {
+  await saveLocalJournal(j).catch(() => undefined);
+  await runPhase(target, ':', [], { journal: JSON.stringify(j), timeoutMs: 30_000 });
 }
 
-/** What {@link repairInterrupted} did. */
+function rollbackFailed(target: Target, rec: DeployRecord, e: unknown, repair: Journal['repair'], noPower = false): WorkbenchError {
+  const err = e as WorkbenchError;
+  const how = noPower
+    ? ` (board ${rec.board} has no power control: set power_cycle in boards.toml to let the workbench do this itself)`
+    : repair?.powerCycledAt
+      ? ` (the board was power-cycled at ${repair.powerCycledAt} and the module still cannot be replaced: read the kernel log, \`workbench boards console ${rec.board}\`)`
+      : '';
+  return new WorkbenchError(
+    'E_ROLLBACK_FAILED',
+    `${target.name}: files of ${rec.id} restored, but the previous modules could not be reloaded: ${err?.message ?? String(e)}${repair ? ` (repair attempt ${repair.attempts}, first failure ${repair.firstFailedAt})` : ''}`,
+    {
+      hint: `${err?.hint ? `${err.hint}; then ` : ''}run \`workbench rollback --board ${rec.board}\` to finish this repair${how}. \`workbench backups list --board ${rec.board}\` works meanwhile.`,
+      cause: e,
+    },
+  );
+}
+
+/** What {@link repairInterrupted} did (`pending`: not tried, an earlier repair failed: see `repair`). */
 export interface RepairResult {
-  action: 'none' | 'discarded' | 'rolled-back' | 'finished';
+  action: 'none' | 'discarded' | 'rolled-back' | 'finished' | 'pending';
+  repair?: Journal['repair'];
   id?: string;
   phase?: string;
 }
@@ -108,7 +190,15 @@ export interface RepairResult {
  * on the board belongs to a deploy that is no longer running.
  * @throws WorkbenchError E_JOURNAL_CORRUPT and the errors of {@link restoreDeploy}.
  */
-export async function repairInterrupted(target: Target, board: string, log: Log, timeoutMs = 120_000): Promise<RepairResult> {
+export async function repairInterrupted(
+  where: Target | RepairContext,
+  board: string,
+  log: Log,
+  timeoutMs = 120_000,
+  opts: { unlessFailedBefore?: boolean } = {},
+): Promise<RepairResult> {
+  const ctx = ctxOf(where, log, timeoutMs);
+  const target = ctx.target;
   const { journal, corrupt } = await loadRemoteJournal(target);
   if (corrupt) {
     throw new WorkbenchError('E_JOURNAL_CORRUPT', `${target.name}: the deploy journal on the board is unreadable: ${corrupt}`, {
@@ -122,8 +212,14 @@ export async function repairInterrupted(target: Target, board: string, log: Log,
     }
     return { action: 'none' };
   }
-  log(`found an interrupted ${journal.kind} ${journal.id} on ${board} (phase ${journal.phase}); repairing`);
-  const rec = recordFromJournal(journal);
+  if (journal.repair && opts.unlessFailedBefore) {
+    return { action: 'pending', id: journal.id, phase: journal.phase, repair: journal.repair };
+  }
+  log(
+    `found an interrupted ${journal.kind} ${journal.id} on ${board} (phase ${journal.phase}); repairing` +
+      (journal.repair ? ` (attempt ${journal.repair.attempts + 1}; the last one failed: ${journal.repair.lastError})` : ''),
+  );
+  const rec = recordOf(journal);
   if (journal.kind === 'deploy' && ['preflight', 'backup', 'upload'].includes(journal.phase)) {
     await target.exec(
       ['sh', '-c', 'rm -rf "$1"; for d in "$2"; do rm -f "$d"/.wb-"$3"-*; done; rm -f "$4"; sync', 'wb', journal.backupDir, journal.moduleDir, journal.id, '/var/lib/workbench/journal.json'],
@@ -145,7 +241,7 @@ export async function repairInterrupted(target: Target, board: string, log: Log,
     const listed = (await listBackups(target)).find((b) => b.id === journal.id);
     if (listed?.record) base = { ...listed.record, replaced: journal.entries };
   }
-  await restoreDeploy(target, base, state, log, timeoutMs);
+  await restoreDeploy(ctx, base, state, log, timeoutMs, journal.repair ? { previous: journal.repair } : {});
   log(`rolled back ${journal.id}: the previous modules are back`);
   return { action: 'rolled-back', id: journal.id, phase: journal.phase };
 }
@@ -158,18 +254,25 @@ export async function repairInterrupted(target: Target, board: string, log: Log,
  * @throws WorkbenchError E_NOTHING_TO_ROLL_BACK, E_UNKNOWN_BACKUP (lists the
  *   ids), E_BACKUP_CORRUPT, E_ROLLBACK_FAILED.
  */
-export async function rollback(target: Target, board: Board, id?: string, opts: { log?: Log; timeoutMs?: number; lock?: BoardLock } = {}): Promise<DeployRecord[]> {
+export async function rollback(
+  target: Target,
+  board: Board,
+  id?: string,
+  opts: { log?: Log; timeoutMs?: number; lock?: BoardLock; powerCycle?: PowerCycle } = {},
+): Promise<DeployRecord[]> {
   const log = opts.log ?? (() => undefined);
+  const ctx: RepairContext = { target, log, ...(opts.powerCycle ? { powerCycle: opts.powerCycle } : {}), ...(opts.timeoutMs ? { timeoutMs: opts.timeoutMs } : {}) };
   if (id !== undefined) validateName(id, 'backup id');
   return withBoardLock(
     target,
     board.name,
     async (lock) => {
-      let listed = await listBackupsAndJournal(target);
+      ctx.lock = lock;
+      let listed = await listBackupsAndJournal(ctx.target);
       let repaired: RepairResult = { action: 'none' };
       if (listed.journalPending) {
-        repaired = await repairInterrupted(target, board.name, log, opts.timeoutMs);
-        listed = await listBackupsAndJournal(target);
+        repaired = await repairInterrupted(ctx, board.name, log, opts.timeoutMs);
+        listed = await listBackupsAndJournal(ctx.target);
       } else await clearLocalJournal(board.name);
       const active = listed.backups.filter((b) => b.record?.state === 'active').map((b) => b.record!);
       if (active.length === 0) {
@@ -191,7 +294,7 @@ export async function rollback(target: Target, board: Board, id?: string, opts: 
       }
       const done: DeployRecord[] = [];
       for (const [i, rec] of todo.entries()) {
-        done.push(await restoreDeploy(target, rec, 'rolled-back', log, opts.timeoutMs, i === todo.length - 1 ? { releaseLock: lock } : {}));
+        done.push(await restoreDeploy(ctx, rec, 'rolled-back', log, opts.timeoutMs, i === todo.length - 1 ? { releaseLock: lock } : {}));
       }
       return done;
     },

@@ -1,5 +1,6 @@
 import type { KernelLogFinding } from '../irq/kernelLog.ts';
 import type { BoardLock } from '../target/boardLock.ts';
+import type { PowerCycle } from './power.ts';
 
 /** A built kernel module to deploy (from the kernel build's BuildResult). */
 export interface ModuleArtifact {
@@ -33,6 +34,8 @@ export interface DeployOptions {
   lockWaitMs?: number;
   /** The board lock when the caller holds it already (iterate, around its deploy and decodes). */
   lock?: BoardLock;
+  /** The board's power control (deploy/power.ts powerCycleFor): a rollback that finds a module stuck power-cycles the board once and finishes. */
+  powerCycle?: PowerCycle;
   /** Extra free bytes required beyond the modules' sizes (default 1 MiB). */
   spareBytes?: number;
 }

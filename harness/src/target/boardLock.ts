@@ -82,8 +82,8 @@ export class BoardLock {
   private renewTimer: NodeJS.Timeout | undefined;
 
   private constructor(
-    /** The target the lock was taken through. */
-    readonly target: Target,
+    /** The target the lock was taken through (see {@link retarget}). */
+    public target: Target,
     readonly board: string,
     readonly holder: LockHolder,
     /** Lock directory on the board. */
@@ -213,6 +213,11 @@ export class BoardLock {
     this.finish();
   }
 
+  /** Goes on through a new connection to the same board (after a power cycle the vboard answers on another port). */
+  retarget(target: Target): void {
+    this.target = target;
+  }
+
   /** Releases the lock through the target it was taken with. Never throws (a lock left behind is broken later as stale). */
   async release(): Promise<void> {
     return this.releaseVia(this.target);
@@ -284,7 +289,10 @@ export class SharedLock {
     return '';
   }
   releasedRemotely(): void {}
+  retarget(target: Target): void {
+    this.outer.retarget(target);
+  }
 }
 
 /** What locked work sees of its lock: where a final command may release it. */
-export type HeldLock = Pick<BoardLock, 'holder' | 'held' | 'remotePath' | 'releasedRemotely'>;
+export type HeldLock = Pick<BoardLock, 'holder' | 'held' | 'remotePath' | 'releasedRemotely' | 'retarget'>;

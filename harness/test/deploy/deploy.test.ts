@@ -30,12 +30,13 @@ interface BoardState {
 
 function step(call: FakeCall): string {
   if (call.kind !== 'exec') return call.kind;
+  if (call.argv[3] === 'modstate') return 'modstate';
+  if (call.argv[3] === 'modswap') return 'reload';
   if (call.argv[3] === 'boardLock') return call.argv[4] === 'acquire' ? 'lock' : call.argv[4] === 'break' ? 'break' : 'unlock';
   const s = call.argv[2] ?? call.argv.join(' ');
   if (s.includes('tmpl=$1; root=$2; journal=$3')) return 'preflight';
   if (s.includes('b=$1; dir=$2; mark=$3')) return 'backup';
   if (s.includes('rel=$1; depmod=$2')) return 'install';
-  if (s.includes('unload=""')) return 'reload';
   if (s.includes('@@kernel-log')) return 'verify';
   if (s.includes('b=$1; rec=$2; journal=$3; keep=$4')) return 'finish';
   if (s.includes('b=$1; rel=$2; id=$3; depmod=$4')) return 'restore';
@@ -46,7 +47,7 @@ function step(call: FakeCall): string {
 
 /** The steps without the lock/unlock around them. */
 function steps(t: FakeTarget): string[] {
-  return t.calls.map(step).filter((x) => x !== 'lock' && x !== 'unlock' && x !== 'break');
+  return t.calls.map(step).filter((x) => x !== 'lock' && x !== 'unlock' && x !== 'break' && x !== 'modstate');
 }
 
 function fakeBoard(st: BoardState): FakeTarget {
@@ -79,6 +80,8 @@ function fakeBoard(st: BoardState): FakeTarget {
         };
       case 'backup':
         return { stdout: 'orig\tvisl.ko\taaaa\taaaa\n' };
+      case 'modstate':
+        return { stdout: 'mod\tvisl\tlive\t0\tOLDSRC\t\nmod\tv4l2_mem2mem\tlive\t1\tM2M\tvisl\nfile\tvisl\t/lib/modules/x/updates/visl.ko\tNEWSRC\tv4l2-mem2mem\n' };
       case 'reload':
         if (st.failReload && argv.includes(';') && !st.journal?.includes('"kind":"rollback"')) {
           return { exitCode: 5, stdout: 'unloaded\tvisl\nload-failed\tvisl\n', stderr: "modprobe: ERROR: could not insert 'visl': Unknown symbol in module, or unknown parameter (see dmesg)" };

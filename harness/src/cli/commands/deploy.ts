@@ -3,6 +3,10 @@ import { WorkbenchError } from '../../core/errors.ts';
 import { listBackups } from '../../deploy/backup.ts';
 import { DeployError, deployModules } from '../../deploy/deploy.ts';
 import { artifactsFromPaths } from '../../deploy/modinfo.ts';
+import { powerCycleFor } from '../../deploy/power.ts';
+import { buildSeries } from '../../kernel/stage.ts';
+import type { Board } from '../../target/boards.ts';
+import type { ModuleArtifact } from '../../deploy/types.ts';
 import { repairInterrupted, rollback } from '../../deploy/rollback.ts';
 import { withBoardLock } from '../../target/boardLock.ts';
 import { describeFinding } from '../../irq/kernelLog.ts';
@@ -59,23 +63,55 @@ function parseParams(list: string[]): Record<string, string[]> {
   return res;
 }
 
+/**
+ * The kernel build a board runs: the vboard's amd64 Debian kernel, or the
+ * arm64 Debian kernel of real (RK3588) boards.
+ */
+export function buildTargetOf(board: Board): 'vboard' | 'arm64' {
+  const b = board as Board & { flavour?: string; kind?: string; arch?: string };
+  return b.flavour === 'vboard' || b.kind === 'vboard' || b.arch === 'amd64' ? 'vboard' : 'arm64';
+}
+
+/**
+ * The current build of the series for `board` (built first when the series
+ * or the base changed; unchanged builds come from the build cache), as
+ * `workbench build --for vboard|arm64` would build it.
+ * @throws WorkbenchError E_BUILD_FAILED (exit code 1) when the series does not build.
+ */
+async function currentBuild(board: Board): Promise<ModuleArtifact[]> {
+  const target = buildTargetOf(board);
+  log(`no --modules: deploying the current build of the series for ${board.name} (workbench build --for ${target})`);
+  const r = await buildSeries({ target, log });
+  if (!r.ok) {
+    const first = r.diagnostics.find((d) => d.severity === 'error');
+    throw new WorkbenchError('E_BUILD_FAILED', `the series does not build for ${r.kernelRelease}${first ? `: ${first.file ?? ''}${first.line ? `:${first.line}` : ''}: ${first.message}` : ''}`, {
+      exitCode: 1,
+      hint: `see \`workbench build --for ${target}\``,
+    });
+  }
+  log(`build ${r.cached ? 'unchanged (cached)' : 'done'}: ${r.modules.map((m) => m.name).join(', ')}`);
+  return r.modules.map((m) => ({ name: m.name, path: m.path, vermagic: m.vermagic, sha256: m.sha256 }));
+}
+
 /** Registers `workbench deploy`, `workbench rollback`, `workbench backups list`. */
 export function register(program: Command): void {
   program
     .command('deploy')
-    .description('install built modules on a board with backup, verify and automatic rollback (repairs an interrupted deploy first)')
+    .description('install built modules on a board with backup, verify and automatic rollback (repairs an interrupted deploy first); without --modules, the current build of the series for the board')
     .requiredOption('--board <name>', 'board name (see `workbench boards list`)')
-    .requiredOption('--modules <paths...>', '.ko files, or directories holding them')
+    .option('--modules <paths...>', '.ko files, or directories holding them (default: build the series for the board and deploy that)')
     .option('--param <module:name=value>', 'module parameter for modprobe (repeatable)', collect, [] as string[])
     .option('--json', 'print the deploy record as JSON')
-    .action(async (o: { board: string; modules: string[]; param: string[]; json?: boolean }) => {
+    .action(async (o: { board: string; modules?: string[]; param: string[]; json?: boolean }) => {
       const board = getBoard(o.board);
-      const modules = await artifactsFromPaths(o.modules);
+      const params = parseParams(o.param);
+      const modules = o.modules?.length ? await artifactsFromPaths(o.modules) : await currentBuild(board);
       const target = targetFor(board);
       const ir = interruptible();
       try {
         const hook = phaseHook();
-        const rec = await deployModules(target, board, modules, { params: parseParams(o.param), log, signal: ir.signal, ...(hook ? { onPhase: hook } : {}) });
+        const powerCycle = powerCycleFor(board, target);
+        const rec = await deployModules(target, board, modules, { params, log, signal: ir.signal, ...(hook ? { onPhase: hook } : {}), ...(powerCycle ? { powerCycle } : {}) });
         if (o.json) out(JSON.stringify(rec, null, 2));
         else {
           out(`deployed ${rec.id} to ${rec.board} (${rec.kernelRelease}) in ${(rec.durationMs / 1000).toFixed(1)} s`);
@@ -102,7 +138,8 @@ export function register(program: Command): void {
       const board = getBoard(o.board);
       const target = targetFor(board);
       try {
-        const done = await rollback(target, board, o.to, { log });
+        const powerCycle = powerCycleFor(board, target);
+        const done = await rollback(target, board, o.to, { log, ...(powerCycle ? { powerCycle } : {}) });
         if (done.length === 0) out(`${board.name}: an interrupted deploy was repaired; nothing else to roll back`);
         for (const r of done) out(`rolled back ${r.id} on ${r.board}: ${r.replaced.map((e) => `${e.module} ${e.existed ? 'restored' : 'removed'}`).join(', ')}`);
       } finally {
@@ -113,14 +150,30 @@ export function register(program: Command): void {
   const backups = program.command('backups').description('module backups kept on a board by deploys');
   backups
     .command('list')
-    .description('list the backups on a board, newest first (id, state, modules); repairs an interrupted deploy first')
+    .description('list the backups on a board, newest first (id, state, modules); repairs an interrupted deploy first, unless its last repair failed (then it says so and lists)')
     .requiredOption('--board <name>', 'board name')
     .option('--json', 'machine-readable output')
     .action(async (o: { board: string; json?: boolean }) => {
       const board = getBoard(o.board);
       const target = targetFor(board);
       try {
-        await withBoardLock(target, board.name, () => repairInterrupted(target, board.name, log), { log, what: 'backups list' });
+        // A read-only command: it repairs a pending journal once, but never retries a repair that failed
+        // before (that is for `deploy`/`rollback`, which say what holds the board), and always lists.
+        let pending: string | undefined;
+        await withBoardLock(
+          target,
+          board.name,
+          async () => {
+            const r = await repairInterrupted(target, board.name, log, undefined, { unlessFailedBefore: true });
+            if (r.action === 'pending') {
+              pending = `deploy ${r.id} is not repaired: its last repair (attempt ${r.repair?.attempts}, ${r.repair?.powerCycledAt ? `after a power cycle at ${r.repair.powerCycledAt}` : `first failure ${r.repair?.firstFailedAt}`}) failed: ${r.repair?.lastError}`;
+            }
+          },
+          { log, what: 'backups list' },
+        ).catch((e) => {
+          pending = `repairing the interrupted deploy failed: ${(e as Error).message}`;
+        });
+        if (pending) log(`warning: ${pending}; run \`workbench rollback --board ${board.name}\` once the cause is fixed`);
         const list = await listBackups(target);
         if (o.json) {
           out(JSON.stringify(list, null, 2));
