@@ -149,22 +149,37 @@ export async function storeVector(src: StoreSource, opts: StoreOptions = {}): Pr
 }
 
 async function download(src: StoreSource, dest: string, opts: StoreOptions): Promise<void> {
+  await downloadFile(src.url, dest, { ...opts, name: src.name });
+}
+
+/**
+ * Downloads `url` to `dest` (streamed), the one download path of the
+ * workbench (vectors, pinned third-party sources). The caller verifies the
+ * file's checksum.
+ * @throws WorkbenchError `E_NOT_AVAILABLE` (network error, timeout or an
+ *   HTTP error status; the hint suggests a local mirror).
+ */
+export async function downloadFile(
+  url: string,
+  dest: string,
+  opts: { name: string; fetchImpl?: typeof fetch; timeoutMs?: number; log?: (m: string) => void },
+): Promise<void> {
   const f = opts.fetchImpl ?? fetch;
   let res: Response;
   try {
-    res = await f(src.url, { signal: AbortSignal.timeout(opts.timeoutMs ?? 120_000) });
+    res = await f(url, { signal: AbortSignal.timeout(opts.timeoutMs ?? 120_000) });
   } catch (e) {
     const cause = (e as { cause?: { code?: string; message?: string } }).cause;
-    throw new WorkbenchError('E_NOT_AVAILABLE', `${src.name}: not available: download of ${src.url} failed (${cause?.code ?? cause?.message ?? (e as Error).message})`, {
+    throw new WorkbenchError('E_NOT_AVAILABLE', `${opts.name}: not available: download of ${url} failed (${cause?.code ?? cause?.message ?? (e as Error).message})`, {
       hint: 'no network here? fetch with --mirror DIR from a directory holding the files',
       cause: e,
     });
   }
   if (!res.ok || !res.body) {
-    throw new WorkbenchError('E_NOT_AVAILABLE', `${src.name}: not available: ${src.url} answered HTTP ${res.status}`, {
+    throw new WorkbenchError('E_NOT_AVAILABLE', `${opts.name}: not available: ${url} answered HTTP ${res.status}`, {
       hint: 'fetch with --mirror DIR from a directory holding the files',
     });
   }
   await pipeline(Readable.fromWeb(res.body as import('node:stream/web').ReadableStream), createWriteStream(dest));
-  opts.log?.(`${src.name}: downloaded ${(await stat(dest)).size} bytes`);
+  opts.log?.(`${opts.name}: downloaded ${(await stat(dest)).size} bytes`);
 }
