@@ -27,6 +27,7 @@ export const COMMAND_FAMILIES: readonly CommandFamily[] = [
   { commands: ['vectors'], load: () => import('./vectors.ts') },
   { commands: ['decode'], load: () => import('./decode.ts') },
   { commands: ['report'], load: () => import('./report.ts') },
+  { commands: ['registers'], load: () => import('./registers.ts') },
 ];
 
 /**

@@ -1,0 +1,65 @@
+import type { Command } from 'commander';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { WorkbenchError } from '../../core/errors.ts';
+import { ensureMppRig } from '../../registers/mppBuild.ts';
+import { ensureMppFields } from '../../registers/mppFields.ts';
+import { recordMpp, resolveVector } from '../../registers/mppRecord.ts';
+import { FrameRecordSchema, registerMap } from '../../registers/records.ts';
+import { decodeRegisters } from '../../registers/regFields.ts';
+
+const log = (s: string) => process.stderr.write(`[registers] ${s}\n`);
+const out = (s: string) => process.stdout.write(s + '\n');
+
+/** Registers `workbench registers mpp-build|mpp-record|mpp-show`. */
+export function register(program: Command): void {
+  const r = program
+    .command('registers')
+    .description("register programming per frame: Rockchip MPP's vdpu34x VP9 HAL run on the host against a device stand-in (needs root)");
+
+  r.command('mpp-build')
+    .description('build (once, cached) MPP for the host and the device-layer shim; print where they are')
+    .option('--mirror <dir>', 'local mirror holding rockchip-mpp/<archive> (default: WORKBENCH_MPP_MIRROR, ../shared/mirror, else download)')
+    .action(async (o: { mirror?: string }) => {
+      const rig = await ensureMppRig({ log, mirror: o.mirror });
+      out(`mpi_dec_test: ${join(rig.binDir, 'mpi_dec_test')}`);
+      out(`shim: ${rig.shimPath}`);
+      out(`MPP ${rig.source.manifest.commit} from ${rig.source.origin}; build ${rig.built ? 'done now' : 'cached'}${rig.buildSeconds !== null ? ` (${rig.buildSeconds.toFixed(0)} s)` : ''}`);
+    });
+
+  r.command('mpp-record')
+    .description("decode VECTOR with MPP's mpi_dec_test on the device stand-in and write one register record per decoded frame")
+    .argument('<vector>', 'a .ivf/.webm file or a vector name (e.g. p0-resize-inter)')
+    .option('--out <dir>', 'output folder (default mpp-records/<vector>); replaced only when the run succeeds')
+    .option('--mirror <dir>', 'local mirror for the MPP source (see mpp-build)')
+    .option('--dump-buffers', 'also store the bytes of every buffer the registers point at (<out>/buffers/<sha256>.bin)')
+    .action(async (vector: string, o: { out?: string; mirror?: string; dumpBuffers?: boolean }) => {
+      const path = await resolveVector(vector);
+      const res = await recordMpp(path, { out: o.out, mirror: o.mirror, dumpBuffers: Boolean(o.dumpBuffers), log });
+      const s = res.summary;
+      out(`${s.records} frames recorded (${s.frames} frames in the stream, ${s.frames - s.decodedFrames} show_existing_frame; MPP output ${s.mppOutputFrames}) -> ${res.outDir}`);
+    });
+
+  r.command('mpp-show')
+    .description("print a recorded frame's registers under MPP's field names (vdpu34x_vp9d.h / vdpu34x_com.h)")
+    .argument('<dir>', 'an mpp-record output folder')
+    .option('--frame <n>', 'decode-order frame index (default: every frame)')
+    .option('--nonzero', 'only fields that are not 0')
+    .action(async (dir: string, o: { frame?: string; nonzero?: boolean }) => {
+      const fields = (await ensureMppFields({ log })).fields;
+      const lines = (await readFile(join(dir, 'records.jsonl'), 'utf8')).split('\n').filter(Boolean);
+      const want = o.frame === undefined ? null : Number(o.frame);
+      let shown = 0;
+      for (const [i, line] of lines.entries()) {
+        const p = FrameRecordSchema.safeParse(JSON.parse(line));
+        if (!p.success) throw new WorkbenchError('E_MPP_RECORDS', `${join(dir, 'records.jsonl')}:${i + 1}: ${p.error.issues[0]!.path.join('.')}: ${p.error.issues[0]!.message}`);
+        const rec = p.data;
+        if (want !== null && rec.frame !== want) continue;
+        shown++;
+        out(`# frame ${rec.frame} (job ${rec.job}): ${rec.frameType}${rec.intraOnly ? ' intra-only' : ''}${rec.showFrame ? '' : ' hidden'} ${rec.width}x${rec.height}, status 0x${rec.status.toString(16)}`);
+        for (const f of decodeRegisters(fields, registerMap(rec))) if (!o.nonzero || f.value) out(`reg${f.reg} ${f.name} = ${f.value}`);
+        for (const a of rec.addresses) out(`reg${a.reg} -> ${a.buffer === null ? `value 0x${a.value.toString(16)} (no buffer)` : `buffer ${a.buffer} + ${a.offset}`}`);
+      }
+      if (want !== null && !shown) throw new WorkbenchError('E_USAGE', `${dir} has no record of frame ${want}`, { hint: 'frame numbers are decode-order indexes; show_existing_frame frames have no record' });
+    });
+}
