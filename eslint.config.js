@@ -33,6 +33,7 @@ const LAYERS = {
   decode: ['core', 'model', 'compare', 'vectors', 'target', 'irq'],
   report: ['core', 'model'],
   fluster: ['core', 'model', 'vectors'],
+  registers: ['core', 'model', 'toolbox', 'vectors'],
   pipeline: [
     'core',
     'model',
@@ -64,6 +65,7 @@ const LAYERS = {
     'decode',
     'report',
     'fluster',
+    'registers',
     'pipeline',
   ],
 };

@@ -38,7 +38,7 @@ function clean(src: string): string {
 }
 
 function tokenize(src: string): string[] {
-  return clean(src).match(/[A-Za-z_]\w*|\d+|[{}\[\];:,()*=]/g) ?? [];
+  return clean(src).match(/[A-Za-z_]\w*|\d+|[{}[\];:,()*=]/g) ?? [];
 }
 
 /** `typedef struct Tag { ... } Name;` bodies of a header, by typedef name (token lists). */

@@ -30,6 +30,7 @@ export type { ChunkFrame, SplitResult, SuperframeIndex } from './vp9/superframe.
 export { parseUncompressedHeader, Vp9HeaderState } from './vp9/header.ts';
 export type { UncompressedHeader, ColorConfig, InterpFilter, FrameType } from './vp9/types.ts';
 export { demux, demuxFile } from './container/index.ts';
+export { muxIvf } from './container/ivf.ts';
 export type { Demuxed, Packet } from './container/index.ts';
 export { listSuites, loadSuite } from './suites.ts';
 export type { Suite, SuiteVector } from './suites.ts';
