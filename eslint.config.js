@@ -75,28 +75,10 @@ const LAYERS = {
  * owns it (file → folders it may still import). Keep this list shrinking.
  */
 const PENDING = {
-  // kernel manifest + lock types and loading move below toolbox/
-  'toolbox/packages.ts': ['kernel'],
-  'toolbox/resolveLock.ts': ['kernel'],
-  'toolbox/toolbox.ts': ['kernel'],
-  // kernel-log parsing is irq's: the console keeps only the text
-  'target/console.ts': ['irq'],
-  // domain types move from report/ to model/
-  'irq/findings.ts': ['report'],
-  'irq/instrumentation.ts': ['report'],
-  'irq/status.ts': ['report'],
-  // vectors/ re-exports what others need of its sub-folders
-  'fluster/export.ts': ['vectors/*'],
-  'cli/commands/vectors.ts': ['vectors/*'],
-  'cli/commands/decode.ts': ['vectors/*'],
-  'pipeline/plan.ts': ['vectors/*'],
-  'decode/visl/controlsCheck.ts': ['vectors/*'],
   // board providers: vboard moves behind target/providers/
   'target/boards.ts': ['vboard'],
   // the board lock moves from deploy/ to target/
-  'decode/runVector.ts': ['deploy', 'report'],
-  // domain types move from report/ to model/
-  'decode/verdict.ts': ['report'],
+  'decode/runVector.ts': ['deploy'],
 };
 
 const folders = Object.keys(LAYERS);

@@ -28,7 +28,7 @@ import { ensureToolbox } from '../src/toolbox/toolbox.ts';
 import { getBoard, VBOARD, boardSshOptions } from '../src/target/boards.ts';
 import { loadRun } from '../src/report/store.ts';
 import { generateSuite } from '../src/vectors/generate/generate.ts';
-import type { RunRecord } from '../src/report/record.ts';
+import type { RunRecord } from '../src/model/record.ts';
 
 const args = process.argv.slice(2);
 const vectorsIdx = args.indexOf('--vectors');

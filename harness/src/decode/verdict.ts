@@ -1,4 +1,4 @@
-import { completeChecks, type CheckResult, type Verdict } from '../report/verdict.ts';
+import { completeChecks, type CheckResult, type Verdict } from '../model/verdict.ts';
 import type { FrameInfo } from '../vectors/inspect.ts';
 import type { CompareResult } from './frameCompare.ts';
 import type { BitstreamCheckResult } from './visl/bitstreamCheck.ts';
@@ -105,7 +105,7 @@ function bitstreamCheck(f: DecodeFacts): CheckResult {
 }
 
 /**
- * The verdict of one vector (report/verdict.ts), precedence: crash >
+ * The verdict of one vector (model/verdict.ts), precedence: crash >
  * timeout > not-supported > error > fail > pass. A fail names the first bad
  * frame (0-based, output order) over all checks, and the number of frames
  * that failed any check (missing frames included).

@@ -5,7 +5,7 @@ import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { writeFileAtomic } from '../core/cache.ts';
 import { WorkbenchError } from '../core/errors.ts';
-import { generateSuite } from '../vectors/generate/generate.ts';
+import { generateSuite } from '../vectors/index.ts';
 import { ensureReferences, type ReferenceOptions, type ReferenceSet } from '../vectors/references.ts';
 import { loadSuite, type Suite } from '../vectors/suites.ts';
 import { FLUSTER_NAME, FLUSTER_OUTPUT_FORMATS, validateFlusterSuite, type FlusterSuiteJson, type FlusterVectorJson } from './suiteJson.ts';

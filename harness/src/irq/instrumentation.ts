@@ -8,10 +8,11 @@
  * when asked, enables the module's dynamic-debug call sites. A board without
  * the module (the vboard: visl, no rkvdec hardware) gets an explicit
  * "unavailable" with the reason, so the run-level answer says "unknown" and
- * why (report/irqTypes.ts `summarizeIrq`).
+ * why (irq/summary.ts `summarizeIrq`).
  */
 import { WorkbenchError } from '../core/errors.ts';
-import { irqVectorSummary, type IrqVectorSummary } from '../report/irqTypes.ts';
+import { irqVectorSummary } from './summary.ts';
+import type { IrqVectorSummary } from '../model/irq.ts';
 import type { Target } from '../target/types.ts';
 import { validateName } from '../target/quote.ts';
 import { loadScript, runScript } from '../target/scripts.ts';
@@ -74,7 +75,7 @@ export function interpretEnable(stdout: string, spec: InstrumentationSpec, board
 
 /** The IRQ records of one vector. */
 export interface VectorIrq {
-  /** Histogram in run-record form (report/irqTypes.ts): vdpu381 reg224 words, one per job. */
+  /** Histogram in run-record form (model/irq.ts): vdpu381 reg224 words, one per job. */
   summary: IrqVectorSummary;
   /** The jobs behind the histogram. */
   jobs: IrqLogLine[];

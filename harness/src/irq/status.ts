@@ -5,7 +5,7 @@
  * Bit map (kernel-facts.md, MPP reg224; patches/instrument/README.md):
  * 0 irq, 1 irq_raw, 2 dec_rdy, 3 bus_err, 4 error, 5 timeout, 6 buf_empty,
  * 7 colmv_ref_err, 8 cabu_end, 9 softreset_rdy. The names are the run
- * record's (report/irqTypes.ts). They apply to `variant=vdpu381` lines only:
+ * record's (model/irq.ts). They apply to `variant=vdpu381` lines only:
  * RK3399's legacy register (reg=0x004) and VDPU383's link register (0x04c)
  * have other bit maps.
  *
@@ -16,7 +16,8 @@
  * prefix may precede it); `status` is required, the others are validated
  * when present; unknown extra fields are kept in {@link IrqLogLine.extra}.
  */
-import { IRQ_BITS, type IrqBit, type IrqJob } from '../report/irqTypes.ts';
+import { IRQ_BITS, type IrqBit } from '../model/irq.ts';
+import type { IrqJob } from './summary.ts';
 
 export { IRQ_BITS, type IrqBit };
 

@@ -8,7 +8,7 @@
 import { WorkbenchError, isWorkbenchError, ExitCode, asWorkbenchError } from '../core/errors.ts';
 import { redact, type EventBus, type StageStatus } from '../core/events.ts';
 import { formatArgv } from '../core/runner.ts';
-import type { StageRecord } from '../report/record.ts';
+import type { StageRecord } from '../model/record.ts';
 
 /** What a running stage can do besides its work. */
 export interface StageContext {

@@ -6,7 +6,7 @@
 import { createHash } from 'node:crypto';
 import { relative } from 'node:path';
 import { WorkbenchError, ExitCode } from '../core/errors.ts';
-import { DEFAULT_MANIFEST } from '../kernel/manifest.ts';
+import { DEFAULT_MANIFEST } from '../toolbox/manifest.ts';
 import { withStage } from '../kernel/stage.ts';
 import { applySeries } from '../kernel/workTree.ts';
 import { buildApplied, type BuildTarget } from '../kernel/build.ts';
@@ -19,7 +19,7 @@ import { ensureEntry } from '../core/cache.ts';
 import { CHECK_FORMAT, runChecks } from '../kernel/check.ts';
 import { CHECKPATCH_ARGS } from '../kernel/checkpatch.ts';
 import type { Diagnostic as KernelDiagnostic } from '../kernel/diagnostics.ts';
-import type { Diagnostic } from '../report/record.ts';
+import type { Diagnostic } from '../model/record.ts';
 
 /** SHA-256 over the patches' SHA-256s in series order (the run record's series hash). */
 export function seriesHash(patchShas: readonly string[]): string {

@@ -15,15 +15,7 @@
  */
 import type { Target } from '../target/types.ts';
 import type { StageContext } from './graph.ts';
-import type {
-  BoardInfo,
-  DeployInfo,
-  Diagnostic,
-  KernelInfo,
-  KernelLogFinding,
-  ModuleRecord,
-  VectorResult,
-} from '../report/record.ts';
+import type { BoardInfo, DeployInfo, Diagnostic, KernelInfo, KernelLogFinding, ModuleRecord, VectorResult } from '../model/record.ts';
 
 /** A tool and its version (decoder on the board, reference on the host). */
 export interface ToolVersion {

@@ -3,8 +3,8 @@
  * with the previous run on the same board): new failures, fixes, changed
  * first bad frame, and other verdict changes.
  */
-import type { RunRecord, VectorResult } from './record.ts';
-import { isFailure, type VerdictResult } from './verdict.ts';
+import type { RunRecord, VectorResult } from '../model/record.ts';
+import { isFailure, type VerdictResult } from '../model/verdict.ts';
 
 /** A vector whose verdict changed between two runs. */
 export interface VerdictChange {

@@ -12,8 +12,8 @@
  * Valid against the Jenkins JUnit schema (junit-10.xsd, checked in a test).
  */
 import { create } from 'xmlbuilder2';
-import type { RunRecord, VectorResult } from './record.ts';
-import { checksRan, checksNotRun } from './verdict.ts';
+import type { RunRecord, VectorResult } from '../model/record.ts';
+import { checksRan, checksNotRun } from '../model/verdict.ts';
 import { redact } from '../core/events.ts';
 import { verdictLine } from './summarize.ts';
 

@@ -2,9 +2,9 @@
  * summary.md: the run in a page of Markdown (for a terminal, a merge request
  * comment, or the cover letter's test notes).
  */
-import type { RunRecord, VectorResult } from './record.ts';
+import type { RunRecord, VectorResult } from '../model/record.ts';
 import { formatDuration, verdictLine } from './summarize.ts';
-import { VERDICTS, flusterResultName } from './verdict.ts';
+import { VERDICTS, flusterResultName } from '../model/verdict.ts';
 import type { RunDiff } from './diff.ts';
 import { redact } from '../core/events.ts';
 

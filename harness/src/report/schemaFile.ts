@@ -9,7 +9,7 @@ import { writeFileSync, mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
-import { RunRecordSchema, RUN_SCHEMA_VERSION } from './record.ts';
+import { RunRecordSchema, RUN_SCHEMA_VERSION } from '../model/record.ts';
 import { projectRoot } from '../core/paths.ts';
 
 /** Path of the checked-in JSON Schema file. */
@@ -24,7 +24,7 @@ export function runSchemaText(): string {
     $schema: schema.$schema,
     $id: `urn:vp9-workbench:run:${RUN_SCHEMA_VERSION}`,
     title: `vp9-workbench run record, schemaVersion ${RUN_SCHEMA_VERSION}`,
-    description: 'Generated from harness/src/report/record.ts; documented in reports/README.md. Do not edit by hand.',
+    description: 'Generated from harness/src/model/record.ts; documented in reports/README.md. Do not edit by hand.',
     ...Object.fromEntries(Object.entries(schema).filter(([k]) => k !== '$schema')),
   };
   return JSON.stringify(out, null, 2) + '\n';

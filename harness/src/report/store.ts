@@ -12,7 +12,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, s
 import { isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { WorkbenchError } from '../core/errors.ts';
 import { projectRoot } from '../core/paths.ts';
-import { RunRecordSchema, RunIdSchema, type RunRecord } from './record.ts';
+import { RunRecordSchema, RunIdSchema, type RunRecord } from '../model/record.ts';
 import { redactDeep } from './summarize.ts';
 import { junitXml } from './junit.ts';
 import { summaryMarkdown } from './markdown.ts';

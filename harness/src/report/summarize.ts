@@ -5,8 +5,8 @@
  */
 import { redact } from '../core/events.ts';
 import { ExitCode } from '../core/errors.ts';
-import type { BoardInfo, Counts, RunRecord, VectorResult } from './record.ts';
-import { CHECKS, isFailure, type Check } from './verdict.ts';
+import type { BoardInfo, Counts, RunRecord, VectorResult } from '../model/record.ts';
+import { CHECKS, isFailure, type Check } from '../model/verdict.ts';
 
 /** Counts per verdict; `planned` is the number of vectors the run meant to decode. */
 export function countVerdicts(vectors: readonly VectorResult[], planned: number): Counts {

@@ -2,7 +2,6 @@ import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
 import { dirname } from 'node:path';
 import { spawn, type IPty } from 'node-pty';
 import { WorkbenchError } from '../core/errors.ts';
-import { classify, parseKernelLog, type KernelLogFinding } from '../irq/kernelLog.ts';
 import type { Board } from './boards.ts';
 
 /**
@@ -72,11 +71,6 @@ export class ConsoleCapture {
   /** Everything captured so far (CR LF turned into LF). */
   text(): string {
     return this.buf;
-  }
-
-  /** Kernel log findings in the captured text (panics, oopses printed on the console). */
-  findings(): KernelLogFinding[] {
-    return classify(parseKernelLog(this.buf));
   }
 
   /** Whether the console command has ended (and how). */

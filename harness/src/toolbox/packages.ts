@@ -1,4 +1,4 @@
-import type { KernelLock } from '../kernel/manifest.ts';
+import type { KernelLock } from '../model/manifest.ts';
 
 /**
  * Toolchain packages of the toolbox (Debian sid names, checked with apt

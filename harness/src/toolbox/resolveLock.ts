@@ -6,7 +6,8 @@ import { requireTools } from '../core/hostTools.ts';
 import { discoverDebianMirror } from '../core/mirror.ts';
 import { cacheRoot } from '../core/paths.ts';
 import { ExecaRunner, type Runner } from '../core/runner.ts';
-import { lockedPackageNames, pickKernelRelease, type KernelLock, type KernelManifest } from '../kernel/manifest.ts';
+import { lockedPackageNames, pickKernelRelease } from './manifest.ts';
+import type { KernelLock, KernelManifest } from '../model/manifest.ts';
 import { APT_OPTIONS, mmdebstrapArgv, requireRoot } from './mmdebstrap.ts';
 
 /**

@@ -1,4 +1,4 @@
-import type { FrameInfo } from './inspect.ts';
+import type { FrameInfo } from '../model/frame.ts';
 
 /**
  * The VP9 features the workbench tracks per vector (issue 5 item 2), each

@@ -1,5 +1,5 @@
 import type { Runner } from '../core/runner.ts';
-import type { TraceElement } from './vp9/bitreader.ts';
+import type { TraceElement } from '../model/vp9Header.ts';
 
 /** One syntax element printed by ffmpeg's `trace_headers` bitstream filter. */
 export interface FfTraceElement {

@@ -28,7 +28,7 @@ export type { FrameInfo, InspectOptions, InspectResult, OutputFrameGeometry } fr
 export { splitSuperframe, buildSuperframe } from './vp9/superframe.ts';
 export type { ChunkFrame, SplitResult, SuperframeIndex } from './vp9/superframe.ts';
 export { parseUncompressedHeader, Vp9HeaderState } from './vp9/header.ts';
-export type { UncompressedHeader, ColorConfig, InterpFilter, FrameType } from './vp9/types.ts';
+export type { UncompressedHeader, ColorConfig, InterpFilter, FrameType } from '../model/vp9Header.ts';
 export { demux, demuxFile } from './container/index.ts';
 export { muxIvf } from './container/ivf.ts';
 export type { Demuxed, Packet } from './container/index.ts';
@@ -39,6 +39,8 @@ export type { Disagreement, ReferenceFrame, ReferenceSet } from './references.ts
 export { FEATURES, REQUIRED_FEATURES, detectFeatures } from './features.ts';
 export type { FeatureId } from './features.ts';
 export { generateSuite } from './generate/generate.ts';
+export type { GeneratedVector, GenerateResult } from './generate/generate.ts';
+export { loadRecipes } from './generate/recipes.ts';
 export { fetchSuite } from './fetch.ts';
 export { FrameStreamHasher, hashRawFile } from '../compare/streamHasher.ts';
 export type { HashedFrame, StreamHashResult, StreamHasherOptions } from '../compare/streamHasher.ts';

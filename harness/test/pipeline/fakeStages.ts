@@ -8,8 +8,9 @@ import { join } from 'node:path';
 import { WorkbenchError } from '../../src/core/errors.ts';
 import type { IterateStages, PlannedVector } from '../../src/pipeline/stages.ts';
 import type { StageContext } from '../../src/pipeline/graph.ts';
-import type { Verdict, VectorResult } from '../../src/report/types.ts';
-import { completeChecks } from '../../src/report/types.ts';
+import type { Verdict } from '../../src/model/verdict.ts';
+import type { VectorResult } from '../../src/model/record.ts';
+import { completeChecks } from '../../src/model/verdict.ts';
 
 const SHA = 'b'.repeat(64);
 const MD5 = '0123456789abcdef0123456789abcdef';

@@ -4,8 +4,9 @@
  * report writer tests.
  */
 import { PNG } from 'pngjs';
-import type { RunRecord, VectorResult } from '../../src/report/types.ts';
-import { completeChecks, irqVectorSummary, summarizeIrq } from '../../src/report/types.ts';
+import type { RunRecord, VectorResult } from '../../src/model/record.ts';
+import { completeChecks } from '../../src/model/verdict.ts';
+import { irqVectorSummary, summarizeIrq } from '../../src/irq/summary.ts';
 import { countVerdicts, runChecks } from '../../src/report/summarize.ts';
 
 const A = 'a'.repeat(64);

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { ReportStaging, findPreviousRun, listRuns, loadRun } from '../../src/report/store.ts';
 import { diffRuns, diffText } from '../../src/report/diff.ts';
 import { isWorkbenchError } from '../../src/core/errors.ts';
-import type { RunRecord } from '../../src/report/types.ts';
+import type { RunRecord } from '../../src/model/record.ts';
 import { sampleRecord, tinyPng } from './sampleRecord.ts';
 
 let root: string;

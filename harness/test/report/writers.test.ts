@@ -9,7 +9,7 @@ import { runJsonText } from '../../src/report/store.ts';
 import { junitXml } from '../../src/report/junit.ts';
 import { summaryMarkdown } from '../../src/report/markdown.ts';
 import { htmlReport } from '../../src/report/html/page.ts';
-import { RunRecordSchema } from '../../src/report/record.ts';
+import { RunRecordSchema } from '../../src/model/record.ts';
 import { which } from '../../src/core/hostTools.ts';
 import { HOSTILE, SECRET, sampleRecord, tinyPng } from './sampleRecord.ts';
 

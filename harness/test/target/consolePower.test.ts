@@ -7,6 +7,7 @@ import { power } from '../../src/target/power.ts';
 import { RecordingRunner } from '../../src/core/runner.ts';
 import { vboardBoard, type Board } from '../../src/target/boards.ts';
 import { isWorkbenchError } from '../../src/core/errors.ts';
+import { classify, parseKernelLog } from '../../src/irq/kernelLog.ts';
 
 describe('ConsoleCapture (node-pty)', () => {
   it('runs the console command on a real pty, captures to memory and a log file, classifies a panic', async () => {
@@ -19,7 +20,7 @@ describe('ConsoleCapture (node-pty)', () => {
       expect(c.text()).toContain('tty ok');
       c.write('hello\r');
       await c.waitFor(/got hello/, 5000);
-      const kinds = c.findings().map((f) => f.kind);
+      const kinds = classify(parseKernelLog(c.text())).map((f) => f.kind);
       expect(kinds).toEqual(['oops', 'panic']);
       expect(c.text()).not.toContain('\r\n');
     } finally {

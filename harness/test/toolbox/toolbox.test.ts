@@ -8,7 +8,7 @@ import { chrootArgv, ENTER_SCRIPT } from '../../src/toolbox/chrootExec.ts';
 import { missingPackagesFromAptOutput, mmdebstrapArgv } from '../../src/toolbox/mmdebstrap.ts';
 import { TOOLCHAIN_PACKAGES, toolboxPackages } from '../../src/toolbox/packages.ts';
 import { ensureToolbox } from '../../src/toolbox/toolbox.ts';
-import { loadLock, loadManifest } from '../../src/kernel/manifest.ts';
+import { loadLock, loadManifest } from '../../src/toolbox/manifest.ts';
 
 describe('chroot exec argv', () => {
   it('new mount+PID namespace with /proc, binds as positional args, clean env, cwd', () => {

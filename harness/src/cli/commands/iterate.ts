@@ -12,7 +12,7 @@ import { realStages } from '../../pipeline/realStages.ts';
 import { closeTargets } from '../../target/connect.ts';
 import { diffText } from '../../report/diff.ts';
 import { reportsRoot } from '../../report/store.ts';
-import type { RunRecord } from '../../report/record.ts';
+import type { RunRecord } from '../../model/record.ts';
 import { attachView, pickMode } from '../views/output.ts';
 
 /** Options of `workbench iterate`. */

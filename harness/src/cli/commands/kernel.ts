@@ -9,7 +9,7 @@ import { runChecks } from '../../kernel/check.ts';
 import { formatDiagnostic } from '../../kernel/diagnostics.ts';
 import { formatKtapSummary } from '../../kernel/ktap.ts';
 import { DEFAULT_KUNITCONFIG, runKunit } from '../../kernel/kunit.ts';
-import { DEFAULT_MANIFEST } from '../../kernel/manifest.ts';
+import { DEFAULT_MANIFEST } from '../../toolbox/manifest.ts';
 import { bisectSeries, buildSeries, seriesApply } from '../../kernel/stage.ts';
 
 const log = (s: string) => process.stderr.write(`[kernel] ${s}\n`);

@@ -1,7 +1,8 @@
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { WorkbenchError } from '../../core/errors.ts';
-import { DEFAULT_MANIFEST, loadLock, loadManifest, writeLock, type KernelLock } from '../../kernel/manifest.ts';
+import { DEFAULT_MANIFEST, loadLock, loadManifest, writeLock } from '../../toolbox/manifest.ts';
+import type { KernelLock } from '../../model/manifest.ts';
 import { stableStringify } from '../../core/cache.ts';
 import { ensureToolbox } from '../../toolbox/toolbox.ts';
 import { resolveLockInChroot } from '../../toolbox/resolveLock.ts';

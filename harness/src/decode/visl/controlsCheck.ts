@@ -1,5 +1,5 @@
 import type { FrameInfo } from '../../vectors/inspect.ts';
-import type { InterpFilter, UncompressedHeader } from '../../vectors/vp9/types.ts';
+import type { InterpFilter, UncompressedHeader } from '../../model/vp9Header.ts';
 import type { VislVp9Frame } from './vp9FrameTrace.ts';
 
 /**

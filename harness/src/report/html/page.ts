@@ -6,9 +6,9 @@
  */
 import { extname } from 'node:path';
 import { redact } from '../../core/events.ts';
-import type { RunRecord, VectorResult, KernelLogFinding } from '../record.ts';
-import { IRQ_BITS } from '../irqTypes.ts';
-import { VERDICTS, flusterResultName } from '../verdict.ts';
+import type { RunRecord, VectorResult, KernelLogFinding } from '../../model/record.ts';
+import { IRQ_BITS } from '../../model/irq.ts';
+import { VERDICTS, flusterResultName } from '../../model/verdict.ts';
 import { formatDuration, verdictLine } from '../summarize.ts';
 import { checksBanner } from '../markdown.ts';
 import type { RunDiff } from '../diff.ts';

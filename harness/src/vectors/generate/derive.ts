@@ -2,7 +2,7 @@ import { WorkbenchError } from '../../core/errors.ts';
 import { demuxIvf, muxIvf } from '../container/ivf.ts';
 import { parseUncompressedHeader, Vp9HeaderState } from '../vp9/header.ts';
 import { buildSuperframe, splitSuperframe } from '../vp9/superframe.ts';
-import type { UncompressedHeader } from '../vp9/types.ts';
+import type { UncompressedHeader } from '../../model/vp9Header.ts';
 import { replaceHeader } from '../vp9/writer.ts';
 
 /**

@@ -1,19 +1,6 @@
 import { WorkbenchError } from '../../core/errors.ts';
 
-/**
- * One syntax element as read by {@link BitReader}: its name (VP9 spec
- * section 6.2 naming, with `[i]` for array elements), the bit offset of its
- * first bit from the start of the frame, its bit count and its value.
- * Signed elements (`su(n)`) carry the signed value and n+1 bits.
- */
-export interface TraceElement {
-  name: string;
-  /** Bit offset of the first bit, counted from the first byte of the frame. */
-  bitOffset: number;
-  /** Number of bits read for this element (0 for derived values). */
-  bits: number;
-  value: number;
-}
+import type { TraceElement } from '../../model/vp9Header.ts';
 
 /**
  * MSB-first bit reader over a byte buffer, implementing the VP9 descriptors

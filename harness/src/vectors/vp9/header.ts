@@ -1,5 +1,6 @@
 import { WorkbenchError } from '../../core/errors.ts';
-import { BitReader, type TraceElement } from './bitreader.ts';
+import type { TraceElement } from '../../model/vp9Header.ts';
+import { BitReader } from './bitreader.ts';
 import {
   COLOR_SPACES,
   LITERAL_TO_INTERP,
@@ -9,7 +10,7 @@ import {
   type SegmentationParams,
   type TileInfo,
   type UncompressedHeader,
-} from './types.ts';
+} from '../../model/vp9Header.ts';
 
 /** What a reference slot holds for header parsing (spec `RefFrameWidth[]` etc.). */
 export interface RefSlot {

@@ -1,6 +1,6 @@
 import { WorkbenchError } from '../../core/errors.ts';
 import { tileColsBounds } from './header.ts';
-import { LITERAL_TO_INTERP, type UncompressedHeader } from './types.ts';
+import { LITERAL_TO_INTERP, type UncompressedHeader } from '../../model/vp9Header.ts';
 
 /** MSB-first bit writer (the inverse of BitReader), `f(n)` and `su(n)`. */
 export class BitWriter {

@@ -11,7 +11,7 @@ import {
   parseManifest,
   pickKernelRelease,
   writeLock,
-} from '../../src/kernel/manifest.ts';
+} from '../../src/toolbox/manifest.ts';
 import { parseAptPolicy, resolveLock } from '../../src/toolbox/resolveLock.ts';
 
 const GOOD = `schema = 1

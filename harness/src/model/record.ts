@@ -13,7 +13,7 @@
  */
 import { z } from 'zod';
 import { CheckSchema, VerdictSchema, VerdictResultSchema } from './verdict.ts';
-import { IrqRunSummarySchema, IrqVectorSummarySchema } from './irqTypes.ts';
+import { IrqRunSummarySchema, IrqVectorSummarySchema } from './irq.ts';
 
 /** Version of the run.json format. */
 export const RUN_SCHEMA_VERSION = 1;

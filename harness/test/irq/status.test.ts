@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { describeStatus, parseIrqLine, parseIrqLog, sequenceGaps, statusBits } from '../../src/irq/status.ts';
 import { collectVectorIrq, interpretEnable, DEFAULT_INSTRUMENTATION } from '../../src/irq/instrumentation.ts';
-import { summarizeIrq } from '../../src/report/irqTypes.ts';
+import { summarizeIrq } from '../../src/irq/summary.ts';
 
 /**
  * Kernel-log lines in the format patches/instrument/README.md documents
