@@ -77,6 +77,7 @@ const LAYERS = {
 const PENDING = {
   // board providers: vboard moves behind target/providers/
   'target/boards.ts': ['vboard'],
+  'deploy/power.ts': ['vboard'],
   // the board lock moves from deploy/ to target/
   'decode/runVector.ts': ['deploy'],
 };
