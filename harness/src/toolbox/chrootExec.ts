@@ -32,7 +32,8 @@ function checkInside(p: string, what: string): void {
  * argv that runs `argv` inside the chroot at `root`: a new mount and PID
  * namespace with its own /proc (objtool and friends need /proc), the given
  * binds, a clean environment (PATH, HOME=/root, LC_ALL=C.UTF-8 plus `env`)
- * and the working directory `cwd` (inside path).
+ * and the working directory `cwd` (inside path). With `pidNamespace: false`
+ * only a mount namespace is made and the host's /proc is bound (for daemons).
  *
  * Shape: `unshare -m -p -f --mount-proc=<root>/proc sh -c ENTER_SCRIPT
  * enterChroot <root> <n> [host inside ro|rw]... /usr/bin/env -i -C cwd VAR=... argv...`
@@ -40,12 +41,16 @@ function checkInside(p: string, what: string): void {
 export function chrootArgv(
   root: string,
   argv: readonly string[],
-  opts: { cwd?: string; binds?: readonly Bind[]; env?: Record<string, string> } = {},
+  opts: { cwd?: string; binds?: readonly Bind[]; env?: Record<string, string>; pidNamespace?: boolean } = {},
 ): string[] {
   if (argv.length === 0) throw new WorkbenchError('E_TOOLBOX_ARG', 'toolbox exec needs a command');
   const binds = opts.binds ?? [];
-  const out = ['unshare', '-m', '-p', '-f', `--mount-proc=${root}/proc`, ...scriptArgv(ENTER_SCRIPT, [root, String(binds.length)])];
-  for (const b of binds) {
+  // pidNamespace false: for a program that daemonizes (its PID must be a host PID, and it must
+  // outlive the command: a PID namespace dies with its first process). /proc is then bound from the host.
+  const ns = opts.pidNamespace === false ? ['unshare', '-m'] : ['unshare', '-m', '-p', '-f', `--mount-proc=${root}/proc`];
+  const allBinds = opts.pidNamespace === false ? [{ host: '/proc', inside: '/proc' }, ...binds] : binds;
+  const out = [...ns, ...scriptArgv(ENTER_SCRIPT, [root, String(allBinds.length)])];
+  for (const b of allBinds) {
     if (!isAbsolute(b.host)) throw new WorkbenchError('E_TOOLBOX_ARG', `bind source "${b.host}" must be an absolute host path`);
     checkInside(b.inside, 'bind target');
     out.push(b.host, b.inside, b.readOnly ? 'ro' : 'rw');

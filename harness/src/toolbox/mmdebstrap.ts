@@ -32,6 +32,8 @@ export interface MmdebstrapSpec {
   customizeHooks?: readonly string[];
   /** Components (default `main`). */
   components?: readonly string[];
+  /** Debian architectures (default: the host's); a foreign one needs qemu-user-static and binfmt_misc. */
+  architectures?: readonly string[];
 }
 
 /**
@@ -44,6 +46,7 @@ export function mmdebstrapArgv(s: MmdebstrapSpec): string[] {
   const argv = ['mmdebstrap', '--mode=root', `--variant=${s.variant ?? 'minbase'}`];
   for (const o of APT_OPTIONS) argv.push(`--aptopt=${o}`);
   for (const o of s.dpkgOptions ?? []) argv.push(`--dpkgopt=${o}`);
+  if (s.architectures?.length) argv.push(`--architectures=${s.architectures.join(',')}`);
   if (s.components?.length) argv.push(`--components=${s.components.join(',')}`);
   if (s.include?.length) argv.push(`--include=${s.include.join(',')}`);
   for (const h of s.customizeHooks ?? []) argv.push(`--customize-hook=${h}`);

@@ -2,11 +2,31 @@ import { existsSync, readFileSync } from 'node:fs';
 import { readFile, rename, rm } from 'node:fs/promises';
 import { WorkbenchError, isWorkbenchError } from '../core/errors.ts';
 import type { Runner } from '../core/runner.ts';
+import type { SshTarget } from '../target/ssh.ts';
 import { paths, targetFor } from './connection.ts';
 import { freePort, qemuArgv, type QemuSpec } from './qemu.ts';
 import { isOurQemu, tailFile, type RunState } from './state.ts';
 
 /** Starting QEMU and waiting for the guest's SSH. */
+
+/** The files a daemonized board QEMU writes (see vboardPaths). */
+export interface BootFiles {
+  serialLog: string;
+  /** Where the previous boot's serial log is moved. */
+  serialLogPrev: string;
+  pidFile: string;
+}
+
+/** How a board's boot is watched: its files, how to reach it, what to call it in errors. */
+export interface BootWatch {
+  files: BootFiles;
+  /** An SshTarget (strict host key) for the forwarded port. */
+  targetFor: (port: number, connectTimeoutMs: number) => SshTarget;
+  /** Error code of a failed boot (e.g. `E_VBOARD_BOOT`). */
+  code: string;
+  /** Board kind in messages and hints (`vboard`, `simboard`). */
+  what: string;
+}
 
 /**
  * Starts the daemonized QEMU on a free port (another port when the forward
@@ -14,13 +34,27 @@ import { isOurQemu, tailFile, type RunState } from './state.ts';
  * @throws WorkbenchError E_VBOARD_BOOT when QEMU does not start.
  */
 export async function startQemu(runner: Runner, spec: Omit<QemuSpec, 'sshPort'>): Promise<{ pid: number; port: number; argv: string[]; t0: number }> {
-  const p = paths();
+  return startDaemonQemu(runner, (port) => qemuArgv({ ...spec, sshPort: port }), vboardWatch());
+}
+
+/**
+ * Starts a daemonized board QEMU whose argv `argvFor(port)` forwards `port`
+ * to the guest's SSH and writes `w.files.pidFile`: retries on a lost port
+ * race (up to 3 tries), checks that the PID file names a live QEMU.
+ * @throws WorkbenchError `w.code` when QEMU does not start (its message included).
+ */
+export async function startDaemonQemu(
+  runner: Runner,
+  argvFor: (port: number) => string[],
+  w: Pick<BootWatch, 'files' | 'code' | 'what'>,
+): Promise<{ pid: number; port: number; argv: string[]; t0: number }> {
+  const p = w.files;
   let lastErr = '';
   for (let attempt = 0; attempt < 3; attempt++) {
     const port = await freePort();
     if (existsSync(p.serialLog)) await rename(p.serialLog, p.serialLogPrev);
     await rm(p.pidFile, { force: true });
-    const argv = qemuArgv({ ...spec, sshPort: port });
+    const argv = argvFor(port);
     const t0 = Date.now();
     const r = await runner.run(argv, { allowFailure: true, timeoutMs: 60_000 });
     if (r.exitCode !== 0) {
@@ -35,12 +69,26 @@ export async function startQemu(runner: Runner, spec: Omit<QemuSpec, 'sshPort'>)
     }
     return { pid, port, argv, t0 };
   }
-  throw new WorkbenchError('E_VBOARD_BOOT', `QEMU did not start: ${lastErr}`, { hint: 'see the message above; `workbench doctor` checks qemu-system-x86' });
+  throw new WorkbenchError(w.code, `QEMU did not start: ${lastErr}`, { hint: `see the message above; \`workbench doctor\` checks the ${w.what}'s QEMU` });
+}
+
+function vboardWatch(): BootWatch {
+  return { files: paths(), targetFor: (port, ms) => targetFor(port, ms), code: 'E_VBOARD_BOOT', what: 'vboard' };
 }
 
 /** Polls SSH (strict host key) until `true` runs; fails fast on a dead QEMU or a changed host key. */
 export async function waitForSsh(run: RunState, timeoutMs: number, log?: (s: string) => void): Promise<void> {
-  const p = paths();
+  return waitForGuestSsh(run, timeoutMs, vboardWatch(), log);
+}
+
+/**
+ * Polls a board's SSH (strict host key) until `true` runs: first waits for
+ * the guest init's VBOARD-READY line on the serial console, then tries SSH
+ * every 300 ms; fails fast on a dead QEMU or an unknown/changed host key.
+ * @throws WorkbenchError `w.code` (QEMU exited, or no SSH within `timeoutMs`; last serial lines included), E_HOSTKEY_CHANGED, E_HOSTKEY_UNKNOWN.
+ */
+export async function waitForGuestSsh(run: Pick<RunState, 'pid' | 'port'>, timeoutMs: number, w: BootWatch, log?: (s: string) => void): Promise<void> {
+  const p = w.files;
   const deadline = Date.now() + timeoutMs;
   let last = '';
   // The guest init prints VBOARD-READY on the serial console right after sshd
@@ -54,11 +102,11 @@ export async function waitForSsh(run: RunState, timeoutMs: number, log?: (s: str
   if (readySeen()) log?.('guest init reports sshd started');
   while (Date.now() < deadline) {
     if (!isOurQemu(run.pid, p.pidFile)) {
-      throw new WorkbenchError('E_VBOARD_BOOT', `QEMU (PID ${run.pid}) exited during boot. Last serial lines:\n${tailFile(p.serialLog, 25)}`, {
-        hint: 'see `workbench vboard logs`; `workbench vboard up --fresh` starts from a clean disk',
+      throw new WorkbenchError(w.code, `QEMU (PID ${run.pid}) exited during boot. Last serial lines:\n${tailFile(p.serialLog, 25)}`, {
+        hint: `see \`workbench ${w.what} logs\`; \`workbench ${w.what} up --fresh\` starts from a clean disk`,
       });
     }
-    const t = targetFor(run.port, 3_000);
+    const t = w.targetFor(run.port, 3_000);
     try {
       await t.exec(['true'], { timeoutMs: 5_000 });
       await t.close();
@@ -70,7 +118,7 @@ export async function waitForSsh(run: RunState, timeoutMs: number, log?: (s: str
     }
     await new Promise((r) => setTimeout(r, 300));
   }
-  throw new WorkbenchError('E_VBOARD_BOOT', `the vboard did not answer SSH within ${timeoutMs / 1000} s (${last}). Last serial lines:\n${tailFile(p.serialLog, 25)}`, {
-    hint: 'see `workbench vboard logs`; stop it with `workbench vboard down`',
+  throw new WorkbenchError(w.code, `the ${w.what} did not answer SSH within ${timeoutMs / 1000} s (${last}). Last serial lines:\n${tailFile(p.serialLog, 25)}`, {
+    hint: `see \`workbench ${w.what} logs\`; stop it with \`workbench ${w.what} down\``,
   });
 }

@@ -12,13 +12,22 @@ import { readJson, type DiskState } from './state.ts';
 
 /** The vboard's SSH client key and its writable guest disk (with the host key that goes with it). */
 
+/** Which board's state files and host-key alias (default: the vboard's). */
+export interface DiskBoard {
+  p: Pick<ReturnType<typeof paths>, 'identity' | 'knownHosts' | 'diskFile' | 'disk'>;
+  /** Host-key alias in the board's known_hosts. */
+  name: string;
+}
+
+const vboardDisk = (): DiskBoard => ({ p: paths(), name: VBOARD_NAME });
+
 /** Generates the board's SSH client key once (ed25519, no passphrase, 0600). */
-export async function ensureIdentity(runner: Runner): Promise<string> {
-  const p = paths();
+export async function ensureIdentity(runner: Runner, b: DiskBoard = vboardDisk()): Promise<string> {
+  const p = b.p;
   if (!existsSync(p.identity) || !existsSync(`${p.identity}.pub`)) {
     await rm(p.identity, { force: true });
     await rm(`${p.identity}.pub`, { force: true });
-    await runner.run(['ssh-keygen', '-q', '-t', 'ed25519', '-N', '', '-C', 'workbench-vboard', '-f', p.identity]);
+    await runner.run(['ssh-keygen', '-q', '-t', 'ed25519', '-N', '', '-C', `workbench-${b.name}`, '-f', p.identity]);
   }
   return (await readFile(`${p.identity}.pub`, 'utf8')).trim();
 }
@@ -31,8 +40,14 @@ export async function ensureIdentity(runner: Runner): Promise<string> {
  * If the disk is kept, the recorded key is only (re)written when none exists;
  * a different recorded key makes SSH refuse (E_HOSTKEY_CHANGED).
  */
-export async function ensureDisk(runner: Runner, img: VboardImage, fresh: boolean, log?: (s: string) => void): Promise<void> {
-  const p = paths();
+export async function ensureDisk(
+  runner: Runner,
+  img: Pick<VboardImage, 'dir' | 'key' | 'disk' | 'hostKey'>,
+  fresh: boolean,
+  log?: (s: string) => void,
+  b: DiskBoard = vboardDisk(),
+): Promise<void> {
+  const p = b.p;
   const kh = p.knownHosts;
   const d = readJson<DiskState>(p.diskFile);
   const [type, b64] = img.hostKey.split(' ');
@@ -43,15 +58,15 @@ export async function ensureDisk(runner: Runner, img: VboardImage, fresh: boolea
     await runner.run(['cp', '--sparse=always', img.disk, tmp]);
     await rename(tmp, p.disk);
     await writeFileAtomic(p.diskFile, JSON.stringify({ imageKey: img.key, createdAt: new Date().toISOString() } satisfies DiskState, null, 2));
-    forgetHost(kh, VBOARD_NAME);
-    recordHostKey(kh, VBOARD_NAME, type, b64);
+    forgetHost(kh, b.name);
+    recordHostKey(kh, b.name, type, b64);
     return;
   }
-  if (!hasEntry(kh)) recordHostKey(kh, VBOARD_NAME, type, b64);
+  if (!hasEntry(kh, b.name)) recordHostKey(kh, b.name, type, b64);
 }
 
-function hasEntry(kh: string): boolean {
-  return existsSync(kh) && readFileSync(kh, 'utf8').split('\n').some((l) => l.split(/\s+/)[0]?.split(',').includes(VBOARD_NAME));
+function hasEntry(kh: string, name: string = VBOARD_NAME): boolean {
+  return existsSync(kh) && readFileSync(kh, 'utf8').split('\n').some((l) => l.split(/\s+/)[0]?.split(',').includes(name));
 }
 
 /**

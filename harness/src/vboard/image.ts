@@ -188,24 +188,54 @@ async function buildRootfs(runner: Runner, m: KernelManifest, lock: KernelLock, 
   const kernelPkgs = Object.entries(lock.packages)
     .filter(([p]) => /^linux-(modules|binary)-/.test(p))
     .map(([p, v]) => `${p}=${v}`);
-  const hook = ['sh', join(GUEST_DIR, 'customize.sh'), '"$1"', GUEST_DIR, ...GST_PLUGIN_FILES].map((a) => (a === '"$1"' ? a : shq(a))).join(' ');
-  log?.('building the vboard root filesystem (mmdebstrap)');
+  await buildGuestRootfs(runner, { manifest: m, lock, rootfs, include: [...ROOTFS_PACKAGES, ...kernelPkgs], pluginFiles: GST_PLUGIN_FILES, what: 'vboard', log });
+}
+
+/** What {@link buildGuestRootfs} builds. */
+export interface GuestRootfsSpec {
+  /** The kernel manifest and lock (suite; locked packages apt cannot find become E_LOCK_STALE). */
+  manifest: KernelManifest;
+  lock: KernelLock;
+  /** Target directory. */
+  rootfs: string;
+  /** Packages (`name` or `name=version`). */
+  include: readonly string[];
+  /** `package:file.so` GStreamer plugins extracted by guest/customize.sh (x86_64 plugin directory). */
+  pluginFiles: readonly string[];
+  /** Debian architecture of the guest (default: the host's). Foreign ones need qemu-user-static and binfmt_misc. */
+  architecture?: string;
+  /** Board kind named in messages (`vboard`, `simboard`). */
+  what: string;
+  log?: (s: string) => void;
+}
+
+/**
+ * mmdebstrap of a board's root filesystem with the vboard's guest scripts
+ * (guest/customize.sh: init, power-off, one ed25519 host key, sshd config,
+ * selected GStreamer plugins).
+ * @throws WorkbenchError E_LOCK_STALE, E_VBOARD_IMAGE (mmdebstrap failed; last lines of its output).
+ */
+export async function buildGuestRootfs(runner: Runner, s: GuestRootfsSpec): Promise<void> {
+  const { manifest: m, lock, rootfs, log } = s;
+  const hook = ['sh', join(GUEST_DIR, 'customize.sh'), '"$1"', GUEST_DIR, ...s.pluginFiles].map((a) => (a === '"$1"' ? a : shq(a))).join(' ');
+  log?.(`building the ${s.what} root filesystem (mmdebstrap${s.architecture ? `, ${s.architecture}` : ''})`);
   const r = await runner.run(
     mmdebstrapArgv({
       suite: lock.suite,
       target: rootfs,
       mirror: discoverDebianMirror(),
-      include: [...ROOTFS_PACKAGES, ...kernelPkgs],
+      include: s.include,
+      architectures: s.architecture ? [s.architecture] : undefined,
       dpkgOptions: ['path-exclude=/usr/share/man/*', 'path-exclude=/usr/share/locale/*', 'path-exclude=/usr/share/doc/*', 'path-include=/usr/share/doc/*/copyright'],
       customizeHooks: [hook],
     }),
-    { allowFailure: true, timeoutMs: 30 * 60_000, onStderr: (s) => log?.(s.trimEnd()) },
+    { allowFailure: true, timeoutMs: 60 * 60_000, onStderr: (x) => log?.(x.trimEnd()) },
   );
   if (r.exitCode !== 0) {
     const missing = missingPackagesFromAptOutput(r.stderr + r.stdout);
     const locked = missing.filter((x) => Object.keys(lock.packages).includes(x.split('=')[0]!));
     if (locked.length) throw lockStaleError(m, lock, locked);
-    throw new WorkbenchError('E_VBOARD_IMAGE', `mmdebstrap failed (exit ${r.exitCode}) building the vboard rootfs:\n${(r.stderr || r.stdout).trim().split('\n').slice(-20).join('\n')}`, {
+    throw new WorkbenchError('E_VBOARD_IMAGE', `mmdebstrap failed (exit ${r.exitCode}) building the ${s.what} rootfs:\n${(r.stderr || r.stdout).trim().split('\n').slice(-20).join('\n')}`, {
       hint: 'check the mirror (WORKBENCH_DEBIAN_MIRROR) and the network, then retry',
     });
   }
@@ -221,14 +251,30 @@ async function installModules(runner: Runner, rootfs: string, rel: string, mods:
 
 /** Builds `<out>/initrd.cpio` (newc, uncompressed): static busybox, the root-disk modules (decompressed), our init. */
 async function buildInitramfs(runner: Runner, rootfs: string, rel: string, out: string): Promise<void> {
-  const tree = join(out, 'initramfs');
-  for (const d of ['bin', 'dev', 'proc', 'sys', 'newroot', 'lib/modules']) await mkdir(join(tree, d), { recursive: true });
   const busybox = which('busybox');
   if (!busybox) throw new WorkbenchError('E_TOOL_MISSING', 'busybox (package busybox-static) is missing');
-  await copyFile(busybox, join(tree, 'bin/busybox'));
+  await buildGuestInitramfs(runner, { rootfs, kernelRelease: rel, out, busybox, modules: INITRAMFS_MODULES });
+}
+
+/**
+ * Builds `<out>/initrd.cpio` (newc, uncompressed) of a board: the given
+ * static busybox (the guest's architecture), `modules` and their
+ * dependencies from the rootfs (decompressed, load order from modules.dep),
+ * and guest/initramfs-init as /init.
+ * @throws WorkbenchError E_VBOARD_IMAGE when a module is not in modules.dep.
+ */
+export async function buildGuestInitramfs(
+  runner: Runner,
+  o: { rootfs: string; kernelRelease: string; out: string; busybox: string; modules: readonly string[] },
+): Promise<void> {
+  const { rootfs, out } = o;
+  const rel = o.kernelRelease;
+  const tree = join(out, 'initramfs');
+  for (const d of ['bin', 'dev', 'proc', 'sys', 'newroot', 'lib/modules']) await mkdir(join(tree, d), { recursive: true });
+  await copyFile(o.busybox, join(tree, 'bin/busybox'));
   await runner.run(['chmod', '755', join(tree, 'bin/busybox')]);
   const modDir = join(rootfs, 'usr/lib/modules', rel);
-  const order = moduleLoadOrder(await readFile(join(modDir, 'modules.dep'), 'utf8'), INITRAMFS_MODULES);
+  const order = moduleLoadOrder(await readFile(join(modDir, 'modules.dep'), 'utf8'), o.modules);
   const names: string[] = [];
   for (const rp of order) {
     const name = rp.replace(/^.*\//, '').replace(/\.ko(\.\w+)?$/, '') + '.ko';

@@ -191,22 +191,38 @@ export async function vboardStatus(): Promise<VboardStatus> {
  * /proc/PID/cmdline). Stale records are just cleaned up.
  */
 export async function vboardDown(opts: { log?: (s: string) => void } = {}): Promise<VboardStatus> {
-  const p = paths();
+  return stopBoardQemu(paths(), (port, ms) => targetFor(port, ms), opts.log);
+}
+
+/**
+ * Stops a board QEMU recorded in `p.runFile`/`p.pidFile` (the vboard's or
+ * another board kind's that boots the same guest scripts): power-off over
+ * SSH, then SIGTERM/SIGKILL to that PID only when it is still our QEMU.
+ */
+export async function stopBoardQemu(
+  p: Pick<ReturnType<typeof paths>, 'runFile' | 'pidFile'>,
+  targetForPort: (port: number, connectTimeoutMs: number) => SshTarget,
+  log?: (s: string) => void,
+): Promise<VboardStatus> {
   const run = readJson<RunState>(p.runFile);
   const pid = run?.pid ?? Number((await readFile(p.pidFile, 'utf8').catch(() => '')).trim());
+  const cleanup = async () => {
+    await rm(p.runFile, { force: true });
+    await rm(p.pidFile, { force: true });
+  };
   if (!pid || !isOurQemu(pid, p.pidFile)) {
     const had = Boolean(run) || existsSync(p.pidFile);
-    await cleanupRunFiles();
+    await cleanup();
     return { state: 'stopped', detail: had ? `cleaned up a stale record (QEMU PID ${pid || '?'} was not running)` : 'was not running' };
   }
   if (run) {
-    const t = targetFor(run.port, 5_000);
+    const t = targetForPort(run.port, 5_000);
     try {
       // Runs detached so the SSH session can end before the guest powers off.
       await t.exec(['sh', '-c', 'nohup /sbin/vboard-poweroff >/dev/null 2>&1 &'], { timeoutMs: 10_000, allowFailure: true });
-      opts.log?.('guest power-off requested');
+      log?.('guest power-off requested');
     } catch (e) {
-      opts.log?.(`clean power-off over SSH failed (${(e as Error).message}); stopping QEMU`);
+      log?.(`clean power-off over SSH failed (${(e as Error).message}); stopping QEMU`);
     } finally {
       await t.close();
     }
@@ -229,7 +245,7 @@ export async function vboardDown(opts: { log?: (s: string) => void } = {}): Prom
       await gone(5_000);
     }
   }
-  await cleanupRunFiles();
+  await cleanup();
   return { state: 'stopped', pid, detail: how };
 }
 
