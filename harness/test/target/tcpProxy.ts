@@ -13,8 +13,13 @@ export class TcpProxy {
 
   constructor(
     private readonly host: string,
-    private readonly targetPort: number,
+    private targetPort: number,
   ) {}
+
+  /** Sends new connections to another port (a board that came back on another forwarded port). */
+  retarget(port: number): void {
+    this.targetPort = port;
+  }
 
   async start(): Promise<number> {
     this.server = createServer((client) => {
