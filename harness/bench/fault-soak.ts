@@ -221,7 +221,7 @@ export async function runSoak(opts: SoakOptions): Promise<SoakResult> {
     const { visl } = await vislBuild();
     const warnKo = await warnModule(log);
     log(`private vboard in ${dir}`);
-    await vboardUp({ log });
+    await vboardUp({ log, bootTimeoutS: 900 });
     let conn = vboardConnection();
     proxy = new TcpProxy('127.0.0.1', conn.port);
     const proxyPort = await proxy.start();
@@ -352,7 +352,7 @@ export async function runSoak(opts: SoakOptions): Promise<SoakResult> {
       if (powerLost) {
         await check.close();
         await vboardDown({ log }).catch(() => undefined);
-        await vboardUp({ log });
+        await vboardUp({ log, bootTimeoutS: 900 });
         check = connect();
       }
       if (filled) await sh('rm -f /soak-fill /soak-fill2; sync');
@@ -391,7 +391,7 @@ export async function runSoak(opts: SoakOptions): Promise<SoakResult> {
         log('board left broken: resetting the private vboard from its image for the next cycle');
         await check.close();
         await vboardDown({ log }).catch(() => undefined);
-        await vboardUp({ log, fresh: true });
+        await vboardUp({ log, fresh: true, bootTimeoutS: 900 });
         rmSync(join(dir, 'state', 'deploy'), { recursive: true, force: true });
         check = connect();
         await sh('[ -d /sys/module/visl ] || modprobe visl');
