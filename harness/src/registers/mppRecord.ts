@@ -9,6 +9,7 @@ import { demux, muxIvf } from '../vectors/index.ts';
 import { inspectBuffer, type FrameInfo, type InspectResult } from '../vectors/inspect.ts';
 import { loadSuite, listSuites } from '../vectors/suites.ts';
 import { ensureMppRig, type MppRig } from './mppBuild.ts';
+import { referencedFrames } from './roles.ts';
 import { parseShimRecords, type FrameRecord, type RecordSummary, type ShimRecord } from './records.ts';
 
 /** MPP's coding type of VP9 for `mpi_dec_test -t` (MPP_VIDEO_CodingVP9 = 10, inc/rk_type.h). */
@@ -79,8 +80,9 @@ export function parseMppFrameLog(log: string): { frame: number; err: number; dis
 
 /**
  * Pairs the shim's job records with the frames MPP decoded (job k = k-th
- * frame that is not show_existing_frame) and checks every job ended with
- * dec_rdy.
+ * frame that is not show_existing_frame), adds the frames the reference
+ * registers point at (roles.ts referencedFrames) and checks every job
+ * ended with dec_rdy.
  * @throws WorkbenchError `E_MPP_FRAME_COUNT` (records != decoded frames),
  *   `E_MPP_FRAME_ERROR` (a job's status lacks dec_rdy_sta: names the job,
  *   the frame, the status word and what MPP logged for it).
@@ -106,10 +108,12 @@ export function pairRecords(vector: string, info: InspectResult, shim: ShimRecor
       { hint: `MPP's log ends with:\n${mppLog.trimEnd().split('\n').slice(-12).join('\n')}` },
     );
   }
-  return shim.map((r, i) => {
+  const paired = shim.map((r, i) => {
     const f = frames[i]!;
     return { ...r, frame: f.index, frameType: f.header.frameType, intraOnly: f.header.intraOnly, showFrame: f.header.showFrame, width: f.header.width, height: f.header.height };
   });
+  const refs = referencedFrames(paired);
+  return paired.map((r, i) => ({ ...r, refs: refs[i]! }));
 }
 
 /**

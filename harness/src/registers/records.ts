@@ -62,7 +62,10 @@ export type ShimRecord = z.infer<typeof ShimRecordSchema>;
  * the shim's record of a job plus the VP9 frame it decoded (`frame`:
  * decode-order index over the file's frames after superframe splitting, as
  * the inspector numbers them; `frameType`, `showFrame`, `width`, `height`
- * from that frame's uncompressed header).
+ * from that frame's uncompressed header). `refs`: for inter frames, the
+ * decode-order frames whose output buffers MPP's reference registers
+ * (reg164..166, LAST/GOLDEN/ALTREF) point at (roles.ts referencedFrames);
+ * null for key and intra-only frames.
  */
 export const FrameRecordSchema = ShimRecordSchema.extend({
   frame: nat,
@@ -71,6 +74,7 @@ export const FrameRecordSchema = ShimRecordSchema.extend({
   showFrame: z.boolean(),
   width: nat,
   height: nat,
+  refs: z.strictObject({ last: nat.nullable(), golden: nat.nullable(), altref: nat.nullable() }).nullable(),
 });
 export type FrameRecord = z.infer<typeof FrameRecordSchema>;
 

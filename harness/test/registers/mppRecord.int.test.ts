@@ -8,6 +8,7 @@ import { ensureMppFields } from '../../src/registers/mppFields.ts';
 import { decodedFrames, recordMpp } from '../../src/registers/mppRecord.ts';
 import { FrameRecordSchema, registerMap } from '../../src/registers/records.ts';
 import { decodeRegisters, type RegField } from '../../src/registers/regFields.ts';
+import { headerReferences } from '../../src/registers/roles.ts';
 import { generateSuite } from '../../src/vectors/generate/generate.ts';
 import { ensureReferences } from '../../src/vectors/references.ts';
 import { inspectFile } from '../../src/vectors/inspect.ts';
@@ -74,6 +75,7 @@ describe('MPP register records (real MPP + device stand-in)', () => {
     }
     expect(interChecked).toBeGreaterThan(10);
     expect(scaled).toBeGreaterThan(0);
+    expectReferencesFromHeaders(res.records, info);
   });
 
   it('p0-multilayer-arf: hidden frames are decoded (one record each), show_existing_frame has none; MPP outputs what libvpx outputs', async () => {
@@ -88,6 +90,7 @@ describe('MPP register records (real MPP + device stand-in)', () => {
     expect(res.records).toHaveLength(info.frames.length - existing);
     expect(res.records.filter((r) => !r.showFrame)).toHaveLength(hidden);
     expect(res.summary.mppOutputFrames).toBe(refs.frames.length);
+    expectReferencesFromHeaders(res.records, info);
   });
 
   it('a fault planted in the stand-in (error status for one job) fails the recording, naming job and frame; no output folder is left', async () => {
@@ -137,6 +140,16 @@ describe('MPP register records (real MPP + device stand-in)', () => {
     expect(fields.length).toBeGreaterThan(400);
   });
 });
+
+/** MPP's LAST/GOLDEN/ALTREF registers point at the output buffers of the frames the headers' slot bookkeeping names. */
+function expectReferencesFromHeaders(records: { frame: number; refs: unknown }[], info: Awaited<ReturnType<typeof inspectFile>>): void {
+  const want = headerReferences(info);
+  const inter = records.filter((r) => r.refs !== null);
+  expect(inter.length).toBe(want.size);
+  for (const r of inter) expect(r.refs, `frame ${r.frame}`).toEqual(want.get(r.frame));
+  // Not all the same: the vectors use references other than the previous frame.
+  expect(inter.some((r) => JSON.stringify(Object.values(r.refs as object)) !== JSON.stringify([r.frame - 1, r.frame - 1, r.frame - 1]))).toBe(true);
+}
 
 async function findDirs(root: string, name: string, rel = ''): Promise<string[]> {
   const out: string[] = [];

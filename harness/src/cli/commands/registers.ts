@@ -7,6 +7,7 @@ import { ensureMppFields } from '../../registers/mppFields.ts';
 import { recordMpp, resolveVector } from '../../registers/mppRecord.ts';
 import { FrameRecordSchema, registerMap } from '../../registers/records.ts';
 import { decodeRegisters } from '../../registers/regFields.ts';
+import { ADDRESS_ROLES, REF_NAMES } from '../../registers/roles.ts';
 
 const log = (s: string) => process.stderr.write(`[registers] ${s}\n`);
 const out = (s: string) => process.stdout.write(s + '\n');
@@ -58,7 +59,11 @@ export function register(program: Command): void {
         shown++;
         out(`# frame ${rec.frame} (job ${rec.job}): ${rec.frameType}${rec.intraOnly ? ' intra-only' : ''}${rec.showFrame ? '' : ' hidden'} ${rec.width}x${rec.height}, status 0x${rec.status.toString(16)}`);
         for (const f of decodeRegisters(fields, registerMap(rec))) if (!o.nonzero || f.value) out(`reg${f.reg} ${f.name} = ${f.value}`);
-        for (const a of rec.addresses) out(`reg${a.reg} -> ${a.buffer === null ? `value 0x${a.value.toString(16)} (no buffer)` : `buffer ${a.buffer} + ${a.offset}`}`);
+        const refOf = (reg: number) => (rec.refs && reg >= 164 && reg <= 166 ? ` = frame ${rec.refs[REF_NAMES[reg - 164]!] ?? '?'}` : '');
+        for (const a of rec.addresses) {
+          const role = ADDRESS_ROLES[a.reg] ?? 'unknown';
+          out(`reg${a.reg} ${role} -> ${a.buffer === null ? `value 0x${a.value.toString(16)} (no buffer)` : `buffer ${a.buffer} + ${a.offset}${refOf(a.reg)}`}`);
+        }
       }
       if (want !== null && !shown) throw new WorkbenchError('E_USAGE', `${dir} has no record of frame ${want}`, { hint: 'frame numbers are decode-order indexes; show_existing_frame frames have no record' });
     });
