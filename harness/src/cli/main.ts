@@ -1,6 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import { WorkbenchError, ExitCode } from '../core/errors.ts';
 import { COMMAND_FAMILIES, familiesFor, type CommandModule } from './commands/index.ts';
+import { workbenchVersion } from '../core/paths.ts';
 
 /**
  * Builds the `workbench` program from the given command families (default:
@@ -13,7 +14,7 @@ export async function buildProgram(families = COMMAND_FAMILIES): Promise<Command
     .description(
       'Build, deploy and prove the rkvdec VP9 backend (RK3588 vdpu381) on real boards and on the virtual board (QEMU + visl).',
     )
-    .version('0.1.0')
+    .version(workbenchVersion())
     .showHelpAfterError()
     .exitOverride();
   for (const m of modules) m.register(program);

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join, resolve, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -37,4 +38,12 @@ export function stateRoot(env: NodeJS.ProcessEnv = process.env): string {
 /** The repository root (the folder holding package.json, patches/, vectors/...). */
 export function projectRoot(): string {
   return resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
+}
+
+let version: string | undefined;
+
+/** The workbench's version: `version` of the repository's package.json, read once. */
+export function workbenchVersion(): string {
+  version ??= (JSON.parse(readFileSync(join(projectRoot(), 'package.json'), 'utf8')) as { version: string }).version;
+  return version;
 }

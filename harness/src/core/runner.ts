@@ -1,5 +1,7 @@
 import { execa, type ResultPromise } from 'execa';
 import { WorkbenchError } from './errors.ts';
+import { shellQuote } from './quote.ts';
+import { tail } from './text.ts';
 import { HOST_TOOLS, missingToolsError } from './hostTools.ts';
 
 /** Options of one local process run. */
@@ -72,12 +74,6 @@ export interface Runner {
    *   `E_COMMAND_TIMEOUT` when the timeout fired (unless allowFailure).
    */
   run(argv: string[], opts?: RunOptions): Promise<RunResult>;
-}
-
-/** Last `n` lines of `s` (for error messages). */
-export function tail(s: string, n = 15): string {
-  const lines = s.trimEnd().split('\n');
-  return lines.slice(-n).join('\n');
 }
 
 /** The Runner of the real machine (execa underneath). */
@@ -211,12 +207,7 @@ export function signalGroup(pgid: number, sig: NodeJS.Signals | 0): boolean {
 
 /** argv as a copy-pasteable POSIX shell line (for logs and reproducers). */
 export function formatArgv(argv: readonly string[]): string {
-  return argv.map(shellQuoteLocal).join(' ');
-}
-
-function shellQuoteLocal(a: string): string {
-  if (a !== '' && /^[A-Za-z0-9_@%+=:,./-]+$/.test(a)) return a;
-  return `'${a.replace(/'/g, `'\\''`)}'`;
+  return argv.map(shellQuote).join(' ');
 }
 
 /** A call recorded by {@link RecordingRunner}. */

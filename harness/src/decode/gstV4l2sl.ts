@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { open } from 'node:fs/promises';
 import { sha256File } from '../core/cache.ts';
 import { WorkbenchError } from '../core/errors.ts';
-import { tail } from '../core/runner.ts';
+import { tail } from '../core/text.ts';
 import { validateName, validateRemotePath } from '../target/quote.ts';
 import type { Target } from '../target/types.ts';
 import { probeGst, selectElement, type GstProbe, type VP9Element } from './gstElements.ts';

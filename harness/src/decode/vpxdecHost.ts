@@ -1,7 +1,9 @@
 import { WorkbenchError } from '../core/errors.ts';
 import { requireTools } from '../core/hostTools.ts';
-import { tail, type Runner } from '../core/runner.ts';
+import { type Runner } from '../core/runner.ts';
+import { tail } from '../core/text.ts';
 import { registerDecoder, type DecodeRequest, type Decoder, type DecoderRun } from './registry.ts';
+import { vpxdecArgv } from '../vectors/decoders.ts';
 
 /**
  * libvpx's `vpxdec` on the host: the reference decoder, also usable as the
@@ -21,7 +23,7 @@ export class VpxdecHostDecoder implements Decoder {
 
   /** argv of a decode of `vectorPath` to stdout. */
   static argv(vectorPath: string, limit?: number): string[] {
-    return ['vpxdec', '--rawvideo', ...(limit !== undefined ? [`--limit=${limit}`] : []), '-o', '-', vectorPath];
+    return vpxdecArgv(vectorPath, '-', limit !== undefined ? { limit } : {});
   }
 
   async decode(req: DecodeRequest): Promise<DecoderRun> {

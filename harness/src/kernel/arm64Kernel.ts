@@ -8,6 +8,7 @@ import { projectRoot } from '../core/paths.ts';
 import type { Toolbox } from '../toolbox/toolbox.ts';
 import { RKVDEC_DIR, RKVDEC_SYMBOL, parseKconfig } from './moduleLayout.ts';
 import { loadScript, scriptArgv } from '../core/scripts.ts';
+import { tail } from '../core/text.ts';
 
 /** Debian's build facts of the arm64 kernel of the same upload as the vboard's kernel. */
 export interface Arm64Debian {
@@ -55,7 +56,7 @@ export async function ensureArm64Debian(tb: Pick<Toolbox, 'lock' | 'exec'>, opts
         allowFailure: true,
       });
       if (r.exitCode !== 0) {
-        throw new WorkbenchError('E_ARM64_DEBIAN', `could not fetch ${pkg}=${version} (arm64) from the Debian mirror:\n${(r.stderr || r.stdout).trim().split('\n').slice(-6).join('\n')}`, {
+        throw new WorkbenchError('E_ARM64_DEBIAN', `could not fetch ${pkg}=${version} (arm64) from the Debian mirror:\n${tail(r.stderr || r.stdout, 6)}`, {
           hint: 'check the mirror; if the locked version is gone, move the lock with `workbench toolbox update-lock` and rerun',
         });
       }
@@ -144,7 +145,7 @@ export async function prepareArm64(args: {
     commands.push(argv);
     const r = await tb.exec(argv, { binds: args.binds, env: { LC_ALL: 'C' }, timeoutMs: 60 * 60_000, allowFailure: true, onStdout: args.onOutput, onStderr: args.onOutput });
     if (r.exitCode !== 0) {
-      throw new WorkbenchError('E_BUILD_PREPARE', `${what} failed (exit ${r.exitCode}):\n${(r.stderr || r.stdout).trim().split('\n').slice(-12).join('\n')}`, {
+      throw new WorkbenchError('E_BUILD_PREPARE', `${what} failed (exit ${r.exitCode}):\n${tail(r.stderr || r.stdout, 12)}`, {
         hint: 'the prepared arm64 tree is left for make to resume; rerun, or delete it to start over: ' + outHost,
       });
     }

@@ -24,6 +24,7 @@ import {
 import { gitArgv, kgit } from './git.ts';
 import { loadSeries } from './series.ts';
 import type { StageOptions } from './stage.ts';
+import { tail } from '../core/text.ts';
 
 /** Folder under the cache root of the b4 checkout (separate from the shared work tree of build/check). */
 export const B4_CACHE_DIR = 'kernel-b4';
@@ -140,7 +141,7 @@ export async function runB4Series(opts: B4Options): Promise<B4Result> {
       });
       const text = stripAnsi(`${r.stdout}\n${r.stderr}`).trim();
       if (r.exitCode !== 0) {
-        throw new WorkbenchError('E_B4', `${argv.slice(0, 3).join(' ')} failed (exit ${r.exitCode}) in ${tree}:\n${text.split('\n').slice(-15).join('\n')}`, {
+        throw new WorkbenchError('E_B4', `${argv.slice(0, 3).join(' ')} failed (exit ${r.exitCode}) in ${tree}:\n${tail(text, 15)}`, {
           hint: 'the b4 checkout is remade on the next run; run the step by hand inside the toolbox to see more',
         });
       }

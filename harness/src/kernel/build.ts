@@ -15,6 +15,7 @@ import { missingHelpers, parseKconfig, pathMapper, planModuleDir, REQUIRED_SYMBO
 import { clearMakeGroup, recordMakeGroup, repairInterruptedMake } from './makeGroup.ts';
 import { syncDir } from './syncDir.ts';
 import type { AppliedSeries, WorkTree } from './workTree.ts';
+import { tail } from '../core/text.ts';
 
 /** Bumped when the build recipe changes (invalidates recorded results). */
 export const BUILD_FORMAT = 1;
@@ -226,7 +227,7 @@ export async function buildApplied(tb: Toolbox, wt: WorkTree, applied: AppliedSe
     }
     let ok = r.exitCode === 0;
     if (!ok && !diagnostics.some((d) => d.severity === 'error')) {
-      diagnostics.push({ severity: 'error', tool: 'make', message: `make exited with ${r.exitCode}: ${(r.stderr || r.stdout).trim().split('\n').slice(-3).join(' | ')}` });
+      diagnostics.push({ severity: 'error', tool: 'make', message: `make exited with ${r.exitCode}: ${tail(r.stderr || r.stdout, 3, ' | ')}` });
     }
     const modules: BuiltModule[] = [];
     if (ok) {

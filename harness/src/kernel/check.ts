@@ -9,6 +9,7 @@ import { parseMaintainers, type MaintainersSection } from './maintainers.ts';
 import { RKVDEC_DIR } from './moduleLayout.ts';
 import { withStage, type StageOptions } from './stage.ts';
 import { applySeries } from './workTree.ts';
+import { tail } from '../core/text.ts';
 
 /**
  * Bumped when what `runChecks` reports for the same series changes (2:
@@ -80,7 +81,7 @@ export async function runChecks(opts: StageOptions): Promise<CheckResult> {
         found = reviewFilePathChanges(found, p.text, await maintainersAt(wt.dir, commit, sections));
       }
       if (r.exitCode !== 0 && found.length === 0) {
-        found.push({ severity: 'error', tool: 'checkpatch', message: `checkpatch.pl exited with ${r.exitCode} without findings: ${(r.stderr || r.stdout).trim().split('\n').slice(-3).join(' | ')}`, patch: label });
+        found.push({ severity: 'error', tool: 'checkpatch', message: `checkpatch.pl exited with ${r.exitCode} without findings: ${tail(r.stderr || r.stdout, 3, ' | ')}`, patch: label });
       }
       findings.push(...found);
       per.push({ patch: p.name, subject: p.subject, exitCode: r.exitCode, totals: checkpatchTotals(r.stdout) });

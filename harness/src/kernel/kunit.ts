@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { WorkbenchError } from '../core/errors.ts';
 import { cacheRoot } from '../core/paths.ts';
 import { ExecaRunner, type Runner } from '../core/runner.ts';
+import { tail } from '../core/text.ts';
 import { ensureToolbox, type Toolbox } from '../toolbox/toolbox.ts';
 import { ensureBaseTree, type BaseTree } from './baseTree.ts';
 import { type KtapRun, parseKtap } from './ktap.ts';
@@ -142,7 +143,7 @@ export async function runKunit(opts: KunitOptions = {}): Promise<KunitResult> {
     if (!ktap.found) {
       throw new WorkbenchError(
         'E_KUNIT_BOOT',
-        `the KUnit kernel printed no KTAP (${boot.timedOut ? `killed after ${Math.round((opts.timeoutMs ?? 300_000) / 1000)} s` : `QEMU exit ${boot.exitCode}`}); console log: ${boot.serialLog}\n${boot.console.trimEnd().split('\n').slice(-8).join('\n')}${boot.stderr.trim() ? `\nqemu: ${boot.stderr.trim()}` : ''}`,
+        `the KUnit kernel printed no KTAP (${boot.timedOut ? `killed after ${Math.round((opts.timeoutMs ?? 300_000) / 1000)} s` : `QEMU exit ${boot.exitCode}`}); console log: ${boot.serialLog}\n${tail(boot.console, 8)}${boot.stderr.trim() ? `\nqemu: ${boot.stderr.trim()}` : ''}`,
         { hint: 'read the console log: a panic before the tests, or CONFIG_KUNIT missing from the kunitconfig' },
       );
     }

@@ -7,6 +7,7 @@ import { WorkbenchError } from '../core/errors.ts';
 import type { Bind } from '../toolbox/chrootExec.ts';
 import type { Toolbox } from '../toolbox/toolbox.ts';
 import { parseBuildOutput, type Diagnostic } from './diagnostics.ts';
+import { tail } from '../core/text.ts';
 
 /** Bumped when the KUnit build recipe changes (invalidates the recorded build). */
 export const KUNIT_BUILD_FORMAT = 1;
@@ -221,7 +222,7 @@ export async function buildKunitKernel(
   opts.log?.(`kunit.py config --arch=${KUNIT_ARCH} --kunitconfig=${spec.kunitconfig}`);
   const c = await tb.exec(cmds.config, { cwd: KUNIT_SRC, binds, env, allowFailure: true, timeoutMs: 10 * 60_000 });
   if (c.exitCode !== 0) {
-    throw new WorkbenchError('E_KUNIT_CONFIG', `kunit.py config failed (exit ${c.exitCode}):\n${(c.stdout + c.stderr).trim().split('\n').slice(-12).join('\n')}`, {
+    throw new WorkbenchError('E_KUNIT_CONFIG', `kunit.py config failed (exit ${c.exitCode}):\n${tail(c.stdout + c.stderr, 12)}`, {
       hint: `check ${spec.kunitconfig}/.kunitconfig: every option must be reachable on x86_64 (dependencies, COMPILE_TEST)`,
     });
   }
@@ -247,7 +248,7 @@ export async function buildKunitKernel(
   const diagnostics = parseBuildOutput(`${r.stdout}\n${r.stderr}`, (p) => p.replace(/^\/wb\/src\//, '').replace(/^\/wb\/kunit\//, 'O/'));
   let ok = r.exitCode === 0;
   if (!ok && !diagnostics.some((d) => d.severity === 'error')) {
-    diagnostics.push({ severity: 'error', tool: 'make', message: `make exited with ${r.exitCode}${r.timedOut ? ' (timed out)' : ''}: ${(r.stderr || r.stdout).trim().split('\n').slice(-3).join(' | ')}` });
+    diagnostics.push({ severity: 'error', tool: 'make', message: `make exited with ${r.exitCode}${r.timedOut ? ' (timed out)' : ''}: ${tail(r.stderr || r.stdout, 3, ' | ')}` });
   }
   if (ok && !existsSync(kernel)) {
     ok = false;

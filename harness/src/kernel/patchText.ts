@@ -1,3 +1,4 @@
+import { tail } from '../core/text.ts';
 /**
  * Reading mail-formatted patches (`git format-patch` output) and the messages
  * `git am` / `git apply` print when a patch does not apply. Pure functions.
@@ -102,7 +103,7 @@ export function parseApplyFailure(output: string, patch: string): ApplyFailure {
   let hunk: string | undefined;
   if (line !== undefined) hunk = hunks.find((h) => h.oldStart === line)?.header;
   if (!hunk && hunks.length === 1) hunk = hunks[0]!.header;
-  return { file, line, hunk, reason: keep || output.trim().split('\n').slice(-4).join('\n') };
+  return { file, line, hunk, reason: keep || tail(output, 4) };
 }
 
 /**

@@ -22,6 +22,7 @@ import { summarizeIrq } from '../irq/summary.ts';
 import { countVerdicts, exitCodeFor, newRunId, runChecks, verdictLine, formatDuration } from '../report/summarize.ts';
 import { ReportStaging, findPreviousRun, reportsRoot } from '../report/store.ts';
 import { diffRuns, type RunDiff } from '../report/diff.ts';
+import { workbenchVersion } from '../core/paths.ts';
 
 /** Options of one iterate run. */
 export interface IterateOptions extends IterateRequest {
@@ -195,7 +196,7 @@ export async function runIterate(opts: IterateOptions): Promise<IterateResult> {
     durationMs: Math.max(0, finished.getTime() - started.getTime()),
     exitCode,
     command: opts.command,
-    workbench: opts.workbench ?? { version: '0.1.0' },
+    workbench: opts.workbench ?? { version: workbenchVersion() },
     ...(kernel ? { kernel } : {}),
     ...(board ? { board } : {}),
     ...(o.deploy ? { deploy: o.deploy.info } : {}),

@@ -1,15 +1,7 @@
 import { WorkbenchError } from '../core/errors.ts';
+import { shellQuote } from '../core/quote.ts';
 
-/**
- * Quotes one argument for a POSIX shell (the remote side of SSH runs the
- * command line through the login shell). Safe for spaces, quotes, `$()`,
- * backticks, globs and newlines: everything but plain safe characters is put
- * inside single quotes, and a single quote becomes `'\''`.
- */
-export function shellQuote(arg: string): string {
-  if (arg !== '' && /^[A-Za-z0-9_@%+=:,./-]+$/.test(arg)) return arg;
-  return `'${arg.replace(/'/g, `'\\''`)}'`;
-}
+export { shellQuote };
 
 /**
  * Joins an argv into one remote command line, each argument quoted by

@@ -1,4 +1,8 @@
 import { WorkbenchError } from '../core/errors.ts';
+import type { RunResult } from '../core/runner.ts';
+import { tail } from '../core/text.ts';
+import type { KernelLock, KernelManifest } from '../model/manifest.ts';
+import { lockStaleError } from './manifest.ts';
 
 /**
  * apt options every Debian chroot of the workbench is built with:
@@ -66,6 +70,31 @@ export function missingPackagesFromAptOutput(text: string): string[] {
   for (const m of text.matchAll(/Unable to locate package (\S+)/g)) out.add(m[1]!);
   for (const m of text.matchAll(/Package '?([a-z0-9.+-]+)'? has no installation candidate/g)) out.add(m[1]!);
   return [...out];
+}
+
+/** dpkg options of a small chroot: no manual pages, locales or docs (copyright files kept). */
+export const MINIMAL_DPKG_OPTIONS: readonly string[] = [
+  'path-exclude=/usr/share/man/*',
+  'path-exclude=/usr/share/locale/*',
+  'path-exclude=/usr/share/doc/*',
+  'path-include=/usr/share/doc/*/copyright',
+];
+
+/**
+ * The error for a failed mmdebstrap run `r` that built `what`: when apt could
+ * not find a version the lock pins, the lock is stale (`E_LOCK_STALE` from
+ * {@link lockStaleError}, pass `pins`); otherwise `code` with the last 20
+ * lines of mmdebstrap's output and the packages apt could not find.
+ */
+export function mmdebstrapFailure(r: Pick<RunResult, 'exitCode' | 'stdout' | 'stderr'>, what: string, code: string, pins?: { manifest: KernelManifest; lock: KernelLock }): WorkbenchError {
+  const missing = missingPackagesFromAptOutput(r.stderr + r.stdout);
+  if (pins) {
+    const locked = missing.filter((x) => Object.keys(pins.lock.packages).includes(x.split('=')[0]!));
+    if (locked.length) return lockStaleError(pins.manifest, pins.lock, locked);
+  }
+  return new WorkbenchError(code, `mmdebstrap failed (exit ${r.exitCode}) building ${what}:\n${tail(r.stderr || r.stdout, 20)}`, {
+    hint: missing.length ? `apt could not find: ${missing.join(', ')}` : 'check the mirror (WORKBENCH_DEBIAN_MIRROR) and the network, then retry',
+  });
 }
 
 /** @throws WorkbenchError `E_NOT_ROOT` unless running as root (mmdebstrap --mode=root, chroot, mount). */

@@ -5,10 +5,10 @@ import { WorkbenchError } from '../core/errors.ts';
 import { requireTools } from '../core/hostTools.ts';
 import { discoverDebianMirror } from '../core/mirror.ts';
 import { ExecaRunner, type RunResult, type Runner } from '../core/runner.ts';
-import { DEFAULT_MANIFEST, loadLock, loadManifest, lockStaleError } from './manifest.ts';
+import { DEFAULT_MANIFEST, loadLock, loadManifest } from './manifest.ts';
 import type { KernelLock, KernelManifest } from '../model/manifest.ts';
 import { chrootArgv, type Bind } from './chrootExec.ts';
-import { missingPackagesFromAptOutput, mmdebstrapArgv, requireRoot } from './mmdebstrap.ts';
+import { MINIMAL_DPKG_OPTIONS, mmdebstrapArgv, mmdebstrapFailure, requireRoot } from './mmdebstrap.ts';
 import { toolboxPackages } from './packages.ts';
 
 /** Bumped when the way the toolbox is built changes (part of the cache key). */
@@ -127,18 +127,11 @@ export async function ensureToolbox(opts: EnsureToolboxOptions = {}): Promise<To
         target: root,
         mirror,
         include: toolboxPackages(lock),
-        dpkgOptions: ['path-exclude=/usr/share/man/*', 'path-exclude=/usr/share/locale/*', 'path-exclude=/usr/share/doc/*', 'path-include=/usr/share/doc/*/copyright'],
+        dpkgOptions: MINIMAL_DPKG_OPTIONS,
       });
       opts.log?.(`building the toolbox (Debian ${lock.suite}, kernel ${lock.kernel_release}); a few minutes, once`);
       const r = await runner.run(argv, { allowFailure: true, timeoutMs: 30 * 60_000, onStderr: (s) => opts.log?.(s.trimEnd()) });
-      if (r.exitCode !== 0) {
-        const missing = missingPackagesFromAptOutput(r.stderr + r.stdout);
-        const locked = missing.filter((x) => Object.keys(lock.packages).includes(x.split('=')[0]!));
-        if (locked.length) throw lockStaleError(m, lock, locked);
-        throw new WorkbenchError('E_TOOLBOX_BUILD', `mmdebstrap failed (exit ${r.exitCode}) building the toolbox:\n${tailLines(r.stderr || r.stdout)}`, {
-          hint: missing.length ? `apt could not find: ${missing.join(', ')}` : 'check the mirror (WORKBENCH_DEBIAN_MIRROR) and the network, then retry',
-        });
-      }
+      if (r.exitCode !== 0) throw mmdebstrapFailure(r, 'the toolbox', 'E_TOOLBOX_BUILD', { manifest: m, lock });
       const q = await runner.run(['chroot', root, 'dpkg-query', '-W', '-f', '${Package}\t${Version}\n']);
       const versions = parseDpkgQuery(q.stdout);
       for (const [p, v] of Object.entries(lock.packages)) {
@@ -191,6 +184,3 @@ export function parseDpkgQuery(text: string): Record<string, string> {
   return out;
 }
 
-function tailLines(s: string, n = 20): string {
-  return s.trimEnd().split('\n').slice(-n).join('\n');
-}

@@ -6,10 +6,10 @@ import { cacheKey, ensureEntry } from '../core/cache.ts';
 import { WorkbenchError } from '../core/errors.ts';
 import { requireTools, which } from '../core/hostTools.ts';
 import { discoverDebianMirror } from '../core/mirror.ts';
+import { shellQuote } from '../core/quote.ts';
 import { ExecaRunner, type Runner } from '../core/runner.ts';
-import { lockStaleError } from '../toolbox/manifest.ts';
 import type { KernelLock, KernelManifest } from '../model/manifest.ts';
-import { missingPackagesFromAptOutput, mmdebstrapArgv, requireRoot } from '../toolbox/mmdebstrap.ts';
+import { MINIMAL_DPKG_OPTIONS, mmdebstrapArgv, mmdebstrapFailure, requireRoot } from '../toolbox/mmdebstrap.ts';
 import { ensureToolbox, toolboxIdentity } from '../toolbox/toolbox.ts';
 import { ensureVislModules, vislModulesInputs, type VislModules } from './modules.ts';
 
@@ -217,7 +217,7 @@ export interface GuestRootfsSpec {
  */
 export async function buildGuestRootfs(runner: Runner, s: GuestRootfsSpec): Promise<void> {
   const { manifest: m, lock, rootfs, log } = s;
-  const hook = ['sh', join(GUEST_DIR, 'customize.sh'), '"$1"', GUEST_DIR, ...s.pluginFiles].map((a) => (a === '"$1"' ? a : shq(a))).join(' ');
+  const hook = ['sh', join(GUEST_DIR, 'customize.sh'), '"$1"', GUEST_DIR, ...s.pluginFiles].map((a) => (a === '"$1"' ? a : shellQuote(a))).join(' ');
   log?.(`building the ${s.what} root filesystem (mmdebstrap${s.architecture ? `, ${s.architecture}` : ''})`);
   const r = await runner.run(
     mmdebstrapArgv({
@@ -226,19 +226,12 @@ export async function buildGuestRootfs(runner: Runner, s: GuestRootfsSpec): Prom
       mirror: discoverDebianMirror(),
       include: s.include,
       architectures: s.architecture ? [s.architecture] : undefined,
-      dpkgOptions: ['path-exclude=/usr/share/man/*', 'path-exclude=/usr/share/locale/*', 'path-exclude=/usr/share/doc/*', 'path-include=/usr/share/doc/*/copyright'],
+      dpkgOptions: MINIMAL_DPKG_OPTIONS,
       customizeHooks: [hook],
     }),
     { allowFailure: true, timeoutMs: 60 * 60_000, onStderr: (x) => log?.(x.trimEnd()) },
   );
-  if (r.exitCode !== 0) {
-    const missing = missingPackagesFromAptOutput(r.stderr + r.stdout);
-    const locked = missing.filter((x) => Object.keys(lock.packages).includes(x.split('=')[0]!));
-    if (locked.length) throw lockStaleError(m, lock, locked);
-    throw new WorkbenchError('E_VBOARD_IMAGE', `mmdebstrap failed (exit ${r.exitCode}) building the ${s.what} rootfs:\n${(r.stderr || r.stdout).trim().split('\n').slice(-20).join('\n')}`, {
-      hint: 'check the mirror (WORKBENCH_DEBIAN_MIRROR) and the network, then retry',
-    });
-  }
+  if (r.exitCode !== 0) throw mmdebstrapFailure(r, `the ${s.what} rootfs`, 'E_VBOARD_IMAGE', { manifest: m, lock });
 }
 
 /** Installs the out-of-tree modules where deploy puts modules too (`updates/` wins over `kernel/`) and runs depmod in the rootfs. */
@@ -298,6 +291,3 @@ export async function buildGuestInitramfs(
   await rm(tree, { recursive: true, force: true });
 }
 
-function shq(a: string): string {
-  return /^[A-Za-z0-9_@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`;
-}

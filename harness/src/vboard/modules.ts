@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { ensureEntry, type EnsureResult } from '../core/cache.ts';
 import { WorkbenchError } from '../core/errors.ts';
 import type { Toolbox } from '../toolbox/toolbox.ts';
+import { tail } from '../core/text.ts';
 
 /** Bumped when the module build recipe changes (part of the cache key). */
 export const VISL_MODULES_FORMAT = 1;
@@ -89,7 +90,7 @@ export async function ensureVislModules(tb: Toolbox, opts: { log?: (s: string) =
         allowFailure: true,
       });
       if (r.exitCode !== 0) {
-        throw new WorkbenchError('E_MODULE_BUILD', `building visl out of tree failed (exit ${r.exitCode}):\n${(r.stderr || r.stdout).trim().split('\n').slice(-25).join('\n')}`, {
+        throw new WorkbenchError('E_MODULE_BUILD', `building visl out of tree failed (exit ${r.exitCode}):\n${tail(r.stderr || r.stdout, 25)}`, {
           hint: 'the pinned headers or sources may not match; try `workbench toolbox update-lock` then rerun',
         });
       }

@@ -1,6 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { stateRoot } from '../core/paths.ts';
+import { tail } from '../core/text.ts';
 
 /**
  * Files of the virtual board under `<state>/vboard/` (state, not cache: the
@@ -82,5 +83,5 @@ export function isOurQemu(pid: number, pidFile: string): boolean {
 /** Last `n` lines of a text file ('' when absent). */
 export function tailFile(file: string, n = 20): string {
   if (!existsSync(file)) return '';
-  return readFileSync(file, 'utf8').replace(/\r/g, '').trimEnd().split('\n').slice(-n).join('\n');
+  return tail(readFileSync(file, 'utf8').replace(/\r/g, ''), n);
 }

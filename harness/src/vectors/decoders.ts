@@ -8,9 +8,14 @@ import { formatArgv, type Runner } from '../core/runner.ts';
  * them and reports can print reproducers.
  */
 
-/** `vpxdec --rawvideo -o OUT FILE`: all shown frames, planar, unpadded, native bit depth (16-bit LE above 8). */
-export function vpxdecArgv(file: string, out: string): string[] {
-  return ['vpxdec', '--rawvideo', '-o', out, file];
+/**
+ * `vpxdec --rawvideo [--limit=N] -o OUT FILE`: the shown frames (the first
+ * `limit` of them when given), planar, unpadded, native bit depth (16-bit LE
+ * above 8); OUT `-` is stdout. The one vpxdec command line of the workbench
+ * (references here, the host decoder backend in decode/).
+ */
+export function vpxdecArgv(file: string, out: string, opts: { limit?: number } = {}): string[] {
+  return ['vpxdec', '--rawvideo', ...(opts.limit !== undefined ? [`--limit=${opts.limit}`] : []), '-o', out, file];
 }
 
 /**

@@ -3,6 +3,7 @@ import { basename, join } from 'node:path';
 import { ensureEntry, sha256File } from '../core/cache.ts';
 import { WorkbenchError } from '../core/errors.ts';
 import { ExecaRunner, formatArgv, type Runner } from '../core/runner.ts';
+import { tail } from '../core/text.ts';
 import { requireTools } from '../core/hostTools.ts';
 import type { FrameDigest } from '../compare/hash.ts';
 import { frameBytes, geometryOf, type FrameGeometry } from '../compare/layout.ts';
@@ -127,7 +128,7 @@ async function computeReferences(
   log?.(`references: ${formatArgv(vargv)}`);
   const vr = await runner.run(vargv, { allowFailure: true, timeoutMs: 900_000 });
   if (vr.exitCode !== 0) {
-    throw new WorkbenchError('E_REF_DECODE', `vpxdec failed on ${vectorPath} (exit ${vr.exitCode}): ${vr.stderr.trim().split('\n').slice(-3).join(' | ')}`, {
+    throw new WorkbenchError('E_REF_DECODE', `vpxdec failed on ${vectorPath} (exit ${vr.exitCode}): ${tail(vr.stderr, 3, ' | ')}`, {
       hint: `reproduce with: ${formatArgv(vargv)}`,
     });
   }
@@ -172,7 +173,7 @@ async function ffmpegCrossCheck(
   const r = await runner.run(argv, { allowFailure: true, timeoutMs: 900_000 });
   const disagreements: Disagreement[] = [];
   if (r.exitCode !== 0) {
-    disagreements.push({ frame: -1, kind: 'ffmpeg-failed', detail: `exit ${r.exitCode}: ${r.stderr.trim().split('\n').slice(-2).join(' | ')}` });
+    disagreements.push({ frame: -1, kind: 'ffmpeg-failed', detail: `exit ${r.exitCode}: ${tail(r.stderr, 2, ' | ')}` });
     return { ...cc, agreed: false, disagreements };
   }
   assertNativeVp9(r.stderr, argv);

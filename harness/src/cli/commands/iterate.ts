@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { EventBus } from '../../core/events.ts';
 import { ExitCode, WorkbenchError } from '../../core/errors.ts';
 import { ExecaRunner, formatArgv, type Runner } from '../../core/runner.ts';
-import { projectRoot } from '../../core/paths.ts';
+import { projectRoot, workbenchVersion } from '../../core/paths.ts';
 import { RUN_TOOLS } from '../../core/hostTools.ts';
 import { runIterate, closingLines, type IterateResult } from '../../pipeline/iterate.ts';
 import { watchFolder } from '../../pipeline/watch.ts';
@@ -76,7 +76,7 @@ async function workbenchFacts(runner: Runner): Promise<RunRecord['workbench']> {
   const head = await runner.run(['git', 'rev-parse', 'HEAD'], { cwd, allowFailure: true }).catch(() => undefined);
   const dirty = await runner.run(['git', 'status', '--porcelain', '--untracked-files=no'], { cwd, allowFailure: true }).catch(() => undefined);
   return {
-    version: '0.1.0',
+    version: workbenchVersion(),
     ...(head?.exitCode === 0 ? { gitCommit: head.stdout.trim() } : {}),
     ...(dirty?.exitCode === 0 ? { gitDirty: dirty.stdout.trim() !== '' } : {}),
   };

@@ -6,6 +6,7 @@ import { WorkbenchError } from '../../core/errors.ts';
 import { requireTools } from '../../core/hostTools.ts';
 import { cacheRoot } from '../../core/paths.ts';
 import { ExecaRunner, formatArgv, type Runner } from '../../core/runner.ts';
+import { tail } from '../../core/text.ts';
 import { vpxencVersion } from '../decoders.ts';
 import type { FeatureId } from '../features.ts';
 import { inspectFile } from '../inspect.ts';
@@ -141,7 +142,7 @@ async function generateOne(
       opts.log?.(`generate ${r.name}: ${formatArgv(argv)}`);
       const res = await runner.run(argv, { cwd: tmp, allowFailure: true, timeoutMs: 1_800_000 });
       if (res.exitCode !== 0) {
-        throw new WorkbenchError('E_ENCODE', `vpxenc failed for ${r.name} (exit ${res.exitCode}): ${res.stderr.trim().split('\n').slice(-3).join(' | ')}`, {
+        throw new WorkbenchError('E_ENCODE', `vpxenc failed for ${r.name} (exit ${res.exitCode}): ${tail(res.stderr, 3, ' | ')}`, {
           hint: `reproduce with: ${formatArgv(argv)}`,
         });
       }
