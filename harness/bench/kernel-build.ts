@@ -20,6 +20,7 @@ import { ensureBaseTree } from '../src/kernel/baseTree.ts';
 import { kgit } from '../src/kernel/git.ts';
 import type { BuildResult } from '../src/kernel/build.ts';
 import { buildSeries } from '../src/kernel/stage.ts';
+import { ExecaRunner } from '../src/core/runner.ts';
 
 const ROOT = projectRoot();
 const FIXTURE = join(ROOT, 'harness/test/kernel/fixtures/series-good');
@@ -83,7 +84,7 @@ try {
   await execa('node', [join(ROOT, 'harness/bin/workbench.js'), '--help'], { reject: false });
   figures['CLI start-up alone (workbench --help)'] = `${((performance.now() - st) / 1000).toFixed(2)} s`;
 
-  const text = await kgit(base.gitDir).raw(['show', `${base.commit}:${RKVDEC_C}`]);
+  const text = await kgit(new ExecaRunner(), base.gitDir).raw(['show', `${base.commit}:${RKVDEC_C}`]);
   const lines = text.split('\n');
   const n = lines.findIndex((l) => /dev_info\(.*No sram node/.test(l)) + 1 || lines.findIndex((l) => /dev_info\(/.test(l)) + 1;
   const after = lines[n - 1]!.replace(/\\n"/, ` (bench ${Date.now()})\\n"`);

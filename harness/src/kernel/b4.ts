@@ -25,6 +25,7 @@ import { gitArgv, kgit } from './git.ts';
 import { loadSeries } from './series.ts';
 import type { StageOptions } from './stage.ts';
 import { tail } from '../core/text.ts';
+import { ExecaRunner } from '../core/runner.ts';
 
 /** Folder under the cache root of the b4 checkout (separate from the shared work tree of build/check). */
 export const B4_CACHE_DIR = 'kernel-b4';
@@ -92,7 +93,8 @@ export interface B4Result {
  *   cover letter / no From:), E_B4 (a b4 or git step failed).
  */
 export async function runB4Series(opts: B4Options): Promise<B4Result> {
-  const series = await loadSeries(opts.series);
+  const runner = opts.runner ?? new ExecaRunner();
+  const series = await loadSeries(opts.series, runner);
   const coverFile = join(series.source, '0000-cover-letter.patch');
   if (series.kind !== 'dir' || !existsSync(coverFile)) {
     throw new WorkbenchError('E_B4_COVER', `no cover letter ${coverFile}`, { hint: 'series b4 needs a series folder with 0000-cover-letter.patch (subject, body, change-id:)' });
@@ -107,8 +109,8 @@ export async function runB4Series(opts: B4Options): Promise<B4Result> {
     throw new WorkbenchError('E_B4_OUT', `output folder ${opts.out} is not empty`, { hint: 'pass a new --out folder (an existing report is never overwritten)' });
   }
   const slug = (cover.changeId && CHANGE_ID_RE.exec(cover.changeId)?.[2]) || 'series';
-  const tb = opts.toolbox ?? (await ensureToolbox({ manifest: opts.manifest, log: opts.log, cacheRoot: opts.cacheRoot }));
-  const base = await ensureBaseTree(tb, { log: opts.log, cacheRoot: opts.cacheRoot });
+  const tb = opts.toolbox ?? (await ensureToolbox({ manifest: opts.manifest, log: opts.log, cacheRoot: opts.cacheRoot, runner }));
+  const base = await ensureBaseTree(tb, { log: opts.log, cacheRoot: opts.cacheRoot, runner });
   const home = join(opts.cacheRoot ?? cacheRoot(), B4_CACHE_DIR, base.key);
   await mkdir(home, { recursive: true });
   const release = await acquireLock(join(home, 'lock'), opts.log);
@@ -149,10 +151,10 @@ export async function runB4Series(opts: B4Options): Promise<B4Result> {
     };
     opts.log?.(`b4 checkout (sparse clone of ${base.label}) in ${tree}`);
     // Host git (kgit: no user/system config): clone with hard links, sparse checkout.
-    const g = kgit(home);
+    const g = kgit(runner, home);
     commands.push(gitArgv(home, ['clone', '-q', '--local', '--no-checkout', '--branch', BASE_BRANCH, base.gitDir, 'tree']));
     await g.raw(['clone', '-q', '--local', '--no-checkout', '--branch', BASE_BRANCH, base.gitDir, 'tree']);
-    const t = kgit(tree);
+    const t = kgit(runner, tree);
     const cfg: [string, string][] = [
       ['user.name', identity.name],
       ['user.email', identity.email],

@@ -102,10 +102,10 @@ export async function ensureBaseTree(tb: BaseToolbox, opts: BaseTreeOptions = {}
       });
     }
     const date = `${Math.floor((await stat(join(src, 'Makefile'))).mtimeMs / 1000)} +0000`;
-    const made = await commitTree(src, `Base: ${label}\n\nPristine ${basename(tarball)} from the kernel manifest lock.\n`, date);
+    const made = await commitTree(runner, src, `Base: ${label}\n\nPristine ${basename(tarball)} from the kernel manifest lock.\n`, date);
     // Keep only the repository: the work tree is a separate checkout (see workTree.ts).
     await rename(join(src, '.git'), join(tmp, 'base.git'));
-    const bare = kgit(join(tmp, 'base.git'));
+    const bare = kgit(runner, join(tmp, 'base.git'));
     await bare.raw(['config', 'core.bare', 'true']);
     await rm(src, { recursive: true, force: true });
     await writeFile(join(tmp, 'base-commit'), `${made.commit}\n`);
@@ -114,7 +114,7 @@ export async function ensureBaseTree(tb: BaseToolbox, opts: BaseTreeOptions = {}
   let entry = await ensureEntry('kernel-base', inputs, build, { root: opts.cacheRoot, log: opts.log });
   const gitDir = join(entry.dir, 'base.git');
   const commit = String(entry.meta.extra?.commit ?? '');
-  const ok = await kgit(gitDir)
+  const ok = await kgit(runner, gitDir)
     .raw(['rev-parse', '--verify', '-q', `${BASE_BRANCH}^{commit}`])
     .then((s) => s.trim() === commit)
     .catch(() => false);
@@ -148,8 +148,8 @@ export async function ensureBaseTree(tb: BaseToolbox, opts: BaseTreeOptions = {}
  *
  * @returns the commit and tree ids.
  */
-export async function commitTree(dir: string, message: string, date: string): Promise<{ commit: string; tree: string }> {
-  const g = kgit(dir, { GIT_AUTHOR_DATE: date, GIT_COMMITTER_DATE: date });
+export async function commitTree(runner: Runner, dir: string, message: string, date: string): Promise<{ commit: string; tree: string }> {
+  const g = kgit(runner, dir, { GIT_AUTHOR_DATE: date, GIT_COMMITTER_DATE: date });
   await g.raw(['init', '-q', '--initial-branch', BASE_BRANCH]);
   // zlib level 1: the add is I/O bound on a 1.5 GB tree; the level does not change object ids.
   await g.raw(['-c', 'core.looseCompression=1', 'add', '-A', '-f', '.']);

@@ -275,7 +275,7 @@ async function intact(mods: BuiltModule[]): Promise<boolean> {
 async function blobIds(wt: WorkTree, applied: AppliedSeries): Promise<Record<string, string>> {
   if (!applied.changedFiles.length) return {};
   const out: Record<string, string> = {};
-  const text = await kgit(wt.dir).raw(['ls-tree', '-r', 'HEAD', '--', ...applied.changedFiles]);
+  const text = await kgit(wt.runner, wt.dir).raw(['ls-tree', '-r', 'HEAD', '--', ...applied.changedFiles]);
   for (const line of text.split('\n')) {
     const m = /^\S+ \S+ (\S+)\t(.+)$/.exec(line);
     if (m) out[m[2]!] = m[1]!;
@@ -291,7 +291,7 @@ export async function attributeToPatches(wt: WorkTree, applied: AppliedSeries, d
   if (!applied.commits.length) return;
   const byCommit = new Map(applied.commits.map((c) => [c.commit, c.patch]));
   const changed = new Set(applied.changedFiles);
-  const g = kgit(wt.dir);
+  const g = kgit(wt.runner, wt.dir);
   for (const d of diags) {
     if (!d.file || !d.line || !changed.has(d.file)) continue;
     const out = await g.raw(['blame', '--porcelain', '-L', `${d.line},${d.line}`, 'HEAD', '--', d.file]).catch(() => '');

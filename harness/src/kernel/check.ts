@@ -10,6 +10,7 @@ import { RKVDEC_DIR } from './moduleLayout.ts';
 import { withStage, type StageOptions } from './stage.ts';
 import { applySeries } from './workTree.ts';
 import { tail } from '../core/text.ts';
+import type { Runner } from '../core/runner.ts';
 
 /**
  * Bumped when what `runChecks` reports for the same series changes (2:
@@ -78,7 +79,7 @@ export async function runChecks(opts: StageOptions): Promise<CheckResult> {
       let found = parseCheckpatch(r.stdout, label);
       if (found.some((d) => d.flag === FILE_PATH_CHANGES)) {
         const commit = applied.commits.find((c) => c.patch.index === p.index)?.commit ?? applied.head;
-        found = reviewFilePathChanges(found, p.text, await maintainersAt(wt.dir, commit, sections));
+        found = reviewFilePathChanges(found, p.text, await maintainersAt(wt.runner, wt.dir, commit, sections));
       }
       if (r.exitCode !== 0 && found.length === 0) {
         found.push({ severity: 'error', tool: 'checkpatch', message: `checkpatch.pl exited with ${r.exitCode} without findings: ${tail(r.stderr || r.stdout, 3, ' | ')}`, patch: label });
@@ -107,8 +108,8 @@ export async function runChecks(opts: StageOptions): Promise<CheckResult> {
 }
 
 /** MAINTAINERS of the tree at `commit`, parsed (memoised by blob id); empty when the tree has none. */
-async function maintainersAt(dir: string, commit: string, memo: Map<string, MaintainersSection[]>): Promise<MaintainersSection[]> {
-  const g = kgit(dir);
+async function maintainersAt(runner: Runner, dir: string, commit: string, memo: Map<string, MaintainersSection[]>): Promise<MaintainersSection[]> {
+  const g = kgit(runner, dir);
   const blob = (await g.raw(['rev-parse', '--verify', '-q', `${commit}:MAINTAINERS`]).catch(() => '')).trim();
   if (!blob) return [];
   let s = memo.get(blob);

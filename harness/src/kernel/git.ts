@@ -1,4 +1,5 @@
-import { simpleGit, type SimpleGit } from 'simple-git';
+import { WorkbenchError } from '../core/errors.ts';
+import { formatArgv, type Runner } from '../core/runner.ts';
 
 /**
  * Fixed identity of every commit the workbench itself makes (the base commit,
@@ -42,19 +43,38 @@ export const GIT_CONFIG: readonly string[] = [
   'advice.detachedHead=false',
 ];
 
+/** Git on one directory: every call is a process run through the Runner, so tests record it like any other command. */
+export interface Git {
+  readonly dir: string;
+  /**
+   * Runs `git -C DIR -c ... ARGS` ({@link gitArgv}) with {@link isolatedGitEnv}.
+   * @returns its standard output, untrimmed.
+   * @throws WorkbenchError E_GIT when git exits non-zero (the message holds git's whole error output).
+   */
+  raw(args: string[]): Promise<string>;
+}
+
+/** Git variables of the caller's environment that would point git elsewhere (removed for every call). */
+const REDIRECTING_GIT_ENV = ['GIT_DIR', 'GIT_WORK_TREE', 'GIT_INDEX_FILE', 'GIT_OBJECT_DIRECTORY', 'GIT_ALTERNATE_OBJECT_DIRECTORIES', 'GIT_NAMESPACE', 'GIT_CEILING_DIRECTORIES'];
+
 /**
- * A simple-git handle on `dir` with {@link isolatedGitEnv} and
- * {@link GIT_CONFIG}. `maxConcurrentProcesses` 1: kernel trees are big and the
- * machine has 2 cores.
+ * The one git funnel of the kernel stage: `git` on `dir` through `runner`
+ * with {@link isolatedGitEnv} (+ `env`) and {@link GIT_CONFIG}, one call at a
+ * time (callers await each call: kernel trees are big and the machine has 2 cores).
  */
-export function kgit(dir: string, env: Record<string, string> = {}): SimpleGit {
-  return simpleGit({
-    baseDir: dir,
-    config: [...GIT_CONFIG],
-    maxConcurrentProcesses: 1,
-    trimmed: false,
-    unsafe: { allowUnsafeConfigPaths: true },
-  }).env(isolatedGitEnv(env));
+export function kgit(runner: Runner, dir: string, env: Record<string, string> = {}): Git {
+  const fullEnv: Record<string, string | undefined> = { ...Object.fromEntries(REDIRECTING_GIT_ENV.map((k) => [k, undefined])), ...isolatedGitEnv(env) };
+  return {
+    dir,
+    async raw(args: string[]): Promise<string> {
+      const argv = gitArgv(dir, args);
+      const r = await runner.run(argv, { env: fullEnv, allowFailure: true, timeoutMs: 60 * 60_000 });
+      if (r.exitCode !== 0) {
+        throw new WorkbenchError('E_GIT', `${formatArgv(argv)} exited with ${r.exitCode}${r.timedOut ? ' (timed out)' : ''}:\n${(r.stderr || r.stdout).trimEnd()}`);
+      }
+      return r.stdout;
+    },
+  };
 }
 
 /** The equivalent shell argv of a kgit call (for reproducer command lists). */

@@ -63,10 +63,11 @@ export interface KunitResult {
 
 /** The toolbox, base tree, series and KUnit's own locked work tree. */
 async function openKunitStage(opts: KunitOptions): Promise<{ tb: Toolbox; base: BaseTree; series: Series; wt: WorkTree }> {
-  const tb = opts.toolbox ?? (await ensureToolbox({ manifest: opts.manifest, log: opts.log, cacheRoot: opts.cacheRoot }));
-  const base = await ensureBaseTree(tb, { log: opts.log, cacheRoot: opts.cacheRoot });
-  const series = await loadSeries(opts.series);
-  const wt = await openWorkTree(base, { log: opts.log, cacheRoot: join(opts.cacheRoot ?? cacheRoot(), KUNIT_CACHE_DIR) });
+  const runner = opts.runner ?? new ExecaRunner();
+  const tb = opts.toolbox ?? (await ensureToolbox({ manifest: opts.manifest, log: opts.log, cacheRoot: opts.cacheRoot, runner }));
+  const base = await ensureBaseTree(tb, { log: opts.log, cacheRoot: opts.cacheRoot, runner });
+  const series = await loadSeries(opts.series, runner);
+  const wt = await openWorkTree(base, { log: opts.log, cacheRoot: join(opts.cacheRoot ?? cacheRoot(), KUNIT_CACHE_DIR), runner });
   return { tb, base, series, wt };
 }
 

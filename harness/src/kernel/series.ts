@@ -7,6 +7,7 @@ import { WorkbenchError } from '../core/errors.ts';
 import { projectRoot } from '../core/paths.ts';
 import { kgit } from './git.ts';
 import { hasDiff, parseSeriesFile, patchSubject } from './patchText.ts';
+import { ExecaRunner, type Runner } from '../core/runner.ts';
 
 /** One patch of a series, held in memory. */
 export interface SeriesPatch {
@@ -73,11 +74,11 @@ function seriesKey(patches: SeriesPatch[]): string {
  *   patch, a patch that is not a mail (no Subject/diff), an empty mbox, or a
  *   range git cannot resolve.
  */
-export async function loadSeries(spec?: string): Promise<Series> {
+export async function loadSeries(spec?: string, runner: Runner = new ExecaRunner()): Promise<Series> {
   const src = spec ?? defaultSeriesDir();
   if (existsSync(src) && statSync(src).isDirectory()) return loadDir(resolve(src));
-  if (existsSync(src)) return loadMbox(resolve(src));
-  if (/^[^\s]*\.\.\.?[^\s]*$/.test(src)) return loadRange(src);
+  if (existsSync(src)) return loadMbox(runner, resolve(src));
+  if (/^[^\s]*\.\.\.?[^\s]*$/.test(src)) return loadRange(runner, src);
   throw new WorkbenchError('E_SERIES', `series "${src}" is neither a folder, a file nor a git range (A..B)`, {
     hint: 'pass --series with a folder holding a `series` file, an mbox file, or a range like v7.2..my-branch (run inside that git repository)',
   });
@@ -113,10 +114,10 @@ function checkMail(text: string, where: string): void {
   }
 }
 
-async function loadMbox(file: string): Promise<Series> {
+async function loadMbox(runner: Runner, file: string): Promise<Series> {
   const tmp = await mkdtemp(join(tmpdir(), 'wb-mbox-'));
   try {
-    await kgit(tmp).raw(['mailsplit', '-b', `-o${tmp}`, file]);
+    await kgit(runner, tmp).raw(['mailsplit', '-b', `-o${tmp}`, file]);
     const names = (await readdir(tmp)).filter((n) => /^\d+$/.test(n)).sort();
     const patches: SeriesPatch[] = [];
     for (const [i, n] of names.entries()) {
@@ -136,10 +137,10 @@ async function loadMbox(file: string): Promise<Series> {
   }
 }
 
-async function loadRange(range: string): Promise<Series> {
+async function loadRange(runner: Runner, range: string): Promise<Series> {
   const tmp = await mkdtemp(join(tmpdir(), 'wb-range-'));
   try {
-    const g = kgit(process.cwd());
+    const g = kgit(runner, process.cwd());
     try {
       await g.raw(['format-patch', '-q', '--no-signature', '--zero-commit', '-o', tmp, range]);
     } catch (e) {

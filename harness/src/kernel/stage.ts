@@ -3,6 +3,7 @@ import { ensureBaseTree, type BaseTree } from './baseTree.ts';
 import { buildApplied, type BuildOptions, type BuildResult } from './build.ts';
 import { loadSeries, type Series, type SeriesPatch } from './series.ts';
 import { applySeries, openWorkTree, type AppliedSeries, type WorkTree } from './workTree.ts';
+import { ExecaRunner, type Runner } from '../core/runner.ts';
 
 /** Options shared by the kernel stage's entry points. */
 export interface StageOptions {
@@ -12,6 +13,8 @@ export interface StageOptions {
   series?: string;
   log?: (m: string) => void;
   cacheRoot?: string;
+  /** Runs every process of the stage (default: the real machine's). */
+  runner?: Runner;
 }
 
 /** What every kernel-stage command starts from. */
@@ -27,10 +30,11 @@ export interface StageContext {
  * the work tree's lock whatever happens.
  */
 export async function withStage<T>(opts: StageOptions, fn: (ctx: StageContext) => Promise<T>): Promise<T> {
-  const tb = await ensureToolbox({ manifest: opts.manifest, log: opts.log, cacheRoot: opts.cacheRoot });
-  const base = await ensureBaseTree(tb, { log: opts.log, cacheRoot: opts.cacheRoot });
-  const series = await loadSeries(opts.series);
-  const wt = await openWorkTree(base, { log: opts.log, cacheRoot: opts.cacheRoot });
+  const runner = opts.runner ?? new ExecaRunner();
+  const tb = await ensureToolbox({ manifest: opts.manifest, log: opts.log, cacheRoot: opts.cacheRoot, runner });
+  const base = await ensureBaseTree(tb, { log: opts.log, cacheRoot: opts.cacheRoot, runner });
+  const series = await loadSeries(opts.series, runner);
+  const wt = await openWorkTree(base, { log: opts.log, cacheRoot: opts.cacheRoot, runner });
   try {
     return await fn({ tb, base, series, wt });
   } finally {

@@ -8,6 +8,7 @@ import { BASE_BRANCH, type BaseTree } from './baseTree.ts';
 import { gitArgv, kgit } from './git.ts';
 import { parseApplyFailure, patchFiles } from './patchText.ts';
 import type { Series, SeriesPatch } from './series.ts';
+import { ExecaRunner, type Runner } from '../core/runner.ts';
 
 /** Branch of the work tree that carries the applied series. */
 export const SERIES_BRANCH = 'wb/series';
@@ -23,6 +24,8 @@ export interface WorkTree {
   /** Host path of the folder that holds it (state files, patch files). */
   home: string;
   base: BaseTree;
+  /** Runs every git call on the tree. */
+  runner: Runner;
   /** Releases the lock. */
   release(): Promise<void>;
 }
@@ -45,6 +48,8 @@ export interface AppliedSeries {
 
 /** Options of {@link openWorkTree}. */
 export interface WorkTreeOptions {
+  /** Runs git (default: the real machine's). */
+  runner?: Runner;
   cacheRoot?: string;
   log?: (msg: string) => void;
 }
@@ -58,12 +63,13 @@ export interface WorkTreeOptions {
 export async function openWorkTree(base: BaseTree, opts: WorkTreeOptions = {}): Promise<WorkTree> {
   const home = join(opts.cacheRoot ?? cacheRoot(), 'kernel-work', base.key);
   await mkdir(home, { recursive: true });
+  const runner = opts.runner ?? new ExecaRunner();
   const release = await acquireLock(join(home, 'lock'), opts.log);
   try {
     const dir = join(home, 'tree');
     const ok =
       existsSync(join(dir, '.git')) &&
-      (await kgit(dir)
+      (await kgit(runner, dir)
         .raw(['rev-parse', '--verify', '-q', `${BASE_BRANCH}^{commit}`])
         .then((s) => s.trim() === base.commit)
         .catch(() => false));
@@ -74,13 +80,13 @@ export async function openWorkTree(base: BaseTree, opts: WorkTreeOptions = {}): 
       const tmp = join(home, `tree.tmp-${process.pid}`);
       await rm(tmp, { recursive: true, force: true });
       opts.log?.(`checking out the base tree (${base.label}) into ${dir}, ~1 min, once`);
-      await kgit(home).raw(['clone', '-q', '--local', '--no-checkout', '--branch', BASE_BRANCH, base.gitDir, tmp]);
-      const g = kgit(tmp);
+      await kgit(runner, home).raw(['clone', '-q', '--local', '--no-checkout', '--branch', BASE_BRANCH, base.gitDir, tmp]);
+      const g = kgit(runner, tmp);
       await g.raw(['checkout', '-q', '-f', '-B', SERIES_BRANCH, base.commit]);
       await g.raw(['branch', '-q', '-f', BASE_BRANCH, base.commit]);
       await rename(tmp, dir);
     }
-    return { dir, home, base, release };
+    return { dir, home, base, runner, release };
   } catch (e) {
     await release();
     throw e;
@@ -106,7 +112,7 @@ async function readState(wt: WorkTree): Promise<AppliedState | undefined> {
 
 /** Puts the work tree back on a clean checkout of the base commit (branch {@link SERIES_BRANCH}). */
 export async function resetToBase(wt: WorkTree): Promise<void> {
-  const g = kgit(wt.dir);
+  const g = kgit(wt.runner, wt.dir);
   if (existsSync(join(wt.dir, '.git', 'rebase-apply'))) await g.raw(['am', '--abort']).catch(() => undefined);
   await g.raw(['checkout', '-q', '-f', '-B', SERIES_BRANCH, wt.base.commit]);
   await g.raw(['clean', '-q', '-f', '-d', '-x']);
@@ -129,7 +135,7 @@ export async function resetToBase(wt: WorkTree): Promise<void> {
 export async function applySeries(wt: WorkTree, series: Series, opts: { upTo?: number; log?: (m: string) => void } = {}): Promise<AppliedSeries> {
   const upTo = Math.min(opts.upTo ?? series.patches.length, series.patches.length);
   const patches = series.patches.slice(0, upTo);
-  const g = kgit(wt.dir);
+  const g = kgit(wt.runner, wt.dir);
   const commands: string[][] = [gitArgv('TREE', ['checkout', '-f', '-B', SERIES_BRANCH, wt.base.commit])];
   for (const p of patches) commands.push(gitArgv('TREE', ['am', '--3way', '--committer-date-is-author-date', p.name]));
   const state = await readState(wt);
@@ -189,7 +195,7 @@ export async function applySeries(wt: WorkTree, series: Series, opts: { upTo?: n
 /** Runs one `git am --3way`; returns git's output on failure, undefined on success. */
 async function amOne(wt: WorkTree, file: string): Promise<string | undefined> {
   try {
-    await kgit(wt.dir).raw(['am', '-q', '--3way', '--committer-date-is-author-date', file]);
+    await kgit(wt.runner, wt.dir).raw(['am', '-q', '--3way', '--committer-date-is-author-date', file]);
     return undefined;
   } catch (e) {
     return (e as Error).message;

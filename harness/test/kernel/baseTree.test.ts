@@ -5,6 +5,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { commitTree } from '../../src/kernel/baseTree.ts';
 import { loadSeries } from '../../src/kernel/series.ts';
 import { isWorkbenchError } from '../../src/core/errors.ts';
+import { ExecaRunner } from '../../src/core/runner.ts';
 
 const made: string[] = [];
 afterAll(() => made.forEach((d) => rmSync(d, { recursive: true, force: true })));
@@ -32,21 +33,21 @@ function tree(order: string[], mtime: number, mode: number): string {
 
 describe('base commit determinism', () => {
   it('same files -> same commit id, whatever the order, mtimes and group/other bits', async () => {
-    const a = await commitTree(tree(['Makefile', '.gitignore', 'drivers/a.o', '.mailmap', 'scripts/run.sh'], 1000, 0o644), 'Base: x\n', '1793199715 +0000');
-    const b = await commitTree(tree(['scripts/run.sh', '.mailmap', 'drivers/a.o', '.gitignore', 'Makefile'], 2000, 0o600), 'Base: x\n', '1793199715 +0000');
+    const a = await commitTree(new ExecaRunner(), tree(['Makefile', '.gitignore', 'drivers/a.o', '.mailmap', 'scripts/run.sh'], 1000, 0o644), 'Base: x\n', '1793199715 +0000');
+    const b = await commitTree(new ExecaRunner(), tree(['scripts/run.sh', '.mailmap', 'drivers/a.o', '.gitignore', 'Makefile'], 2000, 0o600), 'Base: x\n', '1793199715 +0000');
     expect(b).toEqual(a);
     expect(a.commit).toMatch(/^[0-9a-f]{40}$/);
   });
 
   it('adds files the tree .gitignore would drop, and depends on date and content', async () => {
     const order = ['Makefile', '.gitignore', 'drivers/a.o', '.mailmap', 'scripts/run.sh'];
-    const a = await commitTree(tree(order, 1, 0o644), 'Base: x\n', '1793199715 +0000');
-    const later = await commitTree(tree(order, 1, 0o644), 'Base: x\n', '1793199716 +0000');
+    const a = await commitTree(new ExecaRunner(), tree(order, 1, 0o644), 'Base: x\n', '1793199715 +0000');
+    const later = await commitTree(new ExecaRunner(), tree(order, 1, 0o644), 'Base: x\n', '1793199716 +0000');
     expect(later.tree).toBe(a.tree);
     expect(later.commit).not.toBe(a.commit);
     const d = tree(order, 1, 0o644);
     writeFileSync(join(d, 'drivers/a.o'), 'changed\n');
-    expect((await commitTree(d, 'Base: x\n', '1793199715 +0000')).tree).not.toBe(a.tree);
+    expect((await commitTree(new ExecaRunner(), d, 'Base: x\n', '1793199715 +0000')).tree).not.toBe(a.tree);
   });
 });
 

@@ -14,6 +14,7 @@ import { kgit } from '../../src/kernel/git.ts';
 import { parseMaintainers } from '../../src/kernel/maintainers.ts';
 import { openWorkTree } from '../../src/kernel/workTree.ts';
 import { ensureToolbox } from '../../src/toolbox/toolbox.ts';
+import { ExecaRunner } from '../../src/core/runner.ts';
 
 const FX = join(import.meta.dirname, 'fixtures', 'maintainers');
 const isRoot = process.getuid?.() === 0;
@@ -22,7 +23,7 @@ describe.runIf(isRoot)('checkpatch FILE_PATH_CHANGES judged against the real MAI
   it('a new rkvdec file -> info naming ROCKCHIP RKVDEC; a new top-level file -> warning', async () => {
     const tb = await ensureToolbox();
     const base = await ensureBaseTree(tb);
-    const sections = parseMaintainers(await kgit(base.gitDir).raw(['show', `${base.commit}:MAINTAINERS`]));
+    const sections = parseMaintainers(await kgit(new ExecaRunner(), base.gitDir).raw(['show', `${base.commit}:MAINTAINERS`]));
     const wt = await openWorkTree(base);
     const out: Record<string, string> = {};
     try {

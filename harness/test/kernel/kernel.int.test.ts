@@ -14,6 +14,7 @@ import { kgit } from '../../src/kernel/git.ts';
 import { RKVDEC_DIR } from '../../src/kernel/moduleLayout.ts';
 import { bisectSeries, buildSeries, seriesApply } from '../../src/kernel/stage.ts';
 import { ensureToolbox } from '../../src/toolbox/toolbox.ts';
+import { ExecaRunner } from '../../src/core/runner.ts';
 
 const FX = join(import.meta.dirname, 'fixtures');
 const VP9 = `${RKVDEC_DIR}/rkvdec-vp9.c`;
@@ -46,9 +47,9 @@ describe.runIf(isRoot)('kernel stage (real toolbox)', () => {
   it('series apply: same base-commit every time, patches on a fresh branch', async () => {
     const a = await seriesApply({ series: join(FX, 'series-good') });
     expect(a.commits).toHaveLength(2);
-    const text = await kgit(a.tree).raw(['show', `HEAD:${VP9}`]);
+    const text = await kgit(new ExecaRunner(), a.tree).raw(['show', `HEAD:${VP9}`]);
     expect(text).toContain('#define RKVDEC_VP9_WB_FIXTURE');
-    expect(await kgit(a.tree).raw(['rev-parse', 'HEAD~2'])).toContain(a.baseCommit);
+    expect(await kgit(new ExecaRunner(), a.tree).raw(['rev-parse', 'HEAD~2'])).toContain(a.baseCommit);
   });
 
   it('a patch that does not apply: the error names the patch file, its subject and the failing file/hunk; the tree is left clean on the base', async () => {
