@@ -16,7 +16,7 @@
  *    run recorded) + `ssh sha256sum` of the output.
  *
  * Prints both times, the per-stage times of the timed run, and the overhead
- * ratio (iterate / by hand). Goal of issue 7: the timed run under 90 s.
+ * ratio (iterate / by hand). Goal: the timed run under 90 s.
  */
 import { spawn } from 'node:child_process';
 import { readFileSync, writeFileSync, readdirSync } from 'node:fs';

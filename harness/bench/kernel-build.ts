@@ -1,5 +1,5 @@
 /**
- * Benchmark of the kernel stage (issue 3 "Must show"): prints figures.
+ * Benchmark of the kernel stage: prints figures.
  *
  *   node --import tsx harness/bench/kernel-build.ts [--arm64]
  *

@@ -2,7 +2,8 @@
  * The vdpu381 interrupt status word (register 0x380 = MPP reg224) and the
  * kernel-log lines the IRQ instrumentation writes for every rkvdec job.
  *
- * Bit map (kernel-facts.md, MPP reg224; patches/instrument/README.md):
+ * Bit map (`VDPU381_REG_STA_INT` in Linux drivers/media/platform/rockchip/rkvdec/
+ * rkvdec-vdpu381-regs.h; names as Rockchip MPP's reg224; patches/instrument/README.md):
  * 0 irq, 1 irq_raw, 2 dec_rdy, 3 bus_err, 4 error, 5 timeout, 6 buf_empty,
  * 7 colmv_ref_err, 8 cabu_end, 9 softreset_rdy. The names are the run
  * record's (model/irq.ts). They apply to `variant=vdpu381` lines only:

@@ -1,8 +1,9 @@
 import type { Diagnostic, Severity } from './diagnostics.ts';
 
 /**
- * Options the media subsystem wants for checkpatch (tooling-facts.md, "Media
- * subsystem expectations"); `--show-types` so each finding carries its type.
+ * Options the media subsystem wants for checkpatch (Linux
+ * Documentation/driver-api/media/maintainer-entry-profile.rst: `--strict
+ * --max-line-length=80`); `--show-types` so each finding carries its type.
  */
 export const CHECKPATCH_ARGS: readonly string[] = ['--strict', '--max-line-length=80', '--show-types', '--no-color'];
 

@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { listFiles, type SyncItem } from './syncDir.ts';
 
-/** The driver's folder in the kernel tree (kernel-facts.md "Where the driver is"). */
+/** The driver's folder in the kernel tree (MAINTAINERS "ROCKCHIP VIDEO DECODER DRIVER", F: line). */
 export const RKVDEC_DIR = 'drivers/media/platform/rockchip/rkvdec';
 
 /** Kconfig symbol of the driver; its module is rockchip-vdec.ko. */

@@ -1,7 +1,7 @@
 /**
  * junit.xml laid out like Fluster's `-f junitxml` output, so CI dashboards and
  * KernelCI's Fluster-to-LAVA conversion read it unchanged
- * (tooling-facts.md "Fluster"):
+ * (Fluster's `run -f junitxml`, https://github.com/fluendo/fluster):
  *
  * - root `<testsuites>`; one `<testsuite name="<suite>">` per suite+decoder
  *   with a `decoder` property (as Fluster writes it);

@@ -4,7 +4,7 @@ import { FEATURES, REQUIRED_FEATURES, type FeatureId } from './features.ts';
 export interface FeatureCoverage {
   feature: FeatureId;
   description: string;
-  /** Required by issue 5 item 2. */
+  /** In REQUIRED_FEATURES (vectors/features.ts): the generated suite must cover it. */
   required: boolean;
   /** Vectors (by name) that exercise it. */
   vectors: string[];

@@ -1,8 +1,8 @@
 import type { FrameInfo } from '../model/frame.ts';
 
 /**
- * The VP9 features the workbench tracks per vector (issue 5 item 2), each
- * detected from the parsed uncompressed headers alone. `describe` is the
+ * The VP9 features the workbench tracks per vector, each detected from the
+ * parsed uncompressed headers alone (VP9 bitstream spec v0.6 section 6.2). `describe` is the
  * text of the coverage table.
  */
 export const FEATURES = {
@@ -121,9 +121,9 @@ export function detectFeatures(frames: readonly FrameInfo[], superframes: number
 }
 
 /**
- * The features issue 5 item 2 requires the generated suite to cover (each
- * by at least one vector, or marked impossible with a reason in the
- * recipes' [impossible] table). The other FEATURES are informational.
+ * The features the generated vp9-features suite must cover (each by at
+ * least one vector of vectors/vp9-features/recipes.toml, or marked impossible
+ * with a reason in its [impossible] table). The other FEATURES are informational.
  */
 export const REQUIRED_FEATURES: readonly FeatureId[] = [
   'profile-0',
