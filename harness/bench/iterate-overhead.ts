@@ -25,7 +25,8 @@ import { join, basename } from 'node:path';
 import { ExecaRunner } from '../src/core/runner.ts';
 import { projectRoot } from '../src/core/paths.ts';
 import { ensureToolbox } from '../src/toolbox/toolbox.ts';
-import { getBoard, VBOARD, boardSshOptions } from '../src/target/boards.ts';
+import { vboardBoard } from '../src/vboard/provider.ts';
+import { vboardConnection } from '../src/vboard/vboard.ts';
 import { loadRun } from '../src/report/store.ts';
 import { generateSuite } from '../src/vectors/generate/generate.ts';
 import type { RunRecord } from '../src/model/record.ts';
@@ -109,10 +110,10 @@ if (r.status !== 'complete') {
 }
 
 // ---- by hand ----
-const board = getBoard(VBOARD);
-const o = boardSshOptions(board);
-const ssh = ['ssh', '-p', String(o.port), '-i', o.identityFile!, '-o', `UserKnownHostsFile=${o.knownHostsFile}`, '-o', `HostKeyAlias=${o.hostKeyAlias}`, '-o', 'BatchMode=yes', `${o.user}@${o.host}`];
-const scp = ['scp', '-q', '-P', String(o.port), '-i', o.identityFile!, '-o', `UserKnownHostsFile=${o.knownHostsFile}`, '-o', `HostKeyAlias=${o.hostKeyAlias}`, '-o', 'BatchMode=yes'];
+const board = vboardBoard();
+const o = vboardConnection();
+const ssh = ['ssh', '-p', String(o.port), '-i', o.identityFile, '-o', `UserKnownHostsFile=${o.knownHostsFile}`, '-o', `HostKeyAlias=${o.hostKeyAlias}`, '-o', 'BatchMode=yes', `${o.user}@${o.host}`];
+const scp = ['scp', '-q', '-P', String(o.port), '-i', o.identityFile, '-o', `UserKnownHostsFile=${o.knownHostsFile}`, '-o', `HostKeyAlias=${o.hostKeyAlias}`, '-o', 'BatchMode=yes'];
 const mods = r.kernel!.modules.map((m) => m.path!);
 const buildDir = mods[0]!.slice(0, mods[0]!.indexOf('/mod/') + 4);
 const make = r.stages.find((s) => s.name === 'build')!.commands.find((c) => c.startsWith('make '))!;

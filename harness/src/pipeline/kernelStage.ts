@@ -6,7 +6,7 @@
 import { createHash } from 'node:crypto';
 import { relative } from 'node:path';
 import { WorkbenchError, ExitCode } from '../core/errors.ts';
-import { DEFAULT_MANIFEST } from '../toolbox/manifest.ts';
+import { DEFAULT_MANIFEST } from '../kernel/manifest.ts';
 import { withStage } from '../kernel/stage.ts';
 import { applySeries } from '../kernel/workTree.ts';
 import { buildApplied, type BuildTarget } from '../kernel/build.ts';
@@ -20,6 +20,10 @@ import { CHECK_FORMAT, runChecks } from '../kernel/check.ts';
 import { CHECKPATCH_ARGS } from '../kernel/checkpatch.ts';
 import type { Diagnostic as KernelDiagnostic } from '../kernel/diagnostics.ts';
 import type { Diagnostic } from '../model/record.ts';
+import type { Arch } from '../target/boards.ts';
+
+/** kernel/build.ts build target per board architecture. */
+const BUILD_TARGETS: Record<Arch, BuildTarget> = { amd64: 'vboard', arm64: 'arm64' };
 
 /** SHA-256 over the patches' SHA-256s in series order (the run record's series hash). */
 export function seriesHash(patchShas: readonly string[]): string {
@@ -27,13 +31,14 @@ export function seriesHash(patchShas: readonly string[]): string {
 }
 
 /**
- * Applies patches/ to the base tree and builds the modules for `flavour`
- * (vboard: amd64 out of tree; arm64 boards: cross build).
+ * Applies patches/ to the base tree and builds the modules for a board of
+ * `arch` (amd64: out of tree against the Debian headers, the vboard's
+ * kernel; arm64: cross build in the full tree).
  * @throws WorkbenchError E_BUILD_FAILED with exitCode 1 (the patch's fault)
  *   when the series does not compile; the kernel stage's own errors otherwise.
  */
-export async function buildStage(ctx: StageContext, flavour: string): Promise<BuildOutcome> {
-  const target: BuildTarget = flavour === 'vboard' ? 'vboard' : 'arm64';
+export async function buildStage(ctx: StageContext, arch: Arch): Promise<BuildOutcome> {
+  const target = BUILD_TARGETS[arch];
   return withStage({ manifest: DEFAULT_MANIFEST, log: (m) => ctx.log(m) }, async ({ tb, base, series, wt }) => {
     if (ctx.signal.aborted) throw new WorkbenchError('E_ABORTED', 'interrupted');
     for (const c of base.commands) ctx.command(c);

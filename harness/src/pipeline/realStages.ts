@@ -5,10 +5,10 @@
  */
 import { WorkbenchError } from '../core/errors.ts';
 import { ExecaRunner, formatArgv, type Runner } from '../core/runner.ts';
-import { boardSshOptions, getBoard, moduleDirFor, VBOARD, type Board } from '../target/boards.ts';
-import { targetFor } from '../target/connect.ts';
+import { moduleDirFor, type Board } from '../target/boards.ts';
+import type { BoardProviders } from '../target/provider.ts';
 import { validateName } from '../target/quote.ts';
-import { vboardUp } from '../vboard/vboard.ts';
+import { builtinProviders } from '../plugins/builtin.ts';
 import { deployModules } from '../deploy/deploy.ts';
 import { enableInstrumentation, type InstrumentationState } from '../irq/instrumentation.ts';
 import { getDecoder, type Decoder, type DeviceProof } from '../decode/registry.ts';
@@ -23,24 +23,6 @@ import { buildStage, checkStage } from './kernelStage.ts';
 
 /** Per-vector decode time limit, ms. */
 export const VECTOR_TIMEOUT_MS = 60_000;
-
-/** Driver under test per board flavour: visl on the vboard, rkvdec on RK3588 boards. */
-export function driverFor(flavour: string): string {
-  return flavour === 'vboard' ? 'visl' : 'rkvdec';
-}
-
-/** `ssh ...` argv prefix that reaches `board` by hand (for reproducer lines). */
-function sshArgv(board: Board): string[] {
-  const o = boardSshOptions(board);
-  return [
-    'ssh',
-    ...(o.port !== 22 ? ['-p', String(o.port)] : []),
-    ...(o.identityFile ? ['-i', o.identityFile] : []),
-    '-o', `UserKnownHostsFile=${o.knownHostsFile}`,
-    ...(o.hostKeyAlias ? ['-o', `HostKeyAlias=${o.hostKeyAlias}`] : []),
-    `${o.user}@${o.host}`,
-  ];
-}
 
 /** Module file name of the driver under test (rkvdec): always deployed. */
 export const DRIVER_MODULE = 'rockchip-vdec';
@@ -62,8 +44,10 @@ async function loadedHelpers(s: BoardSession, names: readonly string[]): Promise
 }
 
 /** The real {@link IterateStages}. */
-export function realStages(opts: { runner?: Runner; skipChecks?: boolean } = {}): IterateStages {
+export function realStages(opts: { runner?: Runner; skipChecks?: boolean; providers?: BoardProviders } = {}): IterateStages {
   const runner = opts.runner ?? new ExecaRunner();
+  const providers = opts.providers ?? builtinProviders();
+  const sshArgv = (b: Board) => providers.shellArgv(b);
   let board: Board | undefined;
   let prepared: PreparedPlan | undefined;
   let decoder: Decoder | undefined;
@@ -72,17 +56,16 @@ export function realStages(opts: { runner?: Runner; skipChecks?: boolean } = {})
   let runLock: BoardLock | undefined;
 
   const boardStage = async (ctx: StageContext, name: string | undefined): Promise<BoardSession> => {
-    const b = (board = getBoard(name ?? VBOARD));
-    if (b.flavour === 'vboard') {
-      ctx.command(['workbench', 'vboard', 'up']);
-      const st = await vboardUp({ log: (m) => ctx.log(m) });
-      ctx.detail(st.alreadyRunning ? 'vboard already running' : `vboard booted in ${Math.round((st.bootMs ?? 0) / 100) / 10} s`);
-    }
-    const target = targetFor(b);
+    const b = (board = providers.getBoard(name));
+    const provider = providers.providerOf(b);
+    const ready = await provider.ensureReady(b, { log: (m) => ctx.log(m) });
+    for (const c of ready.commands) ctx.command(c);
+    if (ready.detail) ctx.detail(ready.detail);
+    const target = providers.targetFor(b);
     const kernelRelease = await target.kernelRelease();
-    const driver = driverFor(b.flavour);
+    const driver = b.driver;
     return {
-      info: { name: b.name, kind: b.flavour === 'vboard' ? 'vboard' : 'board', kernelRelease, device: { driver }, pixelsDecoded: driver !== 'visl' },
+      info: { name: b.name, kind: provider.recordKind, kernelRelease, device: { driver }, pixelsDecoded: driver !== 'visl' },
       target,
       // the pooled connection is closed by the command (closeTargets) at exit; the vboard keeps running for the next run
       close: async () => {
@@ -94,7 +77,7 @@ export function realStages(opts: { runner?: Runner; skipChecks?: boolean } = {})
 
   return {
     board: (ctx, req) => boardStage(ctx, req.board),
-    build: (ctx, req) => buildStage(ctx, req.board ? getBoard(req.board).flavour : 'vboard'),
+    build: (ctx, req) => buildStage(ctx, providers.getBoard(req.board).arch),
     check: async (ctx, build) => {
       if (opts.skipChecks) {
         ctx.log('static checks skipped (--no-check)', 'warn');

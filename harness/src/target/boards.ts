@@ -8,17 +8,15 @@ import { parseToml } from '../core/config.ts';
 import { writeFileAtomic } from '../core/cache.ts';
 import { WorkbenchError } from '../core/errors.ts';
 import { configRoot, projectRoot } from '../core/paths.ts';
-import { vboardConnection } from '../vboard/vboard.ts';
-import { vboardPaths } from '../vboard/state.ts';
-import { knownHostsPath, type TrustPolicy } from './knownHosts.ts';
-import { shellQuote, validateRemotePath } from './quote.ts';
-import type { SshOptions } from './ssh.ts';
+import type { TrustPolicy } from './knownHosts.ts';
+import { validateRemotePath } from './quote.ts';
 
 /**
  * The board registry: `boards.toml` in the user's config dir
  * ({@link configRoot}) plus an optional `boards.toml` at the project root
- * (user entries win on a name clash). The virtual board `vboard` is always
- * present; its connection comes from the vboard module.
+ * (user entries win on a name clash), after the built-in boards of the
+ * board kinds (target/provider.ts: the virtual board comes from its
+ * provider).
  *
  * ```toml
  * [board.rock5b]
@@ -26,22 +24,40 @@ import type { SshOptions } from './ssh.ts';
  * port = 22                  # default 22
  * user = "root"              # default root
  * identity = "~/.ssh/id_ed25519"   # default: SSH agent
- * flavour = "arm64"          # vboard | arm64 (default arm64)
+ * kind = "ssh"               # board kind (provider), default ssh
+ * arch = "arm64"             # CPU architecture: amd64 | arm64 (default arm64)
+ * driver = "rkvdec"          # kernel driver under test (default rkvdec)
  * module_dir = "/lib/modules/{release}/updates"   # default; {release} = uname -r
  * console = "picocom -b 1500000 /dev/ttyUSB0"     # optional, run under a pty
  * power_on = "..."; power_off = "..."; power_cycle = "..."   # optional host commands
  * labels = ["rk3588", "rock5b"]
  * ```
+ *
+ * The older key `flavour` (`arm64`, or `vboard` for an amd64 board running
+ * visl) is still read: it sets `arch` and `driver` when they are not given.
  */
 
-/** Kernel flavour of a board. */
-export type Flavour = 'vboard' | 'arm64';
+/** CPU architecture of a board (Debian architecture names). */
+export type Arch = 'amd64' | 'arm64';
 
-/** A board from the registry (data only: see target/connect.ts for the connection). */
+/** How the workbench talks to a board. */
+export type Transport = 'ssh';
+
+/**
+ * A board profile (data only): what it is (arch, driver under test) and how
+ * it is reached (kind = its provider in target/provider.ts, transport).
+ * Nothing outside the providers branches on a board's name or kind; code
+ * that needs a board-dependent choice asks the profile (arch, driver).
+ */
 export interface Board {
   name: string;
-  flavour: Flavour;
-  /** SSH endpoint (absent for `vboard`: resolved when connecting). */
+  /** Board kind: the provider that brings it up and connects (`ssh`, `vboard`, ...). */
+  kind: string;
+  arch: Arch;
+  /** Kernel driver under test (`visl`, `rkvdec`, ...): selects the decoder device and the per-vector checks. */
+  driver: string;
+  transport: Transport;
+  /** SSH endpoint (absent for a kind that resolves it when connecting, e.g. the vboard). */
   ssh?: { host: string; port: number; user: string; identity?: string; hostKeyAlias?: string };
   /** Module install directory; `{release}` is replaced by the board's `uname -r`. */
   moduleDir: string;
@@ -54,8 +70,6 @@ export interface Board {
   source: string;
 }
 
-/** Name of the always-present virtual board. */
-export const VBOARD = 'vboard';
 /** Default module install directory (depmod searches `updates/` before the kernel's own tree). */
 export const DEFAULT_MODULE_DIR = '/lib/modules/{release}/updates';
 
@@ -110,7 +124,10 @@ const BoardEntrySchema = z
     user: z.string().max(32, 'expected a user name of at most 32 characters').regex(/^[a-z_][a-z0-9_.-]*$/i, 'expected a user name').default('root'),
     identity: localPath.optional(),
     host_key_alias: z.string().regex(NAME_RE).optional(),
-    flavour: z.enum(['vboard', 'arm64']).default('arm64'),
+    kind: z.string().regex(/^[a-z][a-z0-9-]{0,31}$/, 'expected a board kind such as "ssh"').default('ssh'),
+    arch: z.enum(['amd64', 'arm64']).optional(),
+    driver: z.string().regex(/^[a-z0-9_-]{1,32}$/, 'expected a kernel driver name such as "rkvdec"').optional(),
+    flavour: z.enum(['vboard', 'arm64']).optional(),
     module_dir: remotePathTemplate.default(DEFAULT_MODULE_DIR),
     console: hostCommand.optional(),
     power_on: hostCommand.optional(),
@@ -127,8 +144,7 @@ export const BoardsFileSchema = z
       .record(z.string(), BoardEntrySchema)
       .superRefine((boards, ctx) => {
         for (const name of Object.keys(boards)) {
-          if (name === VBOARD) ctx.addIssue({ code: 'custom', path: [name], message: `'${VBOARD}' is the built-in virtual board and cannot be redefined` });
-          else if (!NAME_RE.test(name)) ctx.addIssue({ code: 'custom', path: [name], message: 'board names are letters, digits, . _ - (max 64), not starting with . or -' });
+          if (!NAME_RE.test(name)) ctx.addIssue({ code: 'custom', path: [name], message: 'board names are letters, digits, . _ - (max 64), not starting with . or -' });
         }
       })
       .default({}),
@@ -154,12 +170,21 @@ export function boardFiles(env: NodeJS.ProcessEnv = process.env): BoardFiles {
   return { user: join(configRoot(env), 'boards.toml'), project: join(projectRoot(), 'boards.toml') };
 }
 
+/** What the legacy `flavour` key meant. */
+const FLAVOURS: Record<'vboard' | 'arm64', { arch: Arch; driver: string }> = {
+  vboard: { arch: 'amd64', driver: 'visl' },
+  arm64: { arch: 'arm64', driver: 'rkvdec' },
+};
+
 function readFile(file: string): Board[] {
   if (!existsSync(file)) return [];
   const parsed = parseToml(readFileSync(file, 'utf8'), file, BoardsFileSchema);
   return Object.entries(parsed.board).map(([name, e]) => ({
     name,
-    flavour: e.flavour,
+    kind: e.kind,
+    arch: e.arch ?? FLAVOURS[e.flavour ?? 'arm64'].arch,
+    driver: e.driver ?? FLAVOURS[e.flavour ?? 'arm64'].driver,
+    transport: 'ssh' as const,
     ssh: {
       host: e.host,
       port: e.port,
@@ -176,32 +201,25 @@ function readFile(file: string): Board[] {
 }
 
 /**
- * The built-in virtual board. Its console is the guest's serial port, which
- * QEMU writes to the vboard's serial log: the console command follows that
- * file from its current end.
+ * Every board: the built-in ones first (from the board kinds, e.g. the
+ * vboard), then the project file's, then the user file's (a user entry
+ * replaces a project entry of the same name).
+ * @throws WorkbenchError E_CONFIG naming the file and key (also when a file
+ *   redefines a built-in board).
  */
-export function vboardBoard(): Board {
-  return {
-    name: VBOARD,
-    flavour: 'vboard',
-    moduleDir: DEFAULT_MODULE_DIR,
-    console: `exec tail -n 0 -F ${shellQuote(vboardPaths().serialLog)}`,
-    power: {},
-    labels: ['virtual', 'visl'],
-    source: 'built-in',
-  };
-}
-
-/**
- * Every board: `vboard` first, then the project file's, then the user
- * file's (a user entry replaces a project entry of the same name).
- * @throws WorkbenchError E_CONFIG naming the file and key.
- */
-export function loadBoards(files: BoardFiles = boardFiles()): Board[] {
+export function loadBoards(builtins: readonly Board[], files: BoardFiles = boardFiles()): Board[] {
   const byName = new Map<string, Board>();
-  byName.set(VBOARD, vboardBoard());
-  for (const b of readFile(files.project)) byName.set(b.name, b);
-  for (const b of readFile(files.user)) byName.set(b.name, b);
+  for (const b of builtins) byName.set(b.name, b);
+  for (const file of [files.project, files.user]) {
+    for (const b of readFile(file)) {
+      if (builtins.some((x) => x.name === b.name)) {
+        throw new WorkbenchError('E_CONFIG', `${file}: board.${b.name}: '${b.name}' is a built-in board (kind ${byName.get(b.name)!.kind}) and cannot be redefined`, {
+          hint: `rename [board.${b.name}] in ${file}`,
+        });
+      }
+      byName.set(b.name, b);
+    }
+  }
   return [...byName.values()];
 }
 
@@ -209,8 +227,8 @@ export function loadBoards(files: BoardFiles = boardFiles()): Board[] {
  * One board by name.
  * @throws WorkbenchError E_UNKNOWN_BOARD listing the known names.
  */
-export function getBoard(name: string, files: BoardFiles = boardFiles()): Board {
-  const all = loadBoards(files);
+export function getBoard(name: string, builtins: readonly Board[], files: BoardFiles = boardFiles()): Board {
+  const all = loadBoards(builtins, files);
   const b = all.find((x) => x.name === name);
   if (!b) {
     throw new WorkbenchError('E_UNKNOWN_BOARD', `no board named '${name}' (known: ${all.map((x) => x.name).join(', ')})`, {
@@ -225,10 +243,11 @@ export function getBoard(name: string, files: BoardFiles = boardFiles()): Board 
  * the result is validated before it is written atomically).
  * @throws WorkbenchError E_CONFIG (invalid entry, names the key), E_BOARD_EXISTS.
  */
-export async function addBoard(name: string, entry: BoardEntry, files: BoardFiles = boardFiles()): Promise<Board> {
-  const existing = loadBoards(files);
-  if (existing.some((b) => b.name === name && b.source === files.user) || name === VBOARD) {
-    throw new WorkbenchError('E_BOARD_EXISTS', `board '${name}' already exists in ${name === VBOARD ? 'the built-in registry' : files.user}`, {
+export async function addBoard(name: string, entry: BoardEntry, builtins: readonly Board[], files: BoardFiles = boardFiles()): Promise<Board> {
+  const existing = loadBoards(builtins, files);
+  const builtin = builtins.some((b) => b.name === name);
+  if (existing.some((b) => b.name === name && b.source === files.user) || builtin) {
+    throw new WorkbenchError('E_BOARD_EXISTS', `board '${name}' already exists in ${builtin ? 'the built-in registry' : files.user}`, {
       hint: `edit ${files.user} to change it, or choose another name`,
     });
   }
@@ -239,7 +258,7 @@ export async function addBoard(name: string, entry: BoardEntry, files: BoardFile
   parseToml(next, files.user, BoardsFileSchema); // validate the whole file before writing
   await mkdir(dirname(files.user), { recursive: true });
   await writeFileAtomic(files.user, next);
-  return getBoard(name, files);
+  return getBoard(name, builtins, files);
 }
 
 /** Options for connecting to a board. */
@@ -250,42 +269,6 @@ export interface ConnectOptions {
   connectTimeoutMs?: number;
   /** Reconnect budget, ms. */
   reconnectBudgetMs?: number;
-}
-
-/**
- * SSH options for a board. For `vboard` they come from the running virtual
- * board (`vboardConnection()`; throws when it is not running).
- */
-export function boardSshOptions(board: Board, opts: ConnectOptions = {}): SshOptions {
-  const extra = {
-    ...(opts.trust ? { trust: opts.trust } : {}),
-    ...(opts.connectTimeoutMs ? { connectTimeoutMs: opts.connectTimeoutMs } : {}),
-    ...(opts.reconnectBudgetMs ? { reconnectBudgetMs: opts.reconnectBudgetMs } : {}),
-  };
-  if (board.name === VBOARD) {
-    const c = vboardConnection();
-    return {
-      name: board.name,
-      host: c.host,
-      port: c.port,
-      user: c.user,
-      identityFile: c.identityFile,
-      hostKeyAlias: c.hostKeyAlias,
-      knownHostsFile: c.knownHostsFile,
-      ...extra,
-    };
-  }
-  const s = board.ssh!;
-  return {
-    name: board.name,
-    host: s.host,
-    port: s.port,
-    user: s.user,
-    ...(s.identity ? { identityFile: s.identity } : {}),
-    ...(s.hostKeyAlias ? { hostKeyAlias: s.hostKeyAlias } : {}),
-    knownHostsFile: knownHostsPath(),
-    ...extra,
-  };
 }
 
 /** The module install directory of a board for a kernel release. */

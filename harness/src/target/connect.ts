@@ -1,20 +1,19 @@
-import { boardSshOptions, type Board, type ConnectOptions } from './boards.ts';
-import { SshTarget } from './ssh.ts';
+import type { Target } from './types.ts';
 
 /**
- * One SSH connection per board per run: every stage that asks for the same
- * board gets the same {@link SshTarget} (and so the same ssh2 connection,
- * reopened with backoff when it drops). Commands call {@link closeTargets}
- * when they end.
+ * One connection per board per run: every stage that asks for the same
+ * board gets the same {@link Target} (for SSH boards the same ssh2
+ * connection, reopened with backoff when it drops). Commands call
+ * {@link closeTargets} when they end. Providers create the targets
+ * (target/provider.ts `BoardProviders.targetFor`).
  */
-const pool = new Map<string, SshTarget>();
+const pool = new Map<string, Target>();
 
-/** The run's target for `board` (created on first use; connects lazily). */
-export function targetFor(board: Board, opts: ConnectOptions = {}): SshTarget {
-  const key = `${board.name}|${opts.trust ?? 'strict'}`;
+/** The pooled Target under `key`, created by `open` on first use. */
+export function pooledTarget(key: string, open: () => Target): Target {
   let t = pool.get(key);
   if (!t) {
-    t = new SshTarget(boardSshOptions(board, opts));
+    t = open();
     pool.set(key, t);
   }
   return t;

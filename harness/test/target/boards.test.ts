@@ -2,7 +2,14 @@ import { mkdirSync, mkdtempSync, writeFileSync, readFileSync } from 'node:fs';
 import { tmpdir, homedir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { addBoard, getBoard, loadBoards, moduleDirFor, boardSshOptions, type BoardFiles } from '../../src/target/boards.ts';
+import { addBoard as addBoardTo, moduleDirFor, type BoardEntry, type BoardFiles } from '../../src/target/boards.ts';
+import { sshOptionsFor } from '../../src/target/providers/ssh.ts';
+import { builtinProviders } from '../../src/plugins/builtin.ts';
+
+const providers = builtinProviders();
+const loadBoards = (f: BoardFiles) => providers.loadBoards(f);
+const getBoard = (name: string, f: BoardFiles) => providers.getBoard(name, f);
+const addBoard = (name: string, e: BoardEntry, f: BoardFiles) => addBoardTo(name, e, providers.builtinBoards(), f);
 import { isWorkbenchError, WorkbenchError } from '../../src/core/errors.ts';
 
 function files(user?: string, project?: string): BoardFiles {
@@ -30,7 +37,7 @@ describe('board registry', () => {
   it('always has the vboard, even without any file', () => {
     const b = loadBoards(files());
     expect(b.map((x) => x.name)).toEqual(['vboard']);
-    expect(b[0]!.flavour).toBe('vboard');
+    expect(b[0]).toMatchObject({ kind: 'vboard', arch: 'amd64', driver: 'visl', transport: 'ssh' });
     expect(b[0]!.moduleDir).toBe('/lib/modules/{release}/updates');
   });
 
@@ -43,12 +50,12 @@ describe('board registry', () => {
     expect(all.map((b) => b.name)).toEqual(['vboard', 'rock5b', 'orangepi5']);
     const r = getBoard('rock5b', f);
     expect(r.ssh).toEqual({ host: '192.168.1.50', port: 22, user: 'root', identity: join(homedir(), '.ssh/id_ed25519') });
-    expect(r.flavour).toBe('arm64');
+    expect(r).toMatchObject({ kind: 'ssh', arch: 'arm64', driver: 'rkvdec' });
     expect(r.power.cycle).toContain('usbrelay');
     expect(r.source).toBe(f.user);
     const o = getBoard('orangepi5', f);
     expect(moduleDirFor(o, '7.2.0-rc3')).toBe('/opt/wb/7.2.0-rc3');
-    expect(boardSshOptions(o)).toMatchObject({ host: 'opi5.lan', port: 2222, user: 'debian' });
+    expect(sshOptionsFor(o)).toMatchObject({ host: 'opi5.lan', port: 2222, user: 'debian' });
   });
 
   it('names the file and line of a TOML syntax error', () => {
@@ -68,6 +75,9 @@ describe('board registry', () => {
     const cases: [string, string][] = [
       ['[board.a]\nhost = "h"\nhots = "typo"\n', 'board.a'],
       ['[board.a]\nhost = "h"\nflavour = "riscv"\n', 'board.a.flavour'],
+      ['[board.a]\nhost = "h"\narch = "riscv64"\n', 'board.a.arch'],
+      ['[board.a]\nhost = "h"\ndriver = "rk vdec"\n', 'board.a.driver'],
+      ['[board.a]\nhost = "h"\nkind = "Lava Lab"\n', 'board.a.kind'],
       ['[board.a]\nhost = "h"\nmodule_dir = "lib/modules"\n', 'board.a.module_dir'],
       ['[board.a]\nhost = "h"\nmodule_dir = "/lib/../etc"\n', 'board.a.module_dir'],
       ['[board.a]\nport = 22\n', 'board.a.host'],
@@ -82,8 +92,23 @@ describe('board registry', () => {
   });
 
   it('refuses redefining the vboard and bad board names', () => {
-    expect(configError(() => loadBoards(files('[board.vboard]\nhost = "h"\n'))).message).toMatch(/built-in virtual board/);
+    expect(configError(() => loadBoards(files('[board.vboard]\nhost = "h"\n'))).message).toMatch(/'vboard' is a built-in board \(kind vboard\)/);
     expect(configError(() => loadBoards(files('[board."a b"]\nhost = "h"\n'))).message).toMatch(/board names/);
+  });
+
+  it('reads arch and driver, and the older flavour key as arch + driver', () => {
+    const f = files('[board.x86]\nhost = "h"\nflavour = "vboard"\n\n[board.sim]\nhost = "h"\narch = "arm64"\ndriver = "rkvdec"\nkind = "ssh"\n\n[board.lab]\nhost = "h"\nkind = "lava"\n');
+    expect(getBoard('x86', f)).toMatchObject({ arch: 'amd64', driver: 'visl', kind: 'ssh' });
+    expect(getBoard('sim', f)).toMatchObject({ arch: 'arm64', driver: 'rkvdec', kind: 'ssh' });
+    // a kind nobody registered is refused when the board is used, naming the known kinds
+    const lab = getBoard('lab', f);
+    expect(() => providers.providerOf(lab)).toThrow(/kind 'lava'.*/);
+    try {
+      providers.providerOf(lab);
+    } catch (e) {
+      expect((e as WorkbenchError).code).toBe('E_UNKNOWN_BOARD_KIND');
+      expect((e as WorkbenchError).hint).toBe('known kinds: vboard, ssh');
+    }
   });
 
   it('an unknown board names the known ones and how to add it', () => {
@@ -99,7 +124,7 @@ describe('board registry', () => {
 
   it('boards add appends a validated section, keeps comments, refuses duplicates and bad entries', async () => {
     const f = files('# my boards\n[board.a]\nhost = "h"\n');
-    await addBoard('rock5b', { host: '192.168.1.50', labels: ['rk3588'], flavour: 'arm64' }, f);
+    await addBoard('rock5b', { host: '192.168.1.50', labels: ['rk3588'], arch: 'arm64' }, f);
     const text = readFileSync(f.user, 'utf8');
     expect(text.startsWith('# my boards\n')).toBe(true);
     expect(getBoard('rock5b', f).labels).toEqual(['rk3588']);

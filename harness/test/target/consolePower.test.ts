@@ -5,7 +5,8 @@ import { describe, expect, it } from 'vitest';
 import { ConsoleCapture } from '../../src/target/console.ts';
 import { power } from '../../src/target/power.ts';
 import { RecordingRunner } from '../../src/core/runner.ts';
-import { vboardBoard, type Board } from '../../src/target/boards.ts';
+import type { Board } from '../../src/target/boards.ts';
+import { vboardBoard } from '../../src/vboard/provider.ts';
 import { isWorkbenchError } from '../../src/core/errors.ts';
 import { classify, parseKernelLog } from '../../src/irq/kernelLog.ts';
 

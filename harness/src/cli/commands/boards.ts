@@ -2,8 +2,9 @@ import type { Command } from 'commander';
 import { WorkbenchError } from '../../core/errors.ts';
 import { ExecaRunner } from '../../core/runner.ts';
 import { loadRemoteJournal } from '../../deploy/journal.ts';
-import { addBoard, boardFiles, boardSshOptions, getBoard, loadBoards, moduleDirFor, VBOARD, type BoardEntry } from '../../target/boards.ts';
-import { closeTargets, targetFor } from '../../target/connect.ts';
+import { addBoard, boardFiles, moduleDirFor, type BoardEntry } from '../../target/boards.ts';
+import { closeTargets } from '../../target/connect.ts';
+import { builtinProviders } from '../../plugins/builtin.ts';
 import { ConsoleCapture } from '../../target/console.ts';
 import { power, type PowerAction } from '../../target/power.ts';
 
@@ -33,25 +34,23 @@ export function register(program: Command): void {
 
   boards
     .command('list')
-    .description('list the boards: name, flavour, address, labels, where defined')
+    .description('list the boards: name, kind, arch, driver under test, address, labels, where defined')
     .option('--json', 'machine-readable output')
     .action((o: { json?: boolean }) => {
-      const all = loadBoards();
+      const providers = builtinProviders();
+      const all = providers.loadBoards();
       if (o.json) {
         out(JSON.stringify(all, null, 2));
         return;
       }
       for (const b of all) {
-        let addr = '';
-        if (b.name === VBOARD) {
-          try {
-            const s = boardSshOptions(b);
-            addr = `${s.user}@${s.host}:${s.port}`;
-          } catch {
-            addr = '(not running: `workbench vboard up`)';
-          }
-        } else addr = `${b.ssh!.user}@${b.ssh!.host}:${b.ssh!.port}`;
-        out(`${b.name.padEnd(14)} ${b.flavour.padEnd(7)} ${addr.padEnd(28)} ${b.labels.join(',').padEnd(16)} ${b.source}`);
+        let addr: string;
+        try {
+          addr = providers.providerOf(b).address(b);
+        } catch (e) {
+          addr = `(${e instanceof Error ? e.message : String(e)})`;
+        }
+        out(`${b.name.padEnd(14)} ${b.kind.padEnd(7)} ${b.arch.padEnd(6)} ${b.driver.padEnd(8)} ${addr.padEnd(28)} ${b.labels.join(',').padEnd(16)} ${b.source}`);
       }
     });
 
@@ -63,7 +62,8 @@ export function register(program: Command): void {
     .option('--port <n>', 'SSH port', (v) => Number(v))
     .option('--user <user>', 'SSH user (root is needed to deploy modules)')
     .option('--identity <file>', 'private key file (default: SSH agent)')
-    .option('--flavour <f>', 'kernel flavour: arm64 or vboard')
+    .option('--arch <arch>', 'CPU architecture: arm64 (default) or amd64')
+    .option('--driver <name>', 'kernel driver under test (default rkvdec)')
     .option('--module-dir <dir>', 'module install directory ({release} = uname -r)')
     .option('--console <cmd>', 'host command that opens the serial console (run under a pty)')
     .option('--power-on <cmd>', 'host command that powers the board on')
@@ -76,7 +76,8 @@ export function register(program: Command): void {
         ...(o.port !== undefined ? { port: o.port as number } : {}),
         ...(o.user ? { user: o.user as string } : {}),
         ...(o.identity ? { identity: o.identity as string } : {}),
-        ...(o.flavour ? { flavour: o.flavour as 'arm64' | 'vboard' } : {}),
+        ...(o.arch ? { arch: o.arch as 'arm64' | 'amd64' } : {}),
+        ...(o.driver ? { driver: o.driver as string } : {}),
         ...(o.moduleDir ? { module_dir: o.moduleDir as string } : {}),
         ...(o.console ? { console: o.console as string } : {}),
         ...(o.powerOn ? { power_on: o.powerOn as string } : {}),
@@ -84,7 +85,7 @@ export function register(program: Command): void {
         ...(o.powerCycle ? { power_cycle: o.powerCycle as string } : {}),
         labels: o.label as string[],
       };
-      const b = await addBoard(name, entry);
+      const b = await addBoard(name, entry, builtinProviders().builtinBoards());
       out(`added ${b.name} (${b.ssh!.user}@${b.ssh!.host}:${b.ssh!.port}) to ${boardFiles().user}`);
       out(`next: workbench boards check ${b.name} --trust-new-host-key`);
     });
@@ -96,12 +97,13 @@ export function register(program: Command): void {
     .option('--trust-new-host-key', 'record the host key if it is not known yet (trust on first use); a changed key is still refused')
     .option('--timeout <ms>', 'connect timeout per attempt, ms', (v) => Number(v), 10_000)
     .action(async (name: string, o: { trustNewHostKey?: boolean; timeout: number }) => {
-      const board = getBoard(name);
-      const t = targetFor(board, { trust: o.trustNewHostKey ? 'tofu' : 'strict', connectTimeoutMs: o.timeout, reconnectBudgetMs: o.timeout + 2000 });
+      const providers = builtinProviders();
+      const board = providers.getBoard(name);
+      const t = providers.targetFor(board, { trust: o.trustNewHostKey ? 'tofu' : 'strict', connectTimeoutMs: o.timeout, reconnectBudgetMs: o.timeout + 2000 });
       try {
         const t0 = Date.now();
         await t.exec(['true']);
-        out(`${board.name}: connected to ${t.address} in ${Date.now() - t0} ms`);
+        out(`${board.name}: connected to ${providers.providerOf(board).address(board)} in ${Date.now() - t0} ms`);
         const release = await t.kernelRelease();
         const dir = moduleDirFor(board, release);
         const r = await t.exec(['sh', '-c', CHECK_SCRIPT, 'wb', dir]);
@@ -135,7 +137,7 @@ export function register(program: Command): void {
     .argument('<name>', 'board name')
     .option('--log <file>', 'append the capture to this file')
     .action(async (name: string, o: { log?: string }) => {
-      const c = ConsoleCapture.start(getBoard(name), o.log);
+      const c = ConsoleCapture.start(builtinProviders().getBoard(name), o.log);
       let shown = 0;
       const tick = setInterval(() => {
         const text = c.text();
@@ -168,7 +170,7 @@ export function register(program: Command): void {
     .argument('<action>', 'on, off or cycle')
     .action(async (name: string, action: string) => {
       if (!['on', 'off', 'cycle'].includes(action)) throw new WorkbenchError('E_USAGE', `unknown power action '${action}'`, { hint: 'use on, off or cycle' });
-      await power(getBoard(name), action as PowerAction, new ExecaRunner());
+      await power(builtinProviders().getBoard(name), action as PowerAction, new ExecaRunner());
       out(`${name}: power ${action} done`);
     });
 }

@@ -11,10 +11,9 @@ import { describeStatus } from '../../irq/status.ts';
 import { isFailure } from '../../model/verdict.ts';
 import { summarizeIrq } from '../../irq/summary.ts';
 import type { IrqVectorSummary } from '../../model/irq.ts';
-import { getBoard, VBOARD } from '../../target/boards.ts';
-import { closeTargets, targetFor } from '../../target/connect.ts';
+import { closeTargets } from '../../target/connect.ts';
+import { builtinProviders } from '../../plugins/builtin.ts';
 import type { Target } from '../../target/types.ts';
-import { vboardUp } from '../../vboard/vboard.ts';
 import { generateSuite, loadRecipes } from '../../vectors/index.ts';
 import { inspectFile } from '../../vectors/inspect.ts';
 import { checkVectorFileName } from '../../vectors/suites.ts';
@@ -76,10 +75,11 @@ export async function decodeCommand(files: string[], opts: DecodeCommandOptions)
   let target: Target | undefined;
   let driver = opts.driver;
   if (factory.where === 'target') {
-    const board = getBoard(opts.board ?? VBOARD);
-    if (board.flavour === 'vboard') await vboardUp({ log });
-    target = targetFor(board);
-    driver ??= board.flavour === 'vboard' ? 'visl' : 'rkvdec';
+    const providers = builtinProviders();
+    const board = providers.getBoard(opts.board);
+    await providers.ensureReady(board, { log });
+    target = providers.targetFor(board);
+    driver ??= board.driver;
   }
   const decoder = factory.create({ ...(target ? { target } : {}), runner, ...(driver ? { driver } : {}) });
   const proof = await decoder.probe();

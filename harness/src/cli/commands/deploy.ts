@@ -10,8 +10,8 @@ import type { ModuleArtifact } from '../../deploy/types.ts';
 import { repairInterrupted, rollback } from '../../deploy/rollback.ts';
 import { withBoardLock } from '../../target/boardLock.ts';
 import { describeFinding } from '../../irq/kernelLog.ts';
-import { getBoard } from '../../target/boards.ts';
-import { closeTargets, targetFor } from '../../target/connect.ts';
+import { closeTargets } from '../../target/connect.ts';
+import { builtinProviders } from '../../target/providers/builtin.ts';
 
 const out = (s: string) => process.stdout.write(s + '\n');
 const log = (s: string) => process.stderr.write(`[deploy] ${s}\n`);
@@ -68,8 +68,7 @@ function parseParams(list: string[]): Record<string, string[]> {
  * arm64 Debian kernel of real (RK3588) boards.
  */
 export function buildTargetOf(board: Board): 'vboard' | 'arm64' {
-  const b = board as Board & { flavour?: string; kind?: string; arch?: string };
-  return b.flavour === 'vboard' || b.kind === 'vboard' || b.arch === 'amd64' ? 'vboard' : 'arm64';
+  return board.arch === 'amd64' ? 'vboard' : 'arm64';
 }
 
 /**
@@ -103,10 +102,11 @@ export function register(program: Command): void {
     .option('--param <module:name=value>', 'module parameter for modprobe (repeatable)', collect, [] as string[])
     .option('--json', 'print the deploy record as JSON')
     .action(async (o: { board: string; modules?: string[]; param: string[]; json?: boolean }) => {
-      const board = getBoard(o.board);
+      const providers = builtinProviders();
+      const board = providers.getBoard(o.board);
       const params = parseParams(o.param);
       const modules = o.modules?.length ? await artifactsFromPaths(o.modules) : await currentBuild(board);
-      const target = targetFor(board);
+      const target = providers.targetFor(board);
       const ir = interruptible();
       try {
         const hook = phaseHook();
@@ -135,8 +135,9 @@ export function register(program: Command): void {
     .requiredOption('--board <name>', 'board name')
     .option('--to <id>', 'deploy id (see `workbench backups list`)')
     .action(async (o: { board: string; to?: string }) => {
-      const board = getBoard(o.board);
-      const target = targetFor(board);
+      const providers = builtinProviders();
+      const board = providers.getBoard(o.board);
+      const target = providers.targetFor(board);
       try {
         const powerCycle = powerCycleFor(board, target);
         const done = await rollback(target, board, o.to, { log, ...(powerCycle ? { powerCycle } : {}) });
@@ -154,8 +155,9 @@ export function register(program: Command): void {
     .requiredOption('--board <name>', 'board name')
     .option('--json', 'machine-readable output')
     .action(async (o: { board: string; json?: boolean }) => {
-      const board = getBoard(o.board);
-      const target = targetFor(board);
+      const providers = builtinProviders();
+      const board = providers.getBoard(o.board);
+      const target = providers.targetFor(board);
       try {
         // A read-only command: it repairs a pending journal once, but never retries a repair that failed
         // before (that is for `deploy`/`rollback`, which say what holds the board), and always lists.
