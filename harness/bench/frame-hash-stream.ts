@@ -5,10 +5,10 @@
  * + whole-stream MD5), exactly as runVector does, and the figures are
  * printed. Run: node --import tsx harness/bench/frame-hash-stream.ts [frames] [chunkKiB]
  */
-import { Hashers, type FrameHashAlgo } from '../src/decode/hashers.ts';
-import { FrameComparer, type ExpectedFrame } from '../src/decode/frameCompare.ts';
-import { frameBytes, i420 } from '../src/decode/geometry.ts';
-import { FrameSplitter, type FrameSink } from '../src/decode/splitter.ts';
+import { Hashers, type FrameHashAlgo } from '../src/compare/hash.ts';
+import { FrameComparer, type ExpectedFrame } from '../src/compare/frameCompare.ts';
+import { frameBytes, i420 } from '../src/compare/geometry.ts';
+import { FrameSplitter, type FrameSink } from '../src/compare/splitter.ts';
 import { nv12ToPlanar } from '../src/compare/layout.ts';
 
 const frames = Number(process.argv[2] ?? 120);

@@ -3,6 +3,7 @@ import type { XXHashAPI } from 'xxhash-wasm';
 import { WorkbenchError } from '../core/errors.ts';
 import { FrameDigester, xxhashApi, type FrameDigest } from './hash.ts';
 import { frameBytes, isNv12able, nv12ToPlanar, pixelFormat, planarToNv12, type FrameGeometry, type Layout } from './layout.ts';
+import { FrameSplitter, type FrameSink } from './splitter.ts';
 
 /** Hashes of one output frame. */
 export interface HashedFrame {
@@ -50,22 +51,21 @@ export interface StreamHashResult {
  * arrive, e.g. an NV12 stream read from a board over SSH. The geometry of
  * every expected frame is given up front (from the inspector's output list,
  * {@link import('../vectors/inspect.ts').OutputFrameGeometry}); frame
- * boundaries follow from it, so chunks may split frames anywhere.
+ * boundaries follow from it (the workbench's one splitter, splitter.ts), so
+ * chunks may split frames anywhere.
  *
  * Throughput: the input layout is hashed without copying (SHA-256 via
  * OpenSSL, XXH64 via xxhash-wasm); `both` adds one copy and a layout
  * conversion per frame (see harness/bench/hash-throughput.ts).
  */
-export class FrameStreamHasher {
+export class FrameStreamHasher implements FrameSink {
   private readonly frames: HashedFrame[] = [];
-  private cur = 0;
-  private filled = 0;
-  private total = 0;
+  private readonly splitter: FrameSplitter;
   private digester: FrameDigester | null = null;
-  private buffer: Uint8Array | null = null;
   private convert: Uint8Array | null = null;
   private readonly md5: Hash | null;
   private readonly both: boolean;
+  private done: HashedFrame[] = [];
 
   /** Prefer {@link FrameStreamHasher.create}, which loads xxhash-wasm. */
   constructor(
@@ -75,6 +75,7 @@ export class FrameStreamHasher {
   ) {
     this.both = opts.both ?? true;
     this.md5 = this.both || opts.layout === 'i420' ? createHash('md5') : null;
+    this.splitter = new FrameSplitter((i) => geometry[i], this, { frameSize: (g) => frameBytes(g, opts.layout), beyond: 'refuse' });
   }
 
   /** Creates a hasher (loads xxhash-wasm once per process). */
@@ -92,30 +93,9 @@ export class FrameStreamHasher {
    * @throws WorkbenchError `E_STREAM_LONG` when bytes arrive after the last expected frame.
    */
   update(chunk: Uint8Array): HashedFrame[] {
-    const done: HashedFrame[] = [];
-    let p = 0;
-    while (p < chunk.length) {
-      const g = this.geometry[this.cur];
-      if (!g) {
-        throw new WorkbenchError(
-          'E_STREAM_LONG',
-          `decoded stream has more bytes than the ${this.geometry.length} expected frames (${chunk.length - p} extra bytes after byte ${this.total})`,
-          { hint: 'the decoder output more frames (or bigger frames) than the bitstream shows; compare the frame sizes' },
-        );
-      }
-      const size = frameBytes(g, this.opts.layout);
-      if (this.filled === 0) this.startFrame(g, size);
-      const take = Math.min(size - this.filled, chunk.length - p);
-      const piece = chunk.subarray(p, p + take);
-      this.digester!.update(piece);
-      if (this.buffer) this.buffer.set(piece, this.filled);
-      else if (this.md5 && this.opts.layout === 'i420') this.md5.update(piece);
-      this.filled += take;
-      this.total += take;
-      p += take;
-      if (this.filled === size) done.push(this.finishFrame(g));
-    }
-    return done;
+    this.done = [];
+    this.splitter.push(Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength));
+    return this.done;
   }
 
   /**
@@ -124,21 +104,28 @@ export class FrameStreamHasher {
    *   missing or incomplete.
    */
   end(): StreamHashResult {
-    if (this.cur < this.geometry.length) {
-      const g = this.geometry[this.cur]!;
+    const p = this.splitter.partial;
+    const sum = this.splitter.end();
+    if (sum.frames < this.geometry.length) {
+      const g = this.geometry[sum.frames]!;
       throw new WorkbenchError(
         'E_STREAM_SHORT',
-        `decoded stream ended in frame ${this.cur} (${g.width}x${g.height} ${pixelFormat(g)}): got ${this.filled} of ${frameBytes(g, this.opts.layout)} bytes; ${this.geometry.length - this.cur} of ${this.geometry.length} frames missing`,
+        `decoded stream ended in frame ${sum.frames} (${g.width}x${g.height} ${pixelFormat(g)}): got ${p?.bytes ?? 0} of ${frameBytes(g, this.opts.layout)} bytes; ${this.geometry.length - sum.frames} of ${this.geometry.length} frames missing`,
         { hint: 'the decoder stopped early or dropped frames' },
       );
     }
-    return { frames: this.frames, md5: this.md5 ? this.md5.digest('hex') : null, bytes: this.total };
+    return { frames: this.frames, md5: this.md5 ? this.md5.digest('hex') : null, bytes: sum.totalBytes };
   }
 
-  private startFrame(g: FrameGeometry, size: number): void {
+  /** FrameSink: a frame starts. */
+  frameStart(): void {
     this.digester = new FrameDigester(this.xx);
-    const needBuffer = this.both && (this.opts.layout === 'nv12' || isNv12able(g));
-    this.buffer = needBuffer ? (this.buffer && this.buffer.length === size ? this.buffer : new Uint8Array(size)) : null;
+  }
+
+  /** FrameSink: bytes of the current frame (hashed in the input layout at once). */
+  frameData(_index: number, bytes: Buffer): void {
+    this.digester!.update(bytes);
+    if (this.md5 && this.opts.layout === 'i420') this.md5.update(bytes);
   }
 
   /** A reusable conversion buffer of `n` bytes (no per-frame allocation). */
@@ -147,31 +134,29 @@ export class FrameStreamHasher {
     return this.convert;
   }
 
-  private finishFrame(g: FrameGeometry): HashedFrame {
+  /** FrameSink: the frame is complete; the other layout is derived from its bytes when `both`. */
+  frameEnd(index: number, g: FrameGeometry, slices: Buffer[]): void {
     const own = this.digester!.digest();
+    const needOther = this.both && (this.opts.layout === 'nv12' || isNv12able(g));
+    const bytes = needOther ? (slices.length === 1 ? slices[0]! : Buffer.concat(slices)) : undefined;
     let i420: FrameDigest | null = null;
     let nv12: FrameDigest | null = null;
     if (this.opts.layout === 'i420') {
       i420 = own;
-      if (this.buffer) {
-        this.md5!.update(this.buffer);
-        nv12 = digestSync(this.xx, planarToNv12(this.buffer, g, this.scratch(this.buffer.length)));
-      }
+      if (bytes) nv12 = digestSync(this.xx, planarToNv12(bytes, g, this.scratch(bytes.length)));
     } else {
       nv12 = own;
-      if (this.buffer) {
-        const planar = nv12ToPlanar(this.buffer, g, this.scratch(this.buffer.length));
+      if (bytes) {
+        const planar = nv12ToPlanar(bytes, g, this.scratch(bytes.length));
         this.md5!.update(planar);
         i420 = digestSync(this.xx, planar);
       }
     }
-    const f: HashedFrame = { index: this.cur, width: g.width, height: g.height, bitDepth: g.bitDepth, pixelFormat: pixelFormat(g), i420, nv12 };
+    const f: HashedFrame = { index, width: g.width, height: g.height, bitDepth: g.bitDepth, pixelFormat: pixelFormat(g), i420, nv12 };
     this.frames.push(f);
+    this.done.push(f);
     this.opts.onFrame?.(f);
-    this.cur++;
-    this.filled = 0;
     this.digester = null;
-    return f;
   }
 }
 

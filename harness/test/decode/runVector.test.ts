@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { digestFrame } from '../../src/compare/hash.ts';
-import { frameBytes, i420 } from '../../src/decode/geometry.ts';
+import { frameBytes, i420 } from '../../src/compare/geometry.ts';
 import type { DecodeRequest, Decoder, DecoderRun } from '../../src/decode/registry.ts';
 import { runVector } from '../../src/decode/runVector.ts';
 import type { ExecOptions, ExecResult, Target } from '../../src/target/types.ts';

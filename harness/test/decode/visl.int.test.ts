@@ -15,7 +15,7 @@ import { ExecaRunner } from '../../src/core/runner.ts';
 import { streamNeeds } from '../../src/decode/captureFormat.ts';
 import { GstV4l2SlDecoder } from '../../src/decode/gstV4l2sl.ts';
 import { runVector } from '../../src/decode/runVector.ts';
-import { PIXELS_NOT_VERIFIED } from '../../src/decode/verdict.ts';
+import { PIXELS_NOT_VERIFIED } from '../../src/compare/verdict.ts';
 import type { SshTarget } from '../../src/target/ssh.ts';
 import { vboardTarget, vboardUp } from '../../src/vboard/vboard.ts';
 import { generateSuite, type GeneratedVector } from '../../src/vectors/generate/generate.ts';

@@ -12,7 +12,7 @@ import { PNG } from 'pngjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { digestFrame } from '../../src/compare/hash.ts';
 import { ExecaRunner } from '../../src/core/runner.ts';
-import { frameBytes } from '../../src/decode/geometry.ts';
+import { frameBytes } from '../../src/compare/geometry.ts';
 import { runVector } from '../../src/decode/runVector.ts';
 import { VpxdecHostDecoder } from '../../src/decode/vpxdecHost.ts';
 import { inspectFile, type InspectResult } from '../../src/vectors/inspect.ts';

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import type { CompareResult } from '../../src/decode/frameCompare.ts';
-import { decideVerdict, outputIndexForDecoded, PIXELS_NOT_VERIFIED, type DecodeFacts } from '../../src/decode/verdict.ts';
-import { i420 } from '../../src/decode/geometry.ts';
+import type { CompareResult } from '../../src/compare/frameCompare.ts';
+import { decideVerdict, outputIndexForDecoded, PIXELS_NOT_VERIFIED, type DecodeFacts } from '../../src/compare/verdict.ts';
+import { i420 } from '../../src/compare/geometry.ts';
 
 const g = i420(64, 64);
 function compare(produced: number, expected: number, bad: number[] = []): CompareResult {

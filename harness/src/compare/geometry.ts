@@ -1,5 +1,5 @@
 import { WorkbenchError } from '../core/errors.ts';
-import { bytesPerSample, chromaSize, frameBytes as layoutFrameBytes, pixelFormat, type FrameGeometry } from '../compare/layout.ts';
+import { bytesPerSample, chromaSize, frameBytes as layoutFrameBytes, pixelFormat, type FrameGeometry } from './layout.ts';
 
 /**
  * Geometry of decoded output frames as they travel from the board: planar

@@ -1,8 +1,8 @@
 import { completeChecks, type CheckResult, type Verdict } from '../model/verdict.ts';
 import type { FrameInfo } from '../vectors/inspect.ts';
 import type { CompareResult } from './frameCompare.ts';
-import type { BitstreamCheckResult } from './visl/bitstreamCheck.ts';
-import type { ControlsCheckResult } from './visl/controlsCheck.ts';
+import type { BitstreamCheckResult } from '../decode/visl/bitstreamCheck.ts';
+import type { ControlsCheckResult } from '../decode/visl/controlsCheck.ts';
 
 /** Everything the decode of one vector produced, as the verdict needs it. */
 export interface DecodeFacts {

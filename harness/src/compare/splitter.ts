@@ -1,3 +1,4 @@
+import { WorkbenchError } from '../core/errors.ts';
 import { frameBytes, type FrameGeometry } from './geometry.ts';
 
 /** Receives the frames a {@link FrameSplitter} cuts out of a byte stream. */
@@ -26,11 +27,25 @@ export interface SplitSummary {
   framesBeyondExpected: number;
 }
 
+/** Options of {@link FrameSplitter}. */
+export interface SplitterOptions {
+  /** Bytes of one frame of a geometry (default: the planar i420 layout, geometry.ts frameBytes). */
+  frameSize?: (g: FrameGeometry) => number;
+  /**
+   * Bytes after the last frame the provider knows: `reuse` cuts them with
+   * the last geometry ("extra frames" for the verdict, the default),
+   * `refuse` throws `E_STREAM_LONG`.
+   */
+  beyond?: 'reuse' | 'refuse';
+}
+
 /**
- * Cuts a stream of packed frames (see geometry.ts) into frames as the bytes
- * arrive, with one geometry per output frame, so resolution changes inside a
- * vector split correctly. Frames beyond the provider's list reuse the last
- * known geometry (they are "extra frames" for the verdict).
+ * The one frame splitter of the workbench (references and decodes): cuts a
+ * stream of packed frames (see layout.ts) into frames as the bytes arrive,
+ * with one geometry per output frame, so resolution changes inside a vector
+ * split correctly. Frames beyond the provider's list reuse the last known
+ * geometry (they are "extra frames" for the verdict) unless the options
+ * refuse them.
  *
  * No bytes are copied: the sink gets subarray views of the pushed chunks.
  */
@@ -54,12 +69,25 @@ export class FrameSplitter {
   constructor(
     private readonly geometryOf: (index: number) => FrameGeometry | undefined,
     private readonly sink: FrameSink,
+    private readonly opts: SplitterOptions = {},
   ) {}
 
+  /** Output frames cut so far (the index of the frame in progress). */
+  get framesCut(): number {
+    return this.index;
+  }
+
   /** Starts the next frame; false when no geometry is known at all. */
-  private startFrame(): boolean {
+  private startFrame(extra: number): boolean {
     let g = this.geometryOf(this.index);
     if (!g) {
+      if (this.opts.beyond === 'refuse') {
+        throw new WorkbenchError(
+          'E_STREAM_LONG',
+          `decoded stream has more bytes than the ${this.index} expected frames (${extra} extra bytes after byte ${this.total - extra})`,
+          { hint: 'the decoder output more frames (or bigger frames) than the bitstream shows; compare the frame sizes' },
+        );
+      }
       g = this.last;
       if (!g) return false;
       this.curBeyond = true;
@@ -68,7 +96,7 @@ export class FrameSplitter {
     }
     this.cur = g;
     this.last = g;
-    this.need = frameBytes(g);
+    this.need = (this.opts.frameSize ?? frameBytes)(g);
     this.have = 0;
     this.slices = [];
     this.sink.frameStart?.(this.index, g);
@@ -80,7 +108,7 @@ export class FrameSplitter {
     this.total += chunk.length;
     let off = 0;
     while (off < chunk.length) {
-      if (!this.cur && !this.startFrame()) {
+      if (!this.cur && !this.startFrame(chunk.length - off)) {
         // No geometry for any frame: the bytes cannot be split.
         this.unsplit += chunk.length - off;
         return;
@@ -101,6 +129,11 @@ export class FrameSplitter {
         this.index++;
       }
     }
+  }
+
+  /** Geometry and bytes so far of an incomplete frame in progress, if any. */
+  get partial(): { index: number; geometry: FrameGeometry; bytes: number; need: number } | undefined {
+    return this.cur ? { index: this.index, geometry: this.cur, bytes: this.have, need: this.need } : undefined;
   }
 
   /** Ends the stream; an incomplete last frame is reported, not emitted. */

@@ -1,9 +1,9 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { frameBytes, i420, planeLayout, type FrameGeometry } from '../../src/decode/geometry.ts';
-import { FrameSplitter } from '../../src/decode/splitter.ts';
-import { FrameComparer } from '../../src/decode/frameCompare.ts';
-import { Hashers } from '../../src/decode/hashers.ts';
+import { frameBytes, i420, planeLayout, type FrameGeometry } from '../../src/compare/geometry.ts';
+import { FrameSplitter } from '../../src/compare/splitter.ts';
+import { FrameComparer } from '../../src/compare/frameCompare.ts';
+import { Hashers } from '../../src/compare/hash.ts';
 
 /** Deterministic frame content: byte = (seed + i * 7) & 255. */
 function frame(g: FrameGeometry, seed: number): Buffer {

@@ -1,6 +1,6 @@
 import { createHash, type Hash } from 'node:crypto';
 import { describeGeometry, sameGeometry, type FrameGeometry } from './geometry.ts';
-import { ALGO_PREFERENCE, type FrameHashAlgo, type Hashers, type StreamHash } from './hashers.ts';
+import { ALGO_PREFERENCE, type FrameHashAlgo, type Hashers, type StreamHash } from './hash.ts';
 import type { FrameSink } from './splitter.ts';
 
 /** What the reference says about one output frame (output order). */
