@@ -5,8 +5,10 @@
  */
 import { WorkbenchError } from '../core/errors.ts';
 import type { Runner } from '../core/runner.ts';
-import { generateSuite, type GeneratedVector, loadRecipes } from '../vectors/index.ts';
-import { inspectFile, type InspectResult } from '../vectors/inspect.ts';
+import { generateSuite, type GeneratedVector } from '../vectors/generate/generate.ts';
+import { loadRecipes } from '../vectors/generate/recipes.ts';
+import { inspectFile } from '../vectors/inspect.ts';
+import { checkVectorFileName } from '../vectors/suites.ts';
 import { ensureReferences, type ReferenceSet } from '../vectors/references.ts';
 import type { StageContext } from './graph.ts';
 import type { IterateRequest, PlannedVector, VectorPlan } from './stages.ts';
@@ -40,19 +42,14 @@ export function globMatcher(glob: string): (name: string) => boolean {
   return (name) => res.some((r) => r.test(name));
 }
 
-/** What the plan stage prepared, for the decode stage. */
-export interface PreparedPlan {
-  plan: VectorPlan;
-  inspect: Map<string, InspectResult>;
-  references: Map<string, ReferenceSet>;
-}
-
 /**
- * Resolves and prepares the vectors of `req`.
+ * Resolves and prepares the vectors of `req` (with their libvpx references
+ * unless `opts.references` is false).
  * @throws WorkbenchError `E_SUITE_UNKNOWN`, `E_NO_VECTORS` (the glob matched
  *   nothing), and the generator's / reference errors.
  */
-export async function prepareVectors(ctx: StageContext, req: IterateRequest, runner: Runner): Promise<PreparedPlan> {
+export async function prepareVectors(ctx: StageContext, req: IterateRequest, runner: Runner, opts: { references?: boolean } = {}): Promise<VectorPlan> {
+  const withReferences = opts.references ?? true;
   const suite = req.suite ?? DEFAULT_SUITE;
   if (suite !== DEFAULT_SUITE) {
     throw new WorkbenchError('E_SUITE_UNKNOWN', `suite ${suite} cannot be run by iterate yet (its vector files are not in the vector store)`, {
@@ -73,8 +70,7 @@ export async function prepareVectors(ctx: StageContext, req: IterateRequest, run
   }
   const gen = await generateSuite({ only: names, runner, log: (m) => ctx.log(m, 'debug') });
   const byName = new Map<string, GeneratedVector>(gen.vectors.map((v) => [v.name, v]));
-  const inspect = new Map<string, InspectResult>();
-  const references = new Map<string, ReferenceSet>();
+  const references: ReferenceSet[] = [];
   const vectors: PlannedVector[] = [];
   let i = 0;
   for (const name of names) {
@@ -82,22 +78,34 @@ export async function prepareVectors(ctx: StageContext, req: IterateRequest, run
     const g = byName.get(name);
     if (!g) throw new WorkbenchError('E_INTERNAL', `generator returned no vector ${name}`);
     ctx.command(g.command);
-    inspect.set(name, await inspectFile(g.path));
-    const ref = await ensureReferences(g.path, { runner, log: (m) => ctx.log(m, 'debug') });
-    references.set(name, ref);
-    ctx.command(ref.command);
-    vectors.push({ name, suite, features: g.features, file: g.path, expectedMd5: ref.md5, frames: ref.frames.length });
+    const inspect = await inspectFile(g.path);
+    const ref = withReferences ? await ensureReferences(g.path, { runner, log: (m) => ctx.log(m, 'debug') }) : null;
+    if (ref) {
+      references.push(ref);
+      ctx.command(ref.command);
+    }
+    vectors.push({ name, suite, features: g.features, file: g.path, expectedMd5: ref?.md5 ?? null, ...(ref ? { frames: ref.frames.length } : {}), inspect, reference: ref });
     ctx.progress(++i, names.length, 'vectors prepared');
   }
-  const first = references.values().next().value as ReferenceSet | undefined;
   return {
-    plan: {
-      suite,
-      ...(req.vectors ? { filter: req.vectors } : {}),
-      vectors,
-      reference: { name: 'libvpx vpxdec', version: first?.decoder ?? 'unknown' },
-    },
-    inspect,
-    references,
+    suite,
+    ...(req.vectors ? { filter: req.vectors } : {}),
+    vectors,
+    reference: { name: 'libvpx vpxdec', version: references[0]?.decoder ?? 'unknown' },
   };
+}
+
+/**
+ * Vector files given by path (`workbench decode FILE...`), made ready like
+ * the plan stage's: named after the file (a safe name, vectors/suites.ts), inspected, with their libvpx
+ * references when `references` is set.
+ */
+export async function prepareFiles(files: readonly string[], opts: { runner: Runner; references: boolean; log?: (m: string) => void }): Promise<PlannedVector[]> {
+  const out: PlannedVector[] = [];
+  for (const file of files) {
+    const inspect = await inspectFile(file);
+    const ref = opts.references ? await ensureReferences(file, { runner: opts.runner, ...(opts.log ? { log: opts.log } : {}) }) : null;
+    out.push({ name: checkVectorFileName(file), suite: '', features: inspect.features, file, expectedMd5: ref?.md5 ?? null, ...(ref ? { frames: ref.frames.length } : {}), inspect, reference: ref });
+  }
+  return out;
 }

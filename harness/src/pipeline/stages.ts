@@ -13,7 +13,11 @@
  * failure (2). A stage honours `ctx.signal`: on abort it stops, kills what it
  * started on the board, and leaves the board with a working module.
  */
+import type { Board } from '../target/boards.ts';
 import type { Target } from '../target/types.ts';
+import type { DecodeService } from '../decode/service.ts';
+import type { InspectResult } from '../vectors/inspect.ts';
+import type { ReferenceSet } from '../vectors/references.ts';
 import type { StageContext } from './graph.ts';
 import type { BoardInfo, DeployInfo, Diagnostic, KernelInfo, KernelLogFinding, ModuleRecord, VectorResult } from '../model/record.ts';
 
@@ -29,6 +33,10 @@ export interface BoardSession {
   /** Board facts; `device` is the expected driver until {@link IterateStages.prepareDecode} found the real one. */
   info: BoardInfo;
   target: Target;
+  /** The board profile (real stages; fakes may leave it out). */
+  board?: Board;
+  /** Decoder + chosen checks of this board, once {@link IterateStages.prepareDecode} opened them. */
+  decoding?: DecodeService;
   /** The request-API decoder on the board (e.g. GStreamer 1.28 v4l2slvp9dec), once known. */
   decoder?: ToolVersion;
   /** Disconnects (does not stop the vboard: the next run reuses it). Idempotent. */
@@ -67,6 +75,10 @@ export interface PlannedVector {
   /** Fluster `result` (MD5 of all reference frames), when known. */
   expectedMd5: string | null;
   frames?: number;
+  /** The inspector's parse of the stream (real plan stage). */
+  inspect?: InspectResult;
+  /** The libvpx references (real plan stage; null when none). */
+  reference?: ReferenceSet | null;
 }
 
 /** The vectors of the run and their references, ready on the host. */

@@ -27,6 +27,7 @@ import { validateRemotePath } from './quote.ts';
  * kind = "ssh"               # board kind (provider), default ssh
  * arch = "arm64"             # CPU architecture: amd64 | arm64 (default arm64)
  * driver = "rkvdec"          # kernel driver under test (default rkvdec)
+ * decoder = "gst-v4l2sl-vp9" # decoder backend (default: the first board-side one)
  * module_dir = "/lib/modules/{release}/updates"   # default; {release} = uname -r
  * console = "picocom -b 1500000 /dev/ttyUSB0"     # optional, run under a pty
  * power_on = "..."; power_off = "..."; power_cycle = "..."   # optional host commands
@@ -56,6 +57,8 @@ export interface Board {
   arch: Arch;
   /** Kernel driver under test (`visl`, `rkvdec`, ...): selects the decoder device and the per-vector checks. */
   driver: string;
+  /** Decoder backend to use (decode/backend.ts name); default: the first board-side backend. */
+  decoder?: string;
   transport: Transport;
   /** SSH endpoint (absent for a kind that resolves it when connecting, e.g. the vboard). */
   ssh?: { host: string; port: number; user: string; identity?: string; hostKeyAlias?: string };
@@ -127,6 +130,7 @@ const BoardEntrySchema = z
     kind: z.string().regex(/^[a-z][a-z0-9-]{0,31}$/, 'expected a board kind such as "ssh"').default('ssh'),
     arch: z.enum(['amd64', 'arm64']).optional(),
     driver: z.string().regex(/^[a-z0-9_-]{1,32}$/, 'expected a kernel driver name such as "rkvdec"').optional(),
+    decoder: z.string().regex(/^[a-z0-9][a-z0-9-]{0,63}$/, 'expected a decoder name such as "gst-v4l2sl-vp9"').optional(),
     flavour: z.enum(['vboard', 'arm64']).optional(),
     module_dir: remotePathTemplate.default(DEFAULT_MODULE_DIR),
     console: hostCommand.optional(),
@@ -184,6 +188,7 @@ function readFile(file: string): Board[] {
     kind: e.kind,
     arch: e.arch ?? FLAVOURS[e.flavour ?? 'arm64'].arch,
     driver: e.driver ?? FLAVOURS[e.flavour ?? 'arm64'].driver,
+    ...(e.decoder ? { decoder: e.decoder } : {}),
     transport: 'ssh' as const,
     ssh: {
       host: e.host,

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { formatMismatch, selectedCaptureFormats } from '../../src/decode/captureFormat.ts';
-import { parseProbe, selectElement } from '../../src/decode/gstElements.ts';
-import { classifyGstFailure, summarizeFormats } from '../../src/decode/gstFailure.ts';
-import { parseGstStderr, pipelineArgv, quietGstOutput } from '../../src/decode/gstV4l2sl.ts';
+import { parseProbe, selectElement } from '../../src/decode/backends/gstElements.ts';
+import { classifyGstFailure, summarizeFormats } from '../../src/decode/backends/gstFailure.ts';
+import { parseGstStderr, pipelineArgv, quietGstOutput } from '../../src/decode/backends/gstV4l2sl.ts';
 import type { InspectResult } from '../../src/vectors/inspect.ts';
 
 /** v4l2-ctl listings as printed by visl on the vboard (Debian 7.2.13). */

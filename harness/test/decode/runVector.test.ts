@@ -1,13 +1,16 @@
 import { describe, expect, it } from 'vitest';
 import { digestFrame } from '../../src/compare/hash.ts';
 import { frameBytes, i420 } from '../../src/compare/geometry.ts';
-import type { DecodeRequest, Decoder, DecoderRun } from '../../src/decode/registry.ts';
+import type { DecodeRequest, Decoder, DecoderRun } from '../../src/decode/backend.ts';
 import { runVector } from '../../src/decode/runVector.ts';
+import { builtinChecks } from '../../src/plugins/builtin.ts';
 import type { ExecOptions, ExecResult, Target } from '../../src/target/types.ts';
 import type { InspectResult } from '../../src/vectors/inspect.ts';
 import type { ReferenceSet } from '../../src/vectors/references.ts';
 
 const g = i420(16, 16);
+/** The checks of a board whose driver decodes (pixels, frame count, kernel log, IRQ). */
+const checks = builtinChecks().forBoard({ name: 'fake', driver: 'rkvdec' });
 const size = frameBytes(g);
 const frames = [0, 1, 2].map((s) => Buffer.alloc(size, s + 1));
 
@@ -38,7 +41,8 @@ class FakeBoard implements Target {
 /** A decoder that streams the three frames (odd chunking) and exits 0. */
 const decoder: Decoder = {
   name: 'fake',
-  probe: async () => ({ element: 'fake' }),
+  codec: 'vp9',
+  probe: async () => ({ implementation: 'fake', version: '1' }),
   decode: async (req: DecodeRequest): Promise<DecoderRun> => {
     const all = Buffer.concat(frames);
     for (let o = 0; o < all.length; o += 100) req.onFrameBytes(all.subarray(o, o + 100));
@@ -65,7 +69,7 @@ describe('runVector with a board', () => {
       '<1>[  21.000001] Oops: Oops: 0000 [#1] SMP NOPTI',
       '<4>[  21.000002] RIP: 0010:rkvdec_vp9_run+0x42/0x300 [rockchip_vdec]',
     ]);
-    const o = await runVector({ target: board, decoder, vector: { name: 'v.ivf', file: '/nonexistent' }, inspect, reference: await reference(), mode: 'pixels', timeoutMs: 1000, boardLock: false });
+    const o = await runVector({ target: board, decoder, vector: { name: 'v.ivf', file: '/nonexistent' }, inspect, reference: await reference(), checks, timeoutMs: 1000, boardLock: false });
     expect(o.compare.mismatchingFrames).toBe(0);
     expect(o.verdict.result).toBe('crash');
     expect(o.verdict.message).toMatch(/NULL pointer dereference/);
@@ -83,10 +87,10 @@ describe('runVector with a board', () => {
       vector: { name: 'v.ivf', file: '/nonexistent' },
       inspect,
       reference: await reference(),
-      mode: 'pixels',
+      checks,
       timeoutMs: 1000,
       boardLock: false,
-      irq: { state: 'enabled', how: ['param:irq_trace=1'] },
+      session: { irq: { state: 'enabled', how: ['param:irq_trace=1'] } },
     });
     expect(o.verdict.result).toBe('pass');
     expect(o.result.irq).toMatchObject({ jobs: 2, vp9Jobs: 2, statuses: [{ status: '0x00000007', mode: 2, count: 2 }] });

@@ -6,7 +6,7 @@ import { splitSections } from '../../src/decode/visl/session.ts';
 import { checkControls } from '../../src/decode/visl/controlsCheck.ts';
 import { parseFtrace } from '../../src/decode/visl/ftrace.ts';
 import { parseVp9FrameEvent, vp9FrameEvents } from '../../src/decode/visl/vp9FrameTrace.ts';
-import { expectedPayloads } from '../../src/decode/runVector.ts';
+import { expectedPayloads } from '../../src/decode/checks/visl.ts';
 import { inspectFile } from '../../src/vectors/inspect.ts';
 
 const FIX = join(import.meta.dirname, 'fixtures');

@@ -13,9 +13,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ExecaRunner } from '../../src/core/runner.ts';
 import { streamNeeds } from '../../src/decode/captureFormat.ts';
-import { GstV4l2SlDecoder } from '../../src/decode/gstV4l2sl.ts';
+import { GstV4l2SlDecoder } from '../../src/decode/backends/gstV4l2sl.ts';
 import { runVector } from '../../src/decode/runVector.ts';
-import { PIXELS_NOT_VERIFIED } from '../../src/compare/verdict.ts';
+import { PIXELS_NOT_VERIFIED } from '../../src/decode/checks/visl.ts';
+import { vislBitstreamResult } from '../../src/decode/checks/vislBitstream.ts';
+import { vislControlsResult } from '../../src/decode/checks/vislControls.ts';
+import { builtinChecks } from '../../src/plugins/builtin.ts';
 import type { SshTarget } from '../../src/target/ssh.ts';
 import { vboardTarget, vboardUp } from '../../src/vboard/vboard.ts';
 import { generateSuite, type GeneratedVector } from '../../src/vectors/generate/generate.ts';
@@ -52,7 +55,7 @@ async function decode(v: GeneratedVector, extra: Partial<Parameters<typeof runVe
     vector: { name: v.path.split('/').pop()!, file: v.path, features: v.features },
     inspect: inspected.get(v.name)!,
     reference: null,
-    mode: 'visl',
+    checks: builtinChecks().forBoard({ name: 'vboard', driver: 'visl' }),
     timeoutMs: 120_000,
     runner,
     ...extra,
@@ -62,11 +65,11 @@ async function decode(v: GeneratedVector, extra: Partial<Parameters<typeof runVe
 describe('visl mode on the vboard', () => {
   it('binds to visl and proves which media device was opened', async () => {
     const p = await decoder.probe();
-    expect(p.driver).toBe('visl');
+    expect(p.device?.driver).toBe('visl');
     const o = await decode(vectors.find((v) => v.name === 'p0-q-max')!);
-    expect(o.run.proof?.opened).toContain(p.mediaDevice);
-    expect(o.run.proof?.opened).toContain(p.videoDevice);
-    expect(o.result.device).toMatchObject({ media: p.mediaDevice, video: p.videoDevice, driver: 'visl' });
+    expect(o.run.proof?.opened).toContain(p.device?.media);
+    expect(o.run.proof?.opened).toContain(p.device?.video);
+    expect(o.result.device).toMatchObject({ media: p.device?.media, video: p.device?.video, driver: 'visl' });
   });
 
   it('every vp9-features vector: pass with all control and bitstream checks, or not-supported with the reason', async () => {
@@ -84,9 +87,11 @@ describe('visl mode on the vboard', () => {
       const st = Object.fromEntries(vd.checks.map((c) => [c.check, c.status]));
       expect(st).toEqual({ pixels: 'not-run', controls: 'pass', bitstream: 'pass', 'frame-count': 'pass' });
       expect(vd.checks.find((c) => c.check === 'pixels')!.detail).toBe(PIXELS_NOT_VERIFIED);
-      expect(o.controls!.mismatches).toEqual([]);
-      expect(o.controls!.framesCompared).toBe(o.controls!.framesExpected);
-      expect(o.bitstream!.framesCompared).toBe(o.bitstream!.framesExpected);
+      const controls = vislControlsResult(o.details)!;
+      const bitstream = vislBitstreamResult(o.details)!;
+      expect(controls.mismatches).toEqual([]);
+      expect(controls.framesCompared).toBe(controls.framesExpected);
+      expect(bitstream.framesCompared).toBe(bitstream.framesExpected);
       expect(o.result.md5.actual).toBeNull();
     }
     console.log(rows.join('\n'));
@@ -95,7 +100,7 @@ describe('visl mode on the vboard', () => {
 
   it('a decoder hung in the driver is a timeout, and the board decodes the next vector', async () => {
     const hang = vectors.find((v) => v.name === 'p0-q-max')!;
-    const o = await decode(hang, { timeoutMs: 8_000, vislParams: { visl_transtime_ms: 30_000 } });
+    const o = await decode(hang, { timeoutMs: 8_000, driverParams: { visl_transtime_ms: 30_000 } });
     expect(o.verdict).toMatchObject({ result: 'timeout', timeoutMs: 8_000 });
     expect(o.run.releaseMs).toBeGreaterThan(5_000); // the stuck thread held the device until visl's job ended
     expect(o.run.stuckThreads?.join(' ')).toMatch(/visl_device_run/);

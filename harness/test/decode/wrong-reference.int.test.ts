@@ -14,7 +14,9 @@ import { digestFrame } from '../../src/compare/hash.ts';
 import { ExecaRunner } from '../../src/core/runner.ts';
 import { frameBytes } from '../../src/compare/geometry.ts';
 import { runVector } from '../../src/decode/runVector.ts';
-import { VpxdecHostDecoder } from '../../src/decode/vpxdecHost.ts';
+import { VpxdecHostDecoder } from '../../src/decode/backends/vpxdecHost.ts';
+import { pixelsArtefacts } from '../../src/decode/checks/pixels.ts';
+import { builtinChecks } from '../../src/plugins/builtin.ts';
 import { inspectFile, type InspectResult } from '../../src/vectors/inspect.ts';
 import type { ReferenceSet } from '../../src/vectors/references.ts';
 
@@ -79,7 +81,7 @@ describe('pixel comparison against a libvpx decode stream', () => {
       vector: { name: 'clip.ivf', file: ivf },
       inspect: info,
       reference: await referenceSet(yuv),
-      mode: 'pixels',
+      checks: builtinChecks().forBoard({ name: 'host', driver: '' }),
       timeoutMs: 60_000,
       runner,
     });
@@ -99,7 +101,7 @@ describe('pixel comparison against a libvpx decode stream', () => {
       vector: { name: 'clip.ivf', file: ivf },
       inspect: info,
       reference: await referenceSet(wrong),
-      mode: 'pixels',
+      checks: builtinChecks().forBoard({ name: 'host', driver: '' }),
       timeoutMs: 60_000,
       runner,
       artifactsDir,
@@ -113,7 +115,7 @@ describe('pixel comparison against a libvpx decode stream', () => {
     expect(r.verdict.framesProduced).toBe(N);
     expect(r.verdict.checks.find((c) => c.check === 'pixels')?.status).toBe('fail');
     expect(r.result.md5.actual).not.toBe(r.result.md5.expected);
-    const a = r.artefacts!;
+    const a = pixelsArtefacts(r.details)!;
     for (const p of [a.decodedPng, a.referencePng!, a.diffPng!]) {
       const png = PNG.sync.read(await readFile(p));
       expect([png.width, png.height]).toEqual([W, H]);

@@ -1,23 +1,19 @@
 import type { Command } from 'commander';
-import { basename, join } from 'node:path';
+import { join } from 'node:path';
 import { ExitCode, WorkbenchError } from '../../core/errors.ts';
+import { EventBus } from '../../core/events.ts';
 import { ExecaRunner } from '../../core/runner.ts';
-import { getDecoder, listDecoders, type DeviceProof } from '../../decode/registry.ts';
-import '../../decode/gstV4l2sl.ts';
-import '../../decode/vpxdecHost.ts';
-import { runVector } from '../../decode/runVector.ts';
-import { enableInstrumentation, type InstrumentationState } from '../../irq/instrumentation.ts';
+import { DecodeService } from '../../decode/service.ts';
+import { VISL } from '../../decode/checks/visl.ts';
+import { vislBitstreamResult } from '../../decode/checks/vislBitstream.ts';
+import { vislControlsResult } from '../../decode/checks/vislControls.ts';
 import { describeStatus } from '../../irq/status.ts';
-import { isFailure } from '../../model/verdict.ts';
-import { summarizeIrq } from '../../irq/summary.ts';
-import type { IrqVectorSummary } from '../../model/irq.ts';
+import { DEFAULT_SUITE, prepareFiles, prepareVectors } from '../../pipeline/plan.ts';
+import type { StageContext } from '../../pipeline/graph.ts';
+import { builtinPlugins } from '../../plugins/builtin.ts';
+import { isFailure, summarizeIrq, type IrqVectorSummary } from '../../report/types.ts';
 import { closeTargets } from '../../target/connect.ts';
-import { builtinProviders } from '../../plugins/builtin.ts';
-import type { Target } from '../../target/types.ts';
-import { generateSuite, loadRecipes } from '../../vectors/index.ts';
-import { inspectFile } from '../../vectors/inspect.ts';
 import { checkVectorFileName } from '../../vectors/suites.ts';
-import { ensureReferences } from '../../vectors/references.ts';
 
 /** Options of `workbench decode`. */
 export interface DecodeCommandOptions {
@@ -33,22 +29,6 @@ export interface DecodeCommandOptions {
   json?: boolean;
 }
 
-function globMatch(glob: string): (n: string) => boolean {
-  const res = glob.split(',').map((g) => new RegExp('^' + g.trim().replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.') + '$'));
-  return (n) => res.some((r) => r.test(n));
-}
-
-/** Vector files: the given paths, or the generated vp9-features vectors (optionally filtered). */
-async function resolveVectors(files: string[], glob: string | undefined, log: (m: string) => void): Promise<{ name: string; file: string; features?: string[] }[]> {
-  if (files.length) return files.map((f) => ({ name: checkVectorFileName(f), file: f }));
-  const recipes = loadRecipes();
-  let names = recipes.vectors.map((v) => v.name);
-  if (glob) names = names.filter(globMatch(glob));
-  if (!names.length) throw new WorkbenchError('E_NO_VECTORS', `--vectors ${glob} matches no vector of vp9-features`, { hint: `vectors: ${recipes.vectors.map((v) => v.name).join(', ')}` });
-  const gen = await generateSuite({ only: names, log });
-  return gen.vectors.map((v) => ({ name: basename(v.path), file: v.path, features: v.features }));
-}
-
 function parseParams(list: string[] = []): Record<string, string> {
   const out: Record<string, string> = {};
   for (const p of list) {
@@ -59,68 +39,79 @@ function parseParams(list: string[] = []): Record<string, string> {
   return out;
 }
 
+/** A stage context for the plan step outside the pipeline (log lines to stderr, nothing else recorded). */
+function planContext(log: (m: string) => void): StageContext {
+  return {
+    stage: 'plan',
+    signal: new AbortController().signal,
+    bus: new EventBus(),
+    log: (m) => log(m),
+    command: () => undefined,
+    progress: () => undefined,
+    detail: () => undefined,
+  };
+}
+
 /**
  * `workbench decode`: the decode stage alone, on a board (or the host for
- * libvpx-vp9): per vector the verdict, the checks that ran, the device
- * used, IRQ histogram, notes. Exit 0 when every vector passed or was not
- * supported, 1 on test failures, 2 on infrastructure errors.
+ * libvpx-vp9), through the same decode service as iterate: per vector the
+ * verdict, the checks that ran, the device used, IRQ histogram, notes. Exit
+ * 0 when every vector passed or was not supported, 1 on test failures, 2 on
+ * infrastructure errors. `--mode pixels|visl` overrides the checks the
+ * board's driver would choose (pixels: compare with libvpx; visl: controls
+ * + bitstream + count).
  */
 export async function decodeCommand(files: string[], opts: DecodeCommandOptions): Promise<number> {
   const runner = new ExecaRunner();
   const out = (s: string) => process.stdout.write(s + '\n');
   const log = (m: string) => process.stderr.write(m + '\n');
   for (const f of files) checkVectorFileName(f); // before anything runs or touches the board
-  const decoderName = opts.decoder ?? 'gst-v4l2sl-vp9';
-  const factory = getDecoder(decoderName);
-  let target: Target | undefined;
-  let driver = opts.driver;
-  if (factory.where === 'target') {
-    const providers = builtinProviders();
-    const board = providers.getBoard(opts.board);
-    await providers.ensureReady(board, { log });
-    target = providers.targetFor(board);
-    driver ??= board.driver;
-  }
-  const decoder = factory.create({ ...(target ? { target } : {}), runner, ...(driver ? { driver } : {}) });
-  const proof = await decoder.probe();
-  const mode = opts.mode && opts.mode !== 'auto' ? opts.mode : driver === 'visl' ? 'visl' : 'pixels';
-  if ('videoDevice' in proof) {
-    const p = proof as DeviceProof;
-    log(`decoder ${decoderName}: element ${p.element} → ${p.mediaDevice} ${p.videoDevice} (driver ${p.driver || '?'}); mode ${mode}`);
-  }
-  let irq: InstrumentationState | undefined;
-  if (target && driver !== 'visl') {
-    irq = await enableInstrumentation(target);
-    log(irq.state === 'enabled' ? `IRQ instrumentation: ${irq.how.join(', ')}` : `IRQ instrumentation unavailable: ${irq.reason}`);
-  }
-  const vectors = await resolveVectors(files, opts.vectors, log);
+  const { providers, decoders, checks } = builtinPlugins();
+  const backend = opts.decoder ? decoders.get(opts.decoder) : undefined;
+  const onBoard = !backend || backend.where === 'target';
+  const board = onBoard ? providers.getBoard(opts.board) : undefined;
+  if (board) await providers.ensureReady(board, { log });
+  const target = board ? providers.targetFor(board) : undefined;
+  const name = board?.name ?? 'host';
+  const driver = opts.driver ?? board?.driver ?? '';
+  // --mode chooses the checks as for a visl board, or as for a driver no driver-specific check applies to (pixels)
+  const checksFor = { name, driver: opts.mode === 'visl' ? VISL : opts.mode === 'pixels' ? '' : driver };
+  const service = await DecodeService.open({
+    board: { name, driver },
+    ...(target ? { target } : {}),
+    backend: backend ?? decoders.forBoard(board!),
+    checks,
+    chosen: checks.forBoard(checksFor),
+    runner,
+    log,
+  });
+  const b = service.binding;
+  log(`decoder ${service.decoder.name}: ${b.implementation} ${b.version}${b.detail ? ` ${b.detail}` : ''}${b.device ? ` → ${b.device.media ?? '?'} ${b.device.video ?? '?'} (driver ${b.device.driver || '?'})` : ''}; checks ${service.checks.checks.map((c) => c.name).join(', ')}`);
+  const references = service.verifiesPixels;
+  const vectors = files.length
+    ? await prepareFiles(files, { runner, references, log })
+    : (await prepareVectors(planContext(log), { suite: DEFAULT_SUITE, ...(opts.vectors ? { vectors: opts.vectors } : {}) }, runner, { references })).vectors;
   const timeoutMs = Number(opts.timeout ?? 60_000);
-  const vislParams = parseParams(opts.vislParam);
+  const driverParams = parseParams(opts.vislParam);
   let exit: number = ExitCode.Ok;
   const irqs: (IrqVectorSummary | undefined)[] = [];
   for (const v of vectors) {
-    const inspect = await inspectFile(v.file);
-    const reference = mode === 'pixels' ? await ensureReferences(v.file, { runner, log }) : null;
-    const o = await runVector({
-      ...(target ? { target } : {}),
-      decoder,
-      vector: { ...v, suite: opts.vectors || !files.length ? 'vp9-features' : '' },
-      inspect,
-      reference,
-      mode,
-      timeoutMs,
-      runner,
-      ...(opts.artifacts ? { artifactsDir: join(opts.artifacts, v.name) } : {}),
-      ...(opts.keepRaw ? { keepRawPath: join(opts.keepRaw, `${v.name}.yuv`) } : {}),
-      ...(Object.keys(vislParams).length ? { vislParams } : {}),
-      ...(irq ? { irq } : {}),
-      log,
-    });
-    irqs.push(o.irq?.summary);
+    const o = await service.decode(
+      { ...v, inspect: v.inspect!, reference: v.reference ?? null },
+      {
+        timeoutMs,
+        ...(opts.artifacts ? { artifactsDir: join(opts.artifacts, v.name) } : {}),
+        ...(opts.keepRaw ? { keepRawPath: join(opts.keepRaw, `${v.name}.yuv`) } : {}),
+        ...(Object.keys(driverParams).length ? { driverParams } : {}),
+        log,
+      },
+    );
+    irqs.push(o.result.irq);
     const vd = o.verdict;
     if (isFailure(vd.result)) exit = ExitCode.TestFailures;
     if (opts.json) {
-      out(JSON.stringify({ ...o.result, notes: o.notes, proof: o.run.proof, controls: o.controls && { ...o.controls, mismatches: o.controls.mismatches.slice(0, 50) }, bitstream: o.bitstream }));
+      const controls = vislControlsResult(o.details);
+      out(JSON.stringify({ ...o.result, notes: o.notes, proof: o.run.proof, controls: controls && { ...controls, mismatches: controls.mismatches.slice(0, 50) }, bitstream: vislBitstreamResult(o.details) }));
       continue;
     }
     out(`${v.name}: ${vd.result.toUpperCase()} — ${vd.message ?? ''}`);
@@ -128,12 +119,12 @@ export async function decodeCommand(files: string[], opts: DecodeCommandOptions)
     const p = o.run.proof;
     if (p) out(`  device      ${p.element} opened ${p.opened.join(' ') || '(not observed)'} driver ${p.driver}`);
     out(`  md5         ${o.result.md5.actual ?? '-'}${o.result.md5.expected ? ` (expected ${o.result.md5.expected})` : ''}  ${o.run.durationMs} ms`);
-    if (o.irq) out(`  irq         ${o.irq.summary.jobs} jobs: ${o.irq.summary.statuses.map((s) => `${describeStatus(parseInt(s.status, 16))} x${s.count}`).join(', ')}`);
+    if (o.result.irq) out(`  irq         ${o.result.irq.jobs} jobs: ${o.result.irq.statuses.map((s) => `${describeStatus(parseInt(s.status, 16))} x${s.count}`).join(', ')}`);
     for (const f of o.result.kernelLog) out(`  kernel      ${f.severity} ${f.kind}: ${f.line}`);
     for (const a of o.result.artifacts) out(`  artefact    ${a.kind} ${a.path}`);
     for (const n of o.notes) out(`  note        ${n}`);
   }
-  const run = summarizeIrq(irqs, irq?.state === 'unavailable' ? irq.reason : driver === 'visl' ? 'no rkvdec jobs observed: the board runs visl, which has no vdpu381 interrupt' : undefined);
+  const run = summarizeIrq(irqs, service.unavailableReason('irq'));
   if (!opts.json && target) out(`IRQ BIT(2) question: ${run.answer} — ${run.explanation}`);
   return exit;
 }
@@ -148,7 +139,7 @@ export function register(program: Command): void {
     .argument('[vectors...]', 'vector files (IVF/WebM); default: the generated vp9-features suite')
     .option('--board <name>', 'board from boards.toml (default: the virtual board, started if needed)')
     .option('--driver <name>', 'kernel driver whose decoder to use (default: visl on the vboard, rkvdec elsewhere)')
-    .option('--decoder <name>', `decoder (${listDecoders().map((d) => d.name).join(', ')})`, 'gst-v4l2sl-vp9')
+    .option('--decoder <name>', `decoder backend (${builtinPlugins().decoders.list().map((d) => d.name).join(', ')}; default: the board's)`)
     .option('--mode <mode>', 'auto | pixels (compare with libvpx) | visl (controls + bitstream + count)', 'auto')
     .option('--vectors <glob>', 'only these vp9-features vectors (comma-separated globs)')
     .option('--timeout <ms>', 'per-vector time limit, ms', '60000')

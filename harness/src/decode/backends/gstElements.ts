@@ -1,5 +1,5 @@
-import { WorkbenchError } from '../core/errors.ts';
-import type { Target } from '../target/types.ts';
+import { WorkbenchError } from '../../core/errors.ts';
+import type { Target } from '../../target/types.ts';
 
 /**
  * Which GStreamer stateless VP9 element drives which kernel driver.

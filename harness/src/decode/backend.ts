@@ -3,11 +3,26 @@ import type { Runner } from '../core/runner.ts';
 import type { Target } from '../target/types.ts';
 
 /**
- * Decoders, as a small registry in the style of Fluster's (`@register_decoder`
- * classes with a name, a description and a `decode()`): a decoder takes a
- * vector file and streams the decoded frames (geometry.ts layout: planar,
- * visible size, no padding) to a callback, and says how the run ended.
+ * Decoder backends, as a small registry in the style of Fluster's
+ * (`@register_decoder` classes with a name, a description and a
+ * `decode()`): a decoder takes a vector file and streams the decoded frames
+ * (compare/geometry.ts layout: planar, visible size, no padding) to a
+ * callback, and says how the run ended. The built-in backends are listed in
+ * plugins/builtin.ts; which one runs is chosen from the board profile
+ * (`decoder`, else the first board backend) or the request (`--decoder`).
  */
+
+/** What a decoder is and what it is bound to, from {@link Decoder.probe}. */
+export interface DecoderBinding {
+  /** Implementation, for the run record's `decoder.name` (e.g. `gstreamer`, `libvpx`). */
+  implementation: string;
+  /** Its version (`1.28.8`), or `unknown`. */
+  version: string;
+  /** The piece of it that decodes (GStreamer element `v4l2slvp9dec`, `vpxdec`). */
+  detail?: string;
+  /** The V4L2 device a hardware decoder is bound to; absent for host decoders. */
+  device?: { driver: string; media?: string; video?: string };
+}
 
 /** Which device a hardware decoder really used (evidence for the report). */
 export interface DeviceProof {
@@ -65,12 +80,17 @@ export interface DecodeRequest {
 
 /** A decoder instance bound to where it runs. */
 export interface Decoder {
+  /** Backend name (`gst-v4l2sl-vp9`). */
   readonly name: string;
+  /** Codec it decodes. */
+  readonly codec: 'vp9';
   /**
-   * Checks the decoder can run and what it is bound to.
+   * Checks the decoder can run and what it is bound to (cached until {@link refresh}).
    * @throws WorkbenchError when it cannot run (missing element, driver absent...).
    */
-  probe(): Promise<DeviceProof | { element: string }>;
+  probe(): Promise<DecoderBinding>;
+  /** Command that shows the decoder by hand on its machine (`gst-inspect-1.0 v4l2slvp9dec`), for the run record. */
+  inspectArgv?(): string[];
   decode(req: DecodeRequest): Promise<DecoderRun>;
   /** Forget cached device bindings (the driver was reloaded and its nodes may have moved). */
   refresh?(): Promise<void>;
@@ -92,40 +112,62 @@ export interface DecoderContext {
   driver?: string;
 }
 
-/** A registered decoder kind. */
-export interface DecoderFactory {
+/** A decoder backend: one file in decode/backends/, one line in plugins/builtin.ts. */
+export interface DecoderBackend {
   name: string;
   description: string;
-  /** Where it runs. */
+  codec: 'vp9';
+  /** Where it runs: on the board (through a Target) or on the host (through the Runner). */
   where: 'host' | 'target';
   /** Hardware (kernel driver) decoder. */
   hw: boolean;
+  /** @throws WorkbenchError E_INTERNAL when the context lacks what it needs (a Target, a Runner). */
   create(ctx: DecoderContext): Decoder;
 }
 
-const registry = new Map<string, DecoderFactory>();
+/** The registered decoder backends. */
+export class DecoderBackends {
+  private readonly byName = new Map<string, DecoderBackend>();
 
-/** Registers a decoder kind (name must be unique). */
-export function registerDecoder(f: DecoderFactory): void {
-  if (registry.has(f.name)) throw new WorkbenchError('E_INTERNAL', `decoder ${f.name} registered twice`);
-  registry.set(f.name, f);
-}
-
-/**
- * The decoder kind called `name`.
- * @throws WorkbenchError `E_UNKNOWN_DECODER` listing the known ones.
- */
-export function getDecoder(name: string): DecoderFactory {
-  const f = registry.get(name);
-  if (!f) {
-    throw new WorkbenchError('E_UNKNOWN_DECODER', `unknown decoder '${name}'`, {
-      hint: `known decoders: ${[...registry.keys()].join(', ')}`,
-    });
+  constructor(backends: readonly DecoderBackend[] = []) {
+    for (const b of backends) this.register(b);
   }
-  return f;
-}
 
-/** Every registered decoder kind, in registration order. */
-export function listDecoders(): DecoderFactory[] {
-  return [...registry.values()];
+  /** Adds a backend. @throws WorkbenchError E_INTERNAL when the name is taken. */
+  register(b: DecoderBackend): this {
+    if (this.byName.has(b.name)) throw new WorkbenchError('E_INTERNAL', `decoder ${b.name} registered twice`);
+    this.byName.set(b.name, b);
+    return this;
+  }
+
+  /**
+   * The backend called `name`.
+   * @throws WorkbenchError `E_UNKNOWN_DECODER` listing the known ones.
+   */
+  get(name: string): DecoderBackend {
+    const f = this.byName.get(name);
+    if (!f) {
+      throw new WorkbenchError('E_UNKNOWN_DECODER', `unknown decoder '${name}'`, {
+        hint: `known decoders: ${[...this.byName.keys()].join(', ')}`,
+      });
+    }
+    return f;
+  }
+
+  /**
+   * The backend for a board: the one its profile names, else the first
+   * board-side backend registered.
+   * @throws WorkbenchError `E_UNKNOWN_DECODER`.
+   */
+  forBoard(board: { name: string; decoder?: string }): DecoderBackend {
+    if (board.decoder) return this.get(board.decoder);
+    const b = this.list().find((x) => x.where === 'target');
+    if (!b) throw new WorkbenchError('E_UNKNOWN_DECODER', `no board-side decoder is registered for board ${board.name}`, { hint: 'name one with --decoder' });
+    return b;
+  }
+
+  /** Every backend, in registration order. */
+  list(): DecoderBackend[] {
+    return [...this.byName.values()];
+  }
 }

@@ -1,9 +1,9 @@
-import { WorkbenchError } from '../core/errors.ts';
-import { requireTools } from '../core/hostTools.ts';
-import { type Runner } from '../core/runner.ts';
-import { tail } from '../core/text.ts';
-import { registerDecoder, type DecodeRequest, type Decoder, type DecoderRun } from './registry.ts';
-import { vpxdecArgv } from '../vectors/decoders.ts';
+import { WorkbenchError } from '../../core/errors.ts';
+import { requireTools } from '../../core/hostTools.ts';
+import type { Runner } from '../../core/runner.ts';
+import { tail } from '../../core/text.ts';
+import { vpxdecArgv, vpxdecVersion } from '../../vectors/decoders.ts';
+import type { DecodeRequest, Decoder, DecoderBackend, DecoderBinding, DecoderRun } from '../backend.ts';
 
 /**
  * libvpx's `vpxdec` on the host: the reference decoder, also usable as the
@@ -14,11 +14,15 @@ import { vpxdecArgv } from '../vectors/decoders.ts';
  */
 export class VpxdecHostDecoder implements Decoder {
   readonly name = 'libvpx-vp9';
+  readonly codec = 'vp9';
+  private version: string | undefined;
   constructor(private readonly runner: Runner) {}
 
-  async probe(): Promise<{ element: string }> {
+  /** The VP9 decoder's version as `vpxdec --help` prints it (vectors/decoders.ts). */
+  async probe(): Promise<DecoderBinding> {
     requireTools(['vpxdec']);
-    return { element: 'vpxdec' };
+    this.version ??= await vpxdecVersion(this.runner);
+    return { implementation: 'libvpx', version: this.version, detail: 'vpxdec' };
   }
 
   /** argv of a decode of `vectorPath` to stdout. */
@@ -80,13 +84,15 @@ export async function vpxdecFrame(runner: Runner, vectorPath: string, index: num
   return out;
 }
 
-registerDecoder({
+/** The libvpx host backend (plugins/builtin.ts registers it). */
+export const vpxdecHostBackend: DecoderBackend = {
   name: 'libvpx-vp9',
   description: 'libvpx vpxdec on the host (reference decoder, software)',
+  codec: 'vp9',
   where: 'host',
   hw: false,
   create(ctx) {
     if (!ctx.runner) throw new WorkbenchError('E_INTERNAL', 'libvpx-vp9 decoder needs a Runner');
     return new VpxdecHostDecoder(ctx.runner);
   },
-});
+};

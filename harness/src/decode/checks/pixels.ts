@@ -1,0 +1,70 @@
+import { isWorkbenchError } from '../../core/errors.ts';
+import { writeMismatchArtefacts, type MismatchArtefacts } from '../../compare/artefacts.ts';
+import type { CompareResult } from '../../compare/frameCompare.ts';
+import { frameBytes } from '../../compare/geometry.ts';
+import type { CheckJudgement, VectorCheck } from './check.ts';
+import { expectedFromReference } from './expected.ts';
+import { vpxdecFrame } from '../backends/vpxdecHost.ts';
+
+const KEY = 'pixels-artefacts';
+
+/** The mismatch artefacts the pixels check wrote for a vector (an outcome's `details`), if any. */
+export function pixelsArtefacts(details: ReadonlyMap<string, unknown>): MismatchArtefacts | undefined {
+  return details.get(KEY) as MismatchArtefacts | undefined;
+}
+
+/** Every decoded frame's hash against the libvpx reference's (compare/frameCompare.ts). */
+export function judgePixels(c: CompareResult): CheckJudgement {
+  if (!c.pixelsCompared) return { results: [{ check: 'pixels', status: 'not-run', detail: 'the reference has no per-frame hashes for this vector' }] };
+  const bad = c.perFrame.filter((o) => o.problem === 'hash').length;
+  if (bad === 0) return { results: [{ check: 'pixels', status: 'pass', detail: `${c.perFrame.filter((o) => o.match).length} frames identical to the reference` }] };
+  const fm = c.firstMismatch?.outcome;
+  return { results: [{ check: 'pixels', status: 'fail', detail: `${bad} frames differ; first frame ${fm?.index}: ${fm?.algo} ${fm?.produced} expected ${fm?.expected}` }] };
+}
+
+/**
+ * The pixels check (a board whose driver decodes): frames compared with
+ * the libvpx reference while they arrive; on a fail the first bad frame as
+ * decoded / reference / amplified-difference PNGs and its header summary.
+ */
+export const pixelsCheck: VectorCheck = {
+  name: 'pixels',
+  verifiesPixels: true,
+  appliesTo: () => true,
+  absentDetail: { pixels: 'not chosen for this board' },
+  judge: (v) => judgePixels(v.decoded!.compare),
+  async report(v, verdict) {
+    if (verdict.result !== 'fail' || !v.artifactsDir || !v.reference) return;
+    const bad = verdict.firstBadFrame;
+    const fm = v.decoded!.compare.firstMismatch;
+    if (!fm || fm.outcome.index !== bad || !fm.expectedGeometry) return;
+    const out = v.inspect.output[bad];
+    const fi = out ? v.inspect.frames[out.frameIndex] : undefined;
+    let reference: Buffer | undefined;
+    let referenceMissing: string | undefined;
+    try {
+      if (v.referenceFrame) reference = await v.referenceFrame(bad, fm.expectedGeometry);
+      else if (v.runner) reference = await vpxdecFrame(v.runner, v.vector.file, bad, expectedFromReference(v.reference).map((e) => frameBytes(e.geometry)));
+      else referenceMissing = 'no host runner to decode the reference frame';
+    } catch (e) {
+      referenceMissing = isWorkbenchError(e) ? e.message : String(e);
+    }
+    const a = await writeMismatchArtefacts({
+      dir: v.artifactsDir,
+      vector: v.vector.name,
+      frameIndex: bad,
+      geometry: fm.expectedGeometry,
+      decoded: fm.produced,
+      ...(reference ? { reference } : {}),
+      ...(referenceMissing ? { referenceMissing } : {}),
+      ...(fi ? { frameInfo: fi } : {}),
+      notes: [`${fm.outcome.algo} produced ${fm.outcome.produced} expected ${fm.outcome.expected}`],
+    });
+    v.shared.set(KEY, a);
+    const rel = v.relative;
+    v.artifacts.push({ kind: 'decoded', path: rel(a.decodedPng), frame: bad });
+    if (a.referencePng) v.artifacts.push({ kind: 'reference', path: rel(a.referencePng), frame: bad });
+    if (a.diffPng) v.artifacts.push({ kind: 'diff', path: rel(a.diffPng), frame: bad, description: 'amplified |decoded - reference|' });
+    v.artifacts.push({ kind: 'header', path: rel(a.summaryTxt), frame: bad });
+  },
+};
