@@ -39,6 +39,13 @@ function parseParams(list: string[] = []): Record<string, string> {
   return out;
 }
 
+/**
+ * `--mode`: the checks are chosen as for a visl board (controls + bitstream
+ * + count), or as for a driver no driver-specific check applies to (pixels
+ * compared with libvpx).
+ */
+const MODE_DRIVERS: Record<'pixels' | 'visl', string> = { visl: VISL, pixels: '' };
+
 /** A stage context for the plan step outside the pipeline (log lines to stderr, nothing else recorded). */
 function planContext(log: (m: string) => void): StageContext {
   return {
@@ -74,8 +81,7 @@ export async function decodeCommand(files: string[], opts: DecodeCommandOptions)
   const target = board ? providers.targetFor(board) : undefined;
   const name = board?.name ?? 'host';
   const driver = opts.driver ?? board?.driver ?? '';
-  // --mode chooses the checks as for a visl board, or as for a driver no driver-specific check applies to (pixels)
-  const checksFor = { name, driver: opts.mode === 'visl' ? VISL : opts.mode === 'pixels' ? '' : driver };
+  const checksFor = { name, driver: opts.mode && opts.mode !== 'auto' ? MODE_DRIVERS[opts.mode] : driver };
   const service = await DecodeService.open({
     board: { name, driver },
     ...(target ? { target } : {}),
