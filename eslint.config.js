@@ -75,11 +75,8 @@ const LAYERS = {
  * owns it (file → folders it may still import). Keep this list shrinking.
  */
 const PENDING = {
-  // board providers: vboard moves behind target/providers/
-  'target/boards.ts': ['vboard'],
+  // the vboard provider's power hook moves behind target/providers/
   'deploy/power.ts': ['vboard'],
-  // the board lock moves from deploy/ to target/
-  'decode/runVector.ts': ['deploy'],
 };
 
 const folders = Object.keys(LAYERS);
@@ -120,7 +117,8 @@ function zonesFor(folder, extra = []) {
   }
   // A sibling's sub-folders are its internals: import the files at its top level.
   for (const g of folders) {
-    if (g === folder || g.includes('/') || folder.startsWith(`${g}/`) || extra.includes(`${g}/*`)) continue;
+    // a folder whose LAYERS entry names a sub-folder of g (target/providers) may import g's sub-folders
+    if (g === folder || g.includes('/') || folder.startsWith(`${g}/`) || extra.includes(`${g}/*`) || [...allowed].some((a) => a.startsWith(`${g}/`))) continue;
     zones.push({
       target: filesOf(folder),
       from: `${SRC}/${g}/*/**`,

@@ -12,7 +12,7 @@
 import { loadavg } from 'node:os';
 import { deployModules, rollback } from '../src/deploy/deploy.ts';
 import type { DeployPhase } from '../src/deploy/types.ts';
-import { vboardBoard } from '../src/vboard/provider.ts';
+import { vboardBoard } from '../src/target/providers/vboard.ts';
 import { SshTarget } from '../src/target/ssh.ts';
 import { testSshOptions } from '../test/target/fixture.ts';
 import { artifact, loadableVariant, vislBuild } from '../test/deploy/testModules.ts';

@@ -25,7 +25,6 @@ import { join, basename } from 'node:path';
 import { ExecaRunner } from '../src/core/runner.ts';
 import { projectRoot } from '../src/core/paths.ts';
 import { ensureToolbox } from '../src/toolbox/toolbox.ts';
-import { vboardBoard } from '../src/vboard/provider.ts';
 import { vboardConnection } from '../src/vboard/vboard.ts';
 import { loadRun } from '../src/report/store.ts';
 import { generateSuite } from '../src/vectors/generate/generate.ts';
@@ -110,7 +109,6 @@ if (r.status !== 'complete') {
 }
 
 // ---- by hand ----
-const board = vboardBoard();
 const o = vboardConnection();
 const ssh = ['ssh', '-p', String(o.port), '-i', o.identityFile, '-o', `UserKnownHostsFile=${o.knownHostsFile}`, '-o', `HostKeyAlias=${o.hostKeyAlias}`, '-o', 'BatchMode=yes', `${o.user}@${o.host}`];
 const scp = ['scp', '-q', '-P', String(o.port), '-i', o.identityFile, '-o', `UserKnownHostsFile=${o.knownHostsFile}`, '-o', `HostKeyAlias=${o.hostKeyAlias}`, '-o', 'BatchMode=yes'];

@@ -8,7 +8,7 @@ import type { Target } from '../target/types.ts';
  * `decode()`): a decoder takes a vector file and streams the decoded frames
  * (compare/geometry.ts layout: planar, visible size, no padding) to a
  * callback, and says how the run ended. The built-in backends are listed in
- * plugins/builtin.ts; which one runs is chosen from the board profile
+ * plugins.ts; which one runs is chosen from the board profile
  * (`decoder`, else the first board backend) or the request (`--decoder`).
  */
 
@@ -112,7 +112,7 @@ export interface DecoderContext {
   driver?: string;
 }
 
-/** A decoder backend: one file in decode/backends/, one line in plugins/builtin.ts. */
+/** A decoder backend: one file in decode/backends/, one line in plugins.ts. */
 export interface DecoderBackend {
   name: string;
   description: string;

@@ -25,7 +25,7 @@ export interface DecodeServiceOptions {
   /** The board's Target (absent for a host decoder). */
   target?: Target;
   backend: DecoderBackend;
-  /** Every registered check (plugins/builtin.ts); the ones for the board are chosen. */
+  /** Every registered check (plugins.ts); the ones for the board are chosen. */
   checks: VectorChecks;
   /** The checks to run instead of the board's choice (`workbench decode --mode`). */
   chosen?: ChosenChecks;

@@ -7,7 +7,7 @@ import { WorkbenchError } from '../core/errors.ts';
 import { ExecaRunner, formatArgv, type Runner } from '../core/runner.ts';
 import { moduleDirFor, type Board } from '../target/boards.ts';
 import { validateName } from '../target/quote.ts';
-import { builtinPlugins, type Plugins } from '../plugins/builtin.ts';
+import { builtinPlugins, type Plugins } from './plugins.ts';
 import { deployModules } from '../deploy/deploy.ts';
 import { BoardLock } from '../target/boardLock.ts';
 import { DecodeService } from '../decode/service.ts';
@@ -44,7 +44,7 @@ export interface RealStagesOptions {
   runner?: Runner;
   /** Skip the static checks (`--no-check`). */
   skipChecks?: boolean;
-  /** Board kinds, decoder backends and per-vector checks (default: plugins/builtin.ts). */
+  /** Board kinds, decoder backends and per-vector checks (default: pipeline/plugins.ts). */
   plugins?: Plugins;
 }
 

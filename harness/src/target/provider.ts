@@ -15,7 +15,7 @@ export interface ReadyOutcome {
  * One kind of board (labgrid calls this a strategy plus its drivers): how a
  * board of that kind is brought to a usable state and reached. A new kind is
  * one file implementing this interface plus one line in
- * plugins/builtin.ts. Only providers know what their kind means: the rest
+ * plugins.ts. Only providers know what their kind means: the rest
  * of the workbench reads the {@link Board} profile (arch, driver, ...).
  */
 export interface BoardProvider {
@@ -45,7 +45,7 @@ export interface BoardProvider {
 /**
  * The registered board kinds, and the board registry on top of them
  * (built-in boards + boards.toml). Built once at the edges (CLI, pipeline)
- * from plugins/builtin.ts; tests register their own kinds.
+ * from plugins.ts; tests register their own kinds.
  */
 export class BoardProviders {
   private readonly byKind = new Map<string, BoardProvider>();

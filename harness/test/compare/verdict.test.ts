@@ -6,8 +6,8 @@ import { judgeFrameStream } from '../../src/decode/checks/frameCount.ts';
 import { judgePixels } from '../../src/decode/checks/pixels.ts';
 import { outputIndexForDecoded } from '../../src/decode/checks/expected.ts';
 import { judgeControls } from '../../src/decode/checks/vislControls.ts';
-import { PIXELS_NOT_VERIFIED } from '../../src/decode/checks/visl.ts';
-import { builtinChecks } from '../../src/plugins/builtin.ts';
+import { PIXELS_NOT_VERIFIED } from '../../src/decode/plugins.ts';
+import { builtinChecks } from '../../src/decode/plugins.ts';
 
 const g = i420(64, 64);
 function compare(produced: number, expected: number, bad: number[] = []): CompareResult {

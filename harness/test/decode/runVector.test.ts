@@ -3,7 +3,7 @@ import { digestFrame } from '../../src/compare/hash.ts';
 import { frameBytes, i420 } from '../../src/compare/geometry.ts';
 import type { DecodeRequest, Decoder, DecoderRun } from '../../src/decode/backend.ts';
 import { runVector } from '../../src/decode/runVector.ts';
-import { builtinChecks } from '../../src/plugins/builtin.ts';
+import { builtinChecks } from '../../src/decode/plugins.ts';
 import type { ExecOptions, ExecResult, Target } from '../../src/target/types.ts';
 import type { InspectResult } from '../../src/vectors/inspect.ts';
 import type { ReferenceSet } from '../../src/vectors/references.ts';

@@ -15,8 +15,8 @@ import { ExecaRunner } from '../../src/core/runner.ts';
 import { frameBytes } from '../../src/compare/geometry.ts';
 import { runVector } from '../../src/decode/runVector.ts';
 import { VpxdecHostDecoder } from '../../src/decode/backends/vpxdecHost.ts';
-import { pixelsArtefacts } from '../../src/decode/checks/pixels.ts';
-import { builtinChecks } from '../../src/plugins/builtin.ts';
+import { pixelsArtefacts } from '../../src/decode/plugins.ts';
+import { builtinChecks } from '../../src/decode/plugins.ts';
 import { inspectFile, type InspectResult } from '../../src/vectors/inspect.ts';
 import type { ReferenceSet } from '../../src/vectors/references.ts';
 

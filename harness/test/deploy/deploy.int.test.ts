@@ -5,7 +5,7 @@ import { loadLocalJournal } from '../../src/deploy/journal.ts';
 import { REMOTE_JOURNAL } from '../../src/deploy/remote.ts';
 import { isWorkbenchError } from '../../src/core/errors.ts';
 import type { Board } from '../../src/target/boards.ts';
-import { vboardBoard } from '../../src/vboard/provider.ts';
+import { vboardBoard } from '../../src/target/providers/vboard.ts';
 import { SshTarget, type SshOptions } from '../../src/target/ssh.ts';
 import { testSshOptions } from '../target/fixture.ts';
 import { TcpProxy } from '../target/tcpProxy.ts';

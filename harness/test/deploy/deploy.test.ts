@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { deployModules, DeployError } from '../../src/deploy/deploy.ts';
 import { isWorkbenchError } from '../../src/core/errors.ts';
-import { vboardBoard } from '../../src/vboard/provider.ts';
+import { vboardBoard } from '../../src/target/providers/vboard.ts';
 import { FakeTarget, type FakeCall } from '../target/fakeTarget.ts';
 import { fakeVisl } from './elf.ts';
 import type { Journal } from '../../src/deploy/journal.ts';

@@ -10,10 +10,15 @@ import { join } from 'node:path';
 import { stringify } from 'smol-toml';
 import { describe, expect, it } from 'vitest';
 import { WorkbenchError } from '../../src/core/errors.ts';
-import { addBoard, loadBoards, type BoardEntry, type BoardFiles } from '../../src/target/boards.ts';
+import { addBoard as addBoardTo, type BoardEntry, type BoardFiles } from '../../src/target/boards.ts';
+import { builtinProviders } from '../../src/target/providers/builtin.ts';
 import { fetchSuite } from '../../src/vectors/fetch.ts';
 import { storedVectorPath } from '../../src/vectors/store.ts';
 import { checkVectorFileName, importFlusterJson, loadSuite } from '../../src/vectors/suites.ts';
+
+const providers = builtinProviders();
+const loadBoards = (f: BoardFiles) => providers.loadBoards(f);
+const addBoard = (name: string, e: BoardEntry, f: BoardFiles) => addBoardTo(name, e, providers.builtinBoards(), f);
 
 function tmp(prefix: string): string {
   return mkdtempSync(join(tmpdir(), prefix));

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { addBoard as addBoardTo, moduleDirFor, type BoardEntry, type BoardFiles } from '../../src/target/boards.ts';
 import { sshOptionsFor } from '../../src/target/providers/ssh.ts';
-import { builtinProviders } from '../../src/plugins/builtin.ts';
+import { builtinProviders } from '../../src/target/providers/builtin.ts';
 
 const providers = builtinProviders();
 const loadBoards = (f: BoardFiles) => providers.loadBoards(f);

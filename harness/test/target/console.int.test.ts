@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConsoleCapture } from '../../src/target/console.ts';
-import { vboardBoard } from '../../src/vboard/provider.ts';
+import { vboardBoard } from '../../src/target/providers/vboard.ts';
 import { SshTarget } from '../../src/target/ssh.ts';
 import { testSshOptions } from './fixture.ts';
 

@@ -6,7 +6,7 @@ import { ConsoleCapture } from '../../src/target/console.ts';
 import { power } from '../../src/target/power.ts';
 import { RecordingRunner } from '../../src/core/runner.ts';
 import type { Board } from '../../src/target/boards.ts';
-import { vboardBoard } from '../../src/vboard/provider.ts';
+import { vboardBoard } from '../../src/target/providers/vboard.ts';
 import { isWorkbenchError } from '../../src/core/errors.ts';
 import { classify, parseKernelLog } from '../../src/irq/kernelLog.ts';
 

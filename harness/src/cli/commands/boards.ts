@@ -4,7 +4,7 @@ import { ExecaRunner } from '../../core/runner.ts';
 import { loadRemoteJournal } from '../../deploy/journal.ts';
 import { addBoard, boardFiles, moduleDirFor, type BoardEntry } from '../../target/boards.ts';
 import { closeTargets } from '../../target/connect.ts';
-import { builtinProviders } from '../../plugins/builtin.ts';
+import { builtinProviders } from '../../target/providers/builtin.ts';
 import { ConsoleCapture } from '../../target/console.ts';
 import { power, type PowerAction } from '../../target/power.ts';
 

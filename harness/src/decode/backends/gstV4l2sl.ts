@@ -204,7 +204,7 @@ export class GstV4l2SlDecoder implements Decoder {
   }
 }
 
-/** The GStreamer v4l2codecs backend (plugins/builtin.ts registers it). */
+/** The GStreamer v4l2codecs backend (plugins.ts registers it). */
 export const gstV4l2SlBackend: DecoderBackend = {
   name: 'gst-v4l2sl-vp9',
   description: 'GStreamer v4l2slvp9dec (V4L2 stateless request API) on the board, bound to the chosen driver',

@@ -84,7 +84,7 @@ export async function vpxdecFrame(runner: Runner, vectorPath: string, index: num
   return out;
 }
 
-/** The libvpx host backend (plugins/builtin.ts registers it). */
+/** The libvpx host backend (plugins.ts registers it). */
 export const vpxdecHostBackend: DecoderBackend = {
   name: 'libvpx-vp9',
   description: 'libvpx vpxdec on the host (reference decoder, software)',

@@ -13,7 +13,7 @@ import type { Decoder, DecoderRun } from '../backend.ts';
 
 /**
  * Per-vector checks: each is one file in decode/checks/ plus one line in
- * plugins/builtin.ts, chosen for a board from its profile (a visl board:
+ * plugins.ts, chosen for a board from its profile (a visl board:
  * controls + bitstream; a decoding device: pixels + IRQ; every board:
  * frame count, kernel log). A check works in phases around the decode:
  * `prepare` (board work before it, e.g. reload visl, arm a trace, write the

@@ -1,11 +1,11 @@
-import { DEFAULT_MODULE_DIR, type Board, type ConnectOptions } from '../target/boards.ts';
-import type { BoardProvider } from '../target/provider.ts';
-import { connectExtras, sshArgvFor } from '../target/providers/ssh.ts';
-import { shellQuote } from '../target/quote.ts';
-import { SshTarget } from '../target/ssh.ts';
-import type { SshOptions } from '../target/sshConnection.ts';
-import { vboardPaths } from './state.ts';
-import { VBOARD_NAME, vboardConnection, vboardUp } from './vboard.ts';
+import { DEFAULT_MODULE_DIR, type Board, type ConnectOptions } from '../boards.ts';
+import type { BoardProvider } from '../provider.ts';
+import { connectExtras, sshArgvFor } from './ssh.ts';
+import { shellQuote } from '../quote.ts';
+import { SshTarget } from '../ssh.ts';
+import type { SshOptions } from '../sshConnection.ts';
+import { vboardPaths } from '../../vboard/state.ts';
+import { VBOARD_NAME, vboardConnection, vboardUp } from '../../vboard/vboard.ts';
 
 /** Board kind of the virtual board. */
 export const VBOARD_KIND = 'vboard';
