@@ -2,7 +2,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { PNG } from 'pngjs';
 import { writeFileAtomic } from '../core/cache.ts';
-import type { FrameInfo } from '../vectors/inspect.ts';
+import type { FrameInfo } from '../model/frame.ts';
 import { describeGeometry, frameBytes, planeLayout, type FrameGeometry, type PlaneLayout } from './geometry.ts';
 
 /**

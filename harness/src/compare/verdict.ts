@@ -1,6 +1,6 @@
-import { completeChecks, type Check, type CheckResult, type Verdict } from '../report/verdict.ts';
-import type { IrqVectorSummary } from '../report/irqTypes.ts';
-import type { KernelLogFinding } from '../report/record.ts';
+import { completeChecks, type Check, type CheckResult, type Verdict } from '../model/verdict.ts';
+import type { IrqVectorSummary } from '../model/irq.ts';
+import type { KernelLogFinding } from '../model/record.ts';
 
 /** A conclusion of a check that changes the verdict beyond pass/fail. */
 export type Conclusion =

@@ -6,7 +6,7 @@
 import { createHash } from 'node:crypto';
 import { relative } from 'node:path';
 import { WorkbenchError, ExitCode } from '../core/errors.ts';
-import { DEFAULT_MANIFEST } from '../kernel/manifest.ts';
+import { DEFAULT_MANIFEST } from '../toolbox/manifest.ts';
 import { withStage } from '../kernel/stage.ts';
 import { applySeries } from '../kernel/workTree.ts';
 import { buildApplied, type BuildTarget } from '../kernel/build.ts';

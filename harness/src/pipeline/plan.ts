@@ -5,8 +5,7 @@
  */
 import { WorkbenchError } from '../core/errors.ts';
 import type { Runner } from '../core/runner.ts';
-import { generateSuite, type GeneratedVector } from '../vectors/generate/generate.ts';
-import { loadRecipes } from '../vectors/generate/recipes.ts';
+import { generateSuite, type GeneratedVector, loadRecipes } from '../vectors/index.ts';
 import { inspectFile } from '../vectors/inspect.ts';
 import { checkVectorFileName } from '../vectors/suites.ts';
 import { ensureReferences, type ReferenceSet } from '../vectors/references.ts';

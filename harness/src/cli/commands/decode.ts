@@ -9,7 +9,9 @@ import { describeStatus } from '../../irq/status.ts';
 import { DEFAULT_SUITE, prepareFiles, prepareVectors } from '../../pipeline/plan.ts';
 import type { StageContext } from '../../pipeline/graph.ts';
 import { builtinPlugins } from '../../pipeline/plugins.ts';
-import { isFailure, summarizeIrq, type IrqVectorSummary } from '../../report/types.ts';
+import { isFailure } from '../../model/verdict.ts';
+import { summarizeIrq } from '../../irq/summary.ts';
+import type { IrqVectorSummary } from '../../model/irq.ts';
 import { closeTargets } from '../../target/connect.ts';
 import { checkVectorFileName } from '../../vectors/suites.ts';
 

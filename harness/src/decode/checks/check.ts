@@ -1,8 +1,8 @@
 import type { Runner } from '../../core/runner.ts';
 import type { InstrumentationState } from '../../irq/instrumentation.ts';
 import type { KernelLogMarker, KernelLogSlice } from '../../irq/kernelLog.ts';
-import type { Artifact } from '../../report/record.ts';
-import type { Check } from '../../report/verdict.ts';
+import type { Artifact } from '../../model/record.ts';
+import type { Check } from '../../model/verdict.ts';
 import type { CheckJudgement } from '../../compare/verdict.ts';
 import type { CompareResult } from '../../compare/frameCompare.ts';
 import type { SplitSummary } from '../../compare/splitter.ts';
@@ -120,7 +120,7 @@ export interface VectorCheck {
   /** Host work: what this check concludes. */
   judge(v: VectorRun): Promise<CheckJudgement> | CheckJudgement;
   /** Artefacts once the verdict is known. */
-  report?(v: VectorRun, verdict: import('../../report/verdict.ts').Verdict): Promise<void>;
+  report?(v: VectorRun, verdict: import('../../model/verdict.ts').Verdict): Promise<void>;
 }
 
 /** The checks chosen for a board, and the reasons recorded for the ones that are not. */
