@@ -5,6 +5,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ensureEntry } from '../core/cache.ts';
 import { WorkbenchError } from '../core/errors.ts';
+import { tail } from '../core/text.ts';
 import type { Runner } from '../core/runner.ts';
 import { ensureMppChroot, type MppChroot } from './mppChroot.ts';
 import { ensureMppSource, type MppSource } from './mppSource.ts';
@@ -103,7 +104,7 @@ export async function ensureMppRig(opts: EnsureMppRigOptions = {}): Promise<MppR
       const run = async (argv: string[]) => {
         const r = await chroot.exec(argv, { binds, cwd: '/build', allowFailure: true, timeoutMs: 60 * 60_000 });
         if (r.exitCode !== 0) {
-          throw new WorkbenchError('E_MPP_BUILD', `MPP build step \`${argv.join(' ')}\` failed (exit ${r.exitCode}):\n${lastLines(r.stdout + r.stderr)}`, {
+          throw new WorkbenchError('E_MPP_BUILD', `MPP build step \`${argv.join(' ')}\` failed (exit ${r.exitCode}):\n${tail(r.stdout + r.stderr, 25)}`, {
             hint: 'the chroot or the MPP source changed; rerun with a fresh cache entry (it was not stored)',
           });
         }
@@ -136,7 +137,7 @@ export async function ensureMppRig(opts: EnsureMppRigOptions = {}): Promise<MppR
         allowFailure: true,
       });
       if (r.exitCode !== 0) {
-        throw new WorkbenchError('E_MPP_SHIM_BUILD', `the MPP device-layer shim does not compile:\n${lastLines(r.stderr + r.stdout)}`, {
+        throw new WorkbenchError('E_MPP_SHIM_BUILD', `the MPP device-layer shim does not compile:\n${tail(r.stderr + r.stdout, 25)}`, {
           hint: `fix ${SHIM_SOURCE}`,
         });
       }
@@ -154,8 +155,4 @@ export async function ensureMppRig(opts: EnsureMppRigOptions = {}): Promise<MppR
     built: !build.hit,
     buildSeconds: build.hit ? ((build.meta.extra?.buildSeconds as number | undefined) ?? null) : buildSeconds,
   };
-}
-
-function lastLines(s: string, n = 25): string {
-  return s.trimEnd().split('\n').slice(-n).join('\n');
 }

@@ -1,10 +1,9 @@
 import { join } from 'node:path';
 import { cacheKey, ensureEntry } from '../core/cache.ts';
-import { WorkbenchError } from '../core/errors.ts';
 import { requireTools } from '../core/hostTools.ts';
 import { discoverDebianMirror } from '../core/mirror.ts';
 import { ExecaRunner, type Runner } from '../core/runner.ts';
-import { missingPackagesFromAptOutput, mmdebstrapArgv, requireRoot } from '../toolbox/mmdebstrap.ts';
+import { MINIMAL_DPKG_OPTIONS, mmdebstrapArgv, mmdebstrapFailure, requireRoot } from '../toolbox/mmdebstrap.ts';
 import { parseDpkgQuery, toolboxExec, type ToolboxExecOptions } from '../toolbox/toolbox.ts';
 import type { RunResult } from '../core/runner.ts';
 
@@ -81,16 +80,11 @@ export async function ensureMppChroot(opts: EnsureMppChrootOptions = {}): Promis
         target: root,
         mirror,
         include: MPP_CHROOT_PACKAGES,
-        dpkgOptions: ['path-exclude=/usr/share/man/*', 'path-exclude=/usr/share/locale/*', 'path-exclude=/usr/share/doc/*', 'path-include=/usr/share/doc/*/copyright'],
+        dpkgOptions: MINIMAL_DPKG_OPTIONS,
       });
       opts.log?.('building the MPP chroot (Debian sid, cmake, g++); about a minute, once');
       const r = await runner.run(argv, { allowFailure: true, timeoutMs: 30 * 60_000, onStderr: (s) => opts.log?.(s.trimEnd()) });
-      if (r.exitCode !== 0) {
-        const missing = missingPackagesFromAptOutput(r.stderr + r.stdout);
-        throw new WorkbenchError('E_MPP_CHROOT_BUILD', `mmdebstrap failed (exit ${r.exitCode}) building the MPP chroot:\n${(r.stderr || r.stdout).trimEnd().split('\n').slice(-20).join('\n')}`, {
-          hint: missing.length ? `apt could not find: ${missing.join(', ')}` : 'check the mirror (WORKBENCH_DEBIAN_MIRROR) and the network, then retry',
-        });
-      }
+      if (r.exitCode !== 0) throw mmdebstrapFailure(r, 'the MPP chroot', 'E_MPP_CHROOT_BUILD');
       const q = await runner.run(['chroot', root, 'dpkg-query', '-W', '-f', '${Package}\t${Version}\n']);
       return { extra: { versions: parseDpkgQuery(q.stdout) } };
     },

@@ -4,6 +4,7 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { sha256File } from '../core/cache.ts';
 import { WorkbenchError } from '../core/errors.ts';
+import { tail } from '../core/text.ts';
 import type { Runner } from '../core/runner.ts';
 import { demux, muxIvf } from '../vectors/index.ts';
 import { inspectBuffer, type FrameInfo, type InspectResult } from '../vectors/inspect.ts';
@@ -84,6 +85,7 @@ export function parseMppFrameLog(log: string): { frame: number; err: number; dis
  * registers point at (roles.ts referencedFrames) and checks every job
  * ended with dec_rdy.
  * @throws WorkbenchError `E_MPP_FRAME_COUNT` (records != decoded frames),
+ *   `E_MPP_UNSUPPORTED` (fewer jobs on a stream that is not 4:2:0),
  *   `E_MPP_FRAME_ERROR` (a job's status lacks dec_rdy_sta: names the job,
  *   the frame, the status word and what MPP logged for it).
  */
@@ -102,10 +104,18 @@ export function pairRecords(vector: string, info: InspectResult, shim: ShimRecor
     );
   }
   if (shim.length !== frames.length) {
+    const not420 = frames.find((f) => f.header.color.subsamplingX !== 1 || f.header.color.subsamplingY !== 1);
+    if (not420) {
+      throw new WorkbenchError(
+        'E_MPP_UNSUPPORTED',
+        `${vector}: MPP submitted ${shim.length} of ${frames.length} hardware jobs: the stream is profile ${not420.header.profile} with ${not420.header.color.subsamplingX ? '4:2:2' : '4:4:4'} chroma (frame ${not420.index}), which MPP's RK3588 VP9 path does not decode (vdpu34x: 4:2:0, profiles 0 and 2)`,
+        { hint: 'no register record exists for this vector; compare 4:2:0 vectors only' },
+      );
+    }
     throw new WorkbenchError(
       'E_MPP_FRAME_COUNT',
       `${vector}: MPP submitted ${shim.length} hardware jobs, the stream has ${frames.length} frames to decode (${info.frames.length} frames, ${info.frames.length - frames.length} show_existing_frame)`,
-      { hint: `MPP's log ends with:\n${mppLog.trimEnd().split('\n').slice(-12).join('\n')}` },
+      { hint: `MPP's log ends with:\n${tail(mppLog, 12)}` },
     );
   }
   const paired = shim.map((r, i) => {
@@ -166,7 +176,7 @@ export async function recordMpp(vectorPath: string, opts: RecordMppOptions = {})
     const log = r.stdout + (r.stderr ? `\n${r.stderr}` : '');
     await writeFile(join(work, 'mpp.log'), log);
     if (r.exitCode !== 0) {
-      throw new WorkbenchError('E_MPP_RUN', `${name}: mpi_dec_test exited with ${r.exitCode}${r.timedOut ? ' (killed after the timeout)' : ''}:\n${log.trimEnd().split('\n').slice(-15).join('\n')}`, {
+      throw new WorkbenchError('E_MPP_RUN', `${name}: mpi_dec_test exited with ${r.exitCode}${r.timedOut ? ' (killed after the timeout)' : ''}:\n${tail(log, 15)}`, {
         hint: 'see the MPP log above; wb-mpp-shim lines name a request the device stand-in does not support',
       });
     }

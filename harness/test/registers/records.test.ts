@@ -23,7 +23,16 @@ function rec(job: number, status = 4, fault = false): ShimRecord {
 function info(kinds: string): InspectResult {
   const frames = [...kinds].map((k, index) => ({
     index,
-    header: { showExistingFrame: k === 's', frameType: k === 'k' ? 'key' : 'inter', intraOnly: false, showFrame: true, width: 64, height: 48 },
+    header: {
+      showExistingFrame: k === 's',
+      frameType: k === 'k' ? 'key' : 'inter',
+      intraOnly: false,
+      showFrame: true,
+      width: 64,
+      height: 48,
+      profile: k === '4' ? 1 : 0,
+      color: { subsamplingX: k === '4' ? 0 : 1, subsamplingY: k === '4' ? 0 : 1 },
+    },
   }));
   return { frames } as unknown as InspectResult;
 }
@@ -62,6 +71,10 @@ describe('pairing jobs with frames', () => {
 
   it('fails with both counts when MPP submitted a different number of jobs', () => {
     expect(() => pairRecords('v', info('kii'), [rec(0), rec(1)], 'a\nb')).toThrow(/MPP submitted 2 hardware jobs, the stream has 3 frames to decode/);
+  });
+
+  it('says MPP does not decode a 4:4:4 stream instead of a bare count mismatch', () => {
+    expect(() => pairRecords('v', info('44'), [], '')).toThrow(/MPP submitted 0 of 2 hardware jobs: the stream is profile 1 with 4:4:4 chroma \(frame 0\)/);
   });
 
   it('fails naming the job, frame and status word when a job lacks dec_rdy, and what MPP logged', () => {
