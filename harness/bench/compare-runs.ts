@@ -8,9 +8,11 @@
  * Ignored: run ids, wall-clock times and durations (keys `runId`,
  * `previousRunId`, `startedAt`, `finishedAt`, `durationMs`, a kernel-log
  * finding's `time`, the deploy's `id` and `backupDir`), the workbench's own
- * version facts (`workbench`: git commit, dirty flag), and durations written
- * inside text (`4.2 s`, `812 ms`, `(206 s)`). Everything else is compared
- * value by value. Prints a summary of both runs and every difference; exits 0
+ * version facts (`workbench`: git commit, dirty flag), durations written
+ * inside text (`4.2 s`, `812 ms`, `(206 s)`), and where the board's SSH
+ * endpoint lives (a vboard's port changes at every boot, its key and
+ * known_hosts live in its state directory: `-p N`, `-P N`, `.../vboard/id_ed25519`).
+ * Everything else is compared value by value. Prints a summary of both runs and every difference; exits 0
  * when there is none, 1 otherwise, 2 on bad input.
  */
 import { readFileSync } from 'node:fs';
@@ -19,11 +21,13 @@ const IGNORED_KEYS = new Set(['runId', 'previousRunId', 'startedAt', 'finishedAt
 const IGNORED_PATHS = [/^deploy\.id$/, /^deploy\.backupDir$/];
 const RUN_ID = /\b\d{8}-\d{6}-[A-Za-z0-9._-]+-[0-9a-f]{4}\b/g;
 const DURATION = /\b\d+(\.\d+)?\s?(ms|s|min)\b/g;
+const SSH_PORT = /(^|\s)-([pP]) \d+\b/g;
+const VBOARD_STATE = /\S*\/vboard\/(id_ed25519|known_hosts)\b/g;
 
 type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
 
 function normalise(s: string): string {
-  return s.replace(RUN_ID, '<run-id>').replace(DURATION, '<duration>');
+  return s.replace(RUN_ID, '<run-id>').replace(DURATION, '<duration>').replace(SSH_PORT, '$1-$2 <port>').replace(VBOARD_STATE, '<vboard-state>/$1');
 }
 
 /** Differences between `a` and `b` below `path`, as `path: a -> b` lines. */
@@ -72,7 +76,8 @@ function main(argv: string[]): number {
   const [a, b] = argv.map((f) => JSON.parse(readFileSync(f!, 'utf8')) as Json & RunLike);
   for (const l of [...summary('before', a!), ...summary('after ', b!)]) console.log(l);
   const d = diffJson(a, b);
-  console.log(d.length ? `${d.length} difference(s) (ids, times and workbench version ignored):` : 'no difference (ids, times and workbench version ignored)');
+  const what = 'ids, times, workbench version and the board\'s SSH endpoint ignored';
+  console.log(d.length ? `${d.length} difference(s) (${what}):` : `no difference (${what})`);
   for (const l of d) console.log(`  ${l}`);
   return d.length ? 1 : 0;
 }
