@@ -2,7 +2,9 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } fro
 import { readdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
+import { execa } from 'execa';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { projectRoot } from '../../src/core/paths.ts';
 import { ensureMppRig, type MppRig } from '../../src/registers/mppBuild.ts';
 import { ensureMppFields } from '../../src/registers/mppFields.ts';
 import { decodedFrames, recordMpp } from '../../src/registers/mppRecord.ts';
@@ -76,6 +78,14 @@ describe('MPP register records (real MPP + device stand-in)', () => {
     expect(interChecked).toBeGreaterThan(10);
     expect(scaled).toBeGreaterThan(0);
     expectReferencesFromHeaders(res.records, info);
+
+    // The CLI names the fields as MPP does and resolves the reference roles.
+    const scaledRec = res.records.find((r) => info.frames[r.frame]!.header.refScaling)!;
+    const show = await execa('node', [join(projectRoot(), 'harness/bin/workbench.js'), 'registers', 'mpp-show', out, '--frame', String(scaledRec.frame)], { reject: false });
+    expect(show.exitCode, show.stderr).toBe(0);
+    const alt = info.frames[scaledRec.frame]!.header.refSizes![2]!;
+    expect(show.stdout).toContain(`vp9d_param.reg110.framewidth_alfter = ${alt.width}`);
+    expect(show.stdout).toMatch(new RegExp(`reg166 ref-altref -> buffer \\d+ \\+ 0 = frame ${scaledRec.refs!.altref}\\n`));
   });
 
   it('p0-multilayer-arf: hidden frames are decoded (one record each), show_existing_frame has none; MPP outputs what libvpx outputs', async () => {
