@@ -17,6 +17,24 @@ const SRC = 'harness/src';
  * packages). Lower folders first; the map must stay acyclic (checked below).
  * A new folder must be added here before it lints.
  */
+/** Every folder the pipeline may wire together. */
+const STAGES = [
+  'core',
+  'model',
+  'compare',
+  'toolbox',
+  'kernel',
+  'vectors',
+  'target',
+  'target/providers',
+  'irq',
+  'vboard',
+  'deploy',
+  'decode',
+  'report',
+  'fluster',
+];
+
 const LAYERS = {
   model: [],
   core: ['model'],
@@ -34,40 +52,9 @@ const LAYERS = {
   report: ['core', 'model'],
   fluster: ['core', 'model', 'vectors'],
   registers: ['core', 'model', 'toolbox', 'vectors'],
-  pipeline: [
-    'core',
-    'model',
-    'compare',
-    'toolbox',
-    'kernel',
-    'vectors',
-    'target',
-    'target/providers',
-    'irq',
-    'vboard',
-    'deploy',
-    'decode',
-    'report',
-    'fluster',
-  ],
-  cli: [
-    'core',
-    'model',
-    'compare',
-    'toolbox',
-    'kernel',
-    'vectors',
-    'target',
-    'target/providers',
-    'irq',
-    'vboard',
-    'deploy',
-    'decode',
-    'report',
-    'fluster',
-    'registers',
-    'pipeline',
-  ],
+  // pipeline/ wires every stage; cli/ is the edge above everything.
+  pipeline: STAGES,
+  cli: [...STAGES, 'registers', 'pipeline'],
 };
 
 /**

@@ -56,13 +56,6 @@ export function patchHunks(text: string): PatchHunk[] {
   return out;
 }
 
-/** Files a patch touches (new names), in order, without duplicates. */
-export function patchFiles(text: string): string[] {
-  const seen = new Set<string>();
-  for (const m of text.matchAll(/^diff --git a\/\S+ b\/(\S+)/gm)) seen.add(m[1]!);
-  return [...seen];
-}
-
 /** Where a patch failed, as far as git's messages tell. */
 export interface ApplyFailure {
   /** File that did not apply (tree path). */

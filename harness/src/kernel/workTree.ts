@@ -6,7 +6,7 @@ import { WorkbenchError } from '../core/errors.ts';
 import { cacheRoot } from '../core/paths.ts';
 import { BASE_BRANCH, type BaseTree } from './baseTree.ts';
 import { gitArgv, kgit } from './git.ts';
-import { parseApplyFailure, patchFiles } from './patchText.ts';
+import { parseApplyFailure } from './patchText.ts';
 import type { Series, SeriesPatch } from './series.ts';
 import { ExecaRunner, type Runner } from '../core/runner.ts';
 
@@ -200,9 +200,4 @@ async function amOne(wt: WorkTree, file: string): Promise<string | undefined> {
   } catch (e) {
     return (e as Error).message;
   }
-}
-
-/** Files touched by one patch (for attributing findings). */
-export function filesOfPatch(p: SeriesPatch): string[] {
-  return patchFiles(p.text);
 }

@@ -7,7 +7,7 @@ import type { ExecOptions, ExecResult, Target } from './types.ts';
  * `sh -c TEXT NAME ARGS...` with every argument quoted by target/quote.ts
  * (through {@link Target.exec}), never interpolated into the text.
  */
-export { loadScript, scriptArgv, scriptNameOf } from '../core/scripts.ts';
+export { loadScript, scriptArgv } from '../core/scripts.ts';
 
 /** A remote script read from its file. */
 export type RemoteScript = ShellScript;

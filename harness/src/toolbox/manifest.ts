@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { stringify } from 'smol-toml';
 import { lockSchema, manifestSchema, type KernelLock, type KernelManifest } from '../model/manifest.ts';
@@ -153,9 +153,4 @@ export function lockStaleError(m: KernelManifest, lock: KernelLock, missing: str
         `(it rewrites ${lock.file}; commit it), then rerun. Already-built toolboxes and images for the old version stay in the cache.`,
     },
   );
-}
-
-/** Reads the raw text of the manifest (for reports / reproducers). */
-export function manifestText(m: KernelManifest): string {
-  return readFileSync(m.file, 'utf8');
 }
