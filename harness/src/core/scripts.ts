@@ -53,3 +53,11 @@ export function loadScript(base: string | URL, file: string): ShellScript {
 export function scriptArgv(script: ShellScript, args: readonly string[] = []): string[] {
   return ['sh', '-c', script.text, script.name, ...args];
 }
+
+/**
+ * The name of the script an argv runs (`sh -c TEXT NAME ...` → NAME), for
+ * fakes in unit tests that answer per script; undefined for other argv.
+ */
+export function scriptNameOf(argv: readonly string[]): string | undefined {
+  return argv[0] === 'sh' && argv[1] === '-c' ? argv[3] : undefined;
+}
