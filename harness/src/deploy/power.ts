@@ -2,9 +2,8 @@ import { WorkbenchError } from '../core/errors.ts';
 import { ExecaRunner, type Runner } from '../core/runner.ts';
 import type { Board } from '../target/boards.ts';
 import { power } from '../target/power.ts';
+import type { BoardProvider } from '../target/provider.ts';
 import type { Target } from '../target/types.ts';
-import { VBOARD_NAME } from '../vboard/connection.ts';
-import { vboardDown, vboardTarget, vboardUp } from '../vboard/vboard.ts';
 
 /**
  * Power-cycles a board and returns a connection to it once it answers
@@ -18,23 +17,15 @@ export const BOOT_WAIT_MS = 300_000;
 
 /**
  * The power control of `board`, or undefined when it has none:
- * - the vboard: its power switch is QEMU (`vboardDown`: the guest powers
- *   off with SysRq o, which does not unload modules, else QEMU is killed;
- *   then `vboardUp` boots the same disk);
+ * - a board whose provider owns its power switch (the vboard: QEMU): the
+ *   provider's `powerCycle` (target/provider.ts);
  * - a board with `power_cycle` (or `power_off` + `power_on`) in
  *   boards.toml: that hook (target/power.ts), then the board is polled
  *   over `target` until it answers (at most {@link BOOT_WAIT_MS}).
  */
-export function powerCycleFor(board: Board, target: Target, runner: Runner = new ExecaRunner()): PowerCycle | undefined {
-  if (board.name === VBOARD_NAME && board.source === 'built-in') {
-    return async (log) => {
-      const down = await vboardDown({ log });
-      log(`vboard powered off (${down.detail ?? 'stopped'})`);
-      const up = await vboardUp({ log });
-      log(`vboard booted in ${((up.bootMs ?? 0) / 1000).toFixed(1)} s`);
-      return vboardTarget();
-    };
-  }
+export function powerCycleFor(board: Board, target: Target, provider?: Pick<BoardProvider, 'powerCycle'>, runner: Runner = new ExecaRunner()): PowerCycle | undefined {
+  const own = provider?.powerCycle;
+  if (own) return (log) => own(board, log);
   if (!board.power.cycle && !(board.power.off && board.power.on)) return undefined;
   return async (log) => {
     await power(board, 'cycle', runner, { timeoutMs: 120_000 });

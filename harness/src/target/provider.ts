@@ -36,6 +36,12 @@ export interface BoardProvider {
   /** argv prefix that reaches the board by hand (`ssh [-p N] [-i KEY] -o ... user@host`), for reproducer lines. */
   shellArgv(board: Board): string[];
   /**
+   * Power-cycles a board whose power switch the provider owns (the vboard:
+   * QEMU) and returns a Target to it once it answers; absent for kinds whose
+   * power comes from the profile's host commands (`power` in boards.toml).
+   */
+  powerCycle?(board: Board, log: (msg: string) => void): Promise<Target>;
+  /**
    * Where the board is, for people (`root@10.0.0.5:22`).
    * @throws WorkbenchError when it is not known yet (a virtual board that is not running).
    */

@@ -110,7 +110,7 @@ export function register(program: Command): void {
       const ir = interruptible();
       try {
         const hook = phaseHook();
-        const powerCycle = powerCycleFor(board, target);
+        const powerCycle = powerCycleFor(board, target, providers.providerOf(board));
         const rec = await deployModules(target, board, modules, { params, log, signal: ir.signal, ...(hook ? { onPhase: hook } : {}), ...(powerCycle ? { powerCycle } : {}) });
         if (o.json) out(JSON.stringify(rec, null, 2));
         else {
@@ -139,7 +139,7 @@ export function register(program: Command): void {
       const board = providers.getBoard(o.board);
       const target = providers.targetFor(board);
       try {
-        const powerCycle = powerCycleFor(board, target);
+        const powerCycle = powerCycleFor(board, target, providers.providerOf(board));
         const done = await rollback(target, board, o.to, { log, ...(powerCycle ? { powerCycle } : {}) });
         if (done.length === 0) out(`${board.name}: an interrupted deploy was repaired; nothing else to roll back`);
         for (const r of done) out(`rolled back ${r.id} on ${r.board}: ${r.replaced.map((e) => `${e.module} ${e.existed ? 'restored' : 'removed'}`).join(', ')}`);

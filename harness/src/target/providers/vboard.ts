@@ -5,7 +5,7 @@ import { shellQuote } from '../quote.ts';
 import { SshTarget } from '../ssh.ts';
 import type { SshOptions } from '../sshConnection.ts';
 import { vboardPaths } from '../../vboard/state.ts';
-import { VBOARD_NAME, vboardConnection, vboardUp } from '../../vboard/vboard.ts';
+import { VBOARD_NAME, vboardConnection, vboardDown, vboardUp } from '../../vboard/vboard.ts';
 
 /** Board kind of the virtual board. */
 export const VBOARD_KIND = 'vboard';
@@ -63,6 +63,15 @@ export const vboardProvider: BoardProvider = {
     };
   },
   connect: (board, opts) => new SshTarget(vboardSshOptions(board, opts)),
+  // its power switch is QEMU: vboardDown (the guest powers off with SysRq o, which does not
+  // unload modules, else QEMU is killed), then vboardUp boots the same disk on a new port
+  powerCycle: async (board, log) => {
+    const down = await vboardDown({ log });
+    log(`vboard powered off (${down.detail ?? 'stopped'})`);
+    const up = await vboardUp({ log });
+    log(`vboard booted in ${((up.bootMs ?? 0) / 1000).toFixed(1)} s`);
+    return new SshTarget(vboardSshOptions(board));
+  },
   shellArgv: (board) => sshArgvFor(vboardSshOptions(board)),
   address: (board) => {
     const o = vboardSshOptions(board);
