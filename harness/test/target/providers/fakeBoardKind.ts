@@ -7,7 +7,6 @@
  * the decode stage sends: the board lock script, the kernel-log marker and
  * `dmesg`, the IRQ instrumentation script (answers that it switched it on).
  */
-import { scriptNameOf } from '../../../src/core/scripts.ts';
 import { DEFAULT_MODULE_DIR, type Board } from '../../../src/target/boards.ts';
 import type { BoardProvider } from '../../../src/target/provider.ts';
 import type { ExecOptions, ExecResult, Target } from '../../../src/target/types.ts';
@@ -26,7 +25,7 @@ export class FakeBoardTarget implements Target {
     this.commands.push(argv);
     const line = argv.join(' ');
     let stdout = '';
-    const script = scriptNameOf(argv);
+    const script = argv[0] === 'sh' && argv[1] === '-c' ? argv[3] : undefined; // core/scripts.ts: sh -c TEXT NAME ARGS
     if (script === 'boardLock' && argv.includes('acquire')) stdout = 'acquired\n';
     else if (script === 'boardLock' && argv.includes('release')) stdout = 'removed\n';
     else if (script === 'irqEnable') stdout = 'ENABLED param:irq_trace=1\n';
