@@ -100,15 +100,20 @@ export async function waitForGuestSsh(run: Pick<RunState, 'pid' | 'port'>, timeo
     await new Promise((r) => setTimeout(r, 100));
   }
   if (readySeen()) log?.('guest init reports sshd started');
+  let attempt = 0;
   while (Date.now() < deadline) {
     if (!isOurQemu(run.pid, p.pidFile)) {
       throw new WorkbenchError(w.code, `QEMU (PID ${run.pid}) exited during boot. Last serial lines:\n${tailFile(p.serialLog, 25)}`, {
         hint: `see \`workbench ${w.what} logs\`; \`workbench ${w.what} up --fresh\` starts from a clean disk`,
       });
     }
-    const t = w.targetFor(run.port, 3_000);
+    // The SSH handshake of a TCG guest takes well under a second on an idle
+    // host but several seconds on a loaded one (measured: none within 3 s at
+    // load 25 on 2 cores), so every failed attempt doubles the time allowed.
+    const connectMs = Math.min(30_000, 3_000 * 2 ** attempt++);
+    const t = w.targetFor(run.port, connectMs);
     try {
-      await t.exec(['true'], { timeoutMs: 5_000 });
+      await t.exec(['true'], { timeoutMs: connectMs + 2_000 });
       await t.close();
       return;
     } catch (e) {
@@ -118,7 +123,11 @@ export async function waitForGuestSsh(run: Pick<RunState, 'pid' | 'port'>, timeo
     }
     await new Promise((r) => setTimeout(r, 300));
   }
-  throw new WorkbenchError(w.code, `the ${w.what} did not answer SSH within ${timeoutMs / 1000} s (${last}). Last serial lines:\n${tailFile(p.serialLog, 25)}`, {
-    hint: `see \`workbench ${w.what} logs\`; stop it with \`workbench ${w.what} down\``,
-  });
+  throw new WorkbenchError(
+    w.code,
+    `the ${w.what} did not answer SSH within ${timeoutMs / 1000} s (${last}). Last serial lines:\n${tailFile(p.serialLog, 25)}`,
+    {
+      hint: `see \`workbench ${w.what} logs\`; stop it with \`workbench ${w.what} down\``,
+    },
+  );
 }

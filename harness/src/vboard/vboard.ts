@@ -172,9 +172,11 @@ export async function vboardStatus(): Promise<VboardStatus> {
     };
   }
   ensureRecordedHostKey();
-  const t = targetFor(run.port, 5_000);
+  // 15 s: a loaded host slows a TCG guest's SSH handshake to several seconds;
+  // a guest that does not answer in that time is called unresponsive.
+  const t = targetFor(run.port, 15_000);
   try {
-    await t.exec(['true'], { timeoutMs: 5_000 });
+    await t.exec(['true'], { timeoutMs: 15_000 });
     return { ...base, state: 'running' };
   } catch (e) {
     if (isWorkbenchError(e, 'E_HOSTKEY_CHANGED')) throw e;
@@ -187,7 +189,7 @@ export async function vboardStatus(): Promise<VboardStatus> {
 /**
  * Stops the vboard: a clean guest power-off over SSH (`/sbin/vboard-poweroff`:
  * sync, remount read-only, SysRq o; QEMU exits), then, if QEMU is still
- * there after 20 s, SIGTERM and SIGKILL to OUR QEMU PID only (checked via
+ * there after 60 s, SIGTERM and SIGKILL to OUR QEMU PID only (checked via
  * /proc/PID/cmdline). Stale records are just cleaned up.
  */
 export async function vboardDown(opts: { log?: (s: string) => void } = {}): Promise<VboardStatus> {
@@ -216,7 +218,7 @@ export async function stopBoardQemu(
     return { state: 'stopped', detail: had ? `cleaned up a stale record (QEMU PID ${pid || '?'} was not running)` : 'was not running' };
   }
   if (run) {
-    const t = targetForPort(run.port, 5_000);
+    const t = targetForPort(run.port, 15_000);
     try {
       // Runs detached so the SSH session can end before the guest powers off.
       await t.exec(['sh', '-c', 'nohup /sbin/vboard-poweroff >/dev/null 2>&1 &'], { timeoutMs: 10_000, allowFailure: true });
@@ -236,7 +238,8 @@ export async function stopBoardQemu(
     return !isOurQemu(pid, p.pidFile);
   };
   let how = 'guest powered off';
-  if (!(await gone(run ? 20_000 : 0))) {
+  // 60 s: a clean power-off takes ~3 s on an idle host, far longer on a loaded one.
+  if (!(await gone(run ? 60_000 : 0))) {
     how = 'QEMU stopped with SIGTERM';
     if (isOurQemu(pid, p.pidFile)) process.kill(pid, 'SIGTERM');
     if (!(await gone(5_000))) {
