@@ -29,6 +29,7 @@ const STAGES = [
   'target/providers',
   'irq',
   'vboard',
+  'simboard',
   'deploy',
   'decode',
   'report',
@@ -45,8 +46,10 @@ const LAYERS = {
   target: ['core', 'model'],
   irq: ['core', 'model', 'target'],
   vboard: ['core', 'model', 'kernel', 'toolbox', 'target'],
+  // simboard/: the arm64 QEMU board with the vdpu381 device model (reuses vboard's boot pieces).
+  simboard: ['core', 'model', 'kernel', 'toolbox', 'target', 'vboard'],
   // target/providers/: one file per board kind, above the boards they bring up.
-  'target/providers': ['core', 'model', 'kernel', 'toolbox', 'target', 'vboard'],
+  'target/providers': ['core', 'model', 'kernel', 'toolbox', 'target', 'vboard', 'simboard'],
   deploy: ['core', 'model', 'target', 'irq', 'kernel'],
   decode: ['core', 'model', 'compare', 'vectors', 'target', 'irq'],
   report: ['core', 'model'],

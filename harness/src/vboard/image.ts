@@ -206,6 +206,8 @@ export interface GuestRootfsSpec {
   architecture?: string;
   /** Board kind named in messages (`vboard`, `simboard`). */
   what: string;
+  /** mmdebstrap time limit, ms (default 60 min). */
+  timeoutMs?: number;
   log?: (s: string) => void;
 }
 
@@ -229,7 +231,7 @@ export async function buildGuestRootfs(runner: Runner, s: GuestRootfsSpec): Prom
       dpkgOptions: MINIMAL_DPKG_OPTIONS,
       customizeHooks: [hook],
     }),
-    { allowFailure: true, timeoutMs: 60 * 60_000, onStderr: (x) => log?.(x.trimEnd()) },
+    { allowFailure: true, timeoutMs: s.timeoutMs ?? 60 * 60_000, onStderr: (x) => log?.(x.trimEnd()) },
   );
   if (r.exitCode !== 0) throw mmdebstrapFailure(r, `the ${s.what} rootfs`, 'E_VBOARD_IMAGE', { manifest: m, lock });
 }

@@ -21,6 +21,7 @@ export const COMMAND_FAMILIES: readonly CommandFamily[] = [
   { commands: ['doctor'], load: () => import('./doctor.ts') },
   { commands: ['toolbox'], load: () => import('./toolbox.ts') },
   { commands: ['vboard'], load: () => import('./vboard.ts') },
+  { commands: ['simboard'], load: () => import('./simboard.ts') },
   { commands: ['series', 'build', 'check', 'kunit'], load: () => import('./kernel.ts') },
   { commands: ['boards'], load: () => import('./boards.ts') },
   { commands: ['deploy', 'rollback', 'backups'], load: () => import('./deploy.ts') },

@@ -1,0 +1,321 @@
+import { existsSync } from 'node:fs';
+import { mkdir, readFile, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { acquireLock, writeFileAtomic } from '../core/cache.ts';
+import { WorkbenchError, isWorkbenchError } from '../core/errors.ts';
+import { requireTools } from '../core/hostTools.ts';
+import { stateRoot } from '../core/paths.ts';
+import { ExecaRunner, type Runner } from '../core/runner.ts';
+import { SshTarget } from '../target/ssh.ts';
+import { chrootArgv } from '../toolbox/chrootExec.ts';
+import { startDaemonQemu, waitForGuestSsh, type BootWatch } from '../vboard/boot.ts';
+import { sshArgv, type VboardConnection } from '../vboard/connection.ts';
+import { ensureDisk, ensureIdentity, type DiskBoard } from '../vboard/disk.ts';
+import { isOurQemu, readJson, tailFile, vboardPaths, type RunState } from '../vboard/state.ts';
+import { stopBoardQemu, type VboardStatus } from '../vboard/vboard.ts';
+import { ensureSimboardImage, type SimboardImage } from './image.ts';
+import { ensureSimboardQemu, type SimboardQemu } from './qemuBuild.ts';
+
+/**
+ * The simboard: an arm64 QEMU `virt` guest (TCG) running Debian's arm64
+ * kernel, with our vdpu381 device model (`-device vdpu381-sim`) on the
+ * virt platform bus, so Debian's rockchip-vdec.ko binds to a real OF node.
+ * Same guest scripts, SSH and host-key rules as the vboard.
+ */
+
+/** Board name and host-key alias. */
+export const SIMBOARD_NAME = 'simboard';
+
+/** Kernel command line (besides the SSH key): PL011 console, exit on panic, no audit. */
+export const SIMBOARD_CMDLINE: readonly string[] = ['console=ttyAMA0', 'quiet', 'panic=-1', 'audit=0'];
+
+/** State files under `<state>/simboard/` (the vboard's layout plus the capture file). */
+export function simboardPaths(root: string = join(stateRoot(), 'simboard')) {
+  return {
+    ...vboardPaths(root),
+    /** JSON lines written by the device model, one per decode job. */
+    capture: join(root, 'capture.jsonl'),
+  };
+}
+
+const paths = () => simboardPaths();
+const diskBoard = (): DiskBoard => ({ p: paths(), name: SIMBOARD_NAME });
+
+/** What {@link simboardQemuArgv} needs. */
+export interface SimboardQemuSpec {
+  qemu: Pick<SimboardQemu, 'root' | 'dir' | 'binary'>;
+  image: Pick<SimboardImage, 'dir' | 'kernel' | 'initrd'>;
+  /** State directory (disk, serial log, PID file, capture file live there). */
+  stateDir: string;
+  disk: string;
+  serialLog: string;
+  pidFile: string;
+  capture: string;
+  sshPort: number;
+  memoryMiB: number;
+  cpus: number;
+  /** Extra kernel command-line words (`vboard.authkey=...`). */
+  append: string[];
+  /** Device model delay from DEC_E to the interrupt, µs. */
+  irqDelayUs?: number;
+}
+
+/** A QEMU option value with its commas doubled (QEMU's escape). */
+export function qemuOptValue(v: string): string {
+  return v.replace(/,/g, ',,');
+}
+
+/**
+ * argv of the simboard QEMU: run inside the QEMU build chroot (the binary
+ * links against its libraries) in a mount namespace only (QEMU daemonizes:
+ * its PID must be a host PID), with the QEMU entry, the image entry and the
+ * state directory bound at their host paths. `virt` with GICv3, `-cpu
+ * max,pauth-impdef=on` (cheap pointer authentication under TCG), RAM below
+ * 4 GiB (rkvdec's 32-bit DMA mask), virtio disk/net/rng on PCI (no option
+ * ROMs: `romfile=`), SSH forwarded on 127.0.0.1 only, and the vdpu381-sim
+ * device, whose device-tree node QEMU writes itself.
+ */
+export function simboardQemuArgv(s: SimboardQemuSpec): string[] {
+  const dev = [`vdpu381-sim`, `capture=${qemuOptValue(s.capture)}`];
+  if (s.irqDelayUs !== undefined) dev.push(`irq-delay-us=${s.irqDelayUs}`);
+  const qemu = [
+    s.qemu.binary,
+    '-M',
+    'virt,gic-version=3',
+    '-cpu',
+    'max,pauth-impdef=on',
+    '-accel',
+    'tcg,thread=multi',
+    '-m',
+    String(s.memoryMiB),
+    '-smp',
+    String(s.cpus),
+    '-name',
+    'workbench-simboard',
+    '-nodefaults',
+    '-kernel',
+    s.image.kernel,
+    '-initrd',
+    s.image.initrd,
+    '-append',
+    [...SIMBOARD_CMDLINE, ...s.append].join(' '),
+    '-drive',
+    `file=${qemuOptValue(s.disk)},format=raw,if=none,id=d0,cache=writeback`,
+    '-device',
+    'virtio-blk-pci,drive=d0,romfile=',
+    '-netdev',
+    `user,id=n0,hostfwd=tcp:127.0.0.1:${s.sshPort}-:22`,
+    '-device',
+    'virtio-net-pci,netdev=n0,romfile=',
+    '-device',
+    'virtio-rng-pci,romfile=',
+    '-device',
+    dev.join(','),
+    '-display',
+    'none',
+    '-serial',
+    `file:${s.serialLog}`,
+    '-monitor',
+    'none',
+    '-no-reboot',
+    '-daemonize',
+    '-pidfile',
+    s.pidFile,
+  ];
+  return chrootArgv(s.qemu.root, qemu, {
+    pidNamespace: false,
+    binds: [
+      { host: s.qemu.dir, inside: s.qemu.dir, readOnly: true },
+      { host: s.image.dir, inside: s.image.dir, readOnly: true },
+      { host: s.stateDir, inside: s.stateDir },
+    ],
+  });
+}
+
+function targetFor(port: number, connectTimeoutMs = 10_000): SshTarget {
+  const c = simboardConnectionFor(port);
+  return new SshTarget({
+    name: SIMBOARD_NAME,
+    host: c.host,
+    port: c.port,
+    user: c.user,
+    identityFile: c.identityFile,
+    knownHostsFile: c.knownHostsFile,
+    hostKeyAlias: c.hostKeyAlias,
+    trust: 'strict',
+    connectTimeoutMs,
+  });
+}
+
+function simboardConnectionFor(port: number): VboardConnection {
+  const p = paths();
+  return { host: '127.0.0.1', port, user: 'root', identityFile: p.identity, hostKeyAlias: SIMBOARD_NAME, knownHostsFile: p.knownHosts };
+}
+
+const watch = (): BootWatch => ({ files: paths(), targetFor, code: 'E_SIMBOARD_BOOT', what: 'simboard' });
+
+/** Status of the simboard (the vboard's shape; `accel` is always `tcg`). */
+export type SimboardStatus = VboardStatus & { qemuKey?: string };
+
+/** Options of {@link simboardUp}. */
+export interface SimboardUpOptions {
+  log?: (msg: string) => void;
+  /** Start from a fresh copy of the image (deployed modules are lost). */
+  fresh?: boolean;
+  /** Guest memory, MiB (default 2048; at most 3072 so RAM stays below 4 GiB). */
+  memoryMiB?: number;
+  cpus?: number;
+  /** Seconds to wait for SSH (default 300: TCG arm64 on a loaded 2-core host). */
+  bootTimeoutS?: number;
+  /** Device model: µs from DEC_E to the interrupt. */
+  irqDelayUs?: number;
+  runner?: Runner;
+}
+
+/**
+ * Builds (once, cached: QEMU with the device model, the arm64 image) and
+ * boots the simboard; resolves when SSH answers with the recorded host key.
+ * A running board is returned as is; a stale record is cleaned up.
+ * @throws WorkbenchError E_NOT_ROOT, E_SIMBOARD_QEMU_BUILD, E_SIMBOARD_BINFMT,
+ *   E_VBOARD_IMAGE, E_SIMBOARD_UNRESPONSIVE, E_SIMBOARD_BOOT (serial log tail included), E_HOSTKEY_CHANGED.
+ */
+export async function simboardUp(opts: SimboardUpOptions = {}): Promise<SimboardStatus> {
+  const runner = opts.runner ?? new ExecaRunner();
+  const log = opts.log;
+  const p = paths();
+  requireTools(['ssh-keygen', 'cp', 'unshare']);
+  const mem = opts.memoryMiB ?? 2048;
+  if (mem > 3072) throw new WorkbenchError('E_CONFIG', `simboard memory ${mem} MiB: at most 3072 (virt's RAM starts at 1 GiB and rkvdec needs it below 4 GiB)`);
+  await mkdir(p.dir, { recursive: true });
+  const release = await acquireLock(p.lock, log);
+  try {
+    const st = await simboardStatus();
+    if (st.state === 'running' && opts.fresh) {
+      throw new WorkbenchError('E_SIMBOARD_RUNNING', `the simboard is running (QEMU PID ${st.pid}); --fresh would replace its disk under it`, {
+        hint: 'stop it first: `workbench simboard down`',
+      });
+    }
+    if (st.state === 'running') return { ...st, alreadyRunning: true };
+    if (st.state === 'unresponsive') {
+      throw new WorkbenchError('E_SIMBOARD_UNRESPONSIVE', `the simboard (QEMU PID ${st.pid}) runs but SSH does not answer: ${st.detail ?? ''}`, {
+        hint: 'stop it with `workbench simboard down`, then `workbench simboard up`',
+      });
+    }
+    if (st.state === 'stale') {
+      log?.(`previous simboard record is stale (${st.detail}); cleaning it up`);
+      await rm(p.runFile, { force: true });
+      await rm(p.pidFile, { force: true });
+    }
+    // Cold: the QEMU build and the arm64 rootfs are independent; both must settle.
+    const [q, i] = await Promise.allSettled([ensureSimboardQemu({ runner, log }), ensureSimboardImage({ runner, log })]);
+    if (q.status === 'rejected') throw q.reason;
+    if (i.status === 'rejected') throw i.reason;
+    const qemu = q.value;
+    const img = i.value;
+    const pub = await ensureIdentity(runner, diskBoard());
+    await ensureDisk(runner, img, Boolean(opts.fresh), log, diskBoard());
+    const [ktype, kb64] = pub.split(/\s+/);
+    const started = await startDaemonQemu(
+      runner,
+      (port) =>
+        simboardQemuArgv({
+          qemu,
+          image: img,
+          stateDir: p.dir,
+          disk: p.disk,
+          serialLog: p.serialLog,
+          pidFile: p.pidFile,
+          capture: p.capture,
+          sshPort: port,
+          memoryMiB: mem,
+          cpus: opts.cpus ?? 2,
+          append: [`vboard.authkey=${ktype}:${kb64}`],
+          irqDelayUs: opts.irqDelayUs,
+        }),
+      watch(),
+    );
+    const run: RunState & { qemuKey: string } = {
+      pid: started.pid,
+      port: started.port,
+      imageKey: img.key,
+      kernelRelease: img.kernelRelease,
+      accel: 'tcg',
+      startedAt: new Date().toISOString(),
+      argv: started.argv,
+      qemuKey: qemu.key,
+    };
+    await writeFileAtomic(p.runFile, JSON.stringify(run, null, 2));
+    log?.(`QEMU PID ${run.pid}, SSH on 127.0.0.1:${run.port}; waiting for the guest`);
+    await waitForGuestSsh(run, (opts.bootTimeoutS ?? 300) * 1000, watch(), (m) =>
+      log?.(`${m} (${((Date.now() - started.t0) / 1000).toFixed(1)} s after QEMU start)`),
+    );
+    return {
+      state: 'running',
+      pid: run.pid,
+      port: run.port,
+      kernelRelease: run.kernelRelease,
+      imageKey: run.imageKey,
+      accel: 'tcg',
+      qemuKey: qemu.key,
+      bootMs: Date.now() - started.t0,
+    };
+  } finally {
+    await release();
+  }
+}
+
+/** The simboard's state without changing anything (`stopped`, `running`, `stale`, `unresponsive`). */
+export async function simboardStatus(): Promise<SimboardStatus> {
+  const p = paths();
+  const run = readJson<RunState & { qemuKey?: string }>(p.runFile);
+  if (!run) {
+    if (existsSync(p.pidFile)) {
+      const pid = Number((await readFile(p.pidFile, 'utf8').catch(() => '')).trim());
+      if (isOurQemu(pid, p.pidFile)) return { state: 'unresponsive', pid, detail: `QEMU PID ${pid} runs but ${p.runFile} is missing` };
+      return { state: 'stale', detail: `PID file ${p.pidFile} left behind (PID ${pid || '?'} is not our QEMU)` };
+    }
+    return { state: 'stopped' };
+  }
+  const base = { pid: run.pid, port: run.port, kernelRelease: run.kernelRelease, imageKey: run.imageKey, accel: run.accel, qemuKey: run.qemuKey };
+  if (!isOurQemu(run.pid, p.pidFile)) {
+    const t = tailFile(p.serialLog, 5);
+    return { ...base, state: 'stale', detail: `QEMU PID ${run.pid} is gone or is another process${t ? `; last serial lines:\n${t}` : ''}` };
+  }
+  const t = targetFor(run.port, 5_000);
+  try {
+    await t.exec(['true'], { timeoutMs: 10_000 });
+    return { ...base, state: 'running' };
+  } catch (e) {
+    if (isWorkbenchError(e, 'E_HOSTKEY_CHANGED')) throw e;
+    return { ...base, state: 'unresponsive', detail: (e as Error).message };
+  } finally {
+    await t.close();
+  }
+}
+
+/** Stops the simboard (guest power-off over SSH, then SIGTERM/SIGKILL to our QEMU PID only). */
+export async function simboardDown(opts: { log?: (s: string) => void } = {}): Promise<SimboardStatus> {
+  return stopBoardQemu(paths(), targetFor, opts.log);
+}
+
+/**
+ * Connection facts of the running simboard.
+ * @throws WorkbenchError E_SIMBOARD_DOWN when it is not running.
+ */
+export function simboardConnection(): VboardConnection {
+  const p = paths();
+  const run = readJson<RunState>(p.runFile);
+  if (!run || !isOurQemu(run.pid, p.pidFile)) {
+    throw new WorkbenchError('E_SIMBOARD_DOWN', run ? `the simboard is not running (QEMU PID ${run.pid} is gone)` : 'the simboard is not running', {
+      hint: 'start it with `workbench simboard up`',
+    });
+  }
+  return simboardConnectionFor(run.port);
+}
+
+/** An SshTarget for the running simboard (strict host key, alias `simboard`). @throws WorkbenchError E_SIMBOARD_DOWN. */
+export async function simboardTarget(): Promise<SshTarget> {
+  return targetFor(simboardConnection().port);
+}
+
+export { sshArgv };
