@@ -29,6 +29,7 @@ export const COMMAND_FAMILIES: readonly CommandFamily[] = [
   { commands: ['decode'], load: () => import('./decode.ts') },
   { commands: ['report'], load: () => import('./report.ts') },
   { commands: ['registers'], load: () => import('./registers.ts') },
+  { commands: ['lava'], load: () => import('./lava.ts') },
 ];
 
 /**

@@ -1,0 +1,210 @@
+import { readFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import type { Command } from 'commander';
+import { ExitCode, WorkbenchError } from '../../core/errors.ts';
+import { stateRoot } from '../../core/paths.ts';
+import { ExecaRunner } from '../../core/runner.ts';
+import { loadBundle } from '../../farm/bundle.ts';
+import { ensureFarmChroot } from '../../farm/chroot.ts';
+import { collectJob, type CollectResult } from '../../farm/collect.ts';
+import { PROFILES, type Profile } from '../../farm/job.ts';
+import { prepareBundle } from '../../farm/prepare.ts';
+import { fetchJob, submitJob, waitForJob, tokenFromEnv } from '../../farm/rest.ts';
+import { parseLavaLog } from '../../farm/results.ts';
+import { bundleReferences, runBundleOnVboard } from '../../farm/runLocal.ts';
+import { validateBundle } from '../../farm/validate.ts';
+import { reportsRoot } from '../../report/store.ts';
+
+const log = (s: string) => process.stderr.write(`[lava] ${s}\n`);
+const out = (s: string) => process.stdout.write(s + '\n');
+const repeat = (v: string, acc: string[]) => [...acc, v];
+
+interface JobOpts {
+  profile: string;
+  urlBase: string;
+  out?: string;
+  board?: string;
+  vectors?: string;
+  module: string[];
+  driver?: string;
+  mode?: string;
+  tag: string[];
+  prompt: string[];
+  timeout?: string;
+}
+
+function profileOf(p: string): Profile {
+  if (!(PROFILES as readonly string[]).includes(p)) throw new WorkbenchError('E_USAGE', `--profile ${p}: expected ${PROFILES.join(' or ')}`);
+  return p as Profile;
+}
+
+function modeOf(m: string | undefined): 'pixels' | 'visl' | undefined {
+  if (m === undefined || m === 'auto') return undefined;
+  if (m !== 'pixels' && m !== 'visl') throw new WorkbenchError('E_USAGE', `--mode ${m}: expected auto, pixels or visl`);
+  return m;
+}
+
+function printCollected(c: CollectResult): void {
+  const r = c.record;
+  out(`LAVA job health: ${c.health}`);
+  for (const v of r.vectors) out(`${v.name}: ${v.verdict.result.toUpperCase()} — ${v.verdict.message ?? ''}`);
+  const k = r.counts;
+  out(`${r.status === 'complete' ? 'finished' : 'INCOMPLETE'} ${r.runId}: ${k.pass} pass, ${k.fail} fail, ${k.timeout} timeout, ${k.error} error, ${k['not-supported']} not supported (of ${k.total})`);
+  if (r.incompleteReason) out(`  ${r.incompleteReason}`);
+  if (!r.checks.pixelsVerified) out(`  checks: ${r.checks.ran.join(', ') || 'none'}; pixels NOT verified`);
+  out(`  report: ${c.reportDir}/index.html`);
+  out(`  exit code ${c.exitCode}`);
+}
+
+/** Registers `workbench lava job|validate|run|collect|submit`. */
+export function register(program: Command): void {
+  const lava = program
+    .command('lava')
+    .description('nightly regression through LAVA: render jobs, run them with the real lava-run (Debian sid chroot), submit to a LAVA server, collect results into reports');
+
+  lava
+    .command('job')
+    .description('write a job bundle: the LAVA job (job.yaml), its artefacts (modules tarball, vectors, reference hashes) and bundle.json')
+    .requiredOption('--profile <name>', `job profile: ${PROFILES.join(' | ')}`)
+    .requiredOption('--url-base <url>', 'URL the board downloads the artefacts from (serve the bundle\'s artefacts/ folder there)')
+    .option('--out <dir>', 'bundle folder (must not exist)', '')
+    .option('--board <name>', 'board name for the reports (default: vboard for ssh, rk3588-rock-5b for farm-rk3588)')
+    .option('--vectors <glob>', 'only these vp9-features vectors (comma-separated globs)')
+    .option('--module <ko>', 'a built .ko (or folder) to install instead of building the series (repeatable)', repeat, [] as string[])
+    .option('--driver <name>', 'V4L2 driver to decode with (default: visl on the vboard, rkvdec elsewhere)')
+    .option('--mode <mode>', 'auto | pixels | visl', 'auto')
+    .option('--tag <tag>', 'LAVA device tag (farm profile; repeatable)', repeat, [] as string[])
+    .option('--prompt <regex>', 'shell prompt of the ssh device (repeatable)', repeat, [] as string[])
+    .option('--timeout <s>', 'per-vector decode limit, seconds', '300')
+    .action(async (o: JobOpts) => {
+      const profile = profileOf(o.profile);
+      const dir = resolve(o.out || join(stateRoot(), 'lava', 'bundles', new Date().toISOString().replace(/[:.]/g, '-')));
+      const mode = modeOf(o.mode);
+      const { bundle } = await prepareBundle({
+        dir,
+        profile,
+        urlBase: o.urlBase,
+        board: o.board ?? (profile === 'ssh' ? 'vboard' : 'rk3588-rock-5b'),
+        ...(o.vectors ? { glob: o.vectors } : {}),
+        ...(o.module.length ? { modules: o.module } : {}),
+        ...(o.driver ? { driver: o.driver } : {}),
+        ...(mode ? { mode } : {}),
+        ...(o.tag.length ? { tags: o.tag } : {}),
+        ...(o.prompt.length ? { prompts: o.prompt } : {}),
+        vectorTimeoutS: Number(o.timeout ?? 300),
+        runner: new ExecaRunner(),
+        log,
+      });
+      out(`${join(dir, 'job.yaml')}`);
+      log(`${bundle.vectors.length} vectors, modules ${bundle.modules.map((m) => m.name).join(', ')} for ${bundle.kernelRelease}; serve ${join(dir, 'artefacts')} at ${bundle.urlBase}`);
+    });
+
+  lava
+    .command('validate')
+    .description('validate a bundle\'s job with the real lava-run --validate against the device it targets (rendered with LAVA\'s own device-type templates)')
+    .requiredOption('--bundle <dir>', 'a folder written by `workbench lava job`')
+    .action(async (o: { bundle: string }) => {
+      const chroot = await ensureFarmChroot({ log });
+      const v = await validateBundle(chroot, resolve(o.bundle), tmpdir(), log);
+      out(v.ok ? 'valid' : `INVALID: ${v.error ?? v.messages.join('; ')}`);
+      process.exitCode = v.ok ? ExitCode.Ok : ExitCode.TestFailures;
+    });
+
+  lava
+    .command('run')
+    .description('run an ssh job with the real lava-run on the virtual board (artefacts served on 127.0.0.1, 10.0.2.2 from the guest), then collect it into a report')
+    .requiredOption('--local', 'run with lava-run in the farm chroot (no server)')
+    .option('--bundle <dir>', 'bundle to run (default: write one for the vboard first)')
+    .option('--vectors <glob>', 'when writing the bundle: only these vp9-features vectors')
+    .option('--module <ko>', 'when writing the bundle: a built .ko (or folder) instead of building the series (repeatable)', repeat, [] as string[])
+    .action(async (o: { bundle?: string; vectors?: string; module: string[] }) => {
+      const runner = new ExecaRunner();
+      let dir = o.bundle ? resolve(o.bundle) : undefined;
+      if (!dir) {
+        dir = join(stateRoot(), 'lava', 'bundles', new Date().toISOString().replace(/[:.]/g, '-'));
+        await prepareBundle({
+          dir,
+          profile: 'ssh',
+          urlBase: 'http://10.0.2.2:1',
+          board: 'vboard',
+          ...(o.vectors ? { glob: o.vectors } : {}),
+          ...(o.module.length ? { modules: o.module } : {}),
+          runner,
+          log,
+        });
+        log(`bundle ${dir}`);
+      }
+      const { collected } = await runBundleOnVboard({ bundleDir: dir, reportsRoot: reportsRoot(), command: process.argv.slice(1).join(' '), runner, log });
+      printCollected(collected);
+      process.exitCode = collected.exitCode;
+    });
+
+  lava
+    .command('collect')
+    .description('turn a LAVA job\'s results into a run record and the four reports (per-frame comparison by the workbench; exit 2 when the job is not Complete or an infrastructure case failed, 1 on failing vectors)')
+    .requiredOption('--bundle <dir>', 'the bundle the job was rendered from')
+    .option('--logs <file>', 'logs.yaml of a local lava-run')
+    .option('--server <url>', 'LAVA server (with --job)')
+    .option('--job <id>', 'job id on the server')
+    .option('--token-env <var>', 'environment variable holding the LAVA API token', 'LAVA_TOKEN')
+    .action(async (o: { bundle: string; logs?: string; server?: string; job?: string; tokenEnv: string }) => {
+      const runner = new ExecaRunner();
+      const dir = resolve(o.bundle);
+      const bundle = await loadBundle(dir);
+      let logText: string;
+      let source;
+      if (o.logs) {
+        logText = await readFile(o.logs, 'utf8');
+        source = { jobId: 'local', via: 'lava-run (local)', commands: [] as string[] };
+      } else if (o.server && o.job) {
+        const j = await fetchJob(o.server, o.job, tokenFromEnv(o.tokenEnv, false));
+        logText = j.log;
+        source = { jobId: o.job, via: o.server, url: j.url, serverHealth: j.health, commands: [`lavacli --uri ${o.server}/RPC2 jobs logs ${o.job}`] };
+      } else throw new WorkbenchError('E_USAGE', 'lava collect needs --logs FILE, or --server URL and --job ID');
+      const c = await collectJob({
+        bundle,
+        bundleDir: dir,
+        log: parseLavaLog(logText),
+        source,
+        references: await bundleReferences(bundle, dir, runner, log),
+        command: process.argv.slice(1).join(' '),
+        reportsRoot: reportsRoot(),
+      });
+      printCollected(c);
+      process.exitCode = c.exitCode;
+    });
+
+  lava
+    .command('submit')
+    .description('submit a bundle\'s job to a LAVA server over REST API v0.2; with --wait, wait for it to finish and collect it (the token is read from an environment variable and never printed)')
+    .requiredOption('--bundle <dir>', 'a folder written by `workbench lava job` (its artefacts served at its --url-base)')
+    .requiredOption('--server <url>', 'LAVA server base URL, e.g. https://lava.example.org')
+    .option('--token-env <var>', 'environment variable holding the LAVA API token', 'LAVA_TOKEN')
+    .option('--wait', 'wait for the job to finish, then collect it')
+    .option('--poll <s>', 'seconds between state polls with --wait', '10')
+    .action(async (o: { bundle: string; server: string; tokenEnv: string; wait?: boolean; poll: string }) => {
+      const dir = resolve(o.bundle);
+      const bundle = await loadBundle(dir);
+      const token = tokenFromEnv(o.tokenEnv, true)!;
+      const job = await readFile(join(dir, 'job.yaml'), 'utf8');
+      const ids = await submitJob(o.server, job, token);
+      for (const id of ids) out(`submitted job ${id}: ${o.server.replace(/\/+$/, '')}/scheduler/job/${id}`);
+      if (!o.wait) return;
+      const id = ids[0]!;
+      const st = await waitForJob(o.server, id, token, { pollMs: Number(o.poll) * 1000, log });
+      log(`job ${id}: ${st.state}, ${st.health}`);
+      const j = await fetchJob(o.server, String(id), token);
+      const c = await collectJob({
+        bundle,
+        bundleDir: dir,
+        log: parseLavaLog(j.log),
+        source: { jobId: id, via: o.server, url: j.url, serverHealth: j.health, commands: [`workbench lava collect --bundle ${dir} --server ${o.server} --job ${id}`] },
+        references: await bundleReferences(bundle, dir, new ExecaRunner(), log),
+        command: process.argv.slice(1).join(' '),
+        reportsRoot: reportsRoot(),
+      });
+      printCollected(c);
+      process.exitCode = c.exitCode;
+    });
+}

@@ -1,0 +1,219 @@
+import { existsSync } from 'node:fs';
+import { copyFile, mkdir, open, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { basename, join } from 'node:path';
+import { z } from 'zod';
+import { sha256File } from '../core/cache.ts';
+import { WorkbenchError } from '../core/errors.ts';
+import type { Runner } from '../core/runner.ts';
+import { frameBytes, geometryOf } from '../compare/layout.ts';
+import { DEFAULT_MODULE_DIR } from '../target/boards.ts';
+import type { ReferenceSet } from '../vectors/references.ts';
+import { caseNames, renderJob, PROFILES, type JobSpec, type JobVector } from './job.ts';
+
+/**
+ * A job bundle: everything one LAVA job needs and everything `lava collect`
+ * needs afterwards, in one folder:
+ * - `artefacts/` (what the board downloads, served from the URL base):
+ *   `modules.tar.xz` (module files at their board paths), `vectors/<file>`,
+ *   `refs/<case>.sha256` (expected SHA-256 per output frame, libvpx);
+ * - `job.yaml`: the LAVA job;
+ * - `bundle.json` ({@link BundleSchema}): the vectors with their reference
+ *   identity, the modules, profile, driver and mode.
+ */
+
+/** One vector of a bundle. */
+export const BundleVectorSchema = z.object({
+  name: z.string(),
+  caseName: z.string(),
+  suite: z.string(),
+  features: z.array(z.string()),
+  /** Host path of the vector (collect recomputes references from it, cached). */
+  path: z.string(),
+  file: z.string(),
+  sha256: z.string(),
+  demuxer: z.enum(['ivfparse', 'matroskademux']),
+  frameSizes: z.array(z.number().int().positive()),
+  /** Whole-output MD5 of the reference (Fluster's result). */
+  md5: z.string().nullable(),
+});
+export type BundleVector = z.infer<typeof BundleVectorSchema>;
+
+/** bundle.json. */
+export const BundleSchema = z.object({
+  schema: z.literal('vp9-workbench/lava-bundle'),
+  version: z.literal(1),
+  createdAt: z.string(),
+  profile: z.enum(PROFILES),
+  jobName: z.string(),
+  urlBase: z.string(),
+  suite: z.string(),
+  driver: z.string(),
+  mode: z.enum(['pixels', 'visl']),
+  board: z.string(),
+  kernelRelease: z.string(),
+  modules: z.array(z.object({ name: z.string(), file: z.string(), sha256: z.string(), vermagic: z.string(), size: z.number().int() })),
+  modulesTarSha256: z.string(),
+  reference: z.object({ name: z.string(), version: z.string() }).optional(),
+  vectors: z.array(BundleVectorSchema),
+});
+export type Bundle = z.infer<typeof BundleSchema>;
+
+/** A module to put in the bundle. */
+export interface BundleModule {
+  name: string;
+  path: string;
+  vermagic: string;
+  sha256: string;
+}
+
+/** Options of {@link writeBundle}. */
+export interface WriteBundleOptions {
+  dir: string;
+  profile: JobSpec['profile'];
+  jobName: string;
+  urlBase: string;
+  suite: string;
+  driver: string;
+  mode: 'pixels' | 'visl';
+  board: string;
+  kernelRelease: string;
+  modules: BundleModule[];
+  vectors: { name: string; file: string; features: readonly string[]; references: ReferenceSet }[];
+  runner: Runner;
+  prompts?: string[];
+  tags?: string[];
+  vectorTimeoutS?: number;
+}
+
+/** The demuxer of a vector file by magic (`DKIF` = IVF, else WebM/Matroska), as decode/gstV4l2sl.ts does. */
+export async function demuxerOf(path: string): Promise<'ivfparse' | 'matroskademux'> {
+  const fh = await open(path, 'r');
+  try {
+    const b = Buffer.alloc(4);
+    await fh.read(b, 0, 4, 0);
+    return b.toString('latin1') === 'DKIF' ? 'ivfparse' : 'matroskademux';
+  } finally {
+    await fh.close();
+  }
+}
+
+/**
+ * Bytes of every output frame of a reference (planar, unpadded: what
+ * videocodectestsink writes).
+ * @throws WorkbenchError E_REF_GEOMETRY for a pixel format the layout does not know.
+ */
+export function referenceFrameSizes(ref: ReferenceSet): number[] {
+  return ref.frames.map((f) => {
+    const g = geometryOf(f.pixelFormat, f.width, f.height);
+    if (!g) throw new WorkbenchError('E_REF_GEOMETRY', `${ref.vector} frame ${f.index}: unknown pixel format ${f.pixelFormat}`);
+    return frameBytes(g);
+  });
+}
+
+/** The JobSpec a bundle renders to. */
+export function jobSpecOf(b: Bundle, extra: Pick<WriteBundleOptions, 'prompts' | 'tags' | 'vectorTimeoutS'> = {}): JobSpec {
+  const vectors: JobVector[] = b.vectors.map((v) => ({ name: v.name, caseName: v.caseName, file: v.file, sha256: v.sha256, demuxer: v.demuxer, frameSizes: v.frameSizes }));
+  return {
+    profile: b.profile,
+    jobName: b.jobName,
+    urlBase: b.urlBase,
+    driver: b.driver,
+    mode: b.mode,
+    suite: b.suite,
+    modules: { sha256: b.modulesTarSha256, names: b.modules.map((m) => m.name) },
+    vectors,
+    ...(extra.prompts ? { prompts: extra.prompts } : {}),
+    ...(extra.tags ? { tags: extra.tags } : {}),
+    ...(extra.vectorTimeoutS ? { vectorTimeoutS: extra.vectorTimeoutS } : {}),
+  };
+}
+
+/**
+ * Writes a bundle folder (see the module doc) and renders its job. The
+ * folder is written under a temporary name and renamed at the end, so a
+ * failed call leaves no half bundle.
+ * @throws WorkbenchError E_BUNDLE_EXISTS when `dir` exists, E_LAVA_NAME, E_LAVA_URL, tar's failures.
+ */
+export async function writeBundle(o: WriteBundleOptions): Promise<{ bundle: Bundle; job: string }> {
+  if (existsSync(o.dir)) throw new WorkbenchError('E_BUNDLE_EXISTS', `${o.dir} already exists`, { hint: 'pick a new --out folder (bundles are never overwritten)' });
+  const tmp = `${o.dir}.part-${process.pid}`;
+  await rm(tmp, { recursive: true, force: true });
+  try {
+    const art = join(tmp, 'artefacts');
+    await mkdir(join(art, 'vectors'), { recursive: true });
+    await mkdir(join(art, 'refs'), { recursive: true });
+    // modules at their board paths (the default module_dir), packed with the host's tar + xz
+    const modDir = DEFAULT_MODULE_DIR.replace('{release}', o.kernelRelease).replace(/^\//, '');
+    const stage = join(tmp, 'modules-root');
+    await mkdir(join(stage, modDir), { recursive: true });
+    for (const m of o.modules) await copyFile(m.path, join(stage, modDir, basename(m.path)));
+    await o.runner.run(['tar', '--owner=0', '--group=0', '--numeric-owner', '-cJf', join(art, 'modules.tar.xz'), '-C', stage, modDir]);
+    await rm(stage, { recursive: true, force: true });
+    const cases = caseNames(o.vectors.map((v) => v.name));
+    const vectors: BundleVector[] = [];
+    for (const [i, v] of o.vectors.entries()) {
+      const file = basename(v.file);
+      await copyFile(v.file, join(art, 'vectors', file));
+      await writeFile(join(art, 'refs', `${cases[i]}.sha256`), v.references.frames.map((f) => f.i420.sha256).join('\n') + '\n');
+      vectors.push({
+        name: v.name,
+        caseName: cases[i]!,
+        suite: o.suite,
+        features: [...v.features],
+        path: v.file,
+        file,
+        sha256: await sha256File(v.file),
+        demuxer: await demuxerOf(v.file),
+        frameSizes: referenceFrameSizes(v.references),
+        md5: v.references.md5,
+      });
+    }
+    const ref0 = o.vectors[0]?.references;
+    const bundle: Bundle = {
+      schema: 'vp9-workbench/lava-bundle',
+      version: 1,
+      createdAt: new Date().toISOString(),
+      profile: o.profile,
+      jobName: o.jobName,
+      urlBase: o.urlBase,
+      suite: o.suite,
+      driver: o.driver,
+      mode: o.mode,
+      board: o.board,
+      kernelRelease: o.kernelRelease,
+      modules: o.modules.map((m) => ({ name: m.name, file: `/${modDir}/${basename(m.path)}`, sha256: m.sha256, vermagic: m.vermagic, size: 0 })),
+      modulesTarSha256: await sha256File(join(art, 'modules.tar.xz')),
+      ...(ref0 ? { reference: { name: 'libvpx vpxdec', version: ref0.decoder } } : {}),
+      vectors,
+    };
+    for (const [i, m] of bundle.modules.entries()) m.size = (await stat(o.modules[i]!.path)).size;
+    const job = renderJob(jobSpecOf(bundle, o));
+    await writeFile(join(tmp, 'job.yaml'), job);
+    await writeFile(join(tmp, 'bundle.json'), JSON.stringify(bundle, null, 2) + '\n');
+    await rename(tmp, o.dir);
+    return { bundle, job };
+  } catch (e) {
+    await rm(tmp, { recursive: true, force: true });
+    throw e;
+  }
+}
+
+/**
+ * Reads a bundle folder's bundle.json.
+ * @throws WorkbenchError E_BUNDLE_INVALID naming the file and the field.
+ */
+export async function loadBundle(dir: string): Promise<Bundle> {
+  const file = join(dir, 'bundle.json');
+  let raw: unknown;
+  try {
+    raw = JSON.parse(await readFile(file, 'utf8'));
+  } catch (e) {
+    throw new WorkbenchError('E_BUNDLE_INVALID', `cannot read ${file}: ${(e as Error).message}`, { hint: 'point --bundle at a folder written by `workbench lava job`' });
+  }
+  const r = BundleSchema.safeParse(raw);
+  if (!r.success) {
+    const i = r.error.issues[0]!;
+    throw new WorkbenchError('E_BUNDLE_INVALID', `${file}: field ${i.path.join('.') || '(root)'}: ${i.message}`, { hint: 'regenerate it with `workbench lava job`' });
+  }
+  return r.data;
+}

@@ -1,0 +1,106 @@
+import { basename } from 'node:path';
+import { WorkbenchError } from '../core/errors.ts';
+import type { Runner } from '../core/runner.ts';
+import { artifactsFromPaths, vermagicRelease } from '../deploy/modinfo.ts';
+import { buildSeries } from '../kernel/stage.ts';
+import { generateSuite } from '../vectors/generate/generate.ts';
+import { loadRecipes } from '../vectors/generate/recipes.ts';
+import { ensureReferences, type ReferenceSet } from '../vectors/references.ts';
+import { writeBundle, type Bundle, type BundleModule } from './bundle.ts';
+import type { Profile } from './job.ts';
+
+/** The suite the generated vectors belong to. */
+export const GENERATED_SUITE = 'vp9-features';
+
+/** Options of {@link prepareBundle}. */
+export interface PrepareOptions {
+  dir: string;
+  profile: Profile;
+  urlBase: string;
+  /** Board name recorded in the reports (`vboard`, a boards.toml name, or the LAVA device type). */
+  board: string;
+  /** Vector files; default: the generated vp9-features suite filtered by `glob`. */
+  files?: string[];
+  glob?: string;
+  /** Built .ko files (or folders); default: build the series for the profile's kernel. */
+  modules?: string[];
+  driver?: string;
+  mode?: 'pixels' | 'visl';
+  jobName?: string;
+  prompts?: string[];
+  tags?: string[];
+  vectorTimeoutS?: number;
+  runner: Runner;
+  log: (m: string) => void;
+}
+
+/** Comma-separated globs (`*`, `?`) as a name test. */
+export function globMatcher(glob: string): (n: string) => boolean {
+  const res = glob.split(',').map((g) => new RegExp('^' + g.trim().replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.') + '$'));
+  return (n) => res.some((r) => r.test(n));
+}
+
+/**
+ * Vector files of a job: the given files, or the generated vp9-features
+ * vectors (vpxenc, cached) whose recipe names match `glob`.
+ * @throws WorkbenchError E_NO_VECTORS when the glob matches nothing.
+ */
+export async function jobVectors(o: Pick<PrepareOptions, 'files' | 'glob' | 'runner' | 'log'>): Promise<{ name: string; file: string; features: string[]; suite: string }[]> {
+  if (o.files?.length) return o.files.map((f) => ({ name: basename(f), file: f, features: [], suite: 'files' }));
+  const recipes = loadRecipes();
+  let names = recipes.vectors.map((v) => v.name);
+  if (o.glob) names = names.filter(globMatcher(o.glob));
+  if (!names.length) throw new WorkbenchError('E_NO_VECTORS', `--vectors ${o.glob} matches no vector of ${GENERATED_SUITE}`, { hint: `vectors: ${recipes.vectors.map((v) => v.name).join(', ')}` });
+  const gen = await generateSuite({ only: names, log: o.log, runner: o.runner });
+  return gen.vectors.map((v) => ({ name: basename(v.path), file: v.path, features: [...v.features], suite: GENERATED_SUITE }));
+}
+
+/**
+ * Builds a job bundle (farm/bundle.ts): the vectors and their libvpx
+ * references, the modules (given, or built from the series for the
+ * profile's kernel: amd64 for the ssh profile's vboard, arm64 for
+ * farm-rk3588), and the rendered job.
+ * @throws WorkbenchError E_NO_VECTORS, E_NO_MODULES, E_BUILD_FAILED, the bundle's errors.
+ */
+export async function prepareBundle(o: PrepareOptions): Promise<{ bundle: Bundle; job: string; references: Map<string, ReferenceSet> }> {
+  const vectors = await jobVectors(o);
+  const references = new Map<string, ReferenceSet>();
+  for (const v of vectors) references.set(v.name, await ensureReferences(v.file, { runner: o.runner, log: o.log }));
+  let modules: BundleModule[];
+  let kernelRelease: string;
+  if (o.modules?.length) {
+    modules = await artifactsFromPaths(o.modules);
+    const rels = [...new Set(modules.map((m) => vermagicRelease(m.vermagic)))];
+    if (rels.length !== 1) throw new WorkbenchError('E_NO_MODULES', `the modules are built for ${rels.length} kernel releases (${rels.join(', ')})`, { hint: 'pass modules built for one kernel' });
+    kernelRelease = rels[0]!;
+  } else {
+    const target = o.profile === 'farm-rk3588' ? 'arm64' : 'vboard';
+    o.log(`building the series for ${target}`);
+    const r = await buildSeries({ target, log: o.log });
+    if (!r.ok) throw new WorkbenchError('E_BUILD_FAILED', `the series does not build for ${r.kernelRelease}`, { exitCode: 1, hint: 'run `workbench build --for ' + target + '` to see the diagnostics' });
+    modules = r.modules.map((m) => ({ name: m.name, path: m.path, vermagic: m.vermagic, sha256: m.sha256 }));
+    kernelRelease = r.kernelRelease;
+  }
+  const vboard = o.profile === 'ssh' && o.board === 'vboard';
+  const driver = o.driver ?? (vboard ? 'visl' : 'rkvdec');
+  const mode = o.mode ?? (driver === 'visl' ? 'visl' : 'pixels');
+  const suite = vectors[0]?.suite ?? GENERATED_SUITE;
+  const { bundle, job } = await writeBundle({
+    dir: o.dir,
+    profile: o.profile,
+    jobName: o.jobName ?? `vp9wb ${suite} on ${o.board} (${o.profile})`,
+    urlBase: o.urlBase,
+    suite,
+    driver,
+    mode,
+    board: o.board,
+    kernelRelease,
+    modules,
+    vectors: vectors.map((v) => ({ name: v.name, file: v.file, features: v.features, references: references.get(v.name)! })),
+    runner: o.runner,
+    ...(o.prompts ? { prompts: o.prompts } : {}),
+    ...(o.tags ? { tags: o.tags } : {}),
+    ...(o.vectorTimeoutS ? { vectorTimeoutS: o.vectorTimeoutS } : {}),
+  });
+  return { bundle, job, references };
+}
