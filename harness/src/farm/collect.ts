@@ -3,6 +3,7 @@ import { ExitCode } from '../core/errors.ts';
 import { shellQuote } from '../target/quote.ts';
 import { frameBytes, geometryOf, type FrameGeometry } from '../compare/layout.ts';
 import type { CompareResult, FrameOutcome } from '../decode/frameCompare.ts';
+import { formatMismatch, selectedCaptureFormats } from '../decode/captureFormat.ts';
 import { classifyGstFailure } from '../decode/gstFailure.ts';
 import { pipelineArgv } from '../decode/gstV4l2sl.ts';
 import { decideVerdict, PIXELS_NOT_VERIFIED, type DecodeFacts } from '../decode/verdict.ts';
@@ -11,6 +12,7 @@ import { RUN_SCHEMA_NAME, RUN_SCHEMA_VERSION, type RunRecord, type StageRecord, 
 import { findPreviousRun, ReportStaging } from '../report/store.ts';
 import { countVerdicts, exitCodeFor, newRunId, runChecks } from '../report/summarize.ts';
 import { completeChecks, summarizeIrq, type Verdict } from '../report/types.ts';
+import type { InspectResult } from '../vectors/inspect.ts';
 import type { ReferenceSet } from '../vectors/references.ts';
 import type { Bundle, BundleVector } from './bundle.ts';
 import { infraCases } from './job.ts';
@@ -54,6 +56,8 @@ export interface CollectInput {
   source: JobSource;
   /** References per vector name (libvpx, ensureReferences). */
   references: ReadonlyMap<string, ReferenceSet>;
+  /** Inspector results per vector name (for the CAPTURE-format check); optional. */
+  inspections?: ReadonlyMap<string, InspectResult>;
   /** The workbench command line. */
   command: string;
   /** Reports root (default reports/). */
@@ -142,6 +146,7 @@ export function vectorVerdict(
   mode: 'pixels' | 'visl',
   timeoutS: number,
   why: string,
+  inspect?: InspectResult,
 ): Verdict {
   if (!dut || dut.exitCode === undefined) {
     const errors = dut?.errors.length ? `: ${dut.errors.join('; ')}` : '';
@@ -164,6 +169,10 @@ export function vectorVerdict(
     if (c.kind === 'not-supported') f.notSupported = c.reason;
     else f.error = c.reason;
   }
+  // a CAPTURE format that cannot hold the stream (visl: 8-bit 4:2:0 only), as decode/runVector.ts judges it
+  const fmt = selectedCaptureFormats(dut.gst.join('\n')).at(-1);
+  const mismatch = fmt && inspect ? formatMismatch(fmt, inspect) : undefined;
+  if (mismatch && !f.notSupported) f.notSupported = `${facts.element?.driver ?? 'the driver'} cannot output this stream: ${mismatch}`;
   return decideVerdict(f);
 }
 
@@ -193,7 +202,7 @@ export async function collectJob(inp: CollectInput): Promise<CollectResult> {
     const ref = inp.references.get(v.name);
     if (!ref) throw new Error(`internal: no reference for ${v.name}`);
     const dut = facts.vectors.get(v.caseName);
-    const verdict = vectorVerdict(v, dut, ref, facts, b.mode, timeoutS, why);
+    const verdict = vectorVerdict(v, dut, ref, facts, b.mode, timeoutS, why, inp.inspections?.get(v.name));
     const el = facts.element;
     const input = `/tmp/wb-lava/v/${v.file}`;
     vectors.push({

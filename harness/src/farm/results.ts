@@ -42,8 +42,9 @@ export type LavaHealth = 'Complete' | 'Incomplete' | 'Canceled' | 'Unknown';
 
 /**
  * Parses a LAVA job log. lava-dispatcher writes one flow mapping in JSON
- * syntax per line (`- {"dt": ..., "lvl": ..., "msg": ...}`), read line by
- * line (a log cut mid-line by a killed job keeps every whole line); any
+ * syntax per line (`- {"dt": ..., "lvl": ..., "msg": ...}`; a result line
+ * may hold YAML's non-specific tag `!`, so such a line is read as YAML), line
+ * by line (a log cut mid-line by a killed job keeps every whole line); any
  * other layout is parsed as YAML.
  * @throws WorkbenchError E_LAVA_LOG when the text is neither.
  */
@@ -56,12 +57,18 @@ export function parseLavaLog(text: string): LavaLogEntry[] {
       fallback = true;
       break;
     }
+    let e: LavaLogEntry | undefined;
     try {
-      const e = JSON.parse(line.slice(2)) as LavaLogEntry;
-      if (typeof e === 'object' && e && typeof e.lvl === 'string') out.push(e);
+      e = JSON.parse(line.slice(2)) as LavaLogEntry;
     } catch {
-      // a cut last line, or a line in YAML-only syntax: skip it, the rest stays readable
+      // YAML-only syntax in a flow mapping (lava-dispatcher writes `"starttc": ! "178"`), or a cut last line
+      try {
+        e = (parseYaml(line) as LavaLogEntry[] | null)?.[0];
+      } catch {
+        e = undefined;
+      }
     }
+    if (typeof e === 'object' && e && typeof e.lvl === 'string') out.push(e);
   }
   if (!fallback) return out;
   let doc: unknown;

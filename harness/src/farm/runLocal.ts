@@ -1,6 +1,6 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { WorkbenchError } from '../core/errors.ts';
+import { isWorkbenchError, WorkbenchError } from '../core/errors.ts';
 import { ExecaRunner, type Runner } from '../core/runner.ts';
 import { stateRoot } from '../core/paths.ts';
 import { vboardConnection, vboardTarget, vboardUp } from '../vboard/vboard.ts';
@@ -11,6 +11,7 @@ import { sshDeviceDict } from './device.ts';
 import { renderJob } from './job.ts';
 import { lavaRunLocal, RUN_INSIDE, type LocalRunResult } from './localRun.ts';
 import { parseLavaLog } from './results.ts';
+import { inspectFile, type InspectResult } from '../vectors/inspect.ts';
 import { ensureReferences, type ReferenceSet } from '../vectors/references.ts';
 import { readFile } from 'node:fs/promises';
 
@@ -29,15 +30,26 @@ export interface RunOnVboardOptions {
   log: (m: string) => void;
 }
 
-/** References of a bundle's vectors (libvpx, cached), recomputed from the bundle's own vector files. */
-export async function bundleReferences(b: Bundle, bundleDir: string, runner: Runner, log: (m: string) => void): Promise<Map<string, ReferenceSet>> {
-  const refs = new Map<string, ReferenceSet>();
+/**
+ * References of a bundle's vectors (libvpx, cached) and their inspector
+ * results, recomputed from the bundle's own vector files.
+ */
+export async function bundleReferences(
+  b: Bundle,
+  bundleDir: string,
+  runner: Runner,
+  log: (m: string) => void,
+): Promise<{ references: Map<string, ReferenceSet>; inspections: Map<string, InspectResult> }> {
+  const references = new Map<string, ReferenceSet>();
+  const inspections = new Map<string, InspectResult>();
   for (const v of b.vectors) {
-    const r = await ensureReferences(bundleVectorPath(bundleDir, v), { runner, log });
+    const file = bundleVectorPath(bundleDir, v);
+    const r = await ensureReferences(file, { runner, log });
     r.vector = v.name;
-    refs.set(v.name, r);
+    references.set(v.name, r);
+    inspections.set(v.name, await inspectFile(file));
   }
-  return refs;
+  return { references, inspections };
 }
 
 /**
@@ -59,8 +71,15 @@ export async function runBundleOnVboard(o: RunOnVboardOptions): Promise<{ run: L
     });
   }
   const chroot = o.chroot ?? (await ensureFarmChroot({ runner, log: o.log }));
-  await vboardUp({ log: o.log });
-  const conn = vboardConnection();
+  let conn;
+  try {
+    // a running board is used as is (its SSH is checked below by our own strict connection)
+    conn = vboardConnection();
+  } catch (e) {
+    if (!isWorkbenchError(e, 'E_VBOARD_DOWN')) throw e;
+    await vboardUp({ log: o.log });
+    conn = vboardConnection();
+  }
   const t = await vboardTarget();
   try {
     const rel = (await t.exec(['uname', '-r'])).stdout.trim();
@@ -100,7 +119,7 @@ export async function runBundleOnVboard(o: RunOnVboardOptions): Promise<{ run: L
       via: 'lava-run (local)',
       commands: [`lava-run --job-id ${run.jobId} --output-dir ${join(dir, 'out')} --device ${join(dir, 'device.yaml')} ${join(dir, 'job.yaml')}`],
     },
-    references: await bundleReferences(bundle, o.bundleDir, runner, o.log),
+    ...(await bundleReferences(bundle, o.bundleDir, runner, o.log)),
     command: o.command,
     reportsRoot: o.reportsRoot,
   });

@@ -167,7 +167,7 @@ export function register(program: Command): void {
         bundleDir: dir,
         log: parseLavaLog(logText),
         source,
-        references: await bundleReferences(bundle, dir, runner, log),
+        ...(await bundleReferences(bundle, dir, runner, log)),
         command: process.argv.slice(1).join(' '),
         reportsRoot: reportsRoot(),
       });
@@ -200,7 +200,7 @@ export function register(program: Command): void {
         bundleDir: dir,
         log: parseLavaLog(j.log),
         source: { jobId: id, via: o.server, url: j.url, serverHealth: j.health, commands: [`workbench lava collect --bundle ${dir} --server ${o.server} --job ${id}`] },
-        references: await bundleReferences(bundle, dir, new ExecaRunner(), log),
+        ...(await bundleReferences(bundle, dir, new ExecaRunner(), log)),
         command: process.argv.slice(1).join(' '),
         reportsRoot: reportsRoot(),
       });
