@@ -27,6 +27,9 @@ export const FARM_SUITE = 'sid';
  *   lava-dispatcher reads to find its TFTP directory and NFS exports when it
  *   validates a `deploy: to: tftp` job (lava_dispatcher/utils/filesystem.py
  *   reads /etc/default/tftpd-hpa); no daemon is started;
+ * - `u-boot-tools` (mkimage), `xz-utils`, `cpio`, `fakeroot`: what
+ *   lava-dispatcher checks for (`which`) when it prepares a TFTP/u-boot job
+ *   (actions/deploy/prepare.py, utils/compression.py);
  * - `openssh-client` (the `ssh` device connection), `ca-certificates`,
  *   `python3-yaml` (our helper scripts).
  */
@@ -38,6 +41,10 @@ export const FARM_PACKAGES: readonly string[] = [
   'postgresql',
   'tftpd-hpa',
   'nfs-kernel-server',
+  'u-boot-tools',
+  'xz-utils',
+  'cpio',
+  'fakeroot',
   'openssh-client',
   'ca-certificates',
   'python3-yaml',

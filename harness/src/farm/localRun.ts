@@ -37,6 +37,8 @@ export interface LavaRunLocalOptions {
   hostFromBoard: string;
   /** Files copied into the run folder before the run (e.g. the SSH identity as `id`), mode 0600. */
   files?: Record<string, string>;
+  /** Extra files bound into the chroot for the run (e.g. a dispatcher configuration under /etc). */
+  binds?: { host: string; inside: string; readOnly?: boolean }[];
   /** Only `lava-run --validate` (does not run the job). */
   validateOnly?: boolean;
   timeoutMs?: number;
@@ -75,7 +77,7 @@ export async function lavaRunLocal(o: LavaRunLocalOptions): Promise<LocalRunResu
     argv.push(`${RUN_INSIDE}/job.yaml`);
     o.log?.(`lava-run job ${jobId} (${o.validateOnly ? 'validate only' : 'run'}); artefacts on ${urlBase}`);
     const r: RunResult = await o.chroot.exec(argv, {
-      binds: [{ host: o.dir, inside: RUN_INSIDE }],
+      binds: [{ host: o.dir, inside: RUN_INSIDE }, ...(o.binds ?? [])],
       allowFailure: true,
       timeoutMs: o.timeoutMs ?? 60 * 60_000,
     });

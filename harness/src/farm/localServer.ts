@@ -36,9 +36,9 @@ set -eu
 pgport=$1; httpport=$2; devices=$3
 S=${SERVER_INSIDE}
 PGBIN=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)
-mkdir -p "$S/pg" && chown postgres:postgres "$S/pg" && chmod 700 "$S/pg"
+mkdir -p "$S/pg" "$S/pgrun" && chown postgres:postgres "$S/pg" "$S/pgrun" && chmod 700 "$S/pg"
 runuser -u postgres -- "$PGBIN/initdb" -D "$S/pg" -A trust -U postgres > "$S/initdb.log" 2>&1
-runuser -u postgres -- "$PGBIN/pg_ctl" -D "$S/pg" -l "$S/postgres.log" -w -o "-c listen_addresses=127.0.0.1 -p $pgport -k $S" start > /dev/null
+runuser -u postgres -- "$PGBIN/pg_ctl" -D "$S/pg" -l "$S/pgrun/postgres.log" -w -o "-c listen_addresses=127.0.0.1 -p $pgport -k $S/pgrun" start > /dev/null
 runuser -u postgres -- "$PGBIN/createdb" -h 127.0.0.1 -p "$pgport" -U postgres lava
 export DATABASE_URL="postgres://postgres@127.0.0.1:$pgport/lava" SECRET_KEY="$(cat "$S/secret")" ALLOWED_HOSTS=127.0.0.1,localhost
 lava-server manage migrate --noinput > "$S/migrate.log" 2>&1

@@ -1,4 +1,4 @@
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { loadBundle, jobSpecOf } from './bundle.ts';
 import type { FarmChroot } from './chroot.ts';
@@ -6,6 +6,9 @@ import { rock5bDeviceDict, sshDeviceDict } from './device.ts';
 import { renderJob } from './job.ts';
 import { lavaRunLocal, RUN_INSIDE } from './localRun.ts';
 import { jobHealth, lavaCases, parseLavaLog, type LavaCase } from './results.ts';
+
+/** /etc/default/tftpd-hpa of a LAVA worker (the layout Debian's tftpd-hpa used to install; /srv/tftp exists in the farm chroot). */
+export const TFTPD_DEFAULTS = 'TFTP_USERNAME="tftp"\nTFTP_DIRECTORY="/srv/tftp"\nTFTP_ADDRESS=":69"\nTFTP_OPTIONS="--secure"\n';
 
 /** Outcome of `lava-run --validate`. */
 export interface ValidateResult {
@@ -29,6 +32,12 @@ export async function validateBundle(chroot: Pick<FarmChroot, 'exec'>, bundleDir
   const bundle = await loadBundle(bundleDir);
   const dir = await mkdtemp(join(tmpRoot, 'wb-validate-'));
   try {
+    // lava-dispatcher finds its TFTP directory in /etc/default/tftpd-hpa (utils/filesystem.py tftpd_dir);
+    // Debian sid's tftpd-hpa no longer ships that file, so the dispatcher configuration is provided here
+    const tftpd = join(dir, 'tftpd-hpa');
+    await writeFile(tftpd, TFTPD_DEFAULTS);
+    // lava-dispatcher checks that the device's SSH identity file exists (it does not connect when validating)
+    await writeFile(join(dir, 'id'), 'placeholder: validation only\n', { mode: 0o600 });
     const device =
       bundle.profile === 'ssh'
         ? sshDeviceDict({ host: '127.0.0.1', port: 22, user: 'root', identityFile: `${RUN_INSIDE}/id` })
@@ -41,6 +50,7 @@ export async function validateBundle(chroot: Pick<FarmChroot, 'exec'>, bundleDir
       artefacts: join(bundleDir, 'artefacts'),
       hostFromBoard: '127.0.0.1',
       validateOnly: true,
+      ...(bundle.profile === 'farm-rk3588' ? { binds: [{ host: tftpd, inside: '/etc/default/tftpd-hpa', readOnly: true }] } : {}),
       ...(log ? { log } : {}),
     });
     const entries = parseLavaLog(await readFile(join(run.outDir, 'logs.yaml'), 'utf8'));
