@@ -1,10 +1,7 @@
-import { readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { loadScript } from '../core/scripts.ts';
 import { WorkbenchError } from '../core/errors.ts';
 import { PROBE_SCRIPT } from '../decode/gstElements.ts';
 import { GST_DEBUG_SPEC, pipelineArgv } from '../decode/gstV4l2sl.ts';
-import { RELOAD_SCRIPT } from '../deploy/reload.ts';
 import { shellQuote } from '../target/quote.ts';
 
 /**
@@ -42,18 +39,20 @@ import { shellQuote } from '../target/quote.ts';
  * frame, output order) is what LAVA's UI shows.
  */
 
-/** Folder of the script file. */
-export const DUT_DIR = join(dirname(fileURLToPath(import.meta.url)), 'dut');
-
 /**
- * The script body (harness/src/farm/dut/wb-lava.sh). `@RELOAD@`, `@PROBE@`
+ * The script body (harness/src/farm/dut/wb-lava.sh). `@MODSWAP@`, `@PROBE@`
  * and `@PIPELINE@` are replaced by {@link dutScript} with the workbench's own
- * reload script (deploy/reload.ts), GStreamer probe (decode/gstElements.ts)
+ * module swapper (deploy/modswap.sh), GStreamer probe (decode/gstElements.ts)
  * and decode pipeline (decode/gstV4l2sl.ts), so the board runs exactly what
  * `workbench iterate` runs.
  */
 export function dutScriptTemplate(): string {
-  return readFileSync(join(DUT_DIR, 'wb-lava.sh'), 'utf8');
+  return loadScript(import.meta.url, 'dut/wb-lava.sh').text;
+}
+
+/** The workbench's module swapper (deploy/modswap.sh), run on the board by the DUT script. */
+export function modswapScript(): string {
+  return loadScript(import.meta.url, '../deploy/modswap.sh').text;
 }
 
 /** Shell variables the pipeline placeholders become (set by the script per vector). */
@@ -89,7 +88,7 @@ export function pipelineShell(): string {
  */
 export function dutScript(): string {
   let s = dutScriptTemplate();
-  for (const [name, text] of [['RELOAD', RELOAD_SCRIPT], ['PROBE', PROBE_SCRIPT]] as const) {
+  for (const [name, text] of [['MODSWAP', modswapScript()], ['PROBE', PROBE_SCRIPT]] as const) {
     if (new RegExp(`^WB_${name}_EOF$`, 'm').test(text)) throw new WorkbenchError('E_INTERNAL', `the ${name} script holds the line WB_${name}_EOF`);
     const re = new RegExp(`^@${name}@$`, 'm');
     if (!re.test(s)) throw new WorkbenchError('E_INTERNAL', `wb-lava.sh lacks the @${name}@ line`);

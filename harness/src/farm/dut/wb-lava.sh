@@ -1,6 +1,6 @@
 #!/bin/sh
 # Runs on the device under test inside a LAVA test shell; see harness/src/farm/dutScript.ts.
-# The reload script, the GStreamer probe and the decode pipeline (the lines
+# modswap.sh, the GStreamer probe and the decode pipeline (the lines
 # holding only a WB placeholder) are filled in by the workbench when it renders a job.
 set -u
 base=$1; driver=$2; mode=$3; set_name=$4; mod_sha=$5; mod_names=$6; vector_timeout=$7
@@ -30,14 +30,40 @@ wb_fetch() {
   mv -f "$2.part" "$2"
 }
 
+# Unload and load the job's modules with the workbench's modswap.sh (harness/src/deploy/):
+# holders outside the set first, then the set (a module only once nothing in
+# the set holds it any more), load the set, load the outside holders again.
 wb_reload() {
-  cat > "$work/reload.sh" <<'WB_RELOAD_EOF'
-@RELOAD@
-WB_RELOAD_EOF
-  un=""; ld=""
-  for m in $(echo "$mod_names" | tr ',' ' '); do un="$un $m"; ld="$ld $m ;"; done
-  # shellcheck disable=SC2086
-  sh "$work/reload.sh" $un -- $ld
+  cat > "$work/modswap.sh" <<'WB_MODSWAP_EOF'
+@MODSWAP@
+WB_MODSWAP_EOF
+  sys=${WB_SYS:-/sys}
+  set_=$(echo "$mod_names" | tr ',-' ' _')
+  outside=""
+  for m in $set_; do
+    for h in "$sys/module/$m/holders/"*; do
+      [ -e "$h" ] || continue
+      h=${h##*/}
+      case " $set_ $outside " in *" $h "*) ;; *) outside="$outside $h";; esac
+    done
+  done
+  args=""
+  for h in $outside; do args="$args -u $h"; done
+  left=$set_; pass=0
+  while [ -n "$left" ] && [ "$pass" -lt 8 ]; do
+    next=""
+    for m in $left; do
+      busy=""
+      for h in "$sys/module/$m/holders/"*; do [ -e "$h" ] || continue; case " $left " in *" ${h##*/} "*) [ "${h##*/}" != "$m" ] && busy=1;; esac; done
+      if [ -n "$busy" ]; then next="$next $m"; else args="$args -u $m"; fi
+    done
+    left=$next; pass=$((pass + 1))
+  done
+  for m in $left; do args="$args -u $m"; done
+  for m in $set_; do args="$args -l $m ;"; done
+  for h in $outside; do args="$args -r $h"; done
+  # shellcheck disable=SC2086 # one word per argument, by construction
+  sh "$work/modswap.sh" $args
 }
 
 wb_restore() {
@@ -108,6 +134,7 @@ lava-test-case decoder-probe --result pass
 
 lava-test-set start "$set_name"
 for spec in "$@"; do
+  # shellcheck disable=SC2034 # demux is read by the pipeline line
   IFS=: read -r case file sha demux sizes <<WB_SPEC_EOF
 $spec
 WB_SPEC_EOF

@@ -1,0 +1,195 @@
+/**
+ * LAVA for real: Debian sid's lava-dispatcher / lava-server 2026.10 in the
+ * farm chroot the workbench builds (cached), a private vboard (its own
+ * state folder, so the shared board is never touched), the workbench's own
+ * decode as the independent side of the comparison.
+ * - devices rendered with LAVA's own device-type templates;
+ * - the ssh and farm-rk3588 jobs pass lava-run --validate (farm: against the
+ *   rk3588-rock-5b device, with the dispatcher's tftpd-hpa configuration;
+ *   the kernel, dtb and root filesystem URLs point at stand-in files here:
+ *   validation checks that they answer, not what they hold);
+ * - the ssh job run by lava-run on the vboard: the collected verdicts equal
+ *   those of the workbench's own decode of the same vectors (visl mode, as
+ *   `workbench iterate` runs them on the vboard);
+ * - a real lava-server (PostgreSQL, gunicorn, scheduler, one worker) on
+ *   127.0.0.1: submit over REST, the job completes and is collected; a job
+ *   canceled mid-suite leaves the missing vectors fail and exit code 2.
+ */
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
+import { ExecaRunner } from '../../src/core/runner.ts';
+import { GstV4l2SlDecoder } from '../../src/decode/gstV4l2sl.ts';
+import { runVector } from '../../src/decode/runVector.ts';
+import { jobSpecOf, loadBundle } from '../../src/farm/bundle.ts';
+import { ensureFarmChroot, type FarmChroot } from '../../src/farm/chroot.ts';
+import { collectJob } from '../../src/farm/collect.ts';
+import { renderDevice, rock5bDeviceDict, sshDeviceDict } from '../../src/farm/device.ts';
+import { renderJob } from '../../src/farm/job.ts';
+import { startLocalLavaServer, serverLogTail, type LocalLavaServer } from '../../src/farm/localServer.ts';
+import { prepareBundle } from '../../src/farm/prepare.ts';
+import { fetchJob, submitJob, waitForJob } from '../../src/farm/rest.ts';
+import { parseLavaLog } from '../../src/farm/results.ts';
+import { bundleReferences, QEMU_HOST_ADDRESS, runBundleOnVboard } from '../../src/farm/runLocal.ts';
+import { startArtefactServer, type ArtefactServer } from '../../src/farm/artefactServer.ts';
+import { validateBundle } from '../../src/farm/validate.ts';
+import { ensureToolbox } from '../../src/toolbox/toolbox.ts';
+import { vboardConnection, vboardDown, vboardTarget, vboardUp } from '../../src/vboard/vboard.ts';
+import { ensureVislModules } from '../../src/vboard/modules.ts';
+import { inspectFile } from '../../src/vectors/inspect.ts';
+
+const log = (m: string) => process.stderr.write(`[farm.int] ${m}\n`);
+const runner = new ExecaRunner();
+const saved = { state: process.env.WORKBENCH_STATE_DIR };
+const work = mkdtempSync(join(tmpdir(), 'wb-farm-int-'));
+/** Quick vp9-features vectors: two visl decodes, one visl refuses (10-bit). */
+const VECTORS = 'p0-keyframe-only,p0-odd-tiny,p2-10bit';
+let chroot: FarmChroot;
+let visl: string;
+let bundleDir: string;
+
+beforeAll(async () => {
+  process.env.WORKBENCH_STATE_DIR = join(work, 'state');
+  chroot = await ensureFarmChroot({ log });
+  visl = join((await ensureVislModules(await ensureToolbox({ log }), { log })).dir, 'visl.ko');
+  bundleDir = join(work, 'bundle-ssh');
+  await prepareBundle({ dir: bundleDir, profile: 'ssh', urlBase: 'http://10.0.2.2:1', board: 'vboard', glob: VECTORS, modules: [visl], runner, log });
+});
+
+afterAll(async () => {
+  await vboardDown().catch(() => undefined);
+  if (saved.state === undefined) delete process.env.WORKBENCH_STATE_DIR;
+  else process.env.WORKBENCH_STATE_DIR = saved.state;
+});
+
+describe('LAVA devices and job validation (real lava-dispatcher)', () => {
+  it("renders the ssh and rk3588-rock-5b devices with LAVA's own templates", async () => {
+    const ssh = parse(await renderDevice(chroot, sshDeviceDict({ host: '127.0.0.1', port: 2222, user: 'root', identityFile: '/wb-run/id' }), work)) as {
+      actions: { deploy: { methods: { ssh: { host: string; port: number; identity_file: string; options: string[] } } } };
+    };
+    expect(ssh.actions.deploy.methods.ssh).toMatchObject({ host: '127.0.0.1', port: 2222, identity_file: '/wb-run/id' });
+    const rock = parse(await renderDevice(chroot, rock5bDeviceDict(), work)) as { actions: { boot: { methods: Record<string, unknown> } }; commands: { connect: string } };
+    expect(Object.keys(rock.actions.boot.methods)).toContain('u-boot');
+    expect(rock.commands.connect).toBe('telnet localhost 7001');
+  });
+
+  it('the ssh and farm-rk3588 jobs pass lava-run --validate', async () => {
+    const ssh = await validateBundle(chroot, bundleDir, work, log);
+    expect(ssh.error).toBeUndefined();
+    expect(ssh.ok).toBe(true);
+    const farmDir = join(work, 'bundle-farm');
+    await prepareBundle({ dir: farmDir, profile: 'farm-rk3588', urlBase: 'http://127.0.0.1:1', board: 'rk3588-rock-5b', glob: 'p0-odd-tiny', modules: [visl], runner, log });
+    mkdirSync(join(farmDir, 'artefacts', 'farm'));
+    for (const f of ['Image', 'rk3588-rock-5b.dtb', 'rootfs.tar.xz']) writeFileSync(join(farmDir, 'artefacts', 'farm', f), 'stand-in\n');
+    const farm = await validateBundle(chroot, farmDir, work, log);
+    expect(farm.error).toBeUndefined();
+    expect(farm.ok).toBe(true);
+  });
+});
+
+describe('the ssh job on the vboard', () => {
+  it("lava-run: the collected verdicts equal the workbench's own decode of the same vectors", async () => {
+    await vboardUp({ log });
+    const reports = join(work, 'reports');
+    const { run, collected } = await runBundleOnVboard({ bundleDir, runDir: join(work, 'run-local'), reportsRoot: reports, command: 'workbench lava run --local', chroot, runner, log });
+    log(`lava-run ${run.durationMs} ms, exit ${run.exitCode}; health ${collected.health}; exit code ${collected.exitCode}`);
+    expect(collected.health).toBe('Complete');
+    const lava = Object.fromEntries(collected.record.vectors.map((v) => [v.name, v.verdict.result]));
+    // the independent side: the workbench's decode stage on the same board (visl mode, as iterate runs it there)
+    const bundle = await loadBundle(bundleDir);
+    const target = await vboardTarget();
+    const own: Record<string, string> = {};
+    try {
+      const decoder = new GstV4l2SlDecoder(target, 'visl');
+      for (const v of bundle.vectors) {
+        const file = join(bundleDir, 'artefacts', 'vectors', v.file);
+        const o = await runVector({ target, decoder, vector: { name: v.name, file, features: v.features }, inspect: await inspectFile(file), reference: null, mode: 'visl', timeoutMs: 120_000, runner });
+        own[v.name] = o.verdict.result;
+      }
+    } finally {
+      await target.close();
+    }
+    log(`lava ${JSON.stringify(lava)}; workbench ${JSON.stringify(own)}`);
+    expect(lava).toEqual(own);
+    expect(Object.values(lava)).toContain('pass');
+    expect(Object.values(lava)).toContain('not-supported');
+    expect(collected.exitCode).toBe(0);
+  });
+});
+
+describe('a real lava-server on 127.0.0.1', () => {
+  let server: LocalLavaServer | undefined;
+  let artefacts: ArtefactServer | undefined;
+
+  afterAll(async () => {
+    await artefacts?.close();
+    await server?.stop();
+  });
+
+  it('submit over REST, the job is scheduled, runs on the worker, completes and is collected; a job canceled mid-suite fails its missing vectors with exit code 2', async () => {
+    await vboardUp({ log });
+    const conn = vboardConnection();
+    const srvDir = join(work, 'server');
+    mkdirSync(srvDir);
+    try {
+      server = await startLocalLavaServer({
+        chroot,
+        dir: srvDir,
+        devices: { vboard: sshDeviceDict({ host: conn.host, port: conn.port, user: conn.user, identityFile: '/wb-srv/id' }) },
+        files: { id: conn.identityFile },
+        log,
+      });
+    } catch (e) {
+      for (const f of ['initdb.log', 'migrate.log', 'pgrun/postgres.log']) log(`${f}:\n${await serverLogTail(srvDir, f)}`);
+      throw e;
+    }
+    artefacts = await startArtefactServer(join(bundleDir, 'artefacts'));
+    const bundle = await loadBundle(bundleDir);
+    const job = renderJob({ ...jobSpecOf(bundle), urlBase: `http://${QEMU_HOST_ADDRESS}:${artefacts.port}` });
+    const refs = await bundleReferences(bundle, bundleDir, runner, log);
+    const collect = async (id: number) => {
+      const j = await fetchJob(server!.url, String(id), server!.token);
+      return collectJob({
+        bundle,
+        bundleDir,
+        log: parseLavaLog(j.log),
+        source: { jobId: id, via: server!.url, url: j.url, serverHealth: j.health, commands: [] },
+        ...refs,
+        command: 'workbench lava submit --wait',
+        reportsRoot: join(work, 'reports-server'),
+      });
+    };
+
+    const [id] = await submitJob(server.url, job, server.token);
+    const st = await waitForJob(server.url, id!, server.token, { pollMs: 3000, timeoutMs: 1_200_000, log });
+    if (st.health !== 'Complete') log(`worker log:\n${await serverLogTail(srvDir, 'worker.log', 40)}`);
+    expect(st.health).toBe('Complete');
+    const done = await collect(id!);
+    expect(done.health).toBe('Complete');
+    expect(done.exitCode).toBe(0);
+    expect(done.record.vectors.map((v) => v.verdict.result)).toEqual(['pass', 'pass', 'not-supported']);
+    expect(await readFile(join(done.reportDir, 'junit.xml'), 'utf8')).toContain('p0-keyframe-only');
+
+    // cancel as soon as the first vector was decoded: the rest never runs
+    const [id2] = await submitJob(server.url, job, server.token);
+    for (let i = 0; ; i++) {
+      const j = await fetchJob(server.url, String(id2), server.token).catch(() => undefined);
+      if (j?.log.includes('WB-DECODE p0-keyframe-only-ivf')) break;
+      expect(i).toBeLessThan(600);
+      await new Promise((r) => setTimeout(r, 1000));
+    }
+    const c = await fetch(`${server.url}/api/v0.2/jobs/${id2}/cancel/`, { headers: { authorization: `Token ${server.token}` } });
+    expect(c.status).toBeLessThan(300);
+    const st2 = await waitForJob(server.url, id2!, server.token, { pollMs: 3000, timeoutMs: 600_000, log });
+    expect(st2.health).toBe('Canceled');
+    const canceled = await collect(id2!);
+    expect(canceled.exitCode).toBe(2);
+    expect(canceled.record.status).toBe('incomplete');
+    const results = canceled.record.vectors.map((v) => v.verdict.result);
+    expect(results[0]).toBe('pass');
+    expect(results.slice(1).every((r) => r === 'fail')).toBe(true);
+  });
+});
