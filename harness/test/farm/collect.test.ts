@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import type { Bundle } from '../../src/farm/bundle.ts';
 import { collectJob, compareFrameHashes } from '../../src/farm/collect.ts';
 import { jobHealth, lavaCases, parseDutLines, parseLavaLog, targetLines, type LavaLogEntry } from '../../src/farm/results.ts';
-import { RunRecordSchema } from '../../src/report/record.ts';
+import { RunRecordSchema } from '../../src/model/record.ts';
 import type { ReferenceSet } from '../../src/vectors/references.ts';
 
 /**
