@@ -14,7 +14,9 @@ import { fetchJob, submitJob, waitForJob, tokenFromEnv } from '../../farm/rest.t
 import { parseLavaLog } from '../../farm/results.ts';
 import { bundleReferences, runBundleOnVboard } from '../../farm/runLocal.ts';
 import { validateBundle } from '../../farm/validate.ts';
-import { reportsRoot } from '../../report/store.ts';
+import { loadRun, reportsRoot } from '../../report/store.ts';
+import { kcidbFromRun } from '../../farm/kcidb.ts';
+import { writeFileAtomic } from '../../core/cache.ts';
 
 const log = (s: string) => process.stderr.write(`[lava] ${s}\n`);
 const out = (s: string) => process.stdout.write(s + '\n');
@@ -206,5 +208,19 @@ export function register(program: Command): void {
       });
       printCollected(c);
       process.exitCode = c.exitCode;
+    });
+
+  lava
+    .command('kcidb')
+    .description('a KCIDB v5.3 JSON document (origin vp9wb: checkout, build, one test per vector) from a report')
+    .requiredOption('--run <id>', 'run id, report folder or run.json')
+    .option('--out <file>', 'write here instead of stdout')
+    .option('--architecture <arch>', 'build architecture (arm64, x86_64)')
+    .option('--job-url <url>', 'the LAVA job page (log_url of every test)')
+    .action(async (o: { run: string; out?: string; architecture?: string; jobUrl?: string }) => {
+      const doc = kcidbFromRun(loadRun(o.run), { ...(o.architecture ? { architecture: o.architecture } : {}), ...(o.jobUrl ? { jobUrl: o.jobUrl } : {}) });
+      const text = JSON.stringify(doc, null, 2) + '\n';
+      if (o.out) await writeFileAtomic(resolve(o.out), text);
+      else process.stdout.write(text);
     });
 }
