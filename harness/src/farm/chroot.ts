@@ -30,6 +30,8 @@ export const FARM_SUITE = 'sid';
  * - `u-boot-tools` (mkimage), `xz-utils`, `cpio`, `fakeroot`: what
  *   lava-dispatcher checks for (`which`) when it prepares a TFTP/u-boot job
  *   (actions/deploy/prepare.py, utils/compression.py);
+ * - `telnet`: the usual `connection_command` of a lab's serial console
+ *   (lava-dispatcher checks it exists when it validates a u-boot job);
  * - `openssh-client` (the `ssh` device connection), `ca-certificates`,
  *   `python3-yaml` (our helper scripts).
  */
@@ -45,6 +47,7 @@ export const FARM_PACKAGES: readonly string[] = [
   'xz-utils',
   'cpio',
   'fakeroot',
+  'telnet',
   'openssh-client',
   'ca-certificates',
   'python3-yaml',

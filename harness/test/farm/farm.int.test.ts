@@ -21,6 +21,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
+import { isWorkbenchError } from '../../src/core/errors.ts';
 import { ExecaRunner } from '../../src/core/runner.ts';
 import { GstV4l2SlDecoder } from '../../src/decode/gstV4l2sl.ts';
 import { runVector } from '../../src/decode/runVector.ts';
@@ -59,6 +60,35 @@ beforeAll(async () => {
   await prepareBundle({ dir: bundleDir, profile: 'ssh', urlBase: 'http://10.0.2.2:1', board: 'vboard', glob: VECTORS, modules: [visl], runner, log });
 });
 
+/**
+ * The private vboard up. On a loaded 2-core host the first SSH handshake of a
+ * TCG guest can miss vboardUp's connect timeout while the guest is fine: then
+ * the board is reached with our own (strict) connection, which waits longer.
+ */
+async function boardUp(): Promise<void> {
+  for (let i = 0; ; i++) {
+    try {
+      await vboardUp({ log });
+      return;
+    } catch (e) {
+      if (i >= 2 || !(isWorkbenchError(e, 'E_VBOARD_BOOT') || isWorkbenchError(e, 'E_VBOARD_UNRESPONSIVE'))) throw e;
+      log(`vboard: ${(e as Error).message.split('\n')[0]}; trying our own connection`);
+      try {
+        vboardConnection();
+        const t = await vboardTarget();
+        try {
+          await t.exec(['true'], { timeoutMs: 120_000 });
+          return;
+        } finally {
+          await t.close();
+        }
+      } catch (e2) {
+        log(`still unreachable: ${(e2 as Error).message.split('\n')[0]}`);
+      }
+    }
+  }
+}
+
 afterAll(async () => {
   await vboardDown().catch(() => undefined);
   if (saved.state === undefined) delete process.env.WORKBENCH_STATE_DIR;
@@ -71,9 +101,12 @@ describe('LAVA devices and job validation (real lava-dispatcher)', () => {
       actions: { deploy: { methods: { ssh: { host: string; port: number; identity_file: string; options: string[] } } } };
     };
     expect(ssh.actions.deploy.methods.ssh).toMatchObject({ host: '127.0.0.1', port: 2222, identity_file: '/wb-run/id' });
-    const rock = parse(await renderDevice(chroot, rock5bDeviceDict(), work)) as { actions: { boot: { methods: Record<string, unknown> } }; commands: { connect: string } };
-    expect(Object.keys(rock.actions.boot.methods)).toContain('u-boot');
-    expect(rock.commands.connect).toBe('telnet localhost 7001');
+    // renderDevice checked it with PyYAML (lava's own parser); the u-boot template holds a quoted newline
+    // (interrupt-character) that strict YAML 1.2 parsers refuse, so the text is checked here
+    const rock = await renderDevice(chroot, rock5bDeviceDict(), work);
+    expect(rock).toMatch(/^ {6}u-boot:$/m);
+    expect(rock).toContain("connect: telnet localhost 7001");
+    expect(rock).toContain('1500000');
   });
 
   it('the ssh and farm-rk3588 jobs pass lava-run --validate', async () => {
@@ -92,7 +125,7 @@ describe('LAVA devices and job validation (real lava-dispatcher)', () => {
 
 describe('the ssh job on the vboard', () => {
   it("lava-run: the collected verdicts equal the workbench's own decode of the same vectors", async () => {
-    await vboardUp({ log });
+    await boardUp();
     const reports = join(work, 'reports');
     const { run, collected } = await runBundleOnVboard({ bundleDir, runDir: join(work, 'run-local'), reportsRoot: reports, command: 'workbench lava run --local', chroot, runner, log });
     log(`lava-run ${run.durationMs} ms, exit ${run.exitCode}; health ${collected.health}; exit code ${collected.exitCode}`);
@@ -130,7 +163,7 @@ describe('a real lava-server on 127.0.0.1', () => {
   });
 
   it('submit over REST, the job is scheduled, runs on the worker, completes and is collected; a job canceled mid-suite fails its missing vectors with exit code 2', async () => {
-    await vboardUp({ log });
+    await boardUp();
     const conn = vboardConnection();
     const srvDir = join(work, 'server');
     mkdirSync(srvDir);

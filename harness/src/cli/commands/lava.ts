@@ -6,14 +6,10 @@ import { ExitCode, WorkbenchError } from '../../core/errors.ts';
 import { stateRoot } from '../../core/paths.ts';
 import { ExecaRunner } from '../../core/runner.ts';
 import { loadBundle } from '../../farm/bundle.ts';
-import { ensureFarmChroot } from '../../farm/chroot.ts';
 import { collectJob, type CollectResult } from '../../farm/collect.ts';
 import { PROFILES, type Profile } from '../../farm/job.ts';
-import { prepareBundle } from '../../farm/prepare.ts';
 import { fetchJob, submitJob, waitForJob, tokenFromEnv } from '../../farm/rest.ts';
 import { parseLavaLog } from '../../farm/results.ts';
-import { bundleReferences, runBundleOnVboard } from '../../farm/runLocal.ts';
-import { validateBundle } from '../../farm/validate.ts';
 import { loadRun, reportsRoot } from '../../report/store.ts';
 import { kcidbFromRun } from '../../farm/kcidb.ts';
 import { writeFileAtomic } from '../../core/cache.ts';
@@ -59,7 +55,14 @@ function printCollected(c: CollectResult): void {
   out(`  exit code ${c.exitCode}`);
 }
 
-/** Registers `workbench lava job|validate|run|collect|submit`. */
+// the stages behind these commands (kernel build, vboard, chroot) load when a command runs, not when the CLI starts
+const prepareBundle: typeof import('../../farm/prepare.ts').prepareBundle = async (o) => (await import('../../farm/prepare.ts')).prepareBundle(o);
+const ensureFarmChroot: typeof import('../../farm/chroot.ts').ensureFarmChroot = async (o) => (await import('../../farm/chroot.ts')).ensureFarmChroot(o);
+const validateBundle: typeof import('../../farm/validate.ts').validateBundle = async (...a) => (await import('../../farm/validate.ts')).validateBundle(...a);
+const runBundleOnVboard: typeof import('../../farm/runLocal.ts').runBundleOnVboard = async (o) => (await import('../../farm/runLocal.ts')).runBundleOnVboard(o);
+const bundleReferences: typeof import('../../farm/runLocal.ts').bundleReferences = async (...a) => (await import('../../farm/runLocal.ts')).bundleReferences(...a);
+
+/** Registers `workbench lava job|validate|run|collect|submit|kcidb`. */
 export function register(program: Command): void {
   const lava = program
     .command('lava')
