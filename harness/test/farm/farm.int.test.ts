@@ -214,7 +214,7 @@ describe('a real lava-server on 127.0.0.1', () => {
       expect(i).toBeLessThan(600);
       await new Promise((r) => setTimeout(r, 1000));
     }
-    const c = await fetch(`${server.url}/api/v0.2/jobs/${id2}/cancel/`, { headers: { authorization: `Token ${server.token}` } });
+    const c = await fetch(`${server.url}/api/v0.2/jobs/${id2}/cancel/`, { method: 'POST', headers: { authorization: `Token ${server.token}` } });
     expect(c.status).toBeLessThan(300);
     const st2 = await waitForJob(server.url, id2!, server.token, { pollMs: 3000, timeoutMs: 600_000, log });
     expect(st2.health).toBe('Canceled');
