@@ -21,6 +21,12 @@ export { vislBitstreamResult } from './checks/vislBitstream.ts';
 export { vislControlsResult } from './checks/vislControls.ts';
 export type { CheckBoard, VectorCheck, VectorRun } from './checks/check.ts';
 export { VectorChecks } from './checks/check.ts';
+// for jobs that run the same decode elsewhere (farm/: LAVA test definitions) and judge it here
+export { GST_DEBUG_SPEC, PLANAR_CAPS, pipelineArgv } from './backends/gstV4l2sl.ts';
+export { PROBE_SCRIPT } from './backends/gstElements.ts';
+export { classifyGstFailure } from './backends/gstFailure.ts';
+export { judgeFrameStream } from './checks/frameCount.ts';
+export { judgePixels } from './checks/pixels.ts';
 
 /** The built-in decoder backends: GStreamer v4l2codecs on the board first (the default for boards), libvpx on the host. */
 export function builtinDecoders(): DecoderBackends {

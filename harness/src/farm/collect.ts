@@ -2,11 +2,10 @@ import { join } from 'node:path';
 import { ExitCode } from '../core/errors.ts';
 import { shellQuote } from '../target/quote.ts';
 import { frameBytes, geometryOf, type FrameGeometry } from '../compare/layout.ts';
-import type { CompareResult, FrameOutcome } from '../decode/frameCompare.ts';
-import { formatMismatch, selectedCaptureFormats } from '../decode/captureFormat.ts';
-import { classifyGstFailure } from '../decode/gstFailure.ts';
-import { pipelineArgv } from '../decode/gstV4l2sl.ts';
-import { decideVerdict, PIXELS_NOT_VERIFIED, type DecodeFacts } from '../decode/verdict.ts';
+import type { CompareResult, FrameOutcome } from '../compare/frameCompare.ts';
+import { verdictFrom, type CheckJudgement } from '../compare/verdict.ts';
+import { selectedCaptureFormats } from '../decode/captureFormat.ts';
+import { classifyGstFailure, judgeFrameStream, judgePixels, pipelineArgv, PIXELS_NOT_VERIFIED } from '../decode/plugins.ts';
 import { diffRuns, type RunDiff } from '../report/diff.ts';
 import { RUN_SCHEMA_NAME, RUN_SCHEMA_VERSION, type RunRecord, type StageRecord, type VectorResult } from '../model/record.ts';
 import { findPreviousRun, ReportStaging } from '../report/store.ts';
@@ -163,18 +162,33 @@ export function vectorVerdict(
   }
   const { compare, trailingBytes } = compareFrameHashes(dut, ref, mode);
   const timedOut = dut.exitCode === TIMEOUT_EXIT;
-  const f: DecodeFacts = { mode, exitCode: timedOut ? -1 : dut.exitCode, timedOut, timeoutMs: timeoutS * 1000, compare, trailingBytes };
+  const run: { exitCode: number; timedOut: boolean; notSupported?: string; error?: string } = { exitCode: timedOut ? -1 : dut.exitCode, timedOut };
   if (!timedOut && dut.exitCode !== 0) {
     const el = facts.element ? { element: facts.element.element, mediaDevice: facts.element.media, videoDevice: facts.element.video, driver: facts.element.driver } : { element: '?', mediaDevice: '', videoDevice: '', driver: '' };
     const c = classifyGstFailure(dut.gst.join('\n'), el);
-    if (c.kind === 'not-supported') f.notSupported = c.reason;
-    else f.error = c.reason;
+    if (c.kind === 'not-supported') run.notSupported = c.reason;
+    else run.error = c.reason;
   }
-  // a CAPTURE format that cannot hold the stream (visl: 8-bit 4:2:0 only), as decode/runVector.ts judges it
-  const fmt = selectedCaptureFormats(dut.gst.join('\n')).at(-1);
-  const mismatch = fmt && inspect ? formatMismatch(fmt, inspect) : undefined;
-  if (mismatch && !f.notSupported) f.notSupported = `${facts.element?.driver ?? 'the driver'} cannot output this stream: ${mismatch}`;
-  return decideVerdict(f);
+  // the same judges as decode/checks: the frame stream (count, order, a CAPTURE format that cannot hold the stream) and, when decoded, the pixels
+  const decoderRun = {
+    argv: [],
+    exitCode: run.exitCode,
+    timedOut,
+    durationMs: 0,
+    stderrTail: '',
+    captureFormats: selectedCaptureFormats(dut.gst.join('\n')),
+    ...(facts.element ? { proof: { element: facts.element.element, mediaDevice: facts.element.media, videoDevice: facts.element.video, driver: facts.element.driver, opened: [] } } : {}),
+  };
+  const judgements: CheckJudgement[] = [judgeFrameStream(compare, trailingBytes, decoderRun, inspect)];
+  if (mode === 'pixels') judgements.unshift(judgePixels(compare));
+  return verdictFrom({
+    run,
+    timeoutMs: timeoutS * 1000,
+    framesExpected: compare.framesExpected,
+    framesProduced: compare.framesProduced,
+    judgements,
+    absent: mode === 'visl' ? { pixels: PIXELS_NOT_VERIFIED, controls: 'not collected in LAVA jobs', bitstream: 'not collected in LAVA jobs' } : { controls: 'visl only', bitstream: 'visl only' },
+  });
 }
 
 function msBetween(a?: string, b?: string): number {

@@ -1,7 +1,6 @@
 import { loadScript } from '../core/scripts.ts';
 import { WorkbenchError } from '../core/errors.ts';
-import { PROBE_SCRIPT } from '../decode/gstElements.ts';
-import { GST_DEBUG_SPEC, pipelineArgv } from '../decode/gstV4l2sl.ts';
+import { GST_DEBUG_SPEC, PROBE_SCRIPT, pipelineArgv } from '../decode/plugins.ts';
 import { shellQuote } from '../target/quote.ts';
 
 /**

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { dutScript, pipelineShell } from '../../src/farm/dutScript.ts';
 import { parseDutLines } from '../../src/farm/results.ts';
-import { PLANAR_CAPS } from '../../src/decode/gstV4l2sl.ts';
+import { PLANAR_CAPS } from '../../src/decode/plugins.ts';
 
 /**
  * The real DUT script run by a real sh with stand-ins for the board's

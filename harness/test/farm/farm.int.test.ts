@@ -23,7 +23,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { isWorkbenchError } from '../../src/core/errors.ts';
 import { ExecaRunner } from '../../src/core/runner.ts';
-import { GstV4l2SlDecoder } from '../../src/decode/gstV4l2sl.ts';
+import { GstV4l2SlDecoder } from '../../src/decode/backends/gstV4l2sl.ts';
+import { builtinChecks } from '../../src/decode/plugins.ts';
 import { runVector } from '../../src/decode/runVector.ts';
 import { jobSpecOf, loadBundle } from '../../src/farm/bundle.ts';
 import { ensureFarmChroot, type FarmChroot } from '../../src/farm/chroot.ts';
@@ -139,7 +140,7 @@ describe('the ssh job on the vboard', () => {
       const decoder = new GstV4l2SlDecoder(target, 'visl');
       for (const v of bundle.vectors) {
         const file = join(bundleDir, 'artefacts', 'vectors', v.file);
-        const o = await runVector({ target, decoder, vector: { name: v.name, file, features: v.features }, inspect: await inspectFile(file), reference: null, mode: 'visl', timeoutMs: 120_000, runner });
+        const o = await runVector({ target, decoder, vector: { name: v.name, file, features: v.features }, inspect: await inspectFile(file), reference: null, checks: builtinChecks().forBoard({ name: 'vboard', driver: 'visl' }), timeoutMs: 120_000, runner });
         own[v.name] = o.verdict.result;
       }
     } finally {
