@@ -21,10 +21,7 @@ export function emptyBits(): Record<IrqBit, number> {
  * `unavailableReason`: set when the run had no IRQ instrumentation at all
  * (e.g. "the board uses visl, which has no vdpu381 interrupt").
  */
-export function summarizeIrq(
-  perVector: readonly (IrqVectorSummary | undefined)[],
-  unavailableReason?: string,
-): IrqRunSummary {
+export function summarizeIrq(perVector: readonly (IrqVectorSummary | undefined)[], unavailableReason?: string): IrqRunSummary {
   const bits = emptyBits();
   let jobs = 0;
   let vp9Jobs = 0;
