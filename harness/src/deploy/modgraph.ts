@@ -274,6 +274,12 @@ export class UnloadError extends WorkbenchError {
 }
 
 /**
+ * How often an unload failure is retried with a fresh read of the board,
+ * and the wait before the first retry (doubled after), ms. Tests lower the wait.
+ */
+export const unloadRetry = { retries: 2, delayMs: 1000 };
+
+/**
  * Reads the board's module state, plans ({@link planSwap}) and runs the
  * plan in one remote command (modswap.sh; `journal`: written to the
  * board's deploy journal first). Another process may change modules
@@ -303,9 +309,9 @@ export async function swapModules(target: Target, goal: SwapGoal, opts: { journa
     if (r.exitCode === 0 || r.exitCode === 6) return res;
     const why = r.stderr.trim() || `exit ${r.exitCode}`;
     if (failed?.[0] === 'unload-failed') {
-      if (attempt < 2) {
+      if (attempt < unloadRetry.retries) {
         opts.log?.(`module ${failed[1]} did not unload (${why}); reading the module state again`);
-        await new Promise((res2) => setTimeout(res2, 1000 * (attempt + 1)));
+        await new Promise((res2) => setTimeout(res2, unloadRetry.delayMs * (attempt + 1)));
         continue;
       }
       const diag = await readModState(target, [], { why: true, timeoutMs: opts.timeoutMs }).catch(() => snap);

@@ -9,6 +9,7 @@ import { moduleDirFor, type Board } from '../target/boards.ts';
 import { validateName } from '../target/quote.ts';
 import { builtinPlugins, type Plugins } from './plugins.ts';
 import { deployModules } from '../deploy/deploy.ts';
+import { powerCycleFor } from '../deploy/power.ts';
 import { BoardLock } from '../target/boardLock.ts';
 import { DecodeService } from '../decode/service.ts';
 import { toRecordFinding } from '../irq/findings.ts';
@@ -94,6 +95,7 @@ export function realStages(opts: RealStagesOptions = {}): IterateStages {
     deploy: async (ctx, s, build) => {
       const board = boardOf(s);
       runLock ??= await BoardLock.acquire(s.target, board.name, { log: (m) => ctx.log(m), what: 'iterate' });
+      const powerCycle = powerCycleFor(board, s.target);
       const keep = await loadedHelpers(s, build.modules.map((m) => m.name));
       if (keep.length) ctx.log(`keeping the board's own ${keep.join(', ')} (loaded, other drivers use them); deploying the rest`);
       const modules = build.modules.filter((m) => !keep.includes(m.name));
@@ -101,7 +103,7 @@ export function realStages(opts: RealStagesOptions = {}): IterateStages {
         s.target,
         board,
         modules.map((m) => ({ name: m.name, path: m.path, vermagic: m.vermagic, sha256: m.sha256 })),
-        { signal: ctx.signal, log: (m) => ctx.log(m), lock: runLock },
+        { signal: ctx.signal, log: (m) => ctx.log(m), lock: runLock, ...(powerCycle ? { powerCycle } : {}) },
       );
       // the same steps by hand
       const ssh = providers.shellArgv(board);

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { ExitCode, WorkbenchError } from '../../core/errors.ts';
 import { EventBus } from '../../core/events.ts';
 import { ExecaRunner } from '../../core/runner.ts';
+import { BoardLock } from '../../target/boardLock.ts';
 import { DecodeService } from '../../decode/service.ts';
 import { VISL, vislBitstreamResult, vislControlsResult } from '../../decode/plugins.ts';
 import { describeStatus } from '../../irq/status.ts';
@@ -101,34 +102,41 @@ export async function decodeCommand(files: string[], opts: DecodeCommandOptions)
   const driverParams = parseParams(opts.vislParam);
   let exit: number = ExitCode.Ok;
   const irqs: (IrqVectorSummary | undefined)[] = [];
-  for (const v of vectors) {
-    const o = await service.decode(
-      { ...v, inspect: v.inspect!, reference: v.reference ?? null },
-      {
-        timeoutMs,
-        ...(opts.artifacts ? { artifactsDir: join(opts.artifacts, v.name) } : {}),
-        ...(opts.keepRaw ? { keepRawPath: join(opts.keepRaw, `${v.name}.yuv`) } : {}),
-        ...(Object.keys(driverParams).length ? { driverParams } : {}),
-        log,
-      },
-    );
-    irqs.push(o.result.irq);
-    const vd = o.verdict;
-    if (isFailure(vd.result)) exit = ExitCode.TestFailures;
-    if (opts.json) {
-      const controls = vislControlsResult(o.details);
-      out(JSON.stringify({ ...o.result, notes: o.notes, proof: o.run.proof, controls: controls && { ...controls, mismatches: controls.mismatches.slice(0, 50) }, bitstream: vislBitstreamResult(o.details) }));
-      continue;
+  // One board lock for the whole run: no deploy or other decode comes between two vectors.
+  const lock = target && board ? await BoardLock.acquire(target, board.name, { log, what: 'decode' }) : undefined;
+  try {
+    for (const v of vectors) {
+      const o = await service.decode(
+        { ...v, inspect: v.inspect!, reference: v.reference ?? null },
+        {
+          timeoutMs,
+          ...(opts.artifacts ? { artifactsDir: join(opts.artifacts, v.name) } : {}),
+          ...(opts.keepRaw ? { keepRawPath: join(opts.keepRaw, `${v.name}.yuv`) } : {}),
+          ...(Object.keys(driverParams).length ? { driverParams } : {}),
+          ...(lock ? { lock } : {}),
+          log,
+        },
+      );
+      irqs.push(o.result.irq);
+      const vd = o.verdict;
+      if (isFailure(vd.result)) exit = ExitCode.TestFailures;
+      if (opts.json) {
+        const controls = vislControlsResult(o.details);
+        out(JSON.stringify({ ...o.result, notes: o.notes, proof: o.run.proof, controls: controls && { ...controls, mismatches: controls.mismatches.slice(0, 50) }, bitstream: vislBitstreamResult(o.details) }));
+        continue;
+      }
+      out(`${v.name}: ${vd.result.toUpperCase()} — ${vd.message ?? ''}`);
+      for (const c of vd.checks) out(`  ${c.check.padEnd(11)} ${c.status.padEnd(7)} ${c.detail ?? ''}`);
+      const p = o.run.proof;
+      if (p) out(`  device      ${p.element} opened ${p.opened.join(' ') || '(not observed)'} driver ${p.driver}`);
+      out(`  md5         ${o.result.md5.actual ?? '-'}${o.result.md5.expected ? ` (expected ${o.result.md5.expected})` : ''}  ${o.run.durationMs} ms`);
+      if (o.result.irq) out(`  irq         ${o.result.irq.jobs} jobs: ${o.result.irq.statuses.map((s) => `${describeStatus(parseInt(s.status, 16))} x${s.count}`).join(', ')}`);
+      for (const f of o.result.kernelLog) out(`  kernel      ${f.severity} ${f.kind}: ${f.line}`);
+      for (const a of o.result.artifacts) out(`  artefact    ${a.kind} ${a.path}`);
+      for (const n of o.notes) out(`  note        ${n}`);
     }
-    out(`${v.name}: ${vd.result.toUpperCase()} — ${vd.message ?? ''}`);
-    for (const c of vd.checks) out(`  ${c.check.padEnd(11)} ${c.status.padEnd(7)} ${c.detail ?? ''}`);
-    const p = o.run.proof;
-    if (p) out(`  device      ${p.element} opened ${p.opened.join(' ') || '(not observed)'} driver ${p.driver}`);
-    out(`  md5         ${o.result.md5.actual ?? '-'}${o.result.md5.expected ? ` (expected ${o.result.md5.expected})` : ''}  ${o.run.durationMs} ms`);
-    if (o.result.irq) out(`  irq         ${o.result.irq.jobs} jobs: ${o.result.irq.statuses.map((s) => `${describeStatus(parseInt(s.status, 16))} x${s.count}`).join(', ')}`);
-    for (const f of o.result.kernelLog) out(`  kernel      ${f.severity} ${f.kind}: ${f.line}`);
-    for (const a of o.result.artifacts) out(`  artefact    ${a.kind} ${a.path}`);
-    for (const n of o.notes) out(`  note        ${n}`);
+  } finally {
+    await lock?.release();
   }
   const run = summarizeIrq(irqs, service.unavailableReason('irq'));
   if (!opts.json && target) out(`IRQ BIT(2) question: ${run.answer} — ${run.explanation}`);

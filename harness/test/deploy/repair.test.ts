@@ -1,0 +1,166 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { isWorkbenchError } from '../../src/core/errors.ts';
+import type { Journal } from '../../src/deploy/journal.ts';
+import { unloadRetry } from '../../src/deploy/modgraph.ts';
+import { repairInterrupted, rollback } from '../../src/deploy/rollback.ts';
+import { vboardBoard } from '../../src/target/boards.ts';
+import { FakeTarget, type FakeCall } from '../target/fakeTarget.ts';
+
+/**
+ * Repairs that cannot unload a module (fake board): what the error says,
+ * that the failure is recorded in the board's journal, that a read-only
+ * look does not retry it, and that a board with power control is
+ * power-cycled exactly once and the repair finished on the new connection.
+ */
+const REL = '7.2.13+deb14-amd64';
+const DIR = `/lib/modules/${REL}/updates`;
+const ID = '20261202T000000Z-beef';
+const pending: Journal = {
+  version: 1,
+  kind: 'deploy',
+  id: ID,
+  board: 'vboard',
+  phase: 'reload',
+  release: REL,
+  moduleDir: DIR,
+  backupDir: `/var/lib/workbench/backups/${ID}`,
+  entries: [{ module: 'visl', dest: `${DIR}/visl.ko`, existed: true, backupFile: 'visl.ko', previousSha256: 'aaaa', sha256: 'bbbb', wasLoaded: true, holders: [] }],
+  reloadAfterRestore: ['visl'],
+  startedAt: '2026-12-02T00:00:00Z',
+  owner: { host: 'elsewhere', pid: 1 },
+};
+
+function step(c: FakeCall): string {
+  if (c.kind !== 'exec') return c.kind;
+  if (c.argv[3] === 'boardLock') return `lock-${c.argv[4]}`;
+  if (c.argv[3] === 'modstate') return c.argv[4] === '--why' ? 'why' : 'modstate';
+  if (c.argv[3] === 'modswap') return 'swap';
+  const s = c.argv[2] ?? '';
+  if (s.includes('[ -e "$1" ] && cat "$1" || true')) return 'read-journal';
+  if (s.includes('b=$1; rel=$2; id=$3; depmod=$4')) return 'restore';
+  if (s.includes('b=$1; rec=$2; journal=$3; keep=$4')) return 'finish';
+  if (s.includes('for d in "$1"/*/')) return 'list';
+  if (s.trimEnd().endsWith(':')) return 'journal';
+  return c.argv[0]!;
+}
+
+/** A board where visl is held open by PID 812 (`stuck`), or not. */
+function board(st: { journal?: string; stuck: boolean }): FakeTarget {
+  return new FakeTarget('vboard', (argv, input) => {
+    const k = step({ kind: 'exec', argv });
+    if (input) st.journal = input;
+    switch (k) {
+      case 'lock-acquire':
+        return { stdout: 'acquired\n' };
+      case 'read-journal':
+        return { stdout: st.journal ?? '' };
+      case 'list':
+        return { stdout: st.journal ? `journal\t${st.journal}\n` : '' };
+      case 'restore':
+        return { stdout: `restored\t${DIR}/visl.ko\taaaa\n` };
+      case 'modstate':
+        return { stdout: `mod\tvisl\tlive\t${st.stuck ? 1 : 0}\t\t\nmod\tv4l2_mem2mem\tlive\t1\t\tvisl\nfile\tvisl\t${DIR}/visl.ko\t\tv4l2-mem2mem\n` };
+      case 'why':
+        return { stdout: `mod\tvisl\tlive\t1\t\t\nopen\t812\tgst-launch-1.0\t/dev/video0\tvisl\n` };
+      case 'swap':
+        return st.stuck
+          ? { exitCode: 4, stdout: 'unload-failed\tvisl\n', stderr: 'rmmod: ERROR: Module visl is in use' }
+          : { stdout: 'unloaded\tvisl\nloaded\tvisl\n' };
+      case 'finish':
+        st.journal = undefined;
+        return {};
+      default:
+        return {};
+    }
+  });
+}
+
+beforeEach(() => {
+  unloadRetry.delayMs = 0;
+  process.env.WORKBENCH_STATE_DIR = mkdtempSync(join(tmpdir(), 'wb-state-'));
+});
+
+describe('a repair that cannot unload a module', () => {
+  it('without power control: E_ROLLBACK_FAILED names the process and what to do; the failure is recorded; the next read-only look does not retry; the next rollback retries and says which attempt', async () => {
+    const st = { journal: JSON.stringify(pending), stuck: true };
+    const t = board(st);
+    const err = await repairInterrupted(t, 'vboard', () => undefined).catch((e) => e);
+    expect(isWorkbenchError(err, 'E_ROLLBACK_FAILED')).toBe(true);
+    expect(err.message).toContain('module visl could not be unloaded: rmmod: ERROR: Module visl is in use');
+    expect(err.message).toContain('gst-launch-1.0 (PID 812) holds /dev/video0 (visl)');
+    expect(err.message).toContain('(repair attempt 1, first failure ');
+    expect(err.hint).toContain('kill 812');
+    expect(err.hint).toContain('run `workbench rollback --board vboard` to finish this repair');
+    expect(err.hint).toContain('has no power control');
+    const j = JSON.parse(st.journal!) as Journal;
+    expect(j.repair).toMatchObject({ attempts: 1 });
+    expect(j.repair!.powerCycledAt).toBeUndefined();
+
+    // read-only: not retried (no restore, no module change), says why
+    const calls = t.calls.length;
+    const r = await repairInterrupted(t, 'vboard', () => undefined, undefined, { unlessFailedBefore: true });
+    expect(r).toMatchObject({ action: 'pending', id: ID, repair: { attempts: 1 } });
+    expect(t.calls.slice(calls).map(step)).toEqual(['read-journal']);
+
+    // rollback tries again (the process may be gone now): attempt 2
+    const err2 = await rollback(t, vboardBoard(), undefined, { log: () => undefined }).catch((e) => e);
+    expect(err2.message).toContain('(repair attempt 2, first failure ');
+    // the process is gone: the next rollback finishes the repair
+    st.stuck = false;
+    const logs: string[] = [];
+    expect(await rollback(t, vboardBoard(), undefined, { log: (m) => logs.push(m) })).toEqual([]);
+    expect(logs.join('\n')).toMatch(/attempt 3; the last one failed: .*module visl could not be unloaded/);
+    expect(st.journal).toBeUndefined();
+  });
+
+  it('with power control: power-cycled exactly once, said in the log, the repair finishes on the new connection; a failure after the power cycle never cycles again', async () => {
+    const st = { journal: JSON.stringify(pending), stuck: true };
+    const t = board(st);
+    const fresh = { journal: undefined as string | undefined, stuck: false };
+    let cycles = 0;
+    let after: FakeTarget | undefined;
+    let recordedBefore: string | undefined;
+    const logs: string[] = [];
+    const r = await repairInterrupted(
+      {
+        target: t,
+        log: (m) => logs.push(m),
+        powerCycle: async () => {
+          cycles++;
+          recordedBefore = (JSON.parse(st.journal!) as Journal).repair?.powerCycledAt;
+          fresh.journal = st.journal; // the journal is on the board's disk: it survives the power cycle
+          after = board(fresh);
+          return after;
+        },
+      },
+      'vboard',
+      (m) => logs.push(m),
+    );
+    expect(r.action).toBe('rolled-back');
+    expect(cycles).toBe(1);
+    expect(logs.filter((l) => l.includes('power-cycling board vboard once to finish the repair'))).toHaveLength(1);
+    expect(logs.join('\n')).toMatch(/gst-launch-1.0 \(PID 812\) holds \/dev\/video0/);
+    // recorded before the cycle, so an interrupted repair never cycles twice
+    expect(recordedBefore).toMatch(/^\d{4}-\d\d-\d\dT/);
+    expect(after!.calls.map(step)).toEqual(['restore', 'modstate', 'swap', 'finish']);
+    expect(fresh.journal).toBeUndefined();
+
+    // still stuck after a power cycle: no second cycle, a clear error
+    const st2 = { journal: JSON.stringify(pending), stuck: true };
+    const t2 = board(st2);
+    let cycles2 = 0;
+    const err = await repairInterrupted(
+      { target: t2, log: () => undefined, powerCycle: async () => (cycles2++, t2) },
+      'vboard',
+      () => undefined,
+    ).catch((e) => e);
+    expect(cycles2).toBe(1);
+    expect(isWorkbenchError(err, 'E_ROLLBACK_FAILED')).toBe(true);
+    const err2 = await repairInterrupted({ target: t2, log: () => undefined, powerCycle: async () => (cycles2++, t2) }, 'vboard', () => undefined).catch((e) => e);
+    expect(cycles2).toBe(1);
+    expect(err2.hint).toMatch(/the board was power-cycled at \S+ and the module still cannot be replaced/);
+  });
+});
