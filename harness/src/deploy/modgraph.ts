@@ -178,7 +178,8 @@ export function planSwap(snap: ModSnapshot, goal: SwapGoal): SwapPlan {
     for (const [name, m] of snap.loaded) if (m.holders.includes(n)) out.add(name);
     return [...out];
   };
-  const loadNames = [...want.keys()].filter((n) => !current.includes(n));
+  // What stays loaded (not unloaded here) needs no modprobe.
+  const loadNames = [...want.keys()].filter((n) => !current.includes(n) && (!snap.loaded.has(n) || closure.has(n)));
   const reloadNames = unload.filter((n) => !want.has(n) && !replace.has(n) && !gone.has(n));
   const all = [...loadNames, ...reloadNames];
   const order = topo(all, (n) => depsOf(n).filter((d) => all.includes(d)));

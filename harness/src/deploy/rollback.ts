@@ -117,6 +117,7 @@ export async function restoreDeploy(
         ...(powerCycledAt ? { powerCycledAt } : {}),
       };
       await writeJournal(ctx.target, j).catch(() => undefined);
+      await loadWhatCan(ctx.target, goal.load, log, timeoutMs);
       throw rollbackFailed(ctx.target, rec, e, j.repair, !ctx.powerCycle);
     }
     // The one power cycle of this repair: recorded first, so that a repair interrupted now never cycles again.
@@ -137,6 +138,7 @@ export async function restoreDeploy(
     } catch (e2) {
       j.repair = { ...j.repair, attempts: j.repair.attempts + 1, lastError: (e2 as Error).message };
       await writeJournal(ctx.target, j).catch(() => undefined);
+      await loadWhatCan(ctx.target, goal.load, log, timeoutMs);
       throw rollbackFailed(ctx.target, rec, e2, j.repair);
     }
     log(`repair of ${rec.id} finished after one power cycle, ${((Date.now() - started) / 1000).toFixed(1)} s after the failed unload`);
@@ -145,6 +147,20 @@ export async function restoreDeploy(
   await finishRecord(ctx.target, done, opts.releaseLock ? { releaseLock: opts.releaseLock } : {});
   await clearLocalJournal(rec.board);
   return done;
+}
+
+/**
+ * After a failed unload some holders may be unloaded already: load every
+ * module that should run and is not loaded (no unloads), so the board keeps
+ * working modules while it waits for the repair. Best effort.
+ */
+async function loadWhatCan(target: Target, load: { name: string }[], log: Log, timeoutMs: number): Promise<void> {
+  try {
+    const r = await swapModules(target, { replace: [], load }, { timeoutMs });
+    if (r.loaded.length) log(`meanwhile loaded the modules that were not loaded: ${r.loaded.join(', ')}`);
+  } catch (e) {
+    log(`could not load the modules back meanwhile: ${(e as Error).message}`);
+  }
 }
 
 /** Writes the board's journal (and its local mirror). */
@@ -250,7 +266,7 @@ export async function repairInterrupted(
  * Rolls back the newest active deploy on `board`, or with `id` every active
  * deploy from the newest down to and including `id` (newest first), so the
  * board ends as it was before deploy `id`. Repairs an interrupted deploy
- * first.
+ * or rollback first; without `id` that repair is the rollback (returns []).
  * @throws WorkbenchError E_NOTHING_TO_ROLL_BACK, E_UNKNOWN_BACKUP (lists the
  *   ids), E_BACKUP_CORRUPT, E_ROLLBACK_FAILED.
  */
@@ -275,6 +291,8 @@ export async function rollback(
         listed = await listBackupsAndJournal(ctx.target);
       } else await clearLocalJournal(board.name);
       const active = listed.backups.filter((b) => b.record?.state === 'active').map((b) => b.record!);
+      // Finishing an interrupted deploy or rollback is this command's rollback: go further only when asked (--to).
+      if (repaired.action === 'rolled-back' && id === undefined) return [];
       if (active.length === 0) {
         if (repaired.action === 'rolled-back') return [];
         throw new WorkbenchError('E_NOTHING_TO_ROLL_BACK', `board ${board.name} has no active deploy to roll back`, {

@@ -161,12 +161,16 @@ describe('deploy and restore from any board state (vboard)', () => {
     const started = Date.now();
     const powerCycle = powerCycleFor(board, t)!;
     expect(powerCycle).toBeDefined();
-    await rollback(t, board, undefined, { log: (m) => (logs.push(m), log(m)), powerCycle });
+    try {
+      await rollback(t, board, undefined, { log: (m) => (logs.push(m), log(m)), powerCycle });
+    } finally {
+      // the vboard comes back on another port: later tests need a new connection
+      await t.close();
+      t = new SshTarget(await testSshOptions());
+    }
     process.stderr.write(`[measure] repair with one power cycle: ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
     expect(logs.filter((l) => /power-cycling board vboard once/.test(l))).toHaveLength(1);
     expect(logs.join('\n')).toMatch(/repair of \S+ finished after one power cycle/);
-    await t.close();
-    t = new SshTarget(await testSshOptions());
     expect(await sha(d)).toBe(original);
     expect(await live('visl')).toBe(true);
     expect((await loadRemoteJournal(t)).journal).toBeUndefined();

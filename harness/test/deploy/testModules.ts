@@ -43,6 +43,7 @@ function sectionHeader(buf: Buffer, wanted: string): { hdr: number; offset: numb
  * code unchanged). Lets a test tell the deployed file from the original.
  */
 export function loadableVariant(ko: string, tag: string): string {
+  const name = ko.split('/').pop()!;
   const buf = Buffer.from(readFileSync(ko));
   const sec = sectionHeader(buf, '.modinfo');
   const text = buf.subarray(sec.offset, sec.offset + sec.size);
@@ -50,7 +51,7 @@ export function loadableVariant(ko: string, tag: string): string {
   if (i < 0) throw new Error(`${ko}: no description in .modinfo`);
   const at = sec.offset + i + 'description='.length;
   buf[at] = tag.charCodeAt(0);
-  const out = join(mkdtempSync(join(tmpdir(), 'wb-ko-')), 'visl.ko');
+  const out = join(mkdtempSync(join(tmpdir(), 'wb-ko-')), name);
   writeFileSync(out, buf);
   return out;
 }

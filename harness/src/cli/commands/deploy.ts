@@ -141,7 +141,7 @@ export function register(program: Command): void {
       try {
         const powerCycle = powerCycleFor(board, target, providers.providerOf(board));
         const done = await rollback(target, board, o.to, { log, ...(powerCycle ? { powerCycle } : {}) });
-        if (done.length === 0) out(`${board.name}: an interrupted deploy was repaired; nothing else to roll back`);
+        if (done.length === 0) out(`${board.name}: the interrupted deploy/rollback was finished (its backup restored); run rollback again to go further back`);
         for (const r of done) out(`rolled back ${r.id} on ${r.board}: ${r.replaced.map((e) => `${e.module} ${e.existed ? 'restored' : 'removed'}`).join(', ')}`);
       } finally {
         await closeTargets();
