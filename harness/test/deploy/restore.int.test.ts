@@ -15,7 +15,6 @@ import type { ModuleArtifact } from '../../src/deploy/types.ts';
 import { buildSeries } from '../../src/kernel/stage.ts';
 import { vboardBoard, type Board } from '../../src/target/boards.ts';
 import { SshTarget } from '../../src/target/ssh.ts';
-import type { Target } from '../../src/target/types.ts';
 import { testSshOptions } from '../target/fixture.ts';
 import { artifact, loadableVariant, vislBuild } from './testModules.ts';
 
