@@ -6,7 +6,7 @@ import { isWorkbenchError } from '../../src/core/errors.ts';
 import type { Journal } from '../../src/deploy/journal.ts';
 import { unloadRetry } from '../../src/deploy/modgraph.ts';
 import { repairInterrupted, rollback } from '../../src/deploy/rollback.ts';
-import { vboardBoard } from '../../src/target/boards.ts';
+import { vboardBoard } from '../../src/target/providers/vboard.ts';
 import { FakeTarget, type FakeCall } from '../target/fakeTarget.ts';
 
 /**
