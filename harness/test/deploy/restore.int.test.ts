@@ -67,6 +67,18 @@ function cli(args: string[], timeout = 900_000) {
   );
 }
 
+/** A new connection to the test board, retried while its SSH is slow to answer (a loaded host after a boot). */
+async function reconnect(): Promise<SshTarget> {
+  for (let i = 0; ; i++) {
+    try {
+      return new SshTarget(await testSshOptions());
+    } catch (e) {
+      if (i >= 5) throw e;
+      await new Promise((r) => setTimeout(r, 15_000));
+    }
+  }
+}
+
 beforeAll(async () => {
   t = new SshTarget(await testSshOptions());
   board = vboardBoard();
@@ -164,9 +176,9 @@ describe('deploy and restore from any board state (vboard)', () => {
     try {
       await rollback(t, board, undefined, { log: (m) => (logs.push(m), log(m)), powerCycle });
     } finally {
-      // the vboard comes back on another port: later tests need a new connection
+      // the vboard comes back on another port: later tests need a new connection (SSH may be slow to answer on a loaded host)
       await t.close();
-      t = new SshTarget(await testSshOptions());
+      t = await reconnect();
     }
     process.stderr.write(`[measure] repair with one power cycle: ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
     expect(logs.filter((l) => /power-cycling board vboard once/.test(l))).toHaveLength(1);
