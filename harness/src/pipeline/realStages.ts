@@ -95,7 +95,7 @@ export function realStages(opts: RealStagesOptions = {}): IterateStages {
     deploy: async (ctx, s, build) => {
       const board = boardOf(s);
       runLock ??= await BoardLock.acquire(s.target, board.name, { log: (m) => ctx.log(m), what: 'iterate' });
-      const powerCycle = powerCycleFor(board, s.target);
+      const powerCycle = powerCycleFor(board, s.target, providers.providerOf(board));
       const keep = await loadedHelpers(s, build.modules.map((m) => m.name));
       if (keep.length) ctx.log(`keeping the board's own ${keep.join(', ')} (loaded, other drivers use them); deploying the rest`);
       const modules = build.modules.filter((m) => !keep.includes(m.name));

@@ -14,7 +14,7 @@ import { repairInterrupted } from '../../src/deploy/rollback.ts';
 import type { ModuleArtifact } from '../../src/deploy/types.ts';
 import { buildSeries } from '../../src/kernel/stage.ts';
 import type { Board } from '../../src/target/boards.ts';
-import { vboardBoard } from '../../src/target/providers/vboard.ts';
+import { vboardBoard, vboardProvider } from '../../src/target/providers/vboard.ts';
 import { SshTarget } from '../../src/target/ssh.ts';
 import { testSshOptions } from '../target/fixture.ts';
 import { artifact, loadableVariant, vislBuild } from './testModules.ts';
@@ -171,7 +171,7 @@ describe('deploy and restore from any board state (vboard)', () => {
     // with power control (the vboard's is QEMU): one power cycle, then the repair finishes
     const logs: string[] = [];
     const started = Date.now();
-    const powerCycle = powerCycleFor(board, t)!;
+    const powerCycle = powerCycleFor(board, t, vboardProvider)!;
     expect(powerCycle).toBeDefined();
     try {
       await rollback(t, board, undefined, { log: (m) => (logs.push(m), log(m)), powerCycle });
