@@ -23,8 +23,8 @@ describe('ensureHostTools', () => {
     const lines: string[] = [];
     const e = await ensureHostTools(['wb-no-such-tool'], { install: true, runner, out: (s) => lines.push(s) }).catch((x: unknown) => x);
     expect(runner.calls.map((c) => c.argv)).toEqual([
-      ['apt-get', 'update', '-q'],
-      ['apt-get', 'install', '-y', '-q', '--no-install-recommends', 'wb-no-such-tool'],
+      ['apt-get', '-o', 'DPkg::Lock::Timeout=600', 'update', '-q'],
+      ['apt-get', '-o', 'DPkg::Lock::Timeout=600', 'install', '-y', '-q', '--no-install-recommends', 'wb-no-such-tool'],
     ]);
     // the fake apt installed nothing, so the re-check must fail
     expect(isWorkbenchError(e, 'E_TOOL_MISSING')).toBe(true);

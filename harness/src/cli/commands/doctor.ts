@@ -60,10 +60,14 @@ export async function installTools(missing: readonly HostTool[], out: Out = stdo
     });
   }
   const env = { DEBIAN_FRONTEND: 'noninteractive' };
+  // Another apt (a second workbench, unattended-upgrades) may hold the dpkg
+  // lock: wait for it (apt.conf(5) DPkg::Lock::Timeout, seconds) instead of
+  // failing at once.
+  const lockWait = ['-o', 'DPkg::Lock::Timeout=600'];
   out('running: apt-get update');
-  await runner.run(['apt-get', 'update', '-q'], { env, onStderr: (s) => process.stderr.write(s) });
+  await runner.run(['apt-get', ...lockWait, 'update', '-q'], { env, onStderr: (s) => process.stderr.write(s) });
   out(`running: ${cmd}`);
-  await runner.run(['apt-get', 'install', '-y', '-q', '--no-install-recommends', ...new Set(missing.map((t) => t.pkg))], {
+  await runner.run(['apt-get', ...lockWait, 'install', '-y', '-q', '--no-install-recommends', ...new Set(missing.map((t) => t.pkg))], {
     env,
     onStdout: (s) => process.stdout.write(s),
     onStderr: (s) => process.stderr.write(s),
