@@ -76,7 +76,7 @@ function main(argv: string[]): number {
   const [a, b] = argv.map((f) => JSON.parse(readFileSync(f!, 'utf8')) as Json & RunLike);
   for (const l of [...summary('before', a!), ...summary('after ', b!)]) console.log(l);
   const d = diffJson(a, b);
-  const what = 'ids, times, workbench version and the board\'s SSH endpoint ignored';
+  const what = "ids, times, workbench version and the board's SSH endpoint ignored";
   console.log(d.length ? `${d.length} difference(s) (${what}):` : `no difference (${what})`);
   for (const l of d) console.log(`  ${l}`);
   return d.length ? 1 : 0;

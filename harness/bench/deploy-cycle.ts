@@ -23,7 +23,11 @@ const t = new SshTarget(await testSshOptions());
 const { visl } = await vislBuild();
 const c0 = Date.now();
 await t.exec(['true']);
-console.log(`connect + first command: ${Date.now() - c0} ms; load average ${loadavg().map((x) => x.toFixed(1)).join(' ')}`);
+console.log(
+  `connect + first command: ${Date.now() - c0} ms; load average ${loadavg()
+    .map((x) => x.toFixed(1))
+    .join(' ')}`,
+);
 const r0 = Date.now();
 await t.exec(['true']);
 console.log(`one round trip: ${Date.now() - r0} ms`);
@@ -46,5 +50,9 @@ for (let i = 0; i < cycles; i++) {
 }
 totals.sort((x, y) => x - y);
 const median = totals[Math.floor(totals.length / 2)]!;
-console.log(`deploy+verify+rollback cycle: median ${(median / 1000).toFixed(2)} s, min ${(totals[0]! / 1000).toFixed(2)} s, max ${(totals.at(-1)! / 1000).toFixed(2)} s over ${cycles} cycle(s) (goal < 10 s); load average ${loadavg().map((x) => x.toFixed(1)).join(' ')}`);
+console.log(
+  `deploy+verify+rollback cycle: median ${(median / 1000).toFixed(2)} s, min ${(totals[0]! / 1000).toFixed(2)} s, max ${(totals.at(-1)! / 1000).toFixed(2)} s over ${cycles} cycle(s) (goal < 10 s); load average ${loadavg()
+    .map((x) => x.toFixed(1))
+    .join(' ')}`,
+);
 await t.close();

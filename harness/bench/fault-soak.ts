@@ -263,10 +263,19 @@ export async function runSoak(opts: SoakOptions): Promise<SoakResult> {
     const connect = () => {
       conn = vboardConnection();
       proxy!.retarget(conn.port);
-      return new SshTarget({ name: 'soak-check', host: conn.host, port: conn.port, user: conn.user, identityFile: conn.identityFile, knownHostsFile: conn.knownHostsFile, hostKeyAlias: conn.hostKeyAlias });
+      return new SshTarget({
+        name: 'soak-check',
+        host: conn.host,
+        port: conn.port,
+        user: conn.user,
+        identityFile: conn.identityFile,
+        knownHostsFile: conn.knownHostsFile,
+        hostKeyAlias: conn.hostKeyAlias,
+      });
     };
     check = connect();
-    const sh = async (script: string, ...args: string[]) => (await check!.exec(['sh', '-c', script, 'soak', ...args], { timeoutMs: 120_000, allowFailure: true })).stdout.trim();
+    const sh = async (script: string, ...args: string[]) =>
+      (await check!.exec(['sh', '-c', script, 'soak', ...args], { timeoutMs: 120_000, allowFailure: true })).stdout.trim();
     await sh('[ -d /sys/module/visl ] || modprobe visl');
     const release = await check.kernelRelease();
     const dest = `/lib/modules/${release}/updates/visl.ko`;
@@ -281,13 +290,19 @@ export async function runSoak(opts: SoakOptions): Promise<SoakResult> {
       const { backups, journalPending } = await listBackupsAndJournal(check!);
       const remote = await loadRemoteJournal(check!);
       const local = await loadLocalJournal(BOARD);
-      if (journalPending || remote.journal || remote.corrupt) problems.push(`journal left on the board (${remote.journal ? `${remote.journal.kind} ${remote.journal.id} phase ${remote.journal.phase}` : (remote.corrupt ?? 'pending')})`);
+      if (journalPending || remote.journal || remote.corrupt)
+        problems.push(
+          `journal left on the board (${remote.journal ? `${remote.journal.kind} ${remote.journal.id} phase ${remote.journal.phase}` : (remote.corrupt ?? 'pending')})`,
+        );
       if (local) problems.push(`journal left on this machine (${local.kind} ${local.id} phase ${local.phase})`);
       for (const b of backups) if (!b.record) problems.push(`backup ${b.id} has no record (partial)`);
       const active = backups.find((b) => b.record?.state === 'active' && b.record.replaced.some((e) => e.module === 'visl'));
       const want = active ? active.record!.replaced.find((e) => e.module === 'visl')!.sha256 : originalSha;
       const have = await shaOf(dest);
-      if (have !== want) problems.push(`installed visl.ko is ${have.slice(0, 12)}, the backups say ${want.slice(0, 12)} (${active ? `active deploy ${active.id}` : 'original'})`);
+      if (have !== want)
+        problems.push(
+          `installed visl.ko is ${have.slice(0, 12)}, the backups say ${want.slice(0, 12)} (${active ? `active deploy ${active.id}` : 'original'})`,
+        );
       const addedWarn = await sh('ls /lib/modules/$(uname -r)/updates/wbsoakwarn.ko 2>/dev/null; [ -d /sys/module/wbsoakwarn ] && echo loaded-wbsoakwarn');
       if (addedWarn && !backups.some((b) => b.record?.state === 'active' && b.record.replaced.some((e) => e.module === 'wbsoakwarn'))) {
         problems.push(`the WARN test module is still on the board with no active deploy: ${addedWarn.replace(/\n/g, ', ')}`);
@@ -331,7 +346,9 @@ export async function runSoak(opts: SoakOptions): Promise<SoakResult> {
           process.kill(pid, 'SIGKILL');
           powerLost = true;
         } else if (kind === 'disk-full') {
-          await sh('a=$(df --output=avail -B1 / | tail -1); fallocate -l $((a - 65536)) /soak-fill 2>/dev/null; dd if=/dev/zero of=/soak-fill2 bs=4k 2>/dev/null; sync; true');
+          await sh(
+            'a=$(df --output=avail -B1 / | tail -1); fallocate -l $((a - 65536)) /soak-fill 2>/dev/null; dd if=/dev/zero of=/soak-fill2 bs=4k 2>/dev/null; sync; true',
+          );
           filled = true;
         }
       };
@@ -358,7 +375,8 @@ export async function runSoak(opts: SoakOptions): Promise<SoakResult> {
       // 1. deploy (faulted unless the fault is for the rollback), 2. verify, 3. rollback (faulted for phase rollback).
       if (kind === 'load-fail') await faulted(deployArgs([brokenVariant(visl)]), {}, undefined);
       else if (kind === 'load-warn') await faulted(deployArgs([good, warnKo]), {}, undefined);
-      else if (phase !== 'rollback') await faulted(deployArgs([good]), { WORKBENCH_DEPLOY_PAUSE: `${phase}:1500` }, new RegExp(`^\\[deploy\\] phase ${phase}$`));
+      else if (phase !== 'rollback')
+        await faulted(deployArgs([good]), { WORKBENCH_DEPLOY_PAUSE: `${phase}:1500` }, new RegExp(`^\\[deploy\\] phase ${phase}$`));
       else {
         const d = runCli(deployArgs([good]), childEnv);
         const e = await d.done;
@@ -379,12 +397,15 @@ export async function runSoak(opts: SoakOptions): Promise<SoakResult> {
       // The next plain command repairs.
       const viaDeploy = r() < 0.35;
       const t0 = Date.now();
-      const rep = viaDeploy ? runCli(deployArgs([loadableVariant(visl, String.fromCharCode(97 + (i % 26)))]), childEnv) : runCli(['backups', 'list', '--board', BOARD], childEnv);
+      const rep = viaDeploy
+        ? runCli(deployArgs([loadableVariant(visl, String.fromCharCode(97 + (i % 26)))]), childEnv)
+        : runCli(['backups', 'list', '--board', BOARD], childEnv);
       const re = await rep.done;
       const repairSeconds = (Date.now() - t0) / 1000;
       const repaired = /interrupted|repair|stale lock/i.test(rep.err);
       const problems: string[] = [];
-      if (re.code !== 0) problems.push(`repair command ${viaDeploy ? 'deploy' : 'backups list'} failed (${exitText(re)}): ${rep.err.trim().split('\n').slice(-2).join(' | ')}`);
+      if (re.code !== 0)
+        problems.push(`repair command ${viaDeploy ? 'deploy' : 'backups list'} failed (${exitText(re)}): ${rep.err.trim().split('\n').slice(-2).join(' | ')}`);
       const after = await inspect();
       problems.push(...after.problems);
       notes.push(...after.notes);
@@ -399,7 +420,18 @@ export async function runSoak(opts: SoakOptions): Promise<SoakResult> {
           problems.push(...end.problems.map((p) => `after cleanup rollback: ${p}`));
         }
       }
-      const res: CycleResult = { cycle: i + 1, kind, phase, faultedExit, repairCommand: viaDeploy ? 'deploy' : 'backups list', repaired, repairSeconds, problems, lost, notes };
+      const res: CycleResult = {
+        cycle: i + 1,
+        kind,
+        phase,
+        faultedExit,
+        repairCommand: viaDeploy ? 'deploy' : 'backups list',
+        repaired,
+        repairSeconds,
+        problems,
+        lost,
+        notes,
+      };
       results.push(res);
       opts.onCycle?.(results);
       log(
@@ -440,15 +472,22 @@ export function table(cs: CycleResult[], opts: { cycles: number; seed: number })
   lines.push(`${'fault \\ phase'.padEnd(12)}${cols.map((p) => p.padStart(10)).join('')}${'total'.padStart(8)}${'broken'.padStart(8)}`);
   for (const k of FAULT_KINDS) {
     const row = cs.filter((c) => c.kind === k);
-    lines.push(`${k.padEnd(12)}${cols.map((p) => String(row.filter((c) => c.phase === p).length || '.').padStart(10)).join('')}${String(row.length).padStart(8)}${String(row.filter((c) => c.problems.length).length).padStart(8)}`);
+    lines.push(
+      `${k.padEnd(12)}${cols.map((p) => String(row.filter((c) => c.phase === p).length || '.').padStart(10)).join('')}${String(row.length).padStart(8)}${String(row.filter((c) => c.problems.length).length).padStart(8)}`,
+    );
   }
   const secs = cs.map((c) => c.repairSeconds);
   const repaired = cs.filter((c) => c.repaired);
-  lines.push(`repairs: ${repaired.length} command(s) found and repaired an interrupted operation; ${cs.length - repaired.length} found nothing to repair (the faulted command had cleaned up itself)`);
-  lines.push(`seconds to repair (the next plain command): median ${median(secs).toFixed(1)}, max ${Math.max(0, ...secs).toFixed(1)}; of repairing commands: median ${median(repaired.map((c) => c.repairSeconds)).toFixed(1)}, max ${Math.max(0, ...repaired.map((c) => c.repairSeconds)).toFixed(1)}`);
+  lines.push(
+    `repairs: ${repaired.length} command(s) found and repaired an interrupted operation; ${cs.length - repaired.length} found nothing to repair (the faulted command had cleaned up itself)`,
+  );
+  lines.push(
+    `seconds to repair (the next plain command): median ${median(secs).toFixed(1)}, max ${Math.max(0, ...secs).toFixed(1)}; of repairing commands: median ${median(repaired.map((c) => c.repairSeconds)).toFixed(1)}, max ${Math.max(0, ...repaired.map((c) => c.repairSeconds)).toFixed(1)}`,
+  );
   lines.push(`boards left broken: ${cs.filter((c) => c.problems.length).length}`);
   lines.push(`backups lost: ${cs.reduce((n, c) => n + c.lost.length, 0)}`);
-  for (const c of cs.filter((x) => x.problems.length || x.lost.length)) lines.push(`  cycle ${c.cycle} ${c.kind} @ ${c.phase}: ${[...c.problems, ...c.lost.map((l) => `lost ${l}`)].join('; ')}`);
+  for (const c of cs.filter((x) => x.problems.length || x.lost.length))
+    lines.push(`  cycle ${c.cycle} ${c.kind} @ ${c.phase}: ${[...c.problems, ...c.lost.map((l) => `lost ${l}`)].join('; ')}`);
   return lines.join('\n');
 }
 
@@ -466,10 +505,10 @@ if (process.argv[1] && import.meta.url.endsWith(process.argv[1].replace(/^.*\//,
     cycles,
     seed,
     keep: process.argv.includes('--keep'),
-    onCycle: (done) => writeFileSync(progress, `${table(done, { cycles, seed })}\n(${done.length} of ${cycles} cycles, ${((Date.now() - t0) / 60_000).toFixed(1)} min)\n`),
+    onCycle: (done) =>
+      writeFileSync(progress, `${table(done, { cycles, seed })}\n(${done.length} of ${cycles} cycles, ${((Date.now() - t0) / 60_000).toFixed(1)} min)\n`),
   });
   console.log(res.table);
   console.log(`wall time ${((Date.now() - t0) / 60_000).toFixed(1)} min`);
   process.exitCode = res.broken || res.lost ? 1 : 0;
 }
-

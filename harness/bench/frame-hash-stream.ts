@@ -58,7 +58,9 @@ async function run(label: string, algo: FrameHashAlgo | null, nv12 = false): Pro
   const s = Number(process.hrtime.bigint() - t0) / 1e9;
   if (r.mismatchingFrames !== 0 || r.framesProduced !== frames) throw new Error(`${label}: comparison wrong (${r.mismatchingFrames} bad)`);
   const mb = (frames * size) / 1e6;
-  console.log(`${label.padEnd(34)} ${frames} frames 1920x1080 ${nv12 ? 'NV12' : 'I420'} in ${s.toFixed(2)} s: ${(frames / s).toFixed(1)} frames/s, ${(mb / s).toFixed(0)} MB/s`);
+  console.log(
+    `${label.padEnd(34)} ${frames} frames 1920x1080 ${nv12 ? 'NV12' : 'I420'} in ${s.toFixed(2)} s: ${(frames / s).toFixed(1)} frames/s, ${(mb / s).toFixed(0)} MB/s`,
+  );
 }
 
 console.log(`frame ${size} bytes, chunks of ${chunkKiB} KiB, node ${process.version}`);

@@ -40,7 +40,13 @@ const runner = new ExecaRunner();
 /** Runs `workbench iterate --json`, returns wall ms, the result line and the record. */
 async function iterate(): Promise<{ ms: number; record: RunRecord; exitCode: number }> {
   const t0 = Date.now();
-  const argv = [join(root, 'harness/bin/workbench.js'), 'iterate', '--json', ...(vectorsGlob ? ['--vectors', vectorsGlob] : []), ...(noCheck ? ['--no-check'] : [])];
+  const argv = [
+    join(root, 'harness/bin/workbench.js'),
+    'iterate',
+    '--json',
+    ...(vectorsGlob ? ['--vectors', vectorsGlob] : []),
+    ...(noCheck ? ['--no-check'] : []),
+  ];
   const out = await new Promise<string>((resolve, reject) => {
     const p = spawn(process.execPath, argv, { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] });
     let s = '';
@@ -61,7 +67,10 @@ async function iterate(): Promise<{ ms: number; record: RunRecord; exitCode: num
 /** The last patch that adds a C comment line, and that line's index. */
 function pickPatchLine(): { file: string; text: string; line: number } {
   const dir = join(root, 'patches');
-  const files = readdirSync(dir).filter((f) => f.endsWith('.patch')).sort().reverse();
+  const files = readdirSync(dir)
+    .filter((f) => f.endsWith('.patch'))
+    .sort()
+    .reverse();
   for (const f of files) {
     const text = readFileSync(join(dir, f), 'utf8');
     const lines = text.split('\n');
@@ -87,7 +96,11 @@ const sh = async (argv: string[]) => {
   return Date.now() - t0;
 };
 
-console.log(`load average ${loadavg().map((x) => x.toFixed(1)).join(' ')}`);
+console.log(
+  `load average ${loadavg()
+    .map((x) => x.toFixed(1))
+    .join(' ')}`,
+);
 const warm = await iterate();
 console.log(`warm-up iterate: ${(warm.ms / 1000).toFixed(1)} s, exit ${warm.exitCode}, ${warm.record.status}`);
 
@@ -102,7 +115,8 @@ try {
 const r = timed.record;
 console.log(`one-line change in ${basename(pick.file)} line ${pick.line + 1}`);
 console.log(`second iterate: ${(timed.ms / 1000).toFixed(1)} s wall (goal < 90 s), exit ${timed.exitCode}, ${r.status}, ${r.counts.ran} vector(s)`);
-for (const s of r.stages) console.log(`  ${s.name.padEnd(7)} ${s.status.padEnd(8)} ${((s.durationMs ?? 0) / 1000).toFixed(1).padStart(6)} s  ${s.detail ?? ''}`);
+for (const s of r.stages)
+  console.log(`  ${s.name.padEnd(7)} ${s.status.padEnd(8)} ${((s.durationMs ?? 0) / 1000).toFixed(1).padStart(6)} s  ${s.detail ?? ''}`);
 if (r.status !== 'complete') {
   console.log(`the timed run is incomplete (${r.incompleteReason}); no by-hand comparison`);
   process.exit(1);
@@ -110,8 +124,34 @@ if (r.status !== 'complete') {
 
 // ---- by hand ----
 const o = vboardConnection();
-const ssh = ['ssh', '-p', String(o.port), '-i', o.identityFile, '-o', `UserKnownHostsFile=${o.knownHostsFile}`, '-o', `HostKeyAlias=${o.hostKeyAlias}`, '-o', 'BatchMode=yes', `${o.user}@${o.host}`];
-const scp = ['scp', '-q', '-P', String(o.port), '-i', o.identityFile, '-o', `UserKnownHostsFile=${o.knownHostsFile}`, '-o', `HostKeyAlias=${o.hostKeyAlias}`, '-o', 'BatchMode=yes'];
+const ssh = [
+  'ssh',
+  '-p',
+  String(o.port),
+  '-i',
+  o.identityFile,
+  '-o',
+  `UserKnownHostsFile=${o.knownHostsFile}`,
+  '-o',
+  `HostKeyAlias=${o.hostKeyAlias}`,
+  '-o',
+  'BatchMode=yes',
+  `${o.user}@${o.host}`,
+];
+const scp = [
+  'scp',
+  '-q',
+  '-P',
+  String(o.port),
+  '-i',
+  o.identityFile,
+  '-o',
+  `UserKnownHostsFile=${o.knownHostsFile}`,
+  '-o',
+  `HostKeyAlias=${o.hostKeyAlias}`,
+  '-o',
+  'BatchMode=yes',
+];
 const mods = r.kernel!.modules.map((m) => m.path!);
 const buildDir = mods[0]!.slice(0, mods[0]!.indexOf('/mod/') + 4);
 const make = r.stages.find((s) => s.name === 'build')!.commands.find((c) => c.startsWith('make '))!;
@@ -121,7 +161,12 @@ const gen = await generateSuite({ only: r.vectors.map((v) => v.name) });
 const times: Record<string, number> = {};
 const t0 = Date.now();
 // the same one-line edit, made in the module build folder
-const changedC = pick.text.split('\n').slice(0, pick.line).reverse().find((l) => l.startsWith('+++ b/'))!.slice(6);
+const changedC = pick.text
+  .split('\n')
+  .slice(0, pick.line)
+  .reverse()
+  .find((l) => l.startsWith('+++ b/'))!
+  .slice(6);
 const srcInMod = readdirSync(buildDir, { recursive: true, encoding: 'utf8' }).find((p) => changedC.endsWith(p) || p.endsWith(basename(changedC)));
 if (srcInMod) {
   const f = join(buildDir, srcInMod);
@@ -140,10 +185,20 @@ for (const v of r.vectors) {
   const g = gen.vectors.find((x) => x.name === v.name)!;
   const remote = `/tmp/wb-bench-${v.name}.${g.container}`;
   await runner.run([...scp, g.path, `${o.user}@${o.host}:${remote}`]);
-  const pipeline = v.command!.replace(/filesrc location=\S+/, `filesrc location=${remote}`).replace(/videocodectestsink location=\S+/, `videocodectestsink location=${remote}.yuv`);
+  const pipeline = v
+    .command!.replace(/filesrc location=\S+/, `filesrc location=${remote}`)
+    .replace(/videocodectestsink location=\S+/, `videocodectestsink location=${remote}.yuv`);
   await runner.run([...ssh, `${pipeline} >/dev/null && sha256sum ${remote}.yuv`]);
 }
 times.decode = Date.now() - t;
 const manual = Date.now() - t0;
-console.log(`by hand (plain commands): ${(manual / 1000).toFixed(1)} s  [${Object.entries(times).map(([k, v]) => `${k} ${(v / 1000).toFixed(1)} s`).join(', ')}]`);
-console.log(`overhead ratio (iterate / by hand): ${(timed.ms / manual).toFixed(2)}; load average ${loadavg().map((x) => x.toFixed(1)).join(' ')}`);
+console.log(
+  `by hand (plain commands): ${(manual / 1000).toFixed(1)} s  [${Object.entries(times)
+    .map(([k, v]) => `${k} ${(v / 1000).toFixed(1)} s`)
+    .join(', ')}]`,
+);
+console.log(
+  `overhead ratio (iterate / by hand): ${(timed.ms / manual).toFixed(2)}; load average ${loadavg()
+    .map((x) => x.toFixed(1))
+    .join(' ')}`,
+);

@@ -76,10 +76,12 @@ try {
   const warm = await cli(['build', '--for', 'vboard', '--series', series]);
   figures['vboard warm-up build (whatever was missing)'] = `${(warm.ms / 1000).toFixed(1)} s, cached=${warm.result.cached}`;
   const same = await cli(['build', '--for', 'vboard', '--series', series]);
-  figures['vboard build, unchanged tree (CLI)'] = `${(same.ms / 1000).toFixed(2)} s wall incl. node/tsx start-up (cached=${same.result.cached}; make step ${same.result.durationMs} ms)`;
+  figures['vboard build, unchanged tree (CLI)'] =
+    `${(same.ms / 1000).toFixed(2)} s wall incl. node/tsx start-up (cached=${same.result.cached}; make step ${same.result.durationMs} ms)`;
   const t0 = performance.now();
   const inproc = await buildSeries({ target: 'vboard', series });
-  figures['vboard build, unchanged tree (in-process: toolbox check, base, series, apply check, build)'] = `${((performance.now() - t0) / 1000).toFixed(2)} s (cached=${inproc.cached})`;
+  figures['vboard build, unchanged tree (in-process: toolbox check, base, series, apply check, build)'] =
+    `${((performance.now() - t0) / 1000).toFixed(2)} s (cached=${inproc.cached})`;
   const st = performance.now();
   await execa('node', [join(ROOT, 'harness/bin/workbench.js'), '--help'], { reject: false });
   figures['CLI start-up alone (workbench --help)'] = `${((performance.now() - st) / 1000).toFixed(2)} s`;
@@ -92,7 +94,8 @@ try {
   writeFileSync(join(series, 'series'), readFileSync(join(series, 'series'), 'utf8') + '0003-bench-one-line.patch\n');
   const one = await cli(['build', '--for', 'vboard', '--series', series]);
   const ko = one.result.modules.find((m) => m.name === 'rockchip-vdec');
-  figures[`vboard build after a one-line change in ${RKVDEC_C}:${n}`] = `${(one.ms / 1000).toFixed(1)} s wall (ok=${one.result.ok}, cached=${one.result.cached}; vermagic "${ko?.vermagic.trim()}")`;
+  figures[`vboard build after a one-line change in ${RKVDEC_C}:${n}`] =
+    `${(one.ms / 1000).toFixed(1)} s wall (ok=${one.result.ok}, cached=${one.result.cached}; vermagic "${ko?.vermagic.trim()}")`;
 
   if (process.argv.includes('--arm64')) {
     const a = await cli(['build', '--for', 'arm64', '--series', series]);

@@ -23,7 +23,10 @@ const args = process.argv.slice(2);
 const keep = args.includes('--keep');
 const vector = args.find((a) => !a.startsWith('--')) ?? 'p0-keyframe-only';
 const cacheRoot = mkdtempSync(join(tmpdir(), 'wb-bench-mpp-'));
-const load = () => loadavg().map((x) => x.toFixed(1)).join(' ');
+const load = () =>
+  loadavg()
+    .map((x) => x.toFixed(1))
+    .join(' ');
 const s = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
 
 try {

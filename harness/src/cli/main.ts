@@ -11,9 +11,7 @@ import { workbenchVersion } from '../core/paths.ts';
 export async function buildProgram(families = COMMAND_FAMILIES): Promise<Command> {
   const modules: CommandModule[] = await Promise.all(families.map((f) => f.load()));
   const program = new Command('workbench')
-    .description(
-      'Build, deploy and prove the rkvdec VP9 backend (RK3588 vdpu381) on real boards and on the virtual board (QEMU + visl).',
-    )
+    .description('Build, deploy and prove the rkvdec VP9 backend (RK3588 vdpu381) on real boards and on the virtual board (QEMU + visl).')
     .version(workbenchVersion())
     .showHelpAfterError()
     .exitOverride();

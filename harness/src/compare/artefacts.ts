@@ -218,7 +218,9 @@ export async function writeMismatchArtefacts(a: ArtefactInput): Promise<Mismatch
       );
     }
   } else {
-    lines.push(`no reference PNG: ${a.referenceMissing ?? (a.reference ? `reference has ${a.reference.length} bytes, expected ${need}` : 'reference frame not available')}`);
+    lines.push(
+      `no reference PNG: ${a.referenceMissing ?? (a.reference ? `reference has ${a.reference.length} bytes, expected ${need}` : 'reference frame not available')}`,
+    );
   }
   if (a.frameInfo) lines.push('uncompressed header (inspector):', ...headerSummary(a.frameInfo).map((l) => '  ' + l));
   await writeFile(out.summaryTxt, lines.join('\n') + '\n');

@@ -57,7 +57,6 @@ export class FrameDigester {
   }
 }
 
-
 /** Per-frame hash algorithms the references carry (vectors engineer's reference files). */
 export type FrameHashAlgo = 'xxh64' | 'md5' | 'sha256';
 

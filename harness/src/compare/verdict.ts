@@ -60,11 +60,21 @@ export function verdictFrom(f: VerdictInput): Verdict {
   const crash = first('crash');
   if (crash) return { result: 'crash', ...common, message: crash };
   if (f.run.timedOut) {
-    return { result: 'timeout', ...common, timeoutMs: f.timeoutMs, message: `decoder killed after ${f.timeoutMs} ms (${framesProduced} of ${framesExpected} frames received)` };
+    return {
+      result: 'timeout',
+      ...common,
+      timeoutMs: f.timeoutMs,
+      message: `decoder killed after ${f.timeoutMs} ms (${framesProduced} of ${framesExpected} frames received)`,
+    };
   }
   const refused = f.run.notSupported ?? first('not-supported');
   if (refused) {
-    const reason = refused + conclusions.filter((c) => c.kind === 'not-supported-detail').map((c) => c.message).join('');
+    const reason =
+      refused +
+      conclusions
+        .filter((c) => c.kind === 'not-supported-detail')
+        .map((c) => c.message)
+        .join('');
     return { result: 'not-supported', ...common, reason, message: reason };
   }
   const error = f.run.error ?? first('error');

@@ -32,7 +32,5 @@ export class EventBus {
 
 /** Redacts secrets (LAVA tokens, Authorization headers, ?token=...) from text before it is logged or reported. */
 export function redact(s: string): string {
-  return s
-    .replace(/(Authorization:\s*(?:Token|Bearer)\s+)\S+/gi, '$1[REDACTED]')
-    .replace(/((?:token|password|secret)[=:]\s*)[^\s&"']+/gi, '$1[REDACTED]');
+  return s.replace(/(Authorization:\s*(?:Token|Bearer)\s+)\S+/gi, '$1[REDACTED]').replace(/((?:token|password|secret)[=:]\s*)[^\s&"']+/gi, '$1[REDACTED]');
 }

@@ -140,10 +140,7 @@ export class ExecaRunner implements Runner {
       throw new WorkbenchError('E_ABORTED', `${formatArgv(argv)} was cancelled`);
     }
     if (result.exitCode !== 0) {
-      throw new WorkbenchError(
-        'E_COMMAND_FAILED',
-        `${formatArgv(argv)} exited with ${result.exitCode}:\n${tail(result.stderr || result.stdout)}`,
-      );
+      throw new WorkbenchError('E_COMMAND_FAILED', `${formatArgv(argv)} exited with ${result.exitCode}:\n${tail(result.stderr || result.stdout)}`);
     }
     return result;
   }
@@ -222,9 +219,7 @@ export interface RecordedCall {
  */
 export class RecordingRunner implements Runner {
   readonly calls: RecordedCall[] = [];
-  constructor(
-    private readonly respond: (argv: string[], opts: RunOptions) => Partial<RunResult> | Promise<Partial<RunResult>> = () => ({}),
-  ) {}
+  constructor(private readonly respond: (argv: string[], opts: RunOptions) => Partial<RunResult> | Promise<Partial<RunResult>> = () => ({})) {}
 
   async run(argv: string[], opts: RunOptions = {}): Promise<RunResult> {
     this.calls.push({ argv, opts });

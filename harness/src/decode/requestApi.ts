@@ -163,7 +163,12 @@ export class BoardInputs {
     for (const [local, name] of files) if (!this.staged.has(local)) want.set(local, remoteInputPath(await sha256File(local), name));
     if (!want.size) return;
     const have = await this.target.exec(['sh', '-c', HAVE_INPUTS_SCRIPT, 'wb-have', ...want.values()]);
-    const present = new Set(have.stdout.split('\n').filter((l) => l.startsWith('HAVE ')).map((l) => l.slice(5)));
+    const present = new Set(
+      have.stdout
+        .split('\n')
+        .filter((l) => l.startsWith('HAVE '))
+        .map((l) => l.slice(5)),
+    );
     const moves: string[] = [];
     for (const [local, remote] of want) {
       if (present.has(remote)) continue;
@@ -174,9 +179,17 @@ export class BoardInputs {
     }
     if (moves.length) {
       const r = await this.target.exec(['sh', '-c', COMMIT_INPUTS_SCRIPT, 'wb-commit', ...moves]);
-      const moved = new Set(r.stdout.split('\n').filter((l) => l.startsWith('MOVED ')).map((l) => l.slice(6)));
+      const moved = new Set(
+        r.stdout
+          .split('\n')
+          .filter((l) => l.startsWith('MOVED '))
+          .map((l) => l.slice(6)),
+      );
       for (let i = 1; i < moves.length; i += 2) {
-        if (!moved.has(moves[i]!)) throw new WorkbenchError('E_TRANSFER', `${this.target.name}: could not move ${moves[i - 1]} to ${moves[i]}: ${r.stderr.trim()}`, { hint: 'is the board\'s /tmp full or read-only?' });
+        if (!moved.has(moves[i]!))
+          throw new WorkbenchError('E_TRANSFER', `${this.target.name}: could not move ${moves[i - 1]} to ${moves[i]}: ${r.stderr.trim()}`, {
+            hint: "is the board's /tmp full or read-only?",
+          });
       }
     }
     for (const [local, remote] of want) this.staged.set(local, remote);
@@ -194,13 +207,24 @@ export async function waitRelease(target: Target, device: string, waitMs: number
   const started = Date.now();
   const checks = Math.ceil(waitMs / 200);
   const r = await target.exec(['sh', '-c', WAIT_RELEASE_SCRIPT, 'wb-wait', device, String(checks)], { timeoutMs: waitMs + 60_000 });
-  const out = r.stdout.trim().split('\n').filter((l) => !l.startsWith('STACK ')).join(' ');
+  const out = r.stdout
+    .trim()
+    .split('\n')
+    .filter((l) => !l.startsWith('STACK '))
+    .join(' ');
   if (out.startsWith('BUSY')) {
-    throw new WorkbenchError('E_BOARD_BUSY', `board ${target.name}: ${device} is still held by${out.slice(4)} (pid/task/tid(state)) ${waitMs} ms after the decoder was killed`, {
-      hint: 'the process is stuck in the kernel (D state); check `cat /proc/PID/stack` and the kernel log, or reboot the board',
-    });
+    throw new WorkbenchError(
+      'E_BOARD_BUSY',
+      `board ${target.name}: ${device} is still held by${out.slice(4)} (pid/task/tid(state)) ${waitMs} ms after the decoder was killed`,
+      {
+        hint: 'the process is stuck in the kernel (D state); check `cat /proc/PID/stack` and the kernel log, or reboot the board',
+      },
+    );
   }
-  const stuck = r.stdout.split('\n').filter((l) => l.startsWith('STACK ')).map((l) => l.slice(6).trim());
+  const stuck = r.stdout
+    .split('\n')
+    .filter((l) => l.startsWith('STACK '))
+    .map((l) => l.slice(6).trim());
   return { ms: Date.now() - started, stuck };
 }
 

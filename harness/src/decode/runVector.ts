@@ -103,7 +103,11 @@ export async function runVector(o: RunVectorOptions): Promise<VectorRunOutcome> 
   const started = Date.now();
   if (!o.target || o.boardLock === false) return runVectorLocked(o, started, started);
   const what = `decode ${o.vector.name}`;
-  return withBoardLock(o.target, o.target.name, (lock) => runVectorLocked(o, started, Date.now(), lock), { ...(o.log ? { log: o.log } : {}), what, ...(o.lock ? { lock: o.lock } : {}) });
+  return withBoardLock(o.target, o.target.name, (lock) => runVectorLocked(o, started, Date.now(), lock), {
+    ...(o.log ? { log: o.log } : {}),
+    what,
+    ...(o.lock ? { lock: o.lock } : {}),
+  });
 }
 
 async function runVectorLocked(o: RunVectorOptions, started: number, locked: number, lock?: HeldLock): Promise<VectorRunOutcome> {
@@ -175,8 +179,17 @@ async function runVectorLocked(o: RunVectorOptions, started: number, locked: num
   for (const c of checks) await c.report?.(v, verdict);
   const result = vectorResult(o, v, verdict, [...judgements.values()], Date.now() - started);
   const total = Date.now() - started;
-  const tm: VectorTimings = { ...timings, decode: timings.decode ?? 0, judge: Math.max(0, total - (timings.lock ?? 0) - (timings.prepare ?? 0) - (timings.decode ?? 0) - (timings.collect ?? 0)), total };
-  v.log(`timing: ${Object.entries(tm).map(([k, x]) => `${k} ${x} ms`).join(', ')}`);
+  const tm: VectorTimings = {
+    ...timings,
+    decode: timings.decode ?? 0,
+    judge: Math.max(0, total - (timings.lock ?? 0) - (timings.prepare ?? 0) - (timings.decode ?? 0) - (timings.collect ?? 0)),
+    total,
+  };
+  v.log(
+    `timing: ${Object.entries(tm)
+      .map(([k, x]) => `${k} ${x} ms`)
+      .join(', ')}`,
+  );
   return { timings: tm, result, verdict, compare, run, judgements, details: v.shared, notes: v.notes };
 }
 

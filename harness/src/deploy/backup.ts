@@ -61,9 +61,13 @@ export async function backupFiles(
   const r = await runPhase(target, BACKUP_SCRIPT, args, { ...opts, allowFailure: true });
   if (r.exitCode !== 0) {
     const full = /No space left|Disk quota/i.test(r.stderr);
-    throw new WorkbenchError('E_BACKUP_FAILED', `${target.name}: backing up to ${backupDir} failed: ${r.stderr.trim() || `exit ${r.exitCode}`}; nothing was replaced`, {
-      hint: full ? 'the board disk is full: free space, then deploy again' : 'check the board (permissions, filesystem), then deploy again',
-    });
+    throw new WorkbenchError(
+      'E_BACKUP_FAILED',
+      `${target.name}: backing up to ${backupDir} failed: ${r.stderr.trim() || `exit ${r.exitCode}`}; nothing was replaced`,
+      {
+        hint: full ? 'the board disk is full: free space, then deploy again' : 'check the board (permissions, filesystem), then deploy again',
+      },
+    );
   }
   const got = new Map<string, [string, string]>();
   for (const [k, f] of parseLines(r.stdout)) if (k === 'orig') got.set(f[0]!, [f[1]!, f[2]!]);
@@ -71,7 +75,10 @@ export async function backupFiles(
     if (!e.existed) continue;
     const h = got.get(e.backupFile!);
     if (!h || h[0] !== h[1]) {
-      throw new WorkbenchError('E_BACKUP_FAILED', `${target.name}: backup copy of ${e.dest} ${h ? 'differs from the original' : 'is missing'}; nothing was replaced`);
+      throw new WorkbenchError(
+        'E_BACKUP_FAILED',
+        `${target.name}: backup copy of ${e.dest} ${h ? 'differs from the original' : 'is missing'}; nothing was replaced`,
+      );
     }
     e.previousSha256 = h[0];
   }
@@ -157,7 +164,10 @@ export async function restoreFiles(
   const restored = new Map(lines.filter(([k]) => k === 'restored').map(([, f]) => [f[0]!, f[1]!]));
   for (const e of rec.replaced) {
     if (e.existed && e.previousSha256 && restored.get(e.dest) !== e.previousSha256) {
-      throw new WorkbenchError('E_ROLLBACK_FAILED', `${target.name}: ${e.dest} after restore has SHA-256 ${restored.get(e.dest)}, expected ${e.previousSha256}`);
+      throw new WorkbenchError(
+        'E_ROLLBACK_FAILED',
+        `${target.name}: ${e.dest} after restore has SHA-256 ${restored.get(e.dest)}, expected ${e.previousSha256}`,
+      );
     }
   }
 }
@@ -185,10 +195,9 @@ exit 0
  */
 export async function finishRecord(target: Target, rec: DeployRecord, opts: { releaseLock?: HeldLock } = {}): Promise<string[]> {
   const lockPath = opts.releaseLock?.remotePath ?? '';
-  const r = await target.exec(
-    ['sh', '-c', FINISH_SCRIPT, 'wb', rec.backupDir, JSON.stringify(rec), REMOTE_JOURNAL, String(KEEP_BACKUPS), lockPath],
-    { timeoutMs: 60_000 },
-  );
+  const r = await target.exec(['sh', '-c', FINISH_SCRIPT, 'wb', rec.backupDir, JSON.stringify(rec), REMOTE_JOURNAL, String(KEEP_BACKUPS), lockPath], {
+    timeoutMs: 60_000,
+  });
   if (lockPath) opts.releaseLock!.releasedRemotely();
   return parseLines(r.stdout)
     .filter(([k]) => k === 'pruned')

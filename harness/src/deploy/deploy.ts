@@ -52,201 +52,210 @@ export class DeployError extends WorkbenchError {
 export async function deployModules(target: Target, board: Board, modules: ModuleArtifact[], opts: DeployOptions = {}): Promise<DeployRecord> {
   const log = opts.log ?? (() => undefined);
   const timeoutMs = opts.commandTimeoutMs ?? 120_000;
-  return withBoardLock(target, board.name, async (lock) => {
-    const started = Date.now();
-    const ctx: RepairContext = { target, log, timeoutMs, lock, ...(opts.powerCycle ? { powerCycle: opts.powerCycle } : {}) };
-    const phase = async (p: DeployPhase) => {
-      if (opts.signal?.aborted && p !== 'rollback' && p !== 'rolled-back') {
-        throw new WorkbenchError('E_ABORTED', `deploy to ${board.name} interrupted (Ctrl-C) before ${p}`);
-      }
-      await opts.onPhase?.(p);
-    };
-    await phase('preflight');
-    const waitUntil = Date.now() + (opts.busyWaitMs ?? 0);
-    let toldBusy = false;
-    const runPreflight = async () => {
-      for (;;) {
-        try {
-          return await preflight(target, board, modules, { ...opts, timeoutMs });
-        } catch (e) {
-          if (!isWorkbenchError(e, 'E_DEVICE_BUSY') || !opts.busyWaitMs || Date.now() >= waitUntil) throw e;
-          if (!toldBusy) log(`${e.message}; waiting up to ${Math.round((opts.busyWaitMs ?? 0) / 1000)} s for them to finish`);
-          toldBusy = true;
-          await new Promise((r) => setTimeout(r, 2000));
+  return withBoardLock(
+    target,
+    board.name,
+    async (lock) => {
+      const started = Date.now();
+      const ctx: RepairContext = { target, log, timeoutMs, lock, ...(opts.powerCycle ? { powerCycle: opts.powerCycle } : {}) };
+      const phase = async (p: DeployPhase) => {
+        if (opts.signal?.aborted && p !== 'rollback' && p !== 'rolled-back') {
+          throw new WorkbenchError('E_ABORTED', `deploy to ${board.name} interrupted (Ctrl-C) before ${p}`);
         }
-      }
-    };
-    let pf = await runPreflight();
-    if (pf.journal) {
-      // An interrupted deploy/rollback is pending on the board: bring the board to a known state first.
-      const repaired = await repairInterrupted(ctx, board.name, log, timeoutMs);
-      target = ctx.target;
-      log(`repaired interrupted deploy ${repaired.id}: ${repaired.action}`);
-      pf = await runPreflight();
-    }
-    const infos = await Promise.all(modules.map((m) => readModInfo(m.path)));
-    log(`preflight ok: ${board.name} runs ${pf.release}; ${pf.plans.map((p) => `${p.artifact.name}${p.loadState ? ' (loaded)' : ''}`).join(', ')} -> ${pf.moduleDir}`);
-
-    const id = newDeployId();
-    const backupDir = `${REMOTE_BACKUPS}/${id}`;
-    const entries: ReplacedFile[] = pf.plans.map((p) => ({
-      module: p.sysName,
-      dest: p.dest,
-      existed: p.destBytes !== undefined,
-      ...(p.destBytes !== undefined ? { backupFile: basename(p.dest) } : {}),
-      sha256: p.artifact.sha256,
-      wasLoaded: p.loadState !== undefined,
-      holders: p.holders,
-      indexUnchanged: p.indexUnchanged,
-    }));
-    const journal: Journal = newJournal({
-      kind: 'deploy',
-      id,
-      board: board.name,
-      phase: 'backup',
-      release: pf.release,
-      moduleDir: pf.moduleDir,
-      backupDir,
-      entries,
-      reloadAfterRestore: reloadListFor({ replaced: entries }),
-    });
-    const journalFor = (p: DeployPhase) => {
-      journal.phase = p;
-      void saveLocalJournal(journal).catch(() => undefined);
-      return JSON.stringify(journal);
-    };
-    const markerId = randomBytes(6).toString('hex');
-    const record: DeployRecord = recordOf({ id, board: board.name, release: pf.release, backupDir, entries, startedAt: new Date().toISOString() });
-
-    // Backup. A failure here changed nothing but the partial backup, which is removed.
-    await phase('backup');
-    try {
-      await saveLocalJournal(journal);
-      await backupFiles(target, backupDir, pf.moduleDir, `${MARKER_PREFIX} ${markerId} deploy ${id}`, entries, { journal: journalFor('backup'), timeoutMs });
-      log(`backup ${id}: ${entries.filter((e) => e.existed).length} file(s) saved in ${backupDir}`);
-    } catch (e) {
-      if (!isConnectionError(e)) {
-        await repairInterrupted(target, board.name, () => undefined, timeoutMs).catch(() => undefined);
-      }
-      throw e;
-    }
-
-    let replacing = false;
-    try {
-      await phase('upload');
-      const moves: { tmp: string; dest: string }[] = [];
-      for (const p of pf.plans) {
-        const tmp = `${pf.moduleDir}/.wb-${id}-${basename(p.dest)}`;
-        const up = await target.upload(p.artifact.path, tmp, { mode: 0o644, compress: pf.gzip });
-        if (up.sha256 !== p.artifact.sha256) {
-          throw new WorkbenchError('E_TRANSFER', `${board.name}: uploaded ${p.artifact.name} has SHA-256 ${up.sha256}, expected ${p.artifact.sha256}`);
+        await opts.onPhase?.(p);
+      };
+      await phase('preflight');
+      const waitUntil = Date.now() + (opts.busyWaitMs ?? 0);
+      let toldBusy = false;
+      const runPreflight = async () => {
+        for (;;) {
+          try {
+            return await preflight(target, board, modules, { ...opts, timeoutMs });
+          } catch (e) {
+            if (!isWorkbenchError(e, 'E_DEVICE_BUSY') || !opts.busyWaitMs || Date.now() >= waitUntil) throw e;
+            if (!toldBusy) log(`${e.message}; waiting up to ${Math.round((opts.busyWaitMs ?? 0) / 1000)} s for them to finish`);
+            toldBusy = true;
+            await new Promise((r) => setTimeout(r, 2000));
+          }
         }
-        moves.push({ tmp, dest: p.dest });
+      };
+      let pf = await runPreflight();
+      if (pf.journal) {
+        // An interrupted deploy/rollback is pending on the board: bring the board to a known state first.
+        const repaired = await repairInterrupted(ctx, board.name, log, timeoutMs);
+        target = ctx.target;
+        log(`repaired interrupted deploy ${repaired.id}: ${repaired.action}`);
+        pf = await runPreflight();
       }
-      log(`uploaded and verified ${moves.length} module(s)`);
-
-      await phase('install');
-      replacing = true;
-      const depmod = entries.some((e) => !e.indexUnchanged);
-      await installFiles(target, pf.release, moves, depmod, { journal: journalFor('install'), timeoutMs });
-      log(`installed into ${pf.moduleDir}; ${depmod ? 'depmod done' : 'module index unchanged (same path, aliases, dependencies, exports): depmod skipped'}`);
-
-      await phase('reload');
-      const r = await swapModules(
-        target,
-        {
-          replace: pf.plans.map((p) => p.sysName),
-          load: pf.plans.map((p) => ({ name: p.sysName, params: opts.params?.[p.artifact.name] ?? opts.params?.[p.sysName] ?? [] })),
-          force: true,
-        },
-        { journal: journalFor('reload'), timeoutMs, log },
+      const infos = await Promise.all(modules.map((m) => readModInfo(m.path)));
+      log(
+        `preflight ok: ${board.name} runs ${pf.release}; ${pf.plans.map((p) => `${p.artifact.name}${p.loadState ? ' (loaded)' : ''}`).join(', ')} -> ${pf.moduleDir}`,
       );
-      record.loaded = [...r.loaded, ...r.reloaded];
-      log(`reloaded: unloaded ${r.unloaded.join(', ') || '-'}; loaded ${record.loaded.join(', ')}`);
-      if (r.reloadFailed.length) {
-        throw new WorkbenchError('E_MODULE_LOAD', `${board.name}: ${r.reloadFailed.join(', ')} (unloaded around the new modules) failed to load again`, {
-          hint: 'see the kernel log findings for the reason',
-        });
-      }
 
-      await phase('verify');
-      const v = await verifyModules(
-        target,
-        pf.plans.map((p, i) => ({ name: p.sysName, aliases: infos[i]!.aliases })),
-        markerId,
-        { journal: journalFor('verify'), timeoutMs },
-      );
-      record.kernelLogFindings = v.findings;
-      record.bindings = v.modules.map((m) => m.binding);
-      const problems: string[] = [];
-      v.modules.forEach((m, i) => {
-        if (m.state !== 'live') problems.push(`${m.name} is not loaded (state ${m.state})`);
-        const want = infos[i]!.srcversion;
-        if (m.state === 'live' && want && m.srcversion && want !== m.srcversion) {
-          problems.push(`${m.name} on the board has srcversion ${m.srcversion}, not the deployed ${want}`);
-        }
-        if (m.binding.unboundMatches.length) problems.push(`${m.name}: device(s) ${m.binding.unboundMatches.join(', ')} match it but are not bound to its driver`);
+      const id = newDeployId();
+      const backupDir = `${REMOTE_BACKUPS}/${id}`;
+      const entries: ReplacedFile[] = pf.plans.map((p) => ({
+        module: p.sysName,
+        dest: p.dest,
+        existed: p.destBytes !== undefined,
+        ...(p.destBytes !== undefined ? { backupFile: basename(p.dest) } : {}),
+        sha256: p.artifact.sha256,
+        wasLoaded: p.loadState !== undefined,
+        holders: p.holders,
+        indexUnchanged: p.indexUnchanged,
+      }));
+      const journal: Journal = newJournal({
+        kind: 'deploy',
+        id,
+        board: board.name,
+        phase: 'backup',
+        release: pf.release,
+        moduleDir: pf.moduleDir,
+        backupDir,
+        entries,
+        reloadAfterRestore: reloadListFor({ replaced: entries }),
       });
-      const bad = failures(v.findings);
-      if (bad.length) problems.push(`kernel log since the deploy: ${bad.map(describeFinding).join('; ')}`);
-      if (!v.markerFound) log('warning: the deploy marker is no longer in the kernel log (ring buffer wrapped); checked the whole log');
-      if (problems.length) {
-        throw new WorkbenchError(bad.length ? 'E_KERNEL_LOG' : 'E_VERIFY', `${board.name}: deploy ${id} failed verification: ${problems.join('; ')}`, {
-          hint: 'fix the module; the previous one was restored',
-        });
-      }
-      log(`verified: ${v.modules.map((m) => `${m.name} live${m.binding.bound.length ? `, bound to ${m.binding.bound.join(',')}` : ''}`).join('; ')}`);
+      const journalFor = (p: DeployPhase) => {
+        journal.phase = p;
+        void saveLocalJournal(journal).catch(() => undefined);
+        return JSON.stringify(journal);
+      };
+      const markerId = randomBytes(6).toString('hex');
+      const record: DeployRecord = recordOf({ id, board: board.name, release: pf.release, backupDir, entries, startedAt: new Date().toISOString() });
 
-      await phase('done');
-      record.state = 'active';
-      record.durationMs = Date.now() - started;
-      journalFor('done');
-      await finishRecord(target, record, { releaseLock: lock });
-      await clearLocalJournal(board.name);
-      return record;
-    } catch (e) {
-      const err = asWorkbenchError(e);
-      record.durationMs = Date.now() - started;
-      if (isWorkbenchError(err, 'E_MODULE_LOAD') && !record.kernelLogFindings.length) {
-        // Show the kernel's reason (Unknown parameter, version magic...) with the failure.
-        try {
-          const v = await verifyModules(target, [], markerId, { timeoutMs });
-          record.kernelLogFindings = v.findings;
-        } catch {
-          /* best effort */
-        }
-      }
-      const why = failures(record.kernelLogFindings).map(describeFinding);
-      log(`deploy ${id} failed: ${err.message}${why.length ? ` (${why.join('; ')})` : ''}; ${replacing ? 'restoring the previous modules' : 'nothing was replaced yet: discarding the backup'}`);
-      await opts.onPhase?.('rollback');
+      // Backup. A failure here changed nothing but the partial backup, which is removed.
+      await phase('backup');
       try {
-        if (replacing) await restoreDeploy(ctx, record, 'failed', log, timeoutMs, { releaseLock: lock });
-        else await repairInterrupted(ctx, board.name, log, timeoutMs); // nothing replaced yet: discard the backup and uploads
-      } catch (re) {
-        const rerr = asWorkbenchError(re);
+        await saveLocalJournal(journal);
+        await backupFiles(target, backupDir, pf.moduleDir, `${MARKER_PREFIX} ${markerId} deploy ${id}`, entries, { journal: journalFor('backup'), timeoutMs });
+        log(`backup ${id}: ${entries.filter((e) => e.existed).length} file(s) saved in ${backupDir}`);
+      } catch (e) {
+        if (!isConnectionError(e)) {
+          await repairInterrupted(target, board.name, () => undefined, timeoutMs).catch(() => undefined);
+        }
+        throw e;
+      }
+
+      let replacing = false;
+      try {
+        await phase('upload');
+        const moves: { tmp: string; dest: string }[] = [];
+        for (const p of pf.plans) {
+          const tmp = `${pf.moduleDir}/.wb-${id}-${basename(p.dest)}`;
+          const up = await target.upload(p.artifact.path, tmp, { mode: 0o644, compress: pf.gzip });
+          if (up.sha256 !== p.artifact.sha256) {
+            throw new WorkbenchError('E_TRANSFER', `${board.name}: uploaded ${p.artifact.name} has SHA-256 ${up.sha256}, expected ${p.artifact.sha256}`);
+          }
+          moves.push({ tmp, dest: p.dest });
+        }
+        log(`uploaded and verified ${moves.length} module(s)`);
+
+        await phase('install');
+        replacing = true;
+        const depmod = entries.some((e) => !e.indexUnchanged);
+        await installFiles(target, pf.release, moves, depmod, { journal: journalFor('install'), timeoutMs });
+        log(`installed into ${pf.moduleDir}; ${depmod ? 'depmod done' : 'module index unchanged (same path, aliases, dependencies, exports): depmod skipped'}`);
+
+        await phase('reload');
+        const r = await swapModules(
+          target,
+          {
+            replace: pf.plans.map((p) => p.sysName),
+            load: pf.plans.map((p) => ({ name: p.sysName, params: opts.params?.[p.artifact.name] ?? opts.params?.[p.sysName] ?? [] })),
+            force: true,
+          },
+          { journal: journalFor('reload'), timeoutMs, log },
+        );
+        record.loaded = [...r.loaded, ...r.reloaded];
+        log(`reloaded: unloaded ${r.unloaded.join(', ') || '-'}; loaded ${record.loaded.join(', ')}`);
+        if (r.reloadFailed.length) {
+          throw new WorkbenchError('E_MODULE_LOAD', `${board.name}: ${r.reloadFailed.join(', ')} (unloaded around the new modules) failed to load again`, {
+            hint: 'see the kernel log findings for the reason',
+          });
+        }
+
+        await phase('verify');
+        const v = await verifyModules(
+          target,
+          pf.plans.map((p, i) => ({ name: p.sysName, aliases: infos[i]!.aliases })),
+          markerId,
+          { journal: journalFor('verify'), timeoutMs },
+        );
+        record.kernelLogFindings = v.findings;
+        record.bindings = v.modules.map((m) => m.binding);
+        const problems: string[] = [];
+        v.modules.forEach((m, i) => {
+          if (m.state !== 'live') problems.push(`${m.name} is not loaded (state ${m.state})`);
+          const want = infos[i]!.srcversion;
+          if (m.state === 'live' && want && m.srcversion && want !== m.srcversion) {
+            problems.push(`${m.name} on the board has srcversion ${m.srcversion}, not the deployed ${want}`);
+          }
+          if (m.binding.unboundMatches.length)
+            problems.push(`${m.name}: device(s) ${m.binding.unboundMatches.join(', ')} match it but are not bound to its driver`);
+        });
+        const bad = failures(v.findings);
+        if (bad.length) problems.push(`kernel log since the deploy: ${bad.map(describeFinding).join('; ')}`);
+        if (!v.markerFound) log('warning: the deploy marker is no longer in the kernel log (ring buffer wrapped); checked the whole log');
+        if (problems.length) {
+          throw new WorkbenchError(bad.length ? 'E_KERNEL_LOG' : 'E_VERIFY', `${board.name}: deploy ${id} failed verification: ${problems.join('; ')}`, {
+            hint: 'fix the module; the previous one was restored',
+          });
+        }
+        log(`verified: ${v.modules.map((m) => `${m.name} live${m.binding.bound.length ? `, bound to ${m.binding.bound.join(',')}` : ''}`).join('; ')}`);
+
+        await phase('done');
+        record.state = 'active';
+        record.durationMs = Date.now() - started;
+        journalFor('done');
+        await finishRecord(target, record, { releaseLock: lock });
+        await clearLocalJournal(board.name);
+        return record;
+      } catch (e) {
+        const err = asWorkbenchError(e);
+        record.durationMs = Date.now() - started;
+        if (isWorkbenchError(err, 'E_MODULE_LOAD') && !record.kernelLogFindings.length) {
+          // Show the kernel's reason (Unknown parameter, version magic...) with the failure.
+          try {
+            const v = await verifyModules(target, [], markerId, { timeoutMs });
+            record.kernelLogFindings = v.findings;
+          } catch {
+            /* best effort */
+          }
+        }
+        const why = failures(record.kernelLogFindings).map(describeFinding);
+        log(
+          `deploy ${id} failed: ${err.message}${why.length ? ` (${why.join('; ')})` : ''}; ${replacing ? 'restoring the previous modules' : 'nothing was replaced yet: discarding the backup'}`,
+        );
+        await opts.onPhase?.('rollback');
+        try {
+          if (replacing) await restoreDeploy(ctx, record, 'failed', log, timeoutMs, { releaseLock: lock });
+          else await repairInterrupted(ctx, board.name, log, timeoutMs); // nothing replaced yet: discard the backup and uploads
+        } catch (re) {
+          const rerr = asWorkbenchError(re);
+          throw new DeployError(
+            err,
+            false,
+            record,
+            `; automatic rollback did not complete: ${rerr.message}`,
+            isConnectionError(re) || isConnectionError(e)
+              ? `the board keeps a journal of deploy ${id}: the next \`workbench deploy\` or \`workbench rollback --board ${board.name}\` repairs it once the board is reachable`
+              : rerr.hint,
+          );
+        }
+        await opts.onPhase?.('rolled-back');
         throw new DeployError(
           err,
-          false,
+          true,
           record,
-          `; automatic rollback did not complete: ${rerr.message}`,
-          isConnectionError(re) || isConnectionError(e)
-            ? `the board keeps a journal of deploy ${id}: the next \`workbench deploy\` or \`workbench rollback --board ${board.name}\` repairs it once the board is reachable`
-            : rerr.hint,
+          `${why.length ? ` (kernel log: ${why.join('; ')})` : ''}; ${replacing ? 'rolled back: the previous modules are installed and loaded again' : 'nothing on the board was replaced'}`,
         );
       }
-      await opts.onPhase?.('rolled-back');
-      throw new DeployError(
-        err,
-        true,
-        record,
-        `${why.length ? ` (kernel log: ${why.join('; ')})` : ''}; ${replacing ? 'rolled back: the previous modules are installed and loaded again' : 'nothing on the board was replaced'}`,
-      );
-    }
-  }, { log, what: 'deploy', ...(opts.lockWaitMs !== undefined ? { waitMs: opts.lockWaitMs } : {}), ...(opts.lock ? { lock: opts.lock } : {}) });
+    },
+    { log, what: 'deploy', ...(opts.lockWaitMs !== undefined ? { waitMs: opts.lockWaitMs } : {}), ...(opts.lock ? { lock: opts.lock } : {}) },
+  );
 }
 
 /** The board's free-form state check used by `workbench deploy`: runs an interrupted-deploy repair under the lock. */
 export async function repairBoard(target: Target, board: Board, log: (m: string) => void = () => undefined, lock?: BoardLock) {
   return withBoardLock(target, board.name, () => repairInterrupted(target, board.name, log), { log, what: 'repair', ...(lock ? { lock } : {}) });
 }
-

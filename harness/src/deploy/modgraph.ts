@@ -70,7 +70,12 @@ export interface ModSnapshot {
 /** Parses modstate.sh output. */
 export function parseSnapshot(stdout: string): ModSnapshot {
   const snap: ModSnapshot = { loaded: new Map(), files: new Map(), open: [], stuck: [] };
-  const list = (s: string | undefined) => (s ?? '').split(',').map((x) => x.trim()).filter(Boolean).map(sysName);
+  const list = (s: string | undefined) =>
+    (s ?? '')
+      .split(',')
+      .map((x) => x.trim())
+      .filter(Boolean)
+      .map(sysName);
   for (const [k, f] of parseLines(stdout)) {
     if (k === 'mod' && f[0]) {
       snap.loaded.set(f[0], {
@@ -155,7 +160,7 @@ export function planSwap(snap: ModSnapshot, goal: SwapGoal): SwapPlan {
     if (!m) continue;
     const file = snap.files.get(n);
     const same = !!file && !!m.srcversion && m.srcversion === file.srcversion && m.state === 'live';
-    const keepable = same && !goal.force && want.has(n) && !gone.has(n) && !(want.get(n)?.params?.length);
+    const keepable = same && !goal.force && want.has(n) && !gone.has(n) && !want.get(n)?.params?.length;
     if (keepable) current.push(n);
     else roots.push(n);
   }
@@ -250,7 +255,8 @@ export function describeBlockers(module: string, snap: ModSnapshot): string {
   if (snap.open.length) {
     parts.push(`open devices: ${snap.open.map((o) => `${o.comm} (PID ${o.pid}) holds ${o.device}${o.module ? ` (${o.module})` : ''}`).join('; ')}`);
   } else parts.push('no process holds a /dev/video* or /dev/media* node');
-  if (snap.stuck.length) parts.push(`tasks in D state: ${snap.stuck.map((t) => `${t.comm} (PID ${t.pid}${t.wchan && t.wchan !== '0' ? `, in ${t.wchan}` : ''})`).join('; ')}`);
+  if (snap.stuck.length)
+    parts.push(`tasks in D state: ${snap.stuck.map((t) => `${t.comm} (PID ${t.pid}${t.wchan && t.wchan !== '0' ? `, in ${t.wchan}` : ''})`).join('; ')}`);
   return parts.join('; ');
 }
 
@@ -291,7 +297,11 @@ export const unloadRetry = { retries: 2, delayMs: 1000 };
  *   tasks), WorkbenchError E_MODULE_LOAD (names the module, modprobe's
  *   error), E_BAD_PARAM.
  */
-export async function swapModules(target: Target, goal: SwapGoal, opts: { journal?: string; timeoutMs?: number; log?: (m: string) => void } = {}): Promise<SwapResult> {
+export async function swapModules(
+  target: Target,
+  goal: SwapGoal,
+  opts: { journal?: string; timeoutMs?: number; log?: (m: string) => void } = {},
+): Promise<SwapResult> {
   const names = [...new Set([...goal.replace, ...goal.load.map((l) => l.name), ...(goal.unload ?? [])].map(sysName))];
   for (let attempt = 0; ; attempt++) {
     const snap = await readModState(target, names, { timeoutMs: opts.timeoutMs });

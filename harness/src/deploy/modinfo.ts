@@ -43,9 +43,7 @@ function sectionBytes(buf: Buffer, wanted: string, file: string): Buffer | undef
   if (!shoff || shoff + shnum * shentsize > buf.length || shstrndx >= shnum) throw bad('section headers out of range');
   const sec = (i: number) => {
     const b = shoff + i * shentsize;
-    return is64
-      ? { name: u32(b), offset: u64(b + 0x18), size: u64(b + 0x20) }
-      : { name: u32(b), offset: u32(b + 0x10), size: u32(b + 0x14) };
+    return is64 ? { name: u32(b), offset: u64(b + 0x18), size: u64(b + 0x20) } : { name: u32(b), offset: u32(b + 0x10), size: u32(b + 0x14) };
   };
   const strtab = sec(shstrndx);
   if (strtab.offset + strtab.size > buf.length) throw bad('section name table out of range');

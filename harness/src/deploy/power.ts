@@ -23,7 +23,12 @@ export const BOOT_WAIT_MS = 300_000;
  *   boards.toml: that hook (target/power.ts), then the board is polled
  *   over `target` until it answers (at most {@link BOOT_WAIT_MS}).
  */
-export function powerCycleFor(board: Board, target: Target, provider?: Pick<BoardProvider, 'powerCycle'>, runner: Runner = new ExecaRunner()): PowerCycle | undefined {
+export function powerCycleFor(
+  board: Board,
+  target: Target,
+  provider?: Pick<BoardProvider, 'powerCycle'>,
+  runner: Runner = new ExecaRunner(),
+): PowerCycle | undefined {
   const own = provider?.powerCycle;
   if (own) return (log) => own(board, log);
   if (!board.power.cycle && !(board.power.off && board.power.on)) return undefined;

@@ -138,7 +138,9 @@ export async function preflight(
       throw new WorkbenchError('E_BAD_MODULE', `cannot read ${m.path}: ${(e as Error).message}`);
     });
     if (actual !== m.sha256) {
-      throw new WorkbenchError('E_BAD_MODULE', `${m.path} changed since it was built (SHA-256 ${actual}, build said ${m.sha256})`, { hint: 'rebuild, then deploy again' });
+      throw new WorkbenchError('E_BAD_MODULE', `${m.path} changed since it was built (SHA-256 ${actual}, build said ${m.sha256})`, {
+        hint: 'rebuild, then deploy again',
+      });
     }
   }
   const args: string[] = [];
@@ -207,16 +209,21 @@ export async function preflight(
     // the index already points at, with the same name, aliases, dependencies
     // and exported symbols: modules.dep/alias/symbols stay valid.
     const old = (oldInfo.get(p.sysName) ?? []).sort();
-    p.indexUnchanged =
-      p.destBytes !== undefined && p.currentPath !== undefined && p.currentPath === p.destReal && old.join('\n') === p.newIndexInfo.join('\n');
+    p.indexUnchanged = p.destBytes !== undefined && p.currentPath !== undefined && p.currentPath === p.destReal && old.join('\n') === p.newIndexInfo.join('\n');
   }
   if (uid !== '0') {
-    throw new WorkbenchError('E_PERMISSION', `permission denied: deploying modules on board ${board.name} needs root, but the SSH login has uid ${uid || '?'}${board.ssh ? ` (user ${board.ssh.user})` : ''}`, {
-      hint: `set \`user = "root"\` for ${board.name} in boards.toml (with the root key in its authorized_keys)`,
-    });
+    throw new WorkbenchError(
+      'E_PERMISSION',
+      `permission denied: deploying modules on board ${board.name} needs root, but the SSH login has uid ${uid || '?'}${board.ssh ? ` (user ${board.ssh.user})` : ''}`,
+      {
+        hint: `set \`user = "root"\` for ${board.name} in boards.toml (with the root key in its authorized_keys)`,
+      },
+    );
   }
   if (missing.length) {
-    throw new WorkbenchError('E_BOARD_TOOLS', `board ${board.name} lacks ${missing.join(', ')}`, { hint: 'install kmod and coreutils (or busybox) on the board' });
+    throw new WorkbenchError('E_BOARD_TOOLS', `board ${board.name} lacks ${missing.join(', ')}`, {
+      hint: 'install kmod and coreutils (or busybox) on the board',
+    });
   }
   for (const p of plans) {
     if (p.loadState === 'builtin') {

@@ -22,7 +22,10 @@ export const REMOTE_JOURNAL = `${REMOTE_ROOT}/journal.json`;
 
 /** A new deploy id: `YYYYMMDDTHHMMSSZ-xxxx` (sortable, a safe name). */
 export function newDeployId(now = new Date()): string {
-  const ts = now.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
+  const ts = now
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d+Z$/, 'Z');
   return `${ts}-${randomBytes(2).toString('hex')}`;
 }
 

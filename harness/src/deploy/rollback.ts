@@ -238,7 +238,16 @@ export async function repairInterrupted(
   const rec = recordOf(journal);
   if (journal.kind === 'deploy' && ['preflight', 'backup', 'upload'].includes(journal.phase)) {
     await target.exec(
-      ['sh', '-c', 'rm -rf "$1"; for d in "$2"; do rm -f "$d"/.wb-"$3"-*; done; rm -f "$4"; sync', 'wb', journal.backupDir, journal.moduleDir, journal.id, '/var/lib/workbench/journal.json'],
+      [
+        'sh',
+        '-c',
+        'rm -rf "$1"; for d in "$2"; do rm -f "$d"/.wb-"$3"-*; done; rm -f "$4"; sync',
+        'wb',
+        journal.backupDir,
+        journal.moduleDir,
+        journal.id,
+        '/var/lib/workbench/journal.json',
+      ],
       { timeoutMs },
     );
     await clearLocalJournal(board);
@@ -277,7 +286,12 @@ export async function rollback(
   opts: { log?: Log; timeoutMs?: number; lock?: BoardLock; powerCycle?: PowerCycle } = {},
 ): Promise<DeployRecord[]> {
   const log = opts.log ?? (() => undefined);
-  const ctx: RepairContext = { target, log, ...(opts.powerCycle ? { powerCycle: opts.powerCycle } : {}), ...(opts.timeoutMs ? { timeoutMs: opts.timeoutMs } : {}) };
+  const ctx: RepairContext = {
+    target,
+    log,
+    ...(opts.powerCycle ? { powerCycle: opts.powerCycle } : {}),
+    ...(opts.timeoutMs ? { timeoutMs: opts.timeoutMs } : {}),
+  };
   if (id !== undefined) validateName(id, 'backup id');
   return withBoardLock(
     target,

@@ -41,16 +41,7 @@ export interface DeployOptions {
 }
 
 /** Phases of a deploy, in order; the journal records the last one started. */
-export type DeployPhase =
-  | 'preflight'
-  | 'backup'
-  | 'upload'
-  | 'install'
-  | 'reload'
-  | 'verify'
-  | 'done'
-  | 'rollback'
-  | 'rolled-back';
+export type DeployPhase = 'preflight' | 'backup' | 'upload' | 'install' | 'reload' | 'verify' | 'done' | 'rollback' | 'rolled-back';
 
 /** What one deploy did (also written as `record.json` next to its backup on the board). */
 export interface DeployRecord {

@@ -44,7 +44,9 @@ export async function startArtefactServer(root: string, port = 0): Promise<Artef
         requests.push({ path: rel, status: 200 });
         res.writeHead(200, { 'content-length': st.size, 'content-type': 'application/octet-stream' });
         if (req.method === 'HEAD') return res.end();
-        createReadStream(file).on('error', () => res.destroy()).pipe(res);
+        createReadStream(file)
+          .on('error', () => res.destroy())
+          .pipe(res);
       },
       () => done(404),
     );

@@ -112,7 +112,14 @@ export function referenceFrameSizes(ref: ReferenceSet): number[] {
 
 /** The JobSpec a bundle renders to. */
 export function jobSpecOf(b: Bundle, extra: Pick<WriteBundleOptions, 'prompts' | 'tags' | 'vectorTimeoutS'> = {}): JobSpec {
-  const vectors: JobVector[] = b.vectors.map((v) => ({ name: v.name, caseName: v.caseName, file: v.file, sha256: v.sha256, demuxer: v.demuxer, frameSizes: v.frameSizes }));
+  const vectors: JobVector[] = b.vectors.map((v) => ({
+    name: v.name,
+    caseName: v.caseName,
+    file: v.file,
+    sha256: v.sha256,
+    demuxer: v.demuxer,
+    frameSizes: v.frameSizes,
+  }));
   return {
     profile: b.profile,
     jobName: b.jobName,
@@ -135,7 +142,8 @@ export function jobSpecOf(b: Bundle, extra: Pick<WriteBundleOptions, 'prompts' |
  * @throws WorkbenchError E_BUNDLE_EXISTS when `dir` exists, E_LAVA_NAME, E_LAVA_URL, tar's failures.
  */
 export async function writeBundle(o: WriteBundleOptions): Promise<{ bundle: Bundle; job: string }> {
-  if (existsSync(o.dir)) throw new WorkbenchError('E_BUNDLE_EXISTS', `${o.dir} already exists`, { hint: 'pick a new --out folder (bundles are never overwritten)' });
+  if (existsSync(o.dir))
+    throw new WorkbenchError('E_BUNDLE_EXISTS', `${o.dir} already exists`, { hint: 'pick a new --out folder (bundles are never overwritten)' });
   const tmp = `${o.dir}.part-${process.pid}`;
   await rm(tmp, { recursive: true, force: true });
   try {
@@ -208,12 +216,16 @@ export async function loadBundle(dir: string): Promise<Bundle> {
   try {
     raw = JSON.parse(await readFile(file, 'utf8'));
   } catch (e) {
-    throw new WorkbenchError('E_BUNDLE_INVALID', `cannot read ${file}: ${(e as Error).message}`, { hint: 'point --bundle at a folder written by `workbench lava job`' });
+    throw new WorkbenchError('E_BUNDLE_INVALID', `cannot read ${file}: ${(e as Error).message}`, {
+      hint: 'point --bundle at a folder written by `workbench lava job`',
+    });
   }
   const r = BundleSchema.safeParse(raw);
   if (!r.success) {
     const i = r.error.issues[0]!;
-    throw new WorkbenchError('E_BUNDLE_INVALID', `${file}: field ${i.path.join('.') || '(root)'}: ${i.message}`, { hint: 'regenerate it with `workbench lava job`' });
+    throw new WorkbenchError('E_BUNDLE_INVALID', `${file}: field ${i.path.join('.') || '(root)'}: ${i.message}`, {
+      hint: 'regenerate it with `workbench lava job`',
+    });
   }
   return r.data;
 }

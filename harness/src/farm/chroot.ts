@@ -123,16 +123,27 @@ export async function ensureFarmChroot(opts: EnsureFarmChrootOptions = {}): Prom
         target: root,
         mirror,
         include: FARM_PACKAGES,
-        dpkgOptions: ['path-exclude=/usr/share/man/*', 'path-exclude=/usr/share/locale/*', 'path-exclude=/usr/share/doc/*', 'path-include=/usr/share/doc/*/copyright'],
+        dpkgOptions: [
+          'path-exclude=/usr/share/man/*',
+          'path-exclude=/usr/share/locale/*',
+          'path-exclude=/usr/share/doc/*',
+          'path-include=/usr/share/doc/*/copyright',
+        ],
         customizeHooks: CUSTOMIZE_HOOKS,
       });
       opts.log?.(`building the LAVA chroot (Debian ${FARM_SUITE}: lava-dispatcher, lava-server, lavacli, PostgreSQL); a few minutes, once`);
       const r = await runner.run(argv, { allowFailure: true, timeoutMs: 30 * 60_000, onStderr: (s) => opts.log?.(s.trimEnd()) });
       if (r.exitCode !== 0) {
         const missing = missingPackagesFromAptOutput(r.stderr + r.stdout);
-        throw new WorkbenchError('E_FARM_CHROOT_BUILD', `mmdebstrap failed (exit ${r.exitCode}) building the LAVA chroot:\n${(r.stderr || r.stdout).trimEnd().split('\n').slice(-20).join('\n')}`, {
-          hint: missing.length ? `apt could not find: ${missing.join(', ')} (Debian sid may have dropped or renamed it)` : 'check the mirror (WORKBENCH_DEBIAN_MIRROR) and the network, then retry',
-        });
+        throw new WorkbenchError(
+          'E_FARM_CHROOT_BUILD',
+          `mmdebstrap failed (exit ${r.exitCode}) building the LAVA chroot:\n${(r.stderr || r.stdout).trimEnd().split('\n').slice(-20).join('\n')}`,
+          {
+            hint: missing.length
+              ? `apt could not find: ${missing.join(', ')} (Debian sid may have dropped or renamed it)`
+              : 'check the mirror (WORKBENCH_DEBIAN_MIRROR) and the network, then retry',
+          },
+        );
       }
       const q = await runner.run(['chroot', root, 'dpkg-query', '-W', '-f', '${Package}\t${Version}\n']);
       const versions = parseDpkgQuery(q.stdout);

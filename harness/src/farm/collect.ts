@@ -16,7 +16,17 @@ import type { InspectResult } from '../vectors/inspect.ts';
 import type { ReferenceSet } from '../vectors/references.ts';
 import type { Bundle, BundleVector } from './bundle.ts';
 import { infraCases } from './job.ts';
-import { jobHealth, lavaCases, parseDutLines, targetLines, type DutFacts, type DutVector, type LavaCase, type LavaHealth, type LavaLogEntry } from './results.ts';
+import {
+  jobHealth,
+  lavaCases,
+  parseDutLines,
+  targetLines,
+  type DutFacts,
+  type DutVector,
+  type LavaCase,
+  type LavaHealth,
+  type LavaLogEntry,
+} from './results.ts';
 
 /**
  * `lava collect`: turns a LAVA job's log (lava-run's logs.yaml or a server's
@@ -164,7 +174,9 @@ export function vectorVerdict(
   const timedOut = dut.exitCode === TIMEOUT_EXIT;
   const run: { exitCode: number; timedOut: boolean; notSupported?: string; error?: string } = { exitCode: timedOut ? -1 : dut.exitCode, timedOut };
   if (!timedOut && dut.exitCode !== 0) {
-    const el = facts.element ? { element: facts.element.element, mediaDevice: facts.element.media, videoDevice: facts.element.video, driver: facts.element.driver } : { element: '?', mediaDevice: '', videoDevice: '', driver: '' };
+    const el = facts.element
+      ? { element: facts.element.element, mediaDevice: facts.element.media, videoDevice: facts.element.video, driver: facts.element.driver }
+      : { element: '?', mediaDevice: '', videoDevice: '', driver: '' };
     const c = classifyGstFailure(dut.gst.join('\n'), el);
     if (c.kind === 'not-supported') run.notSupported = c.reason;
     else run.error = c.reason;
@@ -177,7 +189,17 @@ export function vectorVerdict(
     durationMs: 0,
     stderrTail: '',
     captureFormats: selectedCaptureFormats(dut.gst.join('\n')),
-    ...(facts.element ? { proof: { element: facts.element.element, mediaDevice: facts.element.media, videoDevice: facts.element.video, driver: facts.element.driver, opened: [] } } : {}),
+    ...(facts.element
+      ? {
+          proof: {
+            element: facts.element.element,
+            mediaDevice: facts.element.media,
+            videoDevice: facts.element.video,
+            driver: facts.element.driver,
+            opened: [],
+          },
+        }
+      : {}),
   };
   const judgements: CheckJudgement[] = [judgeFrameStream(compare, trailingBytes, decoderRun, inspect)];
   if (mode === 'pixels') judgements.unshift(judgePixels(compare));
@@ -187,7 +209,10 @@ export function vectorVerdict(
     framesExpected: compare.framesExpected,
     framesProduced: compare.framesProduced,
     judgements,
-    absent: mode === 'visl' ? { pixels: PIXELS_NOT_VERIFIED, controls: 'not collected in LAVA jobs', bitstream: 'not collected in LAVA jobs' } : { controls: 'visl only', bitstream: 'visl only' },
+    absent:
+      mode === 'visl'
+        ? { pixels: PIXELS_NOT_VERIFIED, controls: 'not collected in LAVA jobs', bitstream: 'not collected in LAVA jobs' }
+        : { controls: 'visl only', bitstream: 'visl only' },
   });
 }
 
@@ -210,7 +235,12 @@ export async function collectJob(inp: CollectInput): Promise<CollectResult> {
   const facts = parseDutLines(lines);
   const caseByName = new Map(cases.filter((c) => c.definition !== 'lava').map((c) => [c.case, c]));
   const infraFailed = infraCases(b).filter((n) => caseByName.get(n)?.result !== 'pass');
-  const why = health !== 'Complete' ? `job ${health}${errorType ? ` (${errorType}: ${errorMsg ?? ''})` : ''}` : infraFailed.length ? `${infraFailed.join(', ')} did not pass` : 'the test shell ended early';
+  const why =
+    health !== 'Complete'
+      ? `job ${health}${errorType ? ` (${errorType}: ${errorMsg ?? ''})` : ''}`
+      : infraFailed.length
+        ? `${infraFailed.join(', ')} did not pass`
+        : 'the test shell ended early';
   const timeoutS = 300;
   const vectors: VectorResult[] = [];
   for (const v of b.vectors) {
@@ -227,7 +257,9 @@ export async function collectJob(inp: CollectInput): Promise<CollectResult> {
       verdict,
       md5: { expected: ref.md5, actual: b.mode === 'pixels' && dut?.exitCode === 0 ? (dut.md5 ?? null) : null },
       durationMs: msBetween(dut?.startedAt, dut?.decodedAt),
-      command: pipelineArgv(el?.element ?? 'v4l2slvp9dec', v.demuxer, input, '/tmp/wb-lava/out.yuv').map(shellQuote).join(' '),
+      command: pipelineArgv(el?.element ?? 'v4l2slvp9dec', v.demuxer, input, '/tmp/wb-lava/out.yuv')
+        .map(shellQuote)
+        .join(' '),
       ...(el ? { device: { media: el.media, video: el.video, driver: el.driver } } : {}),
       kernelLog: [],
       artifacts: [],
@@ -241,10 +273,19 @@ export async function collectJob(inp: CollectInput): Promise<CollectResult> {
     name: 'lava',
     status: jobComplete && !infraFailed.length ? 'done' : 'failed',
     durationMs: Math.max(0, finishedAt.getTime() - startedAt.getTime()),
-    detail: `LAVA job ${inp.source.jobId} via ${inp.source.via}: ${health}${inp.source.url ? ` (${inp.source.url})` : ''}; LAVA cases: ${cases.filter((c) => c.definition !== 'lava').map((c) => `${c.case}=${c.result}`).join(' ')}`,
+    detail: `LAVA job ${inp.source.jobId} via ${inp.source.via}: ${health}${inp.source.url ? ` (${inp.source.url})` : ''}; LAVA cases: ${cases
+      .filter((c) => c.definition !== 'lava')
+      .map((c) => `${c.case}=${c.result}`)
+      .join(' ')}`,
     commands: inp.source.commands,
     ...(health !== 'Complete' || infraFailed.length
-      ? { error: { code: health !== 'Complete' ? `E_LAVA_${health.toUpperCase()}` : 'E_LAVA_INFRA', message: why, hint: 'see the LAVA job log (logs.yaml or the job page)' } }
+      ? {
+          error: {
+            code: health !== 'Complete' ? `E_LAVA_${health.toUpperCase()}` : 'E_LAVA_INFRA',
+            message: why,
+            hint: 'see the LAVA job log (logs.yaml or the job page)',
+          },
+        }
       : {}),
   };
   const board = {

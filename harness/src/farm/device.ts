@@ -24,7 +24,8 @@ export function deviceDictText(d: DeviceDict): string {
   const lines = [`{% extends '${d.extends}.jinja2' %}`];
   for (const [k, v] of Object.entries(d.vars)) {
     if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(k)) throw new WorkbenchError('E_LAVA_DEVICE', `device variable ${k} is not a name`);
-    if (typeof v === 'string' && /['\\\n{}%]/.test(v)) throw new WorkbenchError('E_LAVA_DEVICE', `device variable ${k}: value holds a quote, backslash, brace, % or newline`);
+    if (typeof v === 'string' && /['\\\n{}%]/.test(v))
+      throw new WorkbenchError('E_LAVA_DEVICE', `device variable ${k}: value holds a quote, backslash, brace, % or newline`);
     lines.push(`{% set ${k} = ${typeof v === 'string' ? `'${v}'` : typeof v === 'boolean' ? (v ? 'True' : 'False') : String(v)} %}`);
   }
   return lines.join('\n') + '\n';

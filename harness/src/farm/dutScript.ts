@@ -87,7 +87,10 @@ export function pipelineShell(): string {
  */
 export function dutScript(): string {
   let s = dutScriptTemplate();
-  for (const [name, text] of [['MODSWAP', modswapScript()], ['PROBE', PROBE_SCRIPT]] as const) {
+  for (const [name, text] of [
+    ['MODSWAP', modswapScript()],
+    ['PROBE', PROBE_SCRIPT],
+  ] as const) {
     if (new RegExp(`^WB_${name}_EOF$`, 'm').test(text)) throw new WorkbenchError('E_INTERNAL', `the ${name} script holds the line WB_${name}_EOF`);
     const re = new RegExp(`^@${name}@$`, 'm');
     if (!re.test(s)) throw new WorkbenchError('E_INTERNAL', `wb-lava.sh lacks the @${name}@ line`);

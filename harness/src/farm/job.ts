@@ -99,7 +99,9 @@ export function caseNames(names: readonly string[]): string[] {
     const c = lavaName(n);
     const other = seen.get(c);
     if (other !== undefined) {
-      throw new WorkbenchError('E_LAVA_NAME', `vectors ${other} and ${n} both become the LAVA test case ${c}`, { hint: 'rename one of them (LAVA and KCIDB names cannot hold dots)' });
+      throw new WorkbenchError('E_LAVA_NAME', `vectors ${other} and ${n} both become the LAVA test case ${c}`, {
+        hint: 'rename one of them (LAVA and KCIDB names cannot hold dots)',
+      });
     }
     seen.set(c, n);
     return c;
@@ -119,7 +121,9 @@ const SAFE_URL = /^https?:\/\/[A-Za-z0-9.:[\]_-]+(\/[A-Za-z0-9._~%/+-]*)?$/;
 
 function checkSpec(spec: JobSpec): void {
   if (!SAFE_URL.test(spec.urlBase)) {
-    throw new WorkbenchError('E_LAVA_URL', `--url-base ${spec.urlBase} is not a plain http(s) URL`, { hint: 'e.g. http://artefacts.lab.example:8000/vp9wb (letters, digits, . _ - / only)' });
+    throw new WorkbenchError('E_LAVA_URL', `--url-base ${spec.urlBase} is not a plain http(s) URL`, {
+      hint: 'e.g. http://artefacts.lab.example:8000/vp9wb (letters, digits, . _ - / only)',
+    });
   }
   if (!/^[A-Za-z0-9_-]+$/.test(spec.driver)) throw new WorkbenchError('E_USAGE', `driver ${spec.driver} is not a driver name`);
   for (const m of spec.modules.names) if (!/^[A-Za-z0-9_-]+$/.test(m)) throw new WorkbenchError('E_USAGE', `module ${m} is not a module name`);
@@ -127,7 +131,8 @@ function checkSpec(spec: JobSpec): void {
     if (!/^[A-Za-z0-9_-]+$/.test(v.caseName)) throw new WorkbenchError('E_LAVA_NAME', `case name ${v.caseName} holds characters LAVA names cannot`);
     if (!/^[A-Za-z0-9_+][A-Za-z0-9._+-]*$/.test(v.file)) throw new WorkbenchError('E_BAD_NAME', `vector file ${v.file} is not a safe name`);
     if (!/^[0-9a-f]{64}$/.test(v.sha256)) throw new WorkbenchError('E_INTERNAL', `vector ${v.name}: bad SHA-256`);
-    if (!v.frameSizes.length || v.frameSizes.some((n) => !Number.isInteger(n) || n <= 0)) throw new WorkbenchError('E_INTERNAL', `vector ${v.name}: no frame sizes`);
+    if (!v.frameSizes.length || v.frameSizes.some((n) => !Number.isInteger(n) || n <= 0))
+      throw new WorkbenchError('E_INTERNAL', `vector ${v.name}: no frame sizes`);
   }
 }
 
@@ -178,7 +183,10 @@ export function testDefinition(spec: JobSpec): Record<string, unknown> {
       scope: ['functional'],
     },
     run: {
-      steps: [`mkdir -p /tmp/wb-lava && cat > /tmp/wb-lava/wb-lava.sh <<'WB_LAVA_EOF'\n${script.trimEnd()}\nWB_LAVA_EOF`, `sh /tmp/wb-lava/wb-lava.sh ${args.join(' ')}`],
+      steps: [
+        `mkdir -p /tmp/wb-lava && cat > /tmp/wb-lava/wb-lava.sh <<'WB_LAVA_EOF'\n${script.trimEnd()}\nWB_LAVA_EOF`,
+        `sh /tmp/wb-lava/wb-lava.sh ${args.join(' ')}`,
+      ],
     },
   };
 }

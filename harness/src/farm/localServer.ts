@@ -161,8 +161,14 @@ export async function startLocalLavaServer(o: LocalServerOptions): Promise<Local
   const t0 = Date.now();
   try {
     for (;;) {
-      if (exited) throw new WorkbenchError('E_LAVA_SERVER_START', `the LAVA server setup ended (${exited}):\n${out.trim().split('\n').slice(-15).join('\n')}`, { hint: `see the logs in ${o.dir}` });
-      if (Date.now() - t0 > (o.startTimeoutMs ?? 600_000)) throw new WorkbenchError('E_LAVA_SERVER_START', `the LAVA server did not answer within ${Math.round((Date.now() - t0) / 1000)} s`, { hint: `see the logs in ${o.dir}` });
+      if (exited)
+        throw new WorkbenchError('E_LAVA_SERVER_START', `the LAVA server setup ended (${exited}):\n${out.trim().split('\n').slice(-15).join('\n')}`, {
+          hint: `see the logs in ${o.dir}`,
+        });
+      if (Date.now() - t0 > (o.startTimeoutMs ?? 600_000))
+        throw new WorkbenchError('E_LAVA_SERVER_START', `the LAVA server did not answer within ${Math.round((Date.now() - t0) / 1000)} s`, {
+          hint: `see the logs in ${o.dir}`,
+        });
       if (out.includes('WB-SERVER-STARTED') && (await portOpen(httpPort))) {
         const r = await fetch(`${url}/api/v0.2/workers/${WORKER_NAME}/`, { headers: { authorization: `Token ${token}` } }).catch(() => undefined);
         if (r?.status === 200) {

@@ -35,7 +35,18 @@ export interface PrepareOptions {
 
 /** Comma-separated globs (`*`, `?`) as a name test. */
 export function globMatcher(glob: string): (n: string) => boolean {
-  const res = glob.split(',').map((g) => new RegExp('^' + g.trim().replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.') + '$'));
+  const res = glob.split(',').map(
+    (g) =>
+      new RegExp(
+        '^' +
+          g
+            .trim()
+            .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+            .replace(/\*/g, '.*')
+            .replace(/\?/g, '.') +
+          '$',
+      ),
+  );
   return (n) => res.some((r) => r.test(n));
 }
 
@@ -44,12 +55,17 @@ export function globMatcher(glob: string): (n: string) => boolean {
  * vectors (vpxenc, cached) whose recipe names match `glob`.
  * @throws WorkbenchError E_NO_VECTORS when the glob matches nothing.
  */
-export async function jobVectors(o: Pick<PrepareOptions, 'files' | 'glob' | 'runner' | 'log'>): Promise<{ name: string; file: string; features: string[]; suite: string }[]> {
+export async function jobVectors(
+  o: Pick<PrepareOptions, 'files' | 'glob' | 'runner' | 'log'>,
+): Promise<{ name: string; file: string; features: string[]; suite: string }[]> {
   if (o.files?.length) return o.files.map((f) => ({ name: basename(f), file: f, features: [], suite: 'files' }));
   const recipes = loadRecipes();
   let names = recipes.vectors.map((v) => v.name);
   if (o.glob) names = names.filter(globMatcher(o.glob));
-  if (!names.length) throw new WorkbenchError('E_NO_VECTORS', `--vectors ${o.glob} matches no vector of ${GENERATED_SUITE}`, { hint: `vectors: ${recipes.vectors.map((v) => v.name).join(', ')}` });
+  if (!names.length)
+    throw new WorkbenchError('E_NO_VECTORS', `--vectors ${o.glob} matches no vector of ${GENERATED_SUITE}`, {
+      hint: `vectors: ${recipes.vectors.map((v) => v.name).join(', ')}`,
+    });
   const gen = await generateSuite({ only: names, log: o.log, runner: o.runner });
   return gen.vectors.map((v) => ({ name: basename(v.path), file: v.path, features: [...v.features], suite: GENERATED_SUITE }));
 }
@@ -70,13 +86,20 @@ export async function prepareBundle(o: PrepareOptions): Promise<{ bundle: Bundle
   if (o.modules?.length) {
     modules = await artifactsFromPaths(o.modules);
     const rels = [...new Set(modules.map((m) => vermagicRelease(m.vermagic)))];
-    if (rels.length !== 1) throw new WorkbenchError('E_NO_MODULES', `the modules are built for ${rels.length} kernel releases (${rels.join(', ')})`, { hint: 'pass modules built for one kernel' });
+    if (rels.length !== 1)
+      throw new WorkbenchError('E_NO_MODULES', `the modules are built for ${rels.length} kernel releases (${rels.join(', ')})`, {
+        hint: 'pass modules built for one kernel',
+      });
     kernelRelease = rels[0]!;
   } else {
     const target = o.profile === 'farm-rk3588' ? 'arm64' : 'vboard';
     o.log(`building the series for ${target}`);
     const r = await buildSeries({ target, log: o.log });
-    if (!r.ok) throw new WorkbenchError('E_BUILD_FAILED', `the series does not build for ${r.kernelRelease}`, { exitCode: 1, hint: 'run `workbench build --for ' + target + '` to see the diagnostics' });
+    if (!r.ok)
+      throw new WorkbenchError('E_BUILD_FAILED', `the series does not build for ${r.kernelRelease}`, {
+        exitCode: 1,
+        hint: 'run `workbench build --for ' + target + '` to see the diagnostics',
+      });
     modules = r.modules.map((m) => ({ name: m.name, path: m.path, vermagic: m.vermagic, sha256: m.sha256 }));
     kernelRelease = r.kernelRelease;
   }

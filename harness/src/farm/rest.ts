@@ -22,7 +22,10 @@ export interface JobState {
 }
 
 /** `fetch` as this module uses it (tests pass a fake). */
-export type Fetch = (url: string, init?: { method?: string; headers?: Record<string, string>; body?: string; signal?: AbortSignal }) => Promise<{ status: number; text(): Promise<string> }>;
+export type Fetch = (
+  url: string,
+  init?: { method?: string; headers?: Record<string, string>; body?: string; signal?: AbortSignal },
+) => Promise<{ status: number; text(): Promise<string> }>;
 
 /**
  * The token from an environment variable.
@@ -31,7 +34,10 @@ export type Fetch = (url: string, init?: { method?: string; headers?: Record<str
 export function tokenFromEnv(name: string, required: boolean, env: NodeJS.ProcessEnv = process.env): string | undefined {
   if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) throw new WorkbenchError('E_USAGE', `--token-env ${name} is not an environment variable name`);
   const v = env[name];
-  if (!v && required) throw new WorkbenchError('E_LAVA_TOKEN', `the environment variable ${name} holding the LAVA API token is not set`, { hint: `export ${name}=<token from the server's API tokens page> (never pass a token on the command line)` });
+  if (!v && required)
+    throw new WorkbenchError('E_LAVA_TOKEN', `the environment variable ${name} holding the LAVA API token is not set`, {
+      hint: `export ${name}=<token from the server's API tokens page> (never pass a token on the command line)`,
+    });
   return v || undefined;
 }
 
@@ -59,13 +65,20 @@ async function call(f: Fetch, method: string, url: string, token: string | undef
   try {
     r = await f(url, { method, headers, ...(body !== undefined ? { body: JSON.stringify(body) } : {}) });
   } catch (e) {
-    throw new WorkbenchError('E_LAVA_SERVER', `${method} ${url} failed: ${masked(String((e as Error).message), token)}`, { hint: 'is the server reachable (URL, network, TLS)?' });
+    throw new WorkbenchError('E_LAVA_SERVER', `${method} ${url} failed: ${masked(String((e as Error).message), token)}`, {
+      hint: 'is the server reachable (URL, network, TLS)?',
+    });
   }
   return { status: r.status, text: await r.text() };
 }
 
 function serverError(what: string, url: string, r: { status: number; text: string }, token: string | undefined): WorkbenchError {
-  const hint = r.status === 401 || r.status === 403 ? 'check the token (and that its user may submit jobs)' : r.status === 400 ? 'the server rejected the job: see its message (run `workbench lava validate` first)' : 'see the server logs';
+  const hint =
+    r.status === 401 || r.status === 403
+      ? 'check the token (and that its user may submit jobs)'
+      : r.status === 400
+        ? 'the server rejected the job: see its message (run `workbench lava validate` first)'
+        : 'see the server logs';
   return new WorkbenchError('E_LAVA_SERVER', `${what}: ${url} answered ${r.status}: ${masked(r.text, token)}`, { hint });
 }
 
@@ -84,7 +97,8 @@ export async function submitJob(server: string, definition: string, token: strin
   } catch {
     ids = undefined;
   }
-  if (!Array.isArray(ids) || !ids.length || ids.some((i) => !Number.isInteger(i))) throw serverError('submitting the job (no job_ids in the answer)', url, r, token);
+  if (!Array.isArray(ids) || !ids.length || ids.some((i) => !Number.isInteger(i)))
+    throw serverError('submitting the job (no job_ids in the answer)', url, r, token);
   return ids as number[];
 }
 
@@ -118,14 +132,21 @@ export async function waitForJob(
     last = s.state;
     if (s.state === FINISHED) return s;
     if (Date.now() - t0 > (o.timeoutMs ?? 6 * 3600_000)) {
-      throw new WorkbenchError('E_LAVA_TIMEOUT', `job ${id} is still ${s.state} after ${Math.round((Date.now() - t0) / 1000)} s`, { hint: 'collect it later with `workbench lava collect --server ... --job ' + id + '`' });
+      throw new WorkbenchError('E_LAVA_TIMEOUT', `job ${id} is still ${s.state} after ${Math.round((Date.now() - t0) / 1000)} s`, {
+        hint: 'collect it later with `workbench lava collect --server ... --job ' + id + '`',
+      });
     }
     await new Promise((r) => setTimeout(r, o.pollMs ?? 10_000));
   }
 }
 
 /** A finished job: health, log text and page. @throws WorkbenchError E_LAVA_SERVER. */
-export async function fetchJob(server: string, id: string, token: string | undefined, f: Fetch = fetch as unknown as Fetch): Promise<{ health: string; state: string; log: string; url: string }> {
+export async function fetchJob(
+  server: string,
+  id: string,
+  token: string | undefined,
+  f: Fetch = fetch as unknown as Fetch,
+): Promise<{ health: string; state: string; log: string; url: string }> {
   const s = await jobState(server, id, token, f);
   const url = `${base(server)}/api/v0.2/jobs/${encodeURIComponent(id)}/logs/`;
   const r = await call(f, 'GET', url, token);

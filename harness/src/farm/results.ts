@@ -75,7 +75,9 @@ export function parseLavaLog(text: string): LavaLogEntry[] {
   try {
     doc = parseYaml(text);
   } catch (e) {
-    throw new WorkbenchError('E_LAVA_LOG', `the LAVA job log is not YAML: ${(e as Error).message.split('\n')[0]}`, { hint: 'pass logs.yaml from lava-run --output-dir, or the job id on a server' });
+    throw new WorkbenchError('E_LAVA_LOG', `the LAVA job log is not YAML: ${(e as Error).message.split('\n')[0]}`, {
+      hint: 'pass logs.yaml from lava-run --output-dir, or the job id on a server',
+    });
   }
   if (!Array.isArray(doc)) throw new WorkbenchError('E_LAVA_LOG', 'the LAVA job log is not a list of {dt, lvl, msg} entries');
   return doc.filter((e): e is LavaLogEntry => typeof e === 'object' && e !== null && typeof (e as LavaLogEntry).lvl === 'string');
@@ -108,7 +110,9 @@ export function lavaCases(entries: readonly LavaLogEntry[]): LavaCase[] {
  * wins (pass it as `serverHealth`).
  */
 export function jobHealth(entries: readonly LavaLogEntry[], serverHealth?: string): { health: LavaHealth; errorType?: string; errorMsg?: string } {
-  const job = lavaCases(entries).filter((c) => c.definition === 'lava' && c.case === 'job').at(-1);
+  const job = lavaCases(entries)
+    .filter((c) => c.definition === 'lava' && c.case === 'job')
+    .at(-1);
   const detail = { ...(job?.errorType ? { errorType: job.errorType } : {}), ...(job?.errorMsg ? { errorMsg: job.errorMsg } : {}) };
   if (serverHealth && ['Complete', 'Incomplete', 'Canceled'].includes(serverHealth)) return { health: serverHealth as LavaHealth, ...detail };
   if (!job) return { health: 'Incomplete', errorMsg: 'the job log has no final job result (the dispatcher stopped early)' };

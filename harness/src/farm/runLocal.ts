@@ -84,7 +84,9 @@ export async function runBundleOnVboard(o: RunOnVboardOptions): Promise<{ run: L
   try {
     const rel = (await t.exec(['uname', '-r'])).stdout.trim();
     if (rel !== bundle.kernelRelease) {
-      throw new WorkbenchError('E_VERMAGIC', `the vboard runs ${rel}, the bundle's modules are for ${bundle.kernelRelease}`, { hint: 'rebuild the bundle for this board' });
+      throw new WorkbenchError('E_VERMAGIC', `the vboard runs ${rel}, the bundle's modules are for ${bundle.kernelRelease}`, {
+        hint: 'rebuild the bundle for this board',
+      });
     }
   } finally {
     await t.close();

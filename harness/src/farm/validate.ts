@@ -39,9 +39,7 @@ export async function validateBundle(chroot: Pick<FarmChroot, 'exec'>, bundleDir
     // lava-dispatcher checks that the device's SSH identity file exists (it does not connect when validating)
     await writeFile(join(dir, 'id'), 'placeholder: validation only\n', { mode: 0o600 });
     const device =
-      bundle.profile === 'ssh'
-        ? sshDeviceDict({ host: '127.0.0.1', port: 22, user: 'root', identityFile: `${RUN_INSIDE}/id` })
-        : rock5bDeviceDict();
+      bundle.profile === 'ssh' ? sshDeviceDict({ host: '127.0.0.1', port: 22, user: 'root', identityFile: `${RUN_INSIDE}/id` }) : rock5bDeviceDict();
     const run = await lavaRunLocal({
       chroot,
       dir,

@@ -81,13 +81,19 @@ export async function md5File(path: string): Promise<string> {
 export function outputFormatOf(refs: ReferenceSet, vector: string): FlusterVectorJson['output_format'] {
   const formats = [...new Set(refs.frames.map((f) => f.pixelFormat))];
   if (formats.length !== 1) {
-    throw new WorkbenchError('E_FLUSTER_FORMAT', `${vector}: ${formats.length ? `output frames mix pixel formats ${formats.join(', ')}` : 'libvpx output no frame'}; a Fluster vector has one output_format`, {
-      hint: 'leave this vector out of the export (it cannot be described to Fluster)',
-    });
+    throw new WorkbenchError(
+      'E_FLUSTER_FORMAT',
+      `${vector}: ${formats.length ? `output frames mix pixel formats ${formats.join(', ')}` : 'libvpx output no frame'}; a Fluster vector has one output_format`,
+      {
+        hint: 'leave this vector out of the export (it cannot be described to Fluster)',
+      },
+    );
   }
   const f = formats[0]!;
   if (!(FLUSTER_OUTPUT_FORMATS as readonly string[]).includes(f)) {
-    throw new WorkbenchError('E_FLUSTER_FORMAT', `${vector}: output pixel format ${f} is not one of Fluster's output formats`, { hint: `known: ${FLUSTER_OUTPUT_FORMATS.join(', ')}` });
+    throw new WorkbenchError('E_FLUSTER_FORMAT', `${vector}: output pixel format ${f} is not one of Fluster's output formats`, {
+      hint: `known: ${FLUSTER_OUTPUT_FORMATS.join(', ')}`,
+    });
   }
   return f as FlusterVectorJson['output_format'];
 }
@@ -110,23 +116,40 @@ export async function exportFlusterSuite(name: string, outDir: string, opts: Exp
   if (!opts.suite && name === 'vp9-features' && (opts.generate ?? true)) await generateSuite({ log });
   const suite = opts.suite ?? (await loadSuite(name));
   if (!FLUSTER_NAME.test(suite.name)) {
-    throw new WorkbenchError('E_FLUSTER_NAME', `suite name "${suite.name}" cannot be a Fluster suite name (it becomes a directory)`, { hint: 'use letters, digits, ".", "_" and "-" only' });
+    throw new WorkbenchError('E_FLUSTER_NAME', `suite name "${suite.name}" cannot be a Fluster suite name (it becomes a directory)`, {
+      hint: 'use letters, digits, ".", "_" and "-" only',
+    });
   }
   const missing = suite.vectors.filter((v) => !v.path);
   if (missing.length) {
-    throw new WorkbenchError('E_VECTOR_MISSING', `${suite.name}: ${missing.length} of ${suite.vectors.length} vectors are not available here: ${missing.slice(0, 8).map((v) => v.name).join(', ')}${missing.length > 8 ? ', ...' : ''}`, {
-      hint: suite.origin === 'generated' ? 'run `workbench vectors generate`' : `run \`workbench vectors fetch ${suite.name}\``,
-    });
+    throw new WorkbenchError(
+      'E_VECTOR_MISSING',
+      `${suite.name}: ${missing.length} of ${suite.vectors.length} vectors are not available here: ${missing
+        .slice(0, 8)
+        .map((v) => v.name)
+        .join(', ')}${missing.length > 8 ? ', ...' : ''}`,
+      {
+        hint: suite.origin === 'generated' ? 'run `workbench vectors generate`' : `run \`workbench vectors fetch ${suite.name}\``,
+      },
+    );
   }
   const seen = new Map<string, string>();
   for (const v of suite.vectors) {
-    for (const [what, n] of [['vector name', v.name], ['input file', v.inputFile]] as const) {
+    for (const [what, n] of [
+      ['vector name', v.name],
+      ['input file', v.inputFile],
+    ] as const) {
       if (!FLUSTER_NAME.test(n)) {
-        throw new WorkbenchError('E_FLUSTER_NAME', `${suite.name}: ${what} "${n}" cannot be used by Fluster (it becomes a path component)`, { hint: 'use letters, digits, ".", "_" and "-" only' });
+        throw new WorkbenchError('E_FLUSTER_NAME', `${suite.name}: ${what} "${n}" cannot be used by Fluster (it becomes a path component)`, {
+          hint: 'use letters, digits, ".", "_" and "-" only',
+        });
       }
     }
     const prev = seen.get(v.name.toLowerCase());
-    if (prev) throw new WorkbenchError('E_FLUSTER_NAME', `${suite.name}: vectors "${prev}" and "${v.name}" differ only in case; Fluster compares names ignoring case`, { hint: 'rename one of them' });
+    if (prev)
+      throw new WorkbenchError('E_FLUSTER_NAME', `${suite.name}: vectors "${prev}" and "${v.name}" differ only in case; Fluster compares names ignoring case`, {
+        hint: 'rename one of them',
+      });
     seen.set(v.name.toLowerCase(), v.name);
   }
 

@@ -20,7 +20,15 @@ export const FLUSTER_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
 
 /** Output formats of Fluster's `OutputFormat` enum the workbench can produce references for. */
 export const FLUSTER_OUTPUT_FORMATS = [
-  'yuv420p', 'yuv422p', 'yuv444p', 'yuv420p10le', 'yuv422p10le', 'yuv444p10le', 'yuv420p12le', 'yuv422p12le', 'yuv444p12le',
+  'yuv420p',
+  'yuv422p',
+  'yuv444p',
+  'yuv420p10le',
+  'yuv422p10le',
+  'yuv444p10le',
+  'yuv420p12le',
+  'yuv422p12le',
+  'yuv444p12le',
 ] as const;
 
 const md5 = z.string().regex(/^[0-9a-f]{32}$/, 'an MD5 (32 lower-case hex digits)');
@@ -50,7 +58,11 @@ export const flusterSuiteSchema = z
       const k = v.name.toLowerCase();
       const prev = seen.get(k);
       if (prev !== undefined) {
-        ctx.addIssue({ code: 'custom', path: ['test_vectors', i, 'name'], message: `"${v.name}" repeats test_vectors[${prev}] (Fluster compares names ignoring case)` });
+        ctx.addIssue({
+          code: 'custom',
+          path: ['test_vectors', i, 'name'],
+          message: `"${v.name}" repeats test_vectors[${prev}] (Fluster compares names ignoring case)`,
+        });
       }
       seen.set(k, i);
     });

@@ -36,9 +36,7 @@ export interface InstrumentationSpec {
 export const DEFAULT_INSTRUMENTATION: InstrumentationSpec = { module: 'rockchip_vdec', param: 'irq_trace', dynamicDebug: false };
 
 /** State of the instrumentation on a board. */
-export type InstrumentationState =
-  | { state: 'enabled'; how: string[] }
-  | { state: 'unavailable'; reason: string };
+export type InstrumentationState = { state: 'enabled'; how: string[] } | { state: 'unavailable'; reason: string };
 
 /** Remote script that enables the instrumentation: `irqEnable.sh MODULE PARAM DYNDBG` (see the file). */
 const ENABLE = loadScript(import.meta.url, 'irqEnable.sh');
@@ -61,7 +59,10 @@ export async function enableInstrumentation(target: Target, spec: Instrumentatio
 export function interpretEnable(stdout: string, spec: InstrumentationSpec, board: string): InstrumentationState {
   const out = stdout.trim();
   if (out === 'NOT-LOADED') {
-    return { state: 'unavailable', reason: `module ${spec.module} is not loaded on ${board}: no rkvdec jobs can be observed (no vdpu381 hardware, e.g. the vboard runs visl)` };
+    return {
+      state: 'unavailable',
+      reason: `module ${spec.module} is not loaded on ${board}: no rkvdec jobs can be observed (no vdpu381 hardware, e.g. the vboard runs visl)`,
+    };
   }
   if (out === 'NO-PARAM') {
     return { state: 'unavailable', reason: `module ${spec.module} on ${board} has no parameter ${spec.param}: it was built without patches/instrument/` };
@@ -69,7 +70,15 @@ export function interpretEnable(stdout: string, spec: InstrumentationSpec, board
   if (out === 'NO-DYNDBG') {
     return { state: 'unavailable', reason: `dynamic debug is not available on ${board} (CONFIG_DYNAMIC_DEBUG off or debugfs not mounted)` };
   }
-  if (out.startsWith('ENABLED')) return { state: 'enabled', how: out.slice('ENABLED'.length).trim().split(/\s+(?=param:|dyndbg:)/).filter(Boolean) };
+  if (out.startsWith('ENABLED'))
+    return {
+      state: 'enabled',
+      how: out
+        .slice('ENABLED'.length)
+        .trim()
+        .split(/\s+(?=param:|dyndbg:)/)
+        .filter(Boolean),
+    };
   throw new WorkbenchError('E_INSTRUMENTATION', `unexpected answer while enabling IRQ instrumentation on ${board}: ${out.slice(0, 200)}`);
 }
 

@@ -86,7 +86,12 @@ const RULES: Rule[] = [
   { kind: 'soft_lockup', severity: 'error', re: /BUG: soft lockup - CPU#\d+ stuck for/, trace: true },
   { kind: 'rcu_stall', severity: 'error', re: /rcu: INFO: rcu_\w+ (detected stalls|self-detected stall)/, trace: true },
   { kind: 'hung_task', severity: 'error', re: /^INFO: task .+:\d+ blocked for more than \d+ seconds/, trace: true },
-  { kind: 'oops', severity: 'error', re: /^(Oops: |Internal error: Oops|Unable to handle kernel (NULL pointer dereference|paging request|execute from non-executable|access to user memory)|general protection fault)/, trace: true },
+  {
+    kind: 'oops',
+    severity: 'error',
+    re: /^(Oops: |Internal error: Oops|Unable to handle kernel (NULL pointer dereference|paging request|execute from non-executable|access to user memory)|general protection fault)/,
+    trace: true,
+  },
   { kind: 'bug', severity: 'error', re: /^(BUG: |kernel BUG at )/, trace: true },
   { kind: 'warn', severity: 'error', re: /^WARNING: (CPU: \d+ PID: \d+ at |\S+:\d+ at |at )/, trace: true },
   { kind: 'rkvdec_timeout', severity: 'error', re: /^rkvdec\b.*Frame processing timed out!/ },
@@ -164,7 +169,10 @@ export function parseKernelLog(text: string): KernelLogLine[] {
 
 function modulesIn(headline: string, context: string[]): string[] {
   const mods = new Set<string>();
-  const pre = /^([A-Za-z0-9_-]+): (Unknown symbol|disagrees about|version magic|Unknown parameter|unknown parameter|`[^']*' invalid for parameter|\.gnu\.linkonce)/.exec(headline);
+  const pre =
+    /^([A-Za-z0-9_-]+): (Unknown symbol|disagrees about|version magic|Unknown parameter|unknown parameter|`[^']*' invalid for parameter|\.gnu\.linkonce)/.exec(
+      headline,
+    );
   if (pre) mods.add(pre[1]!.replace(/-/g, '_'));
   const mod2 = /^module ([A-Za-z0-9_-]+): /.exec(headline);
   if (mod2) mods.add(mod2[1]!.replace(/-/g, '_'));

@@ -78,7 +78,10 @@ export function parseIrqLine(line: string): IrqLogLine | string | undefined {
   const at = line.indexOf(IRQ_TAG);
   if (at < 0) return undefined;
   const fields: Record<string, string> = {};
-  for (const tok of line.slice(at + IRQ_TAG.length).trim().split(/\s+/)) {
+  for (const tok of line
+    .slice(at + IRQ_TAG.length)
+    .trim()
+    .split(/\s+/)) {
     if (tok === '') continue;
     const eq = tok.indexOf('=');
     if (eq <= 0) return `token '${tok}' is not key=value`;
@@ -173,7 +176,10 @@ export function parseIrqLog(lines: readonly string[]): IrqLogParse {
  * (printk can drop lines under load; a gap means the histogram is partial).
  */
 export function sequenceGaps(jobs: readonly IrqJob[]): number[] {
-  const seqs = jobs.map((j) => j.seq).filter((s): s is number => s !== undefined).sort((a, b) => a - b);
+  const seqs = jobs
+    .map((j) => j.seq)
+    .filter((s): s is number => s !== undefined)
+    .sort((a, b) => a - b);
   const gaps: number[] = [];
   for (let i = 1; i < seqs.length; i++) for (let s = seqs[i - 1]! + 1; s < seqs[i]! && gaps.length < 1000; s++) gaps.push(s);
   return gaps;

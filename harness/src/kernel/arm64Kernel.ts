@@ -39,7 +39,10 @@ const FETCH_SCRIPT = loadScript(import.meta.url, 'fetchArm64Headers.sh');
  *
  * @throws WorkbenchError E_ARM64_DEBIAN when the package (at the locked version) cannot be fetched.
  */
-export async function ensureArm64Debian(tb: Pick<Toolbox, 'lock' | 'exec'>, opts: { log?: (m: string) => void; cacheRoot?: string } = {}): Promise<Arm64Debian> {
+export async function ensureArm64Debian(
+  tb: Pick<Toolbox, 'lock' | 'exec'>,
+  opts: { log?: (m: string) => void; cacheRoot?: string } = {},
+): Promise<Arm64Debian> {
   const release = arm64Release(tb.lock.kernel_release);
   const version = tb.lock.kernel_version;
   const pkg = `linux-headers-${release}`;
@@ -62,7 +65,8 @@ export async function ensureArm64Debian(tb: Pick<Toolbox, 'lock' | 'exec'>, opts
       }
       const src = join(apt, 'x', 'usr', 'src', pkg);
       for (const f of ['.config', 'Module.symvers', 'include/config/kernel.release']) {
-        if (!existsSync(join(src, f))) throw new WorkbenchError('E_ARM64_DEBIAN', `${pkg} has no ${f}`, { hint: 'Debian changed the headers package layout; report it' });
+        if (!existsSync(join(src, f)))
+          throw new WorkbenchError('E_ARM64_DEBIAN', `${pkg} has no ${f}`, { hint: 'Debian changed the headers package layout; report it' });
       }
       await copyFile(join(src, '.config'), join(tmp, 'config'));
       await copyFile(join(src, 'Module.symvers'), join(tmp, 'Module.symvers'));
@@ -143,7 +147,14 @@ export async function prepareArm64(args: {
   const commands: string[][] = [];
   const run = async (argv: string[], what: string) => {
     commands.push(argv);
-    const r = await tb.exec(argv, { binds: args.binds, env: { LC_ALL: 'C' }, timeoutMs: 60 * 60_000, allowFailure: true, onStdout: args.onOutput, onStderr: args.onOutput });
+    const r = await tb.exec(argv, {
+      binds: args.binds,
+      env: { LC_ALL: 'C' },
+      timeoutMs: 60 * 60_000,
+      allowFailure: true,
+      onStdout: args.onOutput,
+      onStderr: args.onOutput,
+    });
     if (r.exitCode !== 0) {
       throw new WorkbenchError('E_BUILD_PREPARE', `${what} failed (exit ${r.exitCode}):\n${tail(r.stderr || r.stdout, 12)}`, {
         hint: 'the prepared arm64 tree is left for make to resume; rerun, or delete it to start over: ' + outHost,
@@ -160,8 +171,21 @@ export async function prepareArm64(args: {
       await writeFileAtomic(join(outHost, `wb-${f.name}`), f.text);
       frags.push(`${args.out}/wb-${f.name}`);
     }
-    if (frags.length) // merge_config.sh writes temp files in its cwd: run it in the O= folder (the source is read-only).
-      await run(['sh', '-c', 'cd "$2" && s=$1 && shift && exec "$s/scripts/kconfig/merge_config.sh" -m -O "$@"', 'merge', args.src, args.out, `${args.out}/.config`, ...frags], 'merging the config fragments');
+    if (frags.length)
+      // merge_config.sh writes temp files in its cwd: run it in the O= folder (the source is read-only).
+      await run(
+        [
+          'sh',
+          '-c',
+          'cd "$2" && s=$1 && shift && exec "$s/scripts/kconfig/merge_config.sh" -m -O "$@"',
+          'merge',
+          args.src,
+          args.out,
+          `${args.out}/.config`,
+          ...frags,
+        ],
+        'merging the config fragments',
+      );
     await run([...make, 'olddefconfig'], 'make olddefconfig');
     const cfg = parseKconfig(await readFile(join(outHost, '.config'), 'utf8'));
     if (cfg[RKVDEC_SYMBOL] !== 'm') {

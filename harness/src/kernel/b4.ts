@@ -45,7 +45,17 @@ const IN_OUT = '/wb/b4out';
  * skips the SPDX check when the script is absent (otherwise every patch
  * reports a Python traceback as an error).
  */
-export const B4_SPARSE = ['/*', '!/*/', '/scripts/', '!/scripts/spdxcheck.py', '/include/', '/init/', '/ipc/', '/drivers/media/platform/rockchip/rkvdec/', '/Documentation/devicetree/bindings/media/'];
+export const B4_SPARSE = [
+  '/*',
+  '!/*/',
+  '/scripts/',
+  '!/scripts/spdxcheck.py',
+  '/include/',
+  '/init/',
+  '/ipc/',
+  '/drivers/media/platform/rockchip/rkvdec/',
+  '/Documentation/devicetree/bindings/media/',
+];
 
 /** Top-level folders checkpatch.pl / get_maintainer.pl require to accept a tree (`top_of_kernel_tree`). */
 const TOP_DIRS = ['Documentation', 'arch', 'drivers', 'fs', 'include', 'init', 'ipc', 'kernel', 'lib', 'scripts'];
@@ -97,16 +107,22 @@ export async function runB4Series(opts: B4Options): Promise<B4Result> {
   const series = await loadSeries(opts.series, runner);
   const coverFile = join(series.source, '0000-cover-letter.patch');
   if (series.kind !== 'dir' || !existsSync(coverFile)) {
-    throw new WorkbenchError('E_B4_COVER', `no cover letter ${coverFile}`, { hint: 'series b4 needs a series folder with 0000-cover-letter.patch (subject, body, change-id:)' });
+    throw new WorkbenchError('E_B4_COVER', `no cover letter ${coverFile}`, {
+      hint: 'series b4 needs a series folder with 0000-cover-letter.patch (subject, body, change-id:)',
+    });
   }
   const coverText = await readFile(coverFile, 'utf8');
   const cover = coverFromPatch(coverText);
   const identity = parseIdent(header(coverText, 'from') ?? '');
   if (!identity || !cover.subject) {
-    throw new WorkbenchError('E_B4_COVER', `${coverFile}: no From: address or no Subject:`, { hint: 'the cover letter must be a mail with From: and Subject: headers' });
+    throw new WorkbenchError('E_B4_COVER', `${coverFile}: no From: address or no Subject:`, {
+      hint: 'the cover letter must be a mail with From: and Subject: headers',
+    });
   }
   if (existsSync(opts.out) && (await readdir(opts.out)).length) {
-    throw new WorkbenchError('E_B4_OUT', `output folder ${opts.out} is not empty`, { hint: 'pass a new --out folder (an existing report is never overwritten)' });
+    throw new WorkbenchError('E_B4_OUT', `output folder ${opts.out} is not empty`, {
+      hint: 'pass a new --out folder (an existing report is never overwritten)',
+    });
   }
   const slug = (cover.changeId && CHANGE_ID_RE.exec(cover.changeId)?.[2]) || 'series';
   const tb = opts.toolbox ?? (await ensureToolbox({ manifest: opts.manifest, log: opts.log, cacheRoot: opts.cacheRoot, runner }));
@@ -136,7 +152,14 @@ export async function runB4Series(opts: B4Options): Promise<B4Result> {
       const r = await tb.exec(argv, {
         cwd: o.cwd ?? IN_TREE,
         binds,
-        env: { HOME: IN_HOME, XDG_CACHE_HOME: `${IN_HOME}/.cache`, XDG_CONFIG_HOME: `${IN_HOME}/.config`, GIT_CONFIG_NOSYSTEM: '1', NO_COLOR: '1', ...(o.env ?? {}) },
+        env: {
+          HOME: IN_HOME,
+          XDG_CACHE_HOME: `${IN_HOME}/.cache`,
+          XDG_CONFIG_HOME: `${IN_HOME}/.config`,
+          GIT_CONFIG_NOSYSTEM: '1',
+          NO_COLOR: '1',
+          ...(o.env ?? {}),
+        },
         input: o.input,
         allowFailure: true,
         timeoutMs: 10 * 60_000,
@@ -223,7 +246,9 @@ export function formatB4Summary(r: B4Result): string {
   const l: string[] = [];
   l.push(`${r.ok ? 'b4-ready' : 'NOT b4-ready'}: ${r.files.length} message(s) written to ${r.out} (nothing was sent)`);
   l.push(`branch: ${r.branch}  base-commit: ${r.baseCommit}  change-id: ${r.changeId}`);
-  l.push(`git identity (set locally in the b4 checkout, from the cover letter's From:): ${r.identity.name} <${r.identity.email}>; replace it with your own before sending (DCO)`);
+  l.push(
+    `git identity (set locally in the b4 checkout, from the cover letter's From:): ${r.identity.name} <${r.identity.email}>; replace it with your own before sending (DCO)`,
+  );
   for (const [i, s] of r.subjects.entries()) l.push(`  ${r.files[i]}: ${s}`);
   l.push(`To: ${r.to.join(', ') || '(none)'}`);
   l.push(`Cc: ${r.cc.join(', ') || '(none)'}`);

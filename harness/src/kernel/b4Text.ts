@@ -175,13 +175,25 @@ export function preflight(msgs: SentSeries, facts: { baseResolvable: boolean; ch
   const editme = all.flatMap((m, i) => findEditme(m).map((e) => `message ${i}: line ${e.line}: ${e.text.trim()}`));
   out.push({ name: 'no EDITME', ok: editme.length === 0, detail: editme.length ? editme.join('; ') : 'none in the cover letter or patches' });
   const base = /^base-commit:\s*([0-9a-f]{40})$/m.exec(msgs.cover)?.[1];
-  out.push({ name: 'base-commit', ok: !!base && facts.baseResolvable, detail: base ? `${base}${facts.baseResolvable ? ' (resolvable in the tree)' : ' NOT resolvable in the tree'}` : 'missing from the cover letter' });
+  out.push({
+    name: 'base-commit',
+    ok: !!base && facts.baseResolvable,
+    detail: base ? `${base}${facts.baseResolvable ? ' (resolvable in the tree)' : ' NOT resolvable in the tree'}` : 'missing from the cover letter',
+  });
   const cid = /^change-id:\s*(\S+)$/m.exec(msgs.cover)?.[1];
   out.push({ name: 'change-id', ok: !!cid && CHANGE_ID_RE.test(cid), detail: cid ?? 'missing from the cover letter' });
   const unsigned = msgs.patches.map((p, i) => ({ i: i + 1, s: signedOffBy(p) })).filter((x) => x.s.length === 0);
-  out.push({ name: 'Signed-off-by', ok: msgs.patches.length > 0 && unsigned.length === 0, detail: unsigned.length ? `missing in patch ${unsigned.map((u) => u.i).join(', ')}` : `in all ${msgs.patches.length} patch(es)` });
+  out.push({
+    name: 'Signed-off-by',
+    ok: msgs.patches.length > 0 && unsigned.length === 0,
+    detail: unsigned.length ? `missing in patch ${unsigned.map((u) => u.i).join(', ')}` : `in all ${msgs.patches.length} patch(es)`,
+  });
   const to = splitAddresses(header(msgs.cover, 'to'));
-  out.push({ name: 'recipients', ok: to.length > 0, detail: to.length ? `${to.length} To, ${splitAddresses(header(msgs.cover, 'cc')).length} Cc` : 'no To: (run b4 prep --auto-to-cc)' });
+  out.push({
+    name: 'recipients',
+    ok: to.length > 0,
+    detail: to.length ? `${to.length} To, ${splitAddresses(header(msgs.cover, 'cc')).length} Cc` : 'no To: (run b4 prep --auto-to-cc)',
+  });
   out.push({
     name: 'checkpatch (b4 prep --check)',
     ok: !!facts.check && facts.check.error === 0,

@@ -141,9 +141,13 @@ export async function buildApplied(tb: Toolbox, wt: WorkTree, applied: AppliedSe
       const cfg = parseKconfig(await readFile(tb.hostPath(`${tb.headersDir}/.config`), 'utf8').catch(() => ''));
       const lacking = REQUIRED_SYMBOLS.filter((s) => cfg[s] !== 'y' && cfg[s] !== 'm');
       if (lacking.length) {
-        throw new WorkbenchError('E_BUILD_KERNEL', `the vboard kernel ${tb.kernelRelease} lacks ${lacking.join(', ')} that rkvdec needs (from ${tb.headersDir}/.config)`, {
-          hint: 'use a kernel manifest whose Debian kernel builds the media core (VIDEO_DEV, MEDIA_CONTROLLER, videobuf2)',
-        });
+        throw new WorkbenchError(
+          'E_BUILD_KERNEL',
+          `the vboard kernel ${tb.kernelRelease} lacks ${lacking.join(', ')} that rkvdec needs (from ${tb.headersDir}/.config)`,
+          {
+            hint: 'use a kernel manifest whose Debian kernel builds the media core (VIDEO_DEV, MEDIA_CONTROLLER, videobuf2)',
+          },
+        );
       }
       plan = await planModuleDir(wt.dir, MOUNT_MOD, missingHelpers(cfg), applied.changedFiles);
       if (extra.some((v) => /^C=[12]$/.test(v))) {
@@ -242,7 +246,12 @@ export async function buildApplied(tb: Toolbox, wt: WorkTree, applied: AppliedSe
         const machine = opts.target === 'arm64' ? 'AArch64' : 'x86-64';
         if (!ko.vermagic.startsWith(`${release} `) || ko.machine !== machine) {
           ok = false;
-          diagnostics.push({ severity: 'error', tool: 'workbench', file: rel, message: `${rel}: vermagic "${ko.vermagic}" / machine ${ko.machine}, expected ${release} / ${machine}` });
+          diagnostics.push({
+            severity: 'error',
+            tool: 'workbench',
+            file: rel,
+            message: `${rel}: vermagic "${ko.vermagic}" / machine ${ko.machine}, expected ${release} / ${machine}`,
+          });
         }
         modules.push(ko);
       }

@@ -82,13 +82,25 @@ export async function runChecks(opts: StageOptions): Promise<CheckResult> {
         found = reviewFilePathChanges(found, p.text, await maintainersAt(wt.runner, wt.dir, commit, sections));
       }
       if (r.exitCode !== 0 && found.length === 0) {
-        found.push({ severity: 'error', tool: 'checkpatch', message: `checkpatch.pl exited with ${r.exitCode} without findings: ${tail(r.stderr || r.stdout, 3, ' | ')}`, patch: label });
+        found.push({
+          severity: 'error',
+          tool: 'checkpatch',
+          message: `checkpatch.pl exited with ${r.exitCode} without findings: ${tail(r.stderr || r.stdout, 3, ' | ')}`,
+          patch: label,
+        });
       }
       findings.push(...found);
       per.push({ patch: p.name, subject: p.subject, exitCode: r.exitCode, totals: checkpatchTotals(r.stdout) });
     }
     opts.log?.('sparse (C=1) + W=1 build of the rkvdec folder (full rebuild in the check build directory)');
-    const build = await buildApplied(tb, wt, applied, { target: 'vboard', variant: 'check', clean: true, makeVars: ['C=1', 'W=1'], log: opts.log, cacheRoot: opts.cacheRoot });
+    const build = await buildApplied(tb, wt, applied, {
+      target: 'vboard',
+      variant: 'check',
+      clean: true,
+      makeVars: ['C=1', 'W=1'],
+      log: opts.log,
+      cacheRoot: opts.cacheRoot,
+    });
     let ignoredOutside = 0;
     for (const d of build.diagnostics) {
       if (!d.file || d.file.startsWith(`${RKVDEC_DIR}/`)) findings.push(d);

@@ -43,7 +43,8 @@ export function patchFileChanges(text: string): PatchFileChanges {
 function namedLiterally(sections: MaintainersSection[], file: string): { section: string; line: number }[] {
   const out: { section: string; line: number }[] = [];
   for (const s of sections) {
-    for (const f of s.files) if (!/[*?]/.test(f.pattern) && !isCatchAll(f.pattern) && f.pattern.replace(/\/$/, '') === file) out.push({ section: s.name, line: f.line });
+    for (const f of s.files)
+      if (!/[*?]/.test(f.pattern) && !isCatchAll(f.pattern) && f.pattern.replace(/\/$/, '') === file) out.push({ section: s.name, line: f.line });
   }
   return out;
 }
@@ -69,7 +70,9 @@ export function reviewFilePathChanges(findings: Diagnostic[], patchText: string,
     if (!uncovered.length && !stale.length && (ch.added.length || ch.removed.length)) {
       const by = [...new Map(covered.map((c) => [c.cov!.section.name, c.cov!])).values()];
       const names = by.map((c) => `"${c.section.name}" (F: ${c.pattern.pattern}, MAINTAINERS:${c.pattern.line})`).join(', ');
-      const what = ch.added.length ? `every added file (${ch.added.join(', ')}) is covered by MAINTAINERS section ${names}` : 'no MAINTAINERS entry names the removed file(s)';
+      const what = ch.added.length
+        ? `every added file (${ch.added.join(', ')}) is covered by MAINTAINERS section ${names}`
+        : 'no MAINTAINERS entry names the removed file(s)';
       return { ...d, severity: 'info' as const, message: `${d.message} -- no: ${what}` };
     }
     const why = [

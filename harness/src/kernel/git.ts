@@ -55,7 +55,15 @@ export interface Git {
 }
 
 /** Git variables of the caller's environment that would point git elsewhere (removed for every call). */
-const REDIRECTING_GIT_ENV = ['GIT_DIR', 'GIT_WORK_TREE', 'GIT_INDEX_FILE', 'GIT_OBJECT_DIRECTORY', 'GIT_ALTERNATE_OBJECT_DIRECTORIES', 'GIT_NAMESPACE', 'GIT_CEILING_DIRECTORIES'];
+const REDIRECTING_GIT_ENV = [
+  'GIT_DIR',
+  'GIT_WORK_TREE',
+  'GIT_INDEX_FILE',
+  'GIT_OBJECT_DIRECTORY',
+  'GIT_ALTERNATE_OBJECT_DIRECTORIES',
+  'GIT_NAMESPACE',
+  'GIT_CEILING_DIRECTORIES',
+];
 
 /**
  * The one git funnel of the kernel stage: `git` on `dir` through `runner`
@@ -70,7 +78,10 @@ export function kgit(runner: Runner, dir: string, env: Record<string, string> = 
       const argv = gitArgv(dir, args);
       const r = await runner.run(argv, { env: fullEnv, allowFailure: true, timeoutMs: 60 * 60_000 });
       if (r.exitCode !== 0) {
-        throw new WorkbenchError('E_GIT', `${formatArgv(argv)} exited with ${r.exitCode}${r.timedOut ? ' (timed out)' : ''}:\n${(r.stderr || r.stdout).trimEnd()}`);
+        throw new WorkbenchError(
+          'E_GIT',
+          `${formatArgv(argv)} exited with ${r.exitCode}${r.timedOut ? ' (timed out)' : ''}:\n${(r.stderr || r.stdout).trimEnd()}`,
+        );
       }
       return r.stdout;
     },

@@ -67,7 +67,9 @@ export function kunitBuildCommands(spec: Pick<KunitBuildSpec, 'kunitconfig' | 'j
   const mo = KUNIT_MAKE_OPTIONS.flatMap((o) => ['--make_options', o]);
   return {
     config: [
-      'python3', 'tools/testing/kunit/kunit.py', 'config',
+      'python3',
+      'tools/testing/kunit/kunit.py',
+      'config',
       `--arch=${KUNIT_ARCH}`,
       `--kunitconfig=${spec.kunitconfig}`,
       `--build_dir=${KUNIT_OUT}`,
@@ -198,9 +200,13 @@ export async function buildKunitKernel(
   try {
     cfgText = await readFile(cfgFile, 'utf8');
   } catch {
-    throw new WorkbenchError('E_KUNIT_CONFIG', `no kunitconfig at ${spec.kunitconfig} (looked for ${join(spec.kunitconfig, '.kunitconfig')} in the tree with the series applied)`, {
-      hint: 'the series must add a .kunitconfig (patch 5 adds drivers/media/platform/rockchip/rkvdec/.kunitconfig); pass --kunitconfig <tree folder or file> otherwise',
-    });
+    throw new WorkbenchError(
+      'E_KUNIT_CONFIG',
+      `no kunitconfig at ${spec.kunitconfig} (looked for ${join(spec.kunitconfig, '.kunitconfig')} in the tree with the series applied)`,
+      {
+        hint: 'the series must add a .kunitconfig (patch 5 adds drivers/media/platform/rockchip/rkvdec/.kunitconfig); pass --kunitconfig <tree folder or file> otherwise',
+      },
+    );
   }
   const inputKey = createHash('sha256')
     .update(stableStringify({ format: KUNIT_BUILD_FORMAT, tb: tb.key, head: spec.head, cfgText, cmds, ts: spec.buildTimestamp }))
@@ -248,7 +254,11 @@ export async function buildKunitKernel(
   const diagnostics = parseBuildOutput(`${r.stdout}\n${r.stderr}`, (p) => p.replace(/^\/wb\/src\//, '').replace(/^\/wb\/kunit\//, 'O/'));
   let ok = r.exitCode === 0;
   if (!ok && !diagnostics.some((d) => d.severity === 'error')) {
-    diagnostics.push({ severity: 'error', tool: 'make', message: `make exited with ${r.exitCode}${r.timedOut ? ' (timed out)' : ''}: ${tail(r.stderr || r.stdout, 3, ' | ')}` });
+    diagnostics.push({
+      severity: 'error',
+      tool: 'make',
+      message: `make exited with ${r.exitCode}${r.timedOut ? ' (timed out)' : ''}: ${tail(r.stderr || r.stdout, 3, ' | ')}`,
+    });
   }
   if (ok && !existsSync(kernel)) {
     ok = false;
@@ -260,7 +270,17 @@ export async function buildKunitKernel(
     const steps = fresh ? progress.steps : Math.max(progress.steps, rec.steps ?? 0);
     await writeFileAtomic(recordFile, JSON.stringify({ inputKey, kernelSha256, steps } satisfies Recorded, null, 1));
   }
-  return { ok, cached: false, kernel, ...(kernelSha256 ? { kernelSha256 } : {}), diagnostics, steps: progress.steps, logFile, commands, durationMs: Date.now() - started };
+  return {
+    ok,
+    cached: false,
+    kernel,
+    ...(kernelSha256 ? { kernelSha256 } : {}),
+    diagnostics,
+    steps: progress.steps,
+    logFile,
+    commands,
+    durationMs: Date.now() - started,
+  };
 }
 
 /**

@@ -111,7 +111,8 @@ export async function repairInterruptedMake(home: string, modDir: string, keep: 
     }
   };
   await walk(modDir);
-  if (removed.length) log?.(`interrupted build: removed ${removed.length} file(s) make was writing (${removed.slice(0, 5).join(', ')}${removed.length > 5 ? ', ...' : ''})`);
+  if (removed.length)
+    log?.(`interrupted build: removed ${removed.length} file(s) make was writing (${removed.slice(0, 5).join(', ')}${removed.length > 5 ? ', ...' : ''})`);
   await rm(file, { force: true });
   return removed.sort();
 }

@@ -168,7 +168,10 @@ export async function applySeries(wt: WorkTree, series: Series, opts: { upTo?: n
       // Diagnose against the tree the patch met, before cleaning up.
       let detail = out;
       if (!/^error: patch failed: /m.test(detail)) {
-        const check = await g.raw(['apply', '--check', '-v', file]).then(() => '', (e: Error) => e.message);
+        const check = await g.raw(['apply', '--check', '-v', file]).then(
+          () => '',
+          (e: Error) => e.message,
+        );
         detail += `\n${check}`;
       }
       await resetToBase(wt);

@@ -15,18 +15,7 @@ import { z } from 'zod';
 const count = z.number().int().min(0);
 
 /** Names of the status bits, index = bit number. */
-export const IRQ_BITS = [
-  'irq',
-  'irq_raw',
-  'dec_rdy',
-  'bus_err',
-  'error',
-  'timeout',
-  'buf_empty',
-  'colmv_ref_err',
-  'cabu_end',
-  'softreset_rdy',
-] as const;
+export const IRQ_BITS = ['irq', 'irq_raw', 'dec_rdy', 'bus_err', 'error', 'timeout', 'buf_empty', 'colmv_ref_err', 'cabu_end', 'softreset_rdy'] as const;
 export const IrqBitSchema = z.enum(IRQ_BITS);
 export type IrqBit = z.infer<typeof IrqBitSchema>;
 
@@ -47,7 +36,10 @@ export const IrqVectorSummarySchema = z
     statuses: z
       .array(
         z.object({
-          status: z.string().regex(/^0x[0-9a-f]{8}$/).describe('raw 0x380 word, 8 lower-case hex digits'),
+          status: z
+            .string()
+            .regex(/^0x[0-9a-f]{8}$/)
+            .describe('raw 0x380 word, 8 lower-case hex digits'),
           mode: count.optional().describe('decode mode of these jobs (VDPU381_MODE_VP9 = 2), when recorded'),
           count,
         }),
@@ -61,9 +53,7 @@ export type IrqVectorSummary = z.infer<typeof IrqVectorSummarySchema>;
 export const IrqRunSummarySchema = z
   .object({
     question: z.string(),
-    answer: z
-      .enum(['yes', 'no', 'partly', 'unknown'])
-      .describe('yes: every VP9 job had dec_rdy; no: none had; partly: some; unknown: no VP9 job recorded'),
+    answer: z.enum(['yes', 'no', 'partly', 'unknown']).describe('yes: every VP9 job had dec_rdy; no: none had; partly: some; unknown: no VP9 job recorded'),
     available: z.boolean().describe('false when no IRQ instrumentation ran (e.g. visl, no rkvdec jobs)'),
     reason: z.string().optional().describe('why the answer is unknown or the data unavailable'),
     jobs: count,

@@ -129,9 +129,7 @@ export const KernelInfoSchema = z
       patches: z.array(PatchRecordSchema),
     }),
     modules: z.array(ModuleRecordSchema),
-    diagnostics: z
-      .object({ errors: count, warnings: count })
-      .describe('compiler/static-check diagnostics counted over the build and checks stages'),
+    diagnostics: z.object({ errors: count, warnings: count }).describe('compiler/static-check diagnostics counted over the build and checks stages'),
   })
   .describe('kernel base, series and modules');
 export type KernelInfo = z.infer<typeof KernelInfoSchema>;

@@ -63,8 +63,7 @@ export { asWorkbenchError } from '../core/errors.ts';
 export async function runGraph<O>(graph: StageGraph<O>, opts: { bus: EventBus; signal?: AbortSignal }): Promise<GraphResult<O>> {
   const names = Object.keys(graph) as (keyof O & string)[];
   for (const n of names)
-    for (const d of graph[n].deps)
-      if (!names.includes(d)) throw new WorkbenchError('E_PIPELINE', `stage ${n} depends on unknown stage ${d}`);
+    for (const d of graph[n].deps) if (!names.includes(d)) throw new WorkbenchError('E_PIPELINE', `stage ${n} depends on unknown stage ${d}`);
   const inner = new AbortController();
   const onOuter = () => inner.abort(opts.signal?.reason);
   if (opts.signal?.aborted) inner.abort(opts.signal.reason);

@@ -68,7 +68,11 @@ export async function runIterate(opts: IterateOptions): Promise<IterateResult> {
   const runId = newRunId(boardName, started);
   const staging = ReportStaging.create(root, runId);
   const { bus, stages } = opts;
-  const req: IterateRequest = { ...(opts.board ? { board: opts.board } : {}), ...(opts.suite ? { suite: opts.suite } : {}), ...(opts.vectors ? { vectors: opts.vectors } : {}) };
+  const req: IterateRequest = {
+    ...(opts.board ? { board: opts.board } : {}),
+    ...(opts.suite ? { suite: opts.suite } : {}),
+    ...(opts.vectors ? { vectors: opts.vectors } : {}),
+  };
   bus.emit({ type: 'run', status: 'started', runId });
 
   // results survive an abort in the middle of the decode stage
@@ -79,7 +83,9 @@ export async function runIterate(opts: IterateOptions): Promise<IterateResult> {
       deps: [],
       run: async (ctx) => {
         session = await stages.board(ctx, req);
-        ctx.detail(`${session.info.name}: ${session.info.device.driver}${session.info.device.media ? ` on ${session.info.device.media}` : ''}, ${session.info.kernelRelease}`);
+        ctx.detail(
+          `${session.info.name}: ${session.info.device.driver}${session.info.device.media ? ` on ${session.info.device.media}` : ''}, ${session.info.kernelRelease}`,
+        );
         return session;
       },
     },
@@ -129,10 +135,14 @@ export async function runIterate(opts: IterateOptions): Promise<IterateResult> {
           const p = await stages.prepareDecode(ctx, s, plan);
           if (p.device) s.info = { ...s.info, device: p.device };
           if (p.decoder) s.decoder = p.decoder;
-          ctx.detail(`${s.decoder ? `${s.decoder.name} ${s.decoder.version}${s.decoder.detail ? ` ${s.decoder.detail}` : ''}` : 'decoder'} on ${s.info.device.driver}${s.info.device.media ? ` (${s.info.device.media})` : ''}`);
+          ctx.detail(
+            `${s.decoder ? `${s.decoder.name} ${s.decoder.version}${s.decoder.detail ? ` ${s.decoder.detail}` : ''}` : 'decoder'} on ${s.info.device.driver}${s.info.device.media ? ` (${s.info.device.media})` : ''}`,
+          );
         }
         ctx.progress(0, plan.vectors.length, 'vectors');
-        const decoderDetail = s.decoder ? `${s.decoder.name} ${s.decoder.version}${s.decoder.detail ? ` ${s.decoder.detail}` : ''} on ${s.info.device.driver}${s.info.device.media ? ` (${s.info.device.media})` : ''}` : undefined;
+        const decoderDetail = s.decoder
+          ? `${s.decoder.name} ${s.decoder.version}${s.decoder.detail ? ` ${s.decoder.detail}` : ''} on ${s.info.device.driver}${s.info.device.media ? ` (${s.info.device.media})` : ''}`
+          : undefined;
         for (const v of plan.vectors) {
           if (ctx.signal.aborted) throw new WorkbenchError('E_ABORTED', 'interrupted');
           ctx.detail(`${results.length + 1}/${plan.vectors.length} ${v.name}`);

@@ -65,7 +65,11 @@ export async function buildStage(ctx: StageContext, arch: Arch): Promise<BuildOu
         baseVersion: base.label,
         series: {
           hash: seriesHash(series.patches.map((p) => p.sha256)),
-          patches: series.patches.map((p) => ({ file: relative(seriesDir, p.name).startsWith('..') ? p.name : relative(seriesDir, p.name), subject: p.subject, sha256: p.sha256 })),
+          patches: series.patches.map((p) => ({
+            file: relative(seriesDir, p.name).startsWith('..') ? p.name : relative(seriesDir, p.name),
+            subject: p.subject,
+            sha256: p.sha256,
+          })),
         },
         modules,
         diagnostics: { errors: diagnostics.filter((d) => d.severity === 'error').length, warnings: diagnostics.filter((d) => d.severity === 'warning').length },

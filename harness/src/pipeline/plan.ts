@@ -37,7 +37,17 @@ export function globMatcher(glob: string): (name: string) => boolean {
     .split(',')
     .map((g) => g.trim())
     .filter(Boolean)
-    .map((g) => new RegExp('^' + g.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.') + '$'));
+    .map(
+      (g) =>
+        new RegExp(
+          '^' +
+            g
+              .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+              .replace(/\*/g, '.*')
+              .replace(/\?/g, '.') +
+            '$',
+        ),
+    );
   return (name) => res.some((r) => r.test(name));
 }
 
@@ -61,7 +71,9 @@ export async function prepareVectors(ctx: StageContext, req: IterateRequest, run
     const m = globMatcher(req.vectors);
     names = names.filter(m);
     if (!names.length)
-      throw new WorkbenchError('E_NO_VECTORS', `--vectors ${req.vectors} matches no vector of ${suite}`, { hint: `vectors: ${recipes.vectors.map((v) => v.name).join(', ')}` });
+      throw new WorkbenchError('E_NO_VECTORS', `--vectors ${req.vectors} matches no vector of ${suite}`, {
+        hint: `vectors: ${recipes.vectors.map((v) => v.name).join(', ')}`,
+      });
   } else if (!req.suite) {
     const quick = names.filter((n) => QUICK_VECTORS.includes(n));
     // a recipe file without them (renamed vectors): fall back to the whole suite
@@ -83,7 +95,16 @@ export async function prepareVectors(ctx: StageContext, req: IterateRequest, run
       references.push(ref);
       ctx.command(ref.command);
     }
-    vectors.push({ name, suite, features: g.features, file: g.path, expectedMd5: ref?.md5 ?? null, ...(ref ? { frames: ref.frames.length } : {}), inspect, reference: ref });
+    vectors.push({
+      name,
+      suite,
+      features: g.features,
+      file: g.path,
+      expectedMd5: ref?.md5 ?? null,
+      ...(ref ? { frames: ref.frames.length } : {}),
+      inspect,
+      reference: ref,
+    });
     ctx.progress(++i, names.length, 'vectors prepared');
   }
   return {
@@ -99,12 +120,24 @@ export async function prepareVectors(ctx: StageContext, req: IterateRequest, run
  * the plan stage's: named after the file (a safe name, vectors/suites.ts), inspected, with their libvpx
  * references when `references` is set.
  */
-export async function prepareFiles(files: readonly string[], opts: { runner: Runner; references: boolean; log?: (m: string) => void }): Promise<PlannedVector[]> {
+export async function prepareFiles(
+  files: readonly string[],
+  opts: { runner: Runner; references: boolean; log?: (m: string) => void },
+): Promise<PlannedVector[]> {
   const out: PlannedVector[] = [];
   for (const file of files) {
     const inspect = await inspectFile(file);
     const ref = opts.references ? await ensureReferences(file, { runner: opts.runner, ...(opts.log ? { log: opts.log } : {}) }) : null;
-    out.push({ name: checkVectorFileName(file), suite: '', features: inspect.features, file, expectedMd5: ref?.md5 ?? null, ...(ref ? { frames: ref.frames.length } : {}), inspect, reference: ref });
+    out.push({
+      name: checkVectorFileName(file),
+      suite: '',
+      features: inspect.features,
+      file,
+      expectedMd5: ref?.md5 ?? null,
+      ...(ref ? { frames: ref.frames.length } : {}),
+      inspect,
+      reference: ref,
+    });
   }
   return out;
 }

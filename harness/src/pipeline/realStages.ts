@@ -36,7 +36,12 @@ async function loadedHelpers(s: BoardSession, names: readonly string[]): Promise
   const sys = helpers.map((n) => n.replace(/-/g, '_'));
   for (const n of sys) validateName(n, 'module name');
   const r = await s.target.exec(['sh', '-c', 'for m in "$@"; do [ -d "/sys/module/$m" ] && echo "$m"; done; true', 'wb-loaded', ...sys]);
-  const loaded = new Set(r.stdout.split('\n').map((l) => l.trim()).filter(Boolean));
+  const loaded = new Set(
+    r.stdout
+      .split('\n')
+      .map((l) => l.trim())
+      .filter(Boolean),
+  );
   return helpers.filter((n) => loaded.has(n.replace(/-/g, '_')));
 }
 
@@ -71,7 +76,13 @@ export function realStages(opts: RealStagesOptions = {}): IterateStages {
     const target = providers.targetFor(board);
     const kernelRelease = await target.kernelRelease();
     return {
-      info: { name: board.name, kind: provider.recordKind, kernelRelease, device: { driver: board.driver }, pixelsDecoded: checks.forBoard(board).verifiesPixels },
+      info: {
+        name: board.name,
+        kind: provider.recordKind,
+        kernelRelease,
+        device: { driver: board.driver },
+        pixelsDecoded: checks.forBoard(board).verifiesPixels,
+      },
       target,
       board,
       // the pooled connection is closed by the command (closeTargets) at exit; the vboard keeps running for the next run
@@ -96,7 +107,10 @@ export function realStages(opts: RealStagesOptions = {}): IterateStages {
       const board = boardOf(s);
       runLock ??= await BoardLock.acquire(s.target, board.name, { log: (m) => ctx.log(m), what: 'iterate' });
       const powerCycle = powerCycleFor(board, s.target, providers.providerOf(board));
-      const keep = await loadedHelpers(s, build.modules.map((m) => m.name));
+      const keep = await loadedHelpers(
+        s,
+        build.modules.map((m) => m.name),
+      );
       if (keep.length) ctx.log(`keeping the board's own ${keep.join(', ')} (loaded, other drivers use them); deploying the rest`);
       const modules = build.modules.filter((m) => !keep.includes(m.name));
       const rec = await deployModules(
@@ -120,7 +134,14 @@ export function realStages(opts: RealStagesOptions = {}): IterateStages {
     plan: (ctx, req) => prepareVectors(ctx, req, runner),
     prepareDecode: async (ctx, s, plan) => {
       const board = boardOf(s);
-      const service = (s.decoding = await DecodeService.open({ board, target: s.target, backend: decoders.forBoard(board), checks, runner, log: (m, level) => ctx.log(m, level) }));
+      const service = (s.decoding = await DecodeService.open({
+        board,
+        target: s.target,
+        backend: decoders.forBoard(board),
+        checks,
+        runner,
+        log: (m, level) => ctx.log(m, level),
+      }));
       const inspect = service.decoder.inspectArgv?.();
       if (inspect) ctx.command([...providers.shellArgv(board), ...inspect]);
       // every vector onto the board at once (content-addressed: a second run uploads nothing)
@@ -129,7 +150,11 @@ export function realStages(opts: RealStagesOptions = {}): IterateStages {
       ctx.log(`vectors on the board (${plan.vectors.length}) in ${Date.now() - t0} ms`, 'debug');
       const b = service.binding;
       return {
-        device: { driver: b.device?.driver || board.driver, ...(b.device?.media ? { media: b.device.media } : {}), ...(b.device?.video ? { video: b.device.video } : {}) },
+        device: {
+          driver: b.device?.driver || board.driver,
+          ...(b.device?.media ? { media: b.device.media } : {}),
+          ...(b.device?.video ? { video: b.device.video } : {}),
+        },
         decoder: { name: b.implementation, version: b.version, ...(b.detail ? { detail: b.detail } : {}) },
       };
     },

@@ -69,7 +69,9 @@ export interface EnsureMppRigOptions {
 
 /** SHA-256 of the shim source (part of the shim's cache key). */
 export async function shimSourceSha256(path = SHIM_SOURCE): Promise<string> {
-  return createHash('sha256').update(await readFile(path)).digest('hex');
+  return createHash('sha256')
+    .update(await readFile(path))
+    .digest('hex');
 }
 
 /**

@@ -24,7 +24,9 @@ export const MPP_VP9_REGSET = 'Vdpu34xVp9dRegSet';
  * hash + the parser's source hash). Nothing is copied by hand.
  * @throws WorkbenchError `E_REGFIELDS` and the source errors of ensureMppSource.
  */
-export async function ensureMppFields(opts: { source?: MppSource; cacheRoot?: string; mirror?: string | null; log?: (m: string) => void } = {}): Promise<{ fields: RegField[]; source: MppSource }> {
+export async function ensureMppFields(
+  opts: { source?: MppSource; cacheRoot?: string; mirror?: string | null; log?: (m: string) => void } = {},
+): Promise<{ fields: RegField[]; source: MppSource }> {
   const source = opts.source ?? (await ensureMppSource({ cacheRoot: opts.cacheRoot, mirror: opts.mirror, log: opts.log }));
   const here = dirname(fileURLToPath(import.meta.url));
   const parser = createHash('sha256')

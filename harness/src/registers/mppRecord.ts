@@ -62,7 +62,9 @@ export async function resolveVector(arg: string): Promise<string> {
       hint: suite!.origin === 'generated' ? `run \`workbench vectors generate --only ${arg}\`` : `run \`workbench vectors fetch ${s} --mirror DIR\``,
     });
   }
-  throw new WorkbenchError('E_VECTOR_UNKNOWN', `"${arg}" is neither a file nor a vector of a suite`, { hint: 'pass a .ivf/.webm path or a name from `workbench vectors list`' });
+  throw new WorkbenchError('E_VECTOR_UNKNOWN', `"${arg}" is neither a file nor a vector of a suite`, {
+    hint: 'pass a .ivf/.webm path or a name from `workbench vectors list`',
+  });
 }
 
 /** The frames MPP submits as hardware jobs: every frame but `show_existing_frame` ones (they only re-output a decoded frame). */
@@ -100,7 +102,11 @@ export function pairRecords(vector: string, info: InspectResult, shim: ShimRecor
       `${vector}: MPP's hardware job ${bad.job} (decode-order frame ${f?.index ?? '?'}, ${f ? `${f.header.frameType}${f.header.intraOnly ? ' intra-only' : ''} ${f.header.width}x${f.header.height}` : 'beyond the stream'}) ended with status reg224=0x${bad.status.toString(16)} (no dec_rdy_sta)` +
         (bad.fault ? ' — a fault planted in the device stand-in' : '') +
         `; mpi_dec_test flagged ${errs.length} output frame(s) as erroneous${errs.length ? ` (first: frame ${errs[0]!.frame} err ${errs[0]!.err.toString(16)})` : ''}`,
-      { hint: bad.fault ? 'expected with a planted fault; without one this is a bug in the device stand-in' : 'the device stand-in answered an error status; check shim/mpp_service_shim.c' },
+      {
+        hint: bad.fault
+          ? 'expected with a planted fault; without one this is a bug in the device stand-in'
+          : 'the device stand-in answered an error status; check shim/mpp_service_shim.c',
+      },
     );
   }
   if (shim.length !== frames.length) {
@@ -120,7 +126,15 @@ export function pairRecords(vector: string, info: InspectResult, shim: ShimRecor
   }
   const paired = shim.map((r, i) => {
     const f = frames[i]!;
-    return { ...r, frame: f.index, frameType: f.header.frameType, intraOnly: f.header.intraOnly, showFrame: f.header.showFrame, width: f.header.width, height: f.header.height };
+    return {
+      ...r,
+      frame: f.index,
+      frameType: f.header.frameType,
+      intraOnly: f.header.intraOnly,
+      showFrame: f.header.showFrame,
+      width: f.header.width,
+      height: f.header.height,
+    };
   });
   const refs = referencedFrames(paired);
   return paired.map((r, i) => ({ ...r, refs: refs[i]! }));
@@ -176,15 +190,21 @@ export async function recordMpp(vectorPath: string, opts: RecordMppOptions = {})
     const log = r.stdout + (r.stderr ? `\n${r.stderr}` : '');
     await writeFile(join(work, 'mpp.log'), log);
     if (r.exitCode !== 0) {
-      throw new WorkbenchError('E_MPP_RUN', `${name}: mpi_dec_test exited with ${r.exitCode}${r.timedOut ? ' (killed after the timeout)' : ''}:\n${tail(log, 15)}`, {
-        hint: 'see the MPP log above; wb-mpp-shim lines name a request the device stand-in does not support',
-      });
+      throw new WorkbenchError(
+        'E_MPP_RUN',
+        `${name}: mpi_dec_test exited with ${r.exitCode}${r.timedOut ? ' (killed after the timeout)' : ''}:\n${tail(log, 15)}`,
+        {
+          hint: 'see the MPP log above; wb-mpp-shim lines name a request the device stand-in does not support',
+        },
+      );
     }
     let shim: ShimRecord[];
     try {
       shim = parseShimRecords(existsSync(join(work, 'shim.jsonl')) ? await readFile(join(work, 'shim.jsonl'), 'utf8') : '');
     } catch (e) {
-      throw new WorkbenchError('E_MPP_RECORDS', `${name}: the shim's records do not match the schema: ${(e as Error).message}`, { hint: 'shim/mpp_service_shim.c and records.ts disagree' });
+      throw new WorkbenchError('E_MPP_RECORDS', `${name}: the shim's records do not match the schema: ${(e as Error).message}`, {
+        hint: 'shim/mpp_service_shim.c and records.ts disagree',
+      });
     }
     const records = pairRecords(name, info, shim, log);
     const summary: RecordSummary = {

@@ -170,9 +170,13 @@ export async function ensureMppSource(opts: EnsureMppSourceOptions = {}): Promis
       await rm(dl);
       const tree = await treeSha256(join(tmp, 'src'));
       if (tree !== m.tree_sha256) {
-        throw new WorkbenchError('E_CHECKSUM', `${m.name}: tree checksum mismatch: the tree from ${origin} hashes to ${tree}, the manifest says ${m.tree_sha256}`, {
-          hint: 'the archive is not the pinned commit; it was not stored',
-        });
+        throw new WorkbenchError(
+          'E_CHECKSUM',
+          `${m.name}: tree checksum mismatch: the tree from ${origin} hashes to ${tree}, the manifest says ${m.tree_sha256}`,
+          {
+            hint: 'the archive is not the pinned commit; it was not stored',
+          },
+        );
       }
       return { files: ['src/CMakeLists.txt'], extra: { origin, commit: m.commit } };
     },

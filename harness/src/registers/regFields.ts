@@ -182,7 +182,9 @@ export function registerFields(headers: { file: string; text: string }[], setNam
   const out: RegField[] = [];
   for (const m of parseMembers(set, file, types)) {
     if (m.name === null || bases[m.name] === undefined) {
-      throw new WorkbenchError('E_REGFIELDS', `${setName}.${m.name ?? '(anonymous)'} has no register base`, { hint: 'the HAL source names no OFFSET_* for it' });
+      throw new WorkbenchError('E_REGFIELDS', `${setName}.${m.name ?? '(anonymous)'} has no register base`, {
+        hint: 'the HAL source names no OFFSET_* for it',
+      });
     }
     const base = bases[m.name]! * 32;
     layout([m], base, '', (f) => out.push({ name: f.name, reg: Math.floor(f.bit / 32), lsb: f.bit % 32, width: f.width }));
@@ -211,7 +213,7 @@ export function memberBases(halSource: string, comHeader: string): Record<string
 
 /** Value of a field in a register word. */
 export function fieldValue(f: RegField, word: number): number {
-  return f.width === 32 ? word >>> 0 : (word >>> f.lsb) & ((1 << f.width) >>> 0) - 1;
+  return f.width === 32 ? word >>> 0 : (word >>> f.lsb) & (((1 << f.width) >>> 0) - 1);
 }
 
 /** The fields of a record's written registers with their values (fields of registers the record did not write are left out). */

@@ -58,10 +58,17 @@ export function summaryMarkdown(r: RunRecord, diff?: RunDiff): string {
       ` (of ${c.total}); exit code ${r.exitCode}`,
   );
   out.push(`- Started ${r.startedAt}, took ${formatDuration(r.durationMs)}`);
-  if (r.board) out.push(`- Board: ${mdCell(r.board.name)} (${r.board.kind}), kernel ${mdCell(r.board.kernelRelease)}, driver ${mdCell(r.board.device.driver)}${r.board.device.media ? ` on ${mdCell(r.board.device.media)}` : ''}`);
+  if (r.board)
+    out.push(
+      `- Board: ${mdCell(r.board.name)} (${r.board.kind}), kernel ${mdCell(r.board.kernelRelease)}, driver ${mdCell(r.board.device.driver)}${r.board.device.media ? ` on ${mdCell(r.board.device.media)}` : ''}`,
+    );
   if (r.kernel) {
-    out.push(`- Kernel base: ${mdCell(r.kernel.manifest)}${r.kernel.baseCommit ? `, base-commit ${r.kernel.baseCommit}` : ''}${r.kernel.baseVersion ? `, ${mdCell(r.kernel.baseVersion)}` : ''}`);
-    out.push(`- Series: ${r.kernel.series.patches.length} patch(es), hash ${r.kernel.series.hash.slice(0, 16)}${r.kernel.series.changeId ? `, change-id ${mdCell(r.kernel.series.changeId)}` : ''}`);
+    out.push(
+      `- Kernel base: ${mdCell(r.kernel.manifest)}${r.kernel.baseCommit ? `, base-commit ${r.kernel.baseCommit}` : ''}${r.kernel.baseVersion ? `, ${mdCell(r.kernel.baseVersion)}` : ''}`,
+    );
+    out.push(
+      `- Series: ${r.kernel.series.patches.length} patch(es), hash ${r.kernel.series.hash.slice(0, 16)}${r.kernel.series.changeId ? `, change-id ${mdCell(r.kernel.series.changeId)}` : ''}`,
+    );
     for (const m of r.kernel.modules) out.push(`- Module ${mdCell(m.name)}: sha256 ${m.sha256}, vermagic ${code(m.vermagic)}`);
   }
   if (r.decoder) out.push(`- Decoder: ${mdCell(r.decoder.name)} ${mdCell(r.decoder.version)}${r.decoder.detail ? ` (${mdCell(r.decoder.detail)})` : ''}`);
@@ -71,7 +78,10 @@ export function summaryMarkdown(r: RunRecord, diff?: RunDiff): string {
   out.push('');
 
   out.push('## Stages', '', '| stage | status | time | detail |', '|---|---|---|---|');
-  for (const s of r.stages) out.push(`| ${mdCell(s.name)} | ${s.status} | ${formatDuration(s.durationMs)} | ${mdCell(s.error ? `${s.error.code}: ${s.error.message}` : s.detail ?? '')} |`);
+  for (const s of r.stages)
+    out.push(
+      `| ${mdCell(s.name)} | ${s.status} | ${formatDuration(s.durationMs)} | ${mdCell(s.error ? `${s.error.code}: ${s.error.message}` : (s.detail ?? ''))} |`,
+    );
   out.push('');
 
   if (diff) {
@@ -98,13 +108,16 @@ export function summaryMarkdown(r: RunRecord, diff?: RunDiff): string {
   if (r.diagnostics?.length) {
     out.push('## Build and static-check diagnostics', '');
     for (const d of r.diagnostics)
-      out.push(`- ${d.severity} (${mdCell(d.tool)}) ${d.file ? code(`${d.file}${d.line !== undefined ? `:${d.line}` : ''}`) + ': ' : ''}${mdCell(d.message)}${d.patch ? ` [${mdCell(d.patch)}]` : ''}`);
+      out.push(
+        `- ${d.severity} (${mdCell(d.tool)}) ${d.file ? code(`${d.file}${d.line !== undefined ? `:${d.line}` : ''}`) + ': ' : ''}${mdCell(d.message)}${d.patch ? ` [${mdCell(d.patch)}]` : ''}`,
+      );
     out.push('');
   }
   const findings = [...r.kernelLog, ...r.vectors.flatMap((v) => v.kernelLog)];
   if (findings.length) {
     out.push('## Kernel log', '');
-    for (const f of findings) out.push(`- [${f.severity}] ${mdCell(f.kind)}${f.vector ? ` (${mdCell(f.vector)})` : f.stage ? ` (${mdCell(f.stage)})` : ''}: ${mdCell(f.line)}`);
+    for (const f of findings)
+      out.push(`- [${f.severity}] ${mdCell(f.kind)}${f.vector ? ` (${mdCell(f.vector)})` : f.stage ? ` (${mdCell(f.stage)})` : ''}: ${mdCell(f.line)}`);
     out.push('');
   }
   out.push('## Reproduce', '');

@@ -10,7 +10,17 @@ import { CHECKS, isFailure, type Check } from '../model/verdict.ts';
 
 /** Counts per verdict; `planned` is the number of vectors the run meant to decode. */
 export function countVerdicts(vectors: readonly VectorResult[], planned: number): Counts {
-  const c: Counts = { total: planned, ran: vectors.length, notRun: Math.max(0, planned - vectors.length), pass: 0, fail: 0, timeout: 0, error: 0, 'not-supported': 0, crash: 0 };
+  const c: Counts = {
+    total: planned,
+    ran: vectors.length,
+    notRun: Math.max(0, planned - vectors.length),
+    pass: 0,
+    fail: 0,
+    timeout: 0,
+    error: 0,
+    'not-supported': 0,
+    crash: 0,
+  };
   for (const v of vectors) c[v.verdict.result] += 1;
   return c;
 }
@@ -62,8 +72,14 @@ export function exitCodeFor(opts: { vectors: readonly VectorResult[]; infraFaile
 export function newRunId(board: string, when: Date = new Date(), rand: () => number = Math.random): string {
   const iso = when.toISOString(); // 2026-11-14T10:15:00.000Z
   const stamp = iso.slice(0, 10).replace(/-/g, '') + '-' + iso.slice(11, 19).replace(/:/g, '');
-  const b = board.replace(/[^A-Za-z0-9._-]/g, '_').replace(/^[._-]+/, '').slice(0, 40) || 'board';
-  const hex = Math.floor(rand() * 0x10000).toString(16).padStart(4, '0');
+  const b =
+    board
+      .replace(/[^A-Za-z0-9._-]/g, '_')
+      .replace(/^[._-]+/, '')
+      .slice(0, 40) || 'board';
+  const hex = Math.floor(rand() * 0x10000)
+    .toString(16)
+    .padStart(4, '0');
   return `${stamp}-${b}-${hex}`;
 }
 
@@ -95,7 +111,10 @@ export function verdictLine(v: VectorResult): string {
     case 'pass':
       return d.message ?? 'all checks that ran passed';
     case 'fail':
-      return `first bad frame ${d.firstBadFrame}, ${d.mismatchingFrames} mismatching, ${d.framesProduced}/${d.framesExpected} frames` + (d.message ? `: ${d.message}` : '');
+      return (
+        `first bad frame ${d.firstBadFrame}, ${d.mismatchingFrames} mismatching, ${d.framesProduced}/${d.framesExpected} frames` +
+        (d.message ? `: ${d.message}` : '')
+      );
     case 'timeout':
       return `no result within ${formatDuration(d.timeoutMs)}` + (d.message ? `: ${d.message}` : '');
     case 'not-supported':

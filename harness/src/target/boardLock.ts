@@ -145,11 +145,11 @@ export class BoardLock {
         const [, age = '0', text = ''] = out.split('\t');
         const holder = parseHolder(text);
         const ageMs = Number(age) * 1000;
-        const stale = holder
-          ? (holder.host === me.host && (!pidAlive(holder.pid) || holder.pid === me.pid)) || ageMs > STALE_MS
-          : ageMs > 60_000;
+        const stale = holder ? (holder.host === me.host && (!pidAlive(holder.pid) || holder.pid === me.pid)) || ageMs > STALE_MS : ageMs > 60_000;
         if (stale) {
-          opts.log?.(`breaking a stale lock on board ${board} (${holder ? describeHolder(board, holder) : 'no holder recorded'}; ${holder && holder.host === me.host ? 'that process is gone' : `not renewed for ${age} s`})`);
+          opts.log?.(
+            `breaking a stale lock on board ${board} (${holder ? describeHolder(board, holder) : 'no holder recorded'}; ${holder && holder.host === me.host ? 'that process is gone' : `not renewed for ${age} s`})`,
+          );
           await runScript(target, SCRIPT, ['break', path, text], { timeoutMs: 30_000 });
           continue;
         }

@@ -89,7 +89,10 @@ const remotePathTemplate = z
       return false;
     }
   }, 'expected an absolute remote path without .. (may contain {release})')
-  .refine((p) => /^[A-Za-z0-9._+/-]*$/.test(p.replaceAll('{release}', 'r')), 'expected a path of letters, digits and . _ + - / only (no spaces or shell metacharacters)');
+  .refine(
+    (p) => /^[A-Za-z0-9._+/-]*$/.test(p.replaceAll('{release}', 'r')),
+    'expected a path of letters, digits and . _ + - / only (no spaces or shell metacharacters)',
+  );
 
 /** No NUL, newline or other C0/DEL control characters (a tab is allowed in commands). */
 const NO_CONTROL = /^[^\x00-\x08\x0a-\x1f\x7f]*$/;
@@ -124,20 +127,40 @@ const BoardEntrySchema = z
       .regex(/^[A-Za-z0-9.:_][A-Za-z0-9.:_-]*$/, 'expected a host name or IP address'),
     port: z.number().int().min(1).max(65535).default(22),
     // useradd(8): user names are at most 32 characters.
-    user: z.string().max(32, 'expected a user name of at most 32 characters').regex(/^[a-z_][a-z0-9_.-]*$/i, 'expected a user name').default('root'),
+    user: z
+      .string()
+      .max(32, 'expected a user name of at most 32 characters')
+      .regex(/^[a-z_][a-z0-9_.-]*$/i, 'expected a user name')
+      .default('root'),
     identity: localPath.optional(),
     host_key_alias: z.string().regex(NAME_RE).optional(),
-    kind: z.string().regex(/^[a-z][a-z0-9-]{0,31}$/, 'expected a board kind such as "ssh"').default('ssh'),
+    kind: z
+      .string()
+      .regex(/^[a-z][a-z0-9-]{0,31}$/, 'expected a board kind such as "ssh"')
+      .default('ssh'),
     arch: z.enum(['amd64', 'arm64']).optional(),
-    driver: z.string().regex(/^[a-z0-9_-]{1,32}$/, 'expected a kernel driver name such as "rkvdec"').optional(),
-    decoder: z.string().regex(/^[a-z0-9][a-z0-9-]{0,63}$/, 'expected a decoder name such as "gst-v4l2sl-vp9"').optional(),
+    driver: z
+      .string()
+      .regex(/^[a-z0-9_-]{1,32}$/, 'expected a kernel driver name such as "rkvdec"')
+      .optional(),
+    decoder: z
+      .string()
+      .regex(/^[a-z0-9][a-z0-9-]{0,63}$/, 'expected a decoder name such as "gst-v4l2sl-vp9"')
+      .optional(),
     flavour: z.enum(['vboard', 'arm64']).optional(),
     module_dir: remotePathTemplate.default(DEFAULT_MODULE_DIR),
     console: hostCommand.optional(),
     power_on: hostCommand.optional(),
     power_off: hostCommand.optional(),
     power_cycle: hostCommand.optional(),
-    labels: z.array(z.string().max(64, 'expected a label of at most 64 characters').regex(/^[A-Za-z0-9._:+-]+$/, 'expected a label without spaces')).default([]),
+    labels: z
+      .array(
+        z
+          .string()
+          .max(64, 'expected a label of at most 64 characters')
+          .regex(/^[A-Za-z0-9._:+-]+$/, 'expected a label without spaces'),
+      )
+      .default([]),
   })
   .strict();
 
@@ -148,7 +171,8 @@ export const BoardsFileSchema = z
       .record(z.string(), BoardEntrySchema)
       .superRefine((boards, ctx) => {
         for (const name of Object.keys(boards)) {
-          if (!NAME_RE.test(name)) ctx.addIssue({ code: 'custom', path: [name], message: 'board names are letters, digits, . _ - (max 64), not starting with . or -' });
+          if (!NAME_RE.test(name))
+            ctx.addIssue({ code: 'custom', path: [name], message: 'board names are letters, digits, . _ - (max 64), not starting with . or -' });
         }
       })
       .default({}),
@@ -218,9 +242,13 @@ export function loadBoards(builtins: readonly Board[], files: BoardFiles = board
   for (const file of [files.project, files.user]) {
     for (const b of readFile(file)) {
       if (builtins.some((x) => x.name === b.name)) {
-        throw new WorkbenchError('E_CONFIG', `${file}: board.${b.name}: '${b.name}' is a built-in board (kind ${byName.get(b.name)!.kind}) and cannot be redefined`, {
-          hint: `rename [board.${b.name}] in ${file}`,
-        });
+        throw new WorkbenchError(
+          'E_CONFIG',
+          `${file}: board.${b.name}: '${b.name}' is a built-in board (kind ${byName.get(b.name)!.kind}) and cannot be redefined`,
+          {
+            hint: `rename [board.${b.name}] in ${file}`,
+          },
+        );
       }
       byName.set(b.name, b);
     }

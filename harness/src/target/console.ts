@@ -94,9 +94,13 @@ export class ConsoleCapture {
       if (m) return m;
       const left = deadline - Date.now();
       if (left <= 0 || this.exited) {
-        throw new WorkbenchError('E_CONSOLE_TIMEOUT', `console of ${this.board}: no match for ${re} within ${timeoutMs} ms${this.exited ? ` (console command exited ${this.exited.exitCode})` : ''}; last lines:\n${this.buf.trimEnd().split('\n').slice(-5).join('\n')}`, {
-          hint: 'check the console command in boards.toml and that the board prints on that port',
-        });
+        throw new WorkbenchError(
+          'E_CONSOLE_TIMEOUT',
+          `console of ${this.board}: no match for ${re} within ${timeoutMs} ms${this.exited ? ` (console command exited ${this.exited.exitCode})` : ''}; last lines:\n${this.buf.trimEnd().split('\n').slice(-5).join('\n')}`,
+          {
+            hint: 'check the console command in boards.toml and that the board prints on that port',
+          },
+        );
       }
       await new Promise<void>((r) => {
         const t = setTimeout(r, Math.min(left, 250));

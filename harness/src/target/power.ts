@@ -25,7 +25,11 @@ export async function power(board: Board, action: PowerAction, runner: Runner, o
     await new Promise((r) => setTimeout(r, opts.offMs ?? 3000));
     return [off, await run(board.power.on, 'on')];
   }
-  throw new WorkbenchError('E_NO_POWER_CONTROL', `board ${board.name} has no power_${action} command${action === 'cycle' ? ' (nor power_off + power_on)' : ''}`, {
-    hint: `set power_${action} for [board.${board.name}] in ${board.source === 'built-in' ? 'boards.toml' : board.source}`,
-  });
+  throw new WorkbenchError(
+    'E_NO_POWER_CONTROL',
+    `board ${board.name} has no power_${action} command${action === 'cycle' ? ' (nor power_off + power_on)' : ''}`,
+    {
+      hint: `set power_${action} for [board.${board.name}] in ${board.source === 'built-in' ? 'boards.toml' : board.source}`,
+    },
+  );
 }

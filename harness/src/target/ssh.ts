@@ -12,7 +12,8 @@ import type { ExecOptions, ExecResult, Target } from './types.ts';
 
 export type { SshOptions } from './sshConnection.ts';
 
-const RETRYABLE_NET = /ECONNREFUSED|ECONNRESET|EPIPE|ETIMEDOUT|EHOSTUNREACH|ENETUNREACH|ECONNABORTED|Timed out while waiting for handshake|handshake|Connection lost|socket hang up|Keepalive timeout|No response from server/i;
+const RETRYABLE_NET =
+  /ECONNREFUSED|ECONNRESET|EPIPE|ETIMEDOUT|EHOSTUNREACH|ENETUNREACH|ECONNABORTED|Timed out while waiting for handshake|handshake|Connection lost|socket hang up|Keepalive timeout|No response from server/i;
 
 /** Internal options of one channel. */
 interface ChannelOptions extends ExecOptions {
@@ -281,9 +282,13 @@ export class SshTarget implements Target {
         if (timedOut) {
           if (opts.allowFailure) return resolve(r);
           return reject(
-            new WorkbenchError('E_REMOTE_TIMEOUT', `${this.name}: \`${shown}\` did not finish within ${opts.timeoutMs} ms; its remote process tree was killed`, {
-              hint: 'the board may be overloaded or the command hung; see the kernel log (`dmesg`) on the board',
-            }),
+            new WorkbenchError(
+              'E_REMOTE_TIMEOUT',
+              `${this.name}: \`${shown}\` did not finish within ${opts.timeoutMs} ms; its remote process tree was killed`,
+              {
+                hint: 'the board may be overloaded or the command hung; see the kernel log (`dmesg`) on the board',
+              },
+            ),
           );
         }
         if (aborted) return reject(new WorkbenchError('E_ABORTED', `${this.name}: \`${shown}\` aborted; its remote process tree was killed`));
@@ -299,7 +304,9 @@ export class SshTarget implements Target {
         if (exitCode === undefined) {
           r.exitCode = -1;
           if (opts.allowFailure) return resolve(r);
-          return reject(new WorkbenchError('E_REMOTE_FAILED', `${this.name}: \`${shown}\` ended without an exit status${exitSignal ? ` (signal ${exitSignal})` : ''}`));
+          return reject(
+            new WorkbenchError('E_REMOTE_FAILED', `${this.name}: \`${shown}\` ended without an exit status${exitSignal ? ` (signal ${exitSignal})` : ''}`),
+          );
         }
         if (opts.allowFailure || exitCode === 0) return resolve(r);
         const tail = r.stderr.trim().split('\n').slice(-10).join('\n');
@@ -372,7 +379,9 @@ export class SshTarget implements Target {
     }
     const remote = r.stdout.split(/\s+/)[0];
     if (remote !== sha256) {
-      throw new WorkbenchError('E_TRANSFER', `${this.name}: ${remotePath} SHA-256 ${remote} differs from local ${sha256}`, { hint: 'the transfer was corrupted; retry' });
+      throw new WorkbenchError('E_TRANSFER', `${this.name}: ${remotePath} SHA-256 ${remote} differs from local ${sha256}`, {
+        hint: 'the transfer was corrupted; retry',
+      });
     }
     return { bytes, sha256 };
   }

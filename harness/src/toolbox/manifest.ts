@@ -124,11 +124,7 @@ export function lockedPackageNames(d: NonNullable<KernelManifest['debian']>, ker
  * @param headerVersions map headers package name -> candidate version.
  * @returns the kernel release, e.g. `7.2.13+deb14-amd64`, or undefined.
  */
-export function pickKernelRelease(
-  d: NonNullable<KernelManifest['debian']>,
-  sourceVersion: string,
-  headerVersions: Record<string, string>,
-): string | undefined {
+export function pickKernelRelease(d: NonNullable<KernelManifest['debian']>, sourceVersion: string, headerVersions: Record<string, string>): string | undefined {
   const re = new RegExp(`^linux-headers-(${d.series.replace('.', '\\.')}\\.\\d+\\S*-${d.flavour.replace(/[-.]/g, '\\$&')})$`);
   const matches = Object.entries(headerVersions)
     .map(([pkg, ver]) => ({ rel: re.exec(pkg)?.[1], ver }))

@@ -86,7 +86,12 @@ export const MINIMAL_DPKG_OPTIONS: readonly string[] = [
  * {@link lockStaleError}, pass `pins`); otherwise `code` with the last 20
  * lines of mmdebstrap's output and the packages apt could not find.
  */
-export function mmdebstrapFailure(r: Pick<RunResult, 'exitCode' | 'stdout' | 'stderr'>, what: string, code: string, pins?: { manifest: KernelManifest; lock: KernelLock }): WorkbenchError {
+export function mmdebstrapFailure(
+  r: Pick<RunResult, 'exitCode' | 'stdout' | 'stderr'>,
+  what: string,
+  code: string,
+  pins?: { manifest: KernelManifest; lock: KernelLock },
+): WorkbenchError {
   const missing = missingPackagesFromAptOutput(r.stderr + r.stdout);
   if (pins) {
     const locked = missing.filter((x) => Object.keys(pins.lock.packages).includes(x.split('=')[0]!));

@@ -38,11 +38,7 @@ export function parseAptPolicy(text: string): Record<string, string> {
  * @param apt runs an apt-cache command (argv without the program) in a chroot of the suite.
  * @throws WorkbenchError `E_LOCK_RESOLVE` when the suite lacks a package.
  */
-export async function resolveLock(
-  m: KernelManifest,
-  apt: (argv: string[]) => Promise<string>,
-  now: Date = new Date(),
-): Promise<Omit<KernelLock, 'file'>> {
+export async function resolveLock(m: KernelManifest, apt: (argv: string[]) => Promise<string>, now: Date = new Date()): Promise<Omit<KernelLock, 'file'>> {
   const d = m.debian;
   if (!d) throw new WorkbenchError('E_MANIFEST_KIND', `${m.file} is not a [debian] manifest; git manifests need no lock`);
   const src = `linux-source-${d.series}`;

@@ -183,4 +183,3 @@ export function parseDpkgQuery(text: string): Record<string, string> {
   }
   return out;
 }
-

@@ -24,13 +24,20 @@ export interface VboardConnection {
  */
 export function sshArgv(c: VboardConnection, extra: string[] = []): string[] {
   return [
-    '-i', c.identityFile,
-    '-p', String(c.port),
-    '-o', `UserKnownHostsFile=${c.knownHostsFile}`,
-    '-o', 'StrictHostKeyChecking=yes',
-    '-o', `HostKeyAlias=${c.hostKeyAlias}`,
-    '-o', 'IdentitiesOnly=yes',
-    '-o', 'LogLevel=ERROR',
+    '-i',
+    c.identityFile,
+    '-p',
+    String(c.port),
+    '-o',
+    `UserKnownHostsFile=${c.knownHostsFile}`,
+    '-o',
+    'StrictHostKeyChecking=yes',
+    '-o',
+    `HostKeyAlias=${c.hostKeyAlias}`,
+    '-o',
+    'IdentitiesOnly=yes',
+    '-o',
+    'LogLevel=ERROR',
     `${c.user}@${c.host}`,
     ...extra,
   ];

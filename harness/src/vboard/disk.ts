@@ -51,7 +51,10 @@ export async function ensureDisk(
   const kh = p.knownHosts;
   const d = readJson<DiskState>(p.diskFile);
   const [type, b64] = img.hostKey.split(' ');
-  if (!type || !b64) throw new WorkbenchError('E_VBOARD_IMAGE', `image ${img.dir} has no host key recorded`, { hint: 'rebuild it: `workbench vboard down`, then `workbench vboard up --rebuild`' });
+  if (!type || !b64)
+    throw new WorkbenchError('E_VBOARD_IMAGE', `image ${img.dir} has no host key recorded`, {
+      hint: 'rebuild it: `workbench vboard down`, then `workbench vboard up --rebuild`',
+    });
   if (fresh || !d || d.imageKey !== img.key || !existsSync(p.disk)) {
     log?.(fresh ? 'resetting the guest disk from the image' : 'creating the guest disk from the image');
     const tmp = `${p.disk}.tmp-${process.pid}`;
@@ -66,7 +69,12 @@ export async function ensureDisk(
 }
 
 function hasEntry(kh: string, name: string = VBOARD_NAME): boolean {
-  return existsSync(kh) && readFileSync(kh, 'utf8').split('\n').some((l) => l.split(/\s+/)[0]?.split(',').includes(name));
+  return (
+    existsSync(kh) &&
+    readFileSync(kh, 'utf8')
+      .split('\n')
+      .some((l) => l.split(/\s+/)[0]?.split(',').includes(name))
+  );
 }
 
 /**

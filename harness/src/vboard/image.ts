@@ -83,9 +83,23 @@ export function moduleLoadOrder(modulesDep: string, wanted: readonly string[]): 
   for (const line of modulesDep.split('\n')) {
     const i = line.indexOf(':');
     if (i < 0) continue;
-    deps.set(line.slice(0, i).trim(), line.slice(i + 1).trim().split(/\s+/).filter(Boolean));
+    deps.set(
+      line.slice(0, i).trim(),
+      line
+        .slice(i + 1)
+        .trim()
+        .split(/\s+/)
+        .filter(Boolean),
+    );
   }
-  const byName = (n: string) => [...deps.keys()].find((p) => p.replace(/^.*\//, '').replace(/\.ko(\.\w+)?$/, '').replace(/-/g, '_') === n.replace(/-/g, '_'));
+  const byName = (n: string) =>
+    [...deps.keys()].find(
+      (p) =>
+        p
+          .replace(/^.*\//, '')
+          .replace(/\.ko(\.\w+)?$/, '')
+          .replace(/-/g, '_') === n.replace(/-/g, '_'),
+    );
   const order: string[] = [];
   const visit = (p: string, stack: string[]) => {
     if (order.includes(p) || stack.includes(p)) return;
@@ -104,7 +118,9 @@ export function moduleLoadOrder(modulesDep: string, wanted: readonly string[]): 
 async function imageInputs(lock: KernelLock, modulesKey: string): Promise<Record<string, unknown>> {
   const guest: Record<string, string> = {};
   for (const f of (await readdir(GUEST_DIR)).sort()) {
-    guest[f] = createHash('sha256').update(await readFile(join(GUEST_DIR, f))).digest('hex');
+    guest[f] = createHash('sha256')
+      .update(await readFile(join(GUEST_DIR, f)))
+      .digest('hex');
   }
   return {
     format: VBOARD_IMAGE_FORMAT,
@@ -161,7 +177,19 @@ export async function ensureVboardImage(
       await buildInitramfs(runner, rootfs, rel, tmp);
       opts.log?.(`building the ${IMAGE_SIZE} ext4 root disk`);
       await runner.run(
-        ['mkfs.ext4', '-q', '-F', '-L', 'vboard-root', '-E', 'root_owner=0:0,lazy_itable_init=0,lazy_journal_init=0', '-d', rootfs, join(tmp, 'rootfs.ext4'), IMAGE_SIZE],
+        [
+          'mkfs.ext4',
+          '-q',
+          '-F',
+          '-L',
+          'vboard-root',
+          '-E',
+          'root_owner=0:0,lazy_itable_init=0,lazy_journal_init=0',
+          '-d',
+          rootfs,
+          join(tmp, 'rootfs.ext4'),
+          IMAGE_SIZE,
+        ],
         { timeoutMs: 10 * 60_000 },
       );
       await rm(rootfs, { recursive: true, force: true });
@@ -188,7 +216,15 @@ async function buildRootfs(runner: Runner, m: KernelManifest, lock: KernelLock, 
   const kernelPkgs = Object.entries(lock.packages)
     .filter(([p]) => /^linux-(modules|binary)-/.test(p))
     .map(([p, v]) => `${p}=${v}`);
-  await buildGuestRootfs(runner, { manifest: m, lock, rootfs, include: [...ROOTFS_PACKAGES, ...kernelPkgs], pluginFiles: GST_PLUGIN_FILES, what: 'vboard', log });
+  await buildGuestRootfs(runner, {
+    manifest: m,
+    lock,
+    rootfs,
+    include: [...ROOTFS_PACKAGES, ...kernelPkgs],
+    pluginFiles: GST_PLUGIN_FILES,
+    what: 'vboard',
+    log,
+  });
 }
 
 /** What {@link buildGuestRootfs} builds. */
@@ -292,4 +328,3 @@ export async function buildGuestInitramfs(
   await runner.run(['sh', '-c', 'cd "$1" && find . | LC_ALL=C sort | cpio -o -H newc -R 0:0 --quiet > "$2"', 'sh', tree, join(out, 'initrd.cpio')]);
   await rm(tree, { recursive: true, force: true });
 }
-

@@ -26,8 +26,7 @@ export function archiveKind(name: string): ArchiveKind {
 export function safeMemberPath(dest: string, name: string, archive: string): string {
   const clean = name.replace(/\\/g, '/');
   const parts = clean.split('/').filter((p) => p !== '' && p !== '.');
-  const bad =
-    clean.includes('\0') || isAbsolute(clean) || /^[A-Za-z]:/.test(clean) || clean.startsWith('/') || parts.some((p) => p === '..');
+  const bad = clean.includes('\0') || isAbsolute(clean) || /^[A-Za-z]:/.test(clean) || clean.startsWith('/') || parts.some((p) => p === '..');
   const target = resolve(dest, ...parts);
   if (bad || parts.length === 0 || !(target + sep).startsWith(resolve(dest) + sep)) {
     throw new WorkbenchError('E_ARCHIVE_UNSAFE', `${archive}: member "${name}" would be written outside the destination (path traversal)`, {
@@ -86,7 +85,12 @@ function extractZip(archive: string, dest: string): Promise<string[]> {
         const msg = (e as Error)?.message ?? String(e);
         if (e instanceof WorkbenchError) rej(e);
         else if (/invalid relative path|absolute path|invalid characters/i.test(msg)) {
-          rej(new WorkbenchError('E_ARCHIVE_UNSAFE', `${archive}: ${msg} (path traversal refused)`, { hint: 'the archive is malicious or broken; it was not extracted', cause: e }));
+          rej(
+            new WorkbenchError('E_ARCHIVE_UNSAFE', `${archive}: ${msg} (path traversal refused)`, {
+              hint: 'the archive is malicious or broken; it was not extracted',
+              cause: e,
+            }),
+          );
         } else rej(new WorkbenchError('E_ARCHIVE', `${archive}: ${msg}`, { cause: e }));
       };
       zip.on('error', fail);

@@ -27,10 +27,28 @@ export function vpxdecArgv(file: string, out: string, opts: { limit?: number } =
  */
 export function ffmpegDecodeArgv(file: string, out: string): string[] {
   return [
-    'ffmpeg', '-hide_banner', '-nostdin', '-nostats', '-y', '-threads', '1',
-    '-c:v', 'vp9', '-i', file, '-map', '0:v:0',
-    '-fps_mode', 'passthrough', '-autoscale', '0', '-vf', 'showinfo',
-    '-f', 'rawvideo', out,
+    'ffmpeg',
+    '-hide_banner',
+    '-nostdin',
+    '-nostats',
+    '-y',
+    '-threads',
+    '1',
+    '-c:v',
+    'vp9',
+    '-i',
+    file,
+    '-map',
+    '0:v:0',
+    '-fps_mode',
+    'passthrough',
+    '-autoscale',
+    '0',
+    '-vf',
+    'showinfo',
+    '-f',
+    'rawvideo',
+    out,
   ];
 }
 
@@ -38,7 +56,10 @@ export function ffmpegDecodeArgv(file: string, out: string): string[] {
 export async function vpxdecVersion(runner: Runner): Promise<string> {
   const r = await runner.run(['vpxdec', '--help'], { allowFailure: true });
   const m = /vp9\s+-\s+(.*VP9 Decoder.*?)\s*$/m.exec(r.stdout + r.stderr);
-  if (!m) throw new WorkbenchError('E_TOOL_VERSION', 'cannot read the VP9 decoder version from `vpxdec --help`', { hint: 'is vpx-tools installed? run `workbench doctor`' });
+  if (!m)
+    throw new WorkbenchError('E_TOOL_VERSION', 'cannot read the VP9 decoder version from `vpxdec --help`', {
+      hint: 'is vpx-tools installed? run `workbench doctor`',
+    });
   return m[1]!.trim();
 }
 
@@ -46,7 +67,10 @@ export async function vpxdecVersion(runner: Runner): Promise<string> {
 export async function vpxencVersion(runner: Runner): Promise<string> {
   const r = await runner.run(['vpxenc', '--help'], { allowFailure: true });
   const m = /vp9\s+-\s+(.*VP9 Encoder.*?)(\s+\(default\))?\s*$/m.exec(r.stdout + r.stderr);
-  if (!m) throw new WorkbenchError('E_TOOL_VERSION', 'cannot read the VP9 encoder version from `vpxenc --help`', { hint: 'is vpx-tools installed? run `workbench doctor`' });
+  if (!m)
+    throw new WorkbenchError('E_TOOL_VERSION', 'cannot read the VP9 encoder version from `vpxenc --help`', {
+      hint: 'is vpx-tools installed? run `workbench doctor`',
+    });
   return m[1]!.trim();
 }
 

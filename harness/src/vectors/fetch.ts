@@ -43,7 +43,13 @@ export async function fetchSuite(name: string, opts: StoreOptions & { only?: str
     } catch (e) {
       if (!(e instanceof WorkbenchError)) throw e;
       const status: FetchOutcome['status'] =
-        e.code === 'E_NOT_AVAILABLE' ? 'not-available' : e.code === 'E_CHECKSUM' ? 'checksum-mismatch' : e.code === 'E_ARCHIVE_UNSAFE' ? 'unsafe-archive' : 'failed';
+        e.code === 'E_NOT_AVAILABLE'
+          ? 'not-available'
+          : e.code === 'E_CHECKSUM'
+            ? 'checksum-mismatch'
+            : e.code === 'E_ARCHIVE_UNSAFE'
+              ? 'unsafe-archive'
+              : 'failed';
       outcomes.push({ name: v.name, status, path: null, detail: e.message });
       opts.log?.(`${v.name}: ${status}: ${e.message}`);
     }

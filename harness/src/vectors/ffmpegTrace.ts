@@ -83,7 +83,11 @@ export interface TraceMismatch {
  * offsets, same values. Elements that only one side has are mismatches too.
  * @returns the mismatches (empty when they agree) and how many elements were compared
  */
-export function compareFrameTrace(frame: number, mine: readonly TraceElement[], ff: readonly FfTraceElement[]): { mismatches: TraceMismatch[]; compared: number } {
+export function compareFrameTrace(
+  frame: number,
+  mine: readonly TraceElement[],
+  ff: readonly FfTraceElement[],
+): { mismatches: TraceMismatch[]; compared: number } {
   const theirs = ff.filter((e) => !FF_IGNORED.has(e.name)).map((e) => ({ ...e, name: FF_TO_SPEC[e.name] ?? e.name }));
   const mismatches: TraceMismatch[] = [];
   const n = Math.max(theirs.length, mine.length);

@@ -17,20 +17,67 @@ const INTERP_SHORT: Record<string, string> = {
  */
 export function formatFrameTable(r: InspectResult): string {
   const head = [
-    '#', 'out', 'pkt', 'sf', 'offset', 'size', 'type', 'show', 'size WxH', 'prof', 'bd', 'refresh', 'refs(idx:bias)', 'sz', 'interp',
-    'q', 'dq', 'lf', 'seg', 'tiles', 'mode', 'ctx', 'uh+ch',
+    '#',
+    'out',
+    'pkt',
+    'sf',
+    'offset',
+    'size',
+    'type',
+    'show',
+    'size WxH',
+    'prof',
+    'bd',
+    'refresh',
+    'refs(idx:bias)',
+    'sz',
+    'interp',
+    'q',
+    'dq',
+    'lf',
+    'seg',
+    'tiles',
+    'mode',
+    'ctx',
+    'uh+ch',
   ];
   const rows: string[][] = [head];
   for (const f of r.frames) {
     const h = f.header;
     if (h.showExistingFrame) {
-      rows.push([String(f.index), String(f.outputIndex ?? ''), String(f.packetIndex), `${f.indexInPacket + 1}/${f.framesInPacket}`, String(f.offset), String(f.size), 'SHOW-EXISTING', '1', `${h.width}x${h.height}`, String(h.profile), String(h.color.bitDepth), '-', `slot ${h.frameToShowMapIdx}`, '', '', '', '', '', '', '', '', '', String(h.uncompressedHeaderSize)]);
+      rows.push([
+        String(f.index),
+        String(f.outputIndex ?? ''),
+        String(f.packetIndex),
+        `${f.indexInPacket + 1}/${f.framesInPacket}`,
+        String(f.offset),
+        String(f.size),
+        'SHOW-EXISTING',
+        '1',
+        `${h.width}x${h.height}`,
+        String(h.profile),
+        String(h.color.bitDepth),
+        '-',
+        `slot ${h.frameToShowMapIdx}`,
+        '',
+        '',
+        '',
+        '',
+        '',
+        '',
+        '',
+        '',
+        '',
+        String(h.uncompressedHeaderSize),
+      ]);
       continue;
     }
     const type = h.frameType === 'key' ? 'KEY' : h.intraOnly ? 'INTRA-ONLY' : 'INTER';
     const refs = h.refFrameIdx ? h.refFrameIdx.map((x, i) => `${x}${h.refFrameSignBias![i] ? '+' : ''}`).join(',') : '-';
     const sz = h.sizeFromRef !== null ? `ref${h.sizeFromRef}` : h.frameType === 'key' || h.intraOnly ? 'exp' : 'exp';
-    const seg = h.segmentation.enabled ? `on${h.segmentation.updateMap ? 'M' : ''}${h.segmentation.temporalUpdate ? 'T' : ''}${h.segmentation.updateData ? 'D' : ''}` : '-';
+    const seg = h.segmentation.enabled
+      ? `on${h.segmentation.updateMap ? 'M' : ''}${h.segmentation.temporalUpdate ? 'T' : ''}${h.segmentation.updateData ? 'D' : ''}`
+      : '-';
     const dq = h.quant.deltaQYDc || h.quant.deltaQUvDc || h.quant.deltaQUvAc ? `${h.quant.deltaQYDc}/${h.quant.deltaQUvDc}/${h.quant.deltaQUvAc}` : '-';
     const mode = h.errorResilientMode ? 'err' : h.frameParallelDecodingMode ? 'fpar' : 'adapt';
     rows.push([
@@ -60,7 +107,12 @@ export function formatFrameTable(r: InspectResult): string {
     ]);
   }
   const widths = head.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
-  const lines = rows.map((r) => r.map((c, i) => c.padEnd(widths[i]!)).join(' ').trimEnd());
+  const lines = rows.map((r) =>
+    r
+      .map((c, i) => c.padEnd(widths[i]!))
+      .join(' ')
+      .trimEnd(),
+  );
   const legend =
     'legend: out = output frame number; sf = frame k of n in the packet (superframe); refs = ref_frame_idx for LAST,GOLDEN,ALTREF (+ = sign bias);\n' +
     '  sz = size coded explicitly (exp) or copied from reference i (refI), SCALED = a reference has another size; q = base_q_idx (LL lossless);\n' +
@@ -88,7 +140,16 @@ export function formatSummary(r: InspectResult): string {
 export function formatReferences(s: ReferenceSet): string {
   const lines = [
     `${s.vector}: ${s.frames.length} frames, MD5 ${s.md5} (${s.decoder})`,
-    `  cross-check: ${s.crossCheck ? (s.crossCheck.agreed ? `agrees (${s.crossCheck.decoder})` : `DISAGREES (${s.crossCheck.disagreements.length}): ${s.crossCheck.disagreements.slice(0, 5).map((d) => `frame ${d.frame} ${d.kind}: ${d.detail}`).join('; ')}`) : 'not run'}`,
+    `  cross-check: ${
+      s.crossCheck
+        ? s.crossCheck.agreed
+          ? `agrees (${s.crossCheck.decoder})`
+          : `DISAGREES (${s.crossCheck.disagreements.length}): ${s.crossCheck.disagreements
+              .slice(0, 5)
+              .map((d) => `frame ${d.frame} ${d.kind}: ${d.detail}`)
+              .join('; ')}`
+        : 'not run'
+    }`,
     '  #    size        format        i420 sha256 (first 16)  i420 xxh64        nv12 sha256 (first 16)  nv12 xxh64',
   ];
   for (const f of s.frames) {

@@ -9,7 +9,6 @@ import { detectFeatures, type FeatureId } from './features.ts';
 
 export type { FrameInfo, OutputFrameGeometry };
 
-
 /** Result of {@link inspectFile} / {@link inspectBuffer}. */
 export interface InspectResult {
   /** File name (basename). */

@@ -169,7 +169,10 @@ async function ffmpegCrossCheck(
   const out = join(tmp, 'ffmpeg.yuv');
   const argv = ffmpegDecodeArgv(vectorPath, out);
   log?.(`cross-check: ${formatArgv(argv)}`);
-  const cc = { decoder: `${ffVersion} (native vp9)`, command: formatArgv(argv.map((a) => (a === out ? 'out.yuv' : a === vectorPath ? basename(vectorPath) : a))) };
+  const cc = {
+    decoder: `${ffVersion} (native vp9)`,
+    command: formatArgv(argv.map((a) => (a === out ? 'out.yuv' : a === vectorPath ? basename(vectorPath) : a))),
+  };
   const r = await runner.run(argv, { allowFailure: true, timeoutMs: 900_000 });
   const disagreements: Disagreement[] = [];
   if (r.exitCode !== 0) {
@@ -191,7 +194,11 @@ async function ffmpegCrossCheck(
     ffGeo.push(geo);
     const g = ref[i];
     if (g && (g.width !== s.width || g.height !== s.height || g.pixelFormat !== s.pixelFormat)) {
-      disagreements.push({ frame: i, kind: 'geometry', detail: `ffmpeg ${s.width}x${s.height} ${s.pixelFormat}, libvpx ${g.width}x${g.height} ${g.pixelFormat}` });
+      disagreements.push({
+        frame: i,
+        kind: 'geometry',
+        detail: `ffmpeg ${s.width}x${s.height} ${s.pixelFormat}, libvpx ${g.width}x${g.height} ${g.pixelFormat}`,
+      });
     }
   });
   try {

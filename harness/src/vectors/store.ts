@@ -170,10 +170,14 @@ export async function downloadFile(
     res = await f(url, { signal: AbortSignal.timeout(opts.timeoutMs ?? 120_000) });
   } catch (e) {
     const cause = (e as { cause?: { code?: string; message?: string } }).cause;
-    throw new WorkbenchError('E_NOT_AVAILABLE', `${opts.name}: not available: download of ${url} failed (${cause?.code ?? cause?.message ?? (e as Error).message})`, {
-      hint: 'no network here? fetch with --mirror DIR from a directory holding the files',
-      cause: e,
-    });
+    throw new WorkbenchError(
+      'E_NOT_AVAILABLE',
+      `${opts.name}: not available: download of ${url} failed (${cause?.code ?? cause?.message ?? (e as Error).message})`,
+      {
+        hint: 'no network here? fetch with --mirror DIR from a directory holding the files',
+        cause: e,
+      },
+    );
   }
   if (!res.ok || !res.body) {
     throw new WorkbenchError('E_NOT_AVAILABLE', `${opts.name}: not available: ${url} answered HTTP ${res.status}`, {

@@ -20,7 +20,10 @@ import { storedVectorPath } from './store.ts';
  */
 const vectorName = z
   .string()
-  .regex(/^[A-Za-z0-9_+][A-Za-z0-9._+-]{0,127}$/, 'expected a vector name of letters, digits, . _ + - (at most 128, not starting with . or -; no spaces, slashes, NUL or shell metacharacters)');
+  .regex(
+    /^[A-Za-z0-9_+][A-Za-z0-9._+-]{0,127}$/,
+    'expected a vector name of letters, digits, . _ + - (at most 128, not starting with . or -; no spaces, slashes, NUL or shell metacharacters)',
+  );
 
 /**
  * The vector file inside its download (Fluster `input_file`): a relative
@@ -175,7 +178,11 @@ export function checkVectorFileName(file: string): string {
 /** Names of all suites: imported manifests plus the generated suite. */
 export function listSuites(): string[] {
   const dir = suitesDir();
-  const fl = existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith('.toml')).map((f) => f.slice(0, -5)) : [];
+  const fl = existsSync(dir)
+    ? readdirSync(dir)
+        .filter((f) => f.endsWith('.toml'))
+        .map((f) => f.slice(0, -5))
+    : [];
   return ['vp9-features', ...fl.sort()];
 }
 

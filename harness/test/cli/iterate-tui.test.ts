@@ -51,7 +51,11 @@ function runPiped(args: string[]): Promise<{ out: string; exitCode: number }> {
   return new Promise((resolve) => {
     const env = ttyEnv();
     delete env.FORCE_COLOR;
-    const p = spawn(process.execPath, ['--import', 'tsx', FIXTURE, '--reports-dir', dir, ...args], { cwd: projectRoot(), env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const p = spawn(process.execPath, ['--import', 'tsx', FIXTURE, '--reports-dir', dir, ...args], {
+      cwd: projectRoot(),
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let out = '';
     p.stdout.on('data', (d) => (out += d));
     p.stderr.on('data', (d) => (out += d));
@@ -159,7 +163,10 @@ describe('workbench iterate views', () => {
   it('--json: one JSON object per line, events then the result', async () => {
     const { out, exitCode } = await runPiped(['--json']);
     expect(exitCode).toBe(1);
-    const lines = out.trim().split('\n').map((l) => JSON.parse(l));
+    const lines = out
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     expect(lines[0]).toMatchObject({ type: 'run', status: 'started' });
     expect(lines.filter((l) => l.type === 'vector').map((l) => l.verdict)).toEqual(['pass', 'fail', 'not-supported']);
     expect(lines.some((l) => l.type === 'stage' && l.stage === 'deploy' && l.status === 'done' && typeof l.durationMs === 'number')).toBe(true);

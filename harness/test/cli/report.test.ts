@@ -40,7 +40,12 @@ describe('workbench report', () => {
     expect(same.code).toBe(0);
     expect(JSON.parse(same.stdout).newFailures).toEqual([]);
     const l = await wb(['report', 'list', '--reports-dir', root]);
-    expect(l.stdout.trim().split('\n').map((x) => x.split(/\s+/)[0])).toEqual(['a1', 'b2']);
+    expect(
+      l.stdout
+        .trim()
+        .split('\n')
+        .map((x) => x.split(/\s+/)[0]),
+    ).toEqual(['a1', 'b2']);
   }, 30_000);
 
   it('a missing run is a clear error with exit 2', async () => {

@@ -41,10 +41,19 @@ function decide(o: { mode?: 'pixels' | 'visl'; compare?: CompareResult; run?: Pa
   const judgements = [
     ...(mode === 'pixels' ? [judgePixels(c)] : []),
     judgeFrameStream(c, 0),
-    ...(mode === 'visl' ? [judgeControls({ pass: true, framesCompared: 5, fieldsCompared: 50, notCompared: [], mismatches: [], framesTraced: 5, framesExpected: 5 } as never, [])] : []),
+    ...(mode === 'visl'
+      ? [judgeControls({ pass: true, framesCompared: 5, fieldsCompared: 50, notCompared: [], mismatches: [], framesTraced: 5, framesExpected: 5 } as never, [])]
+      : []),
     ...(o.crash ? [{ conclusions: [{ kind: 'crash' as const, message: o.crash }] }] : []),
   ];
-  return verdictFrom({ run: { exitCode: 0, timedOut: false, ...o.run }, timeoutMs: 1000, framesExpected: c.framesExpected, framesProduced: c.framesProduced, judgements, absent: chosen.absent });
+  return verdictFrom({
+    run: { exitCode: 0, timedOut: false, ...o.run },
+    timeoutMs: 1000,
+    framesExpected: c.framesExpected,
+    framesProduced: c.framesProduced,
+    judgements,
+    absent: chosen.absent,
+  });
 }
 
 describe('verdict', () => {
@@ -73,7 +82,10 @@ describe('verdict', () => {
       timeoutMs: 1000,
       framesExpected: 5,
       framesProduced: 0,
-      judgements: [{ conclusions: [{ kind: 'not-supported', message: 'from a check' }] }, { conclusions: [{ kind: 'not-supported-detail', message: '; 0 of 5 frames reached the driver' }] }],
+      judgements: [
+        { conclusions: [{ kind: 'not-supported', message: 'from a check' }] },
+        { conclusions: [{ kind: 'not-supported-detail', message: '; 0 of 5 frames reached the driver' }] },
+      ],
     });
     expect(v).toMatchObject({ result: 'not-supported', reason: 'driver refused; 0 of 5 frames reached the driver' });
     expect(run).toEqual({ exitCode: 1, timedOut: false, notSupported: 'driver refused' });

@@ -41,11 +41,16 @@ describe('cache entries', () => {
     expect((await checkEntry(join(r, 'thing', key), 'thing', key)).state).toBe('corrupt');
     const c = { n: 0 };
     const logs: string[] = [];
-    const e = await ensureEntry('thing', { v: 1 }, async (tmp) => {
-      c.n++;
-      await writeFile(join(tmp, 'a.txt'), 'hello');
-      return { files: ['a.txt'] };
-    }, { root: r, log: (s) => logs.push(s) });
+    const e = await ensureEntry(
+      'thing',
+      { v: 1 },
+      async (tmp) => {
+        c.n++;
+        await writeFile(join(tmp, 'a.txt'), 'hello');
+        return { files: ['a.txt'] };
+      },
+      { root: r, log: (s) => logs.push(s) },
+    );
     expect(e.hit).toBe(false);
     expect(c.n).toBe(1);
     expect(readFileSync(join(e.dir, 'a.txt'), 'utf8')).toBe('hello');
@@ -82,10 +87,15 @@ describe('cache entries', () => {
   it('a failing builder leaves nothing behind', async () => {
     const r = root();
     await expect(
-      ensureEntry('thing', { v: 4 }, async (tmp) => {
-        await writeFile(join(tmp, 'partial'), 'x');
-        throw new Error('boom');
-      }, { root: r }),
+      ensureEntry(
+        'thing',
+        { v: 4 },
+        async (tmp) => {
+          await writeFile(join(tmp, 'partial'), 'x');
+          throw new Error('boom');
+        },
+        { root: r },
+      ),
     ).rejects.toThrow('boom');
     expect(readdirSync(join(r, 'thing')).filter((n) => !n.endsWith('.lock'))).toEqual([]);
     expect(existsSync(join(r, 'thing', cacheKey({ v: 4 })))).toBe(false);
@@ -95,12 +105,17 @@ describe('cache entries', () => {
     const r = root();
     const c = { n: 0 };
     const slow = () =>
-      ensureEntry('thing', { v: 5 }, async (tmp) => {
-        c.n++;
-        await new Promise((res) => setTimeout(res, 300));
-        await writeFile(join(tmp, 'a.txt'), 'hello');
-        return { files: ['a.txt'] };
-      }, { root: r });
+      ensureEntry(
+        'thing',
+        { v: 5 },
+        async (tmp) => {
+          c.n++;
+          await new Promise((res) => setTimeout(res, 300));
+          await writeFile(join(tmp, 'a.txt'), 'hello');
+          return { files: ['a.txt'] };
+        },
+        { root: r },
+      );
     const [a, b] = await Promise.all([slow(), slow()]);
     expect(c.n).toBe(1);
     expect([a.hit, b.hit].sort()).toEqual([false, true]);
@@ -136,7 +151,9 @@ describe('cache entries', () => {
     await new Promise((res) => setTimeout(res, 700));
     expect(got).toBe(false);
     await first();
-    await (await second)();
+    await (
+      await second
+    )();
     expect(got).toBe(true);
   });
 });

@@ -71,9 +71,7 @@ describe('deb822 .sources', () => {
 
 describe('discoverDebianMirror', () => {
   it('prefers the environment override', () => {
-    expect(discoverDebianMirror({ WORKBENCH_DEBIAN_MIRROR: 'http://override.example.org/debian/' }, '/nonexistent')).toBe(
-      'http://override.example.org/debian',
-    );
+    expect(discoverDebianMirror({ WORKBENCH_DEBIAN_MIRROR: 'http://override.example.org/debian/' }, '/nonexistent')).toBe('http://override.example.org/debian');
   });
 
   it('reads sources.list first, then sources.list.d in name order', () => {

@@ -96,6 +96,9 @@ describe('failure classification', () => {
   });
   it('anything else is an error', () => {
     const c = classifyGstFailure('ERROR: from element /GstPipeline:pipeline0/GstFileSrc:filesrc0: Could not open file "x" for reading.', el);
-    expect(c).toEqual({ kind: 'error', reason: 'gst-launch failed: ERROR: from element /GstPipeline:pipeline0/GstFileSrc:filesrc0: Could not open file "x" for reading.' });
+    expect(c).toEqual({
+      kind: 'error',
+      reason: 'gst-launch failed: ERROR: from element /GstPipeline:pipeline0/GstFileSrc:filesrc0: Could not open file "x" for reading.',
+    });
   });
 });

@@ -58,7 +58,9 @@ const inspect = {
 } as unknown as InspectResult;
 
 async function reference(): Promise<ReferenceSet> {
-  const fr = await Promise.all(frames.map(async (f, i) => ({ index: i, width: 16, height: 16, bitDepth: 8, pixelFormat: 'yuv420p', i420: await digestFrame(f), nv12: null })));
+  const fr = await Promise.all(
+    frames.map(async (f, i) => ({ index: i, width: 16, height: 16, bitDepth: 8, pixelFormat: 'yuv420p', i420: await digestFrame(f), nv12: null })),
+  );
   return { vector: 'v.ivf', vectorSha256: '', decoder: '', command: '', frames: fr, md5: '0'.repeat(32), bytes: 0, crossCheck: null };
 }
 
@@ -69,7 +71,16 @@ describe('runVector with a board', () => {
       '<1>[  21.000001] Oops: Oops: 0000 [#1] SMP NOPTI',
       '<4>[  21.000002] RIP: 0010:rkvdec_vp9_run+0x42/0x300 [rockchip_vdec]',
     ]);
-    const o = await runVector({ target: board, decoder, vector: { name: 'v.ivf', file: '/nonexistent' }, inspect, reference: await reference(), checks, timeoutMs: 1000, boardLock: false });
+    const o = await runVector({
+      target: board,
+      decoder,
+      vector: { name: 'v.ivf', file: '/nonexistent' },
+      inspect,
+      reference: await reference(),
+      checks,
+      timeoutMs: 1000,
+      boardLock: false,
+    });
     expect(o.compare.mismatchingFrames).toBe(0);
     expect(o.verdict.result).toBe('crash');
     expect(o.verdict.message).toMatch(/NULL pointer dereference/);

@@ -84,7 +84,9 @@ describe('bitstream check', () => {
     const tampered = listing.replace(`bitstream5 ${exp[5]!.bytes} ${exp[5]!.sha256}`, `bitstream5 ${exp[5]!.bytes} ${'0'.repeat(64)}`);
     const r = checkBitstream(exp, parseDumpListing(tampered + '\nbitstream13 10 ' + 'a'.repeat(64)));
     expect(r.pass).toBe(false);
-    expect(r.mismatches).toEqual([{ decodeIndex: 5, splitIndex: exp[5]!.splitIndex, problem: 'content', expected: `sha256 ${exp[5]!.sha256}`, got: `sha256 ${'0'.repeat(64)}` }]);
+    expect(r.mismatches).toEqual([
+      { decodeIndex: 5, splitIndex: exp[5]!.splitIndex, problem: 'content', expected: `sha256 ${exp[5]!.sha256}`, got: `sha256 ${'0'.repeat(64)}` },
+    ]);
     expect(r.extraDumps).toEqual([13]);
   });
 
@@ -104,7 +106,19 @@ describe('bitstream check', () => {
 describe('visl collect script output', () => {
   it('splits the sections by the nonce; section text that lacks a final newline or imitates a section line stays in its section', () => {
     const n = '0123456789abcdef';
-    const out = ['', `WB-SECTION-${n} trace`, '# tracer: nop', 'WB-SECTION-ffff dumps', 'no newline at end', `WB-SECTION-${n} dumps`, 'WB-SIZE bitstream0 5', '', `WB-SECTION-${n} end`, 'LOCK-RELEASED', ''].join('\n');
+    const out = [
+      '',
+      `WB-SECTION-${n} trace`,
+      '# tracer: nop',
+      'WB-SECTION-ffff dumps',
+      'no newline at end',
+      `WB-SECTION-${n} dumps`,
+      'WB-SIZE bitstream0 5',
+      '',
+      `WB-SECTION-${n} end`,
+      'LOCK-RELEASED',
+      '',
+    ].join('\n');
     const s = splitSections(out, n);
     expect([...s.keys()]).toEqual(['trace', 'dumps', 'end']);
     expect(s.get('trace')).toBe('# tracer: nop\nWB-SECTION-ffff dumps\nno newline at end');

@@ -64,7 +64,19 @@ beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'wb-wrongref-'));
   await writeFile(join(dir, 'clip.y4m'), y4m());
   ivf = join(dir, 'clip.ivf');
-  await runner.run(['vpxenc', '-q', '--codec=vp9', '--ivf', '--good', '--cpu-used=4', '--target-bitrate=300', '--kf-max-dist=30', '-o', ivf, join(dir, 'clip.y4m')]);
+  await runner.run([
+    'vpxenc',
+    '-q',
+    '--codec=vp9',
+    '--ivf',
+    '--good',
+    '--cpu-used=4',
+    '--target-bitrate=300',
+    '--kf-max-dist=30',
+    '-o',
+    ivf,
+    join(dir, 'clip.y4m'),
+  ]);
   info = await inspectFile(ivf);
   await runner.run(['vpxdec', '--rawvideo', '-o', join(dir, 'ref.yuv'), ivf]);
   yuv = await readFile(join(dir, 'ref.yuv'));

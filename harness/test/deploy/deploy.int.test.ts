@@ -70,7 +70,9 @@ describe('deploy on the vboard', () => {
     const rec = await deployModules(t, board, [a], { ...W, onPhase: (p) => void phases.push(p) });
     expect(phases).toEqual(['preflight', 'backup', 'upload', 'install', 'reload', 'verify', 'done']);
     expect(rec.state).toBe('active');
-    expect(rec.replaced).toEqual([expect.objectContaining({ module: 'visl', dest, existed: true, previousSha256: originalSha, sha256: a.sha256, wasLoaded: true })]);
+    expect(rec.replaced).toEqual([
+      expect.objectContaining({ module: 'visl', dest, existed: true, previousSha256: originalSha, sha256: a.sha256, wasLoaded: true }),
+    ]);
     expect(rec.loaded).toContain('visl');
     expect(rec.kernelLogFindings.filter((f) => f.severity === 'error')).toEqual([]);
     expect(rec.bindings[0]!.bound).toContain('visl.0');
@@ -105,7 +107,9 @@ describe('deploy on the vboard', () => {
     expect(err.rolledBack).toBe(true);
     expect(err.message).toMatch(/rolled back/);
     // The kernel's reason is in the findings.
-    expect(err.record.kernelLogFindings.map((f: { line: string }) => f.line).join('\n')).toMatch(/`notanumber' invalid for parameter `bitstream_trace_nframes'/);
+    expect(err.record.kernelLogFindings.map((f: { line: string }) => f.line).join('\n')).toMatch(
+      /`notanumber' invalid for parameter `bitstream_trace_nframes'/,
+    );
     await expectKnownState();
   });
 
@@ -134,7 +138,13 @@ describe('deploy on the vboard', () => {
 
   it('a full disk stops the deploy before anything is replaced', async () => {
     const mnt = '/mnt/wb-full-test';
-    await t.exec(['sh', '-c', 'mkdir -p "$1" && mount -t tmpfs -o size=4m tmpfs "$1" && cp /lib/modules/$(uname -r)/updates/visl.ko "$1/visl.ko" && (dd if=/dev/zero of="$1/fill" bs=4k 2>/dev/null; true)', 'x', mnt]);
+    await t.exec([
+      'sh',
+      '-c',
+      'mkdir -p "$1" && mount -t tmpfs -o size=4m tmpfs "$1" && cp /lib/modules/$(uname -r)/updates/visl.ko "$1/visl.ko" && (dd if=/dev/zero of="$1/fill" bs=4k 2>/dev/null; true)',
+      'x',
+      mnt,
+    ]);
     try {
       const small: Board = { ...board, moduleDir: mnt };
       const before = (await listBackups(t)).length;

@@ -81,10 +81,16 @@ function fakeBoard(st: BoardState): FakeTarget {
       case 'backup':
         return { stdout: 'orig\tvisl.ko\taaaa\taaaa\n' };
       case 'modstate':
-        return { stdout: 'mod\tvisl\tlive\t0\tOLDSRC\t\nmod\tv4l2_mem2mem\tlive\t1\tM2M\tvisl\nfile\tvisl\t/lib/modules/x/updates/visl.ko\tNEWSRC\tv4l2-mem2mem\n' };
+        return {
+          stdout: 'mod\tvisl\tlive\t0\tOLDSRC\t\nmod\tv4l2_mem2mem\tlive\t1\tM2M\tvisl\nfile\tvisl\t/lib/modules/x/updates/visl.ko\tNEWSRC\tv4l2-mem2mem\n',
+        };
       case 'reload':
         if (st.failReload && argv.includes(';') && !st.journal?.includes('"kind":"rollback"')) {
-          return { exitCode: 5, stdout: 'unloaded\tvisl\nload-failed\tvisl\n', stderr: "modprobe: ERROR: could not insert 'visl': Unknown symbol in module, or unknown parameter (see dmesg)" };
+          return {
+            exitCode: 5,
+            stdout: 'unloaded\tvisl\nload-failed\tvisl\n',
+            stderr: "modprobe: ERROR: could not insert 'visl': Unknown symbol in module, or unknown parameter (see dmesg)",
+          };
         }
         return { stdout: 'unloaded\tvisl\nloaded\tvisl\n' };
       case 'verify':
@@ -214,7 +220,9 @@ describe('deployModules (fake board)', () => {
   it('Ctrl-C (abort) after the install stops at the next phase and rolls back; before the install it only discards the backup', async () => {
     const ac = new AbortController();
     const t = fakeBoard({});
-    const err = await deployModules(t, vboardBoard(), [fakeVisl()], { signal: ac.signal, onPhase: (p) => void (p === 'install' && ac.abort()) }).catch((e) => e);
+    const err = await deployModules(t, vboardBoard(), [fakeVisl()], { signal: ac.signal, onPhase: (p) => void (p === 'install' && ac.abort()) }).catch(
+      (e) => e,
+    );
     expect(err).toBeInstanceOf(DeployError);
     expect(err.code).toBe('E_ABORTED');
     expect(err.rolledBack).toBe(true);
@@ -222,13 +230,16 @@ describe('deployModules (fake board)', () => {
 
     const ac2 = new AbortController();
     const t2 = fakeBoard({});
-    const err2 = await deployModules(t2, vboardBoard(), [fakeVisl()], { signal: ac2.signal, onPhase: (p) => void (p === 'backup' && ac2.abort()) }).catch((e) => e);
+    const err2 = await deployModules(t2, vboardBoard(), [fakeVisl()], { signal: ac2.signal, onPhase: (p) => void (p === 'backup' && ac2.abort()) }).catch(
+      (e) => e,
+    );
     expect(err2.code).toBe('E_ABORTED');
     expect(steps(t2)).toEqual(['preflight', 'backup', 'read-journal', 'discard']);
   });
 
   it('a WARN in the kernel log after loading fails verification and rolls back', async () => {
-    const log = '<4>[ 3.0] WARNING: CPU: 0 PID: 1 at drivers/media/test-drivers/visl/visl-core.c:10 visl_probe+0x10/0x20 [visl]\n<4>[ 3.1] ---[ end trace 0000000000000000 ]---\n';
+    const log =
+      '<4>[ 3.0] WARNING: CPU: 0 PID: 1 at drivers/media/test-drivers/visl/visl-core.c:10 visl_probe+0x10/0x20 [visl]\n<4>[ 3.1] ---[ end trace 0000000000000000 ]---\n';
     const t = fakeBoard({ kernelLog: log });
     const err = await deployModules(t, vboardBoard(), [fakeVisl()]).catch((e) => e);
     expect(err).toBeInstanceOf(DeployError);
@@ -247,7 +258,9 @@ describe('deployModules (fake board)', () => {
       release: REL,
       moduleDir: DIR,
       backupDir: '/var/lib/workbench/backups/20261121T000000Z-dead',
-      entries: [{ module: 'visl', dest: `${DIR}/visl.ko`, existed: true, backupFile: 'visl.ko', previousSha256: 'aaaa', sha256: 'bbbb', wasLoaded: true, holders: [] }],
+      entries: [
+        { module: 'visl', dest: `${DIR}/visl.ko`, existed: true, backupFile: 'visl.ko', previousSha256: 'aaaa', sha256: 'bbbb', wasLoaded: true, holders: [] },
+      ],
       reloadAfterRestore: ['visl'],
       startedAt: '2026-11-21T00:00:00Z',
       owner: { host: 'elsewhere', pid: 1 },

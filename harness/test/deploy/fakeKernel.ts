@@ -111,7 +111,9 @@ esac
       const lines: string[] = [];
       for (const n of spawnLs(join(sys, 'module'))) {
         const d = join(sys, 'module', n);
-        lines.push(['mod', n, read(join(d, 'initstate')), read(join(d, 'refcnt')), read(join(d, 'srcversion')), spawnLs(join(d, 'holders')).join(',')].join('\t'));
+        lines.push(
+          ['mod', n, read(join(d, 'initstate')), read(join(d, 'refcnt')), read(join(d, 'srcversion')), spawnLs(join(d, 'holders')).join(',')].join('\t'),
+        );
       }
       return parseSnapshot(lines.join('\n'));
     },

@@ -67,7 +67,17 @@ describe('planSwap + modswap.sh on the recorded state', () => {
         q.push(...snap.loaded.get(x)!.holders);
       }
     }
-    const res = await k.target.exec(['sh', '-c', order.reverse().map((m) => `rmmod ${m} || exit 1`).join('\n')], { allowFailure: true });
+    const res = await k.target.exec(
+      [
+        'sh',
+        '-c',
+        order
+          .reverse()
+          .map((m) => `rmmod ${m} || exit 1`)
+          .join('\n'),
+      ],
+      { allowFailure: true },
+    );
     expect(res.exitCode).toBe(1);
     expect(res.stderr).toMatch(/rmmod: ERROR: Module v4l2_\w+ is in use by: .*rockchip_vdec/);
   });
@@ -76,7 +86,10 @@ describe('planSwap + modswap.sh on the recorded state', () => {
     const k = fakeKernel(AFTER_ITERATE);
     const before = k.snapshot();
     // a backup of a deploy that replaced v4l2_mem2mem while visl held it
-    const r = await swapModules(k.target, { replace: ['v4l2_mem2mem'], load: [{ name: 'v4l2_mem2mem' }, ...(before.loaded.has('visl') ? [{ name: 'visl' }] : [])] });
+    const r = await swapModules(k.target, {
+      replace: ['v4l2_mem2mem'],
+      load: [{ name: 'v4l2_mem2mem' }, ...(before.loaded.has('visl') ? [{ name: 'visl' }] : [])],
+    });
     holdersFirst(before, r.plan.unload);
     expect(r.plan.unload.at(-1)).toBe('v4l2_mem2mem');
     expect(r.plan.unload).toContain('rockchip_vdec');

@@ -27,7 +27,9 @@ const pending: Journal = {
   release: REL,
   moduleDir: DIR,
   backupDir: `/var/lib/workbench/backups/${ID}`,
-  entries: [{ module: 'visl', dest: `${DIR}/visl.ko`, existed: true, backupFile: 'visl.ko', previousSha256: 'aaaa', sha256: 'bbbb', wasLoaded: true, holders: [] }],
+  entries: [
+    { module: 'visl', dest: `${DIR}/visl.ko`, existed: true, backupFile: 'visl.ko', previousSha256: 'aaaa', sha256: 'bbbb', wasLoaded: true, holders: [] },
+  ],
   reloadAfterRestore: ['visl'],
   startedAt: '2026-12-02T00:00:00Z',
   owner: { host: 'elsewhere', pid: 1 },
@@ -152,14 +154,14 @@ describe('a repair that cannot unload a module', () => {
     const st2 = { journal: JSON.stringify(pending), stuck: true };
     const t2 = board(st2);
     let cycles2 = 0;
-    const err = await repairInterrupted(
-      { target: t2, log: () => undefined, powerCycle: async () => (cycles2++, t2) },
-      'vboard',
-      () => undefined,
-    ).catch((e) => e);
+    const err = await repairInterrupted({ target: t2, log: () => undefined, powerCycle: async () => (cycles2++, t2) }, 'vboard', () => undefined).catch(
+      (e) => e,
+    );
     expect(cycles2).toBe(1);
     expect(isWorkbenchError(err, 'E_ROLLBACK_FAILED')).toBe(true);
-    const err2 = await repairInterrupted({ target: t2, log: () => undefined, powerCycle: async () => (cycles2++, t2) }, 'vboard', () => undefined).catch((e) => e);
+    const err2 = await repairInterrupted({ target: t2, log: () => undefined, powerCycle: async () => (cycles2++, t2) }, 'vboard', () => undefined).catch(
+      (e) => e,
+    );
     expect(cycles2).toBe(1);
     expect(err2.hint).toMatch(/the board was power-cycled at \S+ and the module still cannot be replaced/);
   });

@@ -26,7 +26,15 @@ function reference(name: string, frames: Buffer[]): ReferenceSet {
     vectorSha256: 'f'.repeat(64),
     decoder: 'WebM Project VP9 Decoder v1.15.0',
     command: 'vpxdec',
-    frames: frames.map((b, index) => ({ index, width: W, height: H, bitDepth: 8, pixelFormat: 'yuv420p', i420: { sha256: sha(b), xxh64: '0'.repeat(16) }, nv12: null })),
+    frames: frames.map((b, index) => ({
+      index,
+      width: W,
+      height: H,
+      bitDepth: 8,
+      pixelFormat: 'yuv420p',
+      i420: { sha256: sha(b), xxh64: '0'.repeat(16) },
+      nv12: null,
+    })),
     md5: createHash('md5').update(Buffer.concat(frames)).digest('hex'),
     bytes: frames.length * FRAME,
     crossCheck: null,
@@ -48,14 +56,26 @@ function bundle(names: string[], mode: 'pixels' | 'visl' = 'pixels'): Bundle {
     kernelRelease: '7.2.13+deb14-amd64',
     modules: [{ name: 'visl', file: '/lib/modules/7.2.13+deb14-amd64/updates/visl.ko', sha256: 'a'.repeat(64), vermagic: '7.2.13+deb14-amd64 SMP', size: 1 }],
     modulesTarSha256: 'b'.repeat(64),
-    vectors: names.map((n) => ({ name: `${n}.ivf`, caseName: `${n}-ivf`, suite: 'vp9-features', features: [], path: `/x/${n}.ivf`, file: `${n}.ivf`, sha256: 'c'.repeat(64), demuxer: 'ivfparse' as const, frameSizes: [FRAME, FRAME], md5: null })),
+    vectors: names.map((n) => ({
+      name: `${n}.ivf`,
+      caseName: `${n}-ivf`,
+      suite: 'vp9-features',
+      features: [],
+      path: `/x/${n}.ivf`,
+      file: `${n}.ivf`,
+      sha256: 'c'.repeat(64),
+      demuxer: 'ivfparse' as const,
+      frameSizes: [FRAME, FRAME],
+      md5: null,
+    })),
   };
 }
 
 let t = 0;
 const entry = (lvl: string, msg: unknown): string => `- ${JSON.stringify({ dt: new Date(Date.UTC(2026, 11, 1, 0, 0, t++)).toISOString(), lvl, msg })}`;
 const target = (text: string) => entry('target', text);
-const result = (definition: string, c: string, r: string, extra: Record<string, unknown> = {}) => entry('results', { definition, case: c, result: r, ...extra });
+const result = (definition: string, c: string, r: string, extra: Record<string, unknown> = {}) =>
+  entry('results', { definition, case: c, result: r, ...extra });
 const decoded = (c: string, frames: Buffer[], rc = 0) => [
   target(`WB-DECODE ${c} rc=${rc} bytes=${frames.reduce((a, b) => a + b.length, 0)} md5=${createHash('md5').update(Buffer.concat(frames)).digest('hex')}`),
   ...frames.map((b, i) => target(`WB-FRAME ${c} ${i} ${b.length} ${sha(b)}`)),
@@ -84,7 +104,9 @@ async function collect(b: Bundle, lines: string[], refs: Record<string, Buffer[]
 
 describe('LAVA log parsing', () => {
   it('reads lava-dispatcher lines, skips a line cut by a killed job, finds the job health', () => {
-    const text = [entry('info', 'x'), result('lava', 'job', 'fail', { error_type: 'Infrastructure', error_msg: 'boom' }), '- {"dt": "2026-12-01T00:0'].join('\n');
+    const text = [entry('info', 'x'), result('lava', 'job', 'fail', { error_type: 'Infrastructure', error_msg: 'boom' }), '- {"dt": "2026-12-01T00:0'].join(
+      '\n',
+    );
     const log = parseLavaLog(text);
     expect(log).toHaveLength(2);
     expect(jobHealth(log)).toEqual({ health: 'Incomplete', errorType: 'Infrastructure', errorMsg: 'boom' });
@@ -126,7 +148,8 @@ describe('LAVA log parsing', () => {
 describe('per-frame comparison', () => {
   it('hash, geometry, missing and extra frames, trailing bytes', () => {
     const ref = reference('a.ivf', [frame(1), frame(2), frame(3)]);
-    const dut = (frames: Buffer[]) => parseDutLines(decoded('a-ivf', frames).map((l) => ({ dt: 'x', text: (JSON.parse(l.slice(2)) as LavaLogEntry).msg as string }))).vectors.get('a-ivf')!;
+    const dut = (frames: Buffer[]) =>
+      parseDutLines(decoded('a-ivf', frames).map((l) => ({ dt: 'x', text: (JSON.parse(l.slice(2)) as LavaLogEntry).msg as string }))).vectors.get('a-ivf')!;
     const ok = compareFrameHashes(dut([frame(1), frame(2), frame(3)]), ref, 'pixels');
     expect(ok.compare.mismatchingFrames).toBe(0);
     expect(ok.compare.firstBadFrame).toBeUndefined();
@@ -147,10 +170,20 @@ describe('per-frame comparison', () => {
 
 describe('collectJob', () => {
   it('Complete job, every vector matches: exit 0, four reports, a valid run record', async () => {
-    const c = await collect(bundle(['a', 'b']), [...header, ...decoded('a-ivf', [frame(1), frame(2)]), result('0_vp9wb', 'a-ivf', 'pass'), ...decoded('b-ivf', [frame(3), frame(4)]), result('lava', 'job', 'pass')], {
-      a: [frame(1), frame(2)],
-      b: [frame(3), frame(4)],
-    });
+    const c = await collect(
+      bundle(['a', 'b']),
+      [
+        ...header,
+        ...decoded('a-ivf', [frame(1), frame(2)]),
+        result('0_vp9wb', 'a-ivf', 'pass'),
+        ...decoded('b-ivf', [frame(3), frame(4)]),
+        result('lava', 'job', 'pass'),
+      ],
+      {
+        a: [frame(1), frame(2)],
+        b: [frame(3), frame(4)],
+      },
+    );
     expect(c.exitCode).toBe(0);
     expect(c.record.vectors.map((v) => v.verdict.result)).toEqual(['pass', 'pass']);
     expect(RunRecordSchema.safeParse(c.record).success).toBe(true);
@@ -159,7 +192,11 @@ describe('collectJob', () => {
   });
 
   it("a wrong frame fails its vector with the first bad frame (exit 1), whatever LAVA's own case said", async () => {
-    const c = await collect(bundle(['a']), [...header, ...decoded('a-ivf', [frame(1), frame(9)]), result('0_vp9wb', 'a-ivf', 'pass'), result('lava', 'job', 'pass')], { a: [frame(1), frame(2)] });
+    const c = await collect(
+      bundle(['a']),
+      [...header, ...decoded('a-ivf', [frame(1), frame(9)]), result('0_vp9wb', 'a-ivf', 'pass'), result('lava', 'job', 'pass')],
+      { a: [frame(1), frame(2)] },
+    );
     expect(c.exitCode).toBe(1);
     const v = c.record.vectors[0]!.verdict;
     expect(v.result).toBe('fail');
@@ -167,11 +204,15 @@ describe('collectJob', () => {
   });
 
   it('a job that died mid-suite: the vectors never reported are fail, the run is incomplete, exit 2', async () => {
-    const c = await collect(bundle(['a', 'b', 'c']), [...header, ...decoded('a-ivf', [frame(1), frame(2)]), result('lava', 'job', 'fail', { error_type: 'Infrastructure', error_msg: 'Connection closed' })], {
-      a: [frame(1), frame(2)],
-      b: [frame(1), frame(2)],
-      c: [frame(1), frame(2)],
-    });
+    const c = await collect(
+      bundle(['a', 'b', 'c']),
+      [...header, ...decoded('a-ivf', [frame(1), frame(2)]), result('lava', 'job', 'fail', { error_type: 'Infrastructure', error_msg: 'Connection closed' })],
+      {
+        a: [frame(1), frame(2)],
+        b: [frame(1), frame(2)],
+        c: [frame(1), frame(2)],
+      },
+    );
     expect(c.exitCode).toBe(2);
     expect(c.health).toBe('Incomplete');
     expect(c.record.status).toBe('incomplete');
@@ -181,7 +222,9 @@ describe('collectJob', () => {
   });
 
   it('a failed infrastructure case (modules-install) makes the run exit 2 even when the job is Complete', async () => {
-    const c = await collect(bundle(['a']), [entry('info', 'x'), result('0_vp9wb', 'modules-install', 'fail'), result('lava', 'job', 'pass')], { a: [frame(1), frame(2)] });
+    const c = await collect(bundle(['a']), [entry('info', 'x'), result('0_vp9wb', 'modules-install', 'fail'), result('lava', 'job', 'pass')], {
+      a: [frame(1), frame(2)],
+    });
     expect(c.exitCode).toBe(2);
     expect(c.record.stages[0]!.error?.code).toBe('E_LAVA_INFRA');
   });
@@ -190,7 +233,9 @@ describe('collectJob', () => {
     const lines = [
       ...header,
       ...decoded('a-ivf', [], 1),
-      target('WB-GST a-ivf 0:00:04.0 1336 1340 ERROR v4l2codecs-decoder gstv4l2decoder.c:395:gst_v4l2_decoder_set_sink_fmt:<v4l2decoder1> VIDIOC_S_FMT failed: Device or resource busy'),
+      target(
+        'WB-GST a-ivf 0:00:04.0 1336 1340 ERROR v4l2codecs-decoder gstv4l2decoder.c:395:gst_v4l2_decoder_set_sink_fmt:<v4l2decoder1> VIDIOC_S_FMT failed: Device or resource busy',
+      ),
       target('WB-GST a-ivf ERROR: from element /GstPipeline:pipeline0/v4l2slvp9dec:v4l2slvp9dec0: Failed to configure VP9 decoder'),
       result('lava', 'job', 'pass'),
     ];

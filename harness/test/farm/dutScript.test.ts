@@ -27,21 +27,30 @@ function world() {
     writeFileSync(join(bin, name), `#!/bin/sh\n${text}\n`);
     chmodSync(join(bin, name), 0o755);
   };
-  exe('gst-inspect-1.0', `case "$1" in
+  exe(
+    'gst-inspect-1.0',
+    `case "$1" in
 v4l2codecs) echo "  v4l2slvp9dec: V4L2 Stateless VP9 Video Decoder";;
 v4l2slvp9dec) printf '  media-device        : The media device\\n                        String. Default: "/dev/media7"\\n  video-device        : The video device\\n                        String. Default: "/dev/video9"\\n';;
-esac`);
+esac`,
+  );
   // stand-in decoder: writes outs/<input file>.yuv to the sink's location, exits with outs/<input file>.rc (default 0)
-  exe('gst-launch-1.0', `echo "$@" > "${root}/argv"
+  exe(
+    'gst-launch-1.0',
+    `echo "$@" > "${root}/argv"
 for a in "$@"; do case "$a" in location=*) [ -z "\${in:-}" ] && in=\${a#location=} || out=\${a#location=};; esac; done
 n=\${in##*/}
 [ -f "${outs}/$n.yuv" ] && cp "${outs}/$n.yuv" "$out"
 [ -f "${outs}/$n.rc" ] && { echo "ERROR: from element /GstPipeline:pipeline0/GstV4l2CodecVp9Dec:v4l2slvp9dec0: Failed to configure" >&2; exit "$(cat "${outs}/$n.rc")"; }
-exit 0`);
-  exe('wget', `[ "$1" = -q ] && [ "$2" = -O ] || exit 9
+exit 0`,
+  );
+  exe(
+    'wget',
+    `[ "$1" = -q ] && [ "$2" = -O ] || exit 9
 p=\${4#http://board-host:8000/}
 [ -f "${http}/$p" ] || exit 8
-cp "${http}/$p" "$3"`);
+cp "${http}/$p" "$3"`,
+  );
   exe('lava-test-case', 'echo "CASE $*"');
   exe('lava-test-set', 'echo "SET $*"');
   return { root, bin, http, outs };
@@ -103,7 +112,11 @@ describe('wb-lava.sh (DUT script)', () => {
     const bad = facts.vectors.get('bad1-ivf')!;
     expect(bad.exitCode).toBe(0);
     expect(bad.bytes).toBe(18);
-    expect(bad.md5).toBe(createHash('md5').update(Buffer.concat([frame(1), frame(9), frame(3)])).digest('hex'));
+    expect(bad.md5).toBe(
+      createHash('md5')
+        .update(Buffer.concat([frame(1), frame(9), frame(3)]))
+        .digest('hex'),
+    );
     expect(bad.frames).toEqual([
       { index: 0, bytes: 6, sha256: sha(frame(1)) },
       { index: 1, bytes: 6, sha256: sha(frame(9)) },

@@ -22,7 +22,9 @@ const spec = (over: Partial<JobSpec> = {}): JobSpec => ({
 type Job = { device_type: string; actions: Record<string, Record<string, unknown>>[]; timeouts: unknown; tags?: string[] };
 
 function testAction(job: Job) {
-  const t = job.actions.find((a) => a.test)!.test as { definitions: { from: string; name: string; expected: string[]; repository: { metadata: { format: string; name: string }; run: { steps: string[] } } }[] };
+  const t = job.actions.find((a) => a.test)!.test as {
+    definitions: { from: string; name: string; expected: string[]; repository: { metadata: { format: string; name: string }; run: { steps: string[] } } }[];
+  };
   return t.definitions[0]!;
 }
 

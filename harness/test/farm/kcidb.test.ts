@@ -17,11 +17,22 @@ describe('KCIDB v5.3 export', () => {
     const a = createHash('sha256').update('a').digest('hex');
     const b = createHash('sha256').update('b').digest('hex');
     // `printf '%s\n%s\n' A B | sha256sum`, computed independently
-    expect(patchsetHash([a, b])).toBe(createHash('sha256').update(Buffer.from(`${a}\n${b}\n`)).digest('hex'));
+    expect(patchsetHash([a, b])).toBe(
+      createHash('sha256')
+        .update(Buffer.from(`${a}\n${b}\n`))
+        .digest('hex'),
+    );
   });
 
   it('maps verdicts to KCIDB statuses', () => {
-    expect(['pass', 'fail', 'crash', 'timeout', 'error', 'not-supported'].map((v) => kcidbStatus(v as never))).toEqual(['PASS', 'FAIL', 'FAIL', 'ERROR', 'ERROR', 'SKIP']);
+    expect(['pass', 'fail', 'crash', 'timeout', 'error', 'not-supported'].map((v) => kcidbStatus(v as never))).toEqual([
+      'PASS',
+      'FAIL',
+      'FAIL',
+      'ERROR',
+      'ERROR',
+      'SKIP',
+    ]);
   });
 
   it.skipIf(!schemaFile)('a run becomes a document the KCIDB schema accepts, origin vp9wb, dot-free names in paths', () => {

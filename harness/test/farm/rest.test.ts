@@ -49,7 +49,10 @@ describe('LAVA REST v0.2 client', () => {
   it('waits until Finished, then reads health and the log', async () => {
     const states = ['Submitted', 'Running', 'Finished'];
     const s = fakeServer({
-      'GET /api/v0.2/jobs/42/': () => ({ status: 200, text: JSON.stringify({ id: 42, state: states.shift() ?? 'Finished', health: states.length ? 'Unknown' : 'Complete' }) }),
+      'GET /api/v0.2/jobs/42/': () => ({
+        status: 200,
+        text: JSON.stringify({ id: 42, state: states.shift() ?? 'Finished', health: states.length ? 'Unknown' : 'Complete' }),
+      }),
       'GET /api/v0.2/jobs/42/logs/': () => ({ status: 200, text: '- {"dt": "2026-12-01T00:00:00+00:00", "lvl": "info", "msg": "hi"}\n' }),
     });
     const seen: string[] = [];

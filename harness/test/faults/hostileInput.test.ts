@@ -153,7 +153,14 @@ function manifest(vector: Record<string, unknown>): string {
   return stringify({
     suite: { name: 'evil', codec: 'VP9', description: 'd', origin: 'fluster', imported_from: 'evil.json' },
     vectors: [
-      { name: 'vp90-2-00-quantizer-00', source: 'https://example.invalid/a.webm', source_checksum: MD5, input_file: 'vp90-2-00-quantizer-00.webm', output_format: 'yuv420p', result: '' },
+      {
+        name: 'vp90-2-00-quantizer-00',
+        source: 'https://example.invalid/a.webm',
+        source_checksum: MD5,
+        input_file: 'vp90-2-00-quantizer-00.webm',
+        output_format: 'yuv420p',
+        result: '',
+      },
       { name: 'v1', source: 'https://example.invalid/v1.webm', source_checksum: MD5, input_file: 'v1.webm', output_format: 'yuv420p', result: '', ...vector },
     ],
   });
@@ -204,7 +211,16 @@ describe('hostile suite manifests and vector names', () => {
         name: 'evil',
         codec: 'VP9',
         description: '',
-        test_vectors: [{ name: 'ok', source: 'https://x.invalid/ok.webm', source_checksum: MD5, input_file: '../../../../root/.ssh/id_ed25519', output_format: 'yuv420p', result: '' }],
+        test_vectors: [
+          {
+            name: 'ok',
+            source: 'https://x.invalid/ok.webm',
+            source_checksum: MD5,
+            input_file: '../../../../root/.ssh/id_ed25519',
+            output_format: 'yuv420p',
+            result: '',
+          },
+        ],
       }),
     );
     const e = refused(() => importFlusterJson(file), 'E_CONFIG');
@@ -223,7 +239,16 @@ describe('hostile suite manifests and vector names', () => {
   });
 
   it('a vector file with a hostile name is refused naming the file and the field', () => {
-    for (const f of ['/tmp/x/a;reboot.ivf', '/tmp/$(reboot).ivf', '/tmp/-rf.ivf', '/tmp/.hidden.ivf', '/tmp/a b.ivf', `/tmp/${'v'.repeat(200)}.ivf`, '/tmp/a\u0000.ivf', '/tmp/a\nb.ivf']) {
+    for (const f of [
+      '/tmp/x/a;reboot.ivf',
+      '/tmp/$(reboot).ivf',
+      '/tmp/-rf.ivf',
+      '/tmp/.hidden.ivf',
+      '/tmp/a b.ivf',
+      `/tmp/${'v'.repeat(200)}.ivf`,
+      '/tmp/a\u0000.ivf',
+      '/tmp/a\nb.ivf',
+    ]) {
       const e = refused(() => checkVectorFileName(f), 'E_BAD_NAME');
       expect(e.message).toContain(JSON.stringify(f.slice(0, 200)));
       expect(e.message).toContain('vector file name');

@@ -64,7 +64,12 @@ describe('Ctrl-C during make', () => {
     writeFileSync(join(dir, 'src.c'), 'int x;\n');
     const ac = new AbortController();
     let pgid = 0;
-    const p = new ExecaRunner().run(['make', '-j2', '-C', dir], { signal: ac.signal, processGroup: true, allowFailure: true, onProcessGroup: (g) => (pgid = g) });
+    const p = new ExecaRunner().run(['make', '-j2', '-C', dir], {
+      signal: ac.signal,
+      processGroup: true,
+      allowFailure: true,
+      onProcessGroup: (g) => (pgid = g),
+    });
     const caught = p.catch((e: unknown) => e);
     expect(await waitFor(() => existsSync(join(dir, 'half.o')) && groupMembers(pgid).length >= 4, 10_000)).toBe(true);
     const before = groupMembers(pgid);
@@ -144,7 +149,13 @@ describe('Ctrl-C during make', () => {
       writeFileSync(join(dir, 'src.c'), 'int x;\n');
       const ac = new AbortController();
       let pgid = 0;
-      const p = tb.exec(['make', '-j2'], { cwd: '/wb/mod', binds: [{ host: dir, inside: '/wb/mod' }], signal: ac.signal, onProcessGroup: (g) => (pgid = g), allowFailure: true });
+      const p = tb.exec(['make', '-j2'], {
+        cwd: '/wb/mod',
+        binds: [{ host: dir, inside: '/wb/mod' }],
+        signal: ac.signal,
+        onProcessGroup: (g) => (pgid = g),
+        allowFailure: true,
+      });
       const caught = p.catch((e: unknown) => e);
       expect(await waitFor(() => existsSync(join(dir, 'half.o')) && groupMembers(pgid).length >= 5, 20_000)).toBe(true);
       const t0 = Date.now();

@@ -41,7 +41,7 @@ describe('export-fluster vp9-features against the real vpxdec', () => {
     r = await exportFlusterSuite('vp9-features', out);
   });
 
-  it('exports every vector of the suite with Fluster\'s exact keys', () => {
+  it("exports every vector of the suite with Fluster's exact keys", () => {
     const j = JSON.parse(readFileSync(join(out, 'vp9-features.json'), 'utf8'));
     expect(j.test_vectors.length).toBe(19);
     expect(j.codec).toBe('VP9');

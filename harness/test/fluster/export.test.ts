@@ -107,7 +107,9 @@ describe('export-fluster', () => {
   it('refuses a suite with vectors not available here, naming them', async () => {
     const suite = fakeSuite(tmp(), ['a', 'b']);
     suite.vectors[1]!.path = null;
-    await expect(exportFlusterSuite('fake-suite', tmp(), { suite, ensureReferences: fakeRefs().fn })).rejects.toThrow(/1 of 2 vectors are not available here: b/);
+    await expect(exportFlusterSuite('fake-suite', tmp(), { suite, ensureReferences: fakeRefs().fn })).rejects.toThrow(
+      /1 of 2 vectors are not available here: b/,
+    );
   });
 
   it('refuses mixed or unknown pixel formats and leaves no JSON', async () => {
@@ -132,7 +134,11 @@ describe('export-fluster', () => {
   it('schema: rejects extra keys, bad MD5s and case-duplicate names, naming the key', () => {
     const v = { name: 'a', source: 'a.ivf', source_checksum: md5('a'), input_file: 'a.ivf', output_format: 'yuv420p', result: md5('b') };
     expect(() => validateFlusterSuite({ name: 's', codec: 'VP9', description: '', test_vectors: [{ ...v, extra: 1 }] }, 's.json')).toThrow(/test_vectors\.0/);
-    expect(() => validateFlusterSuite({ name: 's', codec: 'VP9', description: '', test_vectors: [{ ...v, result: 'XYZ' }] }, 's.json')).toThrow(/test_vectors\.0\.result/);
-    expect(() => validateFlusterSuite({ name: 's', codec: 'VP9', description: '', test_vectors: [v, { ...v, name: 'A' }] }, 's.json')).toThrow(/test_vectors\.1\.name.*ignoring case/);
+    expect(() => validateFlusterSuite({ name: 's', codec: 'VP9', description: '', test_vectors: [{ ...v, result: 'XYZ' }] }, 's.json')).toThrow(
+      /test_vectors\.0\.result/,
+    );
+    expect(() => validateFlusterSuite({ name: 's', codec: 'VP9', description: '', test_vectors: [v, { ...v, name: 'A' }] }, 's.json')).toThrow(
+      /test_vectors\.1\.name.*ignoring case/,
+    );
   });
 });

@@ -31,7 +31,10 @@ function run(modes: string[], env: Record<string, string> = {}) {
   });
   let argv: string[][] = [];
   try {
-    argv = readFileSync(argvFile, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as string[]);
+    argv = readFileSync(argvFile, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as string[]);
   } catch {
     argv = [];
   }
@@ -53,7 +56,20 @@ describe('Fluster plugin workbench_decoder.py', () => {
     expect(out.scenarios.pass).toEqual({ md5: '0123456789abcdef0123456789abcdef', output_written: false });
     // a wrong picture is not an exception: Fluster compares the MD5 and says Fail
     expect(out.scenarios.fail.md5).toBe('0123456789abcdef0123456789abcdef');
-    expect(argv[0]).toEqual(['decode', '--board', 'vboard', '--decoder', 'gst-v4l2sl-vp9', '--mode', 'pixels', '--timeout', '7000', '--json', '--', '/vectors/a b.ivf']);
+    expect(argv[0]).toEqual([
+      'decode',
+      '--board',
+      'vboard',
+      '--decoder',
+      'gst-v4l2sl-vp9',
+      '--mode',
+      'pixels',
+      '--timeout',
+      '7000',
+      '--json',
+      '--',
+      '/vectors/a b.ivf',
+    ]);
   });
 
   it('takes the board, decoder and command from the environment', () => {
@@ -64,13 +80,16 @@ describe('Fluster plugin workbench_decoder.py', () => {
   it('maps timeout to TimeoutExpired and not-supported/error/no-result to an exception with the reason', () => {
     const { out } = run(['timeout', 'not-supported', 'error', 'garbage']);
     expect(out.scenarios.timeout).toMatchObject({ exception: 'TimeoutExpired', timeout: 7 });
-    expect(out.scenarios['not-supported']).toMatchObject({ exception: 'WorkbenchDecodeError', message: 'workbench verdict not-supported: driver refused VP9 profile 1' });
+    expect(out.scenarios['not-supported']).toMatchObject({
+      exception: 'WorkbenchDecodeError',
+      message: 'workbench verdict not-supported: driver refused VP9 profile 1',
+    });
     expect(out.scenarios.error).toMatchObject({ exception: 'WorkbenchDecodeError' });
     expect(out.scenarios.garbage.exception).toBe('WorkbenchDecodeError');
     expect(out.scenarios.garbage.message).toMatch(/exited with 2 without a result: .*cannot reach the board/s);
   });
 
-  it('with keep_files moves the decoded stream to Fluster\'s output path', () => {
+  it("with keep_files moves the decoded stream to Fluster's output path", () => {
     const { out, argv } = run(['pass-keep']);
     expect(out.scenarios['pass-keep']).toMatchObject({ md5: '0123456789abcdef0123456789abcdef', output_written: true });
     expect(argv[0]).toContain('--keep-raw');

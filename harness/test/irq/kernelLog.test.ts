@@ -19,7 +19,9 @@ describe('parseKernelLog', () => {
     expect(l!.text).toBe("visl: unknown parameter 'x' ignored");
   });
   it('reads /dev/kmsg records and drops dictionary lines', () => {
-    const ls = parseKernelLog('3,1234,1032117483,-;rkvdec fdc38100.video-codec: Frame processing timed out!\n SUBSYSTEM=platform\n DEVICE=+platform:fdc38100.video-codec\n');
+    const ls = parseKernelLog(
+      '3,1234,1032117483,-;rkvdec fdc38100.video-codec: Frame processing timed out!\n SUBSYSTEM=platform\n DEVICE=+platform:fdc38100.video-codec\n',
+    );
     expect(ls).toHaveLength(1);
     expect(ls[0]).toMatchObject({ level: 3, facility: 0, text: 'rkvdec fdc38100.video-codec: Frame processing timed out!' });
     expect(ls[0]!.time).toBeCloseTo(1032.117483);

@@ -78,6 +78,9 @@ describe('kernel-log parser', () => {
   it('enables the documented parameter (irq_trace) and reports what was done', () => {
     expect(DEFAULT_INSTRUMENTATION).toEqual({ module: 'rockchip_vdec', param: 'irq_trace', dynamicDebug: false });
     expect(interpretEnable('ENABLED param:irq_trace=1', DEFAULT_INSTRUMENTATION, 'b')).toEqual({ state: 'enabled', how: ['param:irq_trace=1'] });
-    expect(interpretEnable('NO-PARAM', DEFAULT_INSTRUMENTATION, 'b')).toMatchObject({ state: 'unavailable', reason: expect.stringMatching(/built without patches\/instrument/) });
+    expect(interpretEnable('NO-PARAM', DEFAULT_INSTRUMENTATION, 'b')).toMatchObject({
+      state: 'unavailable',
+      reason: expect.stringMatching(/built without patches\/instrument/),
+    });
   });
 });

@@ -71,7 +71,7 @@ describe('b4 text: cover letter', () => {
     expect(coverEditText(c)).toBe('media: foo: Add a thing\n\nBody line one.\n\nSecond paragraph.\n');
   });
 
-  it("the real cover letter: no shortlog, diffstat or trailer lines left in the body", () => {
+  it('the real cover letter: no shortlog, diffstat or trailer lines left in the body', () => {
     const c = coverFromPatch(readFileSync(join(projectRoot(), 'patches', '0000-cover-letter.patch'), 'utf8'));
     expect(c.subject).toMatch(/^media: rkvdec: /);
     expect(c.body).not.toMatch(/^(base-commit|change-id):|insertions\(\+\)|^VP9 Workbench \(\d+\):/m);
@@ -112,7 +112,8 @@ describe('b4 text: EDITME, trailers, addresses', () => {
   });
 
   it('parses b4 prep --check totals and findings (colour codes stripped)', () => {
-    const out = '\x1b[32m●\x1b[0m abc: one\n\x1b[31m●\x1b[0m def: two\n  \x1b[31m●\x1b[0m checkpatch.pl: a.c:3: WARNING: x\n---\nSuccess: 1, Warning: 1, Error: 0\n';
+    const out =
+      '\x1b[32m●\x1b[0m abc: one\n\x1b[31m●\x1b[0m def: two\n  \x1b[31m●\x1b[0m checkpatch.pl: a.c:3: WARNING: x\n---\nSuccess: 1, Warning: 1, Error: 0\n';
     expect(parseCheckTotals(out)).toEqual({ success: 1, warning: 1, error: 0 });
     expect(parseCheckFindings(out)).toEqual(['checkpatch.pl: a.c:3: WARNING: x']);
     expect(parseCheckTotals('nothing')).toBeUndefined();
@@ -127,7 +128,9 @@ describe('b4 pre-flight', () => {
     expect(c.find((x) => x.name === 'recipients')!.detail).toBe('2 To, 1 Cc');
   });
   it('fails on EDITME, unresolvable base, missing SoB, no To, checkpatch errors', () => {
-    const cover = COVER_EML().replace(/^To: .*\n/m, '').replace('Body', 'EDITME: describe');
+    const cover = COVER_EML()
+      .replace(/^To: .*\n/m, '')
+      .replace('Body', 'EDITME: describe');
     const c = preflight({ cover, patches: [signed, PATCH('')] }, { baseResolvable: false, check: { error: 2, warning: 0 } });
     const failed = Object.fromEntries(c.filter((x) => !x.ok).map((x) => [x.name, x.detail]));
     expect(Object.keys(failed).sort()).toEqual(['Signed-off-by', 'base-commit', 'checkpatch (b4 prep --check)', 'no EDITME', 'recipients']);
@@ -135,7 +138,10 @@ describe('b4 pre-flight', () => {
     expect(failed['no EDITME']).toMatch(/message 0: line \d+: EDITME: describe/);
   });
   it('fails on a missing or malformed change-id', () => {
-    const c = preflight({ cover: COVER_EML().replace(/^change-id: .*$/m, 'change-id: nope'), patches: [signed] }, { baseResolvable: true, check: { error: 0, warning: 0 } });
+    const c = preflight(
+      { cover: COVER_EML().replace(/^change-id: .*$/m, 'change-id: nope'), patches: [signed] },
+      { baseResolvable: true, check: { error: 0, warning: 0 } },
+    );
     expect(c.find((x) => x.name === 'change-id')!.ok).toBe(false);
   });
 });

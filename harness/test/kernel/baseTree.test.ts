@@ -33,8 +33,18 @@ function tree(order: string[], mtime: number, mode: number): string {
 
 describe('base commit determinism', () => {
   it('same files -> same commit id, whatever the order, mtimes and group/other bits', async () => {
-    const a = await commitTree(new ExecaRunner(), tree(['Makefile', '.gitignore', 'drivers/a.o', '.mailmap', 'scripts/run.sh'], 1000, 0o644), 'Base: x\n', '1793199715 +0000');
-    const b = await commitTree(new ExecaRunner(), tree(['scripts/run.sh', '.mailmap', 'drivers/a.o', '.gitignore', 'Makefile'], 2000, 0o600), 'Base: x\n', '1793199715 +0000');
+    const a = await commitTree(
+      new ExecaRunner(),
+      tree(['Makefile', '.gitignore', 'drivers/a.o', '.mailmap', 'scripts/run.sh'], 1000, 0o644),
+      'Base: x\n',
+      '1793199715 +0000',
+    );
+    const b = await commitTree(
+      new ExecaRunner(),
+      tree(['scripts/run.sh', '.mailmap', 'drivers/a.o', '.gitignore', 'Makefile'], 2000, 0o600),
+      'Base: x\n',
+      '1793199715 +0000',
+    );
     expect(b).toEqual(a);
     expect(a.commit).toMatch(/^[0-9a-f]{40}$/);
   });

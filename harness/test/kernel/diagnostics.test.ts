@@ -37,6 +37,8 @@ describe('build output (captured gcc-16 output of a vboard build of the series-c
     );
     expect(d[0]).toMatchObject({ tool: 'sparse', file: `${RKVDEC_DIR}/rkvdec.c`, line: 12, column: 5, severity: 'warning' });
     expect(d[1]).toMatchObject({ tool: 'modpost', severity: 'error', message: '"foo" [rkvdec/rockchip-vdec.ko] undefined!' });
-    expect(parseBuildOutput('make[2]: *** No rule to make target x. Stop.')).toEqual([{ severity: 'error', tool: 'make', message: 'No rule to make target x. Stop.' }]);
+    expect(parseBuildOutput('make[2]: *** No rule to make target x. Stop.')).toEqual([
+      { severity: 'error', tool: 'make', message: 'No rule to make target x. Stop.' },
+    ]);
   });
 });

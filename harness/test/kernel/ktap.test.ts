@@ -113,7 +113,9 @@ describe('parseKtap on the recorded real console log', () => {
   });
 
   it('a kernel that dies inside the suite: the running case counts as crashed, the run is incomplete', () => {
-    const cut = REAL.slice(0, REAL.indexOf('    ok 4 ')) + 'BUG: kernel NULL pointer dereference, address: 0000000000000008\r\nKernel panic - not syncing: Fatal exception\r\n';
+    const cut =
+      REAL.slice(0, REAL.indexOf('    ok 4 ')) +
+      'BUG: kernel NULL pointer dereference, address: 0000000000000008\r\nKernel panic - not syncing: Fatal exception\r\n';
     const r = parseKtap(cut);
     expect(r.complete).toBe(false);
     expect(r.tests[0]).toMatchObject({ name: 'rkvdec-vdpu381-vp9', status: 'crashed' });

@@ -37,7 +37,7 @@ describe('kunit: host QEMU', () => {
 });
 
 describe.skipIf(process.env.WORKBENCH_KUNIT_INT !== '1')('workbench kunit (full: build + boot; WORKBENCH_KUNIT_INT=1)', () => {
-  it('runs the series\' suite: 6 cases pass, exit 0, kunit.py-style summary', () => {
+  it("runs the series' suite: 6 cases pass, exit 0, kunit.py-style summary", () => {
     const r = spawnSync('node', [join(projectRoot(), 'harness/bin/workbench.js'), 'kunit'], { encoding: 'utf8', timeout: 90 * 60_000 });
     expect(r.stderr).not.toMatch(/^error\[/m);
     expect(r.status).toBe(0);

@@ -12,11 +12,19 @@ import { bootKunitKernel, kunitQemuArgv } from '../../src/kernel/kunitQemu.ts';
 const KCFG = 'drivers/media/platform/rockchip/rkvdec';
 
 describe('KUnit command construction', () => {
-  it('configures with the kernel\'s kunit.py and builds with make, gcc-16, x86_64, in the build directory', () => {
+  it("configures with the kernel's kunit.py and builds with make, gcc-16, x86_64, in the build directory", () => {
     expect(kunitBuildCommands({ kunitconfig: KCFG, jobs: 2 })).toEqual({
       config: [
-        'python3', 'tools/testing/kunit/kunit.py', 'config', '--arch=x86_64', `--kunitconfig=${KCFG}`, '--build_dir=/wb/kunit',
-        '--make_options', 'CC=gcc-16', '--make_options', 'HOSTCC=gcc-16',
+        'python3',
+        'tools/testing/kunit/kunit.py',
+        'config',
+        '--arch=x86_64',
+        `--kunitconfig=${KCFG}`,
+        '--build_dir=/wb/kunit',
+        '--make_options',
+        'CC=gcc-16',
+        '--make_options',
+        'HOSTCC=gcc-16',
       ],
       make: ['make', 'ARCH=x86_64', 'O=/wb/kunit', '--jobs=2', 'CC=gcc-16', 'HOSTCC=gcc-16', 'all'],
     });
@@ -24,9 +32,24 @@ describe('KUnit command construction', () => {
 
   it('boots with the host QEMU: no disk, serial to a file, kunit.enable=1, reboot ends QEMU', () => {
     expect(kunitQemuArgv({ kernel: '/c/bzImage', serialLog: '/c/serial.log' })).toEqual([
-      'qemu-system-x86_64', '-accel', 'tcg', '-m', '1024', '-smp', '1', '-nodefaults', '-nographic',
-      '-kernel', '/c/bzImage', '-append', 'kunit.enable=1 console=ttyS0 kunit_shutdown=reboot panic=-1',
-      '-serial', 'file:/c/serial.log', '-monitor', 'none', '-no-reboot',
+      'qemu-system-x86_64',
+      '-accel',
+      'tcg',
+      '-m',
+      '1024',
+      '-smp',
+      '1',
+      '-nodefaults',
+      '-nographic',
+      '-kernel',
+      '/c/bzImage',
+      '-append',
+      'kunit.enable=1 console=ttyS0 kunit_shutdown=reboot panic=-1',
+      '-serial',
+      'file:/c/serial.log',
+      '-monitor',
+      'none',
+      '-no-reboot',
     ]);
     expect(kunitQemuArgv({ kernel: 'k', serialLog: 's', accel: 'kvm' }).slice(1, 5)).toEqual(['-accel', 'kvm', '-cpu', 'host']);
     expect(kunitQemuArgv({ kernel: 'k', serialLog: 's' }).join(' ')).not.toMatch(/-drive|-hda|-netdev/);
@@ -38,7 +61,14 @@ describe('buildKunitKernel (fake toolbox recording the chroot argv)', () => {
   let spec: KunitBuildSpec;
   beforeEach(async () => {
     dir = await mkdtemp(join(tmpdir(), 'wb-kunit-'));
-    spec = { srcHost: join(dir, 'tree'), outHost: join(dir, 'build-x86_64-tb'), kunitconfig: KCFG, jobs: 2, head: 'a'.repeat(40), buildTimestamp: '2026-10-28T15:01:55.000Z' };
+    spec = {
+      srcHost: join(dir, 'tree'),
+      outHost: join(dir, 'build-x86_64-tb'),
+      kunitconfig: KCFG,
+      jobs: 2,
+      head: 'a'.repeat(40),
+      buildTimestamp: '2026-10-28T15:01:55.000Z',
+    };
     await mkdir(join(spec.srcHost, KCFG), { recursive: true });
     await writeFile(join(spec.srcHost, KCFG, '.kunitconfig'), 'CONFIG_KUNIT=y\nCONFIG_VIDEO_ROCKCHIP_VDEC_KUNIT_TEST=y\n');
   });
@@ -47,15 +77,25 @@ describe('buildKunitKernel (fake toolbox recording the chroot argv)', () => {
   });
 
   /** A toolbox whose exec goes through a RecordingRunner; `make` "builds" a bzImage unless told to fail. */
-  function fakeToolbox(behave: { configExit?: number; makeOut?: string; makeExit?: number } = {}): { tb: KunitToolbox; rec: RecordingRunner; execs: { argv: string[]; o: ToolboxExecOptions }[] } {
+  function fakeToolbox(behave: { configExit?: number; makeOut?: string; makeExit?: number } = {}): {
+    tb: KunitToolbox;
+    rec: RecordingRunner;
+    execs: { argv: string[]; o: ToolboxExecOptions }[];
+  } {
     const execs: { argv: string[]; o: ToolboxExecOptions }[] = [];
     const rec = new RecordingRunner(async (argv: string[], o: RunOptions) => {
       // chrootArgv ends with: env -i -C <cwd> VAR=value... <command argv>
       const afterCwd = argv.slice(argv.indexOf('-C') + 2);
       const inner = afterCwd.slice(afterCwd.findIndex((a) => !/^[A-Za-z_][A-Za-z0-9_]*=/.test(a)));
-      if (inner[0] === 'python3') return { exitCode: behave.configExit ?? 0, stdout: behave.configExit ? 'ERROR:root:Not all Kconfig options selected in kunitconfig were in the generated .config.\nMissing: CONFIG_X=y\n' : '' };
+      if (inner[0] === 'python3')
+        return {
+          exitCode: behave.configExit ?? 0,
+          stdout: behave.configExit ? 'ERROR:root:Not all Kconfig options selected in kunitconfig were in the generated .config.\nMissing: CONFIG_X=y\n' : '',
+        };
       if (inner[0] === 'make') {
-        const out = behave.makeOut ?? '  CC      kernel/fork.o\n  CC      drivers/media/platform/rockchip/rkvdec/rkvdec-vdpu381-vp9-test.o\n  BUILD   arch/x86/boot/bzImage\n';
+        const out =
+          behave.makeOut ??
+          '  CC      kernel/fork.o\n  CC      drivers/media/platform/rockchip/rkvdec/rkvdec-vdpu381-vp9-test.o\n  BUILD   arch/x86/boot/bzImage\n';
         o.onStdout?.(out);
         if (!behave.makeExit) {
           const k = join(spec.outHost, 'arch/x86/boot/bzImage');
@@ -71,7 +111,12 @@ describe('buildKunitKernel (fake toolbox recording the chroot argv)', () => {
       key: 'tb',
       exec: (argv, o = {}) => {
         execs.push({ argv, o });
-        return rec.run(chrootArgv('/tb/root', argv, { cwd: o.cwd, binds: o.binds, env: o.env }), { timeoutMs: o.timeoutMs, onStdout: o.onStdout, onStderr: o.onStderr, allowFailure: o.allowFailure });
+        return rec.run(chrootArgv('/tb/root', argv, { cwd: o.cwd, binds: o.binds, env: o.env }), {
+          timeoutMs: o.timeoutMs,
+          onStdout: o.onStdout,
+          onStderr: o.onStderr,
+          allowFailure: o.allowFailure,
+        });
       },
     };
     return { tb, rec, execs };
@@ -118,16 +163,23 @@ describe('buildKunitKernel (fake toolbox recording the chroot argv)', () => {
   });
 
   it('no kunitconfig -> E_KUNIT_CONFIG naming the path; kunit.py config failure -> E_KUNIT_CONFIG with its message', async () => {
-    await expect(buildKunitKernel(fakeToolbox().tb, { ...spec, kunitconfig: 'drivers/nothing' })).rejects.toMatchObject({ code: 'E_KUNIT_CONFIG', message: expect.stringContaining('drivers/nothing') });
+    await expect(buildKunitKernel(fakeToolbox().tb, { ...spec, kunitconfig: 'drivers/nothing' })).rejects.toMatchObject({
+      code: 'E_KUNIT_CONFIG',
+      message: expect.stringContaining('drivers/nothing'),
+    });
     await expect(buildKunitKernel(fakeToolbox().tb, { ...spec, kunitconfig: '../../etc' })).rejects.toMatchObject({ code: 'E_KUNIT_CONFIG' });
     await expect(buildKunitKernel(fakeToolbox().tb, { ...spec, kunitconfig: '/etc' })).rejects.toMatchObject({ code: 'E_KUNIT_CONFIG' });
-    await expect(buildKunitKernel(fakeToolbox({ configExit: 1 }).tb, spec)).rejects.toMatchObject({ code: 'E_KUNIT_CONFIG', message: expect.stringContaining('Missing: CONFIG_X=y') });
+    await expect(buildKunitKernel(fakeToolbox({ configExit: 1 }).tb, spec)).rejects.toMatchObject({
+      code: 'E_KUNIT_CONFIG',
+      message: expect.stringContaining('Missing: CONFIG_X=y'),
+    });
   });
 
   it('a compile error is ok:false with the diagnostic on the tree path, nothing recorded', async () => {
     const f = fakeToolbox({
       makeExit: 2,
-      makeOut: '  CC      drivers/media/platform/rockchip/rkvdec/rkvdec-vdpu381-vp9-test.o\n/wb/src/drivers/media/platform/rockchip/rkvdec/rkvdec-vdpu381-vp9-test.c:12:5: error: expected \';\' before \'}\' token\nmake[4]: *** [x] Error 1\n',
+      makeOut:
+        "  CC      drivers/media/platform/rockchip/rkvdec/rkvdec-vdpu381-vp9-test.o\n/wb/src/drivers/media/platform/rockchip/rkvdec/rkvdec-vdpu381-vp9-test.c:12:5: error: expected ';' before '}' token\nmake[4]: *** [x] Error 1\n",
     });
     const r = await buildKunitKernel(f.tb, spec);
     expect(r.ok).toBe(false);
@@ -140,14 +192,20 @@ describe('BuildProgress', () => {
   it('counts kbuild steps across chunk boundaries and reports every 30 s', () => {
     let t = 0;
     const lines: string[] = [];
-    const p = new BuildProgress((m) => lines.push(m), 0, 1000, 30_000, () => t);
+    const p = new BuildProgress(
+      (m) => lines.push(m),
+      0,
+      1000,
+      30_000,
+      () => t,
+    );
     p.feed('  CC      kernel/fo');
     p.feed('rk.o\n  LD [M]  drivers/x.ko\nsome warning text\n');
     expect(p.steps).toBe(2);
     expect(lines).toEqual([]);
     t = 31_000;
     p.feed('  AR      kernel/built-in.a\n');
-    expect(lines).toEqual(['kunit build: 3 kbuild steps (~0% of the last full build\'s 1000), 0m31s, last: AR kernel/built-in.a']);
+    expect(lines).toEqual(["kunit build: 3 kbuild steps (~0% of the last full build's 1000), 0m31s, last: AR kernel/built-in.a"]);
   });
 });
 

@@ -12,9 +12,19 @@ const CP_OUT = readFileSync(join(FIX, 'checkpatch-file-path-changes.out'), 'utf8
 
 /** A format-patch mail that creates `added` files, deletes `deleted` files and edits `edited`. */
 function mail(added: string[], deleted: string[] = [], edited: string[] = []): string {
-  const parts = ['From 0000000000000000000000000000000000000000 Mon Sep 17 00:00:00 2001', 'From: T <t@example.org>', 'Subject: [PATCH] test', '', 'Body.', '---', ''];
-  for (const f of added) parts.push(`diff --git a/${f} b/${f}`, 'new file mode 100644', 'index 000000000..111111111', '--- /dev/null', `+++ b/${f}`, '@@ -0,0 +1 @@', '+x');
-  for (const f of deleted) parts.push(`diff --git a/${f} b/${f}`, 'deleted file mode 100644', 'index 111111111..000000000', `--- a/${f}`, '+++ /dev/null', '@@ -1 +0,0 @@', '-x');
+  const parts = [
+    'From 0000000000000000000000000000000000000000 Mon Sep 17 00:00:00 2001',
+    'From: T <t@example.org>',
+    'Subject: [PATCH] test',
+    '',
+    'Body.',
+    '---',
+    '',
+  ];
+  for (const f of added)
+    parts.push(`diff --git a/${f} b/${f}`, 'new file mode 100644', 'index 000000000..111111111', '--- /dev/null', `+++ b/${f}`, '@@ -0,0 +1 @@', '+x');
+  for (const f of deleted)
+    parts.push(`diff --git a/${f} b/${f}`, 'deleted file mode 100644', 'index 111111111..000000000', `--- a/${f}`, '+++ /dev/null', '@@ -1 +0,0 @@', '-x');
   for (const f of edited) parts.push(`diff --git a/${f} b/${f}`, 'index 111111111..222222222 100644', `--- a/${f}`, `+++ b/${f}`, '@@ -1 +1 @@', '-x', '+y');
   return `${parts.join('\n')}\n-- \n2.39.5\n`;
 }
@@ -79,7 +89,11 @@ describe('FILE_PATH_CHANGES judged against MAINTAINERS', () => {
     const found = parseCheckpatch(CP_OUT, 'p5');
     expect(found).toHaveLength(1);
     expect(found[0]).toMatchObject({ severity: 'warning', flag: FILE_PATH_CHANGES });
-    const text = mail(['drivers/media/platform/rockchip/rkvdec/.kunitconfig', 'drivers/media/platform/rockchip/rkvdec/rkvdec-vdpu381-vp9-test.c'], [], ['drivers/media/platform/rockchip/rkvdec/Makefile']);
+    const text = mail(
+      ['drivers/media/platform/rockchip/rkvdec/.kunitconfig', 'drivers/media/platform/rockchip/rkvdec/rkvdec-vdpu381-vp9-test.c'],
+      [],
+      ['drivers/media/platform/rockchip/rkvdec/Makefile'],
+    );
     const r = reviewFilePathChanges(found, text, sections);
     expect(r[0]!.severity).toBe('info');
     expect(r[0]!.flag).toBe(FILE_PATH_CHANGES);

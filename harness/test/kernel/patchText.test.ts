@@ -19,7 +19,10 @@ describe('patch text', () => {
     expect(patchHunks(good)).toEqual([{ file: `${RKVDEC_DIR}/rkvdec-vp9.c`, oldStart: 13, newStart: 13, header: '@@ -13,7 +13,7 @@', patchLine: 17 }]);
     const f = parseApplyFailure(`error: patch failed: ${RKVDEC_DIR}/rkvdec-vp9.c:13\nerror: ${RKVDEC_DIR}/rkvdec-vp9.c: patch does not apply\n`, good);
     expect(f).toMatchObject({ file: `${RKVDEC_DIR}/rkvdec-vp9.c`, line: 13, hunk: '@@ -13,7 +13,7 @@' });
-    expect(parseApplyFailure(`CONFLICT (content): Merge conflict in ${RKVDEC_DIR}/rkvdec-vp9.c\n`, good)).toMatchObject({ file: `${RKVDEC_DIR}/rkvdec-vp9.c`, hunk: '@@ -13,7 +13,7 @@' });
+    expect(parseApplyFailure(`CONFLICT (content): Merge conflict in ${RKVDEC_DIR}/rkvdec-vp9.c\n`, good)).toMatchObject({
+      file: `${RKVDEC_DIR}/rkvdec-vp9.c`,
+      hunk: '@@ -13,7 +13,7 @@',
+    });
   });
 
   it('reads a quilt series file', () => {

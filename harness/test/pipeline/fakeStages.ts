@@ -60,7 +60,15 @@ function verdictOf(kind: Verdict['result']): Verdict {
     case 'pass':
       return { result: 'pass', checks, framesExpected: 10, framesProduced: 10 };
     case 'fail':
-      return { result: 'fail', checks, firstBadFrame: 3, mismatchingFrames: 1, framesExpected: 10, framesProduced: 10, message: 'controls: base_q_idx 60 != 61' };
+      return {
+        result: 'fail',
+        checks,
+        firstBadFrame: 3,
+        mismatchingFrames: 1,
+        framesExpected: 10,
+        framesProduced: 10,
+        message: 'controls: base_q_idx 60 != 61',
+      };
     case 'timeout':
       return { result: 'timeout', checks: completeChecks([]), timeoutMs: 30000 };
     case 'error':
@@ -87,7 +95,13 @@ export function fakeStages(o: FakeOptions = {}): IterateStages {
     async board(ctx) {
       await step(ctx, 'board');
       return {
-        info: { name: o.board ?? 'vboard', kind: 'vboard', kernelRelease: '7.2.13+deb14-amd64', device: { driver: 'visl', media: '/dev/media0', video: '/dev/video0' }, pixelsDecoded: false },
+        info: {
+          name: o.board ?? 'vboard',
+          kind: 'vboard',
+          kernelRelease: '7.2.13+deb14-amd64',
+          device: { driver: 'visl', media: '/dev/media0', video: '/dev/video0' },
+          pixelsDecoded: false,
+        },
         target: {} as never,
         decoder: { name: 'gstreamer', version: '1.28.0', detail: 'v4l2slvp9dec' },
         close: async () => o.onClose?.(),
@@ -110,7 +124,11 @@ export function fakeStages(o: FakeOptions = {}): IterateStages {
     },
     async check(ctx) {
       await step(ctx, 'check');
-      return { diagnostics: [{ tool: 'checkpatch', file: 'drivers/media/x.c', line: 3, severity: 'warning', message: 'line length of 81 exceeds 80 columns' }], ran: ['checkpatch'], skipped: [] };
+      return {
+        diagnostics: [{ tool: 'checkpatch', file: 'drivers/media/x.c', line: 3, severity: 'warning', message: 'line length of 81 exceeds 80 columns' }],
+        ran: ['checkpatch'],
+        skipped: [],
+      };
     },
     async deploy(ctx) {
       await step(ctx, 'deploy');
@@ -118,7 +136,13 @@ export function fakeStages(o: FakeOptions = {}): IterateStages {
     },
     async plan(ctx) {
       await step(ctx, 'plan');
-      const vs: PlannedVector[] = Object.keys(vectors).map((name) => ({ name, suite: 'vp9-features', features: [name.split('-')[2] ?? 'misc'], file: `/tmp/${name}.ivf`, expectedMd5: MD5 }));
+      const vs: PlannedVector[] = Object.keys(vectors).map((name) => ({
+        name,
+        suite: 'vp9-features',
+        features: [name.split('-')[2] ?? 'misc'],
+        file: `/tmp/${name}.ivf`,
+        expectedMd5: MD5,
+      }));
       return { suite: 'vp9-features', vectors: vs, reference: { name: 'libvpx vpxdec', version: 'v1.15.0' } };
     },
     async decodeVector(ctx, _s, _p, v, artifacts): Promise<VectorResult> {

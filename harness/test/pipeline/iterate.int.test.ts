@@ -39,7 +39,9 @@ describe('iterate on the vboard (real stages)', () => {
     });
     const failed = res.record.stages.filter((s) => s.status !== 'done');
     expect(failed).toEqual([]);
-    const verdicts = res.record.vectors.map((v) => `${v.name}: ${v.verdict.result}${v.verdict.result === 'pass' ? '' : ` (${v.verdict.message ?? ('reason' in v.verdict ? v.verdict.reason : '')})`}`);
+    const verdicts = res.record.vectors.map(
+      (v) => `${v.name}: ${v.verdict.result}${v.verdict.result === 'pass' ? '' : ` (${v.verdict.message ?? ('reason' in v.verdict ? v.verdict.reason : '')})`}`,
+    );
     expect(res.exitCode, verdicts.join('\n')).toBe(0);
     const r = loadRun(res.reportDir!);
     expect(r.status).toBe('complete');
@@ -66,7 +68,9 @@ describe('iterate on the vboard (real stages)', () => {
     expect(r.stages.find((s) => s.name === 'build')!.commands.some((c) => c.startsWith('make '))).toBe(true);
     expect(events.filter((e) => e.type === 'vector')).toHaveLength(3);
     if (which('xmllint')) {
-      execFileSync('xmllint', ['--noout', '--schema', join(import.meta.dirname, '../report/fixtures/junit-10.xsd'), join(res.reportDir!, 'junit.xml')], { stdio: 'pipe' });
+      execFileSync('xmllint', ['--noout', '--schema', join(import.meta.dirname, '../report/fixtures/junit-10.xsd'), join(res.reportDir!, 'junit.xml')], {
+        stdio: 'pipe',
+      });
     }
     expect(readFileSync(join(res.reportDir!, 'index.html'), 'utf8')).toContain('Pixels were NOT verified on visl');
   });

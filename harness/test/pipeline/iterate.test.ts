@@ -37,7 +37,12 @@ describe('runIterate', () => {
     expect(r.irq.answer).toBe('unknown');
     expect(r.irq.reason).toMatch(/visl/);
     expect(r.stages.map((s) => [s.name, s.status])).toEqual([
-      ['board', 'done'], ['build', 'done'], ['check', 'done'], ['deploy', 'done'], ['plan', 'done'], ['decode', 'done'],
+      ['board', 'done'],
+      ['build', 'done'],
+      ['check', 'done'],
+      ['deploy', 'done'],
+      ['plan', 'done'],
+      ['decode', 'done'],
     ]);
     expect(r.stages[1]!.commands).toEqual([`echo build 'step with "quotes"'`]);
     expect(r.diagnostics?.[0]?.tool).toBe('checkpatch');

@@ -39,7 +39,9 @@ const inspect = {
 } as unknown as InspectResult;
 
 async function reference(name: string): Promise<ReferenceSet> {
-  const fr = await Promise.all(frames.map(async (f, i) => ({ index: i, width: 16, height: 16, bitDepth: 8, pixelFormat: 'yuv420p', i420: await digestFrame(f), nv12: null })));
+  const fr = await Promise.all(
+    frames.map(async (f, i) => ({ index: i, width: 16, height: 16, bitDepth: 8, pixelFormat: 'yuv420p', i420: await digestFrame(f), nv12: null })),
+  );
   return { vector: name, vectorSha256: '', decoder: 'libvpx test', command: '', frames: fr, md5: 'f'.repeat(32), bytes: 0, crossCheck: null };
 }
 
@@ -57,7 +59,8 @@ describe('plug-ins', () => {
     const real = realStages({ plugins, runner: new ExecaRunner() });
     const fake = fakeStages({ board: 'sim0', delayMs: 1 });
     const planned: PlannedVector[] = [];
-    for (const name of ['good', 'bad-frame-1']) planned.push({ name, suite: 'fake', features: [], file: `/nonexistent/${name}.ivf`, expectedMd5: null, inspect, reference: await reference(name) });
+    for (const name of ['good', 'bad-frame-1'])
+      planned.push({ name, suite: 'fake', features: [], file: `/nonexistent/${name}.ivf`, expectedMd5: null, inspect, reference: await reference(name) });
     fakeOutput.set('good', frames);
     fakeOutput.set('bad-frame-1', [frames[0]!, Buffer.alloc(frameBytes(g), 0x7f), frames[2]!]);
     // the kernel build, static checks, deploy and plan are not about board kinds: fakes
@@ -71,12 +74,23 @@ describe('plug-ins', () => {
     root = mkdtempSync(join(tmpdir(), 'wb-plugins-'));
     const res = await runIterate({ stages, bus: new EventBus(), command: 'workbench iterate --board sim0', reportsRoot: root, board: 'sim0' });
     const r = res.record;
-    expect(r.board).toMatchObject({ name: 'sim0', kind: 'board', kernelRelease: '7.2.0-fake-arm64', device: { driver: 'fakedrv', media: '/dev/media7', video: '/dev/video7' }, pixelsDecoded: true });
+    expect(r.board).toMatchObject({
+      name: 'sim0',
+      kind: 'board',
+      kernelRelease: '7.2.0-fake-arm64',
+      device: { driver: 'fakedrv', media: '/dev/media7', video: '/dev/video7' },
+      pixelsDecoded: true,
+    });
     expect(r.decoder).toEqual({ name: 'fakecodec', version: '9.9', detail: 'fakedec' });
     expect(r.stages.find((s) => s.name === 'board')?.commands).toEqual(['fake-sim start']);
     const [good, bad] = r.vectors;
     expect(good!.verdict.result).toBe('pass');
-    expect(Object.fromEntries(good!.verdict.checks.map((c) => [c.check, c.status]))).toEqual({ pixels: 'pass', controls: 'not-run', bitstream: 'not-run', 'frame-count': 'pass' });
+    expect(Object.fromEntries(good!.verdict.checks.map((c) => [c.check, c.status]))).toEqual({
+      pixels: 'pass',
+      controls: 'not-run',
+      bitstream: 'not-run',
+      'frame-count': 'pass',
+    });
     expect(good!.device).toEqual({ media: '/dev/media7', video: '/dev/video7', driver: 'fakedrv' });
     expect(bad!.verdict).toMatchObject({ result: 'fail', firstBadFrame: 1, mismatchingFrames: 1 });
     expect(res.exitCode).toBe(1);

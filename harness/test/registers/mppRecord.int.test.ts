@@ -60,9 +60,18 @@ describe('MPP register records (real MPP + device stand-in)', () => {
       expect([rec.width, rec.height]).toEqual([f.header.width, f.header.height]);
       if (f.header.frameType === 'inter' && !f.header.intraOnly) {
         const [last, golden, altref] = f.header.refSizes!;
-        expect([field(rec, 'vp9d_param.reg106.framewidth_last'), field(rec, 'vp9d_param.reg107.frameheight_last')], `frame ${rec.frame} LAST`).toEqual([last!.width, last!.height]);
-        expect([field(rec, 'vp9d_param.reg108.framewidth_golden'), field(rec, 'vp9d_param.reg109.frameheight_golden')], `frame ${rec.frame} GOLDEN`).toEqual([golden!.width, golden!.height]);
-        expect([field(rec, 'vp9d_param.reg110.framewidth_alfter'), field(rec, 'vp9d_param.reg111.frameheight_alfter')], `frame ${rec.frame} ALTREF`).toEqual([altref!.width, altref!.height]);
+        expect([field(rec, 'vp9d_param.reg106.framewidth_last'), field(rec, 'vp9d_param.reg107.frameheight_last')], `frame ${rec.frame} LAST`).toEqual([
+          last!.width,
+          last!.height,
+        ]);
+        expect([field(rec, 'vp9d_param.reg108.framewidth_golden'), field(rec, 'vp9d_param.reg109.frameheight_golden')], `frame ${rec.frame} GOLDEN`).toEqual([
+          golden!.width,
+          golden!.height,
+        ]);
+        expect([field(rec, 'vp9d_param.reg110.framewidth_alfter'), field(rec, 'vp9d_param.reg111.frameheight_alfter')], `frame ${rec.frame} ALTREF`).toEqual([
+          altref!.width,
+          altref!.height,
+        ]);
         interChecked++;
         if (f.header.refScaling) scaled++;
       }
@@ -81,7 +90,9 @@ describe('MPP register records (real MPP + device stand-in)', () => {
 
     // The CLI names the fields as MPP does and resolves the reference roles.
     const scaledRec = res.records.find((r) => info.frames[r.frame]!.header.refScaling)!;
-    const show = await execa('node', [join(projectRoot(), 'harness/bin/workbench.js'), 'registers', 'mpp-show', out, '--frame', String(scaledRec.frame)], { reject: false });
+    const show = await execa('node', [join(projectRoot(), 'harness/bin/workbench.js'), 'registers', 'mpp-show', out, '--frame', String(scaledRec.frame)], {
+      reject: false,
+    });
     expect(show.exitCode, show.stderr).toBe(0);
     const alt = info.frames[scaledRec.frame]!.header.refSizes![2]!;
     expect(show.stdout).toContain(`vp9d_param.reg110.framewidth_alfter = ${alt.width}`);
@@ -108,7 +119,9 @@ describe('MPP register records (real MPP + device stand-in)', () => {
     const out = join(mkdtempSync(join(tmpdir(), 'wb-mpprec-')), 'rec');
     await expect(recordMpp(path, { rig, out, plantFaultAtJob: 3, log })).rejects.toMatchObject({
       code: 'E_MPP_FRAME_ERROR',
-      message: expect.stringMatching(/hardware job 3 \(decode-order frame 3, .*\) ended with status reg224=0x10 \(no dec_rdy_sta\) — a fault planted.*mpi_dec_test flagged [1-9]\d* output frame\(s\) as erroneous/),
+      message: expect.stringMatching(
+        /hardware job 3 \(decode-order frame 3, .*\) ended with status reg224=0x10 \(no dec_rdy_sta\) — a fault planted.*mpi_dec_test flagged [1-9]\d* output frame\(s\) as erroneous/,
+      ),
     });
     expect(existsSync(out)).toBe(false);
     expect(readdirSync(join(out, '..'))).toEqual([]);
@@ -143,9 +156,16 @@ describe('MPP register records (real MPP + device stand-in)', () => {
     });
     expect(cc.stderr).toBe('');
     const run = await rig.chroot.exec([`${inside}/layout`]);
-    const got = run.stdout.trim().split('\n').map((l) => l.split(' '));
+    const got = run.stdout
+      .trim()
+      .split('\n')
+      .map((l) => l.split(' '));
     expect(got).toHaveLength(fields.length);
-    const want = fields.map((f) => [f.name, String(f.reg - bases.get(f.name.split('.')[0]!)!), String((f.width === 32 ? 0xffffffff : ((1 << f.width) - 1) << f.lsb) >>> 0)]);
+    const want = fields.map((f) => [
+      f.name,
+      String(f.reg - bases.get(f.name.split('.')[0]!)!),
+      String((f.width === 32 ? 0xffffffff : ((1 << f.width) - 1) << f.lsb) >>> 0),
+    ]);
     expect(got).toEqual(want);
     expect(fields.length).toBeGreaterThan(400);
   });

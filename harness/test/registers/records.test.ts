@@ -48,7 +48,12 @@ describe('shim records', () => {
   });
 
   it('flatten written blocks into register index -> value', () => {
-    const m = registerMap({ writes: [{ offset: 32, size: 8, values: [1, 2] }, { offset: 640, size: 4, values: [9] }] });
+    const m = registerMap({
+      writes: [
+        { offset: 32, size: 8, values: [1, 2] },
+        { offset: 640, size: 4, values: [9] },
+      ],
+    });
     expect([...m]).toEqual([
       [8, 1],
       [9, 2],
@@ -86,7 +91,9 @@ describe('pairing jobs with frames', () => {
       err = e;
     }
     expect(err).toMatchObject({ code: 'E_MPP_FRAME_ERROR' });
-    expect(String((err as Error).message)).toMatch(/job 1 \(decode-order frame 1, inter 64x48\) ended with status reg224=0x10 \(no dec_rdy_sta\) — a fault planted.*1 output frame\(s\) as erroneous \(first: frame 1 err 1\)/);
+    expect(String((err as Error).message)).toMatch(
+      /job 1 \(decode-order frame 1, inter 64x48\) ended with status reg224=0x10 \(no dec_rdy_sta\) — a fault planted.*1 output frame\(s\) as erroneous \(first: frame 1 err 1\)/,
+    );
   });
 
   it("reads mpi_dec_test's per-frame log lines", () => {

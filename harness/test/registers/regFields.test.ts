@@ -104,8 +104,19 @@ describe('register field table from C struct bit-fields', () => {
   });
 
   it('refuses what it cannot read, naming the construct', () => {
-    expect(() => registerFields([{ file: 'x.h', text: 'typedef struct S_t { float f; } S;' }], 'S', { f: 0 })).toThrow(/x\.h: unsupported member starting at "float f/);
+    expect(() => registerFields([{ file: 'x.h', text: 'typedef struct S_t { float f; } S;' }], 'S', { f: 0 })).toThrow(
+      /x\.h: unsupported member starting at "float f/,
+    );
     expect(() => registerFields([{ file: 'x.h', text: COM }], 'Nope', {})).toThrow(/struct Nope not found in x\.h/);
-    expect(() => registerFields([{ file: 'c', text: COM }, { file: 's', text: SET }], 'RegSet', { a: 8 })).toThrow(/RegSet\.b has no register base/);
+    expect(() =>
+      registerFields(
+        [
+          { file: 'c', text: COM },
+          { file: 's', text: SET },
+        ],
+        'RegSet',
+        { a: 8 },
+      ),
+    ).toThrow(/RegSet\.b has no register base/);
   });
 });

@@ -13,12 +13,7 @@ describe('reference roles', () => {
   it('name the frame whose output buffer a reference register points at (the latest writer of that buffer)', () => {
     // frame 0 -> buffer 1; frame 1 -> buffer 2; frame 3 reuses buffer 1 (frame 0 dropped)
     const refs = referencedFrames([rec(0, 1, null), rec(1, 2, [1, 1, 1]), rec(3, 1, [2, 1, 2]), rec(4, 3, [1, 2, 9])]);
-    expect(refs).toEqual([
-      null,
-      { last: 0, golden: 0, altref: 0 },
-      { last: 1, golden: 0, altref: 1 },
-      { last: 3, golden: 1, altref: null },
-    ]);
+    expect(refs).toEqual([null, { last: 0, golden: 0, altref: 0 }, { last: 1, golden: 0, altref: 1 }, { last: 3, golden: 1, altref: null }]);
   });
 
   it('follow the slots from the headers: refresh_frame_flags fills slots, ref_frame_idx reads them, show-existing changes nothing', () => {

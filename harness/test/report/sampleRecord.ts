@@ -36,43 +36,78 @@ function v(name: string, features: string[], verdict: VectorResult['verdict'], e
 /** Builds the sample record; `overrides` replace top-level fields. */
 export function sampleRecord(overrides: Partial<RunRecord> = {}): RunRecord {
   const visl = (status: 'pass' | 'fail') =>
-    completeChecks(
-      [
-        { check: 'controls', status },
-        { check: 'bitstream', status: 'pass' },
-        { check: 'frame-count', status: 'pass' },
-        { check: 'pixels', status: 'not-run', detail: 'visl does not decode pixels' },
-      ],
-    );
+    completeChecks([
+      { check: 'controls', status },
+      { check: 'bitstream', status: 'pass' },
+      { check: 'frame-count', status: 'pass' },
+      { check: 'pixels', status: 'not-run', detail: 'visl does not decode pixels' },
+    ]);
   const vectors: VectorResult[] = [
-    v('vp90-2-00-quantizer-00', ['quantizer'], { result: 'pass', checks: visl('pass'), framesExpected: 10, framesProduced: 10 }, {
-      irq: irqVectorSummary([{ status: 0x5, mode: 2 }, { status: 0x5, mode: 2 }]),
-    }),
-    v('vp90-2-08-tile-4x4', ['tiles'], {
-      result: 'fail',
-      checks: visl('fail'),
-      firstBadFrame: 3,
-      mismatchingFrames: 2,
-      framesExpected: 10,
-      framesProduced: 10,
-      message: 'controls: lf.level 12 != 13',
-    }, {
-      artifacts: [
-        { kind: 'decoded', path: 'artifacts/vp90-2-08-tile-4x4/frame3-decoded.png', frame: 3 },
-        { kind: 'diff', path: 'artifacts/vp90-2-08-tile-4x4/frame3-diff.png', frame: 3, description: 'x16' },
-      ],
-      header: 'frame 3: inter, 352x288, q 60, lf 13',
-      irq: irqVectorSummary([{ status: 0x5, mode: 2 }, { status: 0x13, mode: 2 }]),
-    }),
+    v(
+      'vp90-2-00-quantizer-00',
+      ['quantizer'],
+      { result: 'pass', checks: visl('pass'), framesExpected: 10, framesProduced: 10 },
+      {
+        irq: irqVectorSummary([
+          { status: 0x5, mode: 2 },
+          { status: 0x5, mode: 2 },
+        ]),
+      },
+    ),
+    v(
+      'vp90-2-08-tile-4x4',
+      ['tiles'],
+      {
+        result: 'fail',
+        checks: visl('fail'),
+        firstBadFrame: 3,
+        mismatchingFrames: 2,
+        framesExpected: 10,
+        framesProduced: 10,
+        message: 'controls: lf.level 12 != 13',
+      },
+      {
+        artifacts: [
+          { kind: 'decoded', path: 'artifacts/vp90-2-08-tile-4x4/frame3-decoded.png', frame: 3 },
+          { kind: 'diff', path: 'artifacts/vp90-2-08-tile-4x4/frame3-diff.png', frame: 3, description: 'x16' },
+        ],
+        header: 'frame 3: inter, 352x288, q 60, lf 13',
+        irq: irqVectorSummary([
+          { status: 0x5, mode: 2 },
+          { status: 0x13, mode: 2 },
+        ]),
+      },
+    ),
     v('vp90-2-02-size-08x08', ['odd-size'], { result: 'not-supported', checks: completeChecks([]), reason: 'VIDIOC_S_FMT: 8x8 below the 64x64 minimum' }),
     v('vp91-2-04-yuv444', ['profile1'], { result: 'timeout', checks: completeChecks([]), timeoutMs: 30000 }),
     v(HOSTILE, ['hostile'], { result: 'error', checks: completeChecks([]), message: `gst-launch exited 1: bad\u0001char token=${SECRET}` }),
-    v('vp90-2-22-svc', ['svc'], { result: 'crash', checks: completeChecks([]), message: 'Unable to handle kernel NULL pointer dereference' }, {
-      kernelLog: [{ kind: 'oops', severity: 'crash', line: 'Unable to handle kernel NULL pointer dereference at virtual address 0000000000000000', time: 12.5, context: ['Call trace:', ' visl_device_run+0x10/0x80 [visl]'], modules: ['visl'], vector: 'vp90-2-22-svc' }],
-    }),
+    v(
+      'vp90-2-22-svc',
+      ['svc'],
+      { result: 'crash', checks: completeChecks([]), message: 'Unable to handle kernel NULL pointer dereference' },
+      {
+        kernelLog: [
+          {
+            kind: 'oops',
+            severity: 'crash',
+            line: 'Unable to handle kernel NULL pointer dereference at virtual address 0000000000000000',
+            time: 12.5,
+            context: ['Call trace:', ' visl_device_run+0x10/0x80 [visl]'],
+            modules: ['visl'],
+            vector: 'vp90-2-22-svc',
+          },
+        ],
+      },
+    ),
   ];
   const planned = [...vectors.map((x) => x.name), 'vp90-2-99-never-ran'];
-  const board = { name: 'vboard', kind: 'vboard' as const, kernelRelease: '7.2.13+deb14-amd64', device: { driver: 'visl', media: '/dev/media0', video: '/dev/video0' }, pixelsDecoded: false };
+  const board = {
+    name: 'vboard',
+    kind: 'vboard' as const,
+    kernelRelease: '7.2.13+deb14-amd64',
+    device: { driver: 'visl', media: '/dev/media0', video: '/dev/video0' },
+    pixelsDecoded: false,
+  };
   return {
     schema: 'vp9-workbench/run',
     schemaVersion: 1,
@@ -88,8 +123,14 @@ export function sampleRecord(overrides: Partial<RunRecord> = {}): RunRecord {
       manifest: 'debian-sid-7.2',
       baseCommit: null,
       baseVersion: '7.2.13-1',
-      series: { hash: A, changeId: '20261101-vdpu381-vp9-0123456789ab', patches: [{ file: '0001-media-rkvdec-add-vp9.patch', subject: 'media: rkvdec: Add VP9 <support>', sha256: A }] },
-      modules: [{ name: 'rockchip_vdec', path: '/tmp/rockchip-vdec.ko', vermagic: '7.2.13+deb14-amd64 SMP preempt mod_unload modversions', size: 123456, sha256: A }],
+      series: {
+        hash: A,
+        changeId: '20261101-vdpu381-vp9-0123456789ab',
+        patches: [{ file: '0001-media-rkvdec-add-vp9.patch', subject: 'media: rkvdec: Add VP9 <support>', sha256: A }],
+      },
+      modules: [
+        { name: 'rockchip_vdec', path: '/tmp/rockchip-vdec.ko', vermagic: '7.2.13+deb14-amd64 SMP preempt mod_unload modversions', size: 123456, sha256: A },
+      ],
       diagnostics: { errors: 0, warnings: 1 },
     },
     board,
@@ -106,8 +147,20 @@ export function sampleRecord(overrides: Partial<RunRecord> = {}): RunRecord {
     counts: countVerdicts(vectors, planned.length),
     vectors,
     irq: summarizeIrq(vectors.map((x) => x.irq)),
-    diagnostics: [{ tool: 'gcc', file: 'drivers/media/platform/rockchip/rkvdec/rkvdec-vdpu381-vp9.c', line: 120, column: 7, severity: 'warning', message: "unused variable 'x' <b>", patch: '0003-media-rkvdec-add-a-VP9-backend.patch' }],
-    kernelLog: [{ kind: 'taint', severity: 'info', line: 'visl: module verification failed: signature and/or required key missing - tainting kernel', stage: 'deploy' }],
+    diagnostics: [
+      {
+        tool: 'gcc',
+        file: 'drivers/media/platform/rockchip/rkvdec/rkvdec-vdpu381-vp9.c',
+        line: 120,
+        column: 7,
+        severity: 'warning',
+        message: "unused variable 'x' <b>",
+        patch: '0003-media-rkvdec-add-a-VP9-backend.patch',
+      },
+    ],
+    kernelLog: [
+      { kind: 'taint', severity: 'info', line: 'visl: module verification failed: signature and/or required key missing - tainting kernel', stage: 'deploy' },
+    ],
     ...overrides,
   };
 }

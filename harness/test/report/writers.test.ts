@@ -77,7 +77,13 @@ describe('junit.xml', () => {
     const cases = [s.testcase].flat();
     expect(cases).toHaveLength(7);
     // xmlbuilder2's object form leaves entities encoded in attribute values
-    const unent = (t: string) => t.replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&quot;/g, '"').replace(/&apos;/g, "'").replace(/&amp;/g, '&');
+    const unent = (t: string) =>
+      t
+        .replace(/&lt;/g, '<')
+        .replace(/&gt;/g, '>')
+        .replace(/&quot;/g, '"')
+        .replace(/&apos;/g, "'")
+        .replace(/&amp;/g, '&');
     const byName = Object.fromEntries(cases.map((c: any) => [unent(c['@name']), c]));
     expect(byName['vp90-2-00-quantizer-00'].failure).toBeUndefined();
     expect(byName['vp90-2-08-tile-4x4'].failure['@type']).toBe('fail');
@@ -140,6 +146,6 @@ describe('index.html', () => {
     expect(html).toContain('id="irq-answer"');
     expect(html).toContain('Unable to handle kernel NULL pointer dereference');
     expect(html).toContain('rkvdec-vdpu381-vp9.c:120:7');
-    expect(html).toContain("unused variable &#39;x&#39; &lt;b&gt;");
+    expect(html).toContain('unused variable &#39;x&#39; &lt;b&gt;');
   });
 });

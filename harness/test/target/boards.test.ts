@@ -97,7 +97,9 @@ describe('board registry', () => {
   });
 
   it('reads arch and driver, and the older flavour key as arch + driver', () => {
-    const f = files('[board.x86]\nhost = "h"\nflavour = "vboard"\n\n[board.sim]\nhost = "h"\narch = "arm64"\ndriver = "rkvdec"\nkind = "ssh"\n\n[board.lab]\nhost = "h"\nkind = "lava"\n');
+    const f = files(
+      '[board.x86]\nhost = "h"\nflavour = "vboard"\n\n[board.sim]\nhost = "h"\narch = "arm64"\ndriver = "rkvdec"\nkind = "ssh"\n\n[board.lab]\nhost = "h"\nkind = "lava"\n',
+    );
     expect(getBoard('x86', f)).toMatchObject({ arch: 'amd64', driver: 'visl', kind: 'ssh' });
     expect(getBoard('sim', f)).toMatchObject({ arch: 'arm64', driver: 'rkvdec', kind: 'ssh' });
     // a kind nobody registered is refused when the board is used, naming the known kinds

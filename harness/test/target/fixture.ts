@@ -14,7 +14,16 @@ export async function testSshOptions(name = 'vboard'): Promise<SshOptions> {
   if (env) {
     const [host, port, user, identityFile, knownHostsFile] = env.split(':');
     const kh = knownHostsFile ?? join(mkdtempSync(join(tmpdir(), 'wb-kh-')), 'known_hosts');
-    return { name, host: host!, port: Number(port), user: user!, identityFile: identityFile!, knownHostsFile: kh, trust: 'tofu', hostKeyAlias: 'wb-test-board' };
+    return {
+      name,
+      host: host!,
+      port: Number(port),
+      user: user!,
+      identityFile: identityFile!,
+      knownHostsFile: kh,
+      trust: 'tofu',
+      hostKeyAlias: 'wb-test-board',
+    };
   }
   await vboardUp({ log: (m) => process.stderr.write(`[vboard] ${m}\n`) });
   const c = vboardConnection();

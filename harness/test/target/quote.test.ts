@@ -38,7 +38,7 @@ const NASTY = [
   '#comment',
   '!bang',
   'emoji 🎞 ünïcödé',
-  "mixed 'single' \"double\" $(cmd) `cmd` \\ \n end",
+  'mixed \'single\' "double" $(cmd) `cmd` \\ \n end',
 ];
 
 describe('shellQuote / quoteArgv', () => {

@@ -17,7 +17,13 @@ let base: SshOptions;
 let t: SshTarget;
 
 async function remoteCount(pattern: string): Promise<number> {
-  const r = await t.exec(['sh', '-c', 'n=0; for f in /proc/[0-9]*/cmdline; do [ "$f" = "/proc/$$/cmdline" ] && continue; tr "\\0" " " < "$f" 2>/dev/null | grep -q -- "$1" && n=$((n+1)); done; echo $n', 'x', pattern]);
+  const r = await t.exec([
+    'sh',
+    '-c',
+    'n=0; for f in /proc/[0-9]*/cmdline; do [ "$f" = "/proc/$$/cmdline" ] && continue; tr "\\0" " " < "$f" 2>/dev/null | grep -q -- "$1" && n=$((n+1)); done; echo $n',
+    'x',
+    pattern,
+  ]);
   return Number(r.stdout.trim());
 }
 

@@ -3,15 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { isWorkbenchError, type WorkbenchError } from '../../src/core/errors.ts';
-import {
-  loadLock,
-  loadManifest,
-  lockedPackageNames,
-  lockStaleError,
-  parseManifest,
-  pickKernelRelease,
-  writeLock,
-} from '../../src/toolbox/manifest.ts';
+import { loadLock, loadManifest, lockedPackageNames, lockStaleError, parseManifest, pickKernelRelease, writeLock } from '../../src/toolbox/manifest.ts';
 import { parseAptPolicy, resolveLock } from '../../src/toolbox/resolveLock.ts';
 
 const GOOD = `schema = 1
@@ -73,7 +65,10 @@ describe('kernel manifest', () => {
   });
 
   it('accepts a git URL + full commit, refuses a branch name', () => {
-    const ok = parseManifest('schema = 1\nname = "g"\n[git]\nurl = "https://example.org/linux.git"\ncommit = "0123456789abcdef0123456789abcdef01234567"\n', 'g.toml');
+    const ok = parseManifest(
+      'schema = 1\nname = "g"\n[git]\nurl = "https://example.org/linux.git"\ncommit = "0123456789abcdef0123456789abcdef01234567"\n',
+      'g.toml',
+    );
     expect(ok.git?.commit).toHaveLength(40);
     const e = err(() => parseManifest('schema = 1\nname = "g"\n[git]\nurl = "https://example.org/linux.git"\ncommit = "master"\n', 'g.toml'));
     expect(e.message).toContain("g.toml: key 'git.commit'");
@@ -93,7 +88,11 @@ describe('kernel manifest', () => {
   });
 
   it('a malformed lock names the lock file and key', () => {
-    const d = dir({ 'debian-sid-7.2.toml': GOOD, 'debian-sid-7.2.lock': 'schema = 1\nmanifest = "debian-sid-7.2"\nsuite = "sid"\nresolved_at = "x"\nkernel_release = "banana"\nkernel_version = "1"\n[packages]\n' });
+    const d = dir({
+      'debian-sid-7.2.toml': GOOD,
+      'debian-sid-7.2.lock':
+        'schema = 1\nmanifest = "debian-sid-7.2"\nsuite = "sid"\nresolved_at = "x"\nkernel_release = "banana"\nkernel_version = "1"\n[packages]\n',
+    });
     const e = err(() => loadLock(loadManifest('debian-sid-7.2', d)));
     expect(e.code).toBe('E_CONFIG');
     expect(e.message).toContain('debian-sid-7.2.lock');
@@ -105,7 +104,15 @@ describe('kernel manifest', () => {
     const m = loadManifest('debian-sid-7.2', d);
     const rel = '7.2.13+deb14-amd64';
     const packages = Object.fromEntries(lockedPackageNames(m.debian!, rel).map((p) => [p, '7.2.13-1']));
-    await writeLock(m, { schema: 1, manifest: m.name, suite: 'sid', resolved_at: '2026-11-21T00:00:00.000Z', kernel_release: rel, kernel_version: '7.2.13-1', packages });
+    await writeLock(m, {
+      schema: 1,
+      manifest: m.name,
+      suite: 'sid',
+      resolved_at: '2026-11-21T00:00:00.000Z',
+      kernel_release: rel,
+      kernel_version: '7.2.13-1',
+      packages,
+    });
     expect(readFileSync(join(d, 'debian-sid-7.2.lock'), 'utf8')).toMatch(/^# Lock of kernel manifest/);
     expect(loadLock(m).packages).toEqual(packages);
   });

@@ -12,7 +12,11 @@ describe('toolbox (real sid chroot)', () => {
   it('has the pinned headers, the source tarball, gcc-16, pahole and the arm64 cross compiler', async () => {
     const tb = await ensureToolbox({ log: (s) => process.stderr.write(`[toolbox-int] ${s}\n`) });
     expect(tb.kernelRelease).toBe(tb.lock.kernel_release);
-    const r = await tb.exec(['sh', '-c', `test -f ${tb.headersDir}/Makefile && test -f ${tb.sourceTarball} && ls ${tb.configDir} && gcc-16 -dumpversion && pahole --version && aarch64-linux-gnu-gcc -dumpversion && ld --version`]);
+    const r = await tb.exec([
+      'sh',
+      '-c',
+      `test -f ${tb.headersDir}/Makefile && test -f ${tb.sourceTarball} && ls ${tb.configDir} && gcc-16 -dumpversion && pahole --version && aarch64-linux-gnu-gcc -dumpversion && ld --version`,
+    ]);
     expect(r.stdout).toMatch(/^16\b/m);
     expect(r.stdout).toMatch(/config\.amd64_none_amd64/);
     expect(r.stdout).toMatch(/^v1\.\d+/m);

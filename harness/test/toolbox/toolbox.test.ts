@@ -14,7 +14,10 @@ describe('chroot exec argv', () => {
   it('new mount+PID namespace with /proc, binds as positional args, clean env, cwd', () => {
     const argv = chrootArgv('/c/root', ['make', '-C', '/usr/src/h', 'M=/work/m'], {
       cwd: '/work/m',
-      binds: [{ host: '/host/m', inside: '/work/m' }, { host: '/host/ro', inside: '/ro', readOnly: true }],
+      binds: [
+        { host: '/host/m', inside: '/work/m' },
+        { host: '/host/ro', inside: '/ro', readOnly: true },
+      ],
     });
     expect(argv.slice(0, 8)).toEqual(['unshare', '-m', '-p', '-f', '--mount-proc=/c/root/proc', 'sh', '-c', ENTER_SCRIPT.text]);
     expect(argv.slice(8, 17)).toEqual(['enterChroot', '/c/root', '2', '/host/m', '/work/m', 'rw', '/host/ro', '/ro', 'ro']);
@@ -100,7 +103,12 @@ describe('ensureToolbox with a recording runner', () => {
         return {};
       }
       if (argv[0] === 'chroot') {
-        return { stdout: Object.entries(lock.packages).map(([p, v]) => `${p}\t${v}`).join('\n') + '\ngcc-16\t16.2.0-4\n' };
+        return {
+          stdout:
+            Object.entries(lock.packages)
+              .map(([p, v]) => `${p}\t${v}`)
+              .join('\n') + '\ngcc-16\t16.2.0-4\n',
+        };
       }
       return {};
     });

@@ -76,7 +76,15 @@ describe('vboard (real QEMU guest)', () => {
     const otherKey = readFileSync(`${other}.pub`, 'utf8').trim().split(/\s+/).slice(0, 2).join(' ');
     const fake = join(dir, 'known_hosts.changed');
     writeFileSync(fake, `vboard ${otherKey}\n`);
-    const t = new SshTarget({ name: 'vboard', host: c.host, port: c.port, user: c.user, identityFile: c.identityFile, knownHostsFile: fake, hostKeyAlias: 'vboard' });
+    const t = new SshTarget({
+      name: 'vboard',
+      host: c.host,
+      port: c.port,
+      user: c.user,
+      identityFile: c.identityFile,
+      knownHostsFile: fake,
+      hostKeyAlias: 'vboard',
+    });
     await expect(t.exec(['true'])).rejects.toMatchObject({ code: 'E_HOSTKEY_CHANGED' });
     await t.close();
     // Same through the workbench's own known_hosts.

@@ -78,11 +78,13 @@ describe('PID ownership', () => {
 describe('vboard ssh', () => {
   it('uses the board key, the workbench known_hosts and strict host-key checking', async () => {
     const { sshArgv } = await import('../../src/vboard/vboard.ts');
-    const a = sshArgv(
-      { host: '127.0.0.1', port: 40022, user: 'root', identityFile: '/s/id', hostKeyAlias: 'vboard', knownHostsFile: '/c/known_hosts' },
-      ['uname', '-r'],
+    const a = sshArgv({ host: '127.0.0.1', port: 40022, user: 'root', identityFile: '/s/id', hostKeyAlias: 'vboard', knownHostsFile: '/c/known_hosts' }, [
+      'uname',
+      '-r',
+    ]);
+    expect(a).toEqual(
+      expect.arrayContaining(['-i', '/s/id', '-p', '40022', 'UserKnownHostsFile=/c/known_hosts', 'StrictHostKeyChecking=yes', 'HostKeyAlias=vboard']),
     );
-    expect(a).toEqual(expect.arrayContaining(['-i', '/s/id', '-p', '40022', 'UserKnownHostsFile=/c/known_hosts', 'StrictHostKeyChecking=yes', 'HostKeyAlias=vboard']));
     expect(a.join(' ')).not.toContain('StrictHostKeyChecking=no');
     expect(a.slice(-3)).toEqual(['root@127.0.0.1', 'uname', '-r']);
   });

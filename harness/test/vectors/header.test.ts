@@ -21,25 +21,49 @@ const SYNC = '01001001 10000011 01000010';
 const u16 = (v: number) => v.toString(2).padStart(16, '0');
 
 // Key frame, profile 0, 352x288, BT.709 full range... every field by hand.
-const keyParts = (seg = '0') => [
-  '10', '0', '0', // frame_marker, profile_low_bit, profile_high_bit
-  '0', '0', '1', '0', // show_existing_frame, frame_type KEY, show_frame, error_resilient_mode
-  SYNC,
-  '010', '1', // color_space BT.709 (2), color_range full
-  u16(351), u16(287), // frame_width_minus_1, frame_height_minus_1
-  '0', // render_and_frame_size_different
-  '1', '0', '00', // refresh_frame_context, frame_parallel_decoding_mode, frame_context_idx
-  '100100', '011', // loop_filter_level 36, sharpness 3
-  '1', '1', // delta_enabled, delta_update
-  '1', '000001 0', '0', '1', '000001 1', '1', '000001 1', // ref deltas: [0]=+1, [1] not updated, [2]=-1, [3]=-1
-  '0', '1', '000010 1', // mode deltas: [0] not updated, [1]=-2
-  '01100100', // base_q_idx 100
-  '1', '0011 1', '0', '1', '0010 0', // delta_q_y_dc -3, uv_dc not coded, uv_ac +2
-  seg, // segmentation_params(): '0' = segmentation_enabled 0
-  // tile cols: 352 wide -> Sb64Cols 6 -> min 0, max 0: no increment bit
-  '0', // tile_rows_log2 0
-  u16(123), // header_size_in_bytes
-].join(' ');
+const keyParts = (seg = '0') =>
+  [
+    '10',
+    '0',
+    '0', // frame_marker, profile_low_bit, profile_high_bit
+    '0',
+    '0',
+    '1',
+    '0', // show_existing_frame, frame_type KEY, show_frame, error_resilient_mode
+    SYNC,
+    '010',
+    '1', // color_space BT.709 (2), color_range full
+    u16(351),
+    u16(287), // frame_width_minus_1, frame_height_minus_1
+    '0', // render_and_frame_size_different
+    '1',
+    '0',
+    '00', // refresh_frame_context, frame_parallel_decoding_mode, frame_context_idx
+    '100100',
+    '011', // loop_filter_level 36, sharpness 3
+    '1',
+    '1', // delta_enabled, delta_update
+    '1',
+    '000001 0',
+    '0',
+    '1',
+    '000001 1',
+    '1',
+    '000001 1', // ref deltas: [0]=+1, [1] not updated, [2]=-1, [3]=-1
+    '0',
+    '1',
+    '000010 1', // mode deltas: [0] not updated, [1]=-2
+    '01100100', // base_q_idx 100
+    '1',
+    '0011 1',
+    '0',
+    '1',
+    '0010 0', // delta_q_y_dc -3, uv_dc not coded, uv_ac +2
+    seg, // segmentation_params(): '0' = segmentation_enabled 0
+    // tile cols: 352 wide -> Sb64Cols 6 -> min 0, max 0: no increment bit
+    '0', // tile_rows_log2 0
+    u16(123), // header_size_in_bytes
+  ].join(' ');
 const KEY_352x288 = keyParts();
 
 describe('BitReader', () => {
@@ -49,7 +73,11 @@ describe('BitReader', () => {
     expect(r.f(5, 'b')).toBe(0b10010);
     expect(r.su(3, 'c')).toBe(-7);
     expect(r.bitPosition).toBe(12);
-    expect(r.trace.map((t) => [t.name, t.bitOffset, t.value])).toEqual([['a', 0, 5], ['b', 3, 18], ['c', 8, -7]]);
+    expect(r.trace.map((t) => [t.name, t.bitOffset, t.value])).toEqual([
+      ['a', 0, 5],
+      ['b', 3, 18],
+      ['c', 8, -7],
+    ]);
   });
   it('throws E_VP9_TRUNCATED naming the field when the data ends', () => {
     const r = new BitReader(Uint8Array.of(0xff), 'x.ivf frame 3');
@@ -77,7 +105,14 @@ describe('parseUncompressedHeader on hand-made bytes', () => {
       headerSizeInBytes: 123,
     });
     expect(h.color).toEqual({ bitDepth: 8, colorSpace: 2, colorSpaceName: 'bt709', colorRange: 1, subsamplingX: 1, subsamplingY: 1 });
-    expect(h.loopFilter).toMatchObject({ level: 36, sharpness: 3, deltaEnabled: true, deltaUpdate: true, refDeltaUpdates: [1, null, -1, -1], modeDeltaUpdates: [null, -2] });
+    expect(h.loopFilter).toMatchObject({
+      level: 36,
+      sharpness: 3,
+      deltaEnabled: true,
+      deltaUpdate: true,
+      refDeltaUpdates: [1, null, -1, -1],
+      modeDeltaUpdates: [null, -2],
+    });
     expect(h.loopFilter.refDeltas).toEqual([1, 0, -1, -1]);
     expect(h.loopFilter.modeDeltas).toEqual([0, -2]);
     expect(h.quant).toEqual({ baseQIdx: 100, deltaQYDc: -3, deltaQUvDc: 0, deltaQUvAc: 2, lossless: false });
@@ -93,17 +128,24 @@ describe('parseUncompressedHeader on hand-made bytes', () => {
     parseUncompressedHeader(bits(KEY_352x288, 200), st);
     st.refs[5] = { ...st.refs[0]!, width: 176, height: 144 };
     const inter = [
-      '10 0 0', '0 1 1 0', // not existing, NON_KEY, show_frame 1, error_res 0
+      '10 0 0',
+      '0 1 1 0', // not existing, NON_KEY, show_frame 1, error_res 0
       '00', // reset_frame_context (intra_only not coded: show_frame = 1)
       '00000011', // refresh_frame_flags
-      '000 0', '101 1', '010 0', // ref_frame_idx[i] + sign_bias: LAST=0, GOLDEN=5 (+), ALTREF=2
-      '0', '1', // found_ref[0]=0, found_ref[1]=1 -> size of slot 5
+      '000 0',
+      '101 1',
+      '010 0', // ref_frame_idx[i] + sign_bias: LAST=0, GOLDEN=5 (+), ALTREF=2
+      '0',
+      '1', // found_ref[0]=0, found_ref[1]=1 -> size of slot 5
       '0', // render_and_frame_size_different
       '1', // allow_high_precision_mv
-      '0', '10', // not switchable, raw 2 = EIGHTTAP_SHARP
+      '0',
+      '10', // not switchable, raw 2 = EIGHTTAP_SHARP
       '0 1 01', // refresh_frame_context 0, frame_parallel 1, frame_context_idx 1
-      '000000 000', '0', // lf level 0, sharpness 0, delta_enabled 0
-      '00000000', '0 0 0', // base_q_idx 0, no deltas -> lossless
+      '000000 000',
+      '0', // lf level 0, sharpness 0, delta_enabled 0
+      '00000000',
+      '0 0 0', // base_q_idx 0, no deltas -> lossless
       '0', // segmentation off
       '0 0', // tile cols (176 wide: max 0, no bits) ... tile_rows '0'; header_size follows
       u16(7),
@@ -119,7 +161,11 @@ describe('parseUncompressedHeader on hand-made bytes', () => {
     expect(h.interpFilter).toBe('eighttap_sharp');
     expect(h.allowHighPrecisionMv).toBe(true);
     expect(h.refScaling).toBe(true);
-    expect(h.refSizes).toEqual([{ width: 352, height: 288 }, { width: 176, height: 144 }, { width: 352, height: 288 }]);
+    expect(h.refSizes).toEqual([
+      { width: 352, height: 288 },
+      { width: 176, height: 144 },
+      { width: 352, height: 288 },
+    ]);
     expect(h.quant.lossless).toBe(true);
     expect(h.frameContextIdx).toBe(1);
     expect(h.headerSizeInBytes).toBe(7);
@@ -132,15 +178,36 @@ describe('parseUncompressedHeader on hand-made bytes', () => {
   it('parses a profile 0 intra-only frame (implicit 8-bit 4:2:0 BT.601) and show_existing_frame', () => {
     const st = new Vp9HeaderState();
     const io = [
-      '10 0 0', '0 1 0 0', // NON_KEY, show_frame 0, error_res 0
-      '1', '11', // intra_only, reset_frame_context 3
+      '10 0 0',
+      '0 1 0 0', // NON_KEY, show_frame 0, error_res 0
+      '1',
+      '11', // intra_only, reset_frame_context 3
       SYNC,
       '00000101', // refresh_frame_flags: slots 0 and 2
-      u16(63), u16(31), '1', u16(79), u16(39), // 64x32, render 80x40
-      '1 1 00', '000001 000 0', '00001010 0 0 0', '0', '0', u16(2),
+      u16(63),
+      u16(31),
+      '1',
+      u16(79),
+      u16(39), // 64x32, render 80x40
+      '1 1 00',
+      '000001 000 0',
+      '00001010 0 0 0',
+      '0',
+      '0',
+      u16(2),
     ].join(' ');
     const { header: h } = parseUncompressedHeader(bits(io), st);
-    expect(h).toMatchObject({ intraOnly: true, showFrame: false, resetFrameContext: 3, refreshFrameFlags: 5, width: 64, height: 32, renderWidth: 80, renderHeight: 40, renderSizeDifferent: true });
+    expect(h).toMatchObject({
+      intraOnly: true,
+      showFrame: false,
+      resetFrameContext: 3,
+      refreshFrameFlags: 5,
+      width: 64,
+      height: 32,
+      renderWidth: 80,
+      renderHeight: 40,
+      renderSizeDifferent: true,
+    });
     expect(h.color).toMatchObject({ bitDepth: 8, colorSpaceName: 'bt601', subsamplingX: 1 });
     const se = parseUncompressedHeader(bits('10 0 0 1 010', 0), st).header;
     expect(se).toMatchObject({ showExistingFrame: true, frameToShowMapIdx: 2, width: 64, height: 32, showFrame: true });
@@ -149,12 +216,26 @@ describe('parseUncompressedHeader on hand-made bytes', () => {
 
   it('parses segmentation with map, temporal prediction and signed feature data', () => {
     const seg = [
-      '1', '1', // enabled, update_map
-      '1 00000001', '0', '0', '1 10000000', '0', '0', '0', // tree probs: 1, 255, 255, 128, 255 x3
-      '1', '1 00000011', '0', '0', // temporal_update, pred probs 3, 255, 255
-      '1', '1', // update_data, abs_or_delta_update
+      '1',
+      '1', // enabled, update_map
+      '1 00000001',
+      '0',
+      '0',
+      '1 10000000',
+      '0',
+      '0',
+      '0', // tree probs: 1, 255, 255, 128, 255 x3
+      '1',
+      '1 00000011',
+      '0',
+      '0', // temporal_update, pred probs 3, 255, 255
+      '1',
+      '1', // update_data, abs_or_delta_update
       // segment 0: alt-q -20, alt-lf +5, ref 2, skip
-      '1 00010100 1', '1 000101 0', '1 10', '1',
+      '1 00010100 1',
+      '1 000101 0',
+      '1 10',
+      '1',
       ...Array.from({ length: 7 }, () => '0 0 0 0'),
     ].join(' ');
     const { header: h } = parseUncompressedHeader(bits(keyParts(seg), 300), new Vp9HeaderState());

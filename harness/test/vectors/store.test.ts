@@ -39,7 +39,13 @@ describe('safe archive extraction', () => {
 
   it('extracts a good zip and a good tar', async () => {
     const d = tmp();
-    writeFileSync(join(d, 'ok.zip'), makeZip([{ name: 'dir/a.ivf', data: 'AAA' }, { name: 'b.webm', data: 'B' }]));
+    writeFileSync(
+      join(d, 'ok.zip'),
+      makeZip([
+        { name: 'dir/a.ivf', data: 'AAA' },
+        { name: 'b.webm', data: 'B' },
+      ]),
+    );
     expect((await extractArchive(join(d, 'ok.zip'), 'zip', join(d, 'z'))).sort()).toEqual(['b.webm', 'dir/a.ivf']);
     expect(readFileSync(join(d, 'z/dir/a.ivf'), 'utf8')).toBe('AAA');
     writeFileSync(join(d, 'ok.tar'), makeTar([{ name: 'sub/c.ivf', data: 'CC' }]));
@@ -49,11 +55,23 @@ describe('safe archive extraction', () => {
 
   it('refuses zip and tar members with ../, absolute paths or links, writing nothing outside', async () => {
     const d = tmp();
-    writeFileSync(join(d, 'evil.zip'), makeZip([{ name: 'ok.ivf', data: 'x' }, { name: '../evil.txt', data: 'pwned' }]));
+    writeFileSync(
+      join(d, 'evil.zip'),
+      makeZip([
+        { name: 'ok.ivf', data: 'x' },
+        { name: '../evil.txt', data: 'pwned' },
+      ]),
+    );
     expect(await code(extractArchive(join(d, 'evil.zip'), 'zip', join(d, 'out')))).toBe('E_ARCHIVE_UNSAFE');
     writeFileSync(join(d, 'link.zip'), makeZip([{ name: 'l', data: '/etc/passwd', mode: 0o120777 }]));
     expect(await code(extractArchive(join(d, 'link.zip'), 'zip', join(d, 'out2')))).toBe('E_ARCHIVE_UNSAFE');
-    writeFileSync(join(d, 'evil.tar'), makeTar([{ name: 'ok.ivf', data: 'x' }, { name: '../evil.txt', data: 'pwned' }]));
+    writeFileSync(
+      join(d, 'evil.tar'),
+      makeTar([
+        { name: 'ok.ivf', data: 'x' },
+        { name: '../evil.txt', data: 'pwned' },
+      ]),
+    );
     expect(await code(extractArchive(join(d, 'evil.tar'), 'tar', join(d, 'out3')))).toBe('E_ARCHIVE_UNSAFE');
     writeFileSync(join(d, 'abs.tar'), makeTar([{ name: '/tmp/evil-abs.txt', data: 'pwned' }]));
     expect(await code(extractArchive(join(d, 'abs.tar'), 'tar', join(d, 'out4')))).toBe('E_ARCHIVE_UNSAFE');
@@ -85,7 +103,9 @@ describe('vector store', () => {
     const mirror = tmp();
     writeFileSync(join(mirror, 'v2.ivf'), 'corrupted');
     const src = { name: 'v2.ivf', url: 'https://example.invalid/v2.ivf', md5: md5('original'), inputFile: 'v2.ivf' };
-    await expect(storeVector(src, { mirror, cacheRoot: root })).rejects.toThrow(/v2\.ivf: checksum mismatch: v2\.ivf has MD5 [0-9a-f]{32}, the suite's source_checksum is/);
+    await expect(storeVector(src, { mirror, cacheRoot: root })).rejects.toThrow(
+      /v2\.ivf: checksum mismatch: v2\.ivf has MD5 [0-9a-f]{32}, the suite's source_checksum is/,
+    );
     expect(await storedVectorPath(src.md5, 'v2.ivf', root)).toBeNull();
   });
 
@@ -96,14 +116,19 @@ describe('vector store', () => {
     const failing = (async () => {
       throw new TypeError('fetch failed', { cause: { code: 'ENOTFOUND' } });
     }) as unknown as typeof fetch;
-    await expect(storeVector(src, { cacheRoot: root, fetchImpl: failing })).rejects.toThrow(/not available: download of https:\/\/example\.invalid\/v3\.webm failed \(ENOTFOUND\)/);
+    await expect(storeVector(src, { cacheRoot: root, fetchImpl: failing })).rejects.toThrow(
+      /not available: download of https:\/\/example\.invalid\/v3\.webm failed \(ENOTFOUND\)/,
+    );
     const http404 = (async () => new Response('nope', { status: 404 })) as unknown as typeof fetch;
     await expect(storeVector(src, { cacheRoot: root, fetchImpl: http404 })).rejects.toThrow(/answered HTTP 404/);
   });
 
   it('downloads, verifies and extracts a zip source, keeping only the extracted files', async () => {
     const root = tmp();
-    const zip = makeZip([{ name: 'suite/w.ivf', data: 'W' }, { name: 'suite/w.md5', data: 'm' }]);
+    const zip = makeZip([
+      { name: 'suite/w.ivf', data: 'W' },
+      { name: 'suite/w.md5', data: 'm' },
+    ]);
     const ok = (async () => new Response(zip)) as unknown as typeof fetch;
     const src = { name: 'w', url: 'https://example.invalid/pack.zip', md5: md5(zip), inputFile: 'w.ivf' };
     const r = await storeVector(src, { cacheRoot: root, fetchImpl: ok });

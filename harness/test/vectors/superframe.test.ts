@@ -14,7 +14,10 @@ describe('splitSuperframe (VP9 Annex B)', () => {
     // frames of 3 and 2 bytes; marker 0b110 00 001 = 0xc1; index = c1 03 02 c1
     const buf = Uint8Array.of(0x82, 0x10, 0x11, 0x86, 0x20, 0xc1, 3, 2, 0xc1);
     const r = splitSuperframe(buf);
-    expect(r.frames).toEqual([{ offset: 0, size: 3 }, { offset: 3, size: 2 }]);
+    expect(r.frames).toEqual([
+      { offset: 0, size: 3 },
+      { offset: 3, size: 2 },
+    ]);
     expect(r.index).toEqual({ offset: 5, size: 4, bytesPerFrameSize: 1, frameSizes: [3, 2] });
     expect(r.unusedBytes).toBe(0);
   });
@@ -23,7 +26,10 @@ describe('splitSuperframe (VP9 Annex B)', () => {
     const big = buildSuperframe([frame(70000, 1), frame(5, 2)]);
     const r = splitSuperframe(big);
     expect(r.index?.bytesPerFrameSize).toBe(3);
-    expect(r.frames).toEqual([{ offset: 0, size: 70000 }, { offset: 70000, size: 5 }]);
+    expect(r.frames).toEqual([
+      { offset: 0, size: 70000 },
+      { offset: 70000, size: 5 },
+    ]);
   });
 
   it('round-trips 8 frames and 4-byte sizes', () => {
@@ -53,7 +59,9 @@ describe('splitSuperframe (VP9 Annex B)', () => {
 
   it('throws E_VP9_SUPERFRAME when the sizes need more bytes than precede the index', () => {
     const buf = Uint8Array.of(0x82, 0x10, 0xc1, 2, 9, 0xc1);
-    expect(() => splitSuperframe(buf, 'x.webm packet 7 (offset 99)')).toThrow(/x\.webm packet 7 \(offset 99\): superframe index frame sizes \[2, 9\] need 11 bytes, but only 2 bytes precede/);
+    expect(() => splitSuperframe(buf, 'x.webm packet 7 (offset 99)')).toThrow(
+      /x\.webm packet 7 \(offset 99\): superframe index frame sizes \[2, 9\] need 11 bytes, but only 2 bytes precede/,
+    );
   });
 
   it('throws on a zero frame size', () => {

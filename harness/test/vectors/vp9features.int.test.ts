@@ -37,7 +37,11 @@ describe('vp9-features generation', () => {
   it('builds every recipe, each exercising the features it promises, and the suite covers every required feature', () => {
     expect(gen.vectors.map((v) => v.name)).toEqual(recipes.vectors.map((r) => r.name));
     expect(gen.vectors.every((v) => !v.cached && v.covers.every((f) => v.features.includes(f)))).toBe(true);
-    const t = coverageTable(gen.suite, gen.vectors.map((v) => ({ name: v.name, features: v.features })), recipes.impossible);
+    const t = coverageTable(
+      gen.suite,
+      gen.vectors.map((v) => ({ name: v.name, features: v.features })),
+      recipes.impossible,
+    );
     expect(t.missing).toEqual([]);
     expect(gen.encoder).toMatch(/VP9 Encoder v\d+\.\d+/);
   });
@@ -50,7 +54,7 @@ describe('vp9-features generation', () => {
 });
 
 describe.each(recipes.vectors.map((r) => [r.name, r] as const))('vector %s', (name, recipe) => {
-  it('references: whole-output MD5 equals vpxdec\'s own output MD5, every frame agrees with ffmpeg native', async () => {
+  it("references: whole-output MD5 equals vpxdec's own output MD5, every frame agrees with ffmpeg native", async () => {
     const file = path(name);
     const refs = await ensureReferences(file, { cacheRoot: cache });
     // 8-bit 4:2:0: `vpxdec --i420 FILE -o - | md5sum` (Fluster); 10-bit and 4:4:4: --rawvideo
@@ -108,7 +112,10 @@ describe('derived and damaged vectors', () => {
     const dir = mkdtempSync(join(tmpdir(), 'wb-io-'));
     await writeY4m(r.source, join(dir, 'src.y4m'));
     await runner.run(vpxencArgv(r, join(dir, 'src.y4m'), join(dir, 'base.ivf')));
-    const md5 = async (f: string) => createHash('md5').update((await runner.run(['vpxdec', '--i420', f, '-o', '-'], { binaryStdout: true })).stdoutBytes!).digest('hex');
+    const md5 = async (f: string) =>
+      createHash('md5')
+        .update((await runner.run(['vpxdec', '--i420', f, '-o', '-'], { binaryStdout: true })).stdoutBytes!)
+        .digest('hex');
     expect(await md5(path('p0-intra-only'))).toBe(await md5(join(dir, 'base.ivf')));
     const info = await inspectFile(path('p0-intra-only'));
     expect(info.frames.some((f) => f.header.intraOnly && !f.header.showFrame)).toBe(true);

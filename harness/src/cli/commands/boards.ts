@@ -50,7 +50,9 @@ export function register(program: Command): void {
         } catch (e) {
           addr = `(${e instanceof Error ? e.message : String(e)})`;
         }
-        out(`${b.name.padEnd(14)} ${b.kind.padEnd(7)} ${b.arch.padEnd(6)} ${b.driver.padEnd(8)} ${addr.padEnd(28)} ${b.labels.join(',').padEnd(16)} ${b.source}`);
+        out(
+          `${b.name.padEnd(14)} ${b.kind.padEnd(7)} ${b.arch.padEnd(6)} ${b.driver.padEnd(8)} ${addr.padEnd(28)} ${b.labels.join(',').padEnd(16)} ${b.source}`,
+        );
       }
     });
 
@@ -123,7 +125,8 @@ export function register(program: Command): void {
         out(`media devices: ${medias.join(', ') || 'none'}`);
         out(`decoder modules loaded: ${mods.join(', ') || 'none'}`);
         const j = await loadRemoteJournal(t);
-        if (j.journal) out(`INTERRUPTED deploy ${j.journal.id} (phase ${j.journal.phase}): the next deploy or \`workbench rollback --board ${board.name}\` repairs it`);
+        if (j.journal)
+          out(`INTERRUPTED deploy ${j.journal.id} (phase ${j.journal.phase}): the next deploy or \`workbench rollback --board ${board.name}\` repairs it`);
         else if (j.corrupt) out('warning: the deploy journal on the board is unreadable');
         else out('deploy journal: clean');
       } finally {

@@ -93,7 +93,9 @@ export async function decodeCommand(files: string[], opts: DecodeCommandOptions)
     log,
   });
   const b = service.binding;
-  log(`decoder ${service.decoder.name}: ${b.implementation} ${b.version}${b.detail ? ` ${b.detail}` : ''}${b.device ? ` → ${b.device.media ?? '?'} ${b.device.video ?? '?'} (driver ${b.device.driver || '?'})` : ''}; checks ${service.checks.checks.map((c) => c.name).join(', ')}`);
+  log(
+    `decoder ${service.decoder.name}: ${b.implementation} ${b.version}${b.detail ? ` ${b.detail}` : ''}${b.device ? ` → ${b.device.media ?? '?'} ${b.device.video ?? '?'} (driver ${b.device.driver || '?'})` : ''}; checks ${service.checks.checks.map((c) => c.name).join(', ')}`,
+  );
   const references = service.verifiesPixels;
   const vectors = files.length
     ? await prepareFiles(files, { runner, references, log })
@@ -122,7 +124,15 @@ export async function decodeCommand(files: string[], opts: DecodeCommandOptions)
       if (isFailure(vd.result)) exit = ExitCode.TestFailures;
       if (opts.json) {
         const controls = vislControlsResult(o.details);
-        out(JSON.stringify({ ...o.result, notes: o.notes, proof: o.run.proof, controls: controls && { ...controls, mismatches: controls.mismatches.slice(0, 50) }, bitstream: vislBitstreamResult(o.details) }));
+        out(
+          JSON.stringify({
+            ...o.result,
+            notes: o.notes,
+            proof: o.run.proof,
+            controls: controls && { ...controls, mismatches: controls.mismatches.slice(0, 50) },
+            bitstream: vislBitstreamResult(o.details),
+          }),
+        );
         continue;
       }
       out(`${v.name}: ${vd.result.toUpperCase()} — ${vd.message ?? ''}`);
@@ -130,7 +140,8 @@ export async function decodeCommand(files: string[], opts: DecodeCommandOptions)
       const p = o.run.proof;
       if (p) out(`  device      ${p.element} opened ${p.opened.join(' ') || '(not observed)'} driver ${p.driver}`);
       out(`  md5         ${o.result.md5.actual ?? '-'}${o.result.md5.expected ? ` (expected ${o.result.md5.expected})` : ''}  ${o.run.durationMs} ms`);
-      if (o.result.irq) out(`  irq         ${o.result.irq.jobs} jobs: ${o.result.irq.statuses.map((s) => `${describeStatus(parseInt(s.status, 16))} x${s.count}`).join(', ')}`);
+      if (o.result.irq)
+        out(`  irq         ${o.result.irq.jobs} jobs: ${o.result.irq.statuses.map((s) => `${describeStatus(parseInt(s.status, 16))} x${s.count}`).join(', ')}`);
       for (const f of o.result.kernelLog) out(`  kernel      ${f.severity} ${f.kind}: ${f.line}`);
       for (const a of o.result.artifacts) out(`  artefact    ${a.kind} ${a.path}`);
       for (const n of o.notes) out(`  note        ${n}`);
@@ -153,13 +164,24 @@ export function register(program: Command): void {
     .argument('[vectors...]', 'vector files (IVF/WebM); default: the generated vp9-features suite')
     .option('--board <name>', 'board from boards.toml (default: the virtual board, started if needed)')
     .option('--driver <name>', 'kernel driver whose decoder to use (default: visl on the vboard, rkvdec elsewhere)')
-    .option('--decoder <name>', `decoder backend (${builtinPlugins().decoders.list().map((d) => d.name).join(', ')}; default: the board's)`)
+    .option(
+      '--decoder <name>',
+      `decoder backend (${builtinPlugins()
+        .decoders.list()
+        .map((d) => d.name)
+        .join(', ')}; default: the board's)`,
+    )
     .option('--mode <mode>', 'auto | pixels (compare with libvpx) | visl (controls + bitstream + count)', 'auto')
     .option('--vectors <glob>', 'only these vp9-features vectors (comma-separated globs)')
     .option('--timeout <ms>', 'per-vector time limit, ms', '60000')
     .option('--artifacts <dir>', 'write mismatch artefacts (PNGs, header summary, trace) under DIR/<vector>/')
     .option('--keep-raw <dir>', 'also keep the raw decoded stream as DIR/<vector>.yuv')
-    .option('--visl-param <name=value>', 'extra visl module parameter for every vector, repeatable (e.g. visl_transtime_ms=20000)', (v: string, acc: string[]) => [...acc, v], [] as string[])
+    .option(
+      '--visl-param <name=value>',
+      'extra visl module parameter for every vector, repeatable (e.g. visl_transtime_ms=20000)',
+      (v: string, acc: string[]) => [...acc, v],
+      [] as string[],
+    )
     .option('--json', 'one JSON object (run-record VectorResult + check details) per vector')
     .action(async (files: string[], opts: DecodeCommandOptions) => {
       try {

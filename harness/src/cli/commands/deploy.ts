@@ -83,10 +83,14 @@ async function currentBuild(board: Board): Promise<ModuleArtifact[]> {
   const r = await buildSeries({ target, log });
   if (!r.ok) {
     const first = r.diagnostics.find((d) => d.severity === 'error');
-    throw new WorkbenchError('E_BUILD_FAILED', `the series does not build for ${r.kernelRelease}${first ? `: ${first.file ?? ''}${first.line ? `:${first.line}` : ''}: ${first.message}` : ''}`, {
-      exitCode: 1,
-      hint: `see \`workbench build --for ${target}\``,
-    });
+    throw new WorkbenchError(
+      'E_BUILD_FAILED',
+      `the series does not build for ${r.kernelRelease}${first ? `: ${first.file ?? ''}${first.line ? `:${first.line}` : ''}: ${first.message}` : ''}`,
+      {
+        exitCode: 1,
+        hint: `see \`workbench build --for ${target}\``,
+      },
+    );
   }
   log(`build ${r.cached ? 'unchanged (cached)' : 'done'}: ${r.modules.map((m) => m.name).join(', ')}`);
   return r.modules.map((m) => ({ name: m.name, path: m.path, vermagic: m.vermagic, sha256: m.sha256 }));
@@ -96,7 +100,9 @@ async function currentBuild(board: Board): Promise<ModuleArtifact[]> {
 export function register(program: Command): void {
   program
     .command('deploy')
-    .description('install built modules on a board with backup, verify and automatic rollback (repairs an interrupted deploy first); without --modules, the current build of the series for the board')
+    .description(
+      'install built modules on a board with backup, verify and automatic rollback (repairs an interrupted deploy first); without --modules, the current build of the series for the board',
+    )
     .requiredOption('--board <name>', 'board name (see `workbench boards list`)')
     .option('--modules <paths...>', '.ko files, or directories holding them (default: build the series for the board and deploy that)')
     .option('--param <module:name=value>', 'module parameter for modprobe (repeatable)', collect, [] as string[])
@@ -111,7 +117,13 @@ export function register(program: Command): void {
       try {
         const hook = phaseHook();
         const powerCycle = powerCycleFor(board, target, providers.providerOf(board));
-        const rec = await deployModules(target, board, modules, { params, log, signal: ir.signal, ...(hook ? { onPhase: hook } : {}), ...(powerCycle ? { powerCycle } : {}) });
+        const rec = await deployModules(target, board, modules, {
+          params,
+          log,
+          signal: ir.signal,
+          ...(hook ? { onPhase: hook } : {}),
+          ...(powerCycle ? { powerCycle } : {}),
+        });
         if (o.json) out(JSON.stringify(rec, null, 2));
         else {
           out(`deployed ${rec.id} to ${rec.board} (${rec.kernelRelease}) in ${(rec.durationMs / 1000).toFixed(1)} s`);
@@ -142,7 +154,8 @@ export function register(program: Command): void {
         const powerCycle = powerCycleFor(board, target, providers.providerOf(board));
         const done = await rollback(target, board, o.to, { log, ...(powerCycle ? { powerCycle } : {}) });
         if (done.length === 0) out(`${board.name}: the interrupted deploy/rollback was finished (its backup restored); run rollback again to go further back`);
-        for (const r of done) out(`rolled back ${r.id} on ${r.board}: ${r.replaced.map((e) => `${e.module} ${e.existed ? 'restored' : 'removed'}`).join(', ')}`);
+        for (const r of done)
+          out(`rolled back ${r.id} on ${r.board}: ${r.replaced.map((e) => `${e.module} ${e.existed ? 'restored' : 'removed'}`).join(', ')}`);
       } finally {
         await closeTargets();
       }
@@ -151,7 +164,9 @@ export function register(program: Command): void {
   const backups = program.command('backups').description('module backups kept on a board by deploys');
   backups
     .command('list')
-    .description('list the backups on a board, newest first (id, state, modules); repairs an interrupted deploy first, unless its last repair failed (then it says so and lists)')
+    .description(
+      'list the backups on a board, newest first (id, state, modules); repairs an interrupted deploy first, unless its last repair failed (then it says so and lists)',
+    )
     .requiredOption('--board <name>', 'board name')
     .option('--json', 'machine-readable output')
     .action(async (o: { board: string; json?: boolean }) => {

@@ -64,7 +64,10 @@ export function register(program: Command): void {
         // (printing what runs), else fail with the exact apt command.
         const { ensureHostTools } = await import('./doctor.ts');
         await ensureHostTools(RUN_TOOLS, { install: opts.install !== false && process.getuid?.() === 0, out: (s) => process.stderr.write(s + '\n') });
-        process.exitCode = await iterateCommand(opts, { stages: () => realStages({ skipChecks: opts.check === false }), commandLine: formatArgv(['workbench', ...process.argv.slice(2)]) });
+        process.exitCode = await iterateCommand(opts, {
+          stages: () => realStages({ skipChecks: opts.check === false }),
+          commandLine: formatArgv(['workbench', ...process.argv.slice(2)]),
+        });
       } finally {
         await closeTargets();
       }
@@ -128,7 +131,15 @@ export async function iterateCommand(opts: IterateCommandOptions, deps: IterateD
         await view.close();
       }
       if (mode === 'json') {
-        view.print({ type: 'result', exitCode: last.exitCode, runId: last.record.runId, status: last.record.status, reportDir: last.reportDir ?? null, counts: last.record.counts, diff: last.diff ?? null });
+        view.print({
+          type: 'result',
+          exitCode: last.exitCode,
+          runId: last.record.runId,
+          status: last.record.status,
+          reportDir: last.reportDir ?? null,
+          counts: last.record.counts,
+          diff: last.diff ?? null,
+        });
       } else {
         view.print(closingLines(last));
         if (last.diff) view.print(diffText(last.diff).split('\n'));

@@ -20,7 +20,9 @@ function out(s: string): void {
 }
 
 function printBuild(r: BuildResult): void {
-  out(`${r.ok ? 'ok' : 'FAILED'}: ${r.target} build for ${r.kernelRelease}${r.cached ? ' (cached: nothing changed)' : ''} in ${(r.durationMs / 1000).toFixed(1)} s`);
+  out(
+    `${r.ok ? 'ok' : 'FAILED'}: ${r.target} build for ${r.kernelRelease}${r.cached ? ' (cached: nothing changed)' : ''} in ${(r.durationMs / 1000).toFixed(1)} s`,
+  );
   out(`base-commit: ${r.baseCommit}  head: ${r.head}`);
   for (const m of r.modules) out(`  ${m.name}.ko  ${m.size} bytes  sha256 ${m.sha256}  ${m.machine}  vermagic "${m.vermagic.trim()}"\n    ${m.path}`);
   for (const d of r.diagnostics) out(`  ${formatDiagnostic(d)}`);
@@ -39,7 +41,17 @@ export function register(program: Command): void {
     .action(async (o: { series?: string; manifest: string; json?: boolean }) => {
       const a = await seriesApply({ series: o.series, manifest: o.manifest, log });
       if (o.json) {
-        out(JSON.stringify({ ...a, series: { source: a.series.source, key: a.series.key }, commits: a.commits.map((c) => ({ patch: c.patch.name, subject: c.patch.subject, commit: c.commit })) }, null, 2));
+        out(
+          JSON.stringify(
+            {
+              ...a,
+              series: { source: a.series.source, key: a.series.key },
+              commits: a.commits.map((c) => ({ patch: c.patch.name, subject: c.patch.subject, commit: c.commit })),
+            },
+            null,
+            2,
+          ),
+        );
         return;
       }
       out(`base-commit: ${a.baseCommit} (${a.base.label})`);
@@ -48,7 +60,9 @@ export function register(program: Command): void {
     });
   series
     .command('b4')
-    .description('make a b4-managed branch of the series (b4 prep, cover letter from 0000-cover-letter.patch, --check, --auto-to-cc) and write the messages with `b4 send -o` (nothing is mailed); exit 0 when b4-ready')
+    .description(
+      'make a b4-managed branch of the series (b4 prep, cover letter from 0000-cover-letter.patch, --check, --auto-to-cc) and write the messages with `b4 send -o` (nothing is mailed); exit 0 when b4-ready',
+    )
     .option('--series <DIR>', 'series folder with a `series` file and 0000-cover-letter.patch (default: patches/)')
     .option('--out <DIR>', 'folder for the .eml messages (new or empty; default reports/b4-<timestamp>)')
     .option('--manifest <name>', 'Debian kernel manifest', DEFAULT_MANIFEST)
@@ -72,40 +86,47 @@ export function register(program: Command): void {
     .option('--force', 'run make even when nothing changed')
     .option('--json', 'machine-readable output (the BuildResult)')
     .option('-v, --verbose', 'stream make output to stderr')
-    .action(async (o: { for: string; bisect?: boolean; series?: string; manifest: string; jobs: string; force?: boolean; json?: boolean; verbose?: boolean }) => {
-      if (o.for !== 'vboard' && o.for !== 'arm64') {
-        throw new WorkbenchError('E_USAGE', `--for ${o.for}: expected vboard or arm64`, { hint: 'workbench build --for vboard' });
-      }
-      const jobs = Number(o.jobs);
-      if (!Number.isInteger(jobs) || jobs < 1) throw new WorkbenchError('E_USAGE', `--jobs ${o.jobs}: expected a positive integer`);
-      const common = {
-        target: o.for as BuildTarget,
-        series: o.series,
-        manifest: o.manifest,
-        jobs,
-        force: Boolean(o.force),
-        log,
-        ...(o.verbose ? { onOutput: (s: string) => process.stderr.write(s) } : {}),
-      };
-      if (o.bisect) {
-        const b = await bisectSeries(common);
-        if (o.json) out(JSON.stringify(b, null, 2));
-        else {
-          for (const s of b.steps) out(`${s.result.ok ? 'builds ' : 'BREAKS '} ${s.patch ? `${s.patch.index}: ${s.patch.subject} [${s.patch.name}]` : 'base'}`);
-          if (b.firstBad) {
-            const last = b.steps[b.steps.length - 1]!.result;
-            out(b.firstBad === 'base' ? 'the base tree itself does not build' : `first bad patch: ${b.firstBad.index} ${b.firstBad.name} "${b.firstBad.subject}"`);
-            for (const d of last.diagnostics) out(`  ${formatDiagnostic(d)}`);
-          } else out('every patch builds');
+    .action(
+      async (o: { for: string; bisect?: boolean; series?: string; manifest: string; jobs: string; force?: boolean; json?: boolean; verbose?: boolean }) => {
+        if (o.for !== 'vboard' && o.for !== 'arm64') {
+          throw new WorkbenchError('E_USAGE', `--for ${o.for}: expected vboard or arm64`, { hint: 'workbench build --for vboard' });
         }
-        process.exitCode = b.firstBad ? ExitCode.TestFailures : ExitCode.Ok;
-        return;
-      }
-      const r = await buildSeries(common);
-      if (o.json) out(JSON.stringify(r, null, 2));
-      else printBuild(r);
-      process.exitCode = r.ok ? ExitCode.Ok : ExitCode.TestFailures;
-    });
+        const jobs = Number(o.jobs);
+        if (!Number.isInteger(jobs) || jobs < 1) throw new WorkbenchError('E_USAGE', `--jobs ${o.jobs}: expected a positive integer`);
+        const common = {
+          target: o.for as BuildTarget,
+          series: o.series,
+          manifest: o.manifest,
+          jobs,
+          force: Boolean(o.force),
+          log,
+          ...(o.verbose ? { onOutput: (s: string) => process.stderr.write(s) } : {}),
+        };
+        if (o.bisect) {
+          const b = await bisectSeries(common);
+          if (o.json) out(JSON.stringify(b, null, 2));
+          else {
+            for (const s of b.steps)
+              out(`${s.result.ok ? 'builds ' : 'BREAKS '} ${s.patch ? `${s.patch.index}: ${s.patch.subject} [${s.patch.name}]` : 'base'}`);
+            if (b.firstBad) {
+              const last = b.steps[b.steps.length - 1]!.result;
+              out(
+                b.firstBad === 'base'
+                  ? 'the base tree itself does not build'
+                  : `first bad patch: ${b.firstBad.index} ${b.firstBad.name} "${b.firstBad.subject}"`,
+              );
+              for (const d of last.diagnostics) out(`  ${formatDiagnostic(d)}`);
+            } else out('every patch builds');
+          }
+          process.exitCode = b.firstBad ? ExitCode.TestFailures : ExitCode.Ok;
+          return;
+        }
+        const r = await buildSeries(common);
+        if (o.json) out(JSON.stringify(r, null, 2));
+        else printBuild(r);
+        process.exitCode = r.ok ? ExitCode.Ok : ExitCode.TestFailures;
+      },
+    );
 
   program
     .command('check')
@@ -120,19 +141,27 @@ export function register(program: Command): void {
         for (const c of r.checkpatch) {
           const t = c.totals;
           const moot = r.findings.filter((d) => d.tool === 'checkpatch' && d.severity === 'info' && d.patch === `${c.patch} "${c.subject}"`).length;
-          out(`checkpatch ${c.patch} "${c.subject}": ${t ? `${t.errors} errors, ${t.warnings} warnings${moot ? ` (${moot} judged moot: info)` : ''}, ${t.checks} checks` : `exit ${c.exitCode}`}`);
+          out(
+            `checkpatch ${c.patch} "${c.subject}": ${t ? `${t.errors} errors, ${t.warnings} warnings${moot ? ` (${moot} judged moot: info)` : ''}, ${t.checks} checks` : `exit ${c.exitCode}`}`,
+          );
         }
-        out(`sparse + W=1 build of the rkvdec folder: ${r.build.ok ? 'compiled' : 'FAILED'}${r.ignoredOutside ? ` (${r.ignoredOutside} messages about kernel headers not counted)` : ''}`);
+        out(
+          `sparse + W=1 build of the rkvdec folder: ${r.build.ok ? 'compiled' : 'FAILED'}${r.ignoredOutside ? ` (${r.ignoredOutside} messages about kernel headers not counted)` : ''}`,
+        );
         for (const d of r.findings) out(`  ${formatDiagnostic(d)}`);
         const n = (sev: string) => r.findings.filter((d) => d.severity === sev).length;
-        out(`${r.findings.length} finding(s): ${n('error')} error(s), ${n('warning')} warning(s), ${n('note')} note(s), ${n('info')} info in ${(r.durationMs / 1000).toFixed(1)} s`);
+        out(
+          `${r.findings.length} finding(s): ${n('error')} error(s), ${n('warning')} warning(s), ${n('note')} note(s), ${n('info')} info in ${(r.durationMs / 1000).toFixed(1)} s`,
+        );
       }
       process.exitCode = r.ok ? ExitCode.Ok : ExitCode.TestFailures;
     });
 
   program
     .command('kunit')
-    .description("run the series' KUnit suite: x86_64 kernel from the kunitconfig (kunit.py config + make in the toolbox, cached build dir), booted in the host's QEMU; exit 0 all passed, 1 failures, 2 infrastructure")
+    .description(
+      "run the series' KUnit suite: x86_64 kernel from the kunitconfig (kunit.py config + make in the toolbox, cached build dir), booted in the host's QEMU; exit 0 all passed, 1 failures, 2 infrastructure",
+    )
     .option('--series <DIR|MBOX|A..B>', SERIES_HELP)
     .option('--manifest <name>', 'kernel manifest', DEFAULT_MANIFEST)
     .option('--kunitconfig <path>', 'tree folder holding .kunitconfig, or a kunitconfig file (tree-relative)', DEFAULT_KUNITCONFIG)
@@ -141,33 +170,46 @@ export function register(program: Command): void {
     .option('--force', 'run make even when nothing changed')
     .option('--json', 'machine-readable output (the KunitResult)')
     .option('-v, --verbose', 'stream make output to stderr')
-    .action(async (o: { series?: string; manifest: string; kunitconfig: string; jobs: string; timeout: string; force?: boolean; json?: boolean; verbose?: boolean }) => {
-      const jobs = Number(o.jobs);
-      if (!Number.isInteger(jobs) || jobs < 1) throw new WorkbenchError('E_USAGE', `--jobs ${o.jobs}: expected a positive integer`);
-      const timeout = Number(o.timeout);
-      if (!Number.isFinite(timeout) || timeout <= 0) throw new WorkbenchError('E_USAGE', `--timeout ${o.timeout}: expected seconds > 0`);
-      const r = await runKunit({
-        series: o.series,
-        manifest: o.manifest,
-        kunitconfig: o.kunitconfig,
-        jobs,
-        timeoutMs: timeout * 1000,
-        force: Boolean(o.force),
-        log,
-        ...(o.verbose ? { onOutput: (s: string) => process.stderr.write(s) } : {}),
-      });
-      if (o.json) out(JSON.stringify({ ...r, boot: r.boot ? { ...r.boot, console: undefined } : undefined }, null, 2));
-      else {
-        out(`base-commit: ${r.baseCommit}  head: ${r.head}  (${r.series.patches} patch(es) from ${r.series.source})`);
-        const b = r.build;
-        out(`kernel: ${b.ok ? b.kernel : 'BUILD FAILED'}${b.cached ? ' (cached: nothing changed)' : ` (make: ${b.steps} kbuild steps in ${(b.durationMs / 1000).toFixed(1)} s)`}`);
-        for (const d of b.diagnostics) out(`  ${formatDiagnostic(d)}`);
-        if (!b.ok) out(`make log: ${b.logFile}`);
-        if (r.ktap) for (const l of formatKtapSummary(r.ktap)) out(l);
-        if (r.boot) out(`console log: ${r.boot.serialLog} (QEMU ${(r.boot.durationMs / 1000).toFixed(1)} s)`);
-        out(`reproduce (inside the toolbox, in the tree): ${b.commands.map((c) => formatArgv(c)).join(' && ')}`);
-        if (r.boot) out(`then on the host: ${formatArgv(r.boot.argv)}`);
-      }
-      process.exitCode = r.exitCode;
-    });
+    .action(
+      async (o: {
+        series?: string;
+        manifest: string;
+        kunitconfig: string;
+        jobs: string;
+        timeout: string;
+        force?: boolean;
+        json?: boolean;
+        verbose?: boolean;
+      }) => {
+        const jobs = Number(o.jobs);
+        if (!Number.isInteger(jobs) || jobs < 1) throw new WorkbenchError('E_USAGE', `--jobs ${o.jobs}: expected a positive integer`);
+        const timeout = Number(o.timeout);
+        if (!Number.isFinite(timeout) || timeout <= 0) throw new WorkbenchError('E_USAGE', `--timeout ${o.timeout}: expected seconds > 0`);
+        const r = await runKunit({
+          series: o.series,
+          manifest: o.manifest,
+          kunitconfig: o.kunitconfig,
+          jobs,
+          timeoutMs: timeout * 1000,
+          force: Boolean(o.force),
+          log,
+          ...(o.verbose ? { onOutput: (s: string) => process.stderr.write(s) } : {}),
+        });
+        if (o.json) out(JSON.stringify({ ...r, boot: r.boot ? { ...r.boot, console: undefined } : undefined }, null, 2));
+        else {
+          out(`base-commit: ${r.baseCommit}  head: ${r.head}  (${r.series.patches} patch(es) from ${r.series.source})`);
+          const b = r.build;
+          out(
+            `kernel: ${b.ok ? b.kernel : 'BUILD FAILED'}${b.cached ? ' (cached: nothing changed)' : ` (make: ${b.steps} kbuild steps in ${(b.durationMs / 1000).toFixed(1)} s)`}`,
+          );
+          for (const d of b.diagnostics) out(`  ${formatDiagnostic(d)}`);
+          if (!b.ok) out(`make log: ${b.logFile}`);
+          if (r.ktap) for (const l of formatKtapSummary(r.ktap)) out(l);
+          if (r.boot) out(`console log: ${r.boot.serialLog} (QEMU ${(r.boot.durationMs / 1000).toFixed(1)} s)`);
+          out(`reproduce (inside the toolbox, in the tree): ${b.commands.map((c) => formatArgv(c)).join(' && ')}`);
+          if (r.boot) out(`then on the host: ${formatArgv(r.boot.argv)}`);
+        }
+        process.exitCode = r.exitCode;
+      },
+    );
 }

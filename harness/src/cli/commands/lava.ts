@@ -48,7 +48,9 @@ function printCollected(c: CollectResult): void {
   out(`LAVA job health: ${c.health}`);
   for (const v of r.vectors) out(`${v.name}: ${v.verdict.result.toUpperCase()} — ${v.verdict.message ?? ''}`);
   const k = r.counts;
-  out(`${r.status === 'complete' ? 'finished' : 'INCOMPLETE'} ${r.runId}: ${k.pass} pass, ${k.fail} fail, ${k.timeout} timeout, ${k.error} error, ${k['not-supported']} not supported (of ${k.total})`);
+  out(
+    `${r.status === 'complete' ? 'finished' : 'INCOMPLETE'} ${r.runId}: ${k.pass} pass, ${k.fail} fail, ${k.timeout} timeout, ${k.error} error, ${k['not-supported']} not supported (of ${k.total})`,
+  );
   if (r.incompleteReason) out(`  ${r.incompleteReason}`);
   if (!r.checks.pixelsVerified) out(`  checks: ${r.checks.ran.join(', ') || 'none'}; pixels NOT verified`);
   out(`  report: ${c.reportDir}/index.html`);
@@ -60,19 +62,22 @@ const prepareBundle: typeof import('../../farm/prepare.ts').prepareBundle = asyn
 const ensureFarmChroot: typeof import('../../farm/chroot.ts').ensureFarmChroot = async (o) => (await import('../../farm/chroot.ts')).ensureFarmChroot(o);
 const validateBundle: typeof import('../../farm/validate.ts').validateBundle = async (...a) => (await import('../../farm/validate.ts')).validateBundle(...a);
 const runBundleOnVboard: typeof import('../../farm/runLocal.ts').runBundleOnVboard = async (o) => (await import('../../farm/runLocal.ts')).runBundleOnVboard(o);
-const bundleReferences: typeof import('../../farm/runLocal.ts').bundleReferences = async (...a) => (await import('../../farm/runLocal.ts')).bundleReferences(...a);
+const bundleReferences: typeof import('../../farm/runLocal.ts').bundleReferences = async (...a) =>
+  (await import('../../farm/runLocal.ts')).bundleReferences(...a);
 
 /** Registers `workbench lava job|validate|run|collect|submit|kcidb`. */
 export function register(program: Command): void {
   const lava = program
     .command('lava')
-    .description('nightly regression through LAVA: render jobs, run them with the real lava-run (Debian sid chroot), submit to a LAVA server, collect results into reports');
+    .description(
+      'nightly regression through LAVA: render jobs, run them with the real lava-run (Debian sid chroot), submit to a LAVA server, collect results into reports',
+    );
 
   lava
     .command('job')
     .description('write a job bundle: the LAVA job (job.yaml), its artefacts (modules tarball, vectors, reference hashes) and bundle.json')
     .requiredOption('--profile <name>', `job profile: ${PROFILES.join(' | ')}`)
-    .requiredOption('--url-base <url>', 'URL the board downloads the artefacts from (serve the bundle\'s artefacts/ folder there)')
+    .requiredOption('--url-base <url>', "URL the board downloads the artefacts from (serve the bundle's artefacts/ folder there)")
     .option('--out <dir>', 'bundle folder (must not exist)', '')
     .option('--board <name>', 'board name for the reports (default: vboard for ssh, rk3588-rock-5b for farm-rk3588)')
     .option('--vectors <glob>', 'only these vp9-features vectors (comma-separated globs)')
@@ -102,12 +107,14 @@ export function register(program: Command): void {
         log,
       });
       out(`${join(dir, 'job.yaml')}`);
-      log(`${bundle.vectors.length} vectors, modules ${bundle.modules.map((m) => m.name).join(', ')} for ${bundle.kernelRelease}; serve ${join(dir, 'artefacts')} at ${bundle.urlBase}`);
+      log(
+        `${bundle.vectors.length} vectors, modules ${bundle.modules.map((m) => m.name).join(', ')} for ${bundle.kernelRelease}; serve ${join(dir, 'artefacts')} at ${bundle.urlBase}`,
+      );
     });
 
   lava
     .command('validate')
-    .description('validate a bundle\'s job with the real lava-run --validate against the device it targets (rendered with LAVA\'s own device-type templates)')
+    .description("validate a bundle's job with the real lava-run --validate against the device it targets (rendered with LAVA's own device-type templates)")
     .requiredOption('--bundle <dir>', 'a folder written by `workbench lava job`')
     .action(async (o: { bundle: string }) => {
       const chroot = await ensureFarmChroot({ log });
@@ -118,7 +125,9 @@ export function register(program: Command): void {
 
   lava
     .command('run')
-    .description('run an ssh job with the real lava-run on the virtual board (artefacts served on 127.0.0.1, 10.0.2.2 from the guest), then collect it into a report')
+    .description(
+      'run an ssh job with the real lava-run on the virtual board (artefacts served on 127.0.0.1, 10.0.2.2 from the guest), then collect it into a report',
+    )
     .requiredOption('--local', 'run with lava-run in the farm chroot (no server)')
     .option('--bundle <dir>', 'bundle to run (default: write one for the vboard first)')
     .option('--vectors <glob>', 'when writing the bundle: only these vp9-features vectors')
@@ -147,7 +156,9 @@ export function register(program: Command): void {
 
   lava
     .command('collect')
-    .description('turn a LAVA job\'s results into a run record and the four reports (per-frame comparison by the workbench; exit 2 when the job is not Complete or an infrastructure case failed, 1 on failing vectors)')
+    .description(
+      "turn a LAVA job's results into a run record and the four reports (per-frame comparison by the workbench; exit 2 when the job is not Complete or an infrastructure case failed, 1 on failing vectors)",
+    )
     .requiredOption('--bundle <dir>', 'the bundle the job was rendered from')
     .option('--logs <file>', 'logs.yaml of a local lava-run')
     .option('--server <url>', 'LAVA server (with --job)')
@@ -182,7 +193,9 @@ export function register(program: Command): void {
 
   lava
     .command('submit')
-    .description('submit a bundle\'s job to a LAVA server over REST API v0.2; with --wait, wait for it to finish and collect it (the token is read from an environment variable and never printed)')
+    .description(
+      "submit a bundle's job to a LAVA server over REST API v0.2; with --wait, wait for it to finish and collect it (the token is read from an environment variable and never printed)",
+    )
     .requiredOption('--bundle <dir>', 'a folder written by `workbench lava job` (its artefacts served at its --url-base)')
     .requiredOption('--server <url>', 'LAVA server base URL, e.g. https://lava.example.org')
     .option('--token-env <var>', 'environment variable holding the LAVA API token', 'LAVA_TOKEN')
@@ -204,7 +217,13 @@ export function register(program: Command): void {
         bundle,
         bundleDir: dir,
         log: parseLavaLog(j.log),
-        source: { jobId: id, via: o.server, url: j.url, serverHealth: j.health, commands: [`workbench lava collect --bundle ${dir} --server ${o.server} --job ${id}`] },
+        source: {
+          jobId: id,
+          via: o.server,
+          url: j.url,
+          serverHealth: j.health,
+          commands: [`workbench lava collect --bundle ${dir} --server ${o.server} --job ${id}`],
+        },
         ...(await bundleReferences(bundle, dir, new ExecaRunner(), log)),
         command: process.argv.slice(1).join(' '),
         reportsRoot: reportsRoot(),

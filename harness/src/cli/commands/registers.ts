@@ -25,7 +25,9 @@ export function register(program: Command): void {
       const rig = await ensureMppRig({ log, mirror: o.mirror });
       out(`mpi_dec_test: ${join(rig.binDir, 'mpi_dec_test')}`);
       out(`shim: ${rig.shimPath}`);
-      out(`MPP ${rig.source.manifest.commit} from ${rig.source.origin}; build ${rig.built ? 'done now' : 'cached'}${rig.buildSeconds !== null ? ` (${rig.buildSeconds.toFixed(0)} s)` : ''}`);
+      out(
+        `MPP ${rig.source.manifest.commit} from ${rig.source.origin}; build ${rig.built ? 'done now' : 'cached'}${rig.buildSeconds !== null ? ` (${rig.buildSeconds.toFixed(0)} s)` : ''}`,
+      );
     });
 
   r.command('mpp-record')
@@ -38,7 +40,9 @@ export function register(program: Command): void {
       const path = await resolveVector(vector);
       const res = await recordMpp(path, { out: o.out, mirror: o.mirror, dumpBuffers: Boolean(o.dumpBuffers), log });
       const s = res.summary;
-      out(`${s.records} frames recorded (${s.frames} frames in the stream, ${s.frames - s.decodedFrames} show_existing_frame; MPP output ${s.mppOutputFrames}) -> ${res.outDir}`);
+      out(
+        `${s.records} frames recorded (${s.frames} frames in the stream, ${s.frames - s.decodedFrames} show_existing_frame; MPP output ${s.mppOutputFrames}) -> ${res.outDir}`,
+      );
     });
 
   r.command('mpp-show')
@@ -53,18 +57,29 @@ export function register(program: Command): void {
       let shown = 0;
       for (const [i, line] of lines.entries()) {
         const p = FrameRecordSchema.safeParse(JSON.parse(line));
-        if (!p.success) throw new WorkbenchError('E_MPP_RECORDS', `${join(dir, 'records.jsonl')}:${i + 1}: ${p.error.issues[0]!.path.join('.')}: ${p.error.issues[0]!.message}`);
+        if (!p.success)
+          throw new WorkbenchError(
+            'E_MPP_RECORDS',
+            `${join(dir, 'records.jsonl')}:${i + 1}: ${p.error.issues[0]!.path.join('.')}: ${p.error.issues[0]!.message}`,
+          );
         const rec = p.data;
         if (want !== null && rec.frame !== want) continue;
         shown++;
-        out(`# frame ${rec.frame} (job ${rec.job}): ${rec.frameType}${rec.intraOnly ? ' intra-only' : ''}${rec.showFrame ? '' : ' hidden'} ${rec.width}x${rec.height}, status 0x${rec.status.toString(16)}`);
+        out(
+          `# frame ${rec.frame} (job ${rec.job}): ${rec.frameType}${rec.intraOnly ? ' intra-only' : ''}${rec.showFrame ? '' : ' hidden'} ${rec.width}x${rec.height}, status 0x${rec.status.toString(16)}`,
+        );
         for (const f of decodeRegisters(fields, registerMap(rec))) if (!o.nonzero || f.value) out(`reg${f.reg} ${f.name} = ${f.value}`);
         const refOf = (reg: number) => (rec.refs && reg >= 164 && reg <= 166 ? ` = frame ${rec.refs[REF_NAMES[reg - 164]!] ?? '?'}` : '');
         for (const a of rec.addresses) {
           const role = ADDRESS_ROLES[a.reg] ?? 'unknown';
-          out(`reg${a.reg} ${role} -> ${a.buffer === null ? `value 0x${a.value.toString(16)} (no buffer)` : `buffer ${a.buffer} + ${a.offset}${refOf(a.reg)}`}`);
+          out(
+            `reg${a.reg} ${role} -> ${a.buffer === null ? `value 0x${a.value.toString(16)} (no buffer)` : `buffer ${a.buffer} + ${a.offset}${refOf(a.reg)}`}`,
+          );
         }
       }
-      if (want !== null && !shown) throw new WorkbenchError('E_USAGE', `${dir} has no record of frame ${want}`, { hint: 'frame numbers are decode-order indexes; show_existing_frame frames have no record' });
+      if (want !== null && !shown)
+        throw new WorkbenchError('E_USAGE', `${dir} has no record of frame ${want}`, {
+          hint: 'frame numbers are decode-order indexes; show_existing_frame frames have no record',
+        });
     });
 }

@@ -37,7 +37,9 @@ export function register(program: Command): void {
       else {
         process.stdout.write(describe(s) + '\n');
         process.stdout.write(
-          s.alreadyRunning ? 'already running\n' : `SSH answered ${((Date.now() - t0) / 1000).toFixed(1)} s after the command started (boot ${((s.bootMs ?? 0) / 1000).toFixed(1)} s)\n`,
+          s.alreadyRunning
+            ? 'already running\n'
+            : `SSH answered ${((Date.now() - t0) / 1000).toFixed(1)} s after the command started (boot ${((s.bootMs ?? 0) / 1000).toFixed(1)} s)\n`,
         );
       }
     });
@@ -67,16 +69,12 @@ export function register(program: Command): void {
       requireTools(['ssh']);
       // The one process not run through a Runner: an interactive session needs the terminal (stdio inherit).
       const { execa } = await import('execa');
-      const r = await execa(
-        'ssh',
-        sshArgv(c, args),
-        { stdio: 'inherit', reject: false },
-      );
+      const r = await execa('ssh', sshArgv(c, args), { stdio: 'inherit', reject: false });
       process.exitCode = typeof r.exitCode === 'number' ? r.exitCode : 2;
     });
 
   vb.command('exec')
-    .description('run a command on the vboard over SSH: workbench vboard exec -- CMD ARGS... (exit code is the command\'s)')
+    .description("run a command on the vboard over SSH: workbench vboard exec -- CMD ARGS... (exit code is the command's)")
     .argument('<cmd...>', 'command and arguments (each quoted for the remote shell)')
     .option('--timeout <s>', 'kill the command after this many seconds')
     .action(async (cmd: string[], o: { timeout?: string }) => {

@@ -58,13 +58,19 @@ export function register(program: Command): void {
     });
 
   v.command('export-fluster')
-    .description('write a suite as a Fluster test suite (DIR/<suite>.json + DIR/<suite>/<vector>/<file>; result = libvpx whole-output MD5) for `fluster.py -tsd DIR -r DIR run -ts <suite>`')
+    .description(
+      'write a suite as a Fluster test suite (DIR/<suite>.json + DIR/<suite>/<vector>/<file>; result = libvpx whole-output MD5) for `fluster.py -tsd DIR -r DIR run -ts <suite>`',
+    )
     .argument('<suite>', 'suite name (see `workbench vectors list`), e.g. vp9-features')
     .requiredOption('-o, --output <dir>', 'output directory (created; existing files of the same suite are replaced)')
     .option('--relative-source', 'write `source` as the bare file name instead of a file:// URL')
     .option('--no-cross-check', 'skip the ffmpeg cross-check when references must be computed')
     .action(async (suite: string, o: { output: string; relativeSource?: boolean; crossCheck: boolean }) => {
-      const r = await exportFlusterSuite(suite, o.output, { source: o.relativeSource ? 'relative' : 'file-url', references: { crossCheck: o.crossCheck }, log: err });
+      const r = await exportFlusterSuite(suite, o.output, {
+        source: o.relativeSource ? 'relative' : 'file-url',
+        references: { crossCheck: o.crossCheck },
+        log: err,
+      });
       for (const x of r.vectors) {
         out(`${x.json.result}  ${x.json.output_format.padEnd(11)} ${String(x.frames).padStart(4)} frames  ${x.json.name}`);
         if (x.suiteResultDiffers) err(`warning: ${x.json.name}: the suite's own result ${x.suiteResultDiffers} differs from libvpx's ${x.json.result}`);
@@ -75,16 +81,19 @@ export function register(program: Command): void {
     });
 
   v.command('fetch')
-    .description('download (or copy from --mirror) a suite\'s vectors into the content-addressed store, verifying source_checksum')
+    .description("download (or copy from --mirror) a suite's vectors into the content-addressed store, verifying source_checksum")
     .argument('<suite>', 'suite name (see `workbench vectors list`)')
     .option('--mirror <dir>', 'local directory holding the downloads (no network used)')
     .option('--only <names...>', 'only these vectors')
     .action(async (suite: string, o: { mirror?: string; only?: string[] }) => {
-      if (o.mirror && !existsSync(o.mirror)) throw new WorkbenchError('E_MIRROR', `mirror directory ${o.mirror} does not exist`, { hint: 'pass an existing directory' });
+      if (o.mirror && !existsSync(o.mirror))
+        throw new WorkbenchError('E_MIRROR', `mirror directory ${o.mirror} does not exist`, { hint: 'pass an existing directory' });
       const r = await fetchSuite(suite, { ...(o.mirror ? { mirror: resolve(o.mirror) } : {}), ...(o.only ? { only: o.only } : {}) });
       for (const x of r.outcomes) out(`${x.status.padEnd(17)} ${x.name}${x.detail ? `  ${x.detail}` : ''}`);
       const c = r.counts;
-      out(`${r.suite}: ${c.fetched} fetched, ${c.cached} cached, ${c['not-available']} not available, ${c['checksum-mismatch']} checksum mismatch, ${c['unsafe-archive']} unsafe archive, ${c.failed} failed`);
+      out(
+        `${r.suite}: ${c.fetched} fetched, ${c.cached} cached, ${c['not-available']} not available, ${c['checksum-mismatch']} checksum mismatch, ${c['unsafe-archive']} unsafe archive, ${c.failed} failed`,
+      );
       if (r.outcomes.some((x) => x.status !== 'fetched' && x.status !== 'cached')) process.exitCode = ExitCode.Infrastructure;
     });
 
@@ -131,7 +140,7 @@ export function register(program: Command): void {
     });
 
   v.command('references')
-    .description('libvpx references (per-frame SHA-256/XXH64 in I420 and NV12/P010, Fluster MD5) cross-checked with ffmpeg\'s native VP9 decoder')
+    .description("libvpx references (per-frame SHA-256/XXH64 in I420 and NV12/P010, Fluster MD5) cross-checked with ffmpeg's native VP9 decoder")
     .argument('<file-or-suite...>', 'vector files or suite names')
     .option('--json', 'print the reference sets as JSON')
     .option('--no-cross-check', 'skip the ffmpeg cross-check')
@@ -156,13 +165,16 @@ export function register(program: Command): void {
         const ff = await ffmpegTraceHeaders(runner, p);
         let compared = 0;
         const bad = [];
-        if (ff.frames.length !== r.frames.length) bad.push({ frame: -1, element: 'frame count', ffmpeg: String(ff.frames.length), inspector: String(r.frames.length) });
+        if (ff.frames.length !== r.frames.length)
+          bad.push({ frame: -1, element: 'frame count', ffmpeg: String(ff.frames.length), inspector: String(r.frames.length) });
         for (const f of r.frames) {
           const c = compareFrameTrace(f.index, f.trace!, ff.frames[f.index]?.elements ?? []);
           compared += c.compared;
           bad.push(...c.mismatches);
         }
-        out(`${bad.length ? 'DIFFER' : 'agree '} ${r.file}: ${r.frames.length} frames, ${compared} elements compared${bad.length ? `; first: ${JSON.stringify(bad.slice(0, 3))}` : ''}`);
+        out(
+          `${bad.length ? 'DIFFER' : 'agree '} ${r.file}: ${r.frames.length} frames, ${compared} elements compared${bad.length ? `; first: ${JSON.stringify(bad.slice(0, 3))}` : ''}`,
+        );
         if (bad.length) process.exitCode = ExitCode.TestFailures;
       }
     });

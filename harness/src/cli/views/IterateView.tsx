@@ -49,8 +49,7 @@ export function IterateView({ bus, now = Date.now, tickMs = 250 }: IterateViewPr
           <Text key={v.key}>
             <Text color={VERDICT_COLOR[v.verdict] ?? 'white'}>
               {verdictMark(v.verdict)} {v.verdict.padEnd(13)}
-            </Text>
-            {' '}
+            </Text>{' '}
             {v.name}
             {v.durationMs !== undefined ? <Text dimColor> {formatDuration(v.durationMs)}</Text> : null}
             {v.detail && v.verdict !== 'pass' ? <Text dimColor> {v.detail}</Text> : null}

@@ -72,7 +72,15 @@ export function reduce(s: ViewState, e: WorkbenchEvent, now: number): ViewState 
     case 'vector':
       return {
         ...s,
-        vectors: [...s.vectors, { name: e.vector, verdict: e.verdict, ...(e.detail ? { detail: e.detail } : {}), ...(e.durationMs !== undefined ? { durationMs: e.durationMs } : {}) }],
+        vectors: [
+          ...s.vectors,
+          {
+            name: e.vector,
+            verdict: e.verdict,
+            ...(e.detail ? { detail: e.detail } : {}),
+            ...(e.durationMs !== undefined ? { durationMs: e.durationMs } : {}),
+          },
+        ],
       };
     case 'log':
       if (e.level !== 'warn' && e.level !== 'error') return s;

@@ -26,7 +26,6 @@ import { classifyGstFailure, driverOffers } from './gstFailure.ts';
  * `conformance/checksum` MD5, used to cross-check the transport).
  */
 
-
 /** Planar formats videocodectestsink writes as-is (4:2:0/4:2:2/4:4:4, 8/10/12-bit). */
 export const PLANAR_CAPS = 'video/x-raw,format={ I420, I420_10LE, I420_12LE, Y42B, I422_10LE, I422_12LE, Y444, Y444_10LE, Y444_12LE }';
 
@@ -54,7 +53,8 @@ export function parseGstStderr(stderr: string): GstStderr {
 }
 
 /** gst-launch `-m` bus messages that say nothing about a failure (tags, state changes...). */
-const NOISE = /^Got message #\d+ from \S+ "[^"]*" \((tag|state-changed|stream-status|need-context|have-context|latency|new-clock|async-done|duration-changed|stream-start|qos)\)/;
+const NOISE =
+  /^Got message #\d+ from \S+ "[^"]*" \((tag|state-changed|stream-status|need-context|have-context|latency|new-clock|async-done|duration-changed|stream-start|qos)\)/;
 
 /** stderr without the routine bus messages (for the tail shown to people). */
 export function quietGstOutput(text: string): string {

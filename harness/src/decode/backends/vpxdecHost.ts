@@ -77,9 +77,13 @@ export async function vpxdecFrame(runner: Runner, vectorPath: string, index: num
   });
   const out = Buffer.concat(chunks);
   if (r.exitCode !== 0 || out.length !== size) {
-    throw new WorkbenchError('E_REFERENCE_DECODE', `vpxdec could not give frame ${index} of ${vectorPath} (exit ${r.exitCode}, ${out.length}/${size} bytes): ${tail(r.stderr, 3)}`, {
-      hint: 'check the vector with `vpxdec --rawvideo -o /dev/null FILE`',
-    });
+    throw new WorkbenchError(
+      'E_REFERENCE_DECODE',
+      `vpxdec could not give frame ${index} of ${vectorPath} (exit ${r.exitCode}, ${out.length}/${size} bytes): ${tail(r.stderr, 3)}`,
+      {
+        hint: 'check the vector with `vpxdec --rawvideo -o /dev/null FILE`',
+      },
+    );
   }
   return out;
 }

@@ -30,7 +30,10 @@ export function expectedFromInspect(info: InspectResult): ExpectedFrame[] {
  * excluded): the frame's own output index when it is shown, else the next
  * shown frame in decode order (a hidden frame shows up through later frames).
  */
-export function outputIndexForDecoded(frames: readonly Pick<InspectResult['frames'][number], 'header' | 'outputIndex'>[] | undefined, decodeIndex: number): number | undefined {
+export function outputIndexForDecoded(
+  frames: readonly Pick<InspectResult['frames'][number], 'header' | 'outputIndex'>[] | undefined,
+  decodeIndex: number,
+): number | undefined {
   if (!frames) return undefined;
   let di = -1;
   let found = false;

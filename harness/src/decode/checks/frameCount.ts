@@ -24,14 +24,20 @@ export function judgeFrameStream(c: CompareResult, trailingBytes: number, run?: 
   for (let i = c.framesProduced; i < c.framesExpected; i++) badFrames.push(i);
   const conclusions: Conclusion[] = [];
   if (run?.decoderMd5 && !run.timedOut && run.decoderMd5 !== c.streamMd5) {
-    conclusions.push({ kind: 'error', message: `transport check failed: the board's videocodectestsink MD5 ${run.decoderMd5} differs from the received stream's ${c.streamMd5}` });
+    conclusions.push({
+      kind: 'error',
+      message: `transport check failed: the board's videocodectestsink MD5 ${run.decoderMd5} differs from the received stream's ${c.streamMd5}`,
+    });
   }
   // A CAPTURE format that cannot hold the stream (e.g. NV12 only, for a 10-bit or 4:4:4 stream).
   const fmt = run?.captureFormats?.at(-1);
   const mismatch = fmt && inspect ? formatMismatch(fmt, inspect) : undefined;
   if (run && mismatch) {
     const drv = run.proof?.driver || 'the driver';
-    conclusions.push({ kind: 'not-supported', message: `${drv} cannot output this stream: ${mismatch}${run.driverOffers ? `; ${drv} offers ${run.driverOffers}` : ''}` });
+    conclusions.push({
+      kind: 'not-supported',
+      message: `${drv} cannot output this stream: ${mismatch}${run.driverOffers ? `; ${drv} offers ${run.driverOffers}` : ''}`,
+    });
   }
   return { results: [result], badFrames, conclusions };
 }

@@ -11,7 +11,10 @@ export const irqCheck: VectorCheck = {
   appliesTo: () => true,
   async setup(target, session, log) {
     session.irq = await enableInstrumentation(target);
-    log(session.irq.state === 'enabled' ? `IRQ instrumentation on: ${session.irq.how.join(', ')}` : `IRQ instrumentation unavailable: ${session.irq.reason}`, session.irq.state === 'enabled' ? 'info' : 'warn');
+    log(
+      session.irq.state === 'enabled' ? `IRQ instrumentation on: ${session.irq.how.join(', ')}` : `IRQ instrumentation unavailable: ${session.irq.reason}`,
+      session.irq.state === 'enabled' ? 'info' : 'warn',
+    );
   },
   unavailableReason: (s) => (s.irq?.state === 'unavailable' ? s.irq.reason : undefined),
   judge: (v) => (v.session.irq?.state === 'enabled' && v.kernelLog ? { record: { irq: collectVectorIrq(v.kernelLog.lines.map((l) => l.text)).summary } } : {}),

@@ -17,9 +17,14 @@ export function pixelsArtefacts(details: ReadonlyMap<string, unknown>): Mismatch
 export function judgePixels(c: CompareResult): CheckJudgement {
   if (!c.pixelsCompared) return { results: [{ check: 'pixels', status: 'not-run', detail: 'the reference has no per-frame hashes for this vector' }] };
   const bad = c.perFrame.filter((o) => o.problem === 'hash').length;
-  if (bad === 0) return { results: [{ check: 'pixels', status: 'pass', detail: `${c.perFrame.filter((o) => o.match).length} frames identical to the reference` }] };
+  if (bad === 0)
+    return { results: [{ check: 'pixels', status: 'pass', detail: `${c.perFrame.filter((o) => o.match).length} frames identical to the reference` }] };
   const fm = c.firstMismatch?.outcome;
-  return { results: [{ check: 'pixels', status: 'fail', detail: `${bad} frames differ; first frame ${fm?.index}: ${fm?.algo} ${fm?.produced} expected ${fm?.expected}` }] };
+  return {
+    results: [
+      { check: 'pixels', status: 'fail', detail: `${bad} frames differ; first frame ${fm?.index}: ${fm?.algo} ${fm?.produced} expected ${fm?.expected}` },
+    ],
+  };
 }
 
 /**
@@ -44,7 +49,13 @@ export const pixelsCheck: VectorCheck = {
     let referenceMissing: string | undefined;
     try {
       if (v.referenceFrame) reference = await v.referenceFrame(bad, fm.expectedGeometry);
-      else if (v.runner) reference = await vpxdecFrame(v.runner, v.vector.file, bad, expectedFromReference(v.reference).map((e) => frameBytes(e.geometry)));
+      else if (v.runner)
+        reference = await vpxdecFrame(
+          v.runner,
+          v.vector.file,
+          bad,
+          expectedFromReference(v.reference).map((e) => frameBytes(e.geometry)),
+        );
       else referenceMissing = 'no host runner to decode the reference frame';
     } catch (e) {
       referenceMissing = isWorkbenchError(e) ? e.message : String(e);

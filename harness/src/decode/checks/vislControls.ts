@@ -25,14 +25,25 @@ function resizeNote(info: InspectResult, decodeIndex: number): string {
  * the inspector's parse; a reload of visl inside the vector's kernel-log
  * slice (someone else's) makes the checks untrustworthy (error).
  */
-export function judgeControls(c: ControlsCheckResult | undefined, frames: InspectResult['frames'] | undefined, info?: InspectResult, slice?: KernelLogSlice): CheckJudgement {
+export function judgeControls(
+  c: ControlsCheckResult | undefined,
+  frames: InspectResult['frames'] | undefined,
+  info?: InspectResult,
+  slice?: KernelLogSlice,
+): CheckJudgement {
   const j: CheckJudgement = { passSuffix: '; pixels NOT verified (visl)' };
   if (!c) {
     j.results = [{ check: 'controls', status: 'not-run', detail: 'no trace collected' }];
     return j;
   }
   if (c.pass) {
-    j.results = [{ check: 'controls', status: 'pass', detail: `${c.framesCompared} v4l2_ctrl_vp9_frame records, ${c.fieldsCompared} fields equal the inspector; not compared: ${c.notCompared.join('; ')}` }];
+    j.results = [
+      {
+        check: 'controls',
+        status: 'pass',
+        detail: `${c.framesCompared} v4l2_ctrl_vp9_frame records, ${c.fieldsCompared} fields equal the inspector; not compared: ${c.notCompared.join('; ')}`,
+      },
+    ];
   } else {
     const m = c.mismatches[0];
     const count = c.framesTraced !== c.framesExpected ? `${c.framesTraced} records traced, ${c.framesExpected} expected; ` : '';
@@ -40,7 +51,9 @@ export function judgeControls(c: ControlsCheckResult | undefined, frames: Inspec
       {
         check: 'controls',
         status: 'fail',
-        detail: `${count}${c.mismatches.length} field mismatches` + (m ? `; first: decode frame ${m.decodeIndex} ${m.field} expected ${m.expected} got ${m.got}` : ''),
+        detail:
+          `${count}${c.mismatches.length} field mismatches` +
+          (m ? `; first: decode frame ${m.decodeIndex} ${m.field} expected ${m.expected} got ${m.got}` : ''),
       },
     ];
   }
@@ -53,11 +66,18 @@ export function judgeControls(c: ControlsCheckResult | undefined, frames: Inspec
   if (c.framesTraced < c.framesExpected) {
     const o = outputIndexForDecoded(frames, c.framesTraced);
     if (o !== undefined) bad.push(o);
-    conclusions.push({ kind: 'not-supported-detail', message: `; ${c.framesTraced} of ${c.framesExpected} frames reached the driver` + (info ? resizeNote(info, c.framesTraced) : '') });
+    conclusions.push({
+      kind: 'not-supported-detail',
+      message: `; ${c.framesTraced} of ${c.framesExpected} frames reached the driver` + (info ? resizeNote(info, c.framesTraced) : ''),
+    });
   }
   // Our reload happened before the marker; one inside the slice was someone else's.
   const reload = slice?.lines.find((l) => /\bvisl\b.*(Removing visl|Device registered as)/.test(l.text));
-  if (reload) conclusions.push({ kind: 'error', message: `visl was reloaded while this vector decoded (another user of the board?): "${reload.text}"; the controls and bitstream checks cannot be trusted` });
+  if (reload)
+    conclusions.push({
+      kind: 'error',
+      message: `visl was reloaded while this vector decoded (another user of the board?): "${reload.text}"; the controls and bitstream checks cannot be trusted`,
+    });
   j.badFrames = bad;
   j.conclusions = conclusions;
   return j;
@@ -95,7 +115,9 @@ export const vislControlsCheck: VectorCheck = {
     const c = await vislCollected(v);
     await mkdir(v.artifactsDir, { recursive: true });
     const p = join(v.artifactsDir, 'visl-trace.txt');
-    const mism = controls.mismatches.slice(0, 200).map((m) => `decode ${m.decodeIndex} (split ${m.splitIndex}) ${m.field}: expected ${m.expected} got ${m.got}`);
+    const mism = controls.mismatches
+      .slice(0, 200)
+      .map((m) => `decode ${m.decodeIndex} (split ${m.splitIndex}) ${m.field}: expected ${m.expected} got ${m.got}`);
     await writeFile(p, ['# controls mismatches', ...mism, '', '# trace', c.traceText].join('\n'));
     v.artifacts.push({ kind: 'log', path: v.relative(p), description: 'visl trace and control mismatches' });
   },

@@ -170,13 +170,20 @@ export class VislSession {
       if (!/^[A-Za-z0-9_.-]+$/.test(String(v))) throw new WorkbenchError('E_BAD_NAME', `visl parameter ${k} value '${v}' is not a plain value`);
       return `${k}=${v}`;
     });
-    const r = await this.target.exec(['sh', '-c', PREPARE_SCRIPT, 'wb-visl', marker.replace(/[\x00-\x1f\x7f]/g, ' '), String(TRACE_BUFFER_KB), String(Math.max(frames, 1)), ...extra], { timeoutMs: 90_000 });
+    const r = await this.target.exec(
+      ['sh', '-c', PREPARE_SCRIPT, 'wb-visl', marker.replace(/[\x00-\x1f\x7f]/g, ' '), String(TRACE_BUFFER_KB), String(Math.max(frames, 1)), ...extra],
+      { timeoutMs: 90_000 },
+    );
     const lines = r.stdout.split('\n').map((l) => l.trim());
     const out = lines[0] ?? '';
     if (out.startsWith('VISL-BUSY')) {
-      throw new WorkbenchError('E_BOARD_BUSY', `board ${this.target.name}: visl is still in use (refcnt ${out.slice(10) || '?'}); cannot reload it for the bitstream dumps`, {
-        hint: 'a previous decoder may still be stuck in the kernel; wait or reboot the vboard (`workbench vboard down && workbench vboard up`)',
-      });
+      throw new WorkbenchError(
+        'E_BOARD_BUSY',
+        `board ${this.target.name}: visl is still in use (refcnt ${out.slice(10) || '?'}); cannot reload it for the bitstream dumps`,
+        {
+          hint: 'a previous decoder may still be stuck in the kernel; wait or reboot the vboard (`workbench vboard down && workbench vboard up`)',
+        },
+      );
     }
     if (!out.startsWith('VISL-NODE ')) {
       throw new WorkbenchError('E_VISL', `board ${this.target.name}: loading visl failed: ${out.replace(/^VISL-LOAD-FAILED\s*/, '')}`, {
@@ -202,9 +209,12 @@ export class VislSession {
   async collect(opts: { kernelLog?: boolean; releaseLock?: string } = {}): Promise<VislCollected> {
     if (!this.tracefs) throw new WorkbenchError('E_INTERNAL', 'VislSession.collect before prepare');
     const nonce = randomBytes(8).toString('hex');
-    const r = await this.target.exec(['sh', '-c', COLLECT_SCRIPT, 'wb-collect', this.tracefs, BITSTREAM_DIR, nonce, opts.kernelLog ? '1' : '0', opts.releaseLock ?? ''], {
-      timeoutMs: 120_000,
-    });
+    const r = await this.target.exec(
+      ['sh', '-c', COLLECT_SCRIPT, 'wb-collect', this.tracefs, BITSTREAM_DIR, nonce, opts.kernelLog ? '1' : '0', opts.releaseLock ?? ''],
+      {
+        timeoutMs: 120_000,
+      },
+    );
     const sec = splitSections(r.stdout, nonce);
     const traceText = sec.get('trace') ?? '';
     const ls = sec.get('dumps') ?? '';

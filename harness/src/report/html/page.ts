@@ -50,12 +50,7 @@ function kv(pairs: [string, string | undefined][]): string {
 function findingsList(fs: readonly KernelLogFinding[]): string {
   if (!fs.length) return '<p class="muted">none</p>';
   return `<table><thead><tr><th>severity</th><th>kind</th><th>where</th><th>line</th></tr></thead><tbody>${fs
-    .map(
-      (f) =>
-        `<tr><td>${esc(f.severity)}</td><td>${esc(f.kind)}</td><td>${esc(f.vector ?? f.stage ?? '')}</td><td class="mono">${esc(
-          f.line,
-        )}</td></tr>`,
-    )
+    .map((f) => `<tr><td>${esc(f.severity)}</td><td>${esc(f.kind)}</td><td>${esc(f.vector ?? f.stage ?? '')}</td><td class="mono">${esc(f.line)}</td></tr>`)
     .join('')}</tbody></table>`;
 }
 
@@ -91,8 +86,18 @@ export function htmlReport(r: RunRecord, opts: HtmlOptions = {}): string {
       ['command', r.command],
       ['board', r.board ? `${r.board.name} (${r.board.kind}), kernel ${r.board.kernelRelease}` : undefined],
       ['decoder device', r.board ? [r.board.device.driver, r.board.device.media, r.board.device.video].filter(Boolean).join(' ') : undefined],
-      ['kernel base', r.kernel ? `${r.kernel.manifest}${r.kernel.baseCommit ? ` base-commit ${r.kernel.baseCommit}` : ''}${r.kernel.baseVersion ? ` (${r.kernel.baseVersion})` : ''}` : undefined],
-      ['series', r.kernel ? `${r.kernel.series.patches.length} patch(es), hash ${r.kernel.series.hash}${r.kernel.series.changeId ? `, change-id ${r.kernel.series.changeId}` : ''}` : undefined],
+      [
+        'kernel base',
+        r.kernel
+          ? `${r.kernel.manifest}${r.kernel.baseCommit ? ` base-commit ${r.kernel.baseCommit}` : ''}${r.kernel.baseVersion ? ` (${r.kernel.baseVersion})` : ''}`
+          : undefined,
+      ],
+      [
+        'series',
+        r.kernel
+          ? `${r.kernel.series.patches.length} patch(es), hash ${r.kernel.series.hash}${r.kernel.series.changeId ? `, change-id ${r.kernel.series.changeId}` : ''}`
+          : undefined,
+      ],
       ...(r.kernel?.series.patches ?? []).map((p): [string, string] => ['  patch', `${p.file}${p.subject ? ` — ${p.subject}` : ''}`]),
       ...(r.kernel?.modules ?? []).map((m): [string, string] => [`module ${m.name}`, `sha256 ${m.sha256}, ${m.size} bytes, vermagic ${m.vermagic}`]),
       ['decoder', r.decoder ? `${r.decoder.name} ${r.decoder.version}${r.decoder.detail ? ` (${r.decoder.detail})` : ''}` : undefined],
@@ -119,7 +124,7 @@ export function htmlReport(r: RunRecord, opts: HtmlOptions = {}): string {
   for (const s of r.stages)
     parts.push(
       `<tr><td>${esc(s.name)}</td><td>${esc(s.status)}</td><td>${esc(formatDuration(s.durationMs))}</td><td>${esc(
-        s.error ? `${s.error.code}: ${s.error.message}${s.error.hint ? ` (hint: ${s.error.hint})` : ''}` : s.detail ?? '',
+        s.error ? `${s.error.code}: ${s.error.message}${s.error.hint ? ` (hint: ${s.error.hint})` : ''}` : (s.detail ?? ''),
       )}</td></tr>`,
     );
   parts.push('</tbody></table>');
@@ -140,7 +145,9 @@ export function htmlReport(r: RunRecord, opts: HtmlOptions = {}): string {
   r.vectors.forEach((v, i) => parts.push(vectorRows(v, i, image)));
   const done = new Set(r.vectors.map((v) => v.name));
   for (const n of r.suite.vectors.filter((n) => !done.has(n)))
-    parts.push(`<tr class="vec" data-verdict="not-run" data-name="${esc(n)}" data-features=""><td>${esc(n)}</td><td>${badge('not-run')}</td><td class="muted" colspan="5">not run</td></tr>`);
+    parts.push(
+      `<tr class="vec" data-verdict="not-run" data-name="${esc(n)}" data-features=""><td>${esc(n)}</td><td>${badge('not-run')}</td><td class="muted" colspan="5">not run</td></tr>`,
+    );
   parts.push('</tbody></table>');
   parts.push(`<p class="muted">Fluster names: ${VERDICTS.map((v) => `${esc(v)} = ${esc(flusterResultName(v))}`).join(', ')}.</p>`);
 
@@ -191,7 +198,12 @@ function vectorRows(v: VectorResult, i: number, image: (p: string, alt: string) 
   const body = [
     kv([
       ['checks', d.checks.map((c) => `${c.check}: ${c.status}${c.detail && c.detail !== 'not run' ? ` (${c.detail})` : ''}`).join('; ')],
-      ['frames', d.framesExpected !== undefined || d.framesProduced !== undefined ? `expected ${d.framesExpected ?? '-'}, produced ${d.framesProduced ?? '-'}` : undefined],
+      [
+        'frames',
+        d.framesExpected !== undefined || d.framesProduced !== undefined
+          ? `expected ${d.framesExpected ?? '-'}, produced ${d.framesProduced ?? '-'}`
+          : undefined,
+      ],
       ['MD5 expected', v.md5.expected ?? undefined],
       ['MD5 actual', v.md5.actual ?? undefined],
       ['device', v.device ? [v.device.driver, v.device.media, v.device.video].filter(Boolean).join(' ') : undefined],
@@ -200,7 +212,10 @@ function vectorRows(v: VectorResult, i: number, image: (p: string, alt: string) 
     v.header ? `<pre>${esc(v.header)}</pre>` : '',
     imgs.length
       ? `<div class="imgs">${imgs
-          .map((a) => `<figure>${image(a.path, `${v.name} ${a.kind}`)}<figcaption>${esc(a.kind)}${a.frame !== undefined ? ` frame ${a.frame}` : ''}${a.description ? ` — ${esc(a.description)}` : ''}</figcaption></figure>`)
+          .map(
+            (a) =>
+              `<figure>${image(a.path, `${v.name} ${a.kind}`)}<figcaption>${esc(a.kind)}${a.frame !== undefined ? ` frame ${a.frame}` : ''}${a.description ? ` — ${esc(a.description)}` : ''}</figcaption></figure>`,
+          )
           .join('')}</div>`
       : '',
     others.length ? `<ul>${others.map((a) => `<li><a href="${esc(encodeURI(a.path))}">${esc(a.path)}</a> ${esc(a.kind)}</li>`).join('')}</ul>` : '',
@@ -214,7 +229,10 @@ function vectorRows(v: VectorResult, i: number, image: (p: string, alt: string) 
 
 function irqSection(r: RunRecord): string {
   const q = r.irq;
-  const out = [`<h2>IRQ status (0x380)</h2>`, `<div id="irq-answer" class="banner ${q.answer === 'yes' ? 'ok' : 'warn'}">${esc(q.question)} <b>${esc(q.answer)}</b>. ${esc(q.explanation)}</div>`];
+  const out = [
+    `<h2>IRQ status (0x380)</h2>`,
+    `<div id="irq-answer" class="banner ${q.answer === 'yes' ? 'ok' : 'warn'}">${esc(q.question)} <b>${esc(q.answer)}</b>. ${esc(q.explanation)}</div>`,
+  ];
   const withIrq = r.vectors.filter((v) => v.irq);
   if (!withIrq.length) return out.join('') + `<p class="muted">No per-vector IRQ data${q.reason ? `: ${esc(q.reason)}` : ''}.</p>`;
   out.push(`<table><thead><tr><th>vector</th><th>jobs</th>${IRQ_BITS.map((b) => `<th>${esc(b)}</th>`).join('')}</tr></thead><tbody>`);

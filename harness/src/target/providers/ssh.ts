@@ -23,7 +23,8 @@ export function sshArgvFor(o: SshOptions): string[] {
     'ssh',
     ...(o.port !== 22 ? ['-p', String(o.port)] : []),
     ...(o.identityFile ? ['-i', o.identityFile] : []),
-    '-o', `UserKnownHostsFile=${o.knownHostsFile}`,
+    '-o',
+    `UserKnownHostsFile=${o.knownHostsFile}`,
     ...(o.hostKeyAlias ? ['-o', `HostKeyAlias=${o.hostKeyAlias}`] : []),
     `${o.user}@${o.host}`,
   ];

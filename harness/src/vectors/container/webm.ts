@@ -96,9 +96,13 @@ export function demuxWebm(buf: Uint8Array, name = 'file'): Demuxed {
   }
   const track = tracks.find((t) => t.codec === 'V_VP9');
   if (!track) {
-    throw new WorkbenchError('E_WEBM', `${name}: no VP9 video track (CodecID V_VP9); tracks: ${tracks.map((t) => `${t.number}:${t.codec}`).join(', ') || 'none'}`, {
-      hint: 'the workbench inspects VP9 streams only',
-    });
+    throw new WorkbenchError(
+      'E_WEBM',
+      `${name}: no VP9 video track (CodecID V_VP9); tracks: ${tracks.map((t) => `${t.number}:${t.codec}`).join(', ') || 'none'}`,
+      {
+        hint: 'the workbench inspects VP9 streams only',
+      },
+    );
   }
   const packets: Packet[] = [];
   for (const { el, clusterTs: cts } of blocks) {

@@ -158,7 +158,10 @@ async function generateOne(
           hint: 'the encoder behaves differently from when the recipe was written; adjust the recipe in vectors/vp9-features/recipes.toml',
         });
       }
-      built = { ms: Date.now() - t0, command: formatArgv(argv.map((a) => (a === src ? `${r.sourceName}.y4m` : a === out ? (r.derive ? `${r.name}.base.ivf` : file) : a))) };
+      built = {
+        ms: Date.now() - t0,
+        command: formatArgv(argv.map((a) => (a === src ? `${r.sourceName}.y4m` : a === out ? (r.derive ? `${r.name}.base.ivf` : file) : a))),
+      };
       return { files: [file], extra: { features: info.features, command: built.command, encoder, ms: built.ms } };
     },
     { ...(opts.cacheRoot ? { root: opts.cacheRoot } : {}), ...(opts.log ? { log: opts.log } : {}), force: opts.force ?? false },

@@ -81,8 +81,8 @@ function renderPlane(spec: SourceSpec, t: number, plane: number, pw: number, ph:
   // Moving box: 1/4 of the frame, moving opposite to the pan, wrapping.
   const bw = Math.max(2, spec.width >> 2);
   const bh = Math.max(2, spec.height >> 2);
-  const bx = (((spec.width >> 1) - ((vx * 3 * t) >> 4)) % spec.width + spec.width) % spec.width;
-  const by = (((spec.height >> 2) + ((vy * 2 * t) >> 4) + t) % spec.height + spec.height) % spec.height;
+  const bx = ((((spec.width >> 1) - ((vx * 3 * t) >> 4)) % spec.width) + spec.width) % spec.width;
+  const by = ((((spec.height >> 2) + ((vy * 2 * t) >> 4) + t) % spec.height) + spec.height) % spec.height;
   let i = 0;
   for (let y = 0; y < ph; y++) {
     const ly = y << sy;
@@ -128,7 +128,11 @@ export function renderFrame(spec: SourceSpec, t: number): Uint8Array {
   const buf = new Uint8Array(y4mFrameBytes(spec));
   const dv = new DataView(buf.buffer);
   let base = 0;
-  const planes: [number, number, number][] = [[spec.width, spec.height, 0], [cw, ch, s], [cw, ch, s]];
+  const planes: [number, number, number][] = [
+    [spec.width, spec.height, 0],
+    [cw, ch, s],
+    [cw, ch, s],
+  ];
   planes.forEach(([pw, ph, sh], p) => {
     const b = base;
     if (wide) renderPlane(spec, t, p, pw, ph, sh, sh, (i, v) => dv.setUint16(b + 2 * i, v, true));

@@ -92,7 +92,7 @@ export class BitReader {
     }
     let v = 0;
     for (let i = 0; i < n; i++) {
-      const byte = this.buf[(this.pos >> 3)]!;
+      const byte = this.buf[this.pos >> 3]!;
       const bit = (byte >> (7 - (this.pos & 7))) & 1;
       v = v * 2 + bit;
       this.pos++;

@@ -68,7 +68,9 @@ export function writeUncompressedHeader(h: UncompressedHeader): Uint8Array {
     w.f(3, h.frameToShowMapIdx ?? 0);
     return w.finish();
   }
-  w.bit(h.frameType === 'inter').bit(h.showFrame).bit(h.errorResilientMode);
+  w.bit(h.frameType === 'inter')
+    .bit(h.showFrame)
+    .bit(h.errorResilientMode);
   const sync = () => w.f(8, 0x49).f(8, 0x83).f(8, 0x42);
   const frameSize = () => w.f(16, h.width - 1).f(16, h.height - 1);
   const renderSize = () => {

@@ -15,7 +15,12 @@ class FakeDecoder implements Decoder {
   constructor(private readonly driver: string | undefined) {}
 
   async probe() {
-    return { implementation: 'fakecodec', version: '9.9', detail: 'fakedec', device: { driver: this.driver ?? '', media: '/dev/media7', video: '/dev/video7' } };
+    return {
+      implementation: 'fakecodec',
+      version: '9.9',
+      detail: 'fakedec',
+      device: { driver: this.driver ?? '', media: '/dev/media7', video: '/dev/video7' },
+    };
   }
 
   inspectArgv(): string[] {
