@@ -158,8 +158,10 @@ export class BoardLock {
           await sleep(500);
           continue;
         }
-        if (Date.now() - started > waitMs) throw busy(board, holder);
+        // Say who holds the board before giving up too: on a loaded host the
+        // first round trip alone can outlast a short wait.
         tell(holder);
+        if (Date.now() - started > waitMs) throw busy(board, holder);
         await sleep(opts.pollMs ?? 2000);
       }
       const lock = new BoardLock(target, board, me, path, leaveQueue);
