@@ -12,6 +12,7 @@ const nat = z.number().int().nonnegative();
  * words in order (register index = offset/4 + position).
  */
 export const RegWriteSchema = z.strictObject({ offset: nat, size: nat, values: z.array(u32) });
+export type RegWrite = z.infer<typeof RegWriteSchema>;
 
 /** A block MPP asked to be read back after the job (MPP_CMD_SET_REG_READ); vdpu34x reads reg224.. (interrupt status). */
 export const RegReadSchema = z.strictObject({ offset: nat, size: nat });
