@@ -58,7 +58,7 @@
  * process and SSH round trips to a starved TCG guest, not by the repair.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { ensureEntry } from '../src/core/cache.ts';
@@ -109,6 +109,11 @@ export interface SoakOptions {
   keep?: boolean;
   /** Called after every cycle with the results so far (e.g. to save the table of a long run). */
   onCycle?: (done: CycleResult[]) => void;
+  /**
+   * Which cycles of the schedule of `cycles` to run (0-based; default all):
+   * parallel workers (`--jobs`) each run a share of one schedule.
+   */
+  only?: number[];
 }
 
 /** Result of {@link runSoak}. */
@@ -328,7 +333,7 @@ export async function runSoak(opts: SoakOptions): Promise<SoakResult> {
     };
 
     const plan = schedule(opts.cycles, opts.seed);
-    for (let i = 0; i < plan.length; i++) {
+    for (const i of opts.only ?? plan.map((_, k) => k)) {
       const { kind, phase } = plan[i]!;
       const r = rng(opts.seed * 1000 + i);
       const tag = String.fromCharCode(65 + (i % 26));
@@ -496,19 +501,108 @@ function arg(name: string, def: number): number {
   return i >= 0 ? Number(process.argv[i + 1]) : def;
 }
 
+function argText(name: string): string | undefined {
+  const i = process.argv.indexOf(name);
+  return i >= 0 ? process.argv[i + 1] : undefined;
+}
+
+/** Prefix of the line a worker prints (stdout) for each finished cycle, followed by the CycleResult as JSON. */
+const CYCLE_LINE = 'SOAK-CYCLE ';
+
+/**
+ * `--jobs K`: K worker processes (this file with `--shard W/K`), each with
+ * its own private vboard, run cycles W, W+K, W+2K... of the ONE schedule of
+ * `--cycles` (so the balanced fault schedule holds for the whole run); their
+ * log lines go to stderr and `out` prefixed with `[wW]`, their results are
+ * merged into one table.
+ */
+async function runJobs(cycles: number, seed: number, jobs: number, append: (l: string) => void, keep: boolean): Promise<CycleResult[]> {
+  const results: CycleResult[] = [];
+  const self = new URL(import.meta.url).pathname;
+  const workers = Array.from({ length: jobs }, (_, w) => {
+    const argv = ['--import', 'tsx', self, '--cycles', String(cycles), '--seed', String(seed), '--shard', `${w}/${jobs}`, ...(keep ? ['--keep'] : [])];
+    const p = spawn(process.execPath, argv, { stdio: ['ignore', 'pipe', 'pipe'] });
+    const lines = (stream: NodeJS.ReadableStream, on: (l: string) => void) => {
+      let partial = '';
+      stream.on('data', (b: Buffer) => {
+        partial += b.toString();
+        const ls = partial.split('\n');
+        partial = ls.pop()!;
+        for (const l of ls) on(l);
+      });
+    };
+    lines(p.stderr!, (l) => {
+      process.stderr.write(`[w${w}] ${l}\n`);
+      append(`[w${w}] ${l}`);
+    });
+    lines(p.stdout!, (l) => {
+      if (!l.startsWith(CYCLE_LINE)) return;
+      results.push(JSON.parse(l.slice(CYCLE_LINE.length)) as CycleResult);
+      results.sort((a, b) => a.cycle - b.cycle);
+      append(`after ${results.length} of ${cycles} cycles:\n${table(results, { cycles, seed })}`);
+    });
+    return new Promise<number | null>((res) => p.on('close', (code) => res(code)));
+  });
+  const codes = await Promise.all(workers);
+  codes.forEach((c, w) => c !== 0 && c !== 1 && append(`worker ${w} ended with exit ${c}`));
+  return results;
+}
+
 if (process.argv[1] && import.meta.url.endsWith(process.argv[1].replace(/^.*\//, '/'))) {
   const cycles = arg('--cycles', 50);
   const seed = arg('--seed', 1);
+  const jobs = arg('--jobs', 1);
+  const keep = process.argv.includes('--keep');
+  const shard = /^(\d+)\/(\d+)$/.exec(argText('--shard') ?? '');
+  const out = argText('--out');
   const t0 = Date.now();
-  const progress = join(dirname(cacheRoot()), 'workbench-soak', `progress-seed${seed}.txt`);
-  const res = await runSoak({
-    cycles,
-    seed,
-    keep: process.argv.includes('--keep'),
-    onCycle: (done) =>
-      writeFileSync(progress, `${table(done, { cycles, seed })}\n(${done.length} of ${cycles} cycles, ${((Date.now() - t0) / 60_000).toFixed(1)} min)\n`),
-  });
-  console.log(res.table);
-  console.log(`wall time ${((Date.now() - t0) / 60_000).toFixed(1)} min`);
-  process.exitCode = res.broken || res.lost ? 1 : 0;
+  const stamp = () => new Date().toISOString().slice(11, 19);
+  const append = (l: string) => out && appendFileSync(out, `${l}\n`);
+  if (shard) {
+    // A worker of --jobs: cycles W, W+K, ... of the one schedule; results as lines on stdout.
+    const [w, k] = [Number(shard[1]), Number(shard[2])];
+    const only = schedule(cycles, seed)
+      .map((_, i) => i)
+      .filter((i) => i % k === w);
+    let seen = 0;
+    const res = await runSoak({
+      cycles,
+      seed,
+      keep,
+      only,
+      log: (m) => process.stderr.write(`${stamp()} ${m}\n`),
+      onCycle: (done) => {
+        for (const c of done.slice(seen)) process.stdout.write(`${CYCLE_LINE}${JSON.stringify(c)}\n`);
+        seen = done.length;
+      },
+    });
+    process.exitCode = res.broken || res.lost ? 1 : 0;
+  } else {
+    append(`fault soak: --cycles ${cycles} --seed ${seed} --jobs ${jobs}, started ${new Date().toISOString()}`);
+    const progress = join(dirname(cacheRoot()), 'workbench-soak', `progress-seed${seed}.txt`);
+    let cs: CycleResult[];
+    if (jobs > 1) cs = await runJobs(cycles, seed, jobs, append, keep);
+    else {
+      const res = await runSoak({
+        cycles,
+        seed,
+        keep,
+        log: (m) => {
+          process.stderr.write(`[soak] ${stamp()} ${m}\n`);
+          append(`${stamp()} ${m}`);
+        },
+        onCycle: (done) => {
+          const t = `${table(done, { cycles, seed })}\n(${done.length} of ${cycles} cycles, ${((Date.now() - t0) / 60_000).toFixed(1)} min)\n`;
+          writeFileSync(progress, t);
+        },
+      });
+      cs = res.cycles;
+    }
+    const final = `${table(cs, { cycles, seed })}\nwall time ${((Date.now() - t0) / 60_000).toFixed(1)} min${jobs > 1 ? ` (${jobs} private vboards in parallel)` : ''}`;
+    console.log(final);
+    append(final);
+    const broken = cs.filter((c) => c.problems.length).length;
+    const lost = cs.reduce((n, c) => n + c.lost.length, 0);
+    process.exitCode = broken || lost || cs.length < cycles ? 1 : 0;
+  }
 }
