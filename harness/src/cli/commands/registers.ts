@@ -8,11 +8,14 @@ import { recordMpp, resolveVector } from '../../registers/mppRecord.ts';
 import { FrameRecordSchema, registerMap } from '../../registers/records.ts';
 import { decodeRegisters } from '../../registers/regFields.ts';
 import { ADDRESS_ROLES, REF_NAMES } from '../../registers/roles.ts';
+import { loadAllowList } from '../../registers/allowList.ts';
+import { diffCaptureText, loadMppRecords } from '../../registers/compareRun.ts';
+import { formatReport } from '../../registers/diff.ts';
 
 const log = (s: string) => process.stderr.write(`[registers] ${s}\n`);
 const out = (s: string) => process.stdout.write(s + '\n');
 
-/** Registers `workbench registers mpp-build|mpp-record|mpp-show`. */
+/** Registers `workbench registers mpp-build|mpp-record|mpp-show|diff`. */
 export function register(program: Command): void {
   const r = program
     .command('registers')
@@ -81,5 +84,26 @@ export function register(program: Command): void {
         throw new WorkbenchError('E_USAGE', `${dir} has no record of frame ${want}`, {
           hint: 'frame numbers are decode-order indexes; show_existing_frame frames have no record',
         });
+    });
+
+  r.command('diff')
+    .description("compare the series' register programming (a simboard capture) with MPP's records of the same vector, frame by frame, field by field")
+    .requiredOption('--mpp <dir>', 'an mpp-record output folder (records.jsonl)')
+    .requiredOption('--capture <file>', "the simboard's capture (JSON lines, one per decode job) of the same vector, nothing else")
+    .option('--allow <file>', "allow-list (TOML); default: the repository's harness/src/registers/allow-list.toml")
+    .option('--no-allow', 'use no allow-list')
+    .option('--mirror <dir>', 'local mirror for the MPP source (field table; see mpp-build)')
+    .option('--json', 'print the whole report as JSON')
+    .option('--limit <n>', 'differences listed', '50')
+    .action(async (o: { mpp: string; capture: string; allow?: string | false; mirror?: string; json?: boolean; limit: string }) => {
+      const records = await loadMppRecords(o.mpp);
+      const text = await readFile(o.capture, 'utf8').catch((e: Error) => {
+        throw new WorkbenchError('E_CAPTURE', `cannot read ${o.capture}: ${e.message}`);
+      });
+      const allow = o.allow === false ? null : loadAllowList(o.allow);
+      const rep = await diffCaptureText(records, text, o.capture, { allow, mirror: o.mirror, log });
+      if (o.json) out(JSON.stringify(rep, null, 2));
+      else for (const l of formatReport(rep, allow, Number(o.limit))) out(l);
+      if (rep.differences.length || rep.mppJobs !== rep.seriesJobs) process.exitCode = 1;
     });
 }

@@ -1,0 +1,180 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { parseAllowList } from '../../src/registers/allowList.ts';
+import { parseCapture } from '../../src/registers/capture.ts';
+import { captureJob, diffRegisters, mppJob } from '../../src/registers/diff.ts';
+import { FrameRecordSchema, type FrameRecord } from '../../src/registers/records.ts';
+import type { RegField } from '../../src/registers/regFields.ts';
+import { captureJobLine } from './captureLine.ts';
+
+// Real MPP records (fixtures/mpp-p0-intra-only/README.md): the expected
+// values below come from them and from MPP's header, never from diff.ts.
+const dir = join(import.meta.dirname, 'fixtures', 'mpp-p0-intra-only');
+const records: FrameRecord[] = readFileSync(join(dir, 'records.jsonl'), 'utf8')
+  .trim()
+  .split('\n')
+  .map((l) => FrameRecordSchema.parse(JSON.parse(l)));
+const fields = JSON.parse(readFileSync(join(dir, 'fields.json'), 'utf8')) as RegField[];
+
+/**
+ * What a driver programming exactly what MPP programmed would leave in the
+ * capture, written independently of diff.ts: every register MPP wrote, in
+ * MPP's block order, with each dma-buf address replaced by an IOVA of our
+ * own (one 4 MiB window per buffer, plus the offset into it); values that
+ * are no buffer (0xffffffff...) become 0.
+ */
+function registersOf(r: FrameRecord): Map<number, number> {
+  const regs = new Map<number, number>();
+  for (const b of r.writes) for (let i = 0; i < b.values.length; i++) regs.set(b.offset / 4 + i, b.values[i]!);
+  for (const a of r.addresses) regs.set(a.reg, a.buffer === null ? 0 : (0x10000000 + a.buffer * 0x400000 + (a.offset ?? 0)) >>> 0);
+  return regs;
+}
+
+/** The capture text of all records, with `edit(frame, regs)` applied to each job's registers first. */
+function synthesize(edit: (frame: number, regs: Map<number, number>) => void = () => {}, recs = records): string {
+  let func: number[] = new Array(320).fill(0);
+  return recs
+    .map((r, k) => {
+      const regs = registersOf(r);
+      edit(r.frame, regs);
+      const line = captureJobLine(k + 1, regs, func);
+      func = JSON.parse(line)
+        .function.match(/.{8}/g)
+        .map((h: string) => parseInt(h, 16));
+      return line;
+    })
+    .join('\n');
+}
+
+const seriesOf = (text: string) => parseCapture(text, 'synth.jsonl').map(captureJob);
+const withHeaders = (recs: readonly FrameRecord[]) => recs.map((r) => r.frame);
+
+describe('the register differential on real MPP records', () => {
+  it('finds no difference between a record and itself, and counts what it compared', () => {
+    const rep = diffRegisters(
+      fields,
+      records,
+      records.map((r, i) => mppJob(r, `self ${i}`)),
+    );
+    expect(rep.differences).toEqual([]);
+    expect(rep.frames).toBe(16);
+    expect(rep.fieldsCompared).toBeGreaterThan(16 * 300);
+    expect(rep.addressesCompared).toBeGreaterThan(16 * 20);
+    expect(rep.contentsCompared).toBeGreaterThan(0);
+    expect(rep.perFrame.map((f) => f.frame)).toEqual(withHeaders(records));
+  });
+
+  it('finds no difference in a capture of the same programming at other addresses (roles, not IOVAs)', () => {
+    const rep = diffRegisters(fields, records, seriesOf(synthesize()));
+    expect(rep.differences).toEqual([]);
+    expect(rep.notes.join('\n')).toMatch(/buffer contents not compared: one side holds no hash/);
+  });
+
+  it('names exactly the one field whose bits were changed: reg103 bit 29 (allow_high_precision_mv in MPP vdpu34x_vp9d.h SWREG103_VP9_PROB_EN)', () => {
+    const target = records.find((r) => r.frameType === 'inter' && !r.intraOnly && r.showFrame && r.frame > 1)!;
+    const before = registersOf(target).get(103)!;
+    const rep = diffRegisters(
+      fields,
+      records,
+      seriesOf(
+        synthesize((frame, regs) => {
+          if (frame === target.frame) regs.set(103, (regs.get(103)! ^ (1 << 29)) >>> 0);
+        }),
+      ),
+    );
+    expect(rep.differences).toEqual([
+      expect.objectContaining({
+        frame: target.frame,
+        reg: 103,
+        field: 'vp9d_param.reg103.allow_high_precision_mv',
+        kind: 'value',
+        mppValue: (before >>> 29) & 1,
+        seriesValue: ((before >>> 29) & 1) ^ 1,
+      }),
+    ]);
+    expect(rep.differences[0]!.notWritten).toBeUndefined();
+  });
+
+  it('compares references by the frame they hold: LAST and GOLDEN swapped are both named with their frames (from MPP output-buffer bookkeeping)', () => {
+    const target = records.find((r) => r.refs && r.refs.last !== r.refs.golden)!;
+    const rep = diffRegisters(
+      fields,
+      records,
+      seriesOf(
+        synthesize((frame, regs) => {
+          if (frame !== target.frame) return;
+          const [l, g] = [regs.get(164)!, regs.get(165)!];
+          regs.set(164, g);
+          regs.set(165, l);
+        }),
+      ),
+    );
+    expect(rep.differences.map((d) => [d.frame, d.reg, d.role, d.mppValue, d.seriesValue])).toEqual([
+      [target.frame, 164, 'ref-last', `output of frame ${target.refs!.last}`, `output of frame ${target.refs!.golden}`],
+      [target.frame, 165, 'ref-golden', `output of frame ${target.refs!.golden}`, `output of frame ${target.refs!.last}`],
+    ]);
+    expect(rep.differences[0]!.field).toBe('vp9d_addr.reg164_ref_last_base');
+  });
+
+  it('flags a register the series did not write for a job: the value left from the previous job is compared and marked', () => {
+    const k = records.findIndex((r, i) => i > 0 && registersOf(r).get(65) !== registersOf(records[i - 1]!).get(65));
+    const target = records[k]!;
+    const rep = diffRegisters(
+      fields,
+      records,
+      seriesOf(
+        synthesize((frame, regs) => {
+          if (frame === target.frame) regs.delete(65);
+        }),
+      ),
+    );
+    expect(rep.differences).toEqual([
+      expect.objectContaining({
+        frame: target.frame,
+        field: 'vp9d_param.reg65.cur_poc',
+        mppValue: registersOf(target).get(65),
+        seriesValue: registersOf(records[k - 1]!).get(65),
+        notWritten: true,
+      }),
+    ]);
+  });
+
+  it('moves a difference an allow-list entry covers to `allowed` and reports an entry that matched nothing', () => {
+    const target = records.find((r) => r.frameType === 'inter' && !r.intraOnly && r.frame > 1)!;
+    const allow = parseAllowList(
+      `[[allow]]
+field = "vp9d_param.reg103.allow_*"
+frames = "inter"
+reason = "test entry: the series derives this bit elsewhere"
+source = "https://example.org/spec#7.2"
+
+[[allow]]
+field = "common.reg012.*"
+reason = "test entry that matches nothing"
+source = "https://example.org/x"
+`,
+      'allow.toml',
+    );
+    const rep = diffRegisters(
+      fields,
+      records,
+      seriesOf(
+        synthesize((frame, regs) => {
+          if (frame === target.frame) regs.set(103, (regs.get(103)! ^ (1 << 29)) >>> 0);
+        }),
+      ),
+      allow,
+    );
+    expect(rep.differences).toEqual([]);
+    expect(rep.allowed).toEqual([expect.objectContaining({ frame: target.frame, field: 'vp9d_param.reg103.allow_high_precision_mv', allowed: 0 })]);
+    expect(rep.unusedAllow.map((e) => e.field)).toEqual(['common.reg012.*']);
+    expect(() => parseAllowList('[[allow]]\nfield = "x"\nreason = "long enough reason"\nsource = "not a url"\n', 'a.toml')).toThrow(/a\.toml.*source/);
+  });
+
+  it('notes a different number of jobs and compares the common ones', () => {
+    const rep = diffRegisters(fields, records, seriesOf(synthesize(undefined, records.slice(0, 10))));
+    expect(rep).toMatchObject({ frames: 10, mppJobs: 16, seriesJobs: 10, differences: [] });
+    expect(rep.notes[0]).toMatch(/MPP submitted 16 jobs, the series 10/);
+  });
+});
