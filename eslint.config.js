@@ -51,7 +51,7 @@ const LAYERS = {
   // target/providers/: one file per board kind, above the boards they bring up.
   'target/providers': ['core', 'model', 'kernel', 'toolbox', 'target', 'vboard', 'simboard'],
   deploy: ['core', 'model', 'target', 'irq', 'kernel'],
-  decode: ['core', 'model', 'compare', 'vectors', 'target', 'irq'],
+  decode: ['core', 'model', 'compare', 'vectors', 'target', 'irq', 'registers'],
   report: ['core', 'model'],
   fluster: ['core', 'model', 'vectors'],
   registers: ['core', 'model', 'toolbox', 'vectors'],

@@ -12,6 +12,7 @@ import { frameCountCheck } from './checks/frameCount.ts';
 import { irqCheck } from './checks/irq.ts';
 import { kernelLogCheck } from './checks/kernelLog.ts';
 import { pixelsCheck } from './checks/pixels.ts';
+import { registersCheck } from './checks/registers.ts';
 import { vislBitstreamCheck } from './checks/vislBitstream.ts';
 import { vislControlsCheck } from './checks/vislControls.ts';
 
@@ -39,5 +40,5 @@ export function builtinDecoders(): DecoderBackends {
  * before the kernel-log check, which the IRQ check reads.
  */
 export function builtinChecks(): VectorChecks {
-  return new VectorChecks([pixelsCheck, frameCountCheck, vislControlsCheck, vislBitstreamCheck, kernelLogCheck, irqCheck]);
+  return new VectorChecks([pixelsCheck, frameCountCheck, vislControlsCheck, vislBitstreamCheck, kernelLogCheck, irqCheck, registersCheck]);
 }

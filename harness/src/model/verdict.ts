@@ -22,8 +22,11 @@ const count = z.number().int().min(0);
  * - `bitstream`: the driver's copy of each frame (visl debugfs dumps) equals the
  *   input frame, superframes split (visl mode only).
  * - `frame-count`: number and order of output frames equal the reference's.
+ * - `registers`: the register programming of every decode job (a board that
+ *   captures it, the simboard) equals Rockchip MPP's for the same frame, field
+ *   by field, address registers by role (registers/diff.ts).
  */
-export const CHECKS = ['pixels', 'controls', 'bitstream', 'frame-count'] as const;
+export const CHECKS = ['pixels', 'controls', 'bitstream', 'frame-count', 'registers'] as const;
 export const CheckSchema = z.enum(CHECKS);
 export type Check = z.infer<typeof CheckSchema>;
 

@@ -90,6 +90,7 @@ describe('plug-ins', () => {
       controls: 'not-run',
       bitstream: 'not-run',
       'frame-count': 'pass',
+      registers: 'not-run',
     });
     expect(good!.device).toEqual({ media: '/dev/media7', video: '/dev/video7', driver: 'fakedrv' });
     expect(bad!.verdict).toMatchObject({ result: 'fail', firstBadFrame: 1, mismatchingFrames: 1 });

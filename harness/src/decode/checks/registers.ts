@@ -1,0 +1,138 @@
+import { existsSync } from 'node:fs';
+import { mkdir, open, stat, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { cachedMppRecords, diffCaptureText, formatDifference, formatReport, loadAllowList, type RegDiffReport } from '../../registers/index.ts';
+import type { InspectResult } from '../../vectors/inspect.ts';
+import type { CheckBoard, CheckJudgement, VectorCheck, VectorRun } from './check.ts';
+
+/**
+ * A board profile whose board records the register programming of every
+ * decode job (the simboard: vdpu381-sim's capture file). The provider of
+ * such a board sets `registerCaptures: true` on its profile and gives its
+ * Target a `registerCaptureFile()` returning the host path of the capture
+ * file (JSON lines appended per job, registers/capture.ts).
+ */
+export interface RegisterCaptureBoard extends CheckBoard {
+  registerCaptures?: boolean;
+}
+
+/** The Target side of {@link RegisterCaptureBoard}. */
+export interface RegisterCaptureTarget {
+  registerCaptureFile(): string;
+}
+
+const NO_CAPTURES = 'the board records no register programming (only boards with register captures, the simboard, do)';
+
+interface State {
+  file?: string;
+  /** Byte length of the capture before the decode, and its line count (the vector's jobs follow). */
+  start?: { bytes: number; lines: number };
+  text?: string;
+  mpp?: Promise<Awaited<ReturnType<typeof cachedMppRecords>>>;
+  report?: RegDiffReport;
+  error?: string;
+}
+
+const KEY = 'registers';
+const stateOf = (v: VectorRun): State => {
+  let s = v.shared.get(KEY) as State | undefined;
+  if (!s) v.shared.set(KEY, (s = {}));
+  return s;
+};
+
+async function readFrom(file: string, from: number): Promise<string> {
+  const fh = await open(file, 'r');
+  try {
+    const size = (await fh.stat()).size;
+    const buf = Buffer.alloc(Math.max(0, size - from));
+    await fh.read(buf, 0, buf.length, from);
+    return buf.toString('utf8');
+  } finally {
+    await fh.close();
+  }
+}
+
+/** Output-order index of the first output frame at or after decode-order frame `d` (a hidden frame is seen in the next output). */
+function outputIndex(info: InspectResult, d: number): number {
+  return info.frames.filter((f) => f.index < d && (f.header.showFrame || f.header.showExistingFrame)).length;
+}
+
+/** The check's judgement of a differential (exported for tests). */
+export function judgeRegisters(rep: RegDiffReport, info: InspectResult): CheckJudgement {
+  const equal = rep.perFrame.filter((f) => f.differences === 0).length;
+  const counts = `${rep.fieldsCompared} value fields, ${rep.addressesCompared} address roles, ${rep.contentsCompared} buffer contents`;
+  const allowed = rep.allowed.length ? `, ${rep.allowed.length} allowed differences` : '';
+  const unused = rep.unusedAllow.length ? `, ${rep.unusedAllow.length} unused allow-list entries` : '';
+  if (!rep.differences.length && rep.mppJobs === rep.seriesJobs) {
+    return { results: [{ check: 'registers', status: 'pass', detail: `${equal}/${rep.frames} frames equal to MPP (${counts}${allowed}${unused})` }] };
+  }
+  if (!rep.differences.length) {
+    const detail = `the series submitted ${rep.seriesJobs} decode jobs, MPP ${rep.mppJobs}; the first ${rep.frames} are equal`;
+    return { results: [{ check: 'registers', status: 'fail', detail }], badFrames: [outputIndex(info, rep.perFrame.at(-1)?.frame ?? 0)] };
+  }
+  const d = rep.differences[0]!;
+  const f = info.frames[d.frame];
+  const h = f
+    ? ` [frame ${d.frame}: ${f.header.frameType}${f.header.intraOnly ? ' intra-only' : ''}${f.header.showFrame ? '' : ' hidden'} ${f.header.width}x${f.header.height}]`
+    : '';
+  const detail = `${equal}/${rep.frames} frames equal to MPP; first difference: ${formatDifference(d)}${h}; ${rep.differences.length} differences in ${rep.frames - equal} frames${allowed}${unused}`;
+  const bad = [...new Set(rep.differences.map((x) => outputIndex(info, x.frame)))];
+  return { results: [{ check: 'registers', status: 'fail', detail }], badFrames: bad };
+}
+
+/**
+ * The series' register programming of every frame against Rockchip MPP's
+ * for the same frame (registers/diff.ts), on boards that capture it (see
+ * {@link RegisterCaptureBoard}); inert elsewhere, with the reason in the
+ * report's "not checked" list. MPP's records come from the cache (recorded
+ * once per vector and MPP build, on the host, while the board decodes).
+ */
+export const registersCheck: VectorCheck = {
+  name: 'registers',
+  appliesTo: (b) => (b as RegisterCaptureBoard).registerCaptures === true,
+  absentDetail: { registers: NO_CAPTURES },
+  async prepare(v) {
+    const s = stateOf(v);
+    const t = v.target as Partial<RegisterCaptureTarget> | undefined;
+    s.file = t?.registerCaptureFile?.();
+    if (!s.file) return;
+    const text = existsSync(s.file) ? await readFrom(s.file, 0) : '';
+    s.start = { bytes: Buffer.byteLength(text), lines: text.split('\n').length - 1 };
+  },
+  background(v) {
+    const s = stateOf(v);
+    s.mpp = cachedMppRecords(v.vector.file, { log: v.log });
+    s.mpp.catch(() => undefined); // awaited in judge
+  },
+  async collect(v) {
+    const s = stateOf(v);
+    if (s.file && s.start && existsSync(s.file) && (await stat(s.file)).size >= s.start.bytes) s.text = await readFrom(s.file, s.start.bytes);
+  },
+  async judge(v) {
+    const s = stateOf(v);
+    if (!s.file || s.text === undefined) {
+      return { results: [{ check: 'registers', status: 'not-run', detail: s.file ? `no capture file at ${s.file} after the decode` : NO_CAPTURES }] };
+    }
+    try {
+      const mpp = await (s.mpp ?? cachedMppRecords(v.vector.file, { log: v.log }));
+      s.report = await diffCaptureText(mpp.records, s.text, s.file, { fromLine: s.start!.lines + 1, allow: loadAllowList(), log: v.log });
+    } catch (e) {
+      s.error = (e as Error).message;
+      return { results: [{ check: 'registers', status: 'not-run', detail: `no differential: ${s.error}` }] };
+    }
+    return judgeRegisters(s.report, v.inspect);
+  },
+  async report(v) {
+    const s = stateOf(v);
+    if (!s.report || !v.artifactsDir) return;
+    await mkdir(v.artifactsDir, { recursive: true });
+    const perFrame = s.report.perFrame.map(
+      (f) =>
+        `frame ${f.frame} (job ${f.job}, ${f.frameKind}${f.showFrame ? '' : ' hidden'} ${f.width}x${f.height}): ${f.fields} fields, ${f.addresses} addresses, ${f.contents} contents; ${f.differences} differences, ${f.allowed} allowed`,
+    );
+    const txt = join(v.artifactsDir, 'registers-diff.txt');
+    await writeFile(txt, [...formatReport(s.report, loadAllowList(), 1000), '', '# per frame', ...perFrame, ''].join('\n'));
+    await writeFile(join(v.artifactsDir, 'registers-diff.json'), JSON.stringify(s.report, null, 2) + '\n');
+    v.artifacts.push({ kind: 'log', path: v.relative(txt), description: "per-frame register differential against MPP's vdpu34x VP9 HAL" });
+  },
+};
