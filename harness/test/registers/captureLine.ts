@@ -38,3 +38,38 @@ export function captureJobLine(job: number, regs: ReadonlyMap<number, number>, p
   acc.push(['w', 'function', 0x380, 0, t++]);
   return captureLine(job, func, acc);
 }
+
+/** What {@link registersOf} needs of an MPP record (records.ts FrameRecord). */
+interface MppRecordLike {
+  frame: number;
+  writes: { offset: number; values: number[] }[];
+  addresses: { reg: number; buffer: number | null; offset?: number }[];
+}
+
+/**
+ * What a driver programming exactly what MPP programmed would leave in the
+ * capture, written independently of registers/diff.ts: every register MPP
+ * wrote, in MPP's block order, with each dma-buf address replaced by an
+ * IOVA of our own (one 4 MiB window per buffer, plus the offset into it);
+ * values that are no buffer (0xffffffff...) become 0.
+ */
+export function registersOf(r: MppRecordLike): Map<number, number> {
+  const regs = new Map<number, number>();
+  for (const b of r.writes) for (let i = 0; i < b.values.length; i++) regs.set(b.offset / 4 + i, b.values[i]!);
+  for (const a of r.addresses) regs.set(a.reg, a.buffer === null ? 0 : (0x10000000 + a.buffer * 0x400000 + (a.offset ?? 0)) >>> 0);
+  return regs;
+}
+
+/** The capture text of MPP's records as a driver would leave it, with `edit(frame, regs)` applied to each job's registers first. */
+export function synthesizeCapture(recs: readonly MppRecordLike[], edit: (frame: number, regs: Map<number, number>) => void = () => {}): string {
+  let func: number[] = new Array(320).fill(0);
+  return recs
+    .map((r, k) => {
+      const regs = registersOf(r);
+      edit(r.frame, regs);
+      const line = captureJobLine(k + 1, regs, func);
+      func = (JSON.parse(line) as { function: string }).function.match(/.{8}/g)!.map((h) => parseInt(h, 16));
+      return line;
+    })
+    .join('\n');
+}

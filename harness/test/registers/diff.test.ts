@@ -6,7 +6,7 @@ import { parseCapture } from '../../src/registers/capture.ts';
 import { captureJob, diffRegisters, mppJob } from '../../src/registers/diff.ts';
 import { FrameRecordSchema, type FrameRecord } from '../../src/registers/records.ts';
 import type { RegField } from '../../src/registers/regFields.ts';
-import { captureJobLine } from './captureLine.ts';
+import { registersOf, synthesizeCapture } from './captureLine.ts';
 
 // Real MPP records (fixtures/mpp-p0-intra-only/README.md): the expected
 // values below come from them and from MPP's header, never from diff.ts.
@@ -16,36 +16,6 @@ const records: FrameRecord[] = readFileSync(join(dir, 'records.jsonl'), 'utf8')
   .split('\n')
   .map((l) => FrameRecordSchema.parse(JSON.parse(l)));
 const fields = JSON.parse(readFileSync(join(dir, 'fields.json'), 'utf8')) as RegField[];
-
-/**
- * What a driver programming exactly what MPP programmed would leave in the
- * capture, written independently of diff.ts: every register MPP wrote, in
- * MPP's block order, with each dma-buf address replaced by an IOVA of our
- * own (one 4 MiB window per buffer, plus the offset into it); values that
- * are no buffer (0xffffffff...) become 0.
- */
-function registersOf(r: FrameRecord): Map<number, number> {
-  const regs = new Map<number, number>();
-  for (const b of r.writes) for (let i = 0; i < b.values.length; i++) regs.set(b.offset / 4 + i, b.values[i]!);
-  for (const a of r.addresses) regs.set(a.reg, a.buffer === null ? 0 : (0x10000000 + a.buffer * 0x400000 + (a.offset ?? 0)) >>> 0);
-  return regs;
-}
-
-/** The capture text of all records, with `edit(frame, regs)` applied to each job's registers first. */
-function synthesize(edit: (frame: number, regs: Map<number, number>) => void = () => {}, recs = records): string {
-  let func: number[] = new Array(320).fill(0);
-  return recs
-    .map((r, k) => {
-      const regs = registersOf(r);
-      edit(r.frame, regs);
-      const line = captureJobLine(k + 1, regs, func);
-      func = JSON.parse(line)
-        .function.match(/.{8}/g)
-        .map((h: string) => parseInt(h, 16));
-      return line;
-    })
-    .join('\n');
-}
 
 const seriesOf = (text: string) => parseCapture(text, 'synth.jsonl').map(captureJob);
 const withHeaders = (recs: readonly FrameRecord[]) => recs.map((r) => r.frame);
@@ -66,7 +36,7 @@ describe('the register differential on real MPP records', () => {
   });
 
   it('finds no difference in a capture of the same programming at other addresses (roles, not IOVAs)', () => {
-    const rep = diffRegisters(fields, records, seriesOf(synthesize()));
+    const rep = diffRegisters(fields, records, seriesOf(synthesizeCapture(records)));
     expect(rep.differences).toEqual([]);
     expect(rep.notes.join('\n')).toMatch(/buffer contents not compared: one side holds no hash/);
   });
@@ -78,7 +48,7 @@ describe('the register differential on real MPP records', () => {
       fields,
       records,
       seriesOf(
-        synthesize((frame, regs) => {
+        synthesizeCapture(records, (frame, regs) => {
           if (frame === target.frame) regs.set(103, (regs.get(103)! ^ (1 << 29)) >>> 0);
         }),
       ),
@@ -102,7 +72,7 @@ describe('the register differential on real MPP records', () => {
       fields,
       records,
       seriesOf(
-        synthesize((frame, regs) => {
+        synthesizeCapture(records, (frame, regs) => {
           if (frame !== target.frame) return;
           const [l, g] = [regs.get(164)!, regs.get(165)!];
           regs.set(164, g);
@@ -124,7 +94,7 @@ describe('the register differential on real MPP records', () => {
       fields,
       records,
       seriesOf(
-        synthesize((frame, regs) => {
+        synthesizeCapture(records, (frame, regs) => {
           if (frame === target.frame) regs.delete(65);
         }),
       ),
@@ -160,7 +130,7 @@ source = "https://example.org/x"
       fields,
       records,
       seriesOf(
-        synthesize((frame, regs) => {
+        synthesizeCapture(records, (frame, regs) => {
           if (frame === target.frame) regs.set(103, (regs.get(103)! ^ (1 << 29)) >>> 0);
         }),
       ),
@@ -173,7 +143,7 @@ source = "https://example.org/x"
   });
 
   it('notes a different number of jobs and compares the common ones', () => {
-    const rep = diffRegisters(fields, records, seriesOf(synthesize(undefined, records.slice(0, 10))));
+    const rep = diffRegisters(fields, records, seriesOf(synthesizeCapture(records.slice(0, 10))));
     expect(rep).toMatchObject({ frames: 10, mppJobs: 16, seriesJobs: 10, differences: [] });
     expect(rep.notes[0]).toMatch(/MPP submitted 16 jobs, the series 10/);
   });
