@@ -1,10 +1,15 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { projectRoot } from '../../src/core/paths.ts';
 import { cachedMppRecords } from '../../src/registers/compareRun.ts';
+import { registersCheck } from '../../src/decode/checks/registers.ts';
+import type { VectorRun } from '../../src/decode/plugins.ts';
+import type { SessionFacts } from '../../src/decode/checks/check.ts';
+import type { Target } from '../../src/target/types.ts';
+import { inspectFile } from '../../src/vectors/inspect.ts';
 import type { FrameRecord } from '../../src/registers/records.ts';
 import { generateSuite } from '../../src/vectors/generate/generate.ts';
 import { synthesizeCapture } from './captureLine.ts';
@@ -16,12 +21,14 @@ import { synthesizeCapture } from './captureLine.ts';
 
 const log = (m: string) => process.stderr.write(`[mppdiff] ${m}\n`);
 let mppDir: string;
+let vectorPath: string;
 let records: FrameRecord[];
 const work = mkdtempSync(join(tmpdir(), 'wb-mppdiff-'));
 
 beforeAll(async () => {
   const gen = await generateSuite({ only: ['p0-aq-cyclic-rt'], log });
-  const rec = await cachedMppRecords(gen.vectors[0]!.path, { log });
+  vectorPath = gen.vectors[0]!.path;
+  const rec = await cachedMppRecords(vectorPath, { log });
   mppDir = rec.dir;
   records = rec.records;
 });
@@ -64,5 +71,52 @@ describe('workbench registers diff (real MPP records)', () => {
     const r = await cli(text.join('\n'));
     expect(r.exitCode).not.toBe(0);
     expect(r.stderr).toMatch(/error\[E_CAPTURE\]: .*cap-[0-9a-f]+\.jsonl:2: field "end"/);
+  });
+
+  it('the registers check: reads only the jobs appended during the vector, names the frame and field in the verdict detail, writes the per-frame diff', async () => {
+    const capture = join(work, 'session-capture.jsonl');
+    writeFileSync(capture, synthesizeCapture(records.slice(0, 2)) + '\n'); // an earlier vector's jobs
+    const target = { name: 'sim', registerCaptureFile: () => capture } as unknown as Target;
+    const session: SessionFacts = {};
+    await registersCheck.setup!(target, session, log);
+    const artifactsDir = join(work, 'artefacts');
+    const v = {
+      target,
+      vector: { name: 'p0-aq-cyclic-rt', file: vectorPath },
+      inspect: await inspectFile(vectorPath),
+      shared: new Map(),
+      session,
+      log,
+      notes: [],
+      artifacts: [],
+      artifactsDir,
+      relative: (p: string) => p.slice(work.length + 1),
+    } as unknown as VectorRun;
+    await registersCheck.prepare!(v);
+    registersCheck.background!(v);
+    const target3 = records[3]!;
+    // the "decode": the series programs every frame like MPP but for reg103 bit 29 on frame 3
+    appendFileSync(
+      capture,
+      synthesizeCapture(records, (frame, regs) => {
+        if (frame === target3.frame) regs.set(103, (regs.get(103)! ^ (1 << 29)) >>> 0);
+      }) + '\n',
+    );
+    await registersCheck.collect!(v);
+    const j = await registersCheck.judge(v);
+    expect(j.results).toEqual([
+      {
+        check: 'registers',
+        status: 'fail',
+        detail: expect.stringMatching(
+          new RegExp(
+            `^${records.length - 1}/${records.length} frames equal to MPP; first difference: frame ${target3.frame} \\(inter, job ${target3.job}\\) reg103 vp9d_param\\.reg103\\.allow_high_precision_mv: MPP \\d, series \\d \\[frame ${target3.frame}: inter \\d+x\\d+\\]; 1 differences in 1 frames`,
+          ),
+        ),
+      },
+    ]);
+    await registersCheck.report!(v, { result: 'fail' } as never);
+    expect(existsSync(join(artifactsDir, 'registers-diff.txt'))).toBe(true);
+    expect(readFileSync(join(artifactsDir, 'registers-diff.txt'), 'utf8')).toMatch(/# per frame\nframe 0 \(job 0, key/);
   });
 });

@@ -1,9 +1,9 @@
 import { existsSync } from 'node:fs';
 import { mkdir, open, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { cachedMppRecords, diffCaptureText, formatDifference, formatReport, loadAllowList, type RegDiffReport } from '../../registers/index.ts';
+import { cachedMppRecords, diffCaptureText, ensureMppRig, formatDifference, formatReport, loadAllowList, type RegDiffReport } from '../../registers/index.ts';
 import type { InspectResult } from '../../vectors/inspect.ts';
-import type { CheckBoard, CheckJudgement, VectorCheck, VectorRun } from './check.ts';
+import type { CheckBoard, CheckJudgement, SessionFacts, VectorCheck, VectorRun } from './check.ts';
 
 /**
  * A board profile whose board records the register programming of every
@@ -34,6 +34,9 @@ interface State {
 }
 
 const KEY = 'registers';
+
+/** Per board session: why MPP cannot record here (its build failed), checked once in setup. */
+const mppUnavailable = new WeakMap<SessionFacts, string>();
 const stateOf = (v: VectorRun): State => {
   let s = v.shared.get(KEY) as State | undefined;
   if (!s) v.shared.set(KEY, (s = {}));
@@ -91,6 +94,15 @@ export const registersCheck: VectorCheck = {
   name: 'registers',
   appliesTo: (b) => (b as RegisterCaptureBoard).registerCaptures === true,
   absentDetail: { registers: NO_CAPTURES },
+  async setup(_target, session, log) {
+    // Once per session, before any decode: the MPP build (cached; ~40 min from an empty cache on a loaded host) must not stall a vector.
+    try {
+      await ensureMppRig({ log: (m) => log(m) });
+    } catch (e) {
+      mppUnavailable.set(session, (e as Error).message);
+      log(`registers: MPP unavailable, the check will not run: ${(e as Error).message}`, 'warn');
+    }
+  },
   async prepare(v) {
     const s = stateOf(v);
     const t = v.target as Partial<RegisterCaptureTarget> | undefined;
@@ -101,6 +113,7 @@ export const registersCheck: VectorCheck = {
   },
   background(v) {
     const s = stateOf(v);
+    if (mppUnavailable.has(v.session)) return;
     s.mpp = cachedMppRecords(v.vector.file, { log: v.log });
     s.mpp.catch(() => undefined); // awaited in judge
   },
@@ -113,6 +126,8 @@ export const registersCheck: VectorCheck = {
     if (!s.file || s.text === undefined) {
       return { results: [{ check: 'registers', status: 'not-run', detail: s.file ? `no capture file at ${s.file} after the decode` : NO_CAPTURES }] };
     }
+    const noMpp = mppUnavailable.get(v.session);
+    if (noMpp) return { results: [{ check: 'registers', status: 'not-run', detail: `MPP unavailable on this host: ${noMpp}` }] };
     try {
       const mpp = await (s.mpp ?? cachedMppRecords(v.vector.file, { log: v.log }));
       s.report = await diffCaptureText(mpp.records, s.text, s.file, { fromLine: s.start!.lines + 1, allow: loadAllowList(), log: v.log });
