@@ -54,6 +54,22 @@ export const BundleSchema = z.object({
   modules: z.array(z.object({ name: z.string(), file: z.string(), sha256: z.string(), vermagic: z.string(), size: z.number().int() })),
   modulesTarSha256: z.string(),
   reference: z.object({ name: z.string(), version: z.string() }).optional(),
+  /**
+   * The kernel base and the series the modules were built from (absent when
+   * the modules were given as files): collect copies it into the run record,
+   * `workbench nightly` prints it for every run.
+   */
+  kernel: z
+    .object({
+      manifest: z.string(),
+      baseCommit: z.string(),
+      /** HEAD of the work tree the modules were built in: the series applied on the base (the series commit). */
+      seriesCommit: z.string(),
+      seriesHash: z.string(),
+      patches: z.array(z.object({ file: z.string(), subject: z.string().optional(), sha256: z.string() })),
+      diagnostics: z.object({ errors: z.number().int(), warnings: z.number().int() }),
+    })
+    .optional(),
   vectors: z.array(BundleVectorSchema),
 });
 export type Bundle = z.infer<typeof BundleSchema>;
@@ -78,6 +94,7 @@ export interface WriteBundleOptions {
   board: string;
   kernelRelease: string;
   modules: BundleModule[];
+  kernel?: Bundle['kernel'];
   vectors: { name: string; file: string; features: readonly string[]; references: ReferenceSet }[];
   runner: Runner;
   prompts?: string[];
@@ -192,6 +209,7 @@ export async function writeBundle(o: WriteBundleOptions): Promise<{ bundle: Bund
       modules: o.modules.map((m) => ({ name: m.name, file: `/${modDir}/${basename(m.path)}`, sha256: m.sha256, vermagic: m.vermagic, size: 0 })),
       modulesTarSha256: await sha256File(join(art, 'modules.tar.xz')),
       ...(ref0 ? { reference: { name: 'libvpx vpxdec', version: ref0.decoder } } : {}),
+      ...(o.kernel ? { kernel: o.kernel } : {}),
       vectors,
     };
     for (const [i, m] of bundle.modules.entries()) m.size = (await stat(o.modules[i]!.path)).size;

@@ -308,6 +308,17 @@ export async function collectJob(inp: CollectInput): Promise<CollectResult> {
     exitCode,
     command: inp.command,
     workbench: { version: '0.1.0' },
+    ...(b.kernel
+      ? {
+          kernel: {
+            manifest: b.kernel.manifest,
+            baseCommit: b.kernel.baseCommit,
+            series: { hash: b.kernel.seriesHash, patches: b.kernel.patches },
+            modules: b.modules.map((m) => ({ name: m.name, path: m.file, vermagic: m.vermagic, size: m.size, sha256: m.sha256 })),
+            diagnostics: b.kernel.diagnostics,
+          },
+        }
+      : {}),
     board,
     deploy: {
       id: `lava-${inp.source.jobId}`,

@@ -3,6 +3,8 @@ import { WorkbenchError } from '../core/errors.ts';
 import type { Runner } from '../core/runner.ts';
 import { artifactsFromPaths, vermagicRelease } from '../deploy/modinfo.ts';
 import { buildSeries } from '../kernel/stage.ts';
+import { defaultSeriesDir, loadSeries, seriesHash } from '../kernel/series.ts';
+import { DEFAULT_MANIFEST } from '../toolbox/manifest.ts';
 import { generateSuite, loadRecipes } from '../vectors/index.ts';
 import { ensureReferences, type ReferenceSet } from '../vectors/references.ts';
 import { writeBundle, type Bundle, type BundleModule } from './bundle.ts';
@@ -83,6 +85,7 @@ export async function prepareBundle(o: PrepareOptions): Promise<{ bundle: Bundle
   for (const v of vectors) references.set(v.name, await ensureReferences(v.file, { runner: o.runner, log: o.log }));
   let modules: BundleModule[];
   let kernelRelease: string;
+  let kernel: Bundle['kernel'];
   if (o.modules?.length) {
     modules = await artifactsFromPaths(o.modules);
     const rels = [...new Set(modules.map((m) => vermagicRelease(m.vermagic)))];
@@ -102,6 +105,18 @@ export async function prepareBundle(o: PrepareOptions): Promise<{ bundle: Bundle
       });
     modules = r.modules.map((m) => ({ name: m.name, path: m.path, vermagic: m.vermagic, sha256: m.sha256 }));
     kernelRelease = r.kernelRelease;
+    const series = await loadSeries(defaultSeriesDir(), o.runner);
+    kernel = {
+      manifest: DEFAULT_MANIFEST,
+      baseCommit: r.baseCommit,
+      seriesCommit: r.head,
+      seriesHash: seriesHash(series.patches.map((p) => p.sha256)),
+      patches: series.patches.map((p) => ({ file: basename(p.name), subject: p.subject, sha256: p.sha256 })),
+      diagnostics: {
+        errors: r.diagnostics.filter((d) => d.severity === 'error').length,
+        warnings: r.diagnostics.filter((d) => d.severity === 'warning').length,
+      },
+    };
   }
   const vboard = o.profile === 'ssh' && o.board === 'vboard';
   const driver = o.driver ?? (vboard ? 'visl' : 'rkvdec');
@@ -118,6 +133,7 @@ export async function prepareBundle(o: PrepareOptions): Promise<{ bundle: Bundle
     board: o.board,
     kernelRelease,
     modules,
+    ...(kernel ? { kernel } : {}),
     vectors: vectors.map((v) => ({ name: v.name, file: v.file, features: v.features, references: references.get(v.name)! })),
     runner: o.runner,
     ...(o.prompts ? { prompts: o.prompts } : {}),

@@ -53,6 +53,11 @@ function makePatch(index: number, name: string, text: string): SeriesPatch {
   };
 }
 
+/** SHA-256 over the patches' SHA-256s in series order, newline-separated (the run record's series hash). */
+export function seriesHash(patchShas: readonly string[]): string {
+  return createHash('sha256').update(patchShas.join('\n')).digest('hex');
+}
+
 function seriesKey(patches: SeriesPatch[]): string {
   const h = createHash('sha256');
   for (const p of patches) h.update(`${p.sha256}\n`);

@@ -3,14 +3,13 @@
  * the work tree, modules built (incremental, cached by content) for the
  * board's kernel.
  */
-import { createHash } from 'node:crypto';
 import { relative } from 'node:path';
 import { WorkbenchError, ExitCode } from '../core/errors.ts';
 import { DEFAULT_MANIFEST } from '../toolbox/manifest.ts';
 import { withStage } from '../kernel/stage.ts';
 import { applySeries } from '../kernel/workTree.ts';
 import { buildApplied, type BuildTarget } from '../kernel/build.ts';
-import { defaultSeriesDir } from '../kernel/series.ts';
+import { defaultSeriesDir, seriesHash } from '../kernel/series.ts';
 import type { StageContext } from './graph.ts';
 import type { BuildOutcome, CheckOutcome } from './stages.ts';
 import { readFile, writeFile } from 'node:fs/promises';
@@ -24,11 +23,6 @@ import type { Arch } from '../target/boards.ts';
 
 /** kernel/build.ts build target per board architecture. */
 const BUILD_TARGETS: Record<Arch, BuildTarget> = { amd64: 'vboard', arm64: 'arm64' };
-
-/** SHA-256 over the patches' SHA-256s in series order (the run record's series hash). */
-export function seriesHash(patchShas: readonly string[]): string {
-  return createHash('sha256').update(patchShas.join('\n')).digest('hex');
-}
 
 /**
  * Applies patches/ to the base tree and builds the modules for a board of

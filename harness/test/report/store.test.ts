@@ -3,7 +3,8 @@ import { existsSync, mkdtempSync, mkdirSync, readdirSync, readFileSync, rmSync, 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ReportStaging, findPreviousRun, listRuns, loadRun } from '../../src/report/store.ts';
-import { diffRuns, diffText } from '../../src/report/diff.ts';
+import { diffIsEmpty, diffRuns, diffText } from '../../src/report/diff.ts';
+import { irqVectorSummary } from '../../src/irq/summary.ts';
 import { isWorkbenchError } from '../../src/core/errors.ts';
 import type { RunRecord } from '../../src/model/record.ts';
 import { sampleRecord, tinyPng } from './sampleRecord.ts';
@@ -95,6 +96,26 @@ describe('run diff', () => {
     const text = diffText(d);
     expect(text).toContain('NEW FAILURE  vp90-2-00-quantizer-00: pass -> fail');
     expect(text).toContain('FIRST BAD    vp90-2-08-tile-4x4: frame 3 -> frame 5');
+  });
+
+  it('reports a changed output hash (same verdict) and changed IRQ status words', () => {
+    const base = sampleRecord({ runId: 'a' });
+    const head = structuredClone(sampleRecord({ runId: 'b' }));
+    // tile-4x4 fails in both with the same first bad frame, but decodes to other bytes
+    head.vectors[1]!.md5.actual = '00000000000000000000000000000001';
+    // quantizer: its VP9 jobs ended with status 0x5 (irq | dec_rdy), now with 0x15 (irq | dec_rdy | error) on one job
+    head.vectors[0]!.irq = irqVectorSummary([
+      { status: 0x5, mode: 2 },
+      { status: 0x15, mode: 2 },
+    ]);
+    const d = diffRuns(base, head);
+    expect(d.changedHashes).toEqual([{ vector: 'vp90-2-08-tile-4x4', before: 'fedcba9876543210fedcba9876543210', after: '00000000000000000000000000000001' }]);
+    expect(d.changedIrq).toEqual([{ vector: 'vp90-2-00-quantizer-00', before: ['0x00000005/2'], after: ['0x00000005/2', '0x00000015/2'] }]);
+    expect(d.newFailures).toEqual([]);
+    expect(diffIsEmpty(d)).toBe(false);
+    const text = diffText(d);
+    expect(text).toContain('HASH         vp90-2-08-tile-4x4: output MD5 fedcba9876543210fedcba9876543210 -> 00000000000000000000000000000001');
+    expect(text).toContain('IRQ STATUS   vp90-2-00-quantizer-00: 0x00000005/2 -> 0x00000005/2 0x00000015/2');
   });
 
   it('says no change for identical runs', () => {

@@ -30,6 +30,7 @@ export const COMMAND_FAMILIES: readonly CommandFamily[] = [
   { commands: ['report'], load: () => import('./report.ts') },
   { commands: ['registers'], load: () => import('./registers.ts') },
   { commands: ['lava'], load: () => import('./lava.ts') },
+  { commands: ['nightly'], load: () => import('./nightly.ts') },
 ];
 
 /**

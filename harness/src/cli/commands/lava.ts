@@ -8,7 +8,7 @@ import { ExecaRunner } from '../../core/runner.ts';
 import { loadBundle } from '../../farm/bundle.ts';
 import { collectJob, type CollectResult } from '../../farm/collect.ts';
 import { PROFILES, type Profile } from '../../farm/job.ts';
-import { fetchJob, submitJob, waitForJob, tokenFromEnv } from '../../farm/rest.ts';
+import { fetchJob, submitJob, tokenFromEnv } from '../../farm/rest.ts';
 import { parseLavaLog } from '../../farm/results.ts';
 import { loadRun, reportsRoot } from '../../report/store.ts';
 import { kcidbFromRun } from '../../farm/kcidb.ts';
@@ -62,6 +62,7 @@ const prepareBundle: typeof import('../../farm/prepare.ts').prepareBundle = asyn
 const ensureFarmChroot: typeof import('../../farm/chroot.ts').ensureFarmChroot = async (o) => (await import('../../farm/chroot.ts')).ensureFarmChroot(o);
 const validateBundle: typeof import('../../farm/validate.ts').validateBundle = async (...a) => (await import('../../farm/validate.ts')).validateBundle(...a);
 const runBundleOnVboard: typeof import('../../farm/runLocal.ts').runBundleOnVboard = async (o) => (await import('../../farm/runLocal.ts')).runBundleOnVboard(o);
+const submitAndCollect: typeof import('../../farm/submit.ts').submitAndCollect = async (o) => (await import('../../farm/submit.ts')).submitAndCollect(o);
 const bundleReferences: typeof import('../../farm/runLocal.ts').bundleReferences = async (...a) =>
   (await import('../../farm/runLocal.ts')).bundleReferences(...a);
 
@@ -206,27 +207,25 @@ export function register(program: Command): void {
       const bundle = await loadBundle(dir);
       const token = tokenFromEnv(o.tokenEnv, true)!;
       const job = await readFile(join(dir, 'job.yaml'), 'utf8');
-      const ids = await submitJob(o.server, job, token);
-      for (const id of ids) out(`submitted job ${id}: ${o.server.replace(/\/+$/, '')}/scheduler/job/${id}`);
-      if (!o.wait) return;
-      const id = ids[0]!;
-      const st = await waitForJob(o.server, id, token, { pollMs: Number(o.poll) * 1000, log });
-      log(`job ${id}: ${st.state}, ${st.health}`);
-      const j = await fetchJob(o.server, String(id), token);
-      const c = await collectJob({
+      const submitted = (ids: number[]) => {
+        for (const id of ids) out(`submitted job ${id}: ${o.server.replace(/\/+$/, '')}/scheduler/job/${id}`);
+      };
+      if (!o.wait) {
+        submitted(await submitJob(o.server, job, token));
+        return;
+      }
+      const { collected: c } = await submitAndCollect({
+        server: o.server,
+        token,
+        job,
         bundle,
         bundleDir: dir,
-        log: parseLavaLog(j.log),
-        source: {
-          jobId: id,
-          via: o.server,
-          url: j.url,
-          serverHealth: j.health,
-          commands: [`workbench lava collect --bundle ${dir} --server ${o.server} --job ${id}`],
-        },
-        ...(await bundleReferences(bundle, dir, new ExecaRunner(), log)),
-        command: process.argv.slice(1).join(' '),
         reportsRoot: reportsRoot(),
+        command: process.argv.slice(1).join(' '),
+        runner: new ExecaRunner(),
+        log,
+        pollMs: Number(o.poll) * 1000,
+        onSubmitted: submitted,
       });
       printCollected(c);
       process.exitCode = c.exitCode;

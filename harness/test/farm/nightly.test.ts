@@ -1,0 +1,270 @@
+import { createHash } from 'node:crypto';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { isWorkbenchError } from '../../src/core/errors.ts';
+import type { Bundle } from '../../src/farm/bundle.ts';
+import { collectJob } from '../../src/farm/collect.ts';
+import { loadNightlyPlan, nightlyExitCode, runNight, type NightlyBoard, type NightlyPlan, type RunBoard } from '../../src/farm/nightly.ts';
+import { parseLavaLog } from '../../src/farm/results.ts';
+import { loadRun } from '../../src/report/store.ts';
+import type { ReferenceSet } from '../../src/vectors/references.ts';
+
+/**
+ * `workbench nightly` over real collect runs: each night's board run is a
+ * LAVA log in lava-dispatcher 2026.10's shape (one JSON flow mapping per
+ * line, as in fixtures/lava-run-vboard-visl.logs.yaml), collected by
+ * collectJob into a real report folder; frame hashes and MD5s are computed
+ * here with node's crypto over known frame bytes, so the expected diffs
+ * follow from the bytes each night decoded, not from the code under test.
+ */
+const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
+const md5 = (b: Buffer) => createHash('md5').update(b).digest('hex');
+const FRAME = 12; // I420 4x2
+const frame = (n: number) => Buffer.alloc(FRAME, n);
+const REF: Record<string, Buffer[]> = { a: [frame(1), frame(2)], b: [frame(3), frame(4)], c: [frame(5), frame(6)] };
+
+function reference(name: string, frames: Buffer[]): ReferenceSet {
+  return {
+    vector: name,
+    vectorSha256: 'f'.repeat(64),
+    decoder: 'WebM Project VP9 Decoder v1.15.0',
+    command: 'vpxdec',
+    frames: frames.map((b, index) => ({
+      index,
+      width: 4,
+      height: 2,
+      bitDepth: 8,
+      pixelFormat: 'yuv420p',
+      i420: { sha256: sha(b), xxh64: '0'.repeat(16) },
+      nv12: null,
+    })),
+    md5: md5(Buffer.concat(frames)),
+    bytes: frames.length * FRAME,
+    crossCheck: null,
+  };
+}
+
+const KERNEL1 = { baseCommit: '1'.repeat(40), seriesCommit: 'a'.repeat(40) };
+const KERNEL2 = { baseCommit: '1'.repeat(40), seriesCommit: 'b'.repeat(40) };
+
+function bundle(board: string, k: typeof KERNEL1): Bundle {
+  return {
+    schema: 'vp9-workbench/lava-bundle',
+    version: 1,
+    createdAt: '2026-12-01T00:00:00Z',
+    profile: 'ssh',
+    jobName: 't',
+    urlBase: 'http://10.0.2.2:1',
+    suite: 'vp9-features',
+    driver: 'rkvdec',
+    mode: 'pixels',
+    board,
+    kernelRelease: '7.2.13+deb14-arm64',
+    modules: [{ name: 'rockchip_vdec', file: '/lib/modules/x/updates/rockchip-vdec.ko', sha256: 'a'.repeat(64), vermagic: '7.2.13+deb14-arm64 SMP', size: 1 }],
+    modulesTarSha256: 'b'.repeat(64),
+    kernel: {
+      manifest: 'debian-sid-7.2',
+      ...k,
+      seriesHash: 'c'.repeat(64),
+      patches: [{ file: '0001-x.patch', subject: 'x', sha256: 'd'.repeat(64) }],
+      diagnostics: { errors: 0, warnings: 0 },
+    },
+    vectors: Object.keys(REF).map((n) => ({
+      name: `${n}.ivf`,
+      caseName: `${n}-ivf`,
+      suite: 'vp9-features',
+      features: [],
+      path: `/x/${n}.ivf`,
+      file: `${n}.ivf`,
+      sha256: 'c'.repeat(64),
+      demuxer: 'ivfparse' as const,
+      frameSizes: [FRAME, FRAME],
+      md5: null,
+    })),
+  };
+}
+
+/** A LAVA job log in which the board decoded `out[case]` for each vector (undefined: the job died before it). */
+function lavaLog(start: Date, out: Record<string, Buffer[] | undefined>, health: 'pass' | 'fail' = 'pass'): string {
+  let t = 0;
+  const e = (lvl: string, msg: unknown) => `- ${JSON.stringify({ dt: new Date(start.getTime() + 1000 * t++).toISOString(), lvl, msg })}`;
+  const lines = [
+    e('info', 'lava-dispatcher, installed at version: 2026.10'),
+    e('target', 'WB-MODULES installed /lib/modules/x/updates/rockchip-vdec.ko '),
+    e('results', { definition: '0_vp9wb', case: 'modules-install', result: 'pass' }),
+    e('target', 'WB-ELEMENT v4l2slvp9dec /dev/media0 /dev/video0 rkvdec'),
+    e('results', { definition: '0_vp9wb', case: 'decoder-probe', result: 'pass' }),
+  ];
+  for (const [c, frames] of Object.entries(out)) {
+    if (!frames) continue;
+    const all = Buffer.concat(frames);
+    lines.push(e('target', `WB-DECODE ${c}-ivf rc=0 bytes=${all.length} md5=${md5(all)}`));
+    frames.forEach((b, i) => lines.push(e('target', `WB-FRAME ${c}-ivf ${i} ${b.length} ${sha(b)}`)));
+  }
+  lines.push(
+    e('results', {
+      definition: 'lava',
+      case: 'job',
+      result: health,
+      ...(health === 'fail' ? { error_type: 'Infrastructure', error_msg: 'Connection closed' } : {}),
+    }),
+  );
+  return lines.join('\n') + '\n';
+}
+
+const board = (name: string): NightlyBoard => ({ name, profile: 'ssh', run: 'local', token_env: 'LAVA_TOKEN', tags: [], timeout: 300 });
+
+/** A RunBoard that collects the given log for each board (the real collect, into the real reports root). */
+function runBoard(
+  root: string,
+  night: Date,
+  logs: Record<string, { out: Record<string, Buffer[] | undefined>; k: typeof KERNEL1; health?: 'pass' | 'fail' } | Error>,
+): RunBoard {
+  return async (b) => {
+    const l = logs[b.name];
+    if (!l) throw new Error(`no log for ${b.name}`);
+    if (l instanceof Error) throw l;
+    const bu = bundle(b.name, l.k);
+    const collected = await collectJob({
+      bundle: bu,
+      bundleDir: '/nonexistent',
+      log: parseLavaLog(lavaLog(night, l.out, l.health)),
+      source: { jobId: 7, via: 'test', commands: [] },
+      references: new Map(Object.entries(REF).map(([n, f]) => [`${n}.ivf`, reference(`${n}.ivf`, f)])),
+      command: 'workbench nightly',
+      reportsRoot: root,
+    });
+    return { collected, bundle: bu, via: 'lava-run (local)', jobId: '7' };
+  };
+}
+
+const plan = (...names: string[]): NightlyPlan => ({ board: names.map(board) });
+
+describe('workbench nightly', () => {
+  it('keeps one folder per night and diffs each board against its previous night, with both kernels', async () => {
+    const root = mkdtempSync(join(tmpdir(), 'wb-nightly-'));
+    const n1 = new Date('2026-12-01T02:00:00Z');
+    const n2 = new Date('2026-12-02T02:00:00Z');
+    // night 1: a pass, b wrong second frame, c wrong second frame (bytes 9)
+    const first = await runNight({
+      plan: plan('rock5b'),
+      reportsRoot: root,
+      now: () => n1,
+      runBoard: runBoard(root, n1, { rock5b: { k: KERNEL1, out: { a: REF.a, b: [frame(3), frame(9)], c: [frame(5), frame(9)] } } }),
+    });
+    expect(first.record.exitCode).toBe(1);
+    expect(first.record.boards[0]!.previous).toBeUndefined();
+    const firstJson = readFileSync(join(first.dir, 'nightly.json'), 'utf8');
+    // night 2 (new series commit): a wrong first frame (new failure), b right (fixed), c wrong second frame with other bytes (hash changed)
+    const second = await runNight({
+      plan: plan('rock5b'),
+      reportsRoot: root,
+      now: () => n2,
+      runBoard: runBoard(root, n2, { rock5b: { k: KERNEL2, out: { a: [frame(8), frame(2)], b: REF.b, c: [frame(5), frame(7)] } } }),
+    });
+    const e = second.record.boards[0]!;
+    expect(e.previous?.runId).toBe(first.record.boards[0]!.runId);
+    expect(e.previous?.nightlyId).toBe(first.record.nightlyId);
+    expect(e.previous?.kernel?.seriesCommit).toBe('a'.repeat(40));
+    expect(e.kernel?.seriesCommit).toBe('b'.repeat(40));
+    expect(e.diff?.newFailures).toEqual([{ vector: 'a.ivf', before: 'pass', after: 'fail' }]);
+    expect(e.diff?.fixes).toEqual([{ vector: 'b.ivf', before: 'fail', after: 'pass' }]);
+    expect(e.diff?.changedHashes).toEqual([
+      { vector: 'c.ivf', before: md5(Buffer.concat([frame(5), frame(9)])), after: md5(Buffer.concat([frame(5), frame(7)])) },
+    ]);
+    expect(e.diff?.changedFirstBadFrame).toEqual([]);
+    expect(second.record.exitCode).toBe(1);
+    // the nights are separate folders; the first one is untouched
+    expect(readdirSync(join(root, 'nightly')).sort()).toEqual([first.record.nightlyId, second.record.nightlyId].sort());
+    expect(readFileSync(join(first.dir, 'nightly.json'), 'utf8')).toBe(firstJson);
+    const text = readFileSync(join(second.dir, 'summary.txt'), 'utf8');
+    expect(text).toContain('NEW FAILURE  a.ivf: pass -> fail');
+    expect(text).toContain('FIXED        b.ivf: fail -> pass');
+    expect(text).toContain('HASH         c.ivf');
+    expect(text).toContain(`series commit ${'b'.repeat(12)}`);
+    expect(text).toContain(`previous ${e.previous!.runId} (night ${first.record.nightlyId}): base ${'1'.repeat(12)}, series commit ${'a'.repeat(12)}`);
+    // each board run is an ordinary report with the kernel of its bundle
+    expect(loadRun(e.runId!, root).kernel?.baseCommit).toBe('1'.repeat(40));
+  });
+
+  it('exit code: 2 when a board could not run (the night goes on), 1 for failures, --fail-on new only for new ones', async () => {
+    const root = mkdtempSync(join(tmpdir(), 'wb-nightly-'));
+    const n1 = new Date('2026-12-01T02:00:00Z');
+    const n2 = new Date('2026-12-02T02:00:00Z');
+    const n3 = new Date('2026-12-03T02:00:00Z');
+    const failing = { k: KERNEL1, out: { a: REF.a, b: [frame(3), frame(9)], c: REF.c } };
+    const night1 = await runNight({
+      plan: plan('down', 'vb'),
+      reportsRoot: root,
+      now: () => n1,
+      runBoard: runBoard(root, n1, { down: new Error('E_VBOARD_BOOT: the guest did not answer'), vb: failing }),
+    });
+    expect(night1.record.boards.map((b) => [b.board, b.exitCode])).toEqual([
+      ['down', 2],
+      ['vb', 1],
+    ]);
+    expect(night1.record.boards[0]!.error).toContain('the guest did not answer');
+    expect(night1.record.exitCode).toBe(2);
+    // the same failure again: exit 1 by default, 0 with failOn new
+    const night2 = await runNight({ plan: plan('vb'), reportsRoot: root, now: () => n2, failOn: 'new', runBoard: runBoard(root, n2, { vb: failing }) });
+    expect(night2.record.boards[0]!.diff?.newFailures).toEqual([]);
+    expect(night2.record.exitCode).toBe(0);
+    expect(nightlyExitCode(night2.record.boards, 'any')).toBe(1);
+    // a job that died mid-suite: vectors never reported fail, the board is an infrastructure failure (collect's exit 2)
+    const night3 = await runNight({
+      plan: plan('vb'),
+      reportsRoot: root,
+      now: () => n3,
+      runBoard: runBoard(root, n3, { vb: { k: KERNEL1, out: { a: REF.a, b: undefined, c: undefined }, health: 'fail' } }),
+    });
+    expect(night3.record.boards[0]!.exitCode).toBe(2);
+    expect(night3.record.exitCode).toBe(2);
+    expect(night3.record.boards[0]!.previous?.nightlyId).toBe(night2.record.nightlyId);
+    expect(night3.record.boards[0]!.diff?.newFailures).toEqual([{ vector: 'c.ivf', before: 'pass', after: 'fail' }]);
+  });
+
+  it('a night that fails to write leaves no half folder and never replaces an earlier one', async () => {
+    const root = mkdtempSync(join(tmpdir(), 'wb-nightly-'));
+    const n1 = new Date('2026-12-01T02:00:00Z');
+    const r = await runNight({ plan: plan('vb'), reportsRoot: root, now: () => n1, runBoard: runBoard(root, n1, { vb: { k: KERNEL1, out: REF } }) });
+    expect(r.record.exitCode).toBe(0);
+    expect(existsSync(join(r.dir, 'nightly.json'))).toBe(true);
+    expect(readdirSync(join(root, 'nightly')).filter((d) => d.startsWith('.'))).toEqual([]);
+  });
+});
+
+describe('nightly.toml', () => {
+  const write = (text: string) => {
+    const f = join(mkdtempSync(join(tmpdir(), 'wb-nplan-')), 'nightly.toml');
+    writeFileSync(f, text);
+    return f;
+  };
+
+  it('reads boards with defaults', () => {
+    const p = loadNightlyPlan(
+      write(
+        '[[board]]\nname = "vboard"\nvectors = "p0-*"\n\n[[board]]\nname = "rock5b-lab"\nprofile = "farm-rk3588"\nrun = "server"\nserver = "https://lava.example.org"\nurl_base = "https://files.example.org/vp9wb"\ntags = ["vp9"]\n',
+      ),
+    );
+    expect(p.board.map((b) => [b.name, b.profile, b.run, b.token_env, b.timeout])).toEqual([
+      ['vboard', 'ssh', 'local', 'LAVA_TOKEN', 300],
+      ['rock5b-lab', 'farm-rk3588', 'server', 'LAVA_TOKEN', 300],
+    ]);
+  });
+
+  it('names the file and the key of a mistake', () => {
+    const f = write('[[board]]\nname = "rock5b"\nprofile = "farm-rk3588"\nrun = "server"\nserver = "https://lava.example.org"\n');
+    try {
+      loadNightlyPlan(f);
+      expect.unreachable();
+    } catch (e) {
+      expect(isWorkbenchError(e, 'E_CONFIG')).toBe(true);
+      expect((e as Error).message).toBe(`${f}: key 'board.0.url_base': required when run = "server"`);
+    }
+    expect(() => loadNightlyPlan(write('[[board]]\nname = "x"\nprofile = "farm-rk3588"\n'))).toThrow(/key 'board\.0\.run': run = "local" runs ssh jobs/);
+    expect(() => loadNightlyPlan(write('[[board]]\nname = "x"\n[[board]]\nname = "x"\n'))).toThrow(/board x is listed twice/);
+    expect(() => loadNightlyPlan(write('[[board]]\nname = "x"\nspeed = 3\n'))).toThrow(/speed/);
+  });
+});
