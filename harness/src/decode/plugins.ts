@@ -23,7 +23,7 @@ export { vislControlsResult } from './checks/vislControls.ts';
 export type { CheckBoard, VectorCheck, VectorRun } from './checks/check.ts';
 export { VectorChecks } from './checks/check.ts';
 // for jobs that run the same decode elsewhere (farm/: LAVA test definitions) and judge it here
-export { GST_DEBUG_SPEC, PLANAR_CAPS, pipelineArgv } from './backends/gstV4l2sl.ts';
+export { GST_DEBUG_SPEC, PLANAR_CAPS, demuxerFor, pipelineArgv } from './backends/gstV4l2sl.ts';
 export { PROBE_SCRIPT } from './backends/gstElements.ts';
 export { classifyGstFailure } from './backends/gstFailure.ts';
 export { judgeFrameStream } from './checks/frameCount.ts';

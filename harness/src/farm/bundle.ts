@@ -1,11 +1,12 @@
 import { existsSync } from 'node:fs';
-import { copyFile, mkdir, open, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { z } from 'zod';
 import { sha256File } from '../core/cache.ts';
 import { WorkbenchError } from '../core/errors.ts';
 import type { Runner } from '../core/runner.ts';
 import { frameBytes, geometryOf } from '../compare/layout.ts';
+import { demuxerFor } from '../decode/plugins.ts';
 import { DEFAULT_MODULE_DIR } from '../target/boards.ts';
 import type { ReferenceSet } from '../vectors/references.ts';
 import { caseNames, renderJob, PROFILES, type JobSpec, type JobVector } from './job.ts';
@@ -102,18 +103,6 @@ export interface WriteBundleOptions {
   vectorTimeoutS?: number;
 }
 
-/** The demuxer of a vector file by magic (`DKIF` = IVF, else WebM/Matroska), as decode/gstV4l2sl.ts does. */
-export async function demuxerOf(path: string): Promise<'ivfparse' | 'matroskademux'> {
-  const fh = await open(path, 'r');
-  try {
-    const b = Buffer.alloc(4);
-    await fh.read(b, 0, 4, 0);
-    return b.toString('latin1') === 'DKIF' ? 'ivfparse' : 'matroskademux';
-  } finally {
-    await fh.close();
-  }
-}
-
 /**
  * Bytes of every output frame of a reference (planar, unpadded: what
  * videocodectestsink writes).
@@ -188,7 +177,7 @@ export async function writeBundle(o: WriteBundleOptions): Promise<{ bundle: Bund
         path: v.file,
         file,
         sha256: await sha256File(v.file),
-        demuxer: await demuxerOf(v.file),
+        demuxer: await demuxerFor(v.file),
         frameSizes: referenceFrameSizes(v.references),
         md5: v.references.md5,
       });

@@ -4,72 +4,17 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { Bundle } from '../../src/farm/bundle.ts';
+import { frame, reference, sha, testBundle } from './lavaFixtures.ts';
 import { collectJob, compareFrameHashes } from '../../src/farm/collect.ts';
 import { jobHealth, lavaCases, parseDutLines, parseLavaLog, targetLines, type LavaLogEntry } from '../../src/farm/results.ts';
 import { RunRecordSchema } from '../../src/model/record.ts';
-import type { ReferenceSet } from '../../src/vectors/references.ts';
 
 /**
  * collect with stand-in LAVA logs (the shape lava-dispatcher 2026.10 writes:
  * one JSON flow mapping per line) and references built from known frame
  * bytes; expected hashes come from node's crypto over the same bytes.
  */
-const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
-const W = 4;
-const H = 2;
-const FRAME = (W * H * 3) / 2; // I420 4x2: 12 bytes
-const frame = (n: number) => Buffer.alloc(FRAME, n);
-
-function reference(name: string, frames: Buffer[]): ReferenceSet {
-  return {
-    vector: name,
-    vectorSha256: 'f'.repeat(64),
-    decoder: 'WebM Project VP9 Decoder v1.15.0',
-    command: 'vpxdec',
-    frames: frames.map((b, index) => ({
-      index,
-      width: W,
-      height: H,
-      bitDepth: 8,
-      pixelFormat: 'yuv420p',
-      i420: { sha256: sha(b), xxh64: '0'.repeat(16) },
-      nv12: null,
-    })),
-    md5: createHash('md5').update(Buffer.concat(frames)).digest('hex'),
-    bytes: frames.length * FRAME,
-    crossCheck: null,
-  };
-}
-
-function bundle(names: string[], mode: 'pixels' | 'visl' = 'pixels'): Bundle {
-  return {
-    schema: 'vp9-workbench/lava-bundle',
-    version: 1,
-    createdAt: '2026-12-01T00:00:00Z',
-    profile: 'ssh',
-    jobName: 't',
-    urlBase: 'http://10.0.2.2:1',
-    suite: 'vp9-features',
-    driver: mode === 'visl' ? 'visl' : 'rkvdec',
-    mode,
-    board: 'vboard',
-    kernelRelease: '7.2.13+deb14-amd64',
-    modules: [{ name: 'visl', file: '/lib/modules/7.2.13+deb14-amd64/updates/visl.ko', sha256: 'a'.repeat(64), vermagic: '7.2.13+deb14-amd64 SMP', size: 1 }],
-    modulesTarSha256: 'b'.repeat(64),
-    vectors: names.map((n) => ({
-      name: `${n}.ivf`,
-      caseName: `${n}-ivf`,
-      suite: 'vp9-features',
-      features: [],
-      path: `/x/${n}.ivf`,
-      file: `${n}.ivf`,
-      sha256: 'c'.repeat(64),
-      demuxer: 'ivfparse' as const,
-      frameSizes: [FRAME, FRAME],
-      md5: null,
-    })),
-  };
-}
+const bundle = (names: string[], mode: 'pixels' | 'visl' = 'pixels') => testBundle(names, { mode });
 
 let t = 0;
 const entry = (lvl: string, msg: unknown): string => `- ${JSON.stringify({ dt: new Date(Date.UTC(2026, 11, 1, 0, 0, t++)).toISOString(), lvl, msg })}`;

@@ -1,15 +1,15 @@
-import { createHash } from 'node:crypto';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { isWorkbenchError } from '../../src/core/errors.ts';
 import type { Bundle } from '../../src/farm/bundle.ts';
+import { testBundle } from './lavaFixtures.ts';
 import { collectJob } from '../../src/farm/collect.ts';
 import { loadNightlyPlan, nightlyExitCode, runNight, type NightlyBoard, type NightlyPlan, type RunBoard } from '../../src/farm/nightly.ts';
 import { parseLavaLog } from '../../src/farm/results.ts';
 import { loadRun } from '../../src/report/store.ts';
-import type { ReferenceSet } from '../../src/vectors/references.ts';
+import { frame, md5, reference, sha } from './lavaFixtures.ts';
 
 /**
  * `workbench nightly` over real collect runs: each night's board run is a
@@ -19,51 +19,14 @@ import type { ReferenceSet } from '../../src/vectors/references.ts';
  * here with node's crypto over known frame bytes, so the expected diffs
  * follow from the bytes each night decoded, not from the code under test.
  */
-const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
-const md5 = (b: Buffer) => createHash('md5').update(b).digest('hex');
-const FRAME = 12; // I420 4x2
-const frame = (n: number) => Buffer.alloc(FRAME, n);
 const REF: Record<string, Buffer[]> = { a: [frame(1), frame(2)], b: [frame(3), frame(4)], c: [frame(5), frame(6)] };
-
-function reference(name: string, frames: Buffer[]): ReferenceSet {
-  return {
-    vector: name,
-    vectorSha256: 'f'.repeat(64),
-    decoder: 'WebM Project VP9 Decoder v1.15.0',
-    command: 'vpxdec',
-    frames: frames.map((b, index) => ({
-      index,
-      width: 4,
-      height: 2,
-      bitDepth: 8,
-      pixelFormat: 'yuv420p',
-      i420: { sha256: sha(b), xxh64: '0'.repeat(16) },
-      nv12: null,
-    })),
-    md5: md5(Buffer.concat(frames)),
-    bytes: frames.length * FRAME,
-    crossCheck: null,
-  };
-}
 
 const KERNEL1 = { baseCommit: '1'.repeat(40), seriesCommit: 'a'.repeat(40) };
 const KERNEL2 = { baseCommit: '1'.repeat(40), seriesCommit: 'b'.repeat(40) };
 
 function bundle(board: string, k: typeof KERNEL1): Bundle {
-  return {
-    schema: 'vp9-workbench/lava-bundle',
-    version: 1,
-    createdAt: '2026-12-01T00:00:00Z',
-    profile: 'ssh',
-    jobName: 't',
-    urlBase: 'http://10.0.2.2:1',
-    suite: 'vp9-features',
-    driver: 'rkvdec',
-    mode: 'pixels',
+  return testBundle(Object.keys(REF), {
     board,
-    kernelRelease: '7.2.13+deb14-arm64',
-    modules: [{ name: 'rockchip_vdec', file: '/lib/modules/x/updates/rockchip-vdec.ko', sha256: 'a'.repeat(64), vermagic: '7.2.13+deb14-arm64 SMP', size: 1 }],
-    modulesTarSha256: 'b'.repeat(64),
     kernel: {
       manifest: 'debian-sid-7.2',
       ...k,
@@ -71,19 +34,7 @@ function bundle(board: string, k: typeof KERNEL1): Bundle {
       patches: [{ file: '0001-x.patch', subject: 'x', sha256: 'd'.repeat(64) }],
       diagnostics: { errors: 0, warnings: 0 },
     },
-    vectors: Object.keys(REF).map((n) => ({
-      name: `${n}.ivf`,
-      caseName: `${n}-ivf`,
-      suite: 'vp9-features',
-      features: [],
-      path: `/x/${n}.ivf`,
-      file: `${n}.ivf`,
-      sha256: 'c'.repeat(64),
-      demuxer: 'ivfparse' as const,
-      frameSizes: [FRAME, FRAME],
-      md5: null,
-    })),
-  };
+  });
 }
 
 /** A LAVA job log in which the board decoded `out[case]` for each vector (undefined: the job died before it). */
@@ -92,7 +43,7 @@ function lavaLog(start: Date, out: Record<string, Buffer[] | undefined>, health:
   const e = (lvl: string, msg: unknown) => `- ${JSON.stringify({ dt: new Date(start.getTime() + 1000 * t++).toISOString(), lvl, msg })}`;
   const lines = [
     e('info', 'lava-dispatcher, installed at version: 2026.10'),
-    e('target', 'WB-MODULES installed /lib/modules/x/updates/rockchip-vdec.ko '),
+    e('target', 'WB-MODULES installed /lib/modules/x/updates/visl.ko '),
     e('results', { definition: '0_vp9wb', case: 'modules-install', result: 'pass' }),
     e('target', 'WB-ELEMENT v4l2slvp9dec /dev/media0 /dev/video0 rkvdec'),
     e('results', { definition: '0_vp9wb', case: 'decoder-probe', result: 'pass' }),

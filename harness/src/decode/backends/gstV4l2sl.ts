@@ -64,8 +64,8 @@ export function quietGstOutput(text: string): string {
     .join('\n');
 }
 
-/** The demuxer element for a vector file (by magic: IVF `DKIF`, else WebM/Matroska). */
-async function demuxerFor(path: string): Promise<string> {
+/** The demuxer element for a vector file (by magic: IVF `DKIF`, else WebM/Matroska); also what a LAVA job's board runs (farm/bundle.ts). */
+export async function demuxerFor(path: string): Promise<'ivfparse' | 'matroskademux'> {
   const fh = await open(path, 'r');
   try {
     const b = Buffer.alloc(4);
