@@ -132,7 +132,9 @@ export async function ensureFarmChroot(opts: EnsureFarmChrootOptions = {}): Prom
         customizeHooks: CUSTOMIZE_HOOKS,
       });
       opts.log?.(`building the LAVA chroot (Debian ${FARM_SUITE}: lava-dispatcher, lava-server, lavacli, PostgreSQL); a few minutes, once`);
-      const r = await runner.run(argv, { allowFailure: true, timeoutMs: 30 * 60_000, onStderr: (s) => opts.log?.(s.trimEnd()) });
+      // 12-17 min on a quiet 2-core host; more than 30 min at load 22-27 (a fresh-machine
+      // rehearsal and other builds alongside): the run was killed while configuring packages
+      const r = await runner.run(argv, { allowFailure: true, timeoutMs: 120 * 60_000, onStderr: (s) => opts.log?.(s.trimEnd()) });
       if (r.exitCode !== 0) {
         const missing = missingPackagesFromAptOutput(r.stderr + r.stdout);
         throw new WorkbenchError(
