@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { parseAllowList } from '../../src/registers/allowList.ts';
+import { loadAllowList, parseAllowList } from '../../src/registers/allowList.ts';
 import { parseCapture } from '../../src/registers/capture.ts';
 import { captureJob, diffRegisters, mppJob } from '../../src/registers/diff.ts';
 import { FrameRecordSchema, type FrameRecord } from '../../src/registers/records.ts';
@@ -146,5 +146,30 @@ source = "https://example.org/x"
     const rep = diffRegisters(fields, records, seriesOf(synthesizeCapture(records.slice(0, 10))));
     expect(rep).toMatchObject({ frames: 10, mppJobs: 16, seriesJobs: 10, differences: [] });
     expect(rep.notes[0]).toMatch(/MPP submitted 16 jobs, the series 10/);
+  });
+
+  it("the repository's allow-list parses, every entry with a reason and a public source", () => {
+    const l = loadAllowList();
+    expect(l.file).toMatch(/harness\/src\/registers\/allow-list\.toml$/);
+    for (const e of l.entries) expect(e.source).toMatch(/^https?:\/\//);
+  });
+
+  it('compares probability contexts and segment maps by the frame that wrote them', () => {
+    // frame 13 reads the default probabilities in MPP (context reset); the series made to read a written-back context instead
+    const rep = diffRegisters(
+      fields,
+      records,
+      seriesOf(
+        synthesizeCapture(records, (frame, regs) => {
+          if (frame === 13) regs.set(162, regs.get(172)!);
+        }),
+      ),
+    );
+    const rec13 = records.find((r) => r.frame === 13)!;
+    const wb = rec13.addresses.find((a) => a.reg === 172)!.buffer;
+    const writer = records.filter((r) => r.frame < 13 && r.addresses.some((a) => a.reg === 172 && a.buffer === wb)).at(-1)!;
+    expect(rep.differences.map((d) => [d.frame, d.reg, d.role, d.seriesValue])).toEqual([
+      [13, 162, 'last-probabilities', `probability-write-back of frame ${writer.frame}`],
+    ]);
   });
 });
