@@ -56,7 +56,7 @@ const LAYERS = {
   fluster: ['core', 'model', 'vectors'],
   registers: ['core', 'model', 'toolbox', 'vectors'],
   // farm/: LAVA jobs, bundles, local lava-run/lava-server, collect into reports
-  farm: ['core', 'model', 'compare', 'toolbox', 'kernel', 'vectors', 'target', 'irq', 'vboard', 'deploy', 'decode', 'report'],
+  farm: ['core', 'model', 'compare', 'toolbox', 'kernel', 'vectors', 'target', 'irq', 'vboard', 'simboard', 'deploy', 'decode', 'report'],
   // pipeline/ wires every stage; cli/ is the edge above everything.
   pipeline: STAGES,
   cli: [...STAGES, 'registers', 'pipeline', 'farm'],

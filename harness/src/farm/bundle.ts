@@ -9,7 +9,7 @@ import { frameBytes, geometryOf } from '../compare/layout.ts';
 import { demuxerFor } from '../decode/plugins.ts';
 import { DEFAULT_MODULE_DIR } from '../target/boards.ts';
 import type { ReferenceSet } from '../vectors/references.ts';
-import { caseNames, renderJob, PROFILES, type JobSpec, type JobVector } from './job.ts';
+import { caseNames, DEFAULT_FARM_BOOT, renderJob, PROFILES, type FarmBoot, type JobSpec, type JobVector } from './job.ts';
 
 /**
  * A job bundle: everything one LAVA job needs and everything `lava collect`
@@ -71,6 +71,18 @@ export const BundleSchema = z.object({
       diagnostics: z.object({ errors: z.number().int(), warnings: z.number().int() }),
     })
     .optional(),
+  /**
+   * farm-rk3588: the boot artefacts under `artefacts/farm/` (Image,
+   * rk3588-rock-5b.dtb, rootfs.tar.xz) with their SHA-256 (checked by LAVA
+   * after the download) and where they came from; a missing one is not in
+   * the bundle and must be served at its URL by other means.
+   */
+  farm: z
+    .object({
+      source: z.string(),
+      files: z.partialRecord(z.enum(['kernel', 'dtb', 'nfsrootfs']), z.object({ file: z.string(), sha256: z.string() })),
+    })
+    .optional(),
   vectors: z.array(BundleVectorSchema),
 });
 export type Bundle = z.infer<typeof BundleSchema>;
@@ -96,6 +108,8 @@ export interface WriteBundleOptions {
   kernelRelease: string;
   modules: BundleModule[];
   kernel?: Bundle['kernel'];
+  /** farm-rk3588: host paths of the boot artefacts to copy into `artefacts/farm/`, and their origin. */
+  farmBoot?: { source: string; kernel?: string; dtb?: string; nfsrootfs?: string };
   vectors: { name: string; file: string; features: readonly string[]; references: ReferenceSet }[];
   runner: Runner;
   prompts?: string[];
@@ -135,6 +149,9 @@ export function jobSpecOf(b: Bundle, extra: Pick<WriteBundleOptions, 'prompts' |
     suite: b.suite,
     modules: { sha256: b.modulesTarSha256, names: b.modules.map((m) => m.name) },
     vectors,
+    ...(b.farm
+      ? { farm: { sha256: Object.fromEntries(Object.entries(b.farm.files).map(([k, f]) => [k, f?.sha256])) as NonNullable<FarmBoot['sha256']> } }
+      : {}),
     ...(extra.prompts ? { prompts: extra.prompts } : {}),
     ...(extra.tags ? { tags: extra.tags } : {}),
     ...(extra.vectorTimeoutS ? { vectorTimeoutS: extra.vectorTimeoutS } : {}),
@@ -182,6 +199,19 @@ export async function writeBundle(o: WriteBundleOptions): Promise<{ bundle: Bund
         md5: v.references.md5,
       });
     }
+    let farm: Bundle['farm'];
+    if (o.farmBoot) {
+      const names = { kernel: DEFAULT_FARM_BOOT.kernel, dtb: DEFAULT_FARM_BOOT.dtb, nfsrootfs: DEFAULT_FARM_BOOT.nfsrootfs };
+      const files: NonNullable<Bundle['farm']>['files'] = {};
+      for (const k of ['kernel', 'dtb', 'nfsrootfs'] as const) {
+        const src = o.farmBoot[k];
+        if (!src) continue;
+        await mkdir(join(art, 'farm'), { recursive: true });
+        await copyFile(src, join(art, names[k]));
+        files[k] = { file: names[k], sha256: await sha256File(src) };
+      }
+      farm = { source: o.farmBoot.source, files };
+    }
     const ref0 = o.vectors[0]?.references;
     const bundle: Bundle = {
       schema: 'vp9-workbench/lava-bundle',
@@ -199,6 +229,7 @@ export async function writeBundle(o: WriteBundleOptions): Promise<{ bundle: Bund
       modulesTarSha256: await sha256File(join(art, 'modules.tar.xz')),
       ...(ref0 ? { reference: { name: 'libvpx vpxdec', version: ref0.decoder } } : {}),
       ...(o.kernel ? { kernel: o.kernel } : {}),
+      ...(farm ? { farm } : {}),
       vectors,
     };
     for (const [i, m] of bundle.modules.entries()) m.size = (await stat(o.modules[i]!.path)).size;

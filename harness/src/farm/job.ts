@@ -38,6 +38,8 @@ export interface FarmBoot {
   /** Login prompt of the root filesystem's console and the shell prompt after login. */
   loginPrompt: string;
   shellPrompt: string;
+  /** SHA-256 of each artefact, when known: LAVA checks it after the download (`sha256sum:` of a deploy URL). */
+  sha256?: Partial<Record<'kernel' | 'dtb' | 'nfsrootfs', string>>;
 }
 
 /** Everything a job needs. */
@@ -111,6 +113,12 @@ export function caseNames(names: readonly string[]): string[] {
 /** Test cases every job reports besides the vectors (in the order the script reports them). */
 export function infraCases(spec: Pick<JobSpec, 'profile'>): string[] {
   return spec.profile === 'ssh' ? ['modules-install', 'decoder-probe'] : ['decoder-probe'];
+}
+
+/** `{sha256sum}` of a farm artefact when its hash is known (lava_common's deploy schema accepts md5sum, sha256sum, sha512sum next to url). */
+function sum(b: FarmBoot, k: 'kernel' | 'dtb' | 'nfsrootfs'): { sha256sum?: string } {
+  const h = b.sha256?.[k];
+  return h ? { sha256sum: h } : {};
 }
 
 function url(base: string, p: string): string {
@@ -246,9 +254,9 @@ export function renderJob(spec: JobSpec): string {
             timeout: minutes(15),
             to: 'tftp',
             os: 'debian',
-            kernel: { url: url(spec.urlBase, b.kernel), type: 'image' },
-            dtb: { url: url(spec.urlBase, b.dtb) },
-            nfsrootfs: { url: url(spec.urlBase, b.nfsrootfs), compression: 'xz' },
+            kernel: { url: url(spec.urlBase, b.kernel), type: 'image', ...sum(b, 'kernel') },
+            dtb: { url: url(spec.urlBase, b.dtb), ...sum(b, 'dtb') },
+            nfsrootfs: { url: url(spec.urlBase, b.nfsrootfs), compression: 'xz', ...sum(b, 'nfsrootfs') },
             overlays: { modules: { url: url(spec.urlBase, 'modules.tar.xz'), compression: 'xz', format: 'tar', path: '/' } },
           },
         },

@@ -7,7 +7,7 @@ import { defaultSeriesDir, loadSeries, seriesHash } from '../kernel/series.ts';
 import { DEFAULT_MANIFEST } from '../toolbox/manifest.ts';
 import { generateSuite, loadRecipes } from '../vectors/index.ts';
 import { ensureReferences, type ReferenceSet } from '../vectors/references.ts';
-import { writeBundle, type Bundle, type BundleModule } from './bundle.ts';
+import { writeBundle, type Bundle, type BundleModule, type WriteBundleOptions } from './bundle.ts';
 import type { Profile } from './job.ts';
 
 /** The suite the generated vectors belong to. */
@@ -31,6 +31,8 @@ export interface PrepareOptions {
   prompts?: string[];
   tags?: string[];
   vectorTimeoutS?: number;
+  /** farm-rk3588: boot artefacts to put in the bundle (farm/bootArtefacts.ts ensureFarmBoot, a root filesystem tarball). */
+  farmBoot?: WriteBundleOptions['farmBoot'];
   runner: Runner;
   log: (m: string) => void;
 }
@@ -134,6 +136,7 @@ export async function prepareBundle(o: PrepareOptions): Promise<{ bundle: Bundle
     kernelRelease,
     modules,
     ...(kernel ? { kernel } : {}),
+    ...(o.farmBoot ? { farmBoot: o.farmBoot } : {}),
     vectors: vectors.map((v) => ({ name: v.name, file: v.file, features: v.features, references: references.get(v.name)! })),
     runner: o.runner,
     ...(o.prompts ? { prompts: o.prompts } : {}),

@@ -6,8 +6,9 @@
  * - devices rendered with LAVA's own device-type templates;
  * - the ssh and farm-rk3588 jobs pass lava-run --validate (farm: against the
  *   rk3588-rock-5b device, with the dispatcher's tftpd-hpa configuration;
- *   the kernel, dtb and root filesystem URLs point at stand-in files here:
- *   validation checks that they answer, not what they hold);
+ *   the kernel Image and dtb are Debian's own arm64 ones at the locked
+ *   version, with their sha256sum in the job; the root filesystem is still
+ *   a stand-in file: the workbench does not build an arm64 NFS root yet);
  * - the ssh job run by lava-run on the vboard: the collected verdicts equal
  *   those of the workbench's own decode of the same vectors (visl mode, as
  *   `workbench iterate` runs them on the vboard);
@@ -27,6 +28,7 @@ import { builtinChecks } from '../../src/decode/plugins.ts';
 import { runVector } from '../../src/decode/runVector.ts';
 import { jobSpecOf, loadBundle } from '../../src/farm/bundle.ts';
 import { ensureFarmChroot, type FarmChroot } from '../../src/farm/chroot.ts';
+import { ensureFarmBoot } from '../../src/farm/bootArtefacts.ts';
 import { collectJob } from '../../src/farm/collect.ts';
 import { renderDevice, rock5bDeviceDict, sshDeviceDict } from '../../src/farm/device.ts';
 import { renderJob } from '../../src/farm/job.ts';
@@ -115,18 +117,26 @@ describe('LAVA devices and job validation (real lava-dispatcher)', () => {
     expect(ssh.error).toBeUndefined();
     expect(ssh.ok).toBe(true);
     const farmDir = join(work, 'bundle-farm');
-    await prepareBundle({
+    const boot = await ensureFarmBoot(chroot, { runner, log });
+    const rootfs = join(work, 'rootfs.tar.xz');
+    writeFileSync(rootfs, 'stand-in\n');
+    const { bundle: farmBundle } = await prepareBundle({
       dir: farmDir,
       profile: 'farm-rk3588',
       urlBase: 'http://127.0.0.1:1',
       board: 'rk3588-rock-5b',
       glob: 'p0-odd-tiny',
       modules: [visl],
+      farmBoot: { source: boot.packages.join(' '), kernel: boot.kernel, dtb: boot.dtb, nfsrootfs: rootfs },
       runner,
       log,
     });
-    mkdirSync(join(farmDir, 'artefacts', 'farm'));
-    for (const f of ['Image', 'rk3588-rock-5b.dtb', 'rootfs.tar.xz']) writeFileSync(join(farmDir, 'artefacts', 'farm', f), 'stand-in\n');
+    // the job names each artefact's checksum, the Image is an arm64 Image (booting.rst magic at 0x38)
+    const jobText = await readFile(join(farmDir, 'job.yaml'), 'utf8');
+    expect(jobText).toContain(`sha256sum: ${boot.sha256.kernel}`);
+    expect(jobText).toContain(`sha256sum: ${boot.sha256.dtb}`);
+    expect(farmBundle.farm?.files.kernel?.sha256).toBe(boot.sha256.kernel);
+    expect((await readFile(boot.kernel)).readUInt32LE(0x38)).toBe(0x644d5241);
     const farm = await validateBundle(chroot, farmDir, work, log);
     expect(farm.error).toBeUndefined();
     expect(farm.ok).toBe(true);

@@ -82,6 +82,17 @@ describe('renderJob', () => {
     expect(d.repository.run.steps[1]).toContain(' rkvdec pixels vp9-features-gstreamer-v4l2sl - visl 300 ');
   });
 
+  it('farm-rk3588: each boot artefact with a known SHA-256 carries sha256sum (LAVA checks it after the download)', () => {
+    const sha = { kernel: '1'.repeat(64), dtb: '2'.repeat(64) };
+    const job = parse(renderJob(spec({ profile: 'farm-rk3588', driver: 'rkvdec', mode: 'pixels', farm: { sha256: sha } }))) as Job;
+    expect(job.actions[0]!.deploy).toMatchObject({
+      kernel: { url: 'http://10.0.2.2:8000/b1/farm/Image', type: 'image', sha256sum: sha.kernel },
+      dtb: { url: 'http://10.0.2.2:8000/b1/farm/rk3588-rock-5b.dtb', sha256sum: sha.dtb },
+      nfsrootfs: { url: 'http://10.0.2.2:8000/b1/farm/rootfs.tar.xz', compression: 'xz' },
+    });
+    expect((job.actions[0]!.deploy as { nfsrootfs: object }).nfsrootfs).not.toHaveProperty('sha256sum');
+  });
+
   it('refuses a URL base that would need quoting, naming the option', () => {
     try {
       renderJob(spec({ urlBase: 'http://x/$(reboot)' }));

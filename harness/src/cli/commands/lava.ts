@@ -30,6 +30,7 @@ interface JobOpts {
   tag: string[];
   prompt: string[];
   timeout?: string;
+  rootfs?: string;
 }
 
 function profileOf(p: string): Profile {
@@ -60,6 +61,8 @@ function printCollected(c: CollectResult): void {
 // the stages behind these commands (kernel build, vboard, chroot) load when a command runs, not when the CLI starts
 const prepareBundle: typeof import('../../farm/prepare.ts').prepareBundle = async (o) => (await import('../../farm/prepare.ts')).prepareBundle(o);
 const ensureFarmChroot: typeof import('../../farm/chroot.ts').ensureFarmChroot = async (o) => (await import('../../farm/chroot.ts')).ensureFarmChroot(o);
+const ensureFarmBoot: typeof import('../../farm/bootArtefacts.ts').ensureFarmBoot = async (...a) =>
+  (await import('../../farm/bootArtefacts.ts')).ensureFarmBoot(...a);
 const validateBundle: typeof import('../../farm/validate.ts').validateBundle = async (...a) => (await import('../../farm/validate.ts')).validateBundle(...a);
 const runBundleOnVboard: typeof import('../../farm/runLocal.ts').runBundleOnVboard = async (o) => (await import('../../farm/runLocal.ts')).runBundleOnVboard(o);
 const submitAndCollect: typeof import('../../farm/submit.ts').submitAndCollect = async (o) => (await import('../../farm/submit.ts')).submitAndCollect(o);
@@ -88,10 +91,17 @@ export function register(program: Command): void {
     .option('--tag <tag>', 'LAVA device tag (farm profile; repeatable)', repeat, [] as string[])
     .option('--prompt <regex>', 'shell prompt of the ssh device (repeatable)', repeat, [] as string[])
     .option('--timeout <s>', 'per-vector decode limit, seconds', '300')
+    .option('--rootfs <tar.xz>', 'farm profile: the NFS root filesystem (arm64 Debian with GStreamer) to put in the bundle as farm/rootfs.tar.xz')
     .action(async (o: JobOpts) => {
       const profile = profileOf(o.profile);
       const dir = resolve(o.out || join(stateRoot(), 'lava', 'bundles', new Date().toISOString().replace(/[:.]/g, '-')));
       const mode = modeOf(o.mode);
+      let farmBoot;
+      if (profile === 'farm-rk3588') {
+        const boot = await ensureFarmBoot(await ensureFarmChroot({ log }), { runner: new ExecaRunner(), log });
+        farmBoot = { source: `Debian ${boot.packages.join(' ')}`, kernel: boot.kernel, dtb: boot.dtb, ...(o.rootfs ? { nfsrootfs: resolve(o.rootfs) } : {}) };
+        if (!o.rootfs) log('no --rootfs: serve an arm64 root filesystem (Debian with GStreamer, sshd not needed) as farm/rootfs.tar.xz under the URL base');
+      }
       const { bundle } = await prepareBundle({
         dir,
         profile,
@@ -104,9 +114,12 @@ export function register(program: Command): void {
         ...(o.tag.length ? { tags: o.tag } : {}),
         ...(o.prompt.length ? { prompts: o.prompt } : {}),
         vectorTimeoutS: Number(o.timeout ?? 300),
+        ...(farmBoot ? { farmBoot } : {}),
         runner: new ExecaRunner(),
         log,
       });
+      if (bundle.farm && !bundle.kernelRelease.endsWith('-arm64'))
+        log(`WARNING: the modules are for ${bundle.kernelRelease}, the farm job boots Debian's arm64 kernel: they will not load`);
       out(`${join(dir, 'job.yaml')}`);
       log(
         `${bundle.vectors.length} vectors, modules ${bundle.modules.map((m) => m.name).join(', ')} for ${bundle.kernelRelease}; serve ${join(dir, 'artefacts')} at ${bundle.urlBase}`,
