@@ -10,7 +10,7 @@ import { readModInfo } from './modinfo.ts';
 import { preflight } from './preflight.ts';
 import { REMOTE_BACKUPS, newDeployId } from './remote.ts';
 import { swapModules } from './modgraph.ts';
-import { isConnectionError, reloadListFor, repairInterrupted, restoreDeploy, type RepairContext } from './rollback.ts';
+import { isConnectionError, reachIfInterrupted, reloadListFor, repairInterrupted, restoreDeploy, type RepairContext } from './rollback.ts';
 import { withBoardLock, type BoardLock } from '../target/boardLock.ts';
 import type { DeployOptions, DeployPhase, DeployRecord, ModuleArtifact, ReplacedFile } from './types.ts';
 import { verifyModules } from './verify.ts';
@@ -52,6 +52,8 @@ export class DeployError extends WorkbenchError {
 export async function deployModules(target: Target, board: Board, modules: ModuleArtifact[], opts: DeployOptions = {}): Promise<DeployRecord> {
   const log = opts.log ?? (() => undefined);
   const timeoutMs = opts.commandTimeoutMs ?? 120_000;
+  // An interrupted operation recorded here: the board may just have been switched on (slow to answer).
+  if (!opts.lock?.held) await reachIfInterrupted(target, board.name, log);
   return withBoardLock(
     target,
     board.name,

@@ -1,4 +1,4 @@
-import { WorkbenchError, isWorkbenchError } from '../core/errors.ts';
+import { WorkbenchError, asWorkbenchError, isWorkbenchError } from '../core/errors.ts';
 import type { Board } from '../target/boards.ts';
 import { withBoardLock, type BoardLock, type HeldLock } from '../target/boardLock.ts';
 import { validateName } from '../target/quote.ts';
@@ -293,6 +293,7 @@ export async function rollback(
     ...(opts.timeoutMs ? { timeoutMs: opts.timeoutMs } : {}),
   };
   if (id !== undefined) validateName(id, 'backup id');
+  await reachIfInterrupted(target, board.name, log);
   return withBoardLock(
     target,
     board.name,
@@ -337,4 +338,111 @@ export async function rollback(
 /** True for errors that mean the board could not be reached (the journal then stays for the next command). */
 export function isConnectionError(e: unknown): boolean {
   return isWorkbenchError(e, 'E_CONNECTION_LOST') || isWorkbenchError(e, 'E_UNREACHABLE');
+}
+
+/** How long a command that must repair first keeps trying a board that does not answer (one just switched on, a loaded host), ms. */
+export const REPAIR_REACH_MS = 180_000;
+
+/**
+ * Runs `step` (the first contact of a command that repairs), and when this
+ * machine's journal mirror says an operation on `board` was interrupted
+ * and the board does not answer (a board just switched on after a power
+ * loss answers SSH late on a loaded host), runs it again every
+ * `retryDelayMs` for up to `reachMs`, saying so once. Without a pending
+ * journal here a board that does not answer fails at once, as anywhere.
+ * @throws the last connection error once the wait is over; other errors at once.
+ */
+export async function withRepairReach<T>(board: string, log: Log, step: () => Promise<T>, opts: { reachMs?: number; retryDelayMs?: number } = {}): Promise<T> {
+  let deadline: number | undefined;
+  for (;;) {
+    try {
+      return await step();
+    } catch (e) {
+      if (!isConnectionError(e)) throw e;
+      if (deadline === undefined) {
+        const local = await loadLocalJournal(board);
+        if (!local) throw e;
+        deadline = Date.now() + (opts.reachMs ?? REPAIR_REACH_MS);
+        log(
+          `board ${board} does not answer (${(e as Error).message}) and its ${local.kind} ${local.id} was interrupted (phase ${local.phase}): trying again for up to ${Math.round((opts.reachMs ?? REPAIR_REACH_MS) / 1000)} s (a board just switched on may be slow to answer)`,
+        );
+      }
+      if (Date.now() >= deadline) throw e;
+      await new Promise((r) => setTimeout(r, opts.retryDelayMs ?? 5_000));
+    }
+  }
+}
+
+/**
+ * The first contact of `deploy`/`rollback`: when this machine's journal
+ * mirror says an operation on `board` was interrupted, waits for a board
+ * that does not answer yet ({@link withRepairReach}); otherwise nothing (no
+ * round trip).
+ */
+export async function reachIfInterrupted(target: Target, board: string, log: Log, opts: { reachMs?: number; retryDelayMs?: number } = {}): Promise<void> {
+  if (!(await loadLocalJournal(board))) return;
+  await withRepairReach(board, log, () => target.exec(['true'], { timeoutMs: 60_000 }), opts);
+}
+
+/** What {@link repairBeforeListing} left undone. */
+export interface ListingRepair {
+  /** An earlier repair failed and was recorded on the board: not retried (the text says why). */
+  pending?: string;
+  /** This repair failed and nothing on the board records it: the command lists, then fails with it. */
+  failed?: WorkbenchError;
+}
+
+/**
+ * The repair `workbench backups list` runs before it lists: under the board
+ * lock, finishes or undoes an interrupted deploy/rollback
+ * ({@link repairInterrupted}), except one whose last repair failed and was
+ * recorded in the board's journal (not retried: `pending` says why, the
+ * listing goes on). A board that does not answer while this machine knows
+ * of an interrupted operation is waited for ({@link withRepairReach}).
+ * Never reports success while an interrupted operation stays on the board
+ * unrecorded: such a failure is returned as `failed` (the command lists,
+ * then exits with it).
+ * @returns {} when nothing interrupted is left on the board.
+ * @throws WorkbenchError E_UNREACHABLE / E_CONNECTION_LOST when the board
+ *   did not answer (the journal stays for the next command).
+ */
+export async function repairBeforeListing(
+  target: Target,
+  board: string,
+  log: Log,
+  opts: { reachMs?: number; retryDelayMs?: number; lockWaitMs?: number } = {},
+): Promise<ListingRepair> {
+  try {
+    return await withRepairReach(
+      board,
+      log,
+      () =>
+        withBoardLock(
+          target,
+          board,
+          async (): Promise<ListingRepair> => {
+            let r: RepairResult;
+            try {
+              r = await repairInterrupted(target, board, log, undefined, { unlessFailedBefore: true });
+            } catch (e) {
+              if (isConnectionError(e)) throw e;
+              // A failure restoreDeploy recorded on the board is reported like an earlier one; anything else fails the command.
+              const again = await loadRemoteJournal(target).catch(() => ({ journal: undefined }));
+              if (!again.journal?.repair) return { failed: asWorkbenchError(e) };
+              r = { action: 'pending', id: again.journal.id, phase: again.journal.phase, repair: again.journal.repair };
+            }
+            if (r.action !== 'pending') return {};
+            const how = r.repair?.powerCycledAt ? `after a power cycle at ${r.repair.powerCycledAt}` : `first failure ${r.repair?.firstFailedAt}`;
+            return {
+              pending: `${r.id ? `deploy ${r.id}` : 'the interrupted deploy'} is not repaired: its last repair (attempt ${r.repair?.attempts}, ${how}) failed: ${r.repair?.lastError}`,
+            };
+          },
+          { log, what: 'backups list', ...(opts.lockWaitMs !== undefined ? { waitMs: opts.lockWaitMs } : {}) },
+        ),
+      opts,
+    );
+  } catch (e) {
+    if (isConnectionError(e)) throw e;
+    return { failed: asWorkbenchError(e) };
+  }
 }

@@ -2,10 +2,10 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { isWorkbenchError } from '../../src/core/errors.ts';
-import type { Journal } from '../../src/deploy/journal.ts';
+import { WorkbenchError, isWorkbenchError } from '../../src/core/errors.ts';
+import { loadLocalJournal, saveLocalJournal, type Journal } from '../../src/deploy/journal.ts';
 import { unloadRetry } from '../../src/deploy/modgraph.ts';
-import { repairInterrupted, rollback } from '../../src/deploy/rollback.ts';
+import { reachIfInterrupted, repairBeforeListing, repairInterrupted, rollback } from '../../src/deploy/rollback.ts';
 import { vboardBoard } from '../../src/target/providers/vboard.ts';
 import { FakeTarget, type FakeCall } from '../target/fakeTarget.ts';
 
@@ -164,5 +164,94 @@ describe('a repair that cannot unload a module', () => {
     );
     expect(cycles2).toBe(1);
     expect(err2.hint).toMatch(/the board was power-cycled at \S+ and the module still cannot be replaced/);
+  });
+});
+
+describe('the repair `workbench backups list` runs first', () => {
+  /** The journal a power loss at the start of the upload leaves (nothing replaced yet). */
+  const atUpload: Journal = { ...pending, phase: 'backup' };
+  const discardScript = 'rm -rf "$1"; for d in "$2"';
+
+  it('a board that does not answer yet (just switched on, loaded host): tried again until it answers, then the partial backup is discarded', async () => {
+    const st = { journal: JSON.stringify(atUpload) as string | undefined, down: 3 };
+    const logs: string[] = [];
+    const t = new FakeTarget('vboard', (argv) => {
+      if (st.down > 0) {
+        st.down--;
+        throw new WorkbenchError('E_UNREACHABLE', 'board vboard unreachable at 127.0.0.1:2222 after 3 attempt(s) over 20.0 s');
+      }
+      const k = step({ kind: 'exec', argv });
+      if (k === 'lock-acquire') return { stdout: 'acquired\n' };
+      if (k === 'read-journal') return { stdout: st.journal ?? '' };
+      if ((argv[2] ?? '').startsWith(discardScript)) st.journal = undefined;
+      return {};
+    });
+    await saveLocalJournal(atUpload); // this machine ran the deploy: it knows it was interrupted
+    const r = await repairBeforeListing(t, 'vboard', (m) => logs.push(m), { retryDelayMs: 0 });
+    expect(r).toEqual({});
+    expect(st.journal).toBeUndefined();
+    expect(await loadLocalJournal('vboard')).toBeUndefined();
+    expect(
+      logs.filter((l) => /^board vboard does not answer .* its deploy \S+ was interrupted \(phase backup\): trying again for up to 180 s/.test(l)),
+    ).toHaveLength(1);
+    expect(logs.join('\n')).toContain(`discarded the partial backup ${ID}`);
+  });
+
+  it('a board that never answers: E_UNREACHABLE once the wait is over (never a quiet success); without an interrupted operation known here, at once', async () => {
+    let calls = 0;
+    const t = new FakeTarget('vboard', () => {
+      calls++;
+      throw new WorkbenchError('E_UNREACHABLE', 'board vboard unreachable');
+    });
+    const err = await repairBeforeListing(t, 'vboard', () => undefined, { reachMs: 50, retryDelayMs: 10 }).catch((e) => e);
+    expect(isWorkbenchError(err, 'E_UNREACHABLE')).toBe(true);
+    expect(calls).toBe(1);
+    await saveLocalJournal(atUpload);
+    const err2 = await repairBeforeListing(t, 'vboard', () => undefined, { reachMs: 50, retryDelayMs: 10 }).catch((e) => e);
+    expect(isWorkbenchError(err2, 'E_UNREACHABLE')).toBe(true);
+    expect(calls).toBeGreaterThan(2);
+  });
+
+  it('deploy and rollback wait the same way for a board whose interrupted operation this machine knows of (first contact only)', async () => {
+    let down = 2;
+    const seen: string[] = [];
+    const t = new FakeTarget('vboard', (argv) => {
+      seen.push(argv.join(' '));
+      if (down-- > 0) throw new WorkbenchError('E_UNREACHABLE', 'board vboard unreachable');
+      return {};
+    });
+    await reachIfInterrupted(t, 'vboard', () => undefined, { retryDelayMs: 0 });
+    expect(seen).toEqual([]); // nothing interrupted known here: no round trip
+    await saveLocalJournal(atUpload);
+    const logs: string[] = [];
+    await reachIfInterrupted(t, 'vboard', (m) => logs.push(m), { retryDelayMs: 0 });
+    expect(seen).toEqual(['true', 'true', 'true']);
+    expect(logs).toHaveLength(1);
+  });
+
+  it('a repair that fails without a record on the board (the discard itself fails): returned as `failed`, not swallowed', async () => {
+    const t = new FakeTarget('vboard', (argv) => {
+      const k = step({ kind: 'exec', argv });
+      if (k === 'lock-acquire') return { stdout: 'acquired\n' };
+      if (k === 'read-journal') return { stdout: JSON.stringify(atUpload) };
+      if ((argv[2] ?? '').startsWith(discardScript)) return { exitCode: 1, stderr: 'rm: cannot remove: Read-only file system' };
+      return {};
+    });
+    const r = await repairBeforeListing(t, 'vboard', () => undefined, { retryDelayMs: 0 });
+    expect(r.pending).toBeUndefined();
+    expect(r.failed?.message).toContain('Read-only file system');
+  });
+
+  it('a module that cannot be unloaded: the failure is recorded on the board, so it is reported as pending (listing goes on), and not retried next time', async () => {
+    const st = { journal: JSON.stringify(pending), stuck: true };
+    const t = board(st);
+    const r = await repairBeforeListing(t, 'vboard', () => undefined, { retryDelayMs: 0 });
+    expect(r.failed).toBeUndefined();
+    expect(r.pending).toMatch(
+      new RegExp(`^deploy ${ID} is not repaired: its last repair \\(attempt 1, first failure \\S+\\) failed: .*visl could not be unloaded`),
+    );
+    const calls = t.calls.length;
+    expect((await repairBeforeListing(t, 'vboard', () => undefined)).pending).toContain('attempt 1');
+    expect(t.calls.slice(calls).map(step)).toEqual(['lock-acquire', 'read-journal', 'lock-release']);
   });
 });

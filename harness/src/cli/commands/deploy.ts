@@ -7,8 +7,7 @@ import { powerCycleFor } from '../../deploy/power.ts';
 import { buildSeries } from '../../kernel/stage.ts';
 import type { Board } from '../../target/boards.ts';
 import type { ModuleArtifact } from '../../deploy/types.ts';
-import { repairInterrupted, rollback } from '../../deploy/rollback.ts';
-import { withBoardLock } from '../../target/boardLock.ts';
+import { repairBeforeListing, rollback } from '../../deploy/rollback.ts';
 import { describeFinding } from '../../irq/kernelLog.ts';
 import { closeTargets } from '../../target/connect.ts';
 import { builtinProviders } from '../../target/providers/builtin.ts';
@@ -174,30 +173,15 @@ export function register(program: Command): void {
       const board = providers.getBoard(o.board);
       const target = providers.targetFor(board);
       try {
-        // A read-only command: it repairs a pending journal once, but never retries a repair that failed
-        // before (that is for `deploy`/`rollback`, which say what holds the board), and always lists.
-        let pending: string | undefined;
-        await withBoardLock(
-          target,
-          board.name,
-          async () => {
-            const r = await repairInterrupted(target, board.name, log, undefined, { unlessFailedBefore: true });
-            if (r.action === 'pending') {
-              pending = `deploy ${r.id} is not repaired: its last repair (attempt ${r.repair?.attempts}, ${r.repair?.powerCycledAt ? `after a power cycle at ${r.repair.powerCycledAt}` : `first failure ${r.repair?.firstFailedAt}`}) failed: ${r.repair?.lastError}`;
-            }
-          },
-          { log, what: 'backups list' },
-        ).catch((e) => {
-          pending = `repairing the interrupted deploy failed: ${(e as Error).message}`;
-        });
+        // It repairs an interrupted deploy/rollback first (waiting for a board that was just switched on), but never
+        // retries a repair that failed before (that is for `deploy`/`rollback`, which say what holds the board).
+        const { pending, failed } = await repairBeforeListing(target, board.name, log);
         if (pending) log(`warning: ${pending}; run \`workbench rollback --board ${board.name}\` once the cause is fixed`);
         const list = await listBackups(target);
         if (o.json) {
           out(JSON.stringify(list, null, 2));
-          return;
-        }
-        if (list.length === 0) out(`${board.name}: no backups`);
-        for (const b of list) {
+        } else if (list.length === 0) out(`${board.name}: no backups`);
+        for (const b of o.json ? [] : list) {
           const r = b.record;
           out(
             r
@@ -205,6 +189,8 @@ export function register(program: Command): void {
               : `${b.id}  partial     (no record: an interrupted deploy before it was repaired)`,
           );
         }
+        // Listed, but the interrupted operation is still on the board and nothing records why: not a success.
+        if (failed) throw failed;
       } finally {
         await closeTargets();
       }
