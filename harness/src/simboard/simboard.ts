@@ -1,18 +1,17 @@
-import { existsSync } from 'node:fs';
-import { mkdir, readFile, rm } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { acquireLock, writeFileAtomic } from '../core/cache.ts';
-import { WorkbenchError, isWorkbenchError } from '../core/errors.ts';
+import { WorkbenchError } from '../core/errors.ts';
 import { requireTools } from '../core/hostTools.ts';
 import { stateRoot } from '../core/paths.ts';
 import { ExecaRunner, type Runner } from '../core/runner.ts';
 import { SshTarget } from '../target/ssh.ts';
 import { chrootArgv } from '../toolbox/chrootExec.ts';
 import { startDaemonQemu, waitForGuestSsh, type BootWatch } from '../vboard/boot.ts';
-import { sshArgv, type VboardConnection } from '../vboard/connection.ts';
+import { boardConnectionFor, boardTargetFor, sshArgv, type VboardConnection } from '../vboard/connection.ts';
 import { ensureDisk, ensureIdentity, type DiskBoard } from '../vboard/disk.ts';
-import { isOurQemu, readJson, tailFile, vboardPaths, type RunState } from '../vboard/state.ts';
-import { stopBoardQemu, type VboardStatus } from '../vboard/vboard.ts';
+import { isOurQemu, readJson, vboardPaths, type RunState } from '../vboard/state.ts';
+import { checkBeforeBoot, qemuBoardStatus, stopBoardQemu, type QemuBoardKind, type VboardStatus } from '../vboard/vboard.ts';
 import { ensureSimboardImage, type SimboardImage } from './image.ts';
 import { ensureSimboardQemu, type SimboardQemu } from './qemuBuild.ts';
 
@@ -132,27 +131,11 @@ export function simboardQemuArgv(s: SimboardQemuSpec): string[] {
   });
 }
 
-function targetFor(port: number, connectTimeoutMs = 10_000): SshTarget {
-  const c = simboardConnectionFor(port);
-  return new SshTarget({
-    name: SIMBOARD_NAME,
-    host: c.host,
-    port: c.port,
-    user: c.user,
-    identityFile: c.identityFile,
-    knownHostsFile: c.knownHostsFile,
-    hostKeyAlias: c.hostKeyAlias,
-    trust: 'strict',
-    connectTimeoutMs,
-  });
-}
-
-function simboardConnectionFor(port: number): VboardConnection {
-  const p = paths();
-  return { host: '127.0.0.1', port, user: 'root', identityFile: p.identity, hostKeyAlias: SIMBOARD_NAME, knownHostsFile: p.knownHosts };
-}
+const targetFor = (port: number, connectTimeoutMs = 10_000): SshTarget => boardTargetFor(SIMBOARD_NAME, paths(), port, connectTimeoutMs);
+const simboardConnectionFor = (port: number): VboardConnection => boardConnectionFor(SIMBOARD_NAME, paths(), port);
 
 const watch = (): BootWatch => ({ files: paths(), targetFor, code: 'E_SIMBOARD_BOOT', what: 'simboard' });
+const simKind = (): QemuBoardKind => ({ what: SIMBOARD_NAME, files: paths(), targetFor });
 
 /** Status of the simboard (the vboard's shape; `accel` is always `tcg`). */
 export type SimboardStatus = VboardStatus & { qemuKey?: string };
@@ -189,23 +172,8 @@ export async function simboardUp(opts: SimboardUpOptions = {}): Promise<Simboard
   await mkdir(p.dir, { recursive: true });
   const release = await acquireLock(p.lock, log);
   try {
-    const st = await simboardStatus();
-    if (st.state === 'running' && opts.fresh) {
-      throw new WorkbenchError('E_SIMBOARD_RUNNING', `the simboard is running (QEMU PID ${st.pid}); --fresh would replace its disk under it`, {
-        hint: 'stop it first: `workbench simboard down`',
-      });
-    }
-    if (st.state === 'running') return { ...st, alreadyRunning: true };
-    if (st.state === 'unresponsive') {
-      throw new WorkbenchError('E_SIMBOARD_UNRESPONSIVE', `the simboard (QEMU PID ${st.pid}) runs but SSH does not answer: ${st.detail ?? ''}`, {
-        hint: 'stop it with `workbench simboard down`, then `workbench simboard up`',
-      });
-    }
-    if (st.state === 'stale') {
-      log?.(`previous simboard record is stale (${st.detail}); cleaning it up`);
-      await rm(p.runFile, { force: true });
-      await rm(p.pidFile, { force: true });
-    }
+    const running = await checkBeforeBoot(simKind(), await simboardStatus(), { flag: Boolean(opts.fresh), option: '--fresh' }, log);
+    if (running) return running;
     // Cold: the QEMU build and the arm64 rootfs are independent; both must settle.
     const [q, i] = await Promise.allSettled([ensureSimboardQemu({ runner, log }), ensureSimboardImage({ runner, log })]);
     if (q.status === 'rejected') throw q.reason;
@@ -264,33 +232,10 @@ export async function simboardUp(opts: SimboardUpOptions = {}): Promise<Simboard
   }
 }
 
-/** The simboard's state without changing anything (`stopped`, `running`, `stale`, `unresponsive`). */
+/** The simboard's state without changing anything (`stopped`, `running`, `stale`, `unresponsive`). @throws WorkbenchError E_HOSTKEY_CHANGED. */
 export async function simboardStatus(): Promise<SimboardStatus> {
-  const p = paths();
-  const run = readJson<RunState & { qemuKey?: string }>(p.runFile);
-  if (!run) {
-    if (existsSync(p.pidFile)) {
-      const pid = Number((await readFile(p.pidFile, 'utf8').catch(() => '')).trim());
-      if (isOurQemu(pid, p.pidFile)) return { state: 'unresponsive', pid, detail: `QEMU PID ${pid} runs but ${p.runFile} is missing` };
-      return { state: 'stale', detail: `PID file ${p.pidFile} left behind (PID ${pid || '?'} is not our QEMU)` };
-    }
-    return { state: 'stopped' };
-  }
-  const base = { pid: run.pid, port: run.port, kernelRelease: run.kernelRelease, imageKey: run.imageKey, accel: run.accel, qemuKey: run.qemuKey };
-  if (!isOurQemu(run.pid, p.pidFile)) {
-    const t = tailFile(p.serialLog, 5);
-    return { ...base, state: 'stale', detail: `QEMU PID ${run.pid} is gone or is another process${t ? `; last serial lines:\n${t}` : ''}` };
-  }
-  const t = targetFor(run.port, 5_000);
-  try {
-    await t.exec(['true'], { timeoutMs: 10_000 });
-    return { ...base, state: 'running' };
-  } catch (e) {
-    if (isWorkbenchError(e, 'E_HOSTKEY_CHANGED')) throw e;
-    return { ...base, state: 'unresponsive', detail: (e as Error).message };
-  } finally {
-    await t.close();
-  }
+  const { run, ...st } = await qemuBoardStatus<RunState & { qemuKey?: string }>(simKind());
+  return run?.qemuKey ? { ...st, qemuKey: run.qemuKey } : st;
 }
 
 /** Stops the simboard (guest power-off over SSH, then SIGTERM/SIGKILL to our QEMU PID only). */

@@ -46,22 +46,19 @@ export function sshArgv(c: VboardConnection, extra: string[] = []): string[] {
 /** The vboard's state files (read at call time, so WORKBENCH_STATE_DIR can change). */
 export const paths = () => vboardPaths();
 
-export function connectionFor(port: number): VboardConnection {
-  const p = paths();
-  return {
-    host: '127.0.0.1',
-    port,
-    user: 'root',
-    identityFile: p.identity,
-    hostKeyAlias: VBOARD_NAME,
-    knownHostsFile: p.knownHosts,
-  };
+/** The files a board's SSH connection needs (see vboardPaths). */
+export type BoardSshFiles = Pick<ReturnType<typeof vboardPaths>, 'identity' | 'knownHosts'>;
+
+/** How to reach a QEMU board (`name` is also its host-key alias) forwarded to 127.0.0.1:`port`, as root with the board's own key. */
+export function boardConnectionFor(name: string, p: BoardSshFiles, port: number): VboardConnection {
+  return { host: '127.0.0.1', port, user: 'root', identityFile: p.identity, hostKeyAlias: name, knownHostsFile: p.knownHosts };
 }
 
-export function targetFor(port: number, connectTimeoutMs = 10_000): SshTarget {
-  const c = connectionFor(port);
+/** An SshTarget (strict host key) to a QEMU board forwarded to 127.0.0.1:`port`. */
+export function boardTargetFor(name: string, p: BoardSshFiles, port: number, connectTimeoutMs = 10_000): SshTarget {
+  const c = boardConnectionFor(name, p, port);
   return new SshTarget({
-    name: VBOARD_NAME,
+    name,
     host: c.host,
     port: c.port,
     user: c.user,
@@ -71,4 +68,12 @@ export function targetFor(port: number, connectTimeoutMs = 10_000): SshTarget {
     trust: 'strict',
     connectTimeoutMs,
   });
+}
+
+export function connectionFor(port: number): VboardConnection {
+  return boardConnectionFor(VBOARD_NAME, paths(), port);
+}
+
+export function targetFor(port: number, connectTimeoutMs = 10_000): SshTarget {
+  return boardTargetFor(VBOARD_NAME, paths(), port, connectTimeoutMs);
 }

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { copyFile, mkdir, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -170,29 +171,18 @@ export async function ensureVboardImage(
       if (mods.status === 'rejected') throw mods.reason;
       if (mods.value.key !== modulesKey) throw new WorkbenchError('E_INTERNAL', `module key ${mods.value.key} differs from the expected ${modulesKey}`);
       await installModules(runner, rootfs, rel, mods.value);
-      await copyFile(join(rootfs, 'usr/lib/modules', rel, 'vmlinuz'), join(tmp, 'vmlinuz'));
-      const hostKey = (await readFile(join(rootfs, 'etc/ssh/ssh_host_ed25519_key.pub'), 'utf8')).trim().split(/\s+/).slice(0, 2).join(' ');
-      await writeFile(join(tmp, 'ssh_host_ed25519_key.pub'), hostKey + '\n');
-      opts.log?.('building the initramfs');
-      await buildInitramfs(runner, rootfs, rel, tmp);
-      opts.log?.(`building the ${IMAGE_SIZE} ext4 root disk`);
-      await runner.run(
-        [
-          'mkfs.ext4',
-          '-q',
-          '-F',
-          '-L',
-          'vboard-root',
-          '-E',
-          'root_owner=0:0,lazy_itable_init=0,lazy_journal_init=0',
-          '-d',
-          rootfs,
-          join(tmp, 'rootfs.ext4'),
-          IMAGE_SIZE,
-        ],
-        { timeoutMs: 10 * 60_000 },
-      );
-      await rm(rootfs, { recursive: true, force: true });
+      const busybox = which('busybox');
+      if (!busybox) throw new WorkbenchError('E_TOOL_MISSING', 'busybox (package busybox-static) is missing');
+      const hostKey = await packGuestImage(runner, {
+        rootfs,
+        out: tmp,
+        kernelRelease: rel,
+        busybox,
+        modules: INITRAMFS_MODULES,
+        label: 'vboard-root',
+        size: IMAGE_SIZE,
+        log: opts.log,
+      });
       return {
         files: ['vmlinuz', 'initrd.cpio', 'rootfs.ext4', 'ssh_host_ed25519_key.pub'],
         extra: { kernelRelease: rel, hostKey, vermagic: mods.value.vermagic },
@@ -280,11 +270,45 @@ async function installModules(runner: Runner, rootfs: string, rel: string, mods:
   await runner.run(['chroot', rootfs, 'depmod', '-a', rel]);
 }
 
-/** Builds `<out>/initrd.cpio` (newc, uncompressed): static busybox, the root-disk modules (decompressed), our init. */
-async function buildInitramfs(runner: Runner, rootfs: string, rel: string, out: string): Promise<void> {
-  const busybox = which('busybox');
-  if (!busybox) throw new WorkbenchError('E_TOOL_MISSING', 'busybox (package busybox-static) is missing');
-  await buildGuestInitramfs(runner, { rootfs, kernelRelease: rel, out, busybox, modules: INITRAMFS_MODULES });
+/**
+ * Turns a board's root filesystem into its image files in `out`: `vmlinuz`
+ * (from /usr/lib/modules/<rel>/), `ssh_host_ed25519_key.pub`, `initrd.cpio`
+ * ({@link buildGuestInitramfs}) and `rootfs.ext4` (`mkfs.ext4 -d`, sparse,
+ * `size`); the rootfs directory is removed afterwards.
+ * @returns the host key (`ssh-ed25519 AAAA...`) read from our own rootfs.
+ * @throws WorkbenchError E_VBOARD_IMAGE when the kernel Image or a module is missing.
+ */
+export async function packGuestImage(
+  runner: Runner,
+  o: {
+    rootfs: string;
+    out: string;
+    kernelRelease: string;
+    busybox: string;
+    modules: readonly string[];
+    label: string;
+    size: string;
+    log?: (s: string) => void;
+  },
+): Promise<string> {
+  const { rootfs, out } = o;
+  const modDir = join(rootfs, 'usr/lib/modules', o.kernelRelease);
+  if (!existsSync(join(modDir, 'vmlinuz')))
+    throw new WorkbenchError('E_VBOARD_IMAGE', `the ${o.label} rootfs has no ${modDir}/vmlinuz`, {
+      hint: `Debian changed linux-binary-${o.kernelRelease}'s layout; report it`,
+    });
+  await copyFile(join(modDir, 'vmlinuz'), join(out, 'vmlinuz'));
+  const hostKey = (await readFile(join(rootfs, 'etc/ssh/ssh_host_ed25519_key.pub'), 'utf8')).trim().split(/\s+/).slice(0, 2).join(' ');
+  await writeFile(join(out, 'ssh_host_ed25519_key.pub'), hostKey + '\n');
+  o.log?.('building the initramfs');
+  await buildGuestInitramfs(runner, { rootfs, kernelRelease: o.kernelRelease, out, busybox: o.busybox, modules: o.modules });
+  o.log?.(`building the ${o.size} ext4 root disk`);
+  await runner.run(
+    ['mkfs.ext4', '-q', '-F', '-L', o.label, '-E', 'root_owner=0:0,lazy_itable_init=0,lazy_journal_init=0', '-d', rootfs, join(out, 'rootfs.ext4'), o.size],
+    { timeoutMs: 10 * 60_000 },
+  );
+  await rm(rootfs, { recursive: true, force: true });
+  return hostKey;
 }
 
 /**

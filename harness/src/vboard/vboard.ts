@@ -74,22 +74,8 @@ export async function vboardUp(opts: VboardUpOptions = {}): Promise<VboardStatus
   await mkdir(p.dir, { recursive: true });
   const release = await acquireLock(p.lock, log);
   try {
-    const st = await vboardStatus();
-    if (st.state === 'running' && (opts.fresh || opts.rebuild)) {
-      throw new WorkbenchError('E_VBOARD_RUNNING', `the vboard is running (QEMU PID ${st.pid}); --fresh/--rebuild would replace its disk under it`, {
-        hint: 'stop it first: `workbench vboard down`, then `workbench vboard up --fresh` (or --rebuild)',
-      });
-    }
-    if (st.state === 'running') return { ...st, alreadyRunning: true };
-    if (st.state === 'unresponsive') {
-      throw new WorkbenchError('E_VBOARD_UNRESPONSIVE', `the vboard (QEMU PID ${st.pid}, port ${st.port}) runs but SSH does not answer: ${st.detail ?? ''}`, {
-        hint: 'stop it with `workbench vboard down` (see `workbench vboard logs`), then `workbench vboard up`',
-      });
-    }
-    if (st.state === 'stale') {
-      log?.(`previous vboard record is stale (${st.detail}); cleaning it up`);
-      await cleanupRunFiles();
-    }
+    const running = await checkBeforeBoot(vboardKind(), await vboardStatus(), { flag: Boolean(opts.fresh || opts.rebuild), option: '--fresh/--rebuild' }, log);
+    if (running) return running;
     const img = await ensureVboardImage({ runner, log, force: Boolean(opts.rebuild) });
     const pub = await ensureIdentity(runner);
     await ensureDisk(runner, img, Boolean(opts.fresh || opts.rebuild), log);
@@ -146,14 +132,26 @@ async function cleanupRunFiles(): Promise<void> {
   await rm(p.pidFile, { force: true });
 }
 
+/** A QEMU board kind as {@link qemuBoardStatus} and {@link checkBeforeBoot} see it (the vboard, the simboard). */
+export interface QemuBoardKind {
+  /** `vboard`, `simboard`: in messages, hints (`workbench <what> down`) and error codes (`E_<WHAT>_RUNNING`). */
+  what: string;
+  files: Pick<ReturnType<typeof paths>, 'runFile' | 'pidFile' | 'serialLog'>;
+  /** An SshTarget (strict host key) for the forwarded port. */
+  targetFor: (port: number, connectTimeoutMs: number) => SshTarget;
+  /** Runs before the SSH check of a live QEMU (the vboard re-records a deleted host-key entry). */
+  beforeSsh?: () => void;
+}
+
 /**
- * Reports the board's state without changing anything: stale PID files and
- * dead guests are detected (`stale`), a live QEMU whose SSH does not answer
- * within 5 s is `unresponsive`.
+ * A QEMU board's state without changing anything: stale PID files and dead
+ * guests are `stale`, a live QEMU whose SSH does not answer within 15 s is
+ * `unresponsive`. Also returns the run record, when there is one.
+ * @throws WorkbenchError E_HOSTKEY_CHANGED.
  */
-export async function vboardStatus(): Promise<VboardStatus> {
-  const p = paths();
-  const run = readJson<RunState>(p.runFile);
+export async function qemuBoardStatus<R extends RunState = RunState>(k: QemuBoardKind): Promise<VboardStatus & { run?: R }> {
+  const p = k.files;
+  const run = readJson<R>(p.runFile);
   if (!run) {
     if (existsSync(p.pidFile)) {
       const pid = Number((await readFile(p.pidFile, 'utf8').catch(() => '')).trim());
@@ -162,7 +160,7 @@ export async function vboardStatus(): Promise<VboardStatus> {
     }
     return { state: 'stopped' };
   }
-  const base = { pid: run.pid, port: run.port, kernelRelease: run.kernelRelease, imageKey: run.imageKey, accel: run.accel };
+  const base = { pid: run.pid, port: run.port, kernelRelease: run.kernelRelease, imageKey: run.imageKey, accel: run.accel, run };
   if (!isOurQemu(run.pid, p.pidFile)) {
     const tailText = tailFile(p.serialLog, 5);
     return {
@@ -171,10 +169,10 @@ export async function vboardStatus(): Promise<VboardStatus> {
       detail: `QEMU PID ${run.pid} is gone or is another process (guest died or the host restarted)${tailText ? `; last serial lines:\n${tailText}` : ''}`,
     };
   }
-  ensureRecordedHostKey();
+  k.beforeSsh?.();
   // 15 s: a loaded host slows a TCG guest's SSH handshake to several seconds;
   // a guest that does not answer in that time is called unresponsive.
-  const t = targetFor(run.port, 15_000);
+  const t = k.targetFor(run.port, 15_000);
   try {
     await t.exec(['true'], { timeoutMs: 15_000 });
     return { ...base, state: 'running' };
@@ -184,6 +182,51 @@ export async function vboardStatus(): Promise<VboardStatus> {
   } finally {
     await t.close();
   }
+}
+
+/**
+ * What `up` does before it boots: a running board is returned as is (refused
+ * when `fresh` would replace its disk), an unresponsive one is refused, a
+ * stale record is cleaned up (and said in the log).
+ * @returns the running board's status (`alreadyRunning`), or undefined when the caller boots.
+ * @throws WorkbenchError E_<WHAT>_RUNNING, E_<WHAT>_UNRESPONSIVE, E_HOSTKEY_CHANGED.
+ */
+export async function checkBeforeBoot<S extends VboardStatus>(
+  k: QemuBoardKind,
+  st: S,
+  fresh: { flag: boolean; option: string },
+  log?: (s: string) => void,
+): Promise<S | undefined> {
+  const W = k.what.toUpperCase();
+  if (st.state === 'running' && fresh.flag) {
+    throw new WorkbenchError(`E_${W}_RUNNING`, `the ${k.what} is running (QEMU PID ${st.pid}); ${fresh.option} would replace its disk under it`, {
+      hint: `stop it first: \`workbench ${k.what} down\`, then \`workbench ${k.what} up ${fresh.option.split('/')[0]}\``,
+    });
+  }
+  if (st.state === 'running') return { ...st, alreadyRunning: true };
+  if (st.state === 'unresponsive') {
+    throw new WorkbenchError(`E_${W}_UNRESPONSIVE`, `the ${k.what} (QEMU PID ${st.pid}, port ${st.port}) runs but SSH does not answer: ${st.detail ?? ''}`, {
+      hint: `stop it with \`workbench ${k.what} down\` (see \`workbench ${k.what} logs\`), then \`workbench ${k.what} up\``,
+    });
+  }
+  if (st.state === 'stale') {
+    log?.(`previous ${k.what} record is stale (${st.detail}); cleaning it up`);
+    await rm(k.files.runFile, { force: true });
+    await rm(k.files.pidFile, { force: true });
+  }
+  return undefined;
+}
+
+const vboardKind = (): QemuBoardKind => ({ what: 'vboard', files: paths(), targetFor: (port, ms) => targetFor(port, ms), beforeSsh: ensureRecordedHostKey });
+
+/**
+ * Reports the board's state without changing anything: stale PID files and
+ * dead guests are detected (`stale`), a live QEMU whose SSH does not answer
+ * within 15 s is `unresponsive`.
+ */
+export async function vboardStatus(): Promise<VboardStatus> {
+  const { run: _run, ...st } = await qemuBoardStatus(vboardKind());
+  return st;
 }
 
 /**

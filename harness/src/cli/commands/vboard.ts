@@ -4,7 +4,8 @@ import { WorkbenchError } from '../../core/errors.ts';
 import { ExecaRunner } from '../../core/runner.ts';
 import { requireTools } from '../../core/hostTools.ts';
 import { vboardPaths } from '../../vboard/state.ts';
-import { sshArgv, vboardConnection, vboardDown, vboardStatus, vboardTarget, vboardUp, type VboardStatus } from '../../vboard/vboard.ts';
+import type { SshTarget } from '../../target/ssh.ts';
+import { sshArgv, vboardConnection, vboardDown, vboardStatus, vboardTarget, vboardUp, type VboardConnection, type VboardStatus } from '../../vboard/vboard.ts';
 
 const log = (s: string) => process.stderr.write(`[vboard] ${s}\n`);
 
@@ -44,28 +45,60 @@ export function register(program: Command): void {
       }
     });
 
-  vb.command('down')
+  registerQemuBoardCommands(vb, {
+    what: 'vboard',
+    describe,
+    down: () => vboardDown({ log }),
+    status: vboardStatus,
+    statusHelp: 'is the vboard running? detects stale PID files and dead or unresponsive guests (exit 0 only when running)',
+    connection: vboardConnection,
+    target: vboardTarget,
+    serialLogs: () => vboardPaths(),
+  });
+}
+
+/** The commands every QEMU board kind has, and what they need of it. */
+export interface QemuBoardCommands<S extends VboardStatus> {
+  /** `vboard`, `simboard`. */
+  what: string;
+  describe: (s: S) => string;
+  down: () => Promise<S>;
+  status: () => Promise<S>;
+  statusHelp: string;
+  connection: () => VboardConnection;
+  target: () => Promise<SshTarget>;
+  serialLogs: () => { serialLog: string; serialLogPrev: string };
+}
+
+/**
+ * Registers `down`, `status`, `ssh`, `exec` and `logs` of a QEMU board kind
+ * (the vboard's and the simboard's are the same commands on their own state).
+ */
+export function registerQemuBoardCommands<S extends VboardStatus>(group: Command, b: QemuBoardCommands<S>): void {
+  group
+    .command('down')
     .description('power the guest off cleanly, then stop only our QEMU process')
     .action(async () => {
-      const s = await vboardDown({ log });
-      process.stdout.write(describe(s) + '\n');
+      process.stdout.write(b.describe(await b.down()) + '\n');
     });
 
-  vb.command('status')
-    .description('is the vboard running? detects stale PID files and dead or unresponsive guests (exit 0 only when running)')
+  group
+    .command('status')
+    .description(b.statusHelp)
     .option('--json', 'print JSON')
     .action(async (o: { json?: boolean }) => {
-      const s = await vboardStatus();
-      process.stdout.write((o.json ? JSON.stringify(s) : describe(s)) + '\n');
+      const s = await b.status();
+      process.stdout.write((o.json ? JSON.stringify(s) : b.describe(s)) + '\n');
       process.exitCode = s.state === 'running' ? 0 : s.state === 'stopped' ? 3 : 2;
     });
 
-  vb.command('ssh')
-    .description('open an interactive ssh session to the vboard (strict host key, workbench known_hosts)')
+  group
+    .command('ssh')
+    .description(`open an interactive ssh session to the ${b.what} (strict host key, workbench known_hosts)`)
     .argument('[args...]', 'extra arguments for ssh (e.g. a command)')
     .allowUnknownOption()
     .action(async (args: string[]) => {
-      const c = vboardConnection();
+      const c = b.connection();
       requireTools(['ssh']);
       // The one process not run through a Runner: an interactive session needs the terminal (stdio inherit).
       const { execa } = await import('execa');
@@ -73,12 +106,13 @@ export function register(program: Command): void {
       process.exitCode = typeof r.exitCode === 'number' ? r.exitCode : 2;
     });
 
-  vb.command('exec')
-    .description("run a command on the vboard over SSH: workbench vboard exec -- CMD ARGS... (exit code is the command's)")
+  group
+    .command('exec')
+    .description(`run a command on the ${b.what} over SSH: workbench ${b.what} exec -- CMD ARGS... (exit code is the command's)`)
     .argument('<cmd...>', 'command and arguments (each quoted for the remote shell)')
     .option('--timeout <s>', 'kill the command after this many seconds')
     .action(async (cmd: string[], o: { timeout?: string }) => {
-      const t = await vboardTarget();
+      const t = await b.target();
       try {
         const r = await t.exec(cmd, {
           allowFailure: true,
@@ -92,16 +126,17 @@ export function register(program: Command): void {
       }
     });
 
-  vb.command('logs')
+  group
+    .command('logs')
     .description('show the guest serial console log (kernel messages, init)')
     .option('-n, --lines <n>', 'only the last n lines')
     .option('--previous', 'the log of the previous boot')
     .option('-f, --follow', 'keep printing new lines (Ctrl-C to stop)')
     .action(async (o: { lines?: string; previous?: boolean; follow?: boolean }) => {
-      const p = vboardPaths();
+      const p = b.serialLogs();
       const file = o.previous ? p.serialLogPrev : p.serialLog;
       if (!existsSync(file)) {
-        throw new WorkbenchError('E_NO_LOG', `no serial log at ${file}`, { hint: 'start the board with `workbench vboard up`' });
+        throw new WorkbenchError('E_NO_LOG', `no serial log at ${file}`, { hint: `start the board with \`workbench ${b.what} up\`` });
       }
       if (o.follow) {
         await new ExecaRunner().run(['tail', '-n', o.lines ?? '50', '-F', file], { onStdout: (s) => process.stdout.write(s), allowFailure: true });
