@@ -62,12 +62,6 @@ const LAYERS = {
   cli: [...STAGES, 'registers', 'pipeline', 'farm'],
 };
 
-/**
- * Imports that break the layering today, each to be removed by the work that
- * owns it (file → folders it may still import). Keep this list shrinking.
- */
-const PENDING = {};
-
 const folders = Object.keys(LAYERS);
 for (const d of readdirSync(SRC)) {
   if (statSync(join(SRC, d)).isDirectory() && !(d in LAYERS)) throw new Error(`eslint.config.js: folder ${SRC}/${d} is not placed in LAYERS`);
@@ -92,9 +86,9 @@ function filesOf(folder) {
   return [`${SRC}/${folder}/*.{ts,tsx}`, `${SRC}/${folder}/!(${nested.join('|')})/**/*.{ts,tsx}`];
 }
 
-/** no-restricted-paths zones for the files of `folder`, allowing `extra` folders too. */
-function zonesFor(folder, extra = []) {
-  const allowed = new Set([folder, ...LAYERS[folder], ...extra]);
+/** no-restricted-paths zones for the files of `folder`. */
+function zonesFor(folder) {
+  const allowed = new Set([folder, ...LAYERS[folder]]);
   const zones = [];
   for (const g of folders) {
     if (allowed.has(g) || folder.startsWith(`${g}/`) || g.startsWith(`${folder}/`)) continue;
@@ -107,7 +101,7 @@ function zonesFor(folder, extra = []) {
   // A sibling's sub-folders are its internals: import the files at its top level.
   for (const g of folders) {
     // a folder whose LAYERS entry names a sub-folder of g (target/providers) may import g's sub-folders
-    if (g === folder || g.includes('/') || folder.startsWith(`${g}/`) || extra.includes(`${g}/*`) || [...allowed].some((a) => a.startsWith(`${g}/`))) continue;
+    if (g === folder || g.includes('/') || folder.startsWith(`${g}/`) || [...allowed].some((a) => a.startsWith(`${g}/`))) continue;
     zones.push({
       target: filesOf(folder),
       from: `${SRC}/${g}/*/**`,
@@ -118,20 +112,9 @@ function zonesFor(folder, extra = []) {
   return zones;
 }
 
-function folderOf(file) {
-  return folders.filter((f) => file.startsWith(`${f}/`)).sort((a, b) => b.length - a.length)[0];
-}
-
 const layerBlocks = folders.map((folder) => ({
   files: filesOf(folder),
-  ignores: Object.keys(PENDING)
-    .filter((f) => folderOf(f) === folder)
-    .map((f) => `${SRC}/${f}`),
   rules: { 'import-x/no-restricted-paths': ['error', { zones: zonesFor(folder) }] },
-}));
-const pendingBlocks = Object.entries(PENDING).map(([file, extra]) => ({
-  files: [`${SRC}/${file}`],
-  rules: { 'import-x/no-restricted-paths': ['error', { zones: zonesFor(folderOf(file), extra) }] },
 }));
 
 export default tseslint.config(
@@ -167,5 +150,4 @@ export default tseslint.config(
     rules: { '@typescript-eslint/no-explicit-any': 'off' },
   },
   ...layerBlocks,
-  ...pendingBlocks,
 );

@@ -79,7 +79,7 @@ try {
   figures['vboard build, unchanged tree (CLI)'] =
     `${(same.ms / 1000).toFixed(2)} s wall incl. node/tsx start-up (cached=${same.result.cached}; make step ${same.result.durationMs} ms)`;
   const t0 = performance.now();
-  const inproc = await buildSeries({ target: 'vboard', series });
+  const inproc = await buildSeries({ target: 'amd64', series });
   figures['vboard build, unchanged tree (in-process: toolbox check, base, series, apply check, build)'] =
     `${((performance.now() - t0) / 1000).toFixed(2)} s (cached=${inproc.cached})`;
   const st = performance.now();

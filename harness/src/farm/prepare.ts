@@ -97,7 +97,7 @@ export async function prepareBundle(o: PrepareOptions): Promise<{ bundle: Bundle
       });
     kernelRelease = rels[0]!;
   } else {
-    const target = o.profile === 'farm-rk3588' ? 'arm64' : 'vboard';
+    const target = o.profile === 'farm-rk3588' ? 'arm64' : 'amd64';
     o.log(`building the series for ${target}`);
     const r = await buildSeries({ target, log: o.log });
     if (!r.ok)

@@ -20,8 +20,13 @@ import { tail } from '../core/text.ts';
 /** Bumped when the build recipe changes (invalidates recorded results). */
 export const BUILD_FORMAT = 1;
 
-/** Where modules are built for. */
-export type BuildTarget = 'vboard' | 'arm64';
+/**
+ * The Debian kernel the modules are built for, named by the board's
+ * architecture (Board.arch): `amd64` = the toolbox's amd64 headers (the
+ * kernel the vboard runs), `arm64` = Debian's arm64 kernel, cross-built
+ * (RK3588 boards, the simboard).
+ */
+export type BuildTarget = 'amd64' | 'arm64';
 
 /** Outcome of one module build (the BuildResult of ARCHITECTURE.md). */
 export interface BuildResult {
@@ -87,7 +92,7 @@ interface Recorded {
  * tree as `applied` left it, in the toolbox, in a persistent locked build
  * directory `<cache>/kernel-build/<target>-<kernel key>-<base key>/`.
  *
- * - vboard: out-of-tree `M=` build against the toolbox's amd64 headers.
+ * - amd64: out-of-tree `M=` build against the toolbox's amd64 headers (the vboard's kernel).
  * - arm64: Debian's arm64 config + fragments, `modules_prepare` once, then
  *   `M=` against that O= tree, cross-compiled with aarch64-linux-gnu-gcc-16.
  *
@@ -137,7 +142,7 @@ export async function buildApplied(tb: Toolbox, wt: WorkTree, applied: AppliedSe
     let plan: ModuleDirPlan;
     let makeArgv: string[];
     let prepKey = '';
-    if (opts.target === 'vboard') {
+    if (opts.target === 'amd64') {
       const cfg = parseKconfig(await readFile(tb.hostPath(`${tb.headersDir}/.config`), 'utf8').catch(() => ''));
       const lacking = REQUIRED_SYMBOLS.filter((s) => cfg[s] !== 'y' && cfg[s] !== 'm');
       if (lacking.length) {
@@ -222,7 +227,7 @@ export async function buildApplied(tb: Toolbox, wt: WorkTree, applied: AppliedSe
     await recorded;
     if (r.timedOut) await repairInterruptedMake(home, modHost, keep, opts.log);
     await clearMakeGroup(home);
-    const kernelDirs = opts.target === 'vboard' ? [tb.headersDir, tb.headersDir.replace(/-[^-+]+$/, '-common')] : [MOUNT_SRC, MOUNT_OUT];
+    const kernelDirs = opts.target === 'amd64' ? [tb.headersDir, tb.headersDir.replace(/-[^-+]+$/, '-common')] : [MOUNT_SRC, MOUNT_OUT];
     const diagnostics = parseBuildOutput(`${r.stdout}\n${r.stderr}`, pathMapper(plan, MOUNT_MOD, kernelDirs));
     await attributeToPatches(wt, applied, diagnostics);
     if (r.exitCode !== 0 && /No space left on device|Disk quota exceeded/.test(`${r.stdout}\n${r.stderr}`)) {

@@ -94,7 +94,7 @@ export async function runChecks(opts: StageOptions): Promise<CheckResult> {
     }
     opts.log?.('sparse (C=1) + W=1 build of the rkvdec folder (full rebuild in the check build directory)');
     const build = await buildApplied(tb, wt, applied, {
-      target: 'vboard',
+      target: 'amd64',
       variant: 'check',
       clean: true,
       makeVars: ['C=1', 'W=1'],

@@ -21,8 +21,6 @@ import type { Diagnostic as KernelDiagnostic } from '../kernel/diagnostics.ts';
 import type { Diagnostic } from '../model/record.ts';
 import type { Arch } from '../target/boards.ts';
 
-/** kernel/build.ts build target per board architecture. */
-const BUILD_TARGETS: Record<Arch, BuildTarget> = { amd64: 'vboard', arm64: 'arm64' };
 
 /**
  * Applies patches/ to the base tree and builds the modules for a board of
@@ -32,7 +30,8 @@ const BUILD_TARGETS: Record<Arch, BuildTarget> = { amd64: 'vboard', arm64: 'arm6
  *   when the series does not compile; the kernel stage's own errors otherwise.
  */
 export async function buildStage(ctx: StageContext, arch: Arch): Promise<BuildOutcome> {
-  const target = BUILD_TARGETS[arch];
+  // The board profile's architecture names the kernel the modules are built for.
+  const target: BuildTarget = arch;
   return withStage({ manifest: DEFAULT_MANIFEST, log: (m) => ctx.log(m) }, async ({ tb, base, series, wt }) => {
     if (ctx.signal.aborted) throw new WorkbenchError('E_ABORTED', 'interrupted');
     for (const c of base.commands) ctx.command(c);

@@ -86,7 +86,7 @@ async function reconnect(): Promise<SshTarget> {
 beforeAll(async () => {
   t = new SshTarget(await testSshOptions());
   board = vboardBoard();
-  const b = await buildSeries({ target: 'vboard', log: (m) => process.stderr.write(`[build] ${m}\n`) });
+  const b = await buildSeries({ target: 'amd64', log: (m) => process.stderr.write(`[build] ${m}\n`) });
   expect(b.ok).toBe(true);
   build = b.modules.map((m) => ({ name: m.name, path: m.path, vermagic: m.vermagic, sha256: m.sha256 }));
   ({ visl, m2m } = await vislBuild());

@@ -27,7 +27,7 @@ async function workbench(args: string[]) {
 describe.runIf(isRoot)('kernel stage (real toolbox)', () => {
   it('builds rkvdec + the missing v4l2 helpers for the vboard kernel; an unchanged tree is a cache hit', async () => {
     const tb = await ensureToolbox();
-    const r = await buildSeries({ target: 'vboard', series: join(FX, 'series-good') });
+    const r = await buildSeries({ target: 'amd64', series: join(FX, 'series-good') });
     expect(r.diagnostics.filter((d) => d.severity === 'error')).toEqual([]);
     expect(r.ok).toBe(true);
     expect(r.modules.map((m) => m.name).sort()).toEqual(['rockchip-vdec', 'v4l2-h264', 'v4l2-mem2mem', 'v4l2-vp9']);
@@ -39,7 +39,7 @@ describe.runIf(isRoot)('kernel stage (real toolbox)', () => {
     const vdec = r.modules.find((m) => m.name === 'rockchip-vdec')!;
     expect(vdec.depends).toEqual(expect.arrayContaining(['v4l2-mem2mem', 'v4l2-vp9', 'v4l2-h264', 'videodev']));
     // the series really is in the build: the fixture's define is in the built tree
-    const again = await buildSeries({ target: 'vboard', series: join(FX, 'series-good') });
+    const again = await buildSeries({ target: 'amd64', series: join(FX, 'series-good') });
     expect(again.cached).toBe(true);
     expect(again.modules.map((m) => m.sha256)).toEqual(r.modules.map((m) => m.sha256));
   });
@@ -66,7 +66,7 @@ describe.runIf(isRoot)('kernel stage (real toolbox)', () => {
   });
 
   it('a compile error is parsed to the right file and line and blamed on its patch; --bisect names that patch', async () => {
-    const r = await buildSeries({ target: 'vboard', series: join(FX, 'series-cerr') });
+    const r = await buildSeries({ target: 'amd64', series: join(FX, 'series-cerr') });
     expect(r.ok).toBe(false);
     expect(r.modules).toEqual([]);
     const err = r.diagnostics.find((d) => d.severity === 'error')!;
@@ -74,7 +74,7 @@ describe.runIf(isRoot)('kernel stage (real toolbox)', () => {
     expect(err.message).toContain("'rkvdec_vp9_wb_undeclared' undeclared");
     expect(err.patch).toContain('break the build on purpose');
 
-    const b = await bisectSeries({ target: 'vboard', series: join(FX, 'series-bisect') });
+    const b = await bisectSeries({ target: 'amd64', series: join(FX, 'series-bisect') });
     expect(b.steps.map((s) => s.result.ok)).toEqual([true, true, false]);
     expect(b.firstBad).not.toBe('base');
     expect(b.firstBad && b.firstBad !== 'base' ? b.firstBad.subject : '').toBe('media: rkvdec: vp9: break the build on purpose');

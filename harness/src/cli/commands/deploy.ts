@@ -63,21 +63,14 @@ function parseParams(list: string[]): Record<string, string[]> {
 }
 
 /**
- * The kernel build a board runs: the vboard's amd64 Debian kernel, or the
- * arm64 Debian kernel of real (RK3588) boards.
- */
-export function buildTargetOf(board: Board): 'vboard' | 'arm64' {
-  return board.arch === 'amd64' ? 'vboard' : 'arm64';
-}
-
-/**
  * The current build of the series for `board` (built first when the series
  * or the base changed; unchanged builds come from the build cache), as
- * `workbench build --for vboard|arm64` would build it.
+ * `workbench build --for BOARD|amd64|arm64` would build it.
  * @throws WorkbenchError E_BUILD_FAILED (exit code 1) when the series does not build.
  */
 async function currentBuild(board: Board): Promise<ModuleArtifact[]> {
-  const target = buildTargetOf(board);
+  // The board profile's architecture names the kernel build (kernel/build.ts BuildTarget).
+  const target = board.arch;
   log(`no --modules: deploying the current build of the series for ${board.name} (workbench build --for ${target})`);
   const r = await buildSeries({ target, log });
   if (!r.ok) {

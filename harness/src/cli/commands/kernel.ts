@@ -1,6 +1,6 @@
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
-import { ExitCode, WorkbenchError } from '../../core/errors.ts';
+import { ExitCode, isWorkbenchError, WorkbenchError } from '../../core/errors.ts';
 import { projectRoot } from '../../core/paths.ts';
 import { formatArgv } from '../../core/runner.ts';
 import type { BuildResult, BuildTarget } from '../../kernel/build.ts';
@@ -11,6 +11,7 @@ import { formatKtapSummary } from '../../kernel/ktap.ts';
 import { DEFAULT_KUNITCONFIG, runKunit } from '../../kernel/kunit.ts';
 import { DEFAULT_MANIFEST } from '../../toolbox/manifest.ts';
 import { bisectSeries, buildSeries, seriesApply } from '../../kernel/stage.ts';
+import { builtinProviders } from '../../target/providers/builtin.ts';
 
 const log = (s: string) => process.stderr.write(`[kernel] ${s}\n`);
 const SERIES_HELP = 'series to use: a folder with a `series` file, an mbox file, or a git range A..B (default: patches/)';
@@ -27,6 +28,25 @@ function printBuild(r: BuildResult): void {
   for (const m of r.modules) out(`  ${m.name}.ko  ${m.size} bytes  sha256 ${m.sha256}  ${m.machine}  vermagic "${m.vermagic.trim()}"\n    ${m.path}`);
   for (const d of r.diagnostics) out(`  ${formatDiagnostic(d)}`);
   out(`reproduce (inside the toolbox): ${formatArgv(r.commands[r.commands.length - 1] ?? [])}`);
+}
+
+/**
+ * The kernel build target `--for` names: an architecture as is, else a
+ * board's architecture (the board profile).
+ * @throws WorkbenchError E_USAGE naming the value when it is neither; the
+ *   board configuration's errors.
+ */
+function buildTargetFor(value: string): BuildTarget {
+  if (value === 'amd64' || value === 'arm64') return value;
+  try {
+    return builtinProviders().getBoard(value).arch;
+  } catch (e) {
+    if (!isWorkbenchError(e, 'E_UNKNOWN_BOARD')) throw e;
+    throw new WorkbenchError('E_USAGE', `--for ${value}: expected amd64, arm64 or a board name; ${e.message}`, {
+      hint: 'workbench build --for vboard',
+      cause: e,
+    });
+  }
 }
 
 /** Registers `workbench series apply`, `workbench build`, `workbench check`, `workbench kunit`. */
@@ -78,7 +98,10 @@ export function register(program: Command): void {
   program
     .command('build')
     .description('build rockchip-vdec.ko (and the helper modules the target kernel lacks) from the series, incrementally')
-    .requiredOption('--for <target>', 'vboard (amd64 Debian kernel of the virtual board) or arm64 (Debian arm64 kernel, RK3588 boards)')
+    .requiredOption(
+      '--for <board|arch>',
+      "a board (its architecture picks the kernel: vboard = amd64) or an architecture: amd64 (the toolbox's Debian amd64 kernel) or arm64 (Debian arm64 kernel, RK3588 boards)",
+    )
     .option('--bisect', 'build the base and then after every patch; name the first patch that breaks the build')
     .option('--series <DIR|MBOX|A..B>', SERIES_HELP)
     .option('--manifest <name>', 'kernel manifest', DEFAULT_MANIFEST)
@@ -88,13 +111,11 @@ export function register(program: Command): void {
     .option('-v, --verbose', 'stream make output to stderr')
     .action(
       async (o: { for: string; bisect?: boolean; series?: string; manifest: string; jobs: string; force?: boolean; json?: boolean; verbose?: boolean }) => {
-        if (o.for !== 'vboard' && o.for !== 'arm64') {
-          throw new WorkbenchError('E_USAGE', `--for ${o.for}: expected vboard or arm64`, { hint: 'workbench build --for vboard' });
-        }
+        const target = buildTargetFor(o.for);
         const jobs = Number(o.jobs);
         if (!Number.isInteger(jobs) || jobs < 1) throw new WorkbenchError('E_USAGE', `--jobs ${o.jobs}: expected a positive integer`);
         const common = {
-          target: o.for as BuildTarget,
+          target,
           series: o.series,
           manifest: o.manifest,
           jobs,
