@@ -69,6 +69,7 @@ import { SshTarget } from '../src/target/ssh.ts';
 import { ensureToolbox } from '../src/toolbox/toolbox.ts';
 import { vboardConnection, vboardDown, vboardUp } from '../src/vboard/vboard.ts';
 import { vboardPaths } from '../src/vboard/state.ts';
+import { ExecaRunner } from '../src/core/runner.ts';
 import { artifact, brokenVariant, loadableVariant, vislBuild } from '../test/deploy/testModules.ts';
 import { TcpProxy } from '../test/target/tcpProxy.ts';
 
@@ -159,7 +160,7 @@ const BOARD = 'soak';
 
 /** A tiny module whose init WARNs (drivers must not; this one is for the soak), built in the toolbox, cached. */
 async function warnModule(log: (m: string) => void): Promise<string> {
-  const tb = await ensureToolbox({ log });
+  const tb = await ensureToolbox({ log, runner: new ExecaRunner() });
   const src = [
     '// SPDX-License-Identifier: GPL-2.0',
     '#include <linux/module.h>',
@@ -245,7 +246,7 @@ export async function runSoak(opts: SoakOptions): Promise<SoakResult> {
     const { visl } = await vislBuild();
     const warnKo = await warnModule(log);
     log(`private vboard in ${dir}`);
-    await vboardUp({ log, bootTimeoutS: 900 });
+    await vboardUp({ log, bootTimeoutS: 900, runner: new ExecaRunner() });
     let conn = vboardConnection();
     proxy = new TcpProxy('127.0.0.1', conn.port);
     const proxyPort = await proxy.start();
@@ -394,7 +395,7 @@ export async function runSoak(opts: SoakOptions): Promise<SoakResult> {
       if (powerLost) {
         await check.close();
         await vboardDown({ log }).catch(() => undefined);
-        await vboardUp({ log, bootTimeoutS: 900 });
+        await vboardUp({ log, bootTimeoutS: 900, runner: new ExecaRunner() });
         check = connect();
       }
       if (filled) await sh('rm -f /soak-fill /soak-fill2; sync');
@@ -447,7 +448,7 @@ export async function runSoak(opts: SoakOptions): Promise<SoakResult> {
         log('board left broken: resetting the private vboard from its image for the next cycle');
         await check.close();
         await vboardDown({ log }).catch(() => undefined);
-        await vboardUp({ log, fresh: true, bootTimeoutS: 900 });
+        await vboardUp({ log, fresh: true, bootTimeoutS: 900, runner: new ExecaRunner() });
         rmSync(join(dir, 'state', 'deploy'), { recursive: true, force: true });
         check = connect();
         await sh('[ -d /sys/module/visl ] || modprobe visl');

@@ -66,8 +66,9 @@ function oneLinePatch(file: string, lines: string[], n: number, after: string): 
   ].join('\n');
 }
 
-const tb = await ensureToolbox({ log: (m) => console.error(`[bench] ${m}`) });
-const base = await ensureBaseTree(tb, { log: (m) => console.error(`[bench] ${m}`) });
+const runner = new ExecaRunner();
+const tb = await ensureToolbox({ log: (m) => console.error(`[bench] ${m}`), runner });
+const base = await ensureBaseTree(tb, { log: (m) => console.error(`[bench] ${m}`), runner });
 const figures: Record<string, string> = {};
 
 const series = mkdtempSync(join(tmpdir(), 'wb-bench-series-'));
@@ -79,7 +80,7 @@ try {
   figures['vboard build, unchanged tree (CLI)'] =
     `${(same.ms / 1000).toFixed(2)} s wall incl. node/tsx start-up (cached=${same.result.cached}; make step ${same.result.durationMs} ms)`;
   const t0 = performance.now();
-  const inproc = await buildSeries({ target: 'amd64', series });
+  const inproc = await buildSeries({ target: 'amd64', series, runner });
   figures['vboard build, unchanged tree (in-process: toolbox check, base, series, apply check, build)'] =
     `${((performance.now() - t0) / 1000).toFixed(2)} s (cached=${inproc.cached})`;
   const st = performance.now();

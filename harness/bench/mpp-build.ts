@@ -18,6 +18,7 @@ import { ensureMppRig } from '../src/registers/mppBuild.ts';
 import { ensureMppChroot } from '../src/registers/mppChroot.ts';
 import { ensureMppSource } from '../src/registers/mppSource.ts';
 import { recordMpp, resolveVector } from '../src/registers/mppRecord.ts';
+import { ExecaRunner } from '../src/core/runner.ts';
 
 const args = process.argv.slice(2);
 const keep = args.includes('--keep');
@@ -43,7 +44,7 @@ try {
   t = Date.now();
   await ensureMppRig({ cacheRoot });
   console.log(`everything again, cached: ${s(Date.now() - t)}`);
-  const path = await resolveVector(vector);
+  const path = await resolveVector(vector, new ExecaRunner());
   t = Date.now();
   const r = await recordMpp(path, { rig, out: join(cacheRoot, 'rec') });
   console.log(`mpp-record ${vector}: ${r.records.length} frames in ${s(Date.now() - t)}; load ${load()}`);

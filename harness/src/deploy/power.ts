@@ -1,5 +1,5 @@
 import { WorkbenchError } from '../core/errors.ts';
-import { ExecaRunner, type Runner } from '../core/runner.ts';
+import type { Runner } from '../core/runner.ts';
 import type { Board } from '../target/boards.ts';
 import { power } from '../target/power.ts';
 import type { BoardProvider } from '../target/provider.ts';
@@ -23,14 +23,9 @@ export const BOOT_WAIT_MS = 300_000;
  *   boards.toml: that hook (target/power.ts), then the board is polled
  *   over `target` until it answers (at most {@link BOOT_WAIT_MS}).
  */
-export function powerCycleFor(
-  board: Board,
-  target: Target,
-  provider?: Pick<BoardProvider, 'powerCycle'>,
-  runner: Runner = new ExecaRunner(),
-): PowerCycle | undefined {
+export function powerCycleFor(board: Board, target: Target, runner: Runner, provider?: Pick<BoardProvider, 'powerCycle'>): PowerCycle | undefined {
   const own = provider?.powerCycle;
-  if (own) return (log) => own(board, log);
+  if (own) return (log) => own(board, log, runner);
   if (!board.power.cycle && !(board.power.off && board.power.on)) return undefined;
   return async (log) => {
     await power(board, 'cycle', runner, { timeoutMs: 120_000 });

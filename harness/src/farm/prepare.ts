@@ -99,7 +99,7 @@ export async function prepareBundle(o: PrepareOptions): Promise<{ bundle: Bundle
   } else {
     const target = o.profile === 'farm-rk3588' ? 'arm64' : 'amd64';
     o.log(`building the series for ${target}`);
-    const r = await buildSeries({ target, log: o.log });
+    const r = await buildSeries({ target, log: o.log, runner: o.runner });
     if (!r.ok)
       throw new WorkbenchError('E_BUILD_FAILED', `the series does not build for ${r.kernelRelease}`, {
         exitCode: 1,

@@ -77,7 +77,7 @@ export async function runBundleOnVboard(o: RunOnVboardOptions): Promise<{ run: L
     conn = vboardConnection();
   } catch (e) {
     if (!isWorkbenchError(e, 'E_VBOARD_DOWN')) throw e;
-    await vboardUp({ log: o.log });
+    await vboardUp({ log: o.log, runner });
     conn = vboardConnection();
   }
   const t = await vboardTarget();

@@ -9,6 +9,7 @@ import { generateSuite } from '../vectors/index.ts';
 import { ensureReferences, type ReferenceOptions, type ReferenceSet } from '../vectors/references.ts';
 import { loadSuite, type Suite } from '../vectors/suites.ts';
 import { FLUSTER_NAME, FLUSTER_OUTPUT_FORMATS, validateFlusterSuite, type FlusterSuiteJson, type FlusterVectorJson } from './suiteJson.ts';
+import type { Runner } from '../core/runner.ts';
 
 /**
  * `workbench vectors export-fluster`: writes a workbench suite as a Fluster
@@ -37,8 +38,10 @@ export interface ExportOptions {
   source?: 'file-url' | 'relative';
   /** Generate missing vp9-features vectors first (default true). */
   generate?: boolean;
-  /** Passed to ensureReferences (runner, cacheRoot, crossCheck, log). */
-  references?: ReferenceOptions;
+  /** Runs vpxenc/vpxdec/ffmpeg (generation, references). */
+  runner: Runner;
+  /** Passed to ensureReferences (cacheRoot, crossCheck, log). */
+  references?: Omit<ReferenceOptions, 'runner'>;
   /** Test seams: the suite and the reference function. */
   suite?: Suite;
   ensureReferences?: (path: string, opts: ReferenceOptions) => Promise<ReferenceSet>;
@@ -109,12 +112,12 @@ export function outputFormatOf(refs: ReferenceSet, vector: string): FlusterVecto
  *   name Fluster cannot use; `E_FLUSTER_FORMAT`; the references' errors
  *   (`E_REF_DECODE`...); `E_CONFIG` if the result fails the suite schema.
  */
-export async function exportFlusterSuite(name: string, outDir: string, opts: ExportOptions = {}): Promise<ExportResult> {
+export async function exportFlusterSuite(name: string, outDir: string, opts: ExportOptions): Promise<ExportResult> {
   const started = Date.now();
   const log = opts.log ?? (() => {});
   const refsOf = opts.ensureReferences ?? ensureReferences;
-  if (!opts.suite && name === 'vp9-features' && (opts.generate ?? true)) await generateSuite({ log });
-  const suite = opts.suite ?? (await loadSuite(name));
+  if (!opts.suite && name === 'vp9-features' && (opts.generate ?? true)) await generateSuite({ log, runner: opts.runner });
+  const suite = opts.suite ?? (await loadSuite(name, { runner: opts.runner }));
   if (!FLUSTER_NAME.test(suite.name)) {
     throw new WorkbenchError('E_FLUSTER_NAME', `suite name "${suite.name}" cannot be a Fluster suite name (it becomes a directory)`, {
       hint: 'use letters, digits, ".", "_" and "-" only',
@@ -156,7 +159,7 @@ export async function exportFlusterSuite(name: string, outDir: string, opts: Exp
   const root = resolve(outDir);
   const vectors: ExportedVector[] = [];
   for (const v of suite.vectors) {
-    const refs = await refsOf(v.path!, { ...(opts.references ?? {}), log });
+    const refs = await refsOf(v.path!, { ...(opts.references ?? {}), runner: opts.runner, log });
     const dir = join(root, suite.name, v.name);
     const file = join(dir, v.inputFile);
     await mkdir(dir, { recursive: true });

@@ -25,7 +25,6 @@ import { gitArgv, kgit } from './git.ts';
 import { loadSeries } from './series.ts';
 import type { StageOptions } from './stage.ts';
 import { tail } from '../core/text.ts';
-import { ExecaRunner } from '../core/runner.ts';
 
 /** Folder under the cache root of the b4 checkout (separate from the shared work tree of build/check). */
 export const B4_CACHE_DIR = 'kernel-b4';
@@ -103,7 +102,7 @@ export interface B4Result {
  *   cover letter / no From:), E_B4 (a b4 or git step failed).
  */
 export async function runB4Series(opts: B4Options): Promise<B4Result> {
-  const runner = opts.runner ?? new ExecaRunner();
+  const runner = opts.runner;
   const series = await loadSeries(opts.series, runner);
   const coverFile = join(series.source, '0000-cover-letter.patch');
   if (series.kind !== 'dir' || !existsSync(coverFile)) {

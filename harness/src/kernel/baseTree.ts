@@ -4,7 +4,7 @@ import { basename, join } from 'node:path';
 import { ensureEntry } from '../core/cache.ts';
 import { WorkbenchError } from '../core/errors.ts';
 import { requireTools } from '../core/hostTools.ts';
-import { ExecaRunner, type Runner } from '../core/runner.ts';
+import type { Runner } from '../core/runner.ts';
 import type { Toolbox } from '../toolbox/toolbox.ts';
 import { gitArgv, kgit } from './git.ts';
 
@@ -39,7 +39,7 @@ export interface BaseTree {
 
 /** Options of {@link ensureBaseTree}. */
 export interface BaseTreeOptions {
-  runner?: Runner;
+  runner: Runner;
   log?: (msg: string) => void;
   cacheRoot?: string;
 }
@@ -84,8 +84,8 @@ export async function baseTreeInputs(tb: BaseToolbox): Promise<Record<string, un
  * @throws WorkbenchError E_BASE_SOURCE (tarball missing), E_TOOL_MISSING (tar/xz/git),
  *   E_COMMAND_FAILED (extraction failed: disk full?).
  */
-export async function ensureBaseTree(tb: BaseToolbox, opts: BaseTreeOptions = {}): Promise<BaseTree> {
-  const runner = opts.runner ?? new ExecaRunner();
+export async function ensureBaseTree(tb: BaseToolbox, opts: BaseTreeOptions): Promise<BaseTree> {
+  const runner = opts.runner;
   const inputs = await baseTreeInputs(tb);
   const label = `${inputs.package} ${inputs.version}`;
   const tarball = tb.hostPath(tb.sourceTarball);

@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { WorkbenchError } from '../core/errors.ts';
 import { cacheRoot } from '../core/paths.ts';
-import { ExecaRunner, type Runner } from '../core/runner.ts';
+import type { Runner } from '../core/runner.ts';
 import { tail } from '../core/text.ts';
 import { ensureToolbox, type Toolbox } from '../toolbox/toolbox.ts';
 import { ensureBaseTree, type BaseTree } from './baseTree.ts';
@@ -39,7 +39,7 @@ export interface KunitOptions extends StageOptions {
   /** Raw make output. */
   onOutput?: (s: string) => void;
   /** Host runner (QEMU); default ExecaRunner. */
-  runner?: Runner;
+  runner: Runner;
   /** Toolbox override (tests). */
   toolbox?: Toolbox;
 }
@@ -63,7 +63,7 @@ export interface KunitResult {
 
 /** The toolbox, base tree, series and KUnit's own locked work tree. */
 async function openKunitStage(opts: KunitOptions): Promise<{ tb: Toolbox; base: BaseTree; series: Series; wt: WorkTree }> {
-  const runner = opts.runner ?? new ExecaRunner();
+  const runner = opts.runner;
   const tb = opts.toolbox ?? (await ensureToolbox({ manifest: opts.manifest, log: opts.log, cacheRoot: opts.cacheRoot, runner }));
   const base = await ensureBaseTree(tb, { log: opts.log, cacheRoot: opts.cacheRoot, runner });
   const series = await loadSeries(opts.series, runner);
@@ -117,9 +117,9 @@ export async function buildForKunit(tb: KunitToolbox, wt: WorkTree, applied: App
  *   E_KUNIT_NO_TESTS (KTAP without a single test), E_PATCH_APPLY, and what
  *   the toolbox/base tree stages throw.
  */
-export async function runKunit(opts: KunitOptions = {}): Promise<KunitResult> {
+export async function runKunit(opts: KunitOptions): Promise<KunitResult> {
   const started = Date.now();
-  const runner = opts.runner ?? new ExecaRunner();
+  const runner = opts.runner;
   const { tb, base, series, wt } = await openKunitStage(opts);
   try {
     const applied = await applySeries(wt, series, { log: opts.log });

@@ -7,7 +7,7 @@ import { WorkbenchError } from '../core/errors.ts';
 import { projectRoot } from '../core/paths.ts';
 import { kgit } from './git.ts';
 import { hasDiff, parseSeriesFile, patchSubject } from './patchText.ts';
-import { ExecaRunner, type Runner } from '../core/runner.ts';
+import type { Runner } from '../core/runner.ts';
 
 /** One patch of a series, held in memory. */
 export interface SeriesPatch {
@@ -79,7 +79,7 @@ function seriesKey(patches: SeriesPatch[]): string {
  *   patch, a patch that is not a mail (no Subject/diff), an empty mbox, or a
  *   range git cannot resolve.
  */
-export async function loadSeries(spec?: string, runner: Runner = new ExecaRunner()): Promise<Series> {
+export async function loadSeries(spec: string | undefined, runner: Runner): Promise<Series> {
   const src = spec ?? defaultSeriesDir();
   if (existsSync(src) && statSync(src).isDirectory()) return loadDir(resolve(src));
   if (existsSync(src)) return loadMbox(runner, resolve(src));

@@ -3,7 +3,7 @@ import { ensureBaseTree, type BaseTree } from './baseTree.ts';
 import { buildApplied, type BuildOptions, type BuildResult } from './build.ts';
 import { loadSeries, type Series, type SeriesPatch } from './series.ts';
 import { applySeries, openWorkTree, type AppliedSeries, type WorkTree } from './workTree.ts';
-import { ExecaRunner, type Runner } from '../core/runner.ts';
+import type { Runner } from '../core/runner.ts';
 
 /** Options shared by the kernel stage's entry points. */
 export interface StageOptions {
@@ -14,7 +14,7 @@ export interface StageOptions {
   log?: (m: string) => void;
   cacheRoot?: string;
   /** Runs every process of the stage (default: the real machine's). */
-  runner?: Runner;
+  runner: Runner;
 }
 
 /** What every kernel-stage command starts from. */
@@ -30,7 +30,7 @@ export interface StageContext {
  * the work tree's lock whatever happens.
  */
 export async function withStage<T>(opts: StageOptions, fn: (ctx: StageContext) => Promise<T>): Promise<T> {
-  const runner = opts.runner ?? new ExecaRunner();
+  const runner = opts.runner;
   const tb = await ensureToolbox({ manifest: opts.manifest, log: opts.log, cacheRoot: opts.cacheRoot, runner });
   const base = await ensureBaseTree(tb, { log: opts.log, cacheRoot: opts.cacheRoot, runner });
   const series = await loadSeries(opts.series, runner);

@@ -8,7 +8,7 @@ import { BASE_BRANCH, type BaseTree } from './baseTree.ts';
 import { gitArgv, kgit } from './git.ts';
 import { parseApplyFailure } from './patchText.ts';
 import type { Series, SeriesPatch } from './series.ts';
-import { ExecaRunner, type Runner } from '../core/runner.ts';
+import type { Runner } from '../core/runner.ts';
 
 /** Branch of the work tree that carries the applied series. */
 export const SERIES_BRANCH = 'wb/series';
@@ -49,7 +49,7 @@ export interface AppliedSeries {
 /** Options of {@link openWorkTree}. */
 export interface WorkTreeOptions {
   /** Runs git (default: the real machine's). */
-  runner?: Runner;
+  runner: Runner;
   cacheRoot?: string;
   log?: (msg: string) => void;
 }
@@ -60,10 +60,10 @@ export interface WorkTreeOptions {
  * `release()`. A damaged checkout (no repository, base commit missing) is
  * removed and cloned again.
  */
-export async function openWorkTree(base: BaseTree, opts: WorkTreeOptions = {}): Promise<WorkTree> {
+export async function openWorkTree(base: BaseTree, opts: WorkTreeOptions): Promise<WorkTree> {
   const home = join(opts.cacheRoot ?? cacheRoot(), 'kernel-work', base.key);
   await mkdir(home, { recursive: true });
-  const runner = opts.runner ?? new ExecaRunner();
+  const runner = opts.runner;
   const release = await acquireLock(join(home, 'lock'), opts.log);
   try {
     const dir = join(home, 'tree');

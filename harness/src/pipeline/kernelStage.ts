@@ -20,6 +20,7 @@ import { CHECKPATCH_ARGS } from '../kernel/checkpatch.ts';
 import type { Diagnostic as KernelDiagnostic } from '../kernel/diagnostics.ts';
 import type { Diagnostic } from '../model/record.ts';
 import type { Arch } from '../target/boards.ts';
+import type { Runner } from '../core/runner.ts';
 
 
 /**
@@ -29,10 +30,10 @@ import type { Arch } from '../target/boards.ts';
  * @throws WorkbenchError E_BUILD_FAILED with exitCode 1 (the patch's fault)
  *   when the series does not compile; the kernel stage's own errors otherwise.
  */
-export async function buildStage(ctx: StageContext, arch: Arch): Promise<BuildOutcome> {
+export async function buildStage(ctx: StageContext, arch: Arch, runner: Runner): Promise<BuildOutcome> {
   // The board profile's architecture names the kernel the modules are built for.
   const target: BuildTarget = arch;
-  return withStage({ manifest: DEFAULT_MANIFEST, log: (m) => ctx.log(m) }, async ({ tb, base, series, wt }) => {
+  return withStage({ manifest: DEFAULT_MANIFEST, log: (m) => ctx.log(m), runner }, async ({ tb, base, series, wt }) => {
     if (ctx.signal.aborted) throw new WorkbenchError('E_ABORTED', 'interrupted');
     for (const c of base.commands) ctx.command(c);
     const applied = await applySeries(wt, series, { log: (m) => ctx.log(m) });
@@ -79,7 +80,7 @@ export async function buildStage(ctx: StageContext, arch: Arch): Promise<BuildOu
  * findings are cached under the series hash, base and checker arguments, so
  * an unchanged series costs nothing and a changed one is checked once.
  */
-export async function checkStage(ctx: StageContext, build: BuildOutcome): Promise<CheckOutcome> {
+export async function checkStage(ctx: StageContext, build: BuildOutcome, runner: Runner): Promise<CheckOutcome> {
   const ran = ['checkpatch --strict', 'sparse (C=1)', 'W=1'];
   const inputs = {
     format: 1,
@@ -95,7 +96,7 @@ export async function checkStage(ctx: StageContext, build: BuildOutcome): Promis
     'iterate-checks',
     inputs,
     async (tmp) => {
-      const r = await runChecks({ manifest: build.kernel.manifest, log: (m) => ctx.log(m) });
+      const r = await runChecks({ manifest: build.kernel.manifest, log: (m) => ctx.log(m), runner });
       const saved: SavedCheck = { findings: r.findings, commands: r.commands, durationMs: r.durationMs };
       await writeFile(join(tmp, 'check.json'), JSON.stringify(saved));
       return { files: ['check.json'] };

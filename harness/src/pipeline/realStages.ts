@@ -70,7 +70,7 @@ export function realStages(opts: RealStagesOptions = {}): IterateStages {
   const boardStage = async (ctx: StageContext, name: string | undefined): Promise<BoardSession> => {
     const board = providers.getBoard(name);
     const provider = providers.providerOf(board);
-    const ready = await provider.ensureReady(board, { log: (m) => ctx.log(m) });
+    const ready = await provider.ensureReady(board, { log: (m) => ctx.log(m), runner });
     for (const c of ready.commands) ctx.command(c);
     if (ready.detail) ctx.detail(ready.detail);
     const target = providers.targetFor(board);
@@ -95,18 +95,18 @@ export function realStages(opts: RealStagesOptions = {}): IterateStages {
 
   return {
     board: (ctx, req) => boardStage(ctx, req.board),
-    build: (ctx, req) => buildStage(ctx, providers.getBoard(req.board).arch),
+    build: (ctx, req) => buildStage(ctx, providers.getBoard(req.board).arch, runner),
     check: async (ctx, build) => {
       if (opts.skipChecks) {
         ctx.log('static checks skipped (--no-check)', 'warn');
         return { diagnostics: [], ran: [], skipped: [{ tool: 'checkpatch, sparse, W=1', reason: 'skipped with --no-check' }] };
       }
-      return checkStage(ctx, build);
+      return checkStage(ctx, build, runner);
     },
     deploy: async (ctx, s, build) => {
       const board = boardOf(s);
       runLock ??= await BoardLock.acquire(s.target, board.name, { log: (m) => ctx.log(m), what: 'iterate' });
-      const powerCycle = powerCycleFor(board, s.target, providers.providerOf(board));
+      const powerCycle = powerCycleFor(board, s.target, runner, providers.providerOf(board));
       const keep = await loadedHelpers(
         s,
         build.modules.map((m) => m.name),

@@ -50,11 +50,11 @@ export interface RecordMppResult {
  * A vector given as a path, or by name from a suite (vp9-features first).
  * @throws WorkbenchError `E_VECTOR_UNKNOWN` / `E_NOT_AVAILABLE` with the command that provides it.
  */
-export async function resolveVector(arg: string): Promise<string> {
+export async function resolveVector(arg: string, runner: Runner): Promise<string> {
   if (existsSync(arg)) return resolve(arg);
   const names = ['vp9-features', ...listSuites().filter((s) => s !== 'vp9-features')];
   for (const s of names) {
-    const suite = await loadSuite(s).catch(() => null);
+    const suite = await loadSuite(s, { runner }).catch(() => null);
     const v = suite?.vectors.find((x) => x.name === arg);
     if (!v) continue;
     if (v.path) return v.path;

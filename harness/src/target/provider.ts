@@ -1,5 +1,6 @@
 import { WorkbenchError } from '../core/errors.ts';
 import { boardFiles, getBoard, loadBoards, type Board, type BoardFiles, type ConnectOptions } from './boards.ts';
+import type { Runner } from '../core/runner.ts';
 import { pooledTarget } from './connect.ts';
 import type { Target } from './types.ts';
 
@@ -28,9 +29,10 @@ export interface BoardProvider {
   /**
    * Brings the board to a state where {@link connect} works (boots a virtual
    * board; nothing for a board that is simply on). Idempotent.
+   * `runner` runs the host processes it needs (QEMU, image builds).
    * @throws WorkbenchError when the board cannot be made ready.
    */
-  ensureReady(board: Board, opts: { log: (msg: string) => void }): Promise<ReadyOutcome>;
+  ensureReady(board: Board, opts: { log: (msg: string) => void; runner: Runner }): Promise<ReadyOutcome>;
   /** A new Target for the board (connects lazily on first use). */
   connect(board: Board, opts?: ConnectOptions): Target;
   /** argv prefix that reaches the board by hand (`ssh [-p N] [-i KEY] -o ... user@host`), for reproducer lines. */
@@ -39,8 +41,9 @@ export interface BoardProvider {
    * Power-cycles a board whose power switch the provider owns (the vboard:
    * QEMU) and returns a Target to it once it answers; absent for kinds whose
    * power comes from the profile's host commands (`power` in boards.toml).
+   * `runner` runs the host processes it needs.
    */
-  powerCycle?(board: Board, log: (msg: string) => void): Promise<Target>;
+  powerCycle?(board: Board, log: (msg: string) => void, runner: Runner): Promise<Target>;
   /**
    * Where the board is, for people (`root@10.0.0.5:22`).
    * @throws WorkbenchError when it is not known yet (a virtual board that is not running).
@@ -112,7 +115,7 @@ export class BoardProviders {
   }
 
   /** {@link BoardProvider.ensureReady} of the board's kind. */
-  ensureReady(board: Board, opts: { log: (msg: string) => void }): Promise<ReadyOutcome> {
+  ensureReady(board: Board, opts: { log: (msg: string) => void; runner: Runner }): Promise<ReadyOutcome> {
     return this.providerOf(board).ensureReady(board, opts);
   }
 

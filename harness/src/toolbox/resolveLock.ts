@@ -5,7 +5,7 @@ import { WorkbenchError } from '../core/errors.ts';
 import { requireTools } from '../core/hostTools.ts';
 import { discoverDebianMirror } from '../core/mirror.ts';
 import { cacheRoot } from '../core/paths.ts';
-import { ExecaRunner, type Runner } from '../core/runner.ts';
+import type { Runner } from '../core/runner.ts';
 import { lockedPackageNames, pickKernelRelease } from './manifest.ts';
 import type { KernelLock, KernelManifest } from '../model/manifest.ts';
 import { APT_OPTIONS, mmdebstrapArgv, requireRoot } from './mmdebstrap.ts';
@@ -85,11 +85,11 @@ export async function resolveLock(m: KernelManifest, apt: (argv: string[]) => Pr
  */
 export async function resolveLockInChroot(
   m: KernelManifest,
-  opts: { runner?: Runner; log?: (s: string) => void; mirror?: string } = {},
+  opts: { runner: Runner; log?: (s: string) => void; mirror?: string },
 ): Promise<Omit<KernelLock, 'file'>> {
   requireRoot('resolving the kernel lock');
   requireTools(['mmdebstrap']);
-  const runner = opts.runner ?? new ExecaRunner();
+  const runner = opts.runner;
   const d = m.debian;
   if (!d) throw new WorkbenchError('E_MANIFEST_KIND', `${m.file} is not a [debian] manifest; git manifests need no lock`);
   const base = join(cacheRoot(), 'tmp');

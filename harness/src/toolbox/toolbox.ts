@@ -4,7 +4,7 @@ import { cacheKey, ensureEntry, type EnsureResult } from '../core/cache.ts';
 import { WorkbenchError } from '../core/errors.ts';
 import { requireTools } from '../core/hostTools.ts';
 import { discoverDebianMirror } from '../core/mirror.ts';
-import { ExecaRunner, type RunResult, type Runner } from '../core/runner.ts';
+import type { RunResult, Runner } from '../core/runner.ts';
 import { DEFAULT_MANIFEST, loadLock, loadManifest } from './manifest.ts';
 import type { KernelLock, KernelManifest } from '../model/manifest.ts';
 import { chrootArgv, type Bind } from './chrootExec.ts';
@@ -68,7 +68,7 @@ export interface Toolbox {
 export interface EnsureToolboxOptions {
   /** Debian kernel manifest name (default `debian-sid-7.2`). */
   manifest?: string;
-  runner?: Runner;
+  runner: Runner;
   /** Progress lines. */
   log?: (msg: string) => void;
   /** Cache root override (default core/paths cacheRoot()). */
@@ -110,8 +110,8 @@ export function toolboxIdentity(manifest: string = DEFAULT_MANIFEST): { manifest
  *   E_LOCK_MISSING, E_LOCK_STALE (locked version gone from the mirror; hint:
  *   `workbench toolbox update-lock`), E_TOOLBOX_BUILD.
  */
-export async function ensureToolbox(opts: EnsureToolboxOptions = {}): Promise<Toolbox> {
-  const runner = opts.runner ?? new ExecaRunner();
+export async function ensureToolbox(opts: EnsureToolboxOptions): Promise<Toolbox> {
+  const runner = opts.runner;
   const { manifest: m, lock } = toolboxIdentity(opts.manifest ?? DEFAULT_MANIFEST);
   const inputs = toolboxInputs(m, lock);
   const entry: EnsureResult = await ensureEntry(

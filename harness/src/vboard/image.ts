@@ -8,7 +8,7 @@ import { WorkbenchError } from '../core/errors.ts';
 import { requireTools, which } from '../core/hostTools.ts';
 import { discoverDebianMirror } from '../core/mirror.ts';
 import { shellQuote } from '../core/quote.ts';
-import { ExecaRunner, type Runner } from '../core/runner.ts';
+import type { Runner } from '../core/runner.ts';
 import type { KernelLock, KernelManifest } from '../model/manifest.ts';
 import { MINIMAL_DPKG_OPTIONS, mmdebstrapArgv, mmdebstrapFailure, requireRoot } from '../toolbox/mmdebstrap.ts';
 import { ensureToolbox, toolboxIdentity } from '../toolbox/toolbox.ts';
@@ -146,10 +146,14 @@ async function imageInputs(lock: KernelLock, modulesKey: string): Promise<Record
  * `mkfs.ext4 -d`.
  * @throws WorkbenchError E_NOT_ROOT, E_TOOL_MISSING, E_LOCK_STALE, E_VBOARD_IMAGE, E_MODULE_BUILD.
  */
-export async function ensureVboardImage(
-  opts: { runner?: Runner; log?: (s: string) => void; cacheRoot?: string; force?: boolean; manifest?: string } = {},
-): Promise<VboardImage> {
-  const runner = opts.runner ?? new ExecaRunner();
+export async function ensureVboardImage(opts: {
+  runner: Runner;
+  log?: (s: string) => void;
+  cacheRoot?: string;
+  force?: boolean;
+  manifest?: string;
+}): Promise<VboardImage> {
+  const runner = opts.runner;
   const id = toolboxIdentity(opts.manifest);
   const lock = id.lock;
   const rel = lock.kernel_release;

@@ -3,7 +3,7 @@ import { mkdir, readFile, rm } from 'node:fs/promises';
 import { acquireLock, writeFileAtomic } from '../core/cache.ts';
 import { WorkbenchError, isWorkbenchError } from '../core/errors.ts';
 import { requireTools } from '../core/hostTools.ts';
-import { ExecaRunner, type Runner } from '../core/runner.ts';
+import type { Runner } from '../core/runner.ts';
 import type { SshTarget } from '../target/ssh.ts';
 import { startQemu, waitForSsh } from './boot.ts';
 import { connectionFor, paths, targetFor, type VboardConnection } from './connection.ts';
@@ -53,7 +53,7 @@ export interface VboardUpOptions {
   cpus?: number;
   /** Seconds to wait for SSH (default 180). */
   bootTimeoutS?: number;
-  runner?: Runner;
+  runner: Runner;
 }
 
 /**
@@ -66,8 +66,8 @@ export interface VboardUpOptions {
  *   E_VBOARD_BOOT (QEMU exited or SSH not up in time; serial log tail
  *   included), E_HOSTKEY_CHANGED.
  */
-export async function vboardUp(opts: VboardUpOptions = {}): Promise<VboardStatus> {
-  const runner = opts.runner ?? new ExecaRunner();
+export async function vboardUp(opts: VboardUpOptions): Promise<VboardStatus> {
+  const runner = opts.runner;
   const log = opts.log;
   const p = paths();
   requireTools(['qemu-system-x86_64', 'ssh-keygen', 'cp']);

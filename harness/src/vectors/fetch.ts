@@ -1,6 +1,7 @@
 import { WorkbenchError } from '../core/errors.ts';
 import { loadSuite } from './suites.ts';
 import { storeVector, type StoreOptions } from './store.ts';
+import type { Runner } from '../core/runner.ts';
 
 /** Outcome of fetching one vector. */
 export interface FetchOutcome {
@@ -29,11 +30,15 @@ export interface FetchReport {
  * @throws WorkbenchError `E_SUITE_UNKNOWN`; `E_SUITE_GENERATED` for
  *   vp9-features (use `workbench vectors generate`).
  */
-export async function fetchSuite(name: string, opts: StoreOptions & { only?: string[]; suitesDir?: string } = {}): Promise<FetchReport> {
+export async function fetchSuite(name: string, opts: StoreOptions & { runner: Runner; only?: string[]; suitesDir?: string }): Promise<FetchReport> {
   if (name === 'vp9-features') {
     throw new WorkbenchError('E_SUITE_GENERATED', 'vp9-features is generated, not fetched', { hint: 'run `workbench vectors generate`' });
   }
-  const suite = await loadSuite(name, { ...(opts.cacheRoot ? { cacheRoot: opts.cacheRoot } : {}), ...(opts.suitesDir ? { suitesDir: opts.suitesDir } : {}) });
+  const suite = await loadSuite(name, {
+    runner: opts.runner,
+    ...(opts.cacheRoot ? { cacheRoot: opts.cacheRoot } : {}),
+    ...(opts.suitesDir ? { suitesDir: opts.suitesDir } : {}),
+  });
   const outcomes: FetchOutcome[] = [];
   for (const v of suite.vectors) {
     if (opts.only?.length && !opts.only.includes(v.name)) continue;

@@ -2,7 +2,7 @@ import { readFile, rm, stat } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { ensureEntry, sha256File } from '../core/cache.ts';
 import { WorkbenchError } from '../core/errors.ts';
-import { ExecaRunner, formatArgv, type Runner } from '../core/runner.ts';
+import { formatArgv, type Runner } from '../core/runner.ts';
 import { tail } from '../core/text.ts';
 import { requireTools } from '../core/hostTools.ts';
 import type { FrameDigest } from '../compare/hash.ts';
@@ -60,7 +60,7 @@ export interface ReferenceSet {
 
 /** Options of {@link ensureReferences}. */
 export interface ReferenceOptions {
-  runner?: Runner;
+  runner: Runner;
   /** Cache root override (tests). */
   cacheRoot?: string;
   /** Run the ffmpeg cross-check (default true). */
@@ -87,8 +87,8 @@ const REFERENCE_FORMAT = 1;
  *   match the frames the bitstream shows, the inspector's errors for a
  *   malformed vector. ffmpeg failures are recorded as disagreements.
  */
-export async function ensureReferences(vectorPath: string, opts: ReferenceOptions = {}): Promise<ReferenceSet> {
-  const runner = opts.runner ?? new ExecaRunner();
+export async function ensureReferences(vectorPath: string, opts: ReferenceOptions): Promise<ReferenceSet> {
+  const runner = opts.runner;
   const crossCheck = opts.crossCheck ?? true;
   requireTools(crossCheck ? ['vpxdec', 'ffmpeg'] : ['vpxdec']);
   const vectorSha256 = await sha256File(vectorPath);

@@ -6,7 +6,7 @@ import { loadToml, validate } from '../core/config.ts';
 import { WorkbenchError } from '../core/errors.ts';
 import { writeFileAtomic } from '../core/cache.ts';
 import { projectRoot, cacheRoot } from '../core/paths.ts';
-import { ExecaRunner, type Runner } from '../core/runner.ts';
+import type { Runner } from '../core/runner.ts';
 import { vpxencVersion } from './decoders.ts';
 import type { FeatureId } from './features.ts';
 import { findGenerated } from './generate/generate.ts';
@@ -188,7 +188,7 @@ export function listSuites(): string[] {
 
 /** Options of {@link loadSuite}. */
 export interface LoadSuiteOptions {
-  runner?: Runner;
+  runner: Runner;
   cacheRoot?: string;
   /** Directory of the imported manifests (default {@link suitesDir}). */
   suitesDir?: string;
@@ -203,13 +203,13 @@ export interface LoadSuiteOptions {
  *   for a bad manifest, naming the file and the key (a vector name or
  *   input_file that is not a safe name, or a path leading outside the store).
  */
-export async function loadSuite(name: string, opts: LoadSuiteOptions = {}): Promise<Suite> {
+export async function loadSuite(name: string, opts: LoadSuiteOptions): Promise<Suite> {
   const root = opts.cacheRoot ?? cacheRoot();
   if (name === 'vp9-features') {
     const rec = loadRecipes(recipesPath(name));
     let encoder: string | null = null;
     try {
-      encoder = await vpxencVersion(opts.runner ?? new ExecaRunner());
+      encoder = await vpxencVersion(opts.runner);
     } catch {
       encoder = null;
     }

@@ -30,7 +30,7 @@ let vectors: GeneratedVector[];
 const inspected = new Map<string, InspectResult>();
 
 beforeAll(async () => {
-  await vboardUp({ log: () => undefined });
+  await vboardUp({ runner: new ExecaRunner(), log: () => undefined });
   target = await vboardTarget();
   decoder = new GstV4l2SlDecoder(target, 'visl');
   vectors = (await generateSuite({ runner })).vectors;

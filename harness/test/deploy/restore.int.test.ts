@@ -18,6 +18,7 @@ import { vboardBoard, vboardProvider } from '../../src/target/providers/vboard.t
 import { SshTarget } from '../../src/target/ssh.ts';
 import { testSshOptions } from '../target/fixture.ts';
 import { artifact, loadableVariant, vislBuild } from './testModules.ts';
+import { ExecaRunner } from '../../src/core/runner.ts';
 
 /**
  * Restore from any board state, on the real vboard. Each test sets up the
@@ -86,7 +87,7 @@ async function reconnect(): Promise<SshTarget> {
 beforeAll(async () => {
   t = new SshTarget(await testSshOptions());
   board = vboardBoard();
-  const b = await buildSeries({ target: 'amd64', log: (m) => process.stderr.write(`[build] ${m}\n`) });
+  const b = await buildSeries({ runner: new ExecaRunner(), target: 'amd64', log: (m) => process.stderr.write(`[build] ${m}\n`) });
   expect(b.ok).toBe(true);
   build = b.modules.map((m) => ({ name: m.name, path: m.path, vermagic: m.vermagic, sha256: m.sha256 }));
   ({ visl, m2m } = await vislBuild());
@@ -188,7 +189,7 @@ describe('deploy and restore from any board state (vboard)', () => {
       // with power control (the vboard's is QEMU): one power cycle, then the repair finishes
       const logs: string[] = [];
       const started = Date.now();
-      const powerCycle = powerCycleFor(board, t, vboardProvider)!;
+      const powerCycle = powerCycleFor(board, t, new ExecaRunner(), vboardProvider)!;
       expect(powerCycle).toBeDefined();
       try {
         await rollback(t, board, undefined, { log: (m) => (logs.push(m), log(m)), powerCycle });

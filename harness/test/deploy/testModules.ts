@@ -6,10 +6,11 @@ import { ensureToolbox } from '../../src/toolbox/toolbox.ts';
 import { ensureVislModules } from '../../src/vboard/modules.ts';
 import { parseModInfo } from '../../src/deploy/modinfo.ts';
 import type { ModuleArtifact } from '../../src/deploy/types.ts';
+import { ExecaRunner } from '../../src/core/runner.ts';
 
 /** The vboard's out-of-tree visl.ko and v4l2-mem2mem.ko, as built by the toolbox (cached). */
 export async function vislBuild(): Promise<{ visl: string; m2m: string }> {
-  const tb = await ensureToolbox({ log: (m) => process.stderr.write(`[toolbox] ${m}\n`) });
+  const tb = await ensureToolbox({ runner: new ExecaRunner(), log: (m) => process.stderr.write(`[toolbox] ${m}\n`) });
   const mods = await ensureVislModules(tb, { log: (m) => process.stderr.write(`[visl] ${m}\n`) });
   return { visl: join(mods.dir, 'visl.ko'), m2m: join(mods.dir, 'v4l2-mem2mem.ko') };
 }

@@ -57,7 +57,7 @@ let bundleDir: string;
 beforeAll(async () => {
   process.env.WORKBENCH_STATE_DIR = join(work, 'state');
   chroot = await ensureFarmChroot({ log });
-  visl = join((await ensureVislModules(await ensureToolbox({ log }), { log })).dir, 'visl.ko');
+  visl = join((await ensureVislModules(await ensureToolbox({ runner: new ExecaRunner(), log }), { log })).dir, 'visl.ko');
   bundleDir = join(work, 'bundle-ssh');
   await prepareBundle({ dir: bundleDir, profile: 'ssh', urlBase: 'http://10.0.2.2:1', board: 'vboard', glob: VECTORS, modules: [visl], runner, log });
 });
@@ -70,7 +70,7 @@ beforeAll(async () => {
 async function boardUp(): Promise<void> {
   for (let i = 0; ; i++) {
     try {
-      await vboardUp({ log });
+      await vboardUp({ runner: new ExecaRunner(), log });
       return;
     } catch (e) {
       if (i >= 2 || !(isWorkbenchError(e, 'E_VBOARD_BOOT') || isWorkbenchError(e, 'E_VBOARD_UNRESPONSIVE'))) throw e;

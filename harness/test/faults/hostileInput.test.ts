@@ -15,6 +15,7 @@ import { builtinProviders } from '../../src/target/providers/builtin.ts';
 import { fetchSuite } from '../../src/vectors/fetch.ts';
 import { storedVectorPath } from '../../src/vectors/store.ts';
 import { checkVectorFileName, importFlusterJson, loadSuite } from '../../src/vectors/suites.ts';
+import { ExecaRunner } from '../../src/core/runner.ts';
 
 const providers = builtinProviders();
 const loadBoards = (f: BoardFiles) => providers.loadBoards(f);
@@ -192,11 +193,11 @@ describe('hostile suite manifests and vector names', () => {
     const file = join(suites, 'evil.toml');
     writeFileSync(file, manifest({ [key]: value }));
     const before = snapshot(suites);
-    const e = await refusedAsync(loadSuite('evil', { suitesDir: suites, cacheRoot: cache }), 'E_CONFIG');
+    const e = await refusedAsync(loadSuite('evil', { runner: new ExecaRunner(), suitesDir: suites, cacheRoot: cache }), 'E_CONFIG');
     expect(e.message).toContain(file);
     expect(e.message).toContain(`key 'vectors.1.${key}'`);
     expect(e.message).not.toContain('vectors.0.');
-    const f = await refusedAsync(fetchSuite('evil', { suitesDir: suites, cacheRoot: cache, mirror: suites }), 'E_CONFIG');
+    const f = await refusedAsync(fetchSuite('evil', { runner: new ExecaRunner(), suitesDir: suites, cacheRoot: cache, mirror: suites }), 'E_CONFIG');
     expect(f.message).toContain(`key 'vectors.1.${key}'`);
     expect(snapshot(cache)).toEqual({});
     expect(snapshot(suites)).toEqual(before);

@@ -142,7 +142,7 @@ describe('Ctrl-C during make', () => {
   });
 
   it('inside the real toolbox (own PID namespace): the abort reaches make and its workers there too', async () => {
-    const tb = await ensureToolbox();
+    const tb = await ensureToolbox({ runner: new ExecaRunner() });
     const dir = mkdtempSync(join(cacheRoot(), '..', 'wb-make-abort-tb-'));
     try {
       writeFileSync(join(dir, 'Makefile'), MAKEFILE);

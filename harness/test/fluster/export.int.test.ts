@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { exportFlusterSuite, type ExportResult } from '../../src/fluster/export.ts';
+import { ExecaRunner } from '../../src/core/runner.ts';
 
 /**
  * Real components: generates vp9-features (cached), exports it with the
@@ -38,7 +39,7 @@ let r: ExportResult;
 describe('export-fluster vp9-features against the real vpxdec', () => {
   beforeAll(async () => {
     out = mkdtempSync(join(tmpdir(), 'wb-flx-int-'));
-    r = await exportFlusterSuite('vp9-features', out);
+    r = await exportFlusterSuite('vp9-features', out, { runner: new ExecaRunner() });
   });
 
   it("exports every vector of the suite with Fluster's exact keys", () => {

@@ -9,6 +9,7 @@ import { exportFlusterSuite } from '../../src/fluster/export.ts';
 import { validateFlusterSuite } from '../../src/fluster/suiteJson.ts';
 import type { ReferenceSet } from '../../src/vectors/references.ts';
 import type { Suite, SuiteVector } from '../../src/vectors/suites.ts';
+import { ExecaRunner } from '../../src/core/runner.ts';
 
 const md5 = (b: Buffer | string) => createHash('md5').update(b).digest('hex');
 const tmp = () => mkdtempSync(join(tmpdir(), 'wb-flx-'));
@@ -59,7 +60,7 @@ describe('export-fluster', () => {
     const out = tmp();
     const suite = fakeSuite(src, ['p0-a', 'p2-10bit', 'p1-444']);
     const refs = fakeRefs({ 'p2-10bit.ivf': ['yuv420p10le'], 'p1-444.ivf': ['yuv444p', 'yuv444p'] });
-    const r = await exportFlusterSuite('fake-suite', out, { suite, ensureReferences: refs.fn });
+    const r = await exportFlusterSuite('fake-suite', out, { runner: new ExecaRunner(), suite, ensureReferences: refs.fn });
     expect(r.jsonPath).toBe(join(out, 'fake-suite.json'));
     const j = JSON.parse(readFileSync(r.jsonPath, 'utf8'));
     expect(Object.keys(j).sort()).toEqual(['codec', 'description', 'name', 'test_vectors']);
@@ -84,7 +85,12 @@ describe('export-fluster', () => {
 
   it('writes the bare file name as source with relative', async () => {
     const out = tmp();
-    const r = await exportFlusterSuite('fake-suite', out, { suite: fakeSuite(tmp(), ['v1']), ensureReferences: fakeRefs().fn, source: 'relative' });
+    const r = await exportFlusterSuite('fake-suite', out, {
+      runner: new ExecaRunner(),
+      suite: fakeSuite(tmp(), ['v1']),
+      ensureReferences: fakeRefs().fn,
+      source: 'relative',
+    });
     expect(r.suite.test_vectors[0]!.source).toBe('v1.ivf');
   });
 
@@ -93,21 +99,25 @@ describe('export-fluster', () => {
       const out = tmp();
       const suite = fakeSuite(tmp(), ['ok']);
       suite.vectors[0]!.name = bad;
-      expect(await code(exportFlusterSuite('fake-suite', out, { suite, ensureReferences: fakeRefs().fn })), bad).toBe('E_FLUSTER_NAME');
+      expect(await code(exportFlusterSuite('fake-suite', out, { runner: new ExecaRunner(), suite, ensureReferences: fakeRefs().fn })), bad).toBe(
+        'E_FLUSTER_NAME',
+      );
       expect(existsSync(join(out, 'fake-suite.json'))).toBe(false);
     }
     const dup = fakeSuite(tmp(), ['Vec', 'vec2']);
     dup.vectors[1]!.name = 'VEC';
-    expect(await code(exportFlusterSuite('fake-suite', tmp(), { suite: dup, ensureReferences: fakeRefs().fn }))).toBe('E_FLUSTER_NAME');
+    expect(await code(exportFlusterSuite('fake-suite', tmp(), { runner: new ExecaRunner(), suite: dup, ensureReferences: fakeRefs().fn }))).toBe(
+      'E_FLUSTER_NAME',
+    );
     const badSuite = fakeSuite(tmp(), ['ok']);
     badSuite.name = 'bad suite';
-    expect(await code(exportFlusterSuite('x', tmp(), { suite: badSuite, ensureReferences: fakeRefs().fn }))).toBe('E_FLUSTER_NAME');
+    expect(await code(exportFlusterSuite('x', tmp(), { runner: new ExecaRunner(), suite: badSuite, ensureReferences: fakeRefs().fn }))).toBe('E_FLUSTER_NAME');
   });
 
   it('refuses a suite with vectors not available here, naming them', async () => {
     const suite = fakeSuite(tmp(), ['a', 'b']);
     suite.vectors[1]!.path = null;
-    await expect(exportFlusterSuite('fake-suite', tmp(), { suite, ensureReferences: fakeRefs().fn })).rejects.toThrow(
+    await expect(exportFlusterSuite('fake-suite', tmp(), { runner: new ExecaRunner(), suite, ensureReferences: fakeRefs().fn })).rejects.toThrow(
       /1 of 2 vectors are not available here: b/,
     );
   });
@@ -116,17 +126,19 @@ describe('export-fluster', () => {
     const out = tmp();
     const suite = fakeSuite(tmp(), ['a', 'mixed']);
     const refs = fakeRefs({ 'mixed.ivf': ['yuv420p', 'yuv444p'] });
-    expect(await code(exportFlusterSuite('fake-suite', out, { suite, ensureReferences: refs.fn }))).toBe('E_FLUSTER_FORMAT');
+    expect(await code(exportFlusterSuite('fake-suite', out, { runner: new ExecaRunner(), suite, ensureReferences: refs.fn }))).toBe('E_FLUSTER_FORMAT');
     expect(existsSync(join(out, 'fake-suite.json'))).toBe(false);
     const odd = fakeRefs({ 'a.ivf': ['gbrp'] });
-    expect(await code(exportFlusterSuite('fake-suite', tmp(), { suite: fakeSuite(tmp(), ['a']), ensureReferences: odd.fn }))).toBe('E_FLUSTER_FORMAT');
+    expect(await code(exportFlusterSuite('fake-suite', tmp(), { runner: new ExecaRunner(), suite: fakeSuite(tmp(), ['a']), ensureReferences: odd.fn }))).toBe(
+      'E_FLUSTER_FORMAT',
+    );
   });
 
   it('reports an imported suite whose own result differs from libvpx', async () => {
     const suite = fakeSuite(tmp(), ['a', 'b']);
     suite.vectors[0]!.expectedMd5 = md5('ref:a.ivf');
     suite.vectors[1]!.expectedMd5 = 'f'.repeat(32);
-    const r = await exportFlusterSuite('fake-suite', tmp(), { suite, ensureReferences: fakeRefs().fn });
+    const r = await exportFlusterSuite('fake-suite', tmp(), { runner: new ExecaRunner(), suite, ensureReferences: fakeRefs().fn });
     expect(r.vectors[0]!.suiteResultDiffers).toBeUndefined();
     expect(r.vectors[1]!.suiteResultDiffers).toBe('f'.repeat(32));
   });

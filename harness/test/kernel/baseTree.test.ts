@@ -65,7 +65,7 @@ describe('series loading', () => {
   const FX = join(import.meta.dirname, 'fixtures');
 
   it('reads a series folder in series-file order, relative entries allowed', async () => {
-    const s = await loadSeries(join(FX, 'series-bisect'));
+    const s = await loadSeries(join(FX, 'series-bisect'), new ExecaRunner());
     expect(s.kind).toBe('dir');
     expect(s.patches.map((p) => p.subject)).toEqual(['media: rkvdec: vp9: reword the reading-order comment', 'media: rkvdec: vp9: break the build on purpose']);
     expect(s.key).toMatch(/^[0-9a-f]{16}$/);
@@ -79,7 +79,7 @@ describe('series loading', () => {
     const p2 = readFileSync(join(FX, 'series-good/0002-media-rkvdec-vp9-add-a-fixture-define.patch'), 'utf8');
     const cover = 'From 0000000000000000000000000000000000000000 Mon Sep 17 00:00:00 2001\nFrom: T <t@x>\nSubject: [PATCH 0/2] cover\n\nblurb\n';
     writeFileSync(join(d, 'x.mbox'), cover + p1 + p2);
-    const s = await loadSeries(join(d, 'x.mbox'));
+    const s = await loadSeries(join(d, 'x.mbox'), new ExecaRunner());
     expect(s.kind).toBe('mbox');
     expect(s.patches.map((p) => p.subject)).toEqual(['media: rkvdec: vp9: reword the reading-order comment', 'media: rkvdec: vp9: add a fixture define']);
   });
@@ -88,7 +88,7 @@ describe('series loading', () => {
     const d = mkdtempSync(join(tmpdir(), 'wb-series-'));
     made.push(d);
     writeFileSync(join(d, 'series'), '# x\nmissing.patch\n');
-    const e = await loadSeries(d).catch((x) => x);
+    const e = await loadSeries(d, new ExecaRunner()).catch((x) => x);
     expect(isWorkbenchError(e, 'E_SERIES')).toBe(true);
     expect(e.message).toMatch(/series:2: patch file missing\.patch does not exist/);
   });
@@ -96,7 +96,7 @@ describe('series loading', () => {
   it('an empty folder is an empty series; a non-path non-range is an error', async () => {
     const d = mkdtempSync(join(tmpdir(), 'wb-series-'));
     made.push(d);
-    expect((await loadSeries(d)).patches).toEqual([]);
-    await expect(loadSeries('/nonexistent/thing')).rejects.toMatchObject({ code: 'E_SERIES' });
+    expect((await loadSeries(d, new ExecaRunner())).patches).toEqual([]);
+    await expect(loadSeries('/nonexistent/thing', new ExecaRunner())).rejects.toMatchObject({ code: 'E_SERIES' });
   });
 });

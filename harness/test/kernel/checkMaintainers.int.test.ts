@@ -21,10 +21,10 @@ const isRoot = process.getuid?.() === 0;
 
 describe.runIf(isRoot)('checkpatch FILE_PATH_CHANGES judged against the real MAINTAINERS', () => {
   it('a new rkvdec file -> info naming ROCKCHIP RKVDEC; a new top-level file -> warning', async () => {
-    const tb = await ensureToolbox();
-    const base = await ensureBaseTree(tb);
+    const tb = await ensureToolbox({ runner: new ExecaRunner() });
+    const base = await ensureBaseTree(tb, { runner: new ExecaRunner() });
     const sections = parseMaintainers(await kgit(new ExecaRunner(), base.gitDir).raw(['show', `${base.commit}:MAINTAINERS`]));
-    const wt = await openWorkTree(base);
+    const wt = await openWorkTree(base, { runner: new ExecaRunner() });
     const out: Record<string, string> = {};
     try {
       for (const name of ['0001-covered-new-file.patch', '0002-uncovered-new-file.patch']) {

@@ -26,8 +26,8 @@ async function workbench(args: string[]) {
 
 describe.runIf(isRoot)('kernel stage (real toolbox)', () => {
   it('builds rkvdec + the missing v4l2 helpers for the vboard kernel; an unchanged tree is a cache hit', async () => {
-    const tb = await ensureToolbox();
-    const r = await buildSeries({ target: 'amd64', series: join(FX, 'series-good') });
+    const tb = await ensureToolbox({ runner: new ExecaRunner() });
+    const r = await buildSeries({ runner: new ExecaRunner(), target: 'amd64', series: join(FX, 'series-good') });
     expect(r.diagnostics.filter((d) => d.severity === 'error')).toEqual([]);
     expect(r.ok).toBe(true);
     expect(r.modules.map((m) => m.name).sort()).toEqual(['rockchip-vdec', 'v4l2-h264', 'v4l2-mem2mem', 'v4l2-vp9']);
@@ -39,13 +39,13 @@ describe.runIf(isRoot)('kernel stage (real toolbox)', () => {
     const vdec = r.modules.find((m) => m.name === 'rockchip-vdec')!;
     expect(vdec.depends).toEqual(expect.arrayContaining(['v4l2-mem2mem', 'v4l2-vp9', 'v4l2-h264', 'videodev']));
     // the series really is in the build: the fixture's define is in the built tree
-    const again = await buildSeries({ target: 'amd64', series: join(FX, 'series-good') });
+    const again = await buildSeries({ runner: new ExecaRunner(), target: 'amd64', series: join(FX, 'series-good') });
     expect(again.cached).toBe(true);
     expect(again.modules.map((m) => m.sha256)).toEqual(r.modules.map((m) => m.sha256));
   });
 
   it('series apply: same base-commit every time, patches on a fresh branch', async () => {
-    const a = await seriesApply({ series: join(FX, 'series-good') });
+    const a = await seriesApply({ runner: new ExecaRunner(), series: join(FX, 'series-good') });
     expect(a.commits).toHaveLength(2);
     const text = await kgit(new ExecaRunner(), a.tree).raw(['show', `HEAD:${VP9}`]);
     expect(text).toContain('#define RKVDEC_VP9_WB_FIXTURE');
@@ -60,13 +60,13 @@ describe.runIf(isRoot)('kernel stage (real toolbox)', () => {
     expect(r.stderr).toContain('"media: rkvdec: vp9: describe callbacks generically"');
     expect(r.stderr).toContain(`${VP9}:13 (hunk @@ -13,7 +13,7 @@)`);
     expect(r.stderr).toMatch(/hint: rebase the patch on the base tree/);
-    const base = await seriesApply({ series: join(FX, 'series-good') }).then((a) => a.baseCommit);
+    const base = await seriesApply({ runner: new ExecaRunner(), series: join(FX, 'series-good') }).then((a) => a.baseCommit);
     // after the failure the next apply starts from a clean base and succeeds
     expect(base).toMatch(/^[0-9a-f]{40}$/);
   });
 
   it('a compile error is parsed to the right file and line and blamed on its patch; --bisect names that patch', async () => {
-    const r = await buildSeries({ target: 'amd64', series: join(FX, 'series-cerr') });
+    const r = await buildSeries({ runner: new ExecaRunner(), target: 'amd64', series: join(FX, 'series-cerr') });
     expect(r.ok).toBe(false);
     expect(r.modules).toEqual([]);
     const err = r.diagnostics.find((d) => d.severity === 'error')!;
@@ -74,14 +74,14 @@ describe.runIf(isRoot)('kernel stage (real toolbox)', () => {
     expect(err.message).toContain("'rkvdec_vp9_wb_undeclared' undeclared");
     expect(err.patch).toContain('break the build on purpose');
 
-    const b = await bisectSeries({ target: 'amd64', series: join(FX, 'series-bisect') });
+    const b = await bisectSeries({ runner: new ExecaRunner(), target: 'amd64', series: join(FX, 'series-bisect') });
     expect(b.steps.map((s) => s.result.ok)).toEqual([true, true, false]);
     expect(b.firstBad).not.toBe('base');
     expect(b.firstBad && b.firstBad !== 'base' ? b.firstBad.subject : '').toBe('media: rkvdec: vp9: break the build on purpose');
   });
 
   it('check: real checkpatch findings per patch/file/line, sparse and W=1 run, error-level -> not ok', async () => {
-    const r = await runChecks({ series: join(FX, 'series-style') });
+    const r = await runChecks({ runner: new ExecaRunner(), series: join(FX, 'series-style') });
     expect(r.ok).toBe(false);
     const long = r.findings.find((d) => d.flag === 'LONG_LINE')!;
     expect(long).toMatchObject({ tool: 'checkpatch', severity: 'warning', file: VP9, line: 30 });
@@ -92,7 +92,7 @@ describe.runIf(isRoot)('kernel stage (real toolbox)', () => {
     expect(r.findings.some((d) => d.tool === 'gcc' && d.file === VP9 && d.line === 31 && d.flag === '-Wunused-function')).toBe(true);
     expect(r.build.commands.at(-1)).toEqual(expect.arrayContaining(['C=1', 'W=1']));
 
-    const good = await runChecks({ series: join(FX, 'series-good') });
+    const good = await runChecks({ runner: new ExecaRunner(), series: join(FX, 'series-good') });
     expect(good.findings.filter((d) => d.severity === 'error')).toEqual([]);
     expect(good.ok).toBe(true);
   });

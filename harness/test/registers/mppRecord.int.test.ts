@@ -14,6 +14,7 @@ import { headerReferences } from '../../src/registers/roles.ts';
 import { generateSuite } from '../../src/vectors/generate/generate.ts';
 import { ensureReferences } from '../../src/vectors/references.ts';
 import { inspectFile } from '../../src/vectors/inspect.ts';
+import { ExecaRunner } from '../../src/core/runner.ts';
 
 // Real MPP (pinned source, built in its chroot) driving the LD_PRELOAD
 // device stand-in on vp9-features vectors. Expected values come from our
@@ -26,7 +27,7 @@ const vectors: Record<string, string> = {};
 const log = (m: string) => process.stderr.write(`[mpp] ${m}\n`);
 
 beforeAll(async () => {
-  const gen = await generateSuite({ only: ['p0-resize-inter', 'p0-multilayer-arf'], log });
+  const gen = await generateSuite({ runner: new ExecaRunner(), only: ['p0-resize-inter', 'p0-multilayer-arf'], log });
   for (const v of gen.vectors) vectors[v.name] = v.path;
   rig = await ensureMppRig({ log });
   fields = (await ensureMppFields({ source: rig.source })).fields;
@@ -42,7 +43,7 @@ describe('MPP register records (real MPP + device stand-in)', () => {
   it('p0-resize-inter: one record per decoded frame; reference sizes (reg106..111) equal the headers; the stream buffer holds the frame', async () => {
     const path = vectors['p0-resize-inter']!;
     const info = await inspectFile(path);
-    const refs = await ensureReferences(path);
+    const refs = await ensureReferences(path, { runner: new ExecaRunner() });
     const out = join(mkdtempSync(join(tmpdir(), 'wb-mpprec-')), 'rec');
     const res = await recordMpp(path, { rig, out, dumpBuffers: true, log });
 
@@ -102,7 +103,7 @@ describe('MPP register records (real MPP + device stand-in)', () => {
   it('p0-multilayer-arf: hidden frames are decoded (one record each), show_existing_frame has none; MPP outputs what libvpx outputs', async () => {
     const path = vectors['p0-multilayer-arf']!;
     const info = await inspectFile(path);
-    const refs = await ensureReferences(path);
+    const refs = await ensureReferences(path, { runner: new ExecaRunner() });
     const res = await recordMpp(path, { rig, out: join(mkdtempSync(join(tmpdir(), 'wb-mpprec-')), 'rec'), log });
     const hidden = info.frames.filter((f) => !f.header.showFrame && !f.header.showExistingFrame).length;
     const existing = info.frames.filter((f) => f.header.showExistingFrame).length;

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SshTarget, type SshOptions } from '../../src/target/ssh.ts';
 import { vboardConnection, vboardUp } from '../../src/vboard/vboard.ts';
+import { ExecaRunner } from '../../src/core/runner.ts';
 
 /**
  * SSH options of the board the integration tests run on: the real vboard
@@ -25,7 +26,7 @@ export async function testSshOptions(name = 'vboard'): Promise<SshOptions> {
       hostKeyAlias: 'wb-test-board',
     };
   }
-  await vboardUp({ log: (m) => process.stderr.write(`[vboard] ${m}\n`) });
+  await vboardUp({ runner: new ExecaRunner(), log: (m) => process.stderr.write(`[vboard] ${m}\n`) });
   const c = vboardConnection();
   return { name, host: c.host, port: c.port, user: c.user, identityFile: c.identityFile, knownHostsFile: c.knownHostsFile, hostKeyAlias: c.hostKeyAlias };
 }

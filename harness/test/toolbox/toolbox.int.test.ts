@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { cacheRoot, projectRoot } from '../../src/core/paths.ts';
 import { ensureToolbox } from '../../src/toolbox/toolbox.ts';
+import { ExecaRunner } from '../../src/core/runner.ts';
 
 /** The real toolbox (built from the Debian mirror when not cached; needs root). */
 describe('toolbox (real sid chroot)', () => {
@@ -10,7 +11,7 @@ describe('toolbox (real sid chroot)', () => {
   afterAll(() => rmSync(work, { recursive: true, force: true })); // our own mkdtemp directory
 
   it('has the pinned headers, the source tarball, gcc-16, pahole and the arm64 cross compiler', async () => {
-    const tb = await ensureToolbox({ log: (s) => process.stderr.write(`[toolbox-int] ${s}\n`) });
+    const tb = await ensureToolbox({ runner: new ExecaRunner(), log: (s) => process.stderr.write(`[toolbox-int] ${s}\n`) });
     expect(tb.kernelRelease).toBe(tb.lock.kernel_release);
     const r = await tb.exec([
       'sh',
@@ -24,7 +25,7 @@ describe('toolbox (real sid chroot)', () => {
   });
 
   it('runs in its own PID namespace with /proc mounted, binds work dirs, reports exit codes', async () => {
-    const tb = await ensureToolbox();
+    const tb = await ensureToolbox({ runner: new ExecaRunner() });
     writeFileSync(join(work, 'in.txt'), 'from host\n');
     const r = await tb.exec(['sh', '-c', 'echo $$; cat in.txt; test -r /proc/self/status && echo proc-ok; echo out > out.txt'], {
       cwd: '/work/x',
@@ -53,7 +54,7 @@ describe('toolbox (real sid chroot)', () => {
     const saved = process.env.WORKBENCH_MANIFEST_DIR;
     process.env.WORKBENCH_MANIFEST_DIR = dir;
     try {
-      await expect(ensureToolbox({ cacheRoot: join(work, 'cache') })).rejects.toMatchObject({
+      await expect(ensureToolbox({ runner: new ExecaRunner(), cacheRoot: join(work, 'cache') })).rejects.toMatchObject({
         code: 'E_LOCK_STALE',
         message: expect.stringContaining('linux-source-7.2=7.2.0-0'),
         hint: expect.stringContaining('workbench toolbox update-lock'),

@@ -41,7 +41,7 @@ describe('vboard (real QEMU guest)', () => {
 
   it('boots, answers SSH with the recorded host key, runs commands, lists VP9F on visl', async () => {
     expect((await vboardStatus()).state).toBe('stopped');
-    const up = await vboardUp({ log: (s) => process.stderr.write(`[vboard-int] ${s}\n`) });
+    const up = await vboardUp({ runner: new ExecaRunner(), log: (s) => process.stderr.write(`[vboard-int] ${s}\n`) });
     expect(up.state).toBe('running');
     const t = await vboardTarget();
     try {
@@ -66,7 +66,7 @@ describe('vboard (real QEMU guest)', () => {
     } finally {
       await t.close();
     }
-    expect((await vboardUp()).alreadyRunning).toBe(true);
+    expect((await vboardUp({ runner: new ExecaRunner() })).alreadyRunning).toBe(true);
   });
 
   it('a changed host key is refused (E_HOSTKEY_CHANGED), by the target and by status', async () => {
@@ -109,13 +109,13 @@ describe('vboard (real QEMU guest)', () => {
   });
 
   it('a dead guest is detected as stale, and up recovers', async () => {
-    const up = await vboardUp();
+    const up = await vboardUp({ runner: new ExecaRunner() });
     process.kill(up.pid!, 'SIGKILL'); // our own QEMU, started just above
     await new Promise((r) => setTimeout(r, 500));
     const st = await vboardStatus();
     expect(st.state).toBe('stale');
     expect(st.detail).toContain(`QEMU PID ${up.pid} is gone`);
-    const again = await vboardUp();
+    const again = await vboardUp({ runner: new ExecaRunner() });
     expect(again.state).toBe('running');
     expect(again.pid).not.toBe(up.pid);
     expect((await vboardDown()).state).toBe('stopped');

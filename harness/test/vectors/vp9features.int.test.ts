@@ -29,7 +29,7 @@ let gen: GenerateResult;
 const path = (name: string) => gen.vectors.find((v) => v.name === name)!.path;
 
 beforeAll(async () => {
-  gen = await generateSuite({ cacheRoot: cache });
+  gen = await generateSuite({ runner: new ExecaRunner(), cacheRoot: cache });
   console.log(`vp9-features: ${gen.vectors.length} vectors generated from an empty cache in ${gen.ms} ms (${gen.encoder})`);
 }, 900_000);
 
@@ -47,7 +47,7 @@ describe('vp9-features generation', () => {
   });
 
   it('is cached by recipe hash: a second run builds nothing and gives the same files', async () => {
-    const again = await generateSuite({ cacheRoot: cache });
+    const again = await generateSuite({ runner: new ExecaRunner(), cacheRoot: cache });
     expect(again.vectors.every((v) => v.cached)).toBe(true);
     expect(again.vectors.map((v) => v.sha256)).toEqual(gen.vectors.map((v) => v.sha256));
   });
@@ -56,7 +56,7 @@ describe('vp9-features generation', () => {
 describe.each(recipes.vectors.map((r) => [r.name, r] as const))('vector %s', (name, recipe) => {
   it("references: whole-output MD5 equals vpxdec's own output MD5, every frame agrees with ffmpeg native", async () => {
     const file = path(name);
-    const refs = await ensureReferences(file, { cacheRoot: cache });
+    const refs = await ensureReferences(file, { runner: new ExecaRunner(), cacheRoot: cache });
     // 8-bit 4:2:0: `vpxdec --i420 FILE -o - | md5sum` (Fluster); 10-bit and 4:4:4: --rawvideo
     const plain = recipe.source.bitDepth === 8 && recipe.source.chroma === '420';
     const raw = await runner.run(['vpxdec', plain ? '--i420' : '--rawvideo', file, '-o', '-'], { binaryStdout: true });
@@ -155,8 +155,8 @@ describe('derived and damaged vectors', () => {
     await expect(storeVector(src, { mirror, cacheRoot: cache })).rejects.toThrow(/checksum mismatch/);
     copyFileSync(file, join(mirror, 'p0-odd-tiny.ivf'));
     const stored = await storeVector(src, { mirror, cacheRoot: cache });
-    const a = await ensureReferences(stored.path, { cacheRoot: cache });
-    const b = await ensureReferences(file, { cacheRoot: cache });
+    const a = await ensureReferences(stored.path, { runner: new ExecaRunner(), cacheRoot: cache });
+    const b = await ensureReferences(file, { runner: new ExecaRunner(), cacheRoot: cache });
     expect(a.md5).toBe(b.md5);
   });
 

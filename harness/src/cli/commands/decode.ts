@@ -78,7 +78,7 @@ export async function decodeCommand(files: string[], opts: DecodeCommandOptions)
   const backend = opts.decoder ? decoders.get(opts.decoder) : undefined;
   const onBoard = !backend || backend.where === 'target';
   const board = onBoard ? providers.getBoard(opts.board) : undefined;
-  if (board) await providers.ensureReady(board, { log });
+  if (board) await providers.ensureReady(board, { log, runner });
   const target = board ? providers.targetFor(board) : undefined;
   const name = board?.name ?? 'host';
   const driver = opts.driver ?? board?.driver ?? '';

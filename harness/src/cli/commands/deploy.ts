@@ -11,6 +11,7 @@ import { repairBeforeListing, rollback } from '../../deploy/rollback.ts';
 import { describeFinding } from '../../irq/kernelLog.ts';
 import { closeTargets } from '../../target/connect.ts';
 import { builtinProviders } from '../../target/providers/builtin.ts';
+import { ExecaRunner } from '../../core/runner.ts';
 
 const out = (s: string) => process.stdout.write(s + '\n');
 const log = (s: string) => process.stderr.write(`[deploy] ${s}\n`);
@@ -72,7 +73,7 @@ async function currentBuild(board: Board): Promise<ModuleArtifact[]> {
   // The board profile's architecture names the kernel build (kernel/build.ts BuildTarget).
   const target = board.arch;
   log(`no --modules: deploying the current build of the series for ${board.name} (workbench build --for ${target})`);
-  const r = await buildSeries({ target, log });
+  const r = await buildSeries({ target, log, runner: new ExecaRunner() });
   if (!r.ok) {
     const first = r.diagnostics.find((d) => d.severity === 'error');
     throw new WorkbenchError(
@@ -108,7 +109,7 @@ export function register(program: Command): void {
       const ir = interruptible();
       try {
         const hook = phaseHook();
-        const powerCycle = powerCycleFor(board, target, providers.providerOf(board));
+        const powerCycle = powerCycleFor(board, target, new ExecaRunner(), providers.providerOf(board));
         const rec = await deployModules(target, board, modules, {
           params,
           log,
@@ -143,7 +144,7 @@ export function register(program: Command): void {
       const board = providers.getBoard(o.board);
       const target = providers.targetFor(board);
       try {
-        const powerCycle = powerCycleFor(board, target, providers.providerOf(board));
+        const powerCycle = powerCycleFor(board, target, new ExecaRunner(), providers.providerOf(board));
         const done = await rollback(target, board, o.to, { log, ...(powerCycle ? { powerCycle } : {}) });
         if (done.length === 0) out(`${board.name}: the interrupted deploy/rollback was finished (its backup restored); run rollback again to go further back`);
         for (const r of done)

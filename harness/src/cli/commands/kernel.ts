@@ -12,6 +12,7 @@ import { DEFAULT_KUNITCONFIG, runKunit } from '../../kernel/kunit.ts';
 import { DEFAULT_MANIFEST } from '../../toolbox/manifest.ts';
 import { bisectSeries, buildSeries, seriesApply } from '../../kernel/stage.ts';
 import { builtinProviders } from '../../target/providers/builtin.ts';
+import { ExecaRunner } from '../../core/runner.ts';
 
 const log = (s: string) => process.stderr.write(`[kernel] ${s}\n`);
 const SERIES_HELP = 'series to use: a folder with a `series` file, an mbox file, or a git range A..B (default: patches/)';
@@ -59,7 +60,7 @@ export function register(program: Command): void {
     .option('--manifest <name>', 'kernel manifest', DEFAULT_MANIFEST)
     .option('--json', 'machine-readable output')
     .action(async (o: { series?: string; manifest: string; json?: boolean }) => {
-      const a = await seriesApply({ series: o.series, manifest: o.manifest, log });
+      const a = await seriesApply({ series: o.series, manifest: o.manifest, log, runner: new ExecaRunner() });
       if (o.json) {
         out(
           JSON.stringify(
@@ -90,7 +91,7 @@ export function register(program: Command): void {
     .action(async (o: { series?: string; out?: string; manifest: string; json?: boolean }) => {
       const stamp = new Date().toISOString().replace(/[-:]/g, '').replace(/\..*$/, '').replace('T', '-');
       const dir = resolve(o.out ?? join(projectRoot(), 'reports', `b4-${stamp}`));
-      const r = await runB4Series({ series: o.series, out: dir, manifest: o.manifest, log });
+      const r = await runB4Series({ series: o.series, out: dir, manifest: o.manifest, log, runner: new ExecaRunner() });
       out(o.json ? JSON.stringify(r, null, 2) : formatB4Summary(r));
       process.exitCode = r.ok ? ExitCode.Ok : ExitCode.TestFailures;
     });
@@ -121,6 +122,7 @@ export function register(program: Command): void {
           jobs,
           force: Boolean(o.force),
           log,
+          runner: new ExecaRunner(),
           ...(o.verbose ? { onOutput: (s: string) => process.stderr.write(s) } : {}),
         };
         if (o.bisect) {
@@ -156,7 +158,7 @@ export function register(program: Command): void {
     .option('--manifest <name>', 'kernel manifest', DEFAULT_MANIFEST)
     .option('--json', 'machine-readable output')
     .action(async (o: { series?: string; manifest: string; json?: boolean }) => {
-      const r = await runChecks({ series: o.series, manifest: o.manifest, log });
+      const r = await runChecks({ series: o.series, manifest: o.manifest, log, runner: new ExecaRunner() });
       if (o.json) out(JSON.stringify(r, null, 2));
       else {
         for (const c of r.checkpatch) {
@@ -207,6 +209,7 @@ export function register(program: Command): void {
         const timeout = Number(o.timeout);
         if (!Number.isFinite(timeout) || timeout <= 0) throw new WorkbenchError('E_USAGE', `--timeout ${o.timeout}: expected seconds > 0`);
         const r = await runKunit({
+          runner: new ExecaRunner(),
           series: o.series,
           manifest: o.manifest,
           kunitconfig: o.kunitconfig,

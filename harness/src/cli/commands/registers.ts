@@ -11,6 +11,7 @@ import { ADDRESS_ROLES, REF_NAMES } from '../../registers/roles.ts';
 import { loadAllowList } from '../../registers/allowList.ts';
 import { diffCaptureText, loadMppRecords } from '../../registers/compareRun.ts';
 import { formatReport } from '../../registers/diff.ts';
+import { ExecaRunner } from '../../core/runner.ts';
 
 const log = (s: string) => process.stderr.write(`[registers] ${s}\n`);
 const out = (s: string) => process.stdout.write(s + '\n');
@@ -40,7 +41,7 @@ export function register(program: Command): void {
     .option('--mirror <dir>', 'local mirror for the MPP source (see mpp-build)')
     .option('--dump-buffers', 'also store the bytes of every buffer the registers point at (<out>/buffers/<sha256>.bin)')
     .action(async (vector: string, o: { out?: string; mirror?: string; dumpBuffers?: boolean }) => {
-      const path = await resolveVector(vector);
+      const path = await resolveVector(vector, new ExecaRunner());
       const res = await recordMpp(path, { out: o.out, mirror: o.mirror, dumpBuffers: Boolean(o.dumpBuffers), log });
       const s = res.summary;
       out(

@@ -7,6 +7,7 @@ import { stableStringify } from '../../core/cache.ts';
 import { ensureToolbox } from '../../toolbox/toolbox.ts';
 import { resolveLockInChroot } from '../../toolbox/resolveLock.ts';
 import type { Bind } from '../../toolbox/chrootExec.ts';
+import { ExecaRunner } from '../../core/runner.ts';
 
 const log = (s: string) => process.stderr.write(`[toolbox] ${s}\n`);
 
@@ -21,7 +22,7 @@ export function register(program: Command): void {
     .option('--manifest <name>', 'Debian kernel manifest', DEFAULT_MANIFEST)
     .option('--force', 'rebuild even when cached')
     .action(async (o: { manifest: string; force?: boolean }) => {
-      const t = await ensureToolbox({ manifest: o.manifest, force: Boolean(o.force), log });
+      const t = await ensureToolbox({ manifest: o.manifest, force: Boolean(o.force), log, runner: new ExecaRunner() });
       process.stdout.write(`${t.root}\n`);
     });
 
@@ -30,7 +31,7 @@ export function register(program: Command): void {
     .option('--manifest <name>', 'Debian kernel manifest', DEFAULT_MANIFEST)
     .option('--json', 'machine-readable output')
     .action(async (o: { manifest: string; json?: boolean }) => {
-      const t = await ensureToolbox({ manifest: o.manifest, log });
+      const t = await ensureToolbox({ manifest: o.manifest, log, runner: new ExecaRunner() });
       const pick = ['gcc-16', 'binutils', 'dwarves', 'gcc-16-aarch64-linux-gnu', ...Object.keys(t.lock.packages)];
       const info = {
         root: t.root,
@@ -57,7 +58,7 @@ export function register(program: Command): void {
         if (i <= 0) throw new WorkbenchError('E_USAGE', `--bind ${b}: expected HOST:INSIDE`, { hint: 'e.g. --bind $PWD/out:/work/out' });
         return { host: resolve(b.slice(0, i)), inside: b.slice(i + 1) };
       });
-      const t = await ensureToolbox({ manifest: o.manifest, log });
+      const t = await ensureToolbox({ manifest: o.manifest, log, runner: new ExecaRunner() });
       const r = await t.exec(cmd, {
         cwd: o.cwd,
         binds,
@@ -79,7 +80,7 @@ export function register(program: Command): void {
       } catch {
         old = undefined;
       }
-      const lock = await resolveLockInChroot(m, { log });
+      const lock = await resolveLockInChroot(m, { log, runner: new ExecaRunner() });
       if (old && old.kernel_release === lock.kernel_release && stableStringify(old.packages) === stableStringify(lock.packages)) {
         process.stdout.write(`${old.file}: ${lock.kernel_release} (${lock.kernel_version}), unchanged\n`);
         return;

@@ -33,7 +33,14 @@ export function register(program: Command): void {
     .option('--json', 'print the status as JSON')
     .action(async (o: { fresh?: boolean; rebuild?: boolean; memory: string; timeout: string; json?: boolean }) => {
       const t0 = Date.now();
-      const s = await vboardUp({ fresh: Boolean(o.fresh), rebuild: Boolean(o.rebuild), memoryMiB: Number(o.memory), bootTimeoutS: Number(o.timeout), log });
+      const s = await vboardUp({
+        fresh: Boolean(o.fresh),
+        rebuild: Boolean(o.rebuild),
+        memoryMiB: Number(o.memory),
+        bootTimeoutS: Number(o.timeout),
+        log,
+        runner: new ExecaRunner(),
+      });
       if (o.json) process.stdout.write(JSON.stringify({ ...s, totalMs: Date.now() - t0 }) + '\n');
       else {
         process.stdout.write(describe(s) + '\n');

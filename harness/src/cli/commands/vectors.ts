@@ -25,7 +25,7 @@ async function vectorPaths(args: string[]): Promise<string[]> {
       paths.push(resolve(a));
       continue;
     }
-    const s = await loadSuite(a);
+    const s = await loadSuite(a, { runner: new ExecaRunner() });
     for (const v of s.vectors) {
       if (v.path) paths.push(v.path);
       else err(`${v.name}: not available (run \`workbench vectors ${s.origin === 'generated' ? 'generate' : `fetch ${s.name}`}\`)`);
@@ -42,7 +42,7 @@ export function register(program: Command): void {
     .description('list the suites and how many of their vectors are available here')
     .action(async () => {
       for (const name of listSuites()) {
-        const s = await loadSuite(name);
+        const s = await loadSuite(name, { runner: new ExecaRunner() });
         out(`${s.name.padEnd(24)} ${s.origin.padEnd(9)} ${s.vectors.filter((x) => x.path).length}/${s.vectors.length} available  ${s.description}`);
       }
     });
@@ -68,6 +68,7 @@ export function register(program: Command): void {
     .action(async (suite: string, o: { output: string; relativeSource?: boolean; crossCheck: boolean }) => {
       const r = await exportFlusterSuite(suite, o.output, {
         source: o.relativeSource ? 'relative' : 'file-url',
+        runner: new ExecaRunner(),
         references: { crossCheck: o.crossCheck },
         log: err,
       });
@@ -88,7 +89,7 @@ export function register(program: Command): void {
     .action(async (suite: string, o: { mirror?: string; only?: string[] }) => {
       if (o.mirror && !existsSync(o.mirror))
         throw new WorkbenchError('E_MIRROR', `mirror directory ${o.mirror} does not exist`, { hint: 'pass an existing directory' });
-      const r = await fetchSuite(suite, { ...(o.mirror ? { mirror: resolve(o.mirror) } : {}), ...(o.only ? { only: o.only } : {}) });
+      const r = await fetchSuite(suite, { runner: new ExecaRunner(), ...(o.mirror ? { mirror: resolve(o.mirror) } : {}), ...(o.only ? { only: o.only } : {}) });
       for (const x of r.outcomes) out(`${x.status.padEnd(17)} ${x.name}${x.detail ? `  ${x.detail}` : ''}`);
       const c = r.counts;
       out(
@@ -102,7 +103,7 @@ export function register(program: Command): void {
     .option('--only <names...>', 'only these recipes')
     .option('--force', 'regenerate even when cached')
     .action(async (o: { only?: string[]; force?: boolean }) => {
-      const r = await generateSuite({ ...(o.only ? { only: o.only } : {}), force: Boolean(o.force), log: err });
+      const r = await generateSuite({ ...(o.only ? { only: o.only } : {}), force: Boolean(o.force), log: err, runner: new ExecaRunner() });
       for (const x of r.vectors) out(`${x.cached ? 'cached ' : 'built  '} ${x.name.padEnd(28)} ${String(x.ms).padStart(6)} ms  ${x.path}`);
       out(`${r.suite}: ${r.vectors.length} vectors with ${r.encoder}; ${r.vectors.filter((x) => !x.cached).length} built in ${r.ms} ms`);
     });
@@ -126,7 +127,7 @@ export function register(program: Command): void {
     .description('feature x vector coverage table of a suite (exit 1 when a required feature is neither covered nor marked impossible)')
     .argument('[suite]', 'suite name', 'vp9-features')
     .action(async (suite: string) => {
-      const s = await loadSuite(suite);
+      const s = await loadSuite(suite, { runner: new ExecaRunner() });
       const rows: { name: string; features: FeatureId[] | null }[] = [];
       const avail: Record<string, boolean> = {};
       for (const x of s.vectors) {
@@ -147,7 +148,7 @@ export function register(program: Command): void {
     .action(async (args: string[], o: { json?: boolean; crossCheck: boolean }) => {
       const sets = [];
       for (const p of await vectorPaths(args)) {
-        const s = await ensureReferences(p, { crossCheck: o.crossCheck, log: err });
+        const s = await ensureReferences(p, { crossCheck: o.crossCheck, log: err, runner: new ExecaRunner() });
         sets.push(s);
         if (!o.json) out(formatReferences(s) + '\n');
         if (s.crossCheck && !s.crossCheck.agreed) process.exitCode = ExitCode.TestFailures;

@@ -56,7 +56,7 @@ export const vboardProvider: BoardProvider = {
   recordKind: 'vboard',
   builtinBoards: () => [vboardBoard()],
   ensureReady: async (_board, opts) => {
-    const st = await vboardUp({ log: opts.log });
+    const st = await vboardUp({ log: opts.log, runner: opts.runner });
     return {
       detail: st.alreadyRunning ? 'vboard already running' : `vboard booted in ${Math.round((st.bootMs ?? 0) / 100) / 10} s`,
       commands: [['workbench', 'vboard', 'up']],
@@ -65,10 +65,10 @@ export const vboardProvider: BoardProvider = {
   connect: (board, opts) => new SshTarget(vboardSshOptions(board, opts)),
   // its power switch is QEMU: vboardDown (the guest powers off with SysRq o, which does not
   // unload modules, else QEMU is killed), then vboardUp boots the same disk on a new port
-  powerCycle: async (board, log) => {
+  powerCycle: async (board, log, runner) => {
     const down = await vboardDown({ log });
     log(`vboard powered off (${down.detail ?? 'stopped'})`);
-    const up = await vboardUp({ log });
+    const up = await vboardUp({ log, runner });
     log(`vboard booted in ${((up.bootMs ?? 0) / 1000).toFixed(1)} s`);
     return new SshTarget(vboardSshOptions(board));
   },

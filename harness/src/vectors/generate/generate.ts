@@ -5,7 +5,7 @@ import { checkEntry, cacheKey, ensureEntry, sha256File } from '../../core/cache.
 import { WorkbenchError } from '../../core/errors.ts';
 import { requireTools } from '../../core/hostTools.ts';
 import { cacheRoot } from '../../core/paths.ts';
-import { ExecaRunner, formatArgv, type Runner } from '../../core/runner.ts';
+import { formatArgv, type Runner } from '../../core/runner.ts';
 import { tail } from '../../core/text.ts';
 import { vpxencVersion } from '../decoders.ts';
 import type { FeatureId } from '../features.ts';
@@ -47,7 +47,7 @@ export interface GeneratedVector {
 /** Options of {@link generateSuite}. */
 export interface GenerateOptions {
   recipesFile?: string;
-  runner?: Runner;
+  runner: Runner;
   /** Cache root override (tests). */
   cacheRoot?: string;
   /** Only these vector names. */
@@ -89,9 +89,9 @@ function cacheInputs(r: VectorRecipe, encoder: string): unknown {
  *   `E_ENCODE` when vpxenc fails, `E_RECIPE_COVERAGE` when an output lacks a
  *   promised feature.
  */
-export async function generateSuite(opts: GenerateOptions = {}): Promise<GenerateResult> {
+export async function generateSuite(opts: GenerateOptions): Promise<GenerateResult> {
   const started = Date.now();
-  const runner = opts.runner ?? new ExecaRunner();
+  const runner = opts.runner;
   requireTools(['vpxenc']);
   const recipes = loadRecipes(opts.recipesFile);
   const encoder = await vpxencVersion(runner);
