@@ -33,20 +33,20 @@ const s = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
 try {
   console.log(`private cache ${cacheRoot}; load average ${load()}`);
   let t = Date.now();
-  await ensureMppChroot({ cacheRoot });
+  await ensureMppChroot({ runner: new ExecaRunner(), cacheRoot });
   console.log(`chroot (mmdebstrap sid + cmake, g++, libssl-dev): ${s(Date.now() - t)}; load ${load()}`);
   t = Date.now();
   const src = await ensureMppSource({ cacheRoot });
   console.log(`MPP source (${src.origin}, verified + extracted): ${s(Date.now() - t)}`);
   t = Date.now();
-  const rig = await ensureMppRig({ cacheRoot });
+  const rig = await ensureMppRig({ runner: new ExecaRunner(), cacheRoot });
   console.log(`MPP build (mpi_dec_test, -j2) + shim: ${s(Date.now() - t)} (MPP alone ${rig.buildSeconds?.toFixed(1)} s); load ${load()}`);
   t = Date.now();
-  await ensureMppRig({ cacheRoot });
+  await ensureMppRig({ runner: new ExecaRunner(), cacheRoot });
   console.log(`everything again, cached: ${s(Date.now() - t)}`);
   const path = await resolveVector(vector, new ExecaRunner());
   t = Date.now();
-  const r = await recordMpp(path, { rig, out: join(cacheRoot, 'rec') });
+  const r = await recordMpp(path, { runner: new ExecaRunner(), rig, out: join(cacheRoot, 'rec') });
   console.log(`mpp-record ${vector}: ${r.records.length} frames in ${s(Date.now() - t)}; load ${load()}`);
 } finally {
   if (!keep) rmSync(cacheRoot, { recursive: true, force: true });

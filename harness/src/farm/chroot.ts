@@ -4,7 +4,7 @@ import { cacheKey, ensureEntry } from '../core/cache.ts';
 import { WorkbenchError } from '../core/errors.ts';
 import { requireTools } from '../core/hostTools.ts';
 import { discoverDebianMirror } from '../core/mirror.ts';
-import { ExecaRunner, type RunResult, type Runner } from '../core/runner.ts';
+import type { RunResult, Runner } from '../core/runner.ts';
 import type { Bind } from '../toolbox/chrootExec.ts';
 import { missingPackagesFromAptOutput, mmdebstrapArgv, requireRoot } from '../toolbox/mmdebstrap.ts';
 import { parseDpkgQuery, toolboxExec, type ToolboxExecOptions } from '../toolbox/toolbox.ts';
@@ -69,7 +69,7 @@ export interface FarmChroot {
 
 /** Options of {@link ensureFarmChroot}. */
 export interface EnsureFarmChrootOptions {
-  runner?: Runner;
+  runner: Runner;
   log?: (msg: string) => void;
   /** Cache root override (default core/paths cacheRoot()). */
   cacheRoot?: string;
@@ -108,8 +108,8 @@ export function farmChrootKey(): string {
  *
  * @throws WorkbenchError E_NOT_ROOT, E_TOOL_MISSING, E_NO_MIRROR, E_FARM_CHROOT_BUILD.
  */
-export async function ensureFarmChroot(opts: EnsureFarmChrootOptions = {}): Promise<FarmChroot> {
-  const runner = opts.runner ?? new ExecaRunner();
+export async function ensureFarmChroot(opts: EnsureFarmChrootOptions): Promise<FarmChroot> {
+  const runner = opts.runner;
   const entry = await ensureEntry(
     'farm-chroot',
     farmChrootInputs(),

@@ -3,7 +3,7 @@ import { chmod, copyFile, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { createConnection } from 'node:net';
 import { join } from 'node:path';
 import { WorkbenchError } from '../core/errors.ts';
-import { ExecaRunner, type Runner } from '../core/runner.ts';
+import type { Runner } from '../core/runner.ts';
 import { chrootArgv } from '../toolbox/chrootExec.ts';
 import { requireRoot } from '../toolbox/mmdebstrap.ts';
 import type { FarmChroot } from './chroot.ts';
@@ -101,7 +101,7 @@ export interface LocalServerOptions {
   devices: Record<string, DeviceDict>;
   /** Files copied into the server folder (visible inside as `/wb-srv/<name>`), mode 0600: e.g. the SSH identity. */
   files?: Record<string, string>;
-  runner?: Runner;
+  runner: Runner;
   log?: (m: string) => void;
   /** How long to wait for the REST API, ms (default 600000: migrate takes minutes on a loaded host). */
   startTimeoutMs?: number;
@@ -114,7 +114,7 @@ export interface LocalServerOptions {
  */
 export async function startLocalLavaServer(o: LocalServerOptions): Promise<LocalLavaServer> {
   requireRoot('the local LAVA server');
-  const runner = o.runner ?? new ExecaRunner();
+  const runner = o.runner;
   await mkdir(join(o.dir, 'devices'), { recursive: true });
   const token = randomBytes(24).toString('hex');
   await writeFile(join(o.dir, 'token'), token, { mode: 0o600 });

@@ -1,7 +1,7 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { isWorkbenchError, WorkbenchError } from '../core/errors.ts';
-import { ExecaRunner, type Runner } from '../core/runner.ts';
+import type { Runner } from '../core/runner.ts';
 import { stateRoot } from '../core/paths.ts';
 import { vboardConnection, vboardTarget, vboardUp } from '../vboard/vboard.ts';
 import { loadBundle, jobSpecOf, type Bundle } from './bundle.ts';
@@ -26,7 +26,7 @@ export interface RunOnVboardOptions {
   reportsRoot: string;
   command: string;
   chroot?: FarmChroot;
-  runner?: Runner;
+  runner: Runner;
   log: (m: string) => void;
 }
 
@@ -63,7 +63,7 @@ export async function bundleReferences(
  * @throws WorkbenchError E_LAVA_PROFILE for a bundle that is not an ssh job, E_VBOARD_*, E_LAVA_RUN.
  */
 export async function runBundleOnVboard(o: RunOnVboardOptions): Promise<{ run: LocalRunResult; collected: CollectResult }> {
-  const runner = o.runner ?? new ExecaRunner();
+  const runner = o.runner;
   const bundle = await loadBundle(o.bundleDir);
   if (bundle.profile !== 'ssh') {
     throw new WorkbenchError('E_LAVA_PROFILE', `bundle ${o.bundleDir} is a ${bundle.profile} job; lava run --local runs ssh jobs on the vboard`, {

@@ -58,7 +58,7 @@ export interface MppRig {
 
 /** Options of {@link ensureMppRig}. */
 export interface EnsureMppRigOptions {
-  runner?: Runner;
+  runner: Runner;
   log?: (m: string) => void;
   cacheRoot?: string;
   /** MPP mirror (see resolveMppMirror); `null` forces a download. */
@@ -85,7 +85,7 @@ export async function shimSourceSha256(path = SHIM_SOURCE): Promise<string> {
  * @throws WorkbenchError from the chroot and source steps, and
  *   `E_MPP_BUILD` / `E_MPP_SHIM_BUILD` with the compiler's last lines.
  */
-export async function ensureMppRig(opts: EnsureMppRigOptions = {}): Promise<MppRig> {
+export async function ensureMppRig(opts: EnsureMppRigOptions): Promise<MppRig> {
   const chroot = await ensureMppChroot({ runner: opts.runner, log: opts.log, cacheRoot: opts.cacheRoot });
   const source = await ensureMppSource({ mirror: opts.mirror, cacheRoot: opts.cacheRoot, log: opts.log });
   const jobs = opts.jobs ?? 2;

@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import { cacheKey, ensureEntry } from '../core/cache.ts';
 import { requireTools } from '../core/hostTools.ts';
 import { discoverDebianMirror } from '../core/mirror.ts';
-import { ExecaRunner, type Runner } from '../core/runner.ts';
+import type { Runner } from '../core/runner.ts';
 import { MINIMAL_DPKG_OPTIONS, mmdebstrapArgv, mmdebstrapFailure, requireRoot } from '../toolbox/mmdebstrap.ts';
 import { parseDpkgQuery, toolboxExec, type ToolboxExecOptions } from '../toolbox/toolbox.ts';
 import type { RunResult } from '../core/runner.ts';
@@ -36,7 +36,7 @@ export interface MppChroot {
 
 /** Options of {@link ensureMppChroot}. */
 export interface EnsureMppChrootOptions {
-  runner?: Runner;
+  runner: Runner;
   log?: (msg: string) => void;
   /** Cache root override (default core/paths cacheRoot()). */
   cacheRoot?: string;
@@ -65,8 +65,8 @@ export function mppChrootKey(): string {
  *   E_NO_MIRROR, E_MPP_CHROOT_BUILD (mmdebstrap failed; the hint names the
  *   packages apt could not find).
  */
-export async function ensureMppChroot(opts: EnsureMppChrootOptions = {}): Promise<MppChroot> {
-  const runner = opts.runner ?? new ExecaRunner();
+export async function ensureMppChroot(opts: EnsureMppChrootOptions): Promise<MppChroot> {
+  const runner = opts.runner;
   const entry = await ensureEntry(
     MPP_CHROOT_KIND,
     mppChrootInputs(),

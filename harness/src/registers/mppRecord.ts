@@ -29,7 +29,7 @@ export interface RecordMppOptions {
   plantFaultAtJob?: number;
   /** Prebuilt rig (else {@link ensureMppRig}). */
   rig?: MppRig;
-  runner?: Runner;
+  runner: Runner;
   cacheRoot?: string;
   /** MPP mirror (see resolveMppMirror). */
   mirror?: string | null;
@@ -154,7 +154,7 @@ export function pairRecords(vector: string, info: InspectResult, shim: ShimRecor
  *   `E_MPP_FRAME_COUNT`, `E_MPP_FRAME_ERROR` (see {@link pairRecords}), and
  *   the build/source errors of {@link ensureMppRig}.
  */
-export async function recordMpp(vectorPath: string, opts: RecordMppOptions = {}): Promise<RecordMppResult> {
+export async function recordMpp(vectorPath: string, opts: RecordMppOptions): Promise<RecordMppResult> {
   const name = basename(vectorPath).replace(/\.(ivf|webm)$/i, '');
   const bytes = await readFile(vectorPath).catch((e: Error) => {
     throw new WorkbenchError('E_VECTOR_READ', `cannot read ${vectorPath}: ${e.message}`);

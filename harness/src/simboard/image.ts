@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { ensureEntry } from '../core/cache.ts';
 import { WorkbenchError } from '../core/errors.ts';
 import { requireTools, which } from '../core/hostTools.ts';
-import { ExecaRunner, type Runner } from '../core/runner.ts';
+import type { Runner } from '../core/runner.ts';
 import { arm64Release } from '../kernel/arm64Kernel.ts';
 import type { KernelLock } from '../model/manifest.ts';
 import { requireRoot } from '../toolbox/mmdebstrap.ts';
@@ -112,10 +112,14 @@ export function modulesIn(modulesDep: string, wanted: readonly string[]): string
  * Cached under `<cache>/simboard-image/<key>`.
  * @throws WorkbenchError E_NOT_ROOT, E_TOOL_MISSING, E_SIMBOARD_BINFMT, E_LOCK_STALE, E_VBOARD_IMAGE.
  */
-export async function ensureSimboardImage(
-  opts: { runner?: Runner; log?: (s: string) => void; cacheRoot?: string; force?: boolean; manifest?: string } = {},
-): Promise<SimboardImage> {
-  const runner = opts.runner ?? new ExecaRunner();
+export async function ensureSimboardImage(opts: {
+  runner: Runner;
+  log?: (s: string) => void;
+  cacheRoot?: string;
+  force?: boolean;
+  manifest?: string;
+}): Promise<SimboardImage> {
+  const runner = opts.runner;
   const { manifest, lock } = toolboxIdentity(opts.manifest);
   const rel = arm64Release(lock.kernel_release);
   const e = await ensureEntry(

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { ensureEntry } from '../core/cache.ts';
 import { WorkbenchError } from '../core/errors.ts';
 import { discoverDebianMirror } from '../core/mirror.ts';
-import { ExecaRunner, type Runner } from '../core/runner.ts';
+import type { Runner } from '../core/runner.ts';
 import { loadScript, scriptArgv } from '../core/scripts.ts';
 import { toolboxExec } from '../toolbox/toolbox.ts';
 import { toolboxIdentity } from '../toolbox/toolbox.ts';
@@ -50,9 +50,9 @@ export interface SimboardProbeImage {
  */
 export async function ensureSimboardProbeImage(
   qemu: Pick<SimboardQemu, 'root'>,
-  opts: { runner?: Runner; log?: (s: string) => void; cacheRoot?: string } = {},
+  opts: { runner: Runner; log?: (s: string) => void; cacheRoot?: string },
 ): Promise<SimboardProbeImage> {
-  const runner = opts.runner ?? new ExecaRunner();
+  const runner = opts.runner;
   const { lock } = toolboxIdentity();
   const rel = arm64Release(lock.kernel_release);
   const init = await readFile(PROBE_INIT);
@@ -236,9 +236,9 @@ export async function runSimboardProbe(
   qemu: Pick<SimboardQemu, 'root' | 'dir' | 'binary'>,
   img: Pick<SimboardProbeImage, 'dir' | 'kernel' | 'initrd'>,
   outDir: string,
-  opts: { runner?: Runner; timeoutMs?: number; irqDelayUs?: number } = {},
+  opts: { runner: Runner; timeoutMs?: number; irqDelayUs?: number },
 ): Promise<{ result: ProbeResult; console: string; wallMs: number; capture: string }> {
-  const runner = opts.runner ?? new ExecaRunner();
+  const runner = opts.runner;
   const capture = join(outDir, 'capture.jsonl');
   const dev = ['vdpu381-sim', `capture=${capture.replace(/,/g, ',,')}`, ...(opts.irqDelayUs !== undefined ? [`irq-delay-us=${opts.irqDelayUs}`] : [])].join(
     ',',

@@ -8,7 +8,7 @@ import { requireTools } from '../core/hostTools.ts';
 import { discoverDebianMirror } from '../core/mirror.ts';
 import { cacheRoot, projectRoot } from '../core/paths.ts';
 import { loadScript, scriptArgv } from '../core/scripts.ts';
-import { ExecaRunner, type Runner } from '../core/runner.ts';
+import type { Runner } from '../core/runner.ts';
 import { toolboxExec } from '../toolbox/toolbox.ts';
 import { mmdebstrapArgv, requireRoot } from '../toolbox/mmdebstrap.ts';
 
@@ -169,10 +169,13 @@ const BUILD_SCRIPT = loadScript(import.meta.url, 'qemuBuild.sh');
  * `<cache>/simboard-qemu-root/<key>`.
  * @throws WorkbenchError E_NOT_ROOT, E_TOOL_MISSING, E_SIMBOARD_QEMU_BUILD (step "chroot").
  */
-export async function ensureQemuRoot(
-  opts: { runner?: Runner; log?: (s: string) => void; cacheRoot?: string; suite?: string } = {},
-): Promise<{ root: string; key: string }> {
-  const runner = opts.runner ?? new ExecaRunner();
+export async function ensureQemuRoot(opts: {
+  runner: Runner;
+  log?: (s: string) => void;
+  cacheRoot?: string;
+  suite?: string;
+}): Promise<{ root: string; key: string }> {
+  const runner = opts.runner;
   const suite = opts.suite ?? 'sid';
   const e = await ensureEntry(
     'simboard-qemu-root',
@@ -225,10 +228,14 @@ function stepError(step: string, what: string, output: string): WorkbenchError {
  *
  * @throws WorkbenchError E_NOT_ROOT, E_CONFIG (lock), E_SIMBOARD_QEMU_BUILD naming the step (chroot, fetch, configure, build).
  */
-export async function ensureSimboardQemu(
-  opts: { runner?: Runner; log?: (s: string) => void; cacheRoot?: string; jobs?: number; deviceDir?: string } = {},
-): Promise<SimboardQemu> {
-  const runner = opts.runner ?? new ExecaRunner();
+export async function ensureSimboardQemu(opts: {
+  runner: Runner;
+  log?: (s: string) => void;
+  cacheRoot?: string;
+  jobs?: number;
+  deviceDir?: string;
+}): Promise<SimboardQemu> {
+  const runner = opts.runner;
   const log = opts.log;
   const devDir = opts.deviceDir ?? DEVICE_DIR();
   const lock = await loadQemuSourceLock(devDir);

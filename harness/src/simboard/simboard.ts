@@ -4,7 +4,7 @@ import { acquireLock, writeFileAtomic } from '../core/cache.ts';
 import { WorkbenchError } from '../core/errors.ts';
 import { requireTools } from '../core/hostTools.ts';
 import { stateRoot } from '../core/paths.ts';
-import { ExecaRunner, type Runner } from '../core/runner.ts';
+import type { Runner } from '../core/runner.ts';
 import { SshTarget } from '../target/ssh.ts';
 import { chrootArgv } from '../toolbox/chrootExec.ts';
 import { startDaemonQemu, waitForGuestSsh, type BootWatch } from '../vboard/boot.ts';
@@ -152,7 +152,7 @@ export interface SimboardUpOptions {
   bootTimeoutS?: number;
   /** Device model: µs from DEC_E to the interrupt. */
   irqDelayUs?: number;
-  runner?: Runner;
+  runner: Runner;
 }
 
 /**
@@ -162,8 +162,8 @@ export interface SimboardUpOptions {
  * @throws WorkbenchError E_NOT_ROOT, E_SIMBOARD_QEMU_BUILD, E_SIMBOARD_BINFMT,
  *   E_VBOARD_IMAGE, E_SIMBOARD_UNRESPONSIVE, E_SIMBOARD_BOOT (serial log tail included), E_HOSTKEY_CHANGED.
  */
-export async function simboardUp(opts: SimboardUpOptions = {}): Promise<SimboardStatus> {
-  const runner = opts.runner ?? new ExecaRunner();
+export async function simboardUp(opts: SimboardUpOptions): Promise<SimboardStatus> {
+  const runner = opts.runner;
   const log = opts.log;
   const p = paths();
   requireTools(['ssh-keygen', 'cp', 'unshare']);

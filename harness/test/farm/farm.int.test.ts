@@ -56,7 +56,7 @@ let bundleDir: string;
 
 beforeAll(async () => {
   process.env.WORKBENCH_STATE_DIR = join(work, 'state');
-  chroot = await ensureFarmChroot({ log });
+  chroot = await ensureFarmChroot({ runner: new ExecaRunner(), log });
   visl = join((await ensureVislModules(await ensureToolbox({ runner: new ExecaRunner(), log }), { log })).dir, 'visl.ko');
   bundleDir = join(work, 'bundle-ssh');
   await prepareBundle({ dir: bundleDir, profile: 'ssh', urlBase: 'http://10.0.2.2:1', board: 'vboard', glob: VECTORS, modules: [visl], runner, log });
@@ -212,6 +212,7 @@ describe('a real lava-server on 127.0.0.1', () => {
       mkdirSync(srvDir);
       try {
         server = await startLocalLavaServer({
+          runner: new ExecaRunner(),
           chroot,
           dir: srvDir,
           devices: { vboard: sshDeviceDict({ host: conn.host, port: conn.port, user: conn.user, identityFile: '/wb-srv/id' }) },

@@ -29,7 +29,7 @@ const log = (m: string) => process.stderr.write(`[mpp] ${m}\n`);
 beforeAll(async () => {
   const gen = await generateSuite({ runner: new ExecaRunner(), only: ['p0-resize-inter', 'p0-multilayer-arf'], log });
   for (const v of gen.vectors) vectors[v.name] = v.path;
-  rig = await ensureMppRig({ log });
+  rig = await ensureMppRig({ runner: new ExecaRunner(), log });
   fields = (await ensureMppFields({ source: rig.source })).fields;
 });
 
@@ -45,7 +45,7 @@ describe('MPP register records (real MPP + device stand-in)', () => {
     const info = await inspectFile(path);
     const refs = await ensureReferences(path, { runner: new ExecaRunner() });
     const out = join(mkdtempSync(join(tmpdir(), 'wb-mpprec-')), 'rec');
-    const res = await recordMpp(path, { rig, out, dumpBuffers: true, log });
+    const res = await recordMpp(path, { runner: new ExecaRunner(), rig, out, dumpBuffers: true, log });
 
     expect(res.records).toHaveLength(decodedFrames(info).length);
     expect(res.summary.mppOutputFrames).toBe(refs.frames.length);
@@ -104,7 +104,7 @@ describe('MPP register records (real MPP + device stand-in)', () => {
     const path = vectors['p0-multilayer-arf']!;
     const info = await inspectFile(path);
     const refs = await ensureReferences(path, { runner: new ExecaRunner() });
-    const res = await recordMpp(path, { rig, out: join(mkdtempSync(join(tmpdir(), 'wb-mpprec-')), 'rec'), log });
+    const res = await recordMpp(path, { runner: new ExecaRunner(), rig, out: join(mkdtempSync(join(tmpdir(), 'wb-mpprec-')), 'rec'), log });
     const hidden = info.frames.filter((f) => !f.header.showFrame && !f.header.showExistingFrame).length;
     const existing = info.frames.filter((f) => f.header.showExistingFrame).length;
     expect(hidden).toBeGreaterThan(0);
@@ -118,7 +118,7 @@ describe('MPP register records (real MPP + device stand-in)', () => {
   it('a fault planted in the stand-in (error status for one job) fails the recording, naming job and frame; no output folder is left', async () => {
     const path = vectors['p0-resize-inter']!;
     const out = join(mkdtempSync(join(tmpdir(), 'wb-mpprec-')), 'rec');
-    await expect(recordMpp(path, { rig, out, plantFaultAtJob: 3, log })).rejects.toMatchObject({
+    await expect(recordMpp(path, { runner: new ExecaRunner(), rig, out, plantFaultAtJob: 3, log })).rejects.toMatchObject({
       code: 'E_MPP_FRAME_ERROR',
       message: expect.stringMatching(
         /hardware job 3 \(decode-order frame 3, .*\) ended with status reg224=0x10 \(no dec_rdy_sta\) — a fault planted.*mpi_dec_test flagged [1-9]\d* output frame\(s\) as erroneous/,

@@ -41,8 +41,8 @@ describe.skipIf(process.env.WORKBENCH_SIMBOARD_INT !== '1')('simboard (real QEMU
   });
 
   it('QEMU: cached on an unchanged tree; its virt DT has the node rkvdec probes (compatible, link/function/cache, one SPI, axi clock)', async () => {
-    const a = await ensureSimboardQemu({ log });
-    const b = await ensureSimboardQemu({ log });
+    const a = await ensureSimboardQemu({ runner: new ExecaRunner(), log });
+    const b = await ensureSimboardQemu({ runner: new ExecaRunner(), log });
     expect(b.hit).toBe(true);
     expect(b.key).toBe(a.key);
     const runner = new ExecaRunner();
@@ -68,9 +68,9 @@ describe.skipIf(process.env.WORKBENCH_SIMBOARD_INT !== '1')('simboard (real QEMU
   });
 
   it("probe: the device model traps DEC_E, sets STA_INT after its delay, writes one capture record; Debian's rockchip-vdec binds to it", async () => {
-    const q = await ensureSimboardQemu({ log });
-    const img = await ensureSimboardProbeImage(q, { log });
-    const { result, wallMs, capture } = await runSimboardProbe(q, img, dir, { irqDelayUs: 1000 });
+    const q = await ensureSimboardQemu({ runner: new ExecaRunner(), log });
+    const img = await ensureSimboardProbeImage(q, { runner: new ExecaRunner(), log });
+    const { result, wallMs, capture } = await runSimboardProbe(q, img, dir, { runner: new ExecaRunner(), irqDelayUs: 1000 });
     log(`probe: ${(wallMs / 1000).toFixed(1)} s wall, guest uptime ${result.uptimeS} s at the end`);
     expect(result.node).toMatch(/platform-bus@c000000\/video-codec@/);
     // STA_INT bits (MPP vdpu34x_com.h reg224): 0 irq, 1 irq_raw, 2 dec_rdy; the guest then wrote 0.
@@ -104,7 +104,7 @@ describe.skipIf(process.env.WORKBENCH_SIMBOARD_INT !== '1')('simboard (real QEMU
     "boots, answers SSH with the recorded host key, and Debian's rockchip-vdec binds to the simulated vdpu381",
     async () => {
       expect((await simboardStatus()).state).toBe('stopped');
-      const up = await simboardUp({ log });
+      const up = await simboardUp({ runner: new ExecaRunner(), log });
       expect(up.state).toBe('running');
       log(`boot to SSH: ${((up.bootMs ?? 0) / 1000).toFixed(1)} s`);
       const t = await simboardTarget();

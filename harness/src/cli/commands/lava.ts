@@ -131,7 +131,7 @@ export function register(program: Command): void {
     .description("validate a bundle's job with the real lava-run --validate against the device it targets (rendered with LAVA's own device-type templates)")
     .requiredOption('--bundle <dir>', 'a folder written by `workbench lava job`')
     .action(async (o: { bundle: string }) => {
-      const chroot = await ensureFarmChroot({ log });
+      const chroot = await ensureFarmChroot({ log, runner: new ExecaRunner() });
       const v = await validateBundle(chroot, resolve(o.bundle), tmpdir(), log);
       out(v.ok ? 'valid' : `INVALID: ${v.error ?? v.messages.join('; ')}`);
       process.exitCode = v.ok ? ExitCode.Ok : ExitCode.TestFailures;

@@ -26,7 +26,7 @@ export function register(program: Command): void {
     .description('build (once, cached) MPP for the host and the device-layer shim; print where they are')
     .option('--mirror <dir>', 'local mirror holding rockchip-mpp/<archive> (default: WORKBENCH_MPP_MIRROR, ../shared/mirror, else download)')
     .action(async (o: { mirror?: string }) => {
-      const rig = await ensureMppRig({ log, mirror: o.mirror });
+      const rig = await ensureMppRig({ log, mirror: o.mirror, runner: new ExecaRunner() });
       out(`mpi_dec_test: ${join(rig.binDir, 'mpi_dec_test')}`);
       out(`shim: ${rig.shimPath}`);
       out(
@@ -42,7 +42,7 @@ export function register(program: Command): void {
     .option('--dump-buffers', 'also store the bytes of every buffer the registers point at (<out>/buffers/<sha256>.bin)')
     .action(async (vector: string, o: { out?: string; mirror?: string; dumpBuffers?: boolean }) => {
       const path = await resolveVector(vector, new ExecaRunner());
-      const res = await recordMpp(path, { out: o.out, mirror: o.mirror, dumpBuffers: Boolean(o.dumpBuffers), log });
+      const res = await recordMpp(path, { out: o.out, mirror: o.mirror, dumpBuffers: Boolean(o.dumpBuffers), log, runner: new ExecaRunner() });
       const s = res.summary;
       out(
         `${s.records} frames recorded (${s.frames} frames in the stream, ${s.frames - s.decodedFrames} show_existing_frame; MPP output ${s.mppOutputFrames}) -> ${res.outDir}`,

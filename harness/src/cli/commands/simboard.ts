@@ -1,6 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { WorkbenchError } from '../../core/errors.ts';
+import { ExecaRunner } from '../../core/runner.ts';
 import { simboardConnection, simboardDown, simboardPaths, simboardStatus, simboardTarget, simboardUp, type SimboardStatus } from '../../simboard/simboard.ts';
 import { registerQemuBoardCommands } from './vboard.ts';
 
@@ -30,6 +31,7 @@ export function register(program: Command): void {
     .action(async (o: { fresh?: boolean; memory: string; irqDelayUs?: string; timeout: string; json?: boolean }) => {
       const t0 = Date.now();
       const s = await simboardUp({
+        runner: new ExecaRunner(),
         fresh: Boolean(o.fresh),
         memoryMiB: Number(o.memory),
         bootTimeoutS: Number(o.timeout),
