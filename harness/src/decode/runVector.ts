@@ -39,7 +39,7 @@ export interface RunVectorOptions {
   /** Also write the raw decoded stream to this host file. */
   keepRawPath?: string;
   /** Host runner (reference frame for PNGs via vpxdec). */
-  runner?: Runner;
+  runner: Runner;
   /** Reference pixels of output frame `index` (default: vpxdec on the host). */
   referenceFrame?: (index: number, geometry: FrameGeometry) => Promise<Buffer>;
   /** Extra module parameters of the driver under test for this vector (e.g. visl's `visl_transtime_ms`). */
@@ -118,7 +118,7 @@ async function runVectorLocked(o: RunVectorOptions, started: number, locked: num
     inspect: o.inspect,
     reference: o.reference,
     timeoutMs: o.timeoutMs,
-    ...(o.runner ? { runner: o.runner } : {}),
+    runner: o.runner,
     ...(o.artifactsDir ? { artifactsDir: o.artifactsDir } : {}),
     relative: o.relative ?? ((p) => p),
     ...(o.referenceFrame ? { referenceFrame: o.referenceFrame } : {}),

@@ -50,7 +50,7 @@ export async function loadMppRecords(dir: string): Promise<FrameRecord[]> {
  */
 export async function cachedMppRecords(
   vectorPath: string,
-  opts: { runner?: Runner; cacheRoot?: string; mirror?: string | null; log?: (m: string) => void } = {},
+  opts: { runner: Runner; cacheRoot?: string; mirror?: string | null; log?: (m: string) => void },
 ): Promise<{ dir: string; records: FrameRecord[]; hit: boolean }> {
   const rig = await ensureMppRig({ runner: opts.runner, log: opts.log, cacheRoot: opts.cacheRoot, mirror: opts.mirror });
   const entry = await ensureEntry(

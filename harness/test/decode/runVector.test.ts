@@ -7,6 +7,7 @@ import { builtinChecks } from '../../src/decode/plugins.ts';
 import type { ExecOptions, ExecResult, Target } from '../../src/target/types.ts';
 import type { InspectResult } from '../../src/vectors/inspect.ts';
 import type { ReferenceSet } from '../../src/vectors/references.ts';
+import { ExecaRunner } from '../../src/core/runner.ts';
 
 const g = i420(16, 16);
 /** The checks of a board whose driver decodes (pixels, frame count, kernel log, IRQ). */
@@ -72,6 +73,7 @@ describe('runVector with a board', () => {
       '<4>[  21.000002] RIP: 0010:rkvdec_vp9_run+0x42/0x300 [rockchip_vdec]',
     ]);
     const o = await runVector({
+      runner: new ExecaRunner(),
       target: board,
       decoder,
       vector: { name: 'v.ivf', file: '/nonexistent' },
@@ -93,6 +95,7 @@ describe('runVector with a board', () => {
       '<6>[  21.100000] rkvdec fdc38100.video-codec: rkvdec-irq: seq=2 variant=vdpu381 fourcc=VP9F mode=2 reg=0x380 status=0x00000007 src=irq',
     ]);
     const o = await runVector({
+      runner: new ExecaRunner(),
       target: board,
       decoder,
       vector: { name: 'v.ivf', file: '/nonexistent' },

@@ -13,6 +13,7 @@ import { inspectFile } from '../../src/vectors/inspect.ts';
 import type { FrameRecord } from '../../src/registers/records.ts';
 import { generateSuite } from '../../src/vectors/generate/generate.ts';
 import { synthesizeCapture } from './captureLine.ts';
+import { ExecaRunner } from '../../src/core/runner.ts';
 
 // Real MPP (pinned source, built in its chroot, device stand-in) records a
 // vp9-features vector with segmentation (cyclic AQ); the capture is
@@ -26,9 +27,9 @@ let records: FrameRecord[];
 const work = mkdtempSync(join(tmpdir(), 'wb-mppdiff-'));
 
 beforeAll(async () => {
-  const gen = await generateSuite({ only: ['p0-aq-cyclic-rt'], log });
+  const gen = await generateSuite({ runner: new ExecaRunner(), only: ['p0-aq-cyclic-rt'], log });
   vectorPath = gen.vectors[0]!.path;
-  const rec = await cachedMppRecords(vectorPath, { log });
+  const rec = await cachedMppRecords(vectorPath, { runner: new ExecaRunner(), log });
   mppDir = rec.dir;
   records = rec.records;
 });

@@ -47,7 +47,7 @@ export interface VectorRun {
   /** libvpx references (null when the pixels check does not run or none exist). */
   reference: ReferenceSet | null;
   timeoutMs: number;
-  runner?: Runner;
+  runner: Runner;
   /** Folder for artefacts (none written when absent). */
   artifactsDir?: string;
   /** Maps an artefact path to the report-relative path. */

@@ -114,7 +114,7 @@ export const registersCheck: VectorCheck = {
   background(v) {
     const s = stateOf(v);
     if (mppUnavailable.has(v.session)) return;
-    s.mpp = cachedMppRecords(v.vector.file, { log: v.log });
+    s.mpp = cachedMppRecords(v.vector.file, { log: v.log, runner: v.runner });
     s.mpp.catch(() => undefined); // awaited in judge
   },
   async collect(v) {
@@ -129,7 +129,7 @@ export const registersCheck: VectorCheck = {
     const noMpp = mppUnavailable.get(v.session);
     if (noMpp) return { results: [{ check: 'registers', status: 'not-run', detail: `MPP unavailable on this host: ${noMpp}` }] };
     try {
-      const mpp = await (s.mpp ?? cachedMppRecords(v.vector.file, { log: v.log }));
+      const mpp = await (s.mpp ?? cachedMppRecords(v.vector.file, { log: v.log, runner: v.runner }));
       s.report = await diffCaptureText(mpp.records, s.text, s.file, { fromLine: s.start!.lines + 1, allow: loadAllowList(), log: v.log });
     } catch (e) {
       s.error = (e as Error).message;
