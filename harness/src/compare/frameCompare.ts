@@ -1,5 +1,5 @@
 import { createHash, type Hash } from 'node:crypto';
-import { describeGeometry, sameGeometry, type FrameGeometry } from './geometry.ts';
+import { sameGeometry, type FrameGeometry } from './geometry.ts';
 import { ALGO_PREFERENCE, type FrameHashAlgo, type Hashers, type StreamHash } from './hash.ts';
 import type { FrameSink } from './splitter.ts';
 
@@ -24,7 +24,7 @@ export interface FrameOutcome {
   problem?: 'hash' | 'geometry' | 'extra';
 }
 
-/** The first frame that failed, with what is needed to draw artefacts. */
+/** The first frame that failed, with what is needed to draw artifacts. */
 export interface FirstMismatch {
   outcome: FrameOutcome;
   expectedGeometry?: FrameGeometry;
@@ -42,7 +42,7 @@ export interface CompareResult {
   extraFrames: number;
   /** True when pixels were compared (at least one expected frame had a hash). */
   pixelsCompared: boolean;
-  /** MD5 over every produced byte (comparable with Fluster's `result`, tooling-facts.md). */
+  /** MD5 over every produced byte (comparable with Fluster's `result`: the MD5 of the decoder's output file, Fluster utils.file_checksum). */
   streamMd5: string;
   perFrame: FrameOutcome[];
   firstMismatch?: FirstMismatch;
@@ -142,13 +142,4 @@ export class FrameComparer implements FrameSink {
       ...(firstBad !== undefined ? { firstBadFrame: firstBad } : {}),
     };
   }
-}
-
-/** "frame 3: 352x288 8-bit 4:2:0, xxh64 produced 0123... expected 4567..." */
-export function describeOutcome(o: FrameOutcome, expectedGeometry?: FrameGeometry): string {
-  if (o.problem === 'extra') return `frame ${o.index}: extra frame (${describeGeometry(o.geometry)}) not in the reference`;
-  if (o.problem === 'geometry' && expectedGeometry) {
-    return `frame ${o.index}: produced ${describeGeometry(o.geometry)}, expected ${describeGeometry(expectedGeometry)}`;
-  }
-  return `frame ${o.index}: ${o.algo} produced ${o.produced} expected ${o.expected}`;
 }

@@ -6,8 +6,10 @@ import { bytesPerSample, chromaSize, frameBytes as layoutFrameBytes, pixelFormat
  * Y, U, V (I420 for 4:2:0), visible size only, no stride padding, samples of
  * 1 byte (8-bit) or 2 bytes little-endian (10/12-bit): compare/layout.ts
  * `i420` layout. This is what `vpxdec --rawvideo`, GStreamer
- * `videocodectestsink location=` and Fluster's `result` MD5 use
- * (tooling-facts.md).
+ * `videocodectestsink location=` and Fluster's `result` MD5 use (libvpx
+ * vpxdec.c write_image_file; gst-plugins-bad
+ * gst/debugutils/gstvideocodectestsink.c writes each plane's visible rows;
+ * Fluster fluster/decoders/libvpx.py + utils.file_checksum).
  */
 export type { FrameGeometry };
 

@@ -10,7 +10,7 @@ export interface FrameSink {
   /**
    * The frame is complete. `slices` are the views passed to frameData, in
    * order; they stay valid (the splitter never reuses memory), so a consumer
-   * may keep them to rebuild the frame (e.g. for mismatch artefacts).
+   * may keep them to rebuild the frame (e.g. for mismatch artifacts).
    */
   frameEnd(index: number, geometry: FrameGeometry, slices: Buffer[]): void;
 }

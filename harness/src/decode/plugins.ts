@@ -16,7 +16,7 @@ import { registersCheck } from './checks/registers.ts';
 import { vislBitstreamCheck } from './checks/vislBitstream.ts';
 import { vislControlsCheck } from './checks/vislControls.ts';
 
-export { pixelsArtefacts } from './checks/pixels.ts';
+export { pixelsArtifacts } from './checks/pixels.ts';
 export { PIXELS_NOT_VERIFIED, VISL } from './checks/visl.ts';
 export { vislBitstreamResult } from './checks/vislBitstream.ts';
 export { vislControlsResult } from './checks/vislControls.ts';

@@ -1,6 +1,6 @@
 import { createWriteStream, type WriteStream } from 'node:fs';
 import { formatArgv, type Runner } from '../core/runner.ts';
-import { headerSummary } from '../compare/artefacts.ts';
+import { headerSummary } from '../compare/artifacts.ts';
 import { FrameComparer, type CompareResult } from '../compare/frameCompare.ts';
 import type { FrameGeometry } from '../compare/geometry.ts';
 import { Hashers } from '../compare/hash.ts';
@@ -32,9 +32,9 @@ export interface RunVectorOptions {
   /** Facts of the board session the checks set up (IRQ instrumentation...). */
   session?: SessionFacts;
   timeoutMs: number;
-  /** Folder for mismatch artefacts (PNGs, header summary, trace); none written when absent. */
+  /** Folder for mismatch artifacts (PNGs, header summary, trace); none written when absent. */
   artifactsDir?: string;
-  /** Maps an artefact path to the report-relative path (default: unchanged). */
+  /** Maps an artifact path to the report-relative path (default: unchanged). */
   relative?: (abs: string) => string;
   /** Also write the raw decoded stream to this host file. */
   keepRawPath?: string;
@@ -67,7 +67,7 @@ export interface VectorTimings {
   decode: number;
   /** The checks' board work after the decode (trace + dumps + kernel log). */
   collect?: number;
-  /** Host-side judgements, verdict and artefacts after the board work. */
+  /** Host-side judgements, verdict and artifacts after the board work. */
   judge: number;
   total: number;
 }
@@ -93,7 +93,7 @@ export interface VectorRunOutcome {
  * the decoder's frames stream through the compare stage (splitter +
  * comparer, nothing kept but the first bad frame), the checks collect and
  * judge, the verdict is computed from their judgements, and the checks
- * write their artefacts.
+ * write their artifacts.
  *
  * @throws WorkbenchError only for infrastructure failures (board unreachable,
  *   a driver that cannot be reloaded because a previous decoder is stuck); a

@@ -11,7 +11,7 @@ import { preflight } from './preflight.ts';
 import { REMOTE_BACKUPS, newDeployId } from './remote.ts';
 import { swapModules } from './modgraph.ts';
 import { isConnectionError, reachIfInterrupted, reloadListFor, repairInterrupted, restoreDeploy, type RepairContext } from './rollback.ts';
-import { withBoardLock, type BoardLock } from '../target/boardLock.ts';
+import { withBoardLock } from '../target/boardLock.ts';
 import type { DeployOptions, DeployPhase, DeployRecord, ModuleArtifact, ReplacedFile } from './types.ts';
 import { verifyModules } from './verify.ts';
 
@@ -255,9 +255,4 @@ export async function deployModules(target: Target, board: Board, modules: Modul
     },
     { log, what: 'deploy', ...(opts.lockWaitMs !== undefined ? { waitMs: opts.lockWaitMs } : {}), ...(opts.lock ? { lock: opts.lock } : {}) },
   );
-}
-
-/** The board's free-form state check used by `workbench deploy`: runs an interrupted-deploy repair under the lock. */
-export async function repairBoard(target: Target, board: Board, log: (m: string) => void = () => undefined, lock?: BoardLock) {
-  return withBoardLock(target, board.name, () => repairInterrupted(target, board.name, log), { log, what: 'repair', ...(lock ? { lock } : {}) });
 }

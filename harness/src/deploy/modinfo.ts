@@ -22,11 +22,6 @@ export interface ModInfo {
   all: Record<string, string[]>;
 }
 
-/** Names of the module parameters the module declares (`parm=name:description`). */
-export function paramNames(info: ModInfo): string[] {
-  return (info.all.parm ?? []).map((p) => p.split(':')[0]!).filter(Boolean);
-}
-
 function sectionBytes(buf: Buffer, wanted: string, file: string): Buffer | undefined {
   const bad = (why: string) =>
     new WorkbenchError('E_BAD_MODULE', `${file} is not a valid kernel module: ${why}`, { hint: 'rebuild the module; the file may be truncated' });

@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { cacheKey, ensureEntry } from '../core/cache.ts';
+import { ensureEntry } from '../core/cache.ts';
 import { WorkbenchError } from '../core/errors.ts';
 import { requireTools } from '../core/hostTools.ts';
 import { discoverDebianMirror } from '../core/mirror.ts';
@@ -93,11 +93,6 @@ export function farmChrootInputs(): Record<string, unknown> {
  *   lava-dispatcher's validation of TFTP jobs.
  */
 export const CUSTOMIZE_HOOKS: readonly string[] = ['mkdir -p "$1/srv/tftp" "$1/var/lib/lava/dispatcher/tmp"'];
-
-/** The farm chroot's identity (cache key) without building it. */
-export function farmChrootKey(): string {
-  return cacheKey(farmChrootInputs());
-}
 
 /**
  * Returns the farm chroot: Debian sid with LAVA (dispatcher, common, server),

@@ -1,5 +1,5 @@
 import { randomInt } from 'node:crypto';
-import { copyFile, chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { copyFile, chmod, mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { WorkbenchError } from '../core/errors.ts';
 import type { RunResult } from '../core/runner.ts';
@@ -89,9 +89,4 @@ export async function lavaRunLocal(o: LavaRunLocalOptions): Promise<LocalRunResu
   } finally {
     await server.close();
   }
-}
-
-/** The text of lava-run's own log of a local run (lava-run.log). */
-export async function lavaRunLog(dir: string): Promise<string> {
-  return readFile(join(dir, 'lava-run.log'), 'utf8');
 }

@@ -103,7 +103,6 @@ export const PatchRecordSchema = z.object({
   subject: z.string().optional(),
   sha256,
 });
-export type PatchRecord = z.infer<typeof PatchRecordSchema>;
 
 /** A compiler or static-check diagnostic (gcc, sparse, smatch, checkpatch, kernel-doc). */
 export const DiagnosticSchema = z.object({

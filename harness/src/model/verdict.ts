@@ -97,7 +97,6 @@ export const VerdictSchema = z.discriminatedUnion('result', [
   CrashVerdictSchema,
 ]);
 export type Verdict = z.infer<typeof VerdictSchema>;
-export type FailVerdict = z.infer<typeof FailVerdictSchema>;
 
 /** Checks of `v` that ran (status pass or fail). */
 export function checksRan(v: Pick<Verdict, 'checks'>): Check[] {

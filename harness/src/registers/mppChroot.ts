@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { cacheKey, ensureEntry } from '../core/cache.ts';
+import { ensureEntry } from '../core/cache.ts';
 import { requireTools } from '../core/hostTools.ts';
 import { discoverDebianMirror } from '../core/mirror.ts';
 import type { Runner } from '../core/runner.ts';
@@ -47,11 +47,6 @@ export interface EnsureMppChrootOptions {
 /** The cache inputs of the chroot (its key is their hash). */
 export function mppChrootInputs(): Record<string, unknown> {
   return { format: MPP_CHROOT_FORMAT, suite: 'sid', variant: 'minbase', packages: [...MPP_CHROOT_PACKAGES] };
-}
-
-/** The chroot's cache key without building it. */
-export function mppChrootKey(): string {
-  return cacheKey(mppChrootInputs());
 }
 
 /**

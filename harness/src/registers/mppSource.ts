@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
-import { copyFile, readdir, readFile } from 'node:fs/promises';
+import { copyFile, readdir } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse } from 'smol-toml';
@@ -183,9 +183,4 @@ export async function ensureMppSource(opts: EnsureMppSourceOptions = {}): Promis
     { root: opts.cacheRoot, log: opts.log },
   );
   return { dir: join(entry.dir, 'src'), manifest: m, key: entry.key, origin: String(entry.meta.extra?.origin ?? origin) };
-}
-
-/** Reads a file of the MPP tree (e.g. `mpp/hal/rkdec/inc/vdpu34x_vp9d.h`). */
-export async function readMppFile(src: MppSource, rel: string): Promise<string> {
-  return readFile(join(src.dir, rel), 'utf8');
 }

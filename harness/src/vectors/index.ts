@@ -29,7 +29,7 @@ export { splitSuperframe, buildSuperframe } from './vp9/superframe.ts';
 export type { ChunkFrame, SplitResult, SuperframeIndex } from './vp9/superframe.ts';
 export { parseUncompressedHeader, Vp9HeaderState } from './vp9/header.ts';
 export type { UncompressedHeader, ColorConfig, InterpFilter, FrameType } from '../model/vp9Header.ts';
-export { demux, demuxFile } from './container/index.ts';
+export { demux } from './container/index.ts';
 export { muxIvf } from './container/ivf.ts';
 export type { Demuxed, Packet } from './container/index.ts';
 export { listSuites, loadSuite } from './suites.ts';

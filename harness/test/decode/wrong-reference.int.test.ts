@@ -15,7 +15,7 @@ import { ExecaRunner } from '../../src/core/runner.ts';
 import { frameBytes } from '../../src/compare/geometry.ts';
 import { runVector } from '../../src/decode/runVector.ts';
 import { VpxdecHostDecoder } from '../../src/decode/backends/vpxdecHost.ts';
-import { pixelsArtefacts } from '../../src/decode/plugins.ts';
+import { pixelsArtifacts } from '../../src/decode/plugins.ts';
 import { builtinChecks } from '../../src/decode/plugins.ts';
 import { inspectFile, type InspectResult } from '../../src/vectors/inspect.ts';
 import type { ReferenceSet } from '../../src/vectors/references.ts';
@@ -107,7 +107,7 @@ describe('pixel comparison against a libvpx decode stream', () => {
     const wrong = Buffer.from(yuv);
     const off = 3 * size + 40 * W + 17; // luma sample (17,40) of frame 3
     wrong[off] = wrong[off]! ^ 0x80;
-    const artifactsDir = join(dir, 'artefacts');
+    const artifactsDir = join(dir, 'artifacts');
     const r = await runVector({
       decoder: new VpxdecHostDecoder(runner),
       vector: { name: 'clip.ivf', file: ivf },
@@ -127,7 +127,7 @@ describe('pixel comparison against a libvpx decode stream', () => {
     expect(r.verdict.framesProduced).toBe(N);
     expect(r.verdict.checks.find((c) => c.check === 'pixels')?.status).toBe('fail');
     expect(r.result.md5.actual).not.toBe(r.result.md5.expected);
-    const a = pixelsArtefacts(r.details)!;
+    const a = pixelsArtifacts(r.details)!;
     for (const p of [a.decodedPng, a.referencePng!, a.diffPng!]) {
       const png = PNG.sync.read(await readFile(p));
       expect([png.width, png.height]).toEqual([W, H]);

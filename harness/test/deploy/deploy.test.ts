@@ -8,6 +8,7 @@ import { vboardBoard } from '../../src/target/providers/vboard.ts';
 import { FakeTarget, type FakeCall } from '../target/fakeTarget.ts';
 import { fakeVisl } from './elf.ts';
 import type { Journal } from '../../src/deploy/journal.ts';
+import { scriptNameOf } from '../../src/core/scripts.ts';
 
 /**
  * Unit tests of the deploy orchestration against a fake board: which remote
@@ -30,9 +31,10 @@ interface BoardState {
 
 function step(call: FakeCall): string {
   if (call.kind !== 'exec') return call.kind;
-  if (call.argv[3] === 'modstate') return 'modstate';
-  if (call.argv[3] === 'modswap') return 'reload';
-  if (call.argv[3] === 'boardLock') return call.argv[4] === 'acquire' ? 'lock' : call.argv[4] === 'break' ? 'break' : 'unlock';
+  const script = scriptNameOf(call.argv);
+  if (script === 'modstate') return 'modstate';
+  if (script === 'modswap') return 'reload';
+  if (script === 'boardLock') return call.argv[4] === 'acquire' ? 'lock' : call.argv[4] === 'break' ? 'break' : 'unlock';
   const s = call.argv[2] ?? call.argv.join(' ');
   if (s.includes('tmpl=$1; root=$2; journal=$3')) return 'preflight';
   if (s.includes('b=$1; dir=$2; mark=$3')) return 'backup';

@@ -8,6 +8,7 @@ import { unloadRetry } from '../../src/deploy/modgraph.ts';
 import { reachIfInterrupted, repairBeforeListing, repairInterrupted, rollback } from '../../src/deploy/rollback.ts';
 import { vboardBoard } from '../../src/target/providers/vboard.ts';
 import { FakeTarget, type FakeCall } from '../target/fakeTarget.ts';
+import { scriptNameOf } from '../../src/core/scripts.ts';
 
 /**
  * Repairs that cannot unload a module (fake board): what the error says,
@@ -37,9 +38,10 @@ const pending: Journal = {
 
 function step(c: FakeCall): string {
   if (c.kind !== 'exec') return c.kind;
-  if (c.argv[3] === 'boardLock') return `lock-${c.argv[4]}`;
-  if (c.argv[3] === 'modstate') return c.argv[4] === '--why' ? 'why' : 'modstate';
-  if (c.argv[3] === 'modswap') return 'swap';
+  const script = scriptNameOf(c.argv);
+  if (script === 'boardLock') return `lock-${c.argv[4]}`;
+  if (script === 'modstate') return c.argv[4] === '--why' ? 'why' : 'modstate';
+  if (script === 'modswap') return 'swap';
   const s = c.argv[2] ?? '';
   if (s.includes('[ -e "$1" ] && cat "$1" || true')) return 'read-journal';
   if (s.includes('b=$1; rel=$2; id=$3; depmod=$4')) return 'restore';

@@ -143,7 +143,7 @@ export async function decodeCommand(files: string[], opts: DecodeCommandOptions)
       if (o.result.irq)
         out(`  irq         ${o.result.irq.jobs} jobs: ${o.result.irq.statuses.map((s) => `${describeStatus(parseInt(s.status, 16))} x${s.count}`).join(', ')}`);
       for (const f of o.result.kernelLog) out(`  kernel      ${f.severity} ${f.kind}: ${f.line}`);
-      for (const a of o.result.artifacts) out(`  artefact    ${a.kind} ${a.path}`);
+      for (const a of o.result.artifacts) out(`  artifact    ${a.kind} ${a.path}`);
       for (const n of o.notes) out(`  note        ${n}`);
     }
   } finally {
@@ -174,7 +174,7 @@ export function register(program: Command): void {
     .option('--mode <mode>', 'auto | pixels (compare with libvpx) | visl (controls + bitstream + count)', 'auto')
     .option('--vectors <glob>', 'only these vp9-features vectors (comma-separated globs)')
     .option('--timeout <ms>', 'per-vector time limit, ms', '60000')
-    .option('--artifacts <dir>', 'write mismatch artefacts (PNGs, header summary, trace) under DIR/<vector>/')
+    .option('--artifacts <dir>', 'write mismatch artifacts (PNGs, header summary, trace) under DIR/<vector>/')
     .option('--keep-raw <dir>', 'also keep the raw decoded stream as DIR/<vector>.yuv')
     .option(
       '--visl-param <name=value>',

@@ -9,8 +9,11 @@ import type { DecodeRequest, Decoder, DecoderBackend, DecoderBinding, DecoderRun
  * libvpx's `vpxdec` on the host: the reference decoder, also usable as the
  * "decoded" side of a comparison (tests, cross-checks). `--rawvideo` writes
  * every shown frame in its native layout (I420 for 8-bit 4:2:0, 16-bit LE
- * samples above 8 bits), visible size, no padding — the same bytes Fluster's
- * VP9 `result` MD5 is computed over (tooling-facts.md).
+ * samples above 8 bits), visible size, no padding (libvpx vpxdec.c,
+ * write_image_file: each plane row by row at its visible width) — the same
+ * bytes Fluster's VP9 `result` MD5 is computed over (Fluster
+ * fluster/decoders/libvpx.py: `vpxdec --i420 IN -o OUT`, then
+ * utils.file_checksum, the MD5 of OUT).
  */
 export class VpxdecHostDecoder implements Decoder {
   readonly name = 'libvpx-vp9';

@@ -19,7 +19,7 @@ import type { Decoder, DecoderRun } from '../backend.ts';
  * `prepare` (board work before it, e.g. reload visl, arm a trace, write the
  * kernel-log marker), `collect` (board work after it: traces, dumps,
  * kernel log), `judge` (host work: its results, bad frames and
- * conclusions) and `report` (artefacts once the verdict is known). The
+ * conclusions) and `report` (artifacts once the verdict is known). The
  * verdict is computed from the judgements (compare/verdict.ts); the
  * decoder's own result is never changed.
  */
@@ -48,9 +48,9 @@ export interface VectorRun {
   reference: ReferenceSet | null;
   timeoutMs: number;
   runner: Runner;
-  /** Folder for artefacts (none written when absent). */
+  /** Folder for artifacts (none written when absent). */
   artifactsDir?: string;
-  /** Maps an artefact path to the report-relative path. */
+  /** Maps an artifact path to the report-relative path. */
   relative: (abs: string) => string;
   /** Reference pixels of output frame `index` (default: vpxdec on the host). */
   referenceFrame?: (index: number, geometry: import('../../compare/geometry.ts').FrameGeometry) => Promise<Buffer>;
@@ -119,7 +119,7 @@ export interface VectorCheck {
   collect?(v: VectorRun): Promise<void>;
   /** Host work: what this check concludes. */
   judge(v: VectorRun): Promise<CheckJudgement> | CheckJudgement;
-  /** Artefacts once the verdict is known. */
+  /** Artifacts once the verdict is known. */
   report?(v: VectorRun, verdict: import('../../model/verdict.ts').Verdict): Promise<void>;
 }
 

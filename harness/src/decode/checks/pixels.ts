@@ -1,16 +1,16 @@
 import { isWorkbenchError } from '../../core/errors.ts';
-import { writeMismatchArtefacts, type MismatchArtefacts } from '../../compare/artefacts.ts';
+import { writeMismatchArtifacts, type MismatchArtifacts } from '../../compare/artifacts.ts';
 import type { CompareResult } from '../../compare/frameCompare.ts';
 import { frameBytes } from '../../compare/geometry.ts';
 import type { CheckJudgement, VectorCheck } from './check.ts';
 import { expectedFromReference } from './expected.ts';
 import { vpxdecFrame } from '../backends/vpxdecHost.ts';
 
-const KEY = 'pixels-artefacts';
+const KEY = 'pixels-artifacts';
 
-/** The mismatch artefacts the pixels check wrote for a vector (an outcome's `details`), if any. */
-export function pixelsArtefacts(details: ReadonlyMap<string, unknown>): MismatchArtefacts | undefined {
-  return details.get(KEY) as MismatchArtefacts | undefined;
+/** The mismatch artifacts the pixels check wrote for a vector (an outcome's `details`), if any. */
+export function pixelsArtifacts(details: ReadonlyMap<string, unknown>): MismatchArtifacts | undefined {
+  return details.get(KEY) as MismatchArtifacts | undefined;
 }
 
 /** Every decoded frame's hash against the libvpx reference's (compare/frameCompare.ts). */
@@ -60,7 +60,7 @@ export const pixelsCheck: VectorCheck = {
     } catch (e) {
       referenceMissing = isWorkbenchError(e) ? e.message : String(e);
     }
-    const a = await writeMismatchArtefacts({
+    const a = await writeMismatchArtifacts({
       dir: v.artifactsDir,
       vector: v.vector.name,
       frameIndex: bad,

@@ -63,13 +63,6 @@ const REF_MODE: Record<string, number> = {
   REFERENCE_MODE_SELECT: 2,
 };
 
-/** Names of V4L2_VP9_SIGN_BIAS_* / RESET_FRAME_CTX_* / INTERP_FILTER_* / REFERENCE_MODE_* values, for messages. */
-export const V4L2_VP9_NAMES = {
-  interpolationFilter: Object.fromEntries(Object.entries(INTERP).map(([k, v]) => [v, k])) as Record<number, string>,
-  resetFrameContext: Object.fromEntries(Object.entries(RESET_CTX).map(([k, v]) => [v, k])) as Record<number, string>,
-  referenceMode: Object.fromEntries(Object.entries(REF_MODE).map(([k, v]) => [v, k])) as Record<number, string>,
-};
-
 function bad(field: string, value: string, time: number): WorkbenchError {
   return new WorkbenchError('E_TRACE_FORMAT', `visl trace v4l2_ctrl_vp9_frame at ${time}: field ${field} has unexpected value '${value.slice(0, 80)}'`, {
     hint: 'the visl trace format changed (visl-trace-vp9.h); update harness/src/decode/visl/vp9FrameTrace.ts',

@@ -1,5 +1,3 @@
-import { readFile } from 'node:fs/promises';
-import { basename } from 'node:path';
 import { WorkbenchError } from '../../core/errors.ts';
 import { demuxIvf, isIvf } from './ivf.ts';
 import type { Demuxed } from './types.ts';
@@ -18,15 +16,4 @@ export function demux(buf: Uint8Array, name = 'file'): Demuxed {
   throw new WorkbenchError('E_CONTAINER', `${name}: neither IVF (DKIF) nor WebM (EBML) signature`, {
     hint: 'the workbench reads VP9 in .ivf or .webm files',
   });
-}
-
-/** Reads and demuxes a file; see {@link demux}. */
-export async function demuxFile(path: string): Promise<Demuxed> {
-  let buf: Buffer;
-  try {
-    buf = await readFile(path);
-  } catch (e) {
-    throw new WorkbenchError('E_VECTOR_READ', `cannot read ${path}: ${(e as Error).message}`, { cause: e });
-  }
-  return demux(new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength), basename(path));
 }

@@ -10,6 +10,7 @@
 import { DEFAULT_MODULE_DIR, type Board } from '../../../src/target/boards.ts';
 import type { BoardProvider } from '../../../src/target/provider.ts';
 import type { ExecOptions, ExecResult, Target } from '../../../src/target/types.ts';
+import { scriptNameOf } from '../../../src/core/scripts.ts';
 
 /** The fake board's Target: records every command, keeps the kernel log in memory. */
 export class FakeBoardTarget implements Target {
@@ -25,7 +26,7 @@ export class FakeBoardTarget implements Target {
     this.commands.push(argv);
     const line = argv.join(' ');
     let stdout = '';
-    const script = argv[0] === 'sh' && argv[1] === '-c' ? argv[3] : undefined; // core/scripts.ts: sh -c TEXT NAME ARGS
+    const script = scriptNameOf(argv);
     if (script === 'boardLock' && argv.includes('acquire')) stdout = 'acquired\n';
     else if (script === 'boardLock' && argv.includes('release')) stdout = 'removed\n';
     else if (script === 'irqEnable') stdout = 'ENABLED param:irq_trace=1\n';

@@ -6,14 +6,14 @@ import type { FrameInfo } from '../model/frame.ts';
 import { describeGeometry, frameBytes, planeLayout, type FrameGeometry, type PlaneLayout } from './geometry.ts';
 
 /**
- * Mismatch artefacts for the first bad frame of a vector: the decoded frame,
+ * Mismatch artifacts for the first bad frame of a vector: the decoded frame,
  * the reference frame and an amplified difference as PNG (pngjs), plus a
  * text file with the difference statistics and the frame's uncompressed
  * header summary from the inspector.
  */
 
-/** Where each artefact went, and the statistics. */
-export interface MismatchArtefacts {
+/** Where each artifact went, and the statistics. */
+export interface MismatchArtifacts {
   dir: string;
   decodedPng: string;
   referencePng?: string;
@@ -167,8 +167,8 @@ export function headerSummary(f: FrameInfo): string[] {
   return lines;
 }
 
-/** Inputs of {@link writeMismatchArtefacts}. */
-export interface ArtefactInput {
+/** Inputs of {@link writeMismatchArtifacts}. */
+export interface ArtifactInput {
   dir: string;
   vector: string;
   /** Output-order index of the bad frame. */
@@ -190,12 +190,12 @@ export interface ArtefactInput {
  * Writes `frame-NNNN-decoded.png`, `-reference.png`, `-diff.png` and
  * `-summary.txt` into `dir` (created). PNGs are written atomically.
  */
-export async function writeMismatchArtefacts(a: ArtefactInput): Promise<MismatchArtefacts> {
+export async function writeMismatchArtifacts(a: ArtifactInput): Promise<MismatchArtifacts> {
   await mkdir(a.dir, { recursive: true });
   const stem = join(a.dir, `frame-${String(a.frameIndex).padStart(4, '0')}`);
   const need = frameBytes(a.geometry);
   const full = a.frameInfo?.header.color.colorRange === 1;
-  const out: MismatchArtefacts = { dir: a.dir, decodedPng: `${stem}-decoded.png`, summaryTxt: `${stem}-summary.txt` };
+  const out: MismatchArtifacts = { dir: a.dir, decodedPng: `${stem}-decoded.png`, summaryTxt: `${stem}-summary.txt` };
   const lines = [`vector ${a.vector}: first bad frame ${a.frameIndex} (0-based, output order), ${describeGeometry(a.geometry)}`, ...(a.notes ?? [])];
   if (a.decoded.length === need) {
     await writeFileAtomic(out.decodedPng, PNG.sync.write(yuvToPng(a.decoded, a.geometry, full)));
