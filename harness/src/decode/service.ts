@@ -71,7 +71,7 @@ export class DecodeService {
     const binding = await decoder.probe();
     const checks = o.chosen ?? o.checks.forBoard(o.board);
     const facts: SessionFacts = {};
-    if (o.target) for (const c of checks.checks) await c.setup?.(o.target, facts, o.log ?? (() => undefined));
+    if (o.target) for (const c of checks.checks) await c.setup?.(o.target, facts, o.log ?? (() => undefined), o.runner);
     return new DecodeService(decoder, binding, checks, facts, o);
   }
 

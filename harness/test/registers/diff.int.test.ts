@@ -79,7 +79,7 @@ describe('workbench registers diff (real MPP records)', () => {
     writeFileSync(capture, synthesizeCapture(records.slice(0, 2)) + '\n'); // an earlier vector's jobs
     const target = { name: 'sim', registerCaptureFile: () => capture } as unknown as Target;
     const session: SessionFacts = {};
-    await registersCheck.setup!(target, session, log);
+    await registersCheck.setup!(target, session, log, new ExecaRunner());
     const artifactsDir = join(work, 'artefacts');
     const v = {
       target,

@@ -98,7 +98,7 @@ export function register(program: Command): void {
       const mode = modeOf(o.mode);
       let farmBoot;
       if (profile === 'farm-rk3588') {
-        const boot = await ensureFarmBoot(await ensureFarmChroot({ log }), { runner: new ExecaRunner(), log });
+        const boot = await ensureFarmBoot(await ensureFarmChroot({ log, runner: new ExecaRunner() }), { runner: new ExecaRunner(), log });
         farmBoot = { source: `Debian ${boot.packages.join(' ')}`, kernel: boot.kernel, dtb: boot.dtb, ...(o.rootfs ? { nfsrootfs: resolve(o.rootfs) } : {}) };
         if (!o.rootfs) log('no --rootfs: serve an arm64 root filesystem (Debian with GStreamer, sshd not needed) as farm/rootfs.tar.xz under the URL base');
       }

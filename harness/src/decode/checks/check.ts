@@ -108,7 +108,7 @@ export interface VectorCheck {
   /** Detail recorded for the verdict checks it fills when it is not chosen. */
   readonly absentDetail?: Readonly<Partial<Record<Check, string>>>;
   /** Once per board session, before the first vector (e.g. switch the IRQ instrumentation on). */
-  setup?(target: Target, session: SessionFacts, log: (msg: string, level?: 'info' | 'warn') => void): Promise<void>;
+  setup?(target: Target, session: SessionFacts, log: (msg: string, level?: 'info' | 'warn') => void, runner: Runner): Promise<void>;
   /** Why the session-level question this check answers cannot be answered (for the run's IRQ summary). */
   unavailableReason?(session: SessionFacts): string | undefined;
   /** Board work before the decode. */

@@ -94,10 +94,10 @@ export const registersCheck: VectorCheck = {
   name: 'registers',
   appliesTo: (b) => (b as RegisterCaptureBoard).registerCaptures === true,
   absentDetail: { registers: NO_CAPTURES },
-  async setup(_target, session, log) {
+  async setup(_target, session, log, runner) {
     // Once per session, before any decode: the MPP build (cached; ~40 min from an empty cache on a loaded host) must not stall a vector.
     try {
-      await ensureMppRig({ log: (m) => log(m) });
+      await ensureMppRig({ log: (m) => log(m), runner });
     } catch (e) {
       mppUnavailable.set(session, (e as Error).message);
       log(`registers: MPP unavailable, the check will not run: ${(e as Error).message}`, 'warn');
