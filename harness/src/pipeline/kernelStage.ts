@@ -22,7 +22,6 @@ import type { Diagnostic } from '../model/record.ts';
 import type { Arch } from '../target/boards.ts';
 import type { Runner } from '../core/runner.ts';
 
-
 /**
  * Applies patches/ to the base tree and builds the modules for a board of
  * `arch` (amd64: out of tree against the Debian headers, the vboard's
