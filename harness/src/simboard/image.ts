@@ -1,31 +1,40 @@
 import { createHash } from 'node:crypto';
-import { existsSync } from 'node:fs';
-import { copyFile, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { readFile, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ensureEntry } from '../core/cache.ts';
 import { WorkbenchError } from '../core/errors.ts';
 import { requireTools, which } from '../core/hostTools.ts';
+import { discoverDebianMirror } from '../core/mirror.ts';
+import { shellQuote } from '../core/quote.ts';
 import type { Runner } from '../core/runner.ts';
+import { loadScript, scriptArgv } from '../core/scripts.ts';
 import { arm64Release } from '../kernel/arm64Kernel.ts';
 import type { KernelLock } from '../model/manifest.ts';
-import { requireRoot } from '../toolbox/mmdebstrap.ts';
+import { MINIMAL_DPKG_OPTIONS, mmdebstrapArgv, mmdebstrapFailure, requireRoot } from '../toolbox/mmdebstrap.ts';
 import { toolboxIdentity } from '../toolbox/toolbox.ts';
-import { GUEST_DIR, ROOTFS_PACKAGES, buildGuestInitramfs, buildGuestRootfs } from '../vboard/image.ts';
+import { GST_PLUGIN_FILES, GUEST_DIR, ROOTFS_PACKAGES, packGuestImage } from '../vboard/image.ts';
 
 /** Bumped when the simboard image recipe changes (part of the cache key). */
-export const SIMBOARD_IMAGE_FORMAT = 1;
+export const SIMBOARD_IMAGE_FORMAT = 2;
+
+/** Host-side fix-ups of the unpacked root filesystem (rootfsFixup.sh; positional arguments only). */
+const FIXUP = loadScript(import.meta.url, 'rootfsFixup.sh');
+/** mmdebstrap customize hook that unpacks the selected GStreamer plugin files (gstPlugins.sh). */
+const GST_PLUGINS = loadScript(import.meta.url, 'gstPlugins.sh');
 
 /** Size of the guest disk (sparse). */
 export const SIMBOARD_IMAGE_SIZE = '3G';
 
 /**
  * Packages of the simboard root filesystem on top of the vboard's
- * (ROOTFS_PACKAGES): the whole gstreamer1.0-plugins-bad (v4l2codecs,
- * videoparsersbad, ivfparse, debugutilsbad; the vboard extracts single
- * plugins with an x86_64 path, which does not fit arm64) and busybox-static
- * (the arm64 busybox of the initramfs).
+ * (ROOTFS_PACKAGES, which carry the GStreamer libraries the selected plugins
+ * need): busybox-static (the arm64 busybox of the initramfs). The plugins
+ * themselves are the vboard's GST_PLUGIN_FILES, unpacked by gstPlugins.sh.
  */
-export const SIMBOARD_EXTRA_PACKAGES: readonly string[] = ['gstreamer1.0-plugins-bad', 'busybox-static'];
+export const SIMBOARD_EXTRA_PACKAGES: readonly string[] = ['busybox-static'];
+
+/** Every package of the simboard root filesystem (besides the `?essential` set and the kernel). */
+export const SIMBOARD_ROOTFS_PACKAGES: readonly string[] = [...ROOTFS_PACKAGES, ...SIMBOARD_EXTRA_PACKAGES];
 
 /**
  * Modules the initramfs loads when Debian's arm64 kernel has them as modules
@@ -77,7 +86,10 @@ export async function simboardImageInputs(lock: KernelLock): Promise<Record<stri
     suite: lock.suite,
     architecture: 'arm64',
     kernel: arm64KernelPackages(lock),
-    packages: [...ROOTFS_PACKAGES, ...SIMBOARD_EXTRA_PACKAGES],
+    packages: SIMBOARD_ROOTFS_PACKAGES,
+    plugins: GST_PLUGIN_FILES,
+    gstPlugins: createHash('sha256').update(GST_PLUGINS.text).digest('hex'),
+    fixup: createHash('sha256').update(FIXUP.text).digest('hex'),
     initramfsModules: SIMBOARD_INITRAMFS_MODULES,
     size: SIMBOARD_IMAGE_SIZE,
     guest: await guestHashes(),
@@ -102,15 +114,37 @@ export function modulesIn(modulesDep: string, wanted: readonly string[]): string
 }
 
 /**
+ * argv of the arm64 root filesystem unpack: `mmdebstrap --variant=extract`
+ * (every package of `include` and their hard dependencies unpacked with
+ * dpkg-deb; no maintainer script runs, so no arm64 code runs on the host and
+ * no qemu-user is needed). `?essential` is added: the extract variant
+ * installs nothing by default. mmdebstrapArgv knows the install variants
+ * only, so its `--variant=` word is replaced here. The customize hook
+ * (gstPlugins.sh, on the host) unpacks the vboard's GST_PLUGIN_FILES.
+ */
+export function extractRootfsArgv(suite: string, target: string, mirror: string, include: readonly string[]): string[] {
+  const hook = ['sh', GST_PLUGINS.path, '"$1"', ...GST_PLUGIN_FILES].map((a) => (a === '"$1"' ? a : shellQuote(a))).join(' ');
+  const argv = mmdebstrapArgv({ suite, target, mirror, include, architectures: ['arm64'], dpkgOptions: MINIMAL_DPKG_OPTIONS, customizeHooks: [hook] }).map(
+    (a) => (a.startsWith('--variant=') ? '--variant=extract' : a),
+  );
+  // mmdebstrap splits one --include= at commas unless it holds an apt pattern: the pattern gets its own option.
+  argv.splice(
+    argv.findIndex((a) => a.startsWith('--include=')),
+    0,
+    '--include=?essential',
+  );
+  return argv;
+}
+
+/**
  * Returns the simboard image (Debian sid arm64 root filesystem with Debian's
  * arm64 kernel and modules at the lock's version, an arm64 busybox
  * initramfs, the kernel Image), building it once as root. The root
- * filesystem is a foreign-architecture mmdebstrap: maintainer scripts run
- * through qemu-user-static, which needs binfmt_misc mounted with a
- * `qemu-aarch64` entry (packages qemu-user-static, binfmt-support). The
- * guest scripts (init, power-off, host key, sshd config) are the vboard's.
- * Cached under `<cache>/simboard-image/<key>`.
- * @throws WorkbenchError E_NOT_ROOT, E_TOOL_MISSING, E_SIMBOARD_BINFMT, E_LOCK_STALE, E_VBOARD_IMAGE.
+ * filesystem is unpacked on the host (`mmdebstrap --variant=extract`: no
+ * emulated dpkg; that did not finish in 60 min) and then fixed up with host
+ * tools only (rootfsFixup.sh: users, sshd, host key, the vboard's guest
+ * scripts, modules.dep). Cached under `<cache>/simboard-image/<key>`.
+ * @throws WorkbenchError E_NOT_ROOT, E_TOOL_MISSING, E_LOCK_STALE, E_VBOARD_IMAGE.
  */
 export async function ensureSimboardImage(opts: {
   runner: Runner;
@@ -127,58 +161,33 @@ export async function ensureSimboardImage(opts: {
     await simboardImageInputs(lock),
     async (tmp) => {
       requireRoot('building the simboard image');
-      requireTools(['mmdebstrap', 'mkfs.ext4', 'cpio']);
-      if (!existsSync('/proc/sys/fs/binfmt_misc/qemu-aarch64') || !which('arch-test')) {
-        throw new WorkbenchError(
-          'E_SIMBOARD_BINFMT',
-          'the arm64 root filesystem needs qemu-user through binfmt_misc (/proc/sys/fs/binfmt_misc/qemu-aarch64) and arch-test (mmdebstrap checks the foreign architecture with it)',
-          {
-            hint: 'as root: `mount -t binfmt_misc binfmt_misc /proc/sys/fs/binfmt_misc` (if not mounted), then `apt-get install qemu-user-static binfmt-support arch-test`',
-          },
-        );
-      }
+      requireTools(['mmdebstrap', 'mkfs.ext4', 'cpio', 'ssh-keygen']);
+      // Not in HOST_TOOLS (the vboard path does not need it): only the simboard image runs the host's depmod.
+      if (!which('depmod'))
+        throw new WorkbenchError('E_TOOL_MISSING', "the simboard image needs the host's depmod (modules.dep of the arm64 kernel)", {
+          hint: 'apt-get install kmod',
+        });
       const rootfs = join(tmp, 'rootfs');
-      await buildGuestRootfs(runner, {
-        manifest,
-        lock,
+      opts.log?.('unpacking the simboard arm64 root filesystem (mmdebstrap --variant=extract)');
+      const t0 = Date.now();
+      const argv = extractRootfsArgv(lock.suite, rootfs, discoverDebianMirror(), [...SIMBOARD_ROOTFS_PACKAGES, ...arm64KernelPackages(lock)]);
+      const r = await runner.run(argv, { allowFailure: true, timeoutMs: 60 * 60_000, onStderr: (x) => opts.log?.(x.trimEnd()) });
+      if (r.exitCode !== 0) throw mmdebstrapFailure(r, 'the simboard rootfs', 'E_VBOARD_IMAGE', { manifest, lock });
+      opts.log?.(`unpacked in ${Math.round((Date.now() - t0) / 1000)} s; fixing it up on the host`);
+      const f = await runner.run(scriptArgv(FIXUP, [rootfs, GUEST_DIR, rel]), { allowFailure: true });
+      if (f.exitCode !== 0) throw new WorkbenchError('E_VBOARD_IMAGE', `rootfsFixup.sh failed (exit ${f.exitCode}):\n${(f.stderr || f.stdout).trim()}`);
+      const modules = modulesIn(await readFile(join(rootfs, 'usr/lib/modules', rel, 'modules.dep'), 'utf8'), SIMBOARD_INITRAMFS_MODULES);
+      const busybox = join(rootfs, 'usr/bin/busybox');
+      const hostKey = await packGuestImage(runner, {
         rootfs,
-        include: [...ROOTFS_PACKAGES, ...SIMBOARD_EXTRA_PACKAGES, ...arm64KernelPackages(lock)],
-        pluginFiles: [],
-        architecture: 'arm64',
-        what: 'simboard',
-        // Every maintainer script runs under qemu-user: more than 60 min on a loaded 2-core host.
-        timeoutMs: 240 * 60_000,
+        out: tmp,
+        kernelRelease: rel,
+        busybox,
+        modules,
+        label: 'simboard-root',
+        size: SIMBOARD_IMAGE_SIZE,
         log: opts.log,
       });
-      const modDir = join(rootfs, 'usr/lib/modules', rel);
-      if (!existsSync(join(modDir, 'vmlinuz')))
-        throw new WorkbenchError('E_VBOARD_IMAGE', `the simboard rootfs has no ${modDir}/vmlinuz`, {
-          hint: `Debian changed linux-binary-${rel}'s layout; report it`,
-        });
-      await copyFile(join(modDir, 'vmlinuz'), join(tmp, 'vmlinuz'));
-      const hostKey = (await readFile(join(rootfs, 'etc/ssh/ssh_host_ed25519_key.pub'), 'utf8')).trim().split(/\s+/).slice(0, 2).join(' ');
-      await writeFile(join(tmp, 'ssh_host_ed25519_key.pub'), hostKey + '\n');
-      opts.log?.('building the simboard initramfs');
-      const modules = modulesIn(await readFile(join(modDir, 'modules.dep'), 'utf8'), SIMBOARD_INITRAMFS_MODULES);
-      await buildGuestInitramfs(runner, { rootfs, kernelRelease: rel, out: tmp, busybox: join(rootfs, 'bin/busybox'), modules });
-      opts.log?.(`building the ${SIMBOARD_IMAGE_SIZE} ext4 root disk`);
-      await runner.run(
-        [
-          'mkfs.ext4',
-          '-q',
-          '-F',
-          '-L',
-          'simboard-root',
-          '-E',
-          'root_owner=0:0,lazy_itable_init=0,lazy_journal_init=0',
-          '-d',
-          rootfs,
-          join(tmp, 'rootfs.ext4'),
-          SIMBOARD_IMAGE_SIZE,
-        ],
-        { timeoutMs: 10 * 60_000 },
-      );
-      await rm(rootfs, { recursive: true, force: true });
       return {
         files: ['vmlinuz', 'initrd.cpio', 'rootfs.ext4', 'ssh_host_ed25519_key.pub'],
         extra: { kernelRelease: rel, hostKey, initramfsModules: modules },

@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { cacheKey } from '../../src/core/cache.ts';
-import { arm64KernelPackages, modulesIn } from '../../src/simboard/image.ts';
+import { arm64KernelPackages, extractRootfsArgv, modulesIn } from '../../src/simboard/image.ts';
+import { GST_PLUGIN_FILES } from '../../src/vboard/image.ts';
 import { hashTree, loadQemuSourceLock, qemuInputs, qemuWorkInputs, type QemuSourceLock } from '../../src/simboard/qemuBuild.ts';
 import { qemuOptValue, simboardQemuArgv } from '../../src/simboard/simboard.ts';
 import { chrootArgv } from '../../src/toolbox/chrootExec.ts';
@@ -71,6 +72,29 @@ describe('simboard image facts', () => {
       '\n',
     );
     expect(modulesIn(dep, ['virtio_pci', 'virtio_blk', 'ext4', 'virtio_net'])).toEqual(['virtio_blk', 'ext4']);
+  });
+});
+
+describe('simboard root filesystem (mmdebstrap --variant=extract)', () => {
+  const argv = extractRootfsArgv('sid', '/t/rootfs', 'http://mirror.invalid/debian', ['openssh-server', 'linux-binary-7.2.13+deb14-arm64=7.2.13-1']);
+
+  it('unpacks arm64 packages without running maintainer scripts: variant extract, the Essential set as an apt pattern of its own', () => {
+    // mmdebstrap(1): "extract: Installs nothing by default (not even Essential:yes packages)"; an --include
+    // holding an apt pattern is not split at commas, so `?essential` must be an option of its own.
+    expect(argv.filter((a) => a.startsWith('--variant='))).toEqual(['--variant=extract']);
+    expect(argv).toContain('--architectures=arm64');
+    expect(argv.filter((a) => a.startsWith('--include='))).toEqual([
+      '--include=?essential',
+      '--include=openssh-server,linux-binary-7.2.13+deb14-arm64=7.2.13-1',
+    ]);
+    expect(argv.slice(-3)).toEqual(['sid', '/t/rootfs', 'http://mirror.invalid/debian']);
+  });
+
+  it("unpacks the vboard's selected GStreamer plugin files in a host-side customize hook (the chroot's $1 passed through)", () => {
+    const hooks = argv.filter((a) => a.startsWith('--customize-hook='));
+    expect(hooks).toHaveLength(1);
+    expect(hooks[0]).toMatch(/^--customize-hook=sh '?[^ ']*\/simboard\/gstPlugins\.sh'? "\$1" /);
+    expect(hooks[0]!.split(' ').slice(3)).toEqual([...GST_PLUGIN_FILES]);
   });
 });
 

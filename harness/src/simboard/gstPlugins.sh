@@ -1,0 +1,28 @@
+#!/bin/sh
+# usage: gstPlugins.sh ROOT PACKAGE:FILE...
+# mmdebstrap --customize-hook of the simboard's arm64 root filesystem, run on
+# the host (APT_CONFIG, set by mmdebstrap, points apt at the chroot's arm64
+# package lists): downloads the big GStreamer plugin packages and unpacks
+# only the named plugin files (their full dependency sets pull in GTK, Mesa
+# and LLVM), at the version of the installed base: plugins-bad at
+# libgstreamer-plugins-bad1.0-0's, the others at gstreamer1.0-plugins-base's.
+set -eu
+[ $# -ge 2 ] || { echo "usage: $0 ROOT PACKAGE:FILE..." >&2; exit 2; }
+root=$1; shift
+plugdir=/usr/lib/aarch64-linux-gnu/gstreamer-1.0
+d=$(mktemp -d)
+trap 'rm -rf "$d"' EXIT
+version() { apt-cache show --no-all-versions "$1:arm64" | sed -n 's/^Version: //p' | head -n1; }
+bad=$(version libgstreamer-plugins-bad1.0-0)
+base=$(version gstreamer1.0-plugins-base)
+for p in $(for w in "$@"; do echo "${w%%:*}"; done | sort -u); do
+  case "$p" in
+    gstreamer1.0-plugins-bad) v=$bad ;;
+    *) v=$base ;;
+  esac
+  (cd "$d" && apt-get download -qq -o APT::Sandbox::User=root "$p:arm64=$v")
+done
+for w in "$@"; do
+  p=${w%%:*}; f=${w#*:}
+  dpkg-deb --fsys-tarfile "$d/$p"_*_arm64.deb | tar -x -C "$root" ".$plugdir/$f"
+done
