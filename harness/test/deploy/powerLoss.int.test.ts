@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { projectRoot } from '../../src/core/paths.ts';
+import { ExecaRunner } from '../../src/core/runner.ts';
 import { listBackups } from '../../src/deploy/backup.ts';
 import { loadLocalJournal, loadRemoteJournal } from '../../src/deploy/journal.ts';
 import { SshTarget } from '../../src/target/ssh.ts';
@@ -72,7 +73,7 @@ async function powerOn(): Promise<void> {
   await t.close();
   const log = (m: string) => process.stderr.write(`[vboard] ${m}\n`);
   await vboardDown({ log });
-  const up = await vboardUp({ log, bootTimeoutS: 600 });
+  const up = await vboardUp({ runner: new ExecaRunner(), log, bootTimeoutS: 600 });
   process.stderr.write(`[measure] vboard boot after the power loss: ${((up.bootMs ?? 0) / 1000).toFixed(1)} s\n`);
   proxy.retarget(vboardConnection().port);
   t = new SshTarget(await testSshOptions());
