@@ -130,7 +130,8 @@ export async function ensureToolbox(opts: EnsureToolboxOptions): Promise<Toolbox
         dpkgOptions: MINIMAL_DPKG_OPTIONS,
       });
       opts.log?.(`building the toolbox (Debian ${lock.suite}, kernel ${lock.kernel_release}); a few minutes, once`);
-      const r = await runner.run(argv, { allowFailure: true, timeoutMs: 30 * 60_000, onStderr: (s) => opts.log?.(s.trimEnd()) });
+      // 30 min was too short at load 25-29 on a 2-core host (measured 1759 s for one build); a hung mirror still ends.
+      const r = await runner.run(argv, { allowFailure: true, timeoutMs: 120 * 60_000, onStderr: (s) => opts.log?.(s.trimEnd()) });
       if (r.exitCode !== 0) throw mmdebstrapFailure(r, 'the toolbox', 'E_TOOLBOX_BUILD', { manifest: m, lock });
       const q = await runner.run(['chroot', root, 'dpkg-query', '-W', '-f', '${Package}\t${Version}\n']);
       const versions = parseDpkgQuery(q.stdout);
