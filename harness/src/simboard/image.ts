@@ -144,7 +144,7 @@ export function extractRootfsArgv(suite: string, target: string, mirror: string,
  * emulated dpkg; that did not finish in 60 min) and then fixed up with host
  * tools only (rootfsFixup.sh: users, sshd, host key, the vboard's guest
  * scripts, modules.dep). Cached under `<cache>/simboard-image/<key>`.
- * @throws WorkbenchError E_NOT_ROOT, E_TOOL_MISSING, E_LOCK_STALE, E_VBOARD_IMAGE.
+ * @throws WorkbenchError E_NOT_ROOT, E_TOOL_MISSING, E_LOCK_STALE, E_SIMBOARD_IMAGE.
  */
 export async function ensureSimboardImage(opts: {
   runner: Runner;
@@ -172,10 +172,10 @@ export async function ensureSimboardImage(opts: {
       const t0 = Date.now();
       const argv = extractRootfsArgv(lock.suite, rootfs, discoverDebianMirror(), [...SIMBOARD_ROOTFS_PACKAGES, ...arm64KernelPackages(lock)]);
       const r = await runner.run(argv, { allowFailure: true, timeoutMs: 60 * 60_000, onStderr: (x) => opts.log?.(x.trimEnd()) });
-      if (r.exitCode !== 0) throw mmdebstrapFailure(r, 'the simboard rootfs', 'E_VBOARD_IMAGE', { manifest, lock });
+      if (r.exitCode !== 0) throw mmdebstrapFailure(r, 'the simboard rootfs', 'E_SIMBOARD_IMAGE', { manifest, lock });
       opts.log?.(`unpacked in ${Math.round((Date.now() - t0) / 1000)} s; fixing it up on the host`);
       const f = await runner.run(scriptArgv(FIXUP, [rootfs, GUEST_DIR, rel]), { allowFailure: true });
-      if (f.exitCode !== 0) throw new WorkbenchError('E_VBOARD_IMAGE', `rootfsFixup.sh failed (exit ${f.exitCode}):\n${(f.stderr || f.stdout).trim()}`);
+      if (f.exitCode !== 0) throw new WorkbenchError('E_SIMBOARD_IMAGE', `rootfsFixup.sh failed (exit ${f.exitCode}):\n${(f.stderr || f.stdout).trim()}`);
       const modules = modulesIn(await readFile(join(rootfs, 'usr/lib/modules', rel, 'modules.dep'), 'utf8'), SIMBOARD_INITRAMFS_MODULES);
       const busybox = join(rootfs, 'usr/bin/busybox');
       const hostKey = await packGuestImage(runner, {

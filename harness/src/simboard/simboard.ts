@@ -160,7 +160,7 @@ export interface SimboardUpOptions {
  * boots the simboard; resolves when SSH answers with the recorded host key.
  * A running board is returned as is; a stale record is cleaned up.
  * @throws WorkbenchError E_NOT_ROOT, E_SIMBOARD_QEMU_BUILD, E_SIMBOARD_BINFMT,
- *   E_VBOARD_IMAGE, E_SIMBOARD_UNRESPONSIVE, E_SIMBOARD_BOOT (serial log tail included), E_HOSTKEY_CHANGED.
+ *   E_SIMBOARD_IMAGE, E_SIMBOARD_UNRESPONSIVE, E_SIMBOARD_BOOT (serial log tail included), E_HOSTKEY_CHANGED.
  */
 export async function simboardUp(opts: SimboardUpOptions): Promise<SimboardStatus> {
   const runner = opts.runner;
