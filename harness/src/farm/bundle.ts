@@ -42,7 +42,8 @@ export type BundleVector = z.infer<typeof BundleVectorSchema>;
 /** bundle.json. */
 export const BundleSchema = z.object({
   schema: z.literal('vp9-workbench/lava-bundle'),
-  version: z.literal(1),
+  /** 2: `recordKind` added. */
+  version: z.literal(2),
   createdAt: z.string(),
   profile: z.enum(PROFILES),
   jobName: z.string(),
@@ -51,6 +52,8 @@ export const BundleSchema = z.object({
   driver: z.string(),
   mode: z.enum(['pixels', 'visl']),
   board: z.string(),
+  /** `board.kind` of the run record: the board provider's record kind (`vboard`), `board` for a LAVA device type. */
+  recordKind: z.enum(['vboard', 'board']),
   kernelRelease: z.string(),
   modules: z.array(z.object({ name: z.string(), file: z.string(), sha256: z.string(), vermagic: z.string(), size: z.number().int() })),
   modulesTarSha256: z.string(),
@@ -105,6 +108,7 @@ export interface WriteBundleOptions {
   driver: string;
   mode: 'pixels' | 'visl';
   board: string;
+  recordKind: Bundle['recordKind'];
   kernelRelease: string;
   modules: BundleModule[];
   kernel?: Bundle['kernel'];
@@ -215,7 +219,7 @@ export async function writeBundle(o: WriteBundleOptions): Promise<{ bundle: Bund
     const ref0 = o.vectors[0]?.references;
     const bundle: Bundle = {
       schema: 'vp9-workbench/lava-bundle',
-      version: 1,
+      version: 2,
       createdAt: new Date().toISOString(),
       profile: o.profile,
       jobName: o.jobName,
@@ -224,6 +228,7 @@ export async function writeBundle(o: WriteBundleOptions): Promise<{ bundle: Bund
       driver: o.driver,
       mode: o.mode,
       board: o.board,
+      recordKind: o.recordKind,
       kernelRelease: o.kernelRelease,
       modules: o.modules.map((m) => ({ name: m.name, file: `/${modDir}/${basename(m.path)}`, sha256: m.sha256, vermagic: m.vermagic, size: 0 })),
       modulesTarSha256: await sha256File(join(art, 'modules.tar.xz')),

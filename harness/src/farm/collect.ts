@@ -5,12 +5,12 @@ import { frameBytes, geometryOf, type FrameGeometry } from '../compare/layout.ts
 import type { CompareResult, FrameOutcome } from '../compare/frameCompare.ts';
 import { verdictFrom, type CheckJudgement } from '../compare/verdict.ts';
 import { selectedCaptureFormats } from '../decode/captureFormat.ts';
-import { classifyGstFailure, judgeFrameStream, judgePixels, pipelineArgv, PIXELS_NOT_VERIFIED } from '../decode/plugins.ts';
+import { builtinChecks, classifyGstFailure, judgeFrameStream, judgePixels, pipelineArgv, type VectorChecks } from '../decode/plugins.ts';
 import { diffRuns, type RunDiff } from '../report/diff.ts';
 import { RUN_SCHEMA_NAME, RUN_SCHEMA_VERSION, type RunRecord, type StageRecord, type VectorResult } from '../model/record.ts';
 import { findPreviousRun, ReportStaging } from '../report/store.ts';
 import { countVerdicts, exitCodeFor, newRunId, runChecks } from '../report/summarize.ts';
-import { completeChecks, type Verdict } from '../model/verdict.ts';
+import { completeChecks, type Check, type Verdict } from '../model/verdict.ts';
 import { summarizeIrq } from '../irq/summary.ts';
 import type { InspectResult } from '../vectors/inspect.ts';
 import type { ReferenceSet } from '../vectors/references.ts';
@@ -144,6 +144,37 @@ export function compareFrameHashes(dut: DutVector, ref: ReferenceSet, mode: 'pix
   return { compare, trailingBytes };
 }
 
+/** The per-vector checks a LAVA job performs itself: the board counts, sizes and (in pixels mode) hashes the frames. */
+const RUN_IN_LAVA: ReadonlySet<string> = new Set(['frame-count', 'pixels']);
+const NOT_COLLECTED = 'not collected in LAVA jobs';
+
+/** What a bundle's job leaves unchecked, and why: from the checks chosen for its board's profile (decode/checks), as `workbench iterate` records them. */
+export interface LavaUnchecked {
+  /** Verdict check -> detail, for the checks the job does not fill. */
+  absent: Partial<Record<Check, string>>;
+  /** Why the run has no IRQ summary. */
+  irq: string;
+}
+
+/**
+ * The checks the bundle's board would get in `workbench iterate`
+ * ({@link VectorChecks.forBoard} of its driver): those excluded or not
+ * applying keep their reason; those chosen but not run by the LAVA test
+ * shell (visl traces, kernel log) are "not collected in LAVA jobs"; pixels
+ * are unchecked unless the job ran in pixels mode.
+ */
+export function lavaUnchecked(b: Pick<Bundle, 'board' | 'driver' | 'mode'>, checks: VectorChecks = builtinChecks()): LavaUnchecked {
+  const chosen = checks.forBoard({ name: b.board, driver: b.driver });
+  const absent: Partial<Record<Check, string>> = { ...chosen.absent };
+  for (const c of chosen.checks) {
+    if (RUN_IN_LAVA.has(c.name)) continue;
+    for (const k of Object.keys(c.absentDetail ?? {}) as Check[]) absent[k] = NOT_COLLECTED;
+  }
+  if (b.mode === 'pixels') delete absent.pixels;
+  else absent.pixels = chosen.excluded['pixels'] ?? `pixels NOT verified: the job ran in ${b.mode} mode (frames counted, not compared)`;
+  return { absent, irq: chosen.excluded['irq'] ?? 'IRQ instrumentation is not collected in LAVA jobs' };
+}
+
 /** coreutils `timeout` exits 124 when it killed the command. */
 const TIMEOUT_EXIT = 124;
 
@@ -156,7 +187,8 @@ export function vectorVerdict(
   mode: 'pixels' | 'visl',
   timeoutS: number,
   why: string,
-  inspect?: InspectResult,
+  inspect: InspectResult | undefined,
+  unchecked: LavaUnchecked,
 ): Verdict {
   if (!dut || dut.exitCode === undefined) {
     const errors = dut?.errors.length ? `: ${dut.errors.join('; ')}` : '';
@@ -209,10 +241,7 @@ export function vectorVerdict(
     framesExpected: compare.framesExpected,
     framesProduced: compare.framesProduced,
     judgements,
-    absent:
-      mode === 'visl'
-        ? { pixels: PIXELS_NOT_VERIFIED, controls: 'not collected in LAVA jobs', bitstream: 'not collected in LAVA jobs' }
-        : { controls: 'visl only', bitstream: 'visl only' },
+    absent: unchecked.absent,
   });
 }
 
@@ -242,12 +271,13 @@ export async function collectJob(inp: CollectInput): Promise<CollectResult> {
         ? `${infraFailed.join(', ')} did not pass`
         : 'the test shell ended early';
   const timeoutS = 300;
+  const unchecked = lavaUnchecked(b);
   const vectors: VectorResult[] = [];
   for (const v of b.vectors) {
     const ref = inp.references.get(v.name);
     if (!ref) throw new Error(`internal: no reference for ${v.name}`);
     const dut = facts.vectors.get(v.caseName);
-    const verdict = vectorVerdict(v, dut, ref, facts, b.mode, timeoutS, why, inp.inspections?.get(v.name));
+    const verdict = vectorVerdict(v, dut, ref, facts, b.mode, timeoutS, why, inp.inspections?.get(v.name), unchecked);
     const el = facts.element;
     const input = `/tmp/wb-lava/v/${v.file}`;
     vectors.push({
@@ -290,7 +320,7 @@ export async function collectJob(inp: CollectInput): Promise<CollectResult> {
   };
   const board = {
     name: b.board,
-    kind: b.board === 'vboard' ? ('vboard' as const) : ('board' as const),
+    kind: b.recordKind,
     kernelRelease: b.kernelRelease,
     device: { driver: facts.element?.driver ?? b.driver, ...(facts.element ? { media: facts.element.media, video: facts.element.video } : {}) },
     pixelsDecoded: b.mode === 'pixels',
@@ -335,11 +365,12 @@ export async function collectJob(inp: CollectInput): Promise<CollectResult> {
     vectors,
     irq: summarizeIrq(
       vectors.map(() => undefined),
-      b.mode === 'visl' ? 'no rkvdec jobs observed: the board runs visl, which has no vdpu381 interrupt' : 'IRQ instrumentation is not collected in LAVA jobs',
+      unchecked.irq,
     ),
     kernelLog: [],
   };
-  if (b.mode === 'visl' && !record.checks.notRun.some((n) => n.check === 'pixels')) record.checks.notRun.push({ check: 'pixels', reason: PIXELS_NOT_VERIFIED });
+  if (unchecked.absent.pixels && !record.checks.notRun.some((n) => n.check === 'pixels'))
+    record.checks.notRun.push({ check: 'pixels', reason: unchecked.absent.pixels });
   let previous: RunRecord | undefined;
   try {
     previous = findPreviousRun(b.board, record.startedAt, inp.reportsRoot);

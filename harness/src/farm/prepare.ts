@@ -1,9 +1,12 @@
 import { basename } from 'node:path';
-import { WorkbenchError } from '../core/errors.ts';
+import { isWorkbenchError, WorkbenchError } from '../core/errors.ts';
 import type { Runner } from '../core/runner.ts';
 import { artifactsFromPaths, vermagicRelease } from '../deploy/modinfo.ts';
 import { buildSeries } from '../kernel/stage.ts';
 import { defaultSeriesDir, loadSeries, seriesHash } from '../kernel/series.ts';
+import { builtinChecks, type VectorChecks } from '../decode/plugins.ts';
+import { DEFAULT_DRIVER } from '../target/boards.ts';
+import type { BoardProviders } from '../target/provider.ts';
 import { DEFAULT_MANIFEST } from '../toolbox/manifest.ts';
 import { generateSuite, loadRecipes } from '../vectors/index.ts';
 import { ensureReferences, type ReferenceSet } from '../vectors/references.ts';
@@ -13,19 +16,54 @@ import type { Profile } from './job.ts';
 /** The suite the generated vectors belong to. */
 export const GENERATED_SUITE = 'vp9-features';
 
+/** The board a bundle is for, as the job and the reports need it. */
+export interface BundleBoard {
+  /** Name recorded in the reports (a board of the registry, or a LAVA device type). */
+  name: string;
+  /** Kernel driver under test: the driver the board's GStreamer element must be bound to. */
+  driver: string;
+  /** `board.kind` of the run record (the provider's record kind). */
+  recordKind: 'vboard' | 'board';
+}
+
+/**
+ * The bundle board named `name`: its profile when the registry knows it
+ * (built-in boards, boards.toml: driver and record kind from the profile
+ * and its provider), else a LAVA device type (driver {@link DEFAULT_DRIVER}).
+ * `driver` overrides the profile's.
+ * @throws WorkbenchError E_CONFIG (a broken boards.toml), E_UNKNOWN_BOARD_KIND.
+ */
+export function bundleBoard(providers: BoardProviders, name: string, driver?: string): BundleBoard {
+  try {
+    const b = providers.getBoard(name);
+    return { name, driver: driver ?? b.driver, recordKind: providers.providerOf(b).recordKind };
+  } catch (e) {
+    if (!isWorkbenchError(e, 'E_UNKNOWN_BOARD')) throw e;
+    return { name, driver: driver ?? DEFAULT_DRIVER, recordKind: 'board' };
+  }
+}
+
+/**
+ * The job's mode for a board: `pixels` when the checks chosen for its
+ * profile verify pixels (decode/checks: a decoding device), else `visl`
+ * (frames counted and sized only: the driver draws a test pattern).
+ */
+export function modeFor(board: Pick<BundleBoard, 'name' | 'driver'>, checks: VectorChecks = builtinChecks()): 'pixels' | 'visl' {
+  return checks.forBoard(board).verifiesPixels ? 'pixels' : 'visl';
+}
+
 /** Options of {@link prepareBundle}. */
 export interface PrepareOptions {
   dir: string;
   profile: Profile;
   urlBase: string;
-  /** Board name recorded in the reports (`vboard`, a boards.toml name, or the LAVA device type). */
-  board: string;
+  board: BundleBoard;
   /** Vector files; default: the generated vp9-features suite filtered by `glob`. */
   files?: string[];
   glob?: string;
   /** Built .ko files (or folders); default: build the series for the profile's kernel. */
   modules?: string[];
-  driver?: string;
+  /** Default: {@link modeFor} the board. */
   mode?: 'pixels' | 'visl';
   jobName?: string;
   prompts?: string[];
@@ -120,19 +158,17 @@ export async function prepareBundle(o: PrepareOptions): Promise<{ bundle: Bundle
       },
     };
   }
-  const vboard = o.profile === 'ssh' && o.board === 'vboard';
-  const driver = o.driver ?? (vboard ? 'visl' : 'rkvdec');
-  const mode = o.mode ?? (driver === 'visl' ? 'visl' : 'pixels');
   const suite = vectors[0]?.suite ?? GENERATED_SUITE;
   const { bundle, job } = await writeBundle({
     dir: o.dir,
     profile: o.profile,
-    jobName: o.jobName ?? `vp9wb ${suite} on ${o.board} (${o.profile})`,
+    jobName: o.jobName ?? `vp9wb ${suite} on ${o.board.name} (${o.profile})`,
     urlBase: o.urlBase,
     suite,
-    driver,
-    mode,
-    board: o.board,
+    driver: o.board.driver,
+    mode: o.mode ?? modeFor(o.board),
+    board: o.board.name,
+    recordKind: o.board.recordKind,
     kernelRelease,
     modules,
     ...(kernel ? { kernel } : {}),

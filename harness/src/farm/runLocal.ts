@@ -1,9 +1,10 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { isWorkbenchError, WorkbenchError } from '../core/errors.ts';
+import { WorkbenchError } from '../core/errors.ts';
 import type { Runner } from '../core/runner.ts';
 import { stateRoot } from '../core/paths.ts';
-import { vboardConnection, vboardTarget, vboardUp } from '../vboard/vboard.ts';
+import type { Board } from '../target/boards.ts';
+import type { BoardProviders } from '../target/provider.ts';
 import { loadBundle, jobSpecOf, type Bundle } from './bundle.ts';
 import { ensureFarmChroot, type FarmChroot } from './chroot.ts';
 import { collectJob, bundleVectorPath, type CollectResult } from './collect.ts';
@@ -15,12 +16,12 @@ import { inspectFile, type InspectResult } from '../vectors/inspect.ts';
 import { ensureReferences, type ReferenceSet } from '../vectors/references.ts';
 import { readFile } from 'node:fs/promises';
 
-/** The host's 127.0.0.1 as a QEMU user-net guest sees it. */
-export const QEMU_HOST_ADDRESS = '10.0.2.2';
-
-/** Options of {@link runBundleOnVboard}. */
-export interface RunOnVboardOptions {
+/** Options of {@link runBundleLocal}. */
+export interface RunLocalOptions {
   bundleDir: string;
+  /** The board to run on (its provider must give an SSH endpoint and a route back to this host: the vboard). */
+  board: Board;
+  providers: BoardProviders;
   /** Folder for lava-run's files (default `<state>/lava/<time>`). */
   runDir?: string;
   reportsRoot: string;
@@ -54,15 +55,18 @@ export async function bundleReferences(
 
 /**
  * `lava run --local`: the bundle's `ssh` job run by the real lava-run (farm
- * chroot) against the vboard (started if needed; `WORKBENCH_STATE_DIR`
- * selects a private one), the artefacts served on 127.0.0.1 (10.0.2.2 from
- * the guest), then collected into a report. Before and after the job the
- * workbench connects to the vboard itself with strict host-key checking
+ * chroot) against a board whose provider gives its SSH endpoint and the
+ * address under which it reaches this host (the vboard: started if needed,
+ * `WORKBENCH_STATE_DIR` selects a private one), the artefacts served on
+ * 127.0.0.1, then collected into a report. Before and after the job the
+ * workbench connects to the board itself with strict host-key checking
  * (LAVA's own ssh runs with StrictHostKeyChecking=no, which a device
  * dictionary cannot change).
- * @throws WorkbenchError E_LAVA_PROFILE for a bundle that is not an ssh job, E_VBOARD_*, E_LAVA_RUN.
+ * @throws WorkbenchError E_LAVA_PROFILE for a bundle that is not an ssh job
+ *   or a board that cannot run one locally, the provider's errors
+ *   (ensureReady), E_VERMAGIC, E_LAVA_RUN.
  */
-export async function runBundleOnVboard(o: RunOnVboardOptions): Promise<{ run: LocalRunResult; collected: CollectResult }> {
+export async function runBundleLocal(o: RunLocalOptions): Promise<{ run: LocalRunResult; collected: CollectResult }> {
   const runner = o.runner;
   const bundle = await loadBundle(o.bundleDir);
   if (bundle.profile !== 'ssh') {
@@ -70,21 +74,28 @@ export async function runBundleOnVboard(o: RunOnVboardOptions): Promise<{ run: L
       hint: 'validate farm jobs with `workbench lava validate`, run them on a LAVA server with `workbench lava submit`',
     });
   }
-  const chroot = o.chroot ?? (await ensureFarmChroot({ runner, log: o.log }));
-  let conn;
-  try {
-    // a running board is used as is (its SSH is checked below by our own strict connection)
-    conn = vboardConnection();
-  } catch (e) {
-    if (!isWorkbenchError(e, 'E_VBOARD_DOWN')) throw e;
-    await vboardUp({ log: o.log, runner });
-    conn = vboardConnection();
+  const provider = o.providers.providerOf(o.board);
+  if (!provider.sshOptions || !provider.hostAddressFromBoard) {
+    throw new WorkbenchError(
+      'E_LAVA_PROFILE',
+      `board ${o.board.name} (kind ${o.board.kind}) cannot run a LAVA job locally: it needs an SSH endpoint and a route back to this host's 127.0.0.1`,
+      { hint: 'run the bundle on the vboard, or submit it to a LAVA server with `workbench lava submit`' },
+    );
   }
-  const t = await vboardTarget();
+  const chroot = o.chroot ?? (await ensureFarmChroot({ runner, log: o.log }));
+  // a running board is used as is (its SSH is checked below by our own strict connection)
+  await o.providers.ensureReady(o.board, { log: o.log, runner });
+  const conn = provider.sshOptions(o.board);
+  if (!conn.identityFile) {
+    throw new WorkbenchError('E_LAVA_PROFILE', `board ${o.board.name} has no SSH key file: LAVA's ssh device cannot use the SSH agent`, {
+      hint: `set identity = "..." for [board.${o.board.name}]`,
+    });
+  }
+  const t = provider.connect(o.board);
   try {
     const rel = (await t.exec(['uname', '-r'])).stdout.trim();
     if (rel !== bundle.kernelRelease) {
-      throw new WorkbenchError('E_VERMAGIC', `the vboard runs ${rel}, the bundle's modules are for ${bundle.kernelRelease}`, {
+      throw new WorkbenchError('E_VERMAGIC', `the ${o.board.name} runs ${rel}, the bundle's modules are for ${bundle.kernelRelease}`, {
         hint: 'rebuild the bundle for this board',
       });
     }
@@ -100,12 +111,12 @@ export async function runBundleOnVboard(o: RunOnVboardOptions): Promise<{ run: L
     device: sshDeviceDict({ host: conn.host, port: conn.port, user: conn.user, identityFile: `${RUN_INSIDE}/id` }),
     files: { id: conn.identityFile },
     artefacts: join(o.bundleDir, 'artefacts'),
-    hostFromBoard: QEMU_HOST_ADDRESS,
+    hostFromBoard: provider.hostAddressFromBoard(o.board),
     log: o.log,
   });
   o.log(`lava-run finished in ${(run.durationMs / 1000).toFixed(1)} s (exit ${run.exitCode}, not the verdict); collecting`);
   // our own strict connection after LAVA's unchecked one: the board is still the one we know
-  const after = await vboardTarget();
+  const after = provider.connect(o.board);
   try {
     await after.exec(['true']);
   } finally {

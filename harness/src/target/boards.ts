@@ -198,10 +198,13 @@ export function boardFiles(env: NodeJS.ProcessEnv = process.env): BoardFiles {
   return { user: join(configRoot(env), 'boards.toml'), project: join(projectRoot(), 'boards.toml') };
 }
 
+/** Kernel driver under test of a board that names none: the series' driver (drivers/media/platform/rockchip/rkvdec). */
+export const DEFAULT_DRIVER = 'rkvdec';
+
 /** What the legacy `flavour` key meant. */
 const FLAVOURS: Record<'vboard' | 'arm64', { arch: Arch; driver: string }> = {
   vboard: { arch: 'amd64', driver: 'visl' },
-  arm64: { arch: 'arm64', driver: 'rkvdec' },
+  arm64: { arch: 'arm64', driver: DEFAULT_DRIVER },
 };
 
 function readFile(file: string): Board[] {

@@ -2,6 +2,7 @@ import { WorkbenchError } from '../core/errors.ts';
 import { boardFiles, getBoard, loadBoards, type Board, type BoardFiles, type ConnectOptions } from './boards.ts';
 import type { Runner } from '../core/runner.ts';
 import { pooledTarget } from './connect.ts';
+import type { SshOptions } from './sshConnection.ts';
 import type { Target } from './types.ts';
 
 /** What {@link BoardProvider.ensureReady} did. */
@@ -49,6 +50,20 @@ export interface BoardProvider {
    * @throws WorkbenchError when it is not known yet (a virtual board that is not running).
    */
   address(board: Board): string;
+  /**
+   * The board's SSH endpoint (host, port, user, key, known_hosts), for
+   * tools that open their own SSH connection (LAVA's ssh device); absent
+   * for kinds not reached over SSH.
+   * @throws WorkbenchError when it is not known yet (a virtual board that is not running).
+   */
+  sshOptions?(board: Board, opts?: ConnectOptions): SshOptions;
+  /**
+   * The address under which the board reaches this host's loopback
+   * services (QEMU user networking: `10.0.2.2`), so a server on
+   * 127.0.0.1 here can serve it files; absent when the board has no such
+   * route (a board on the network).
+   */
+  hostAddressFromBoard?(board: Board): string;
 }
 
 /**

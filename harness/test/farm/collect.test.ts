@@ -136,6 +136,14 @@ describe('collectJob', () => {
     expect(c.record.deploy?.replaced).toEqual(['/lib/modules/7.2.13+deb14-amd64/updates/visl.ko']);
   });
 
+  it("the record's board kind is the bundle's (its provider's), whatever the board's name", async () => {
+    const lines = [...header, ...decoded('a-ivf', [frame(1), frame(2)]), result('lava', 'job', 'pass')];
+    const vboardNamedElse = await collect(testBundle(['a'], { board: 'qemu1', recordKind: 'vboard' }), lines, { a: [frame(1), frame(2)] });
+    expect(vboardNamedElse.record.board?.kind).toBe('vboard');
+    const boardNamedVboard = await collect(testBundle(['a'], { board: 'vboard', recordKind: 'board' }), lines, { a: [frame(1), frame(2)] });
+    expect(boardNamedVboard.record.board?.kind).toBe('board');
+  });
+
   it("a wrong frame fails its vector with the first bad frame (exit 1), whatever LAVA's own case said", async () => {
     const c = await collect(
       bundle(['a']),

@@ -33,10 +33,12 @@ import { collectJob } from '../../src/farm/collect.ts';
 import { renderDevice, rock5bDeviceDict, sshDeviceDict } from '../../src/farm/device.ts';
 import { renderJob } from '../../src/farm/job.ts';
 import { startLocalLavaServer, serverLogTail, type LocalLavaServer } from '../../src/farm/localServer.ts';
-import { prepareBundle } from '../../src/farm/prepare.ts';
+import { bundleBoard, prepareBundle } from '../../src/farm/prepare.ts';
 import { fetchJob, submitJob, waitForJob } from '../../src/farm/rest.ts';
 import { parseLavaLog } from '../../src/farm/results.ts';
-import { bundleReferences, QEMU_HOST_ADDRESS, runBundleOnVboard } from '../../src/farm/runLocal.ts';
+import { bundleReferences, runBundleLocal } from '../../src/farm/runLocal.ts';
+import { builtinProviders } from '../../src/target/providers/builtin.ts';
+import { QEMU_HOST_ADDRESS } from '../../src/target/providers/vboard.ts';
 import { startArtefactServer, type ArtefactServer } from '../../src/farm/artefactServer.ts';
 import { validateBundle } from '../../src/farm/validate.ts';
 import { ensureToolbox } from '../../src/toolbox/toolbox.ts';
@@ -53,13 +55,15 @@ const VECTORS = 'p0-keyframe-only,p0-odd-tiny,p2-10bit';
 let chroot: FarmChroot;
 let visl: string;
 let bundleDir: string;
+const providers = builtinProviders();
 
 beforeAll(async () => {
   process.env.WORKBENCH_STATE_DIR = join(work, 'state');
   chroot = await ensureFarmChroot({ runner: new ExecaRunner(), log });
   visl = join((await ensureVislModules(await ensureToolbox({ runner: new ExecaRunner(), log }), { log })).dir, 'visl.ko');
   bundleDir = join(work, 'bundle-ssh');
-  await prepareBundle({ dir: bundleDir, profile: 'ssh', urlBase: 'http://10.0.2.2:1', board: 'vboard', glob: VECTORS, modules: [visl], runner, log });
+  const board = bundleBoard(providers, 'vboard');
+  await prepareBundle({ dir: bundleDir, profile: 'ssh', urlBase: 'http://10.0.2.2:1', board, glob: VECTORS, modules: [visl], runner, log });
 });
 
 /**
@@ -124,7 +128,7 @@ describe('LAVA devices and job validation (real lava-dispatcher)', () => {
       dir: farmDir,
       profile: 'farm-rk3588',
       urlBase: 'http://127.0.0.1:1',
-      board: 'rk3588-rock-5b',
+      board: bundleBoard(providers, 'rk3588-rock-5b'),
       glob: 'p0-odd-tiny',
       modules: [visl],
       farmBoot: { source: boot.packages.join(' '), kernel: boot.kernel, dtb: boot.dtb, nfsrootfs: rootfs },
@@ -147,8 +151,10 @@ describe('the ssh job on the vboard', () => {
   it("lava-run: the collected verdicts equal the workbench's own decode of the same vectors", async () => {
     await boardUp();
     const reports = join(work, 'reports');
-    const { run, collected } = await runBundleOnVboard({
+    const { run, collected } = await runBundleLocal({
       bundleDir,
+      board: providers.getBoard('vboard'),
+      providers,
       runDir: join(work, 'run-local'),
       reportsRoot: reports,
       command: 'workbench lava run --local',

@@ -39,11 +39,14 @@ export function reference(name: string, frames: Buffer[]): ReferenceSet {
 }
 
 /** A bundle of vectors `<name>.ivf` (case `<name>-ivf`), two frames each. */
-export function testBundle(names: string[], o: { mode?: 'pixels' | 'visl'; board?: string; kernel?: Bundle['kernel'] } = {}): Bundle {
+export function testBundle(
+  names: string[],
+  o: { mode?: 'pixels' | 'visl'; board?: string; recordKind?: Bundle['recordKind']; kernel?: Bundle['kernel'] } = {},
+): Bundle {
   const mode = o.mode ?? 'pixels';
   return {
     schema: 'vp9-workbench/lava-bundle',
-    version: 1,
+    version: 2,
     createdAt: '2026-12-01T00:00:00Z',
     profile: 'ssh',
     jobName: 't',
@@ -52,6 +55,7 @@ export function testBundle(names: string[], o: { mode?: 'pixels' | 'visl'; board
     driver: mode === 'visl' ? 'visl' : 'rkvdec',
     mode,
     board: o.board ?? 'vboard',
+    recordKind: o.recordKind ?? 'vboard',
     kernelRelease: '7.2.13+deb14-amd64',
     modules: [{ name: 'visl', file: '/lib/modules/7.2.13+deb14-amd64/updates/visl.ko', sha256: 'a'.repeat(64), vermagic: '7.2.13+deb14-amd64 SMP', size: 1 }],
     modulesTarSha256: 'b'.repeat(64),

@@ -12,6 +12,7 @@ import { fetchJob, submitJob, tokenFromEnv } from '../../farm/rest.ts';
 import { parseLavaLog } from '../../farm/results.ts';
 import { loadRun, reportsRoot } from '../../report/store.ts';
 import { kcidbFromRun } from '../../farm/kcidb.ts';
+import { builtinProviders } from '../../target/providers/builtin.ts';
 import { writeFileAtomic } from '../../core/cache.ts';
 
 const log = (s: string) => process.stderr.write(`[lava] ${s}\n`);
@@ -64,7 +65,10 @@ const ensureFarmChroot: typeof import('../../farm/chroot.ts').ensureFarmChroot =
 const ensureFarmBoot: typeof import('../../farm/bootArtefacts.ts').ensureFarmBoot = async (...a) =>
   (await import('../../farm/bootArtefacts.ts')).ensureFarmBoot(...a);
 const validateBundle: typeof import('../../farm/validate.ts').validateBundle = async (...a) => (await import('../../farm/validate.ts')).validateBundle(...a);
-const runBundleOnVboard: typeof import('../../farm/runLocal.ts').runBundleOnVboard = async (o) => (await import('../../farm/runLocal.ts')).runBundleOnVboard(o);
+const runBundleLocal: typeof import('../../farm/runLocal.ts').runBundleLocal = async (o) => (await import('../../farm/runLocal.ts')).runBundleLocal(o);
+const bundleBoard: (...a: Parameters<typeof import('../../farm/prepare.ts').bundleBoard>) => Promise<import('../../farm/prepare.ts').BundleBoard> = async (
+  ...a
+) => (await import('../../farm/prepare.ts')).bundleBoard(...a);
 const submitAndCollect: typeof import('../../farm/submit.ts').submitAndCollect = async (o) => (await import('../../farm/submit.ts')).submitAndCollect(o);
 const bundleReferences: typeof import('../../farm/runLocal.ts').bundleReferences = async (...a) =>
   (await import('../../farm/runLocal.ts')).bundleReferences(...a);
@@ -83,10 +87,13 @@ export function register(program: Command): void {
     .requiredOption('--profile <name>', `job profile: ${PROFILES.join(' | ')}`)
     .requiredOption('--url-base <url>', "URL the board downloads the artefacts from (serve the bundle's artefacts/ folder there)")
     .option('--out <dir>', 'bundle folder (must not exist)', '')
-    .option('--board <name>', 'board name for the reports (default: vboard for ssh, rk3588-rock-5b for farm-rk3588)')
+    .option(
+      '--board <name>',
+      'board (its profile gives the driver) or LAVA device type, named in the reports (default: the default board for ssh, rk3588-rock-5b for farm-rk3588)',
+    )
     .option('--vectors <glob>', 'only these vp9-features vectors (comma-separated globs)')
     .option('--module <ko>', 'a built .ko (or folder) to install instead of building the series (repeatable)', repeat, [] as string[])
-    .option('--driver <name>', 'V4L2 driver to decode with (default: visl on the vboard, rkvdec elsewhere)')
+    .option('--driver <name>', "V4L2 driver to decode with (default: the board profile's driver, rkvdec for a LAVA device type)")
     .option('--mode <mode>', 'auto | pixels | visl', 'auto')
     .option('--tag <tag>', 'LAVA device tag (farm profile; repeatable)', repeat, [] as string[])
     .option('--prompt <regex>', 'shell prompt of the ssh device (repeatable)', repeat, [] as string[])
@@ -102,14 +109,14 @@ export function register(program: Command): void {
         farmBoot = { source: `Debian ${boot.packages.join(' ')}`, kernel: boot.kernel, dtb: boot.dtb, ...(o.rootfs ? { nfsrootfs: resolve(o.rootfs) } : {}) };
         if (!o.rootfs) log('no --rootfs: serve an arm64 root filesystem (Debian with GStreamer, sshd not needed) as farm/rootfs.tar.xz under the URL base');
       }
+      const providers = builtinProviders();
       const { bundle } = await prepareBundle({
         dir,
         profile,
         urlBase: o.urlBase,
-        board: o.board ?? (profile === 'ssh' ? 'vboard' : 'rk3588-rock-5b'),
+        board: await bundleBoard(providers, o.board ?? (profile === 'ssh' ? providers.defaultBoardName() : 'rk3588-rock-5b'), o.driver),
         ...(o.vectors ? { glob: o.vectors } : {}),
         ...(o.module.length ? { modules: o.module } : {}),
-        ...(o.driver ? { driver: o.driver } : {}),
         ...(mode ? { mode } : {}),
         ...(o.tag.length ? { tags: o.tag } : {}),
         ...(o.prompt.length ? { prompts: o.prompt } : {}),
@@ -148,14 +155,16 @@ export function register(program: Command): void {
     .option('--module <ko>', 'when writing the bundle: a built .ko (or folder) instead of building the series (repeatable)', repeat, [] as string[])
     .action(async (o: { bundle?: string; vectors?: string; module: string[] }) => {
       const runner = new ExecaRunner();
+      const providers = builtinProviders();
       let dir = o.bundle ? resolve(o.bundle) : undefined;
       if (!dir) {
         dir = join(stateRoot(), 'lava', 'bundles', new Date().toISOString().replace(/[:.]/g, '-'));
         await prepareBundle({
           dir,
           profile: 'ssh',
+          // a placeholder: lava-run's job is rendered again with the served address
           urlBase: 'http://10.0.2.2:1',
-          board: 'vboard',
+          board: await bundleBoard(providers, providers.defaultBoardName()),
           ...(o.vectors ? { glob: o.vectors } : {}),
           ...(o.module.length ? { modules: o.module } : {}),
           runner,
@@ -163,7 +172,16 @@ export function register(program: Command): void {
         });
         log(`bundle ${dir}`);
       }
-      const { collected } = await runBundleOnVboard({ bundleDir: dir, reportsRoot: reportsRoot(), command: process.argv.slice(1).join(' '), runner, log });
+      const board = providers.getBoard((await loadBundle(dir)).board);
+      const { collected } = await runBundleLocal({
+        bundleDir: dir,
+        board,
+        providers,
+        reportsRoot: reportsRoot(),
+        command: process.argv.slice(1).join(' '),
+        runner,
+        log,
+      });
       printCollected(collected);
       process.exitCode = collected.exitCode;
     });

@@ -5,6 +5,7 @@ import { WorkbenchError } from '../../core/errors.ts';
 import { configRoot, stateRoot } from '../../core/paths.ts';
 import { ExecaRunner } from '../../core/runner.ts';
 import { reportsRoot } from '../../report/store.ts';
+import { builtinProviders } from '../../target/providers/builtin.ts';
 import type { NightlyBoard, RunBoard } from '../../farm/nightly.ts';
 
 const log = (s: string) => process.stderr.write(`[nightly] ${s}\n`);
@@ -13,12 +14,13 @@ const log = (s: string) => process.stderr.write(`[nightly] ${s}\n`);
 function realRunBoard(command: string): RunBoard {
   return async (b: NightlyBoard, nightlyId: string) => {
     const runner = new ExecaRunner();
-    const { prepareBundle } = await import('../../farm/prepare.ts');
+    const { prepareBundle, bundleBoard } = await import('../../farm/prepare.ts');
+    const providers = builtinProviders();
     const dir = join(stateRoot(), 'lava', 'bundles', `${nightlyId}-${b.name}`);
     const common = {
       dir,
       profile: b.profile,
-      board: b.name,
+      board: bundleBoard(providers, b.name),
       ...(b.vectors ? { glob: b.vectors } : {}),
       ...(b.modules?.length ? { modules: b.modules } : {}),
       ...(b.tags.length ? { tags: b.tags } : {}),
@@ -28,8 +30,16 @@ function realRunBoard(command: string): RunBoard {
     };
     if (b.run === 'local') {
       const { bundle } = await prepareBundle({ ...common, urlBase: 'http://10.0.2.2:1' });
-      const { runBundleOnVboard } = await import('../../farm/runLocal.ts');
-      const { run, collected } = await runBundleOnVboard({ bundleDir: dir, reportsRoot: reportsRoot(), command, runner, log });
+      const { runBundleLocal } = await import('../../farm/runLocal.ts');
+      const { run, collected } = await runBundleLocal({
+        bundleDir: dir,
+        board: providers.getBoard(b.name),
+        providers,
+        reportsRoot: reportsRoot(),
+        command,
+        runner,
+        log,
+      });
       return { collected, bundle, via: 'lava-run (local)', jobId: String(run.jobId) };
     }
     const { submitAndCollect } = await import('../../farm/submit.ts');

@@ -63,6 +63,7 @@ export const sshProvider: BoardProvider = {
   ensureReady: async () => ({ commands: [] }),
   connect: (board, opts) => new SshTarget(sshOptionsFor(board, opts)),
   shellArgv: (board) => sshArgvFor(sshOptionsFor(board)),
+  sshOptions: sshOptionsFor,
   address: (board) => {
     const o = sshOptionsFor(board);
     return `${o.user}@${o.host}:${o.port}`;

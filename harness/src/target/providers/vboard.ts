@@ -10,6 +10,9 @@ import { VBOARD_NAME, vboardConnection, vboardDown, vboardUp } from '../../vboar
 /** Board kind of the virtual board. */
 export const VBOARD_KIND = 'vboard';
 
+/** The host's 127.0.0.1 as a QEMU user-net guest sees it (QEMU's documented default gateway of `-netdev user`). */
+export const QEMU_HOST_ADDRESS = '10.0.2.2';
+
 /**
  * The built-in virtual board: an amd64 QEMU guest running the visl test
  * driver. Its console is the guest's serial port, which QEMU writes to the
@@ -73,6 +76,8 @@ export const vboardProvider: BoardProvider = {
     return new SshTarget(vboardSshOptions(board));
   },
   shellArgv: (board) => sshArgvFor(vboardSshOptions(board)),
+  sshOptions: vboardSshOptions,
+  hostAddressFromBoard: () => QEMU_HOST_ADDRESS,
   address: (board) => {
     const o = vboardSshOptions(board);
     return `${o.user}@${o.host}:${o.port}`;
