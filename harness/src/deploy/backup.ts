@@ -172,9 +172,19 @@ export async function restoreFiles(
   }
 }
 
+/** Exit status of the finish step when the record could not be written (the journal stays). */
+const RECORD_FAILED_EXIT = 91;
+
+// The journal is removed only once the record is on disk: a record that
+// cannot be written (disk full) leaves the journal for the next command.
 const FINISH_SCRIPT = `
 b=$1; rec=$2; journal=$3; keep=$4; lock=$5
-printf '%s\\n' "$rec" > "$b/record.json.tmp" && mv -f "$b/record.json.tmp" "$b/record.json"
+# through cat: its write error names the cause (dash's printf says only "I/O error")
+if ! { printf '%s\\n' "$rec" | cat > "$b/record.json.tmp" && mv -f "$b/record.json.tmp" "$b/record.json"; }; then
+  rm -f "$b/record.json.tmp"
+  exit ${RECORD_FAILED_EXIT}
+fi
+sync
 rm -f "$journal"
 n=0
 for d in $(ls -1d "\${b%/*}"/*/ 2>/dev/null | sort -r); do
@@ -188,16 +198,30 @@ exit 0
 `;
 
 /**
- * Writes `record.json`, removes the board's journal, prunes old backups
- * (keeps {@link KEEP_BACKUPS}, never active ones) and, with `releaseLock`
- * (the last remote step of a deploy/rollback), removes the board lock in
- * the same round trip.
+ * Writes `record.json` (temp + rename), then removes the board's journal,
+ * prunes old backups (keeps {@link KEEP_BACKUPS}, never active ones) and,
+ * with `releaseLock` (the last remote step of a deploy/rollback), removes
+ * the board lock in the same round trip. When the record cannot be written
+ * nothing else is done: the journal stays on the board, so the next
+ * command repairs (finishes or undoes) the operation.
+ * @returns the backup directories pruned.
+ * @throws WorkbenchError E_RECORD_FAILED (the record could not be written,
+ *   e.g. the board's disk is full; the journal and the lock stay), and the
+ *   connection errors of {@link Target.exec}.
  */
 export async function finishRecord(target: Target, rec: DeployRecord, opts: { releaseLock?: HeldLock } = {}): Promise<string[]> {
   const lockPath = opts.releaseLock?.remotePath ?? '';
   const r = await target.exec(['sh', '-c', FINISH_SCRIPT, 'wb', rec.backupDir, JSON.stringify(rec), REMOTE_JOURNAL, String(KEEP_BACKUPS), lockPath], {
     timeoutMs: 60_000,
+    allowFailure: true,
   });
+  if (r.exitCode !== 0) {
+    const why = r.stderr.trim() || `exit ${r.exitCode}`;
+    const full = /No space left|Disk quota/i.test(why);
+    throw new WorkbenchError('E_RECORD_FAILED', `${target.name}: could not write ${rec.backupDir}/record.json (state ${rec.state}): ${why}`, {
+      hint: `${full ? "the board's disk is full: free space on it" : `check ${rec.backupDir} on the board`}; the board keeps the journal, so the next workbench command on board ${rec.board} (e.g. \`workbench backups list --board ${rec.board}\`) finishes this`,
+    });
+  }
   if (lockPath) opts.releaseLock!.releasedRemotely();
   return parseLines(r.stdout)
     .filter(([k]) => k === 'pruned')

@@ -64,7 +64,13 @@ function ctxOf(t: Target | RepairContext, log: Log, timeoutMs?: number): RepairC
  * recorded in the journal (so read-only commands stop retrying it) and
  * E_ROLLBACK_FAILED says what holds the module and what to do.
  *
- * @throws WorkbenchError E_BACKUP_CORRUPT, E_ROLLBACK_FAILED (the journal stays on the board).
+ * The record is written last, and the board's journal removed only once it
+ * is on disk: when it cannot be written (disk full) the restore fails with
+ * E_RECORD_FAILED and the next command finishes it from the journal.
+ *
+ * @throws WorkbenchError E_BACKUP_CORRUPT, E_ROLLBACK_FAILED, E_RECORD_FAILED
+ *   (the journal stays on the board), E_JOURNAL_WRITE (the journal could not
+ *   be written: nothing was restored).
  */
 export async function restoreDeploy(
   where: Target | RepairContext,
@@ -144,7 +150,17 @@ export async function restoreDeploy(
     log(`repair of ${rec.id} finished after one power cycle, ${((Date.now() - started) / 1000).toFixed(1)} s after the failed unload`);
   }
   const done: DeployRecord = { ...rec, state };
-  await finishRecord(ctx.target, done, opts.releaseLock ? { releaseLock: opts.releaseLock } : {});
+  try {
+    await finishRecord(ctx.target, done, opts.releaseLock ? { releaseLock: opts.releaseLock } : {});
+  } catch (e) {
+    if (!isWorkbenchError(e, 'E_RECORD_FAILED')) throw e;
+    // Never a silent success with a stale record: the journal stays, and the next command writes the record.
+    throw new WorkbenchError(
+      'E_RECORD_FAILED',
+      `${ctx.target.name}: the files and modules of ${rec.id} are restored, but its record could not be marked ${state}: ${e.message}`,
+      { hint: e.hint, cause: e },
+    );
+  }
   await clearLocalJournal(rec.board);
   return done;
 }

@@ -27,6 +27,8 @@ interface BoardState {
   verifyState?: string;
   kernelLog?: string;
   journal?: string;
+  /** The board's disk is full: journal and record writes fail (as the scripts report them). */
+  diskFull?: boolean;
 }
 
 function step(call: FakeCall): string {
@@ -55,6 +57,8 @@ function steps(t: FakeTarget): string[] {
 function fakeBoard(st: BoardState): FakeTarget {
   return new FakeTarget('vboard', (argv, input) => {
     const kind = step({ kind: 'exec', argv });
+    if (input && st.diskFull) return { exitCode: 90, stderr: 'cat: write error: No space left on device\nwb-journal-failed\n' };
+    if (kind === 'finish' && st.diskFull) return { exitCode: 91, stderr: 'cat: write error: No space left on device\n' };
     const j = input ? (JSON.parse(input) as Journal) : undefined;
     if (j) st.journal = input;
     switch (kind) {
@@ -281,5 +285,32 @@ describe('deployModules (fake board)', () => {
     };
     await deployModules(board, vboardBoard(), [fakeVisl()]);
     expect(steps(board).slice(0, 6)).toEqual(['preflight', 'read-journal', 'restore', 'reload', 'finish', 'preflight']);
+  });
+
+  it('disk full before the record is written (verified, phase done): DeployError E_RECORD_FAILED, not rolled back (the journal could not be written either); the journal of the verify phase stays', async () => {
+    const st: BoardState = {};
+    const t = fakeBoard(st);
+    const err = await deployModules(t, vboardBoard(), [fakeVisl()], { onPhase: (p) => void (p === 'done' && (st.diskFull = true)) }).catch((e) => e);
+    expect(err).toBeInstanceOf(DeployError);
+    expect(err.code).toBe('E_RECORD_FAILED');
+    expect(err.rolledBack).toBe(false);
+    expect(err.message).toMatch(/could not write .*record\.json \(state active\): cat: write error: No space left on device/);
+    expect(err.message).toMatch(
+      /automatic rollback did not complete: vboard: could not write the deploy journal .*No space left on device.*the step it describes was not started/,
+    );
+    expect(err.hint).toMatch(/disk is full/);
+    expect(steps(t)).toEqual(['preflight', 'backup', 'upload', 'install', 'reload', 'verify', 'finish', 'restore']);
+    expect((JSON.parse(st.journal!) as Journal).phase).toBe('verify');
+  });
+
+  it('disk full at the reload: the reload step is refused (E_JOURNAL_WRITE) and the deploy fails; nothing reports success', async () => {
+    const st: BoardState = {};
+    const t = fakeBoard(st);
+    const err = await deployModules(t, vboardBoard(), [fakeVisl()], { onPhase: (p) => void (p === 'reload' && (st.diskFull = true)) }).catch((e) => e);
+    expect(err).toBeInstanceOf(DeployError);
+    expect(err.code).toBe('E_JOURNAL_WRITE');
+    expect(err.rolledBack).toBe(false);
+    expect(steps(t)).toEqual(['preflight', 'backup', 'upload', 'install', 'reload', 'restore']);
+    expect((JSON.parse(st.journal!) as Journal).phase).toBe('install');
   });
 });
