@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { sha256File } from '../core/cache.ts';
 import { WorkbenchError } from '../core/errors.ts';
 import { validateName, validateRemotePath } from '../target/quote.ts';
+import { loadScript, runScript } from '../target/scripts.ts';
 import type { Target } from '../target/types.ts';
 
 /**
@@ -33,85 +34,26 @@ export function remoteInputPath(sha256: string, name: string): string {
 }
 
 /**
- * Remote sh script. $1 output file, $2 GST_DEBUG, then the gst-launch argv.
- * stdout: the decoded frames; stderr: gst output plus `WB-GST-PID`, then
- * after gst exited `WB-OPENED <device>` lines (media/video nodes the gst
- * process held, sampled from /proc/PID/fd every 20 ms while it ran, kept in
- * a side file so they cannot interleave with gst's own output) and
- * `WB-EXIT <rc>`. Creates the output's folder when missing (no separate
- * round trip). Measured on the vboard (TCG, 2 vCPUs): the sampler costs no
- * measurable decode time (p0-keyframe-only 1.9-2.5 s with it, 2.0-2.2 s
- * without; a fork-free variant was not faster).
+ * Remote script `requestDecode.sh OUTPUT GST_DEBUG CLIENT [ARG...]`: runs the
+ * client, streams OUTPUT to stdout, writes `WB-GST-PID`, `WB-OPENED <device>`
+ * (the nodes the client held, from /proc/PID/fd) and `WB-EXIT <rc>` to
+ * stderr (see the file).
  */
-export const DECODE_SCRIPT = `
-out=$1; dbg=$2; shift 2
-fds="$out.fds"
-[ -d "\${out%/*}" ] || mkdir -p "\${out%/*}" || exit 97
-rm -f "$out" "$fds" || exit 97
-GST_DEBUG=$dbg GST_DEBUG_NO_COLOR=1 "$@" >&2 &
-gp=$!
-echo "WB-GST-PID $gp" >&2
-(
-  : > "$fds"
-  while kill -0 "$gp" 2>/dev/null; do
-    ls -l /proc/"$gp"/fd 2>/dev/null | sed -n 's#.* -> \\(/dev/\\(media\\|video\\)[0-9]*\\)$#\\1#p' >> "$fds"
-    sleep 0.02
-  done
-) &
-wp=$!
-tail -c +1 -s 0.05 --pid="$gp" -F "$out" 2>/dev/null
-wait "$gp"; rc=$?
-wait "$wp" 2>/dev/null
-sort -u "$fds" | sed 's/^/WB-OPENED /' >&2
-rm -f "$out" "$fds"
-echo "WB-EXIT $rc" >&2
-exit $rc
-`;
+export const DECODE = loadScript(import.meta.url, 'requestDecode.sh');
 
 /**
- * Remote sh script: which of the content-addressed vector files exist.
+ * Remote sh one-liner: which of the content-addressed vector files exist.
  * Arguments: remote paths. Prints `HAVE <path>` per existing regular file.
  */
-export const HAVE_INPUTS_SCRIPT = `for f in "$@"; do [ -f "$f" ] && echo "HAVE $f"; done; true`;
+const HAVE_INPUTS_SCRIPT = `for f in "$@"; do [ -f "$f" ] && echo "HAVE $f"; done; true`;
 
-/**
- * Remote sh script: moves uploaded temporary files to their content-addressed
- * names. Arguments: pairs `tmp final`. Prints `MOVED <final>` per file.
- */
-export const COMMIT_INPUTS_SCRIPT = `
-while [ $# -ge 2 ]; do
-  mkdir -p "\${2%/*}" && mv -f "$1" "$2" && echo "MOVED $2"
-  shift 2
-done
-true
-`;
+/** Remote script `requestCommitInputs.sh [TMP FINAL]...`: renames uploads to their content-addressed names, `MOVED <final>` each. */
+const COMMIT_INPUTS = loadScript(import.meta.url, 'requestCommitInputs.sh');
 
-/**
- * Remote sh script: waits until no thread holds $1 open (checks every 0.2 s,
- * at most $2 checks). Threads, not processes: a killed decoder whose
- * streaming thread sleeps in the driver (D state, e.g. inside
- * MEDIA_REQUEST_IOC_QUEUE → device_run) leaves a zombie leader whose own
- * /proc/PID/fd is empty while /proc/PID/task/TID/fd still holds the device.
- * Prints `FREE <checks>` or `BUSY pid/task/tid(state)...`.
- */
-export const WAIT_RELEASE_SCRIPT = `
-dev=$1; max=$2; i=0
-while :; do
-  busy=""
-  for f in $(find /proc/[0-9]*/task/[0-9]*/fd -maxdepth 1 -lname "$dev" 2>/dev/null); do
-    t=\${f%/fd/*}; st=$(sed -n 's/^State:[[:space:]]*\\([A-Z]\\).*/\\1/p' "$t/status" 2>/dev/null)
-    case "$busy" in *" \${t#/proc/}("*) ;; *) busy="$busy \${t#/proc/}($st)";; esac
-    if [ "$i" = 0 ] && [ "$st" = D ]; then
-      echo "STACK \${t#/proc/} $(head -4 "$t/stack" 2>/dev/null | sed 's/^\\[<[0-9a-f]*>\\] //' | tr '\\n' ' ')"
-    fi
-  done
-  [ -z "$busy" ] && { echo "FREE $i"; exit 0; }
-  i=$((i+1)); [ "$i" -ge "$max" ] && { echo "BUSY$busy"; exit 0; }
-  sleep 0.2
-done
-`;
+/** Remote script `requestWaitRelease.sh DEVICE MAX_CHECKS`: `FREE <checks>` or `BUSY ...` (see the file). */
+const WAIT_RELEASE = loadScript(import.meta.url, 'requestWaitRelease.sh');
 
-/** Markers {@link DECODE_SCRIPT} writes to stderr, split from the client's own output. */
+/** Markers requestDecode.sh writes to stderr, split from the client's own output. */
 export interface WatchedRunMarkers {
   /** Device nodes the client held open while it ran. */
   opened: string[];
@@ -121,7 +63,7 @@ export interface WatchedRunMarkers {
   lines: string[];
 }
 
-/** Splits the `WB-OPENED`, `WB-EXIT` and `WB-GST-PID` markers of {@link DECODE_SCRIPT} out of stderr. */
+/** Splits the `WB-OPENED`, `WB-EXIT` and `WB-GST-PID` markers of requestDecode.sh out of stderr. */
 export function parseWatchMarkers(stderr: string): WatchedRunMarkers {
   const opened: string[] = [];
   let exit: number | undefined;
@@ -178,7 +120,7 @@ export class BoardInputs {
       moves.push(tmp, remote);
     }
     if (moves.length) {
-      const r = await this.target.exec(['sh', '-c', COMMIT_INPUTS_SCRIPT, 'wb-commit', ...moves]);
+      const r = await runScript(this.target, COMMIT_INPUTS, moves);
       const moved = new Set(
         r.stdout
           .split('\n')
@@ -206,7 +148,7 @@ export class BoardInputs {
 export async function waitRelease(target: Target, device: string, waitMs: number): Promise<{ ms: number; stuck: string[] }> {
   const started = Date.now();
   const checks = Math.ceil(waitMs / 200);
-  const r = await target.exec(['sh', '-c', WAIT_RELEASE_SCRIPT, 'wb-wait', device, String(checks)], { timeoutMs: waitMs + 60_000 });
+  const r = await runScript(target, WAIT_RELEASE, [device, String(checks)], { timeoutMs: waitMs + 60_000 });
   const out = r.stdout
     .trim()
     .split('\n')

@@ -1,4 +1,6 @@
-import { readFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { checkBitstream, parseDumpListing } from '../../src/decode/visl/bitstreamCheck.ts';
@@ -8,6 +10,8 @@ import { parseFtrace } from '../../src/decode/visl/ftrace.ts';
 import { parseVp9FrameEvent, vp9FrameEvents } from '../../src/decode/visl/vp9FrameTrace.ts';
 import { expectedPayloads } from '../../src/decode/checks/visl.ts';
 import { inspectFile } from '../../src/vectors/inspect.ts';
+import { loadScript, runScript } from '../../src/target/scripts.ts';
+import { LocalTarget } from '../target/localTarget.ts';
 
 const FIX = join(import.meta.dirname, 'fixtures');
 const TRACE = readFileSync(join(FIX, 'visl-aq-variance.trace'), 'utf8');
@@ -124,5 +128,39 @@ describe('visl collect script output', () => {
     expect(s.get('trace')).toBe('# tracer: nop\nWB-SECTION-ffff dumps\nno newline at end');
     expect(s.get('dumps')).toBe('WB-SIZE bitstream0 5');
     expect(s.get('end')).toBe('LOCK-RELEASED');
+  });
+});
+
+describe('vislCollect.sh (run on this machine against a stand-in tracefs and dump folder)', () => {
+  it('prints the trace, disarms the event, lists the dumps with their sizes and SHA-256, releases the lock', async () => {
+    const d = mkdtempSync(join(tmpdir(), 'wb-visl-collect-'));
+    const T = join(d, 'tracing');
+    const ev = join(T, 'events', 'visl_vp9_controls', 'v4l2_ctrl_vp9_frame');
+    mkdirSync(ev, { recursive: true });
+    writeFileSync(join(T, 'tracing_on'), '1\n');
+    writeFileSync(join(ev, 'enable'), '1\n');
+    writeFileSync(join(T, 'trace'), '# tracer: nop\nsome event\n');
+    const B = join(d, 'bitstream');
+    mkdirSync(B);
+    const dumps = [Buffer.from('first dump'), Buffer.from('second')];
+    dumps.forEach((b, i) => writeFileSync(join(B, `bitstream${i}`), b));
+    const lock = join(d, 'lock');
+    mkdirSync(lock);
+    const script = loadScript(new URL('../../src/decode/visl/', import.meta.url), 'vislCollect.sh');
+    const n = 'feedfacefeedface';
+    const r = await runScript(new LocalTarget(), script, [T, B, n, '0', lock]);
+    const s = splitSections(r.stdout, n);
+    expect(s.get('trace')).toBe('# tracer: nop\nsome event');
+    expect(readFileSync(join(T, 'tracing_on'), 'utf8').trim()).toBe('0');
+    expect(readFileSync(join(ev, 'enable'), 'utf8').trim()).toBe('0');
+    expect(readFileSync(join(T, 'trace'), 'utf8')).toBe('');
+    expect(parseDumpListing(s.get('dumps')!)).toEqual(
+      dumps.map((b, i) => ({ sequence: i, bytes: b.length, sha256: createHash('sha256').update(b).digest('hex') })),
+    );
+    expect(s.has('dmesg')).toBe(false);
+    expect(s.get('end')).toBe('LOCK-RELEASED');
+    expect(existsSync(lock)).toBe(false);
+    const none = await runScript(new LocalTarget(), script, [T, join(d, 'absent'), n, '0', '']);
+    expect(splitSections(none.stdout, n).get('dumps')).toBe('NO-BITSTREAM-DIR');
   });
 });

@@ -1,4 +1,5 @@
 import { WorkbenchError } from '../../core/errors.ts';
+import { loadScript, runScript } from '../../target/scripts.ts';
 import type { Target } from '../../target/types.ts';
 
 /**
@@ -34,30 +35,17 @@ export interface GstProbe {
 }
 
 /**
- * Remote sh script: prints `GST-VERSION ...`, then per VP9 element
- * `ELEMENT <name> <media> <video> <driver>`, then for each video device the
- * driver's formats between `FORMATS-OUT <dev>` / `FORMATS-CAP <dev>` / `END`.
+ * Remote script `gstProbe.sh` (no arguments): `GST-VERSION ...`, then per
+ * VP9 element `ELEMENT <name> <media> <video> <driver>`, then for each
+ * video device the driver's formats between `FORMATS-OUT <dev>` /
+ * `FORMATS-CAP <dev>` / `END` (see the file).
  */
-export const PROBE_SCRIPT = `
-command -v gst-inspect-1.0 >/dev/null || { echo NO-GSTREAMER; exit 0; }
-echo "GST-VERSION $(gst-launch-1.0 --version 2>/dev/null | sed -n 's/.*version //p' | head -1)"
-for e in $(gst-inspect-1.0 v4l2codecs 2>/dev/null | sed -n 's/^ *\\(v4l2sl[A-Za-z0-9_]*vp9dec\\): .*/\\1/p'); do
-  info=$(gst-inspect-1.0 "$e" 2>/dev/null)
-  md=$(printf '%s\\n' "$info" | sed -n '/^ *media-device /,/Default:/ s/.*Default: "\\(.*\\)".*/\\1/p' | head -1)
-  vd=$(printf '%s\\n' "$info" | sed -n '/^ *video-device /,/Default:/ s/.*Default: "\\(.*\\)".*/\\1/p' | head -1)
-  n=\${vd##*/}
-  drv=""
-  [ -n "$n" ] && [ -e "/sys/class/video4linux/$n/device/driver" ] && drv=$(basename "$(readlink -f "/sys/class/video4linux/$n/device/driver")")
-  echo "ELEMENT $e \${md:--} \${vd:--} \${drv:--}"
-  if [ -n "$vd" ] && command -v v4l2-ctl >/dev/null; then
-    echo "FORMATS-OUT $vd"; v4l2-ctl -d "$vd" --list-formats-out-ext 2>&1 | head -40
-    echo "FORMATS-CAP $vd"; v4l2-ctl -d "$vd" --list-formats-ext 2>&1 | head -40
-    echo END
-  fi
-done
-`;
+const PROBE = loadScript(import.meta.url, 'gstProbe.sh');
 
-/** Parses the output of {@link PROBE_SCRIPT}. */
+/** The text of gstProbe.sh, for jobs that run the same probe elsewhere (farm/dutScript.ts embeds it in LAVA jobs). */
+export const PROBE_SCRIPT = PROBE.text;
+
+/** Parses the output of gstProbe.sh. */
 export function parseProbe(text: string): GstProbe {
   const out: GstProbe = { elements: [], formats: {} };
   let sect: { dev: string; kind: 'output' | 'capture' } | undefined;
@@ -85,7 +73,7 @@ export function parseProbe(text: string): GstProbe {
 
 /** Runs the probe on the board. */
 export async function probeGst(target: Target): Promise<GstProbe> {
-  const r = await target.exec(['sh', '-c', PROBE_SCRIPT, 'wb-probe'], { timeoutMs: 60_000 });
+  const r = await runScript(target, PROBE, [], { timeoutMs: 60_000 });
   if (r.stdout.includes('NO-GSTREAMER')) {
     throw new WorkbenchError('E_DECODER_MISSING', `board ${target.name} has no GStreamer (gst-inspect-1.0 not found)`, {
       hint: 'install gstreamer1.0-tools and gstreamer1.0-plugins-bad (v4l2codecs) on the board',

@@ -2,10 +2,11 @@ import { open } from 'node:fs/promises';
 import { WorkbenchError } from '../../core/errors.ts';
 import { tail } from '../../core/text.ts';
 import { validateName } from '../../target/quote.ts';
+import { scriptArgv } from '../../target/scripts.ts';
 import type { Target } from '../../target/types.ts';
 import type { DecodeRequest, Decoder, DecoderBackend, DecoderBinding, DecoderRun } from '../backend.ts';
 import { selectedCaptureFormats } from '../captureFormat.ts';
-import { BoardInputs, DECODE_SCRIPT, parseWatchMarkers, remoteOutputPath, waitRelease } from '../requestApi.ts';
+import { BoardInputs, DECODE, parseWatchMarkers, remoteOutputPath, waitRelease } from '../requestApi.ts';
 import { probeGst, selectElement, type GstProbe, type VP9Element } from './gstElements.ts';
 import { classifyGstFailure, driverOffers } from './gstFailure.ts';
 
@@ -162,7 +163,7 @@ export class GstV4l2SlDecoder implements Decoder {
     const input = this.inputs.pathOf(req.vectorPath)!;
     const output = remoteOutputPath(req.vectorName);
     const gst = pipelineArgv(el.element, await demuxerFor(req.vectorPath), input, output);
-    const argv = ['sh', '-c', DECODE_SCRIPT, 'wb-decode', output, GST_DEBUG_SPEC, ...gst];
+    const argv = scriptArgv(DECODE, [output, GST_DEBUG_SPEC, ...gst]);
     const r = await this.target.exec(argv, {
       onStdoutBytes: req.onFrameBytes,
       timeoutMs: req.timeoutMs,
@@ -198,7 +199,7 @@ export class GstV4l2SlDecoder implements Decoder {
       if (c.kind === 'not-supported') run.notSupported = c.reason;
       else run.error = c.reason;
     }
-    // the input stays (content-addressed, reused); DECODE_SCRIPT removed its output unless it was killed
+    // the input stays (content-addressed, reused); requestDecode.sh removed its output unless it was killed
     if (r.timedOut || r.exitCode === 97 || r.exitCode < 0) await this.target.exec(['rm', '-f', output, `${output}.fds`], { allowFailure: true });
     return run;
   }

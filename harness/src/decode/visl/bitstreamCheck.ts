@@ -52,7 +52,7 @@ export function payloadDigest(splitIndex: number, data: Uint8Array): ExpectedPay
 }
 
 /**
- * Parses the listing the board prints (see {@link LIST_DUMPS_SCRIPT}):
+ * Parses the listing the board prints (vislCollect.sh's dumps part):
  * `WB-SIZE <name> <bytes>` and `WB-SHA <name> <sha256>` lines, joined by
  * name (a dump with only one of the two is dropped, so it counts as
  * missing), or the older one-line form `<name> <bytes> <sha256>`. Lines of
@@ -77,22 +77,6 @@ export function parseDumpListing(text: string): BitstreamDump[] {
   }
   return [...out.values()].sort((a, b) => a.sequence - b.sequence);
 }
-
-/**
- * Remote sh script: sizes and SHA-256 of every dump, as `WB-SIZE <name>
- * <bytes>` and `WB-SHA <name> <sha256>` lines, or `NO-BITSTREAM-DIR` when
- * visl's debugfs directory is absent ($1 = directory). One `wc` and one
- * `sha256sum` over all dumps: two processes per dump took 2-9 s per vector
- * on the TCG vboard (a process start costs ~70 ms there).
- */
-export const LIST_DUMPS_SCRIPT = `
-d=$1
-[ -d "$d" ] || { echo NO-BITSTREAM-DIR; exit 0; }
-set -- "$d"/bitstream*
-[ -e "$1" ] || exit 0
-wc -c "$@" | while read -r s f; do case "$f" in "$d"/*) echo "WB-SIZE \${f##*/} $s";; esac; done
-sha256sum "$@" | while read -r h f; do echo "WB-SHA \${f##*/} $h"; done
-`;
 
 /** Compares dumps with the expected payloads (decode order). */
 export function checkBitstream(expected: readonly ExpectedPayload[], dumps: readonly BitstreamDump[]): BitstreamCheckResult {

@@ -1,8 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { WorkbenchError } from '../../core/errors.ts';
 import { validateName } from '../../target/quote.ts';
+import { loadScript, runScript } from '../../target/scripts.ts';
 import type { Target } from '../../target/types.ts';
-import { LIST_DUMPS_SCRIPT, parseDumpListing, type BitstreamDump } from './bitstreamCheck.ts';
+import { parseDumpListing, type BitstreamDump } from './bitstreamCheck.ts';
 import { parseFtrace, type FtraceText } from './ftrace.ts';
 
 /**
@@ -16,8 +17,8 @@ import { parseFtrace, type FtraceText } from './ftrace.ts';
  * 3. after the decode: stop tracing, read the trace, list the dumps (size +
  *    SHA-256, computed on the board).
  * Steps 1-2 plus the vector's kernel-log marker are one remote script
- * ({@link PREPARE_SCRIPT}), step 3 plus the kernel log (and the release of
- * the board lock) another ({@link COLLECT_SCRIPT}): two round trips per
+ * (vislPrepare.sh), step 3 plus the kernel log (and the release of
+ * the board lock) another (vislCollect.sh): two round trips per
  * vector instead of five (each ~0.3-0.6 s on the TCG vboard).
  *
  * Why reload at all: `keep_bitstream_buffers` and the dump window are
@@ -33,88 +34,17 @@ export const BITSTREAM_DIR = '/sys/kernel/debug/visl/bitstream';
 /** Ring buffer size per CPU while tracing a vector, KiB (one v4l2_ctrl_vp9_frame record is ~1 KiB of text). */
 export const TRACE_BUFFER_KB = 16384;
 
-/**
- * Remote script: $1 nframes, then extra `name=value` module parameters.
- * Prints `VISL-BUSY`, `VISL-LOAD-FAILED <msg>` or `VISL-NODE /dev/videoN`.
- */
-export const RELOAD_SCRIPT = `
-n=$1; shift
-if [ -d /sys/module/visl ]; then
-  modprobe -r visl 2>/dev/null || { echo "VISL-BUSY $(cat /sys/module/visl/refcnt 2>/dev/null)"; exit 0; }
-fi
-msg=$(modprobe visl keep_bitstream_buffers=1 bitstream_trace_frame_start=0 bitstream_trace_nframes="$n" "$@" 2>&1) || { echo "VISL-LOAD-FAILED $msg"; exit 0; }
-i=0
-while [ $i -lt 50 ]; do
-  for v in /sys/class/video4linux/video*; do
-    [ -e "$v/device/driver" ] || continue
-    d=$(readlink -f "$v/device/driver")
-    [ "\${d##*/}" = visl ] && { echo "VISL-NODE /dev/\${v##*/}"; exit 0; }
-  done
-  i=$((i+1)); sleep 0.1
-done
-echo "VISL-LOAD-FAILED no video node bound to visl after loading"
-`;
-
-/** Remote script: arms the vp9 frame trace event. Prints `TRACE <tracefs>` or `NO-VISL-EVENTS`. */
-export const ARM_TRACE_SCRIPT = `
-T=/sys/kernel/tracing; [ -d "$T/events" ] || T=/sys/kernel/debug/tracing
-[ -d "$T/events/visl_vp9_controls/v4l2_ctrl_vp9_frame" ] || { echo NO-VISL-EVENTS; exit 0; }
-echo 0 > "$T/tracing_on"
-echo "$1" > "$T/buffer_size_kb"
-: > "$T/trace"
-echo 1 > "$T/events/visl_vp9_controls/v4l2_ctrl_vp9_frame/enable"
-echo 1 > "$T/tracing_on"
-echo "TRACE $T"
-`;
-
-/** Remote script: stops tracing, prints the trace, disarms the event ($1 tracefs). */
-export const COLLECT_TRACE_SCRIPT = `
-T=$1
-echo 0 > "$T/tracing_on"
-cat "$T/trace"
-echo 0 > "$T/events/visl_vp9_controls/v4l2_ctrl_vp9_frame/enable"
-: > "$T/trace"
-`;
+/** Remote script `vislPrepare.sh MARKER TRACE_KB NFRAMES [NAME=VALUE...]`: reload, arm the trace, write the marker (see the file). */
+const PREPARE = loadScript(import.meta.url, 'vislPrepare.sh');
 
 /**
- * Remote script: {@link RELOAD_SCRIPT}, then {@link ARM_TRACE_SCRIPT}, then
- * the kernel-log marker, in one round trip. $1 marker text ('' for none),
- * $2 trace buffer KiB, $3 frames to dump, then extra module parameters.
- * Prints the lines of both scripts and `MARKED` after the marker.
+ * Remote script `vislCollect.sh TRACEFS BITSTREAM_DIR NONCE KERNEL_LOG [LOCK_DIR]`:
+ * trace, dump listing, kernel log, each after a `WB-SECTION-<nonce> <name>`
+ * line, then the lock release (see the file).
  */
-export const PREPARE_SCRIPT = `
-mark=$1; kb=$2; shift 2
-reload() {${RELOAD_SCRIPT}}
-arm() {${ARM_TRACE_SCRIPT}}
-r=$(reload "$@"); echo "$r"
-case "$r" in "VISL-NODE "*) ;; *) exit 0;; esac
-t=$(arm "$kb"); echo "$t"
-case "$t" in "TRACE "*) ;; *) exit 0;; esac
-if [ -n "$mark" ]; then printf '%s\\n' "$mark" > /dev/kmsg && echo MARKED; fi
-`;
+const COLLECT = loadScript(import.meta.url, 'vislCollect.sh');
 
-/**
- * Remote script: {@link COLLECT_TRACE_SCRIPT}, {@link LIST_DUMPS_SCRIPT} and
- * (when $4 is 1) the kernel log (`dmesg -r`, else `dmesg`), each after a
- * `WB-SECTION-<nonce> <name>` line (preceded by a newline, so a section
- * whose text does not end in one cannot swallow it); then removes the lock directory $5 when
- * given (`LOCK-RELEASED`). $1 tracefs, $2 bitstream dir, $3 nonce (random per
- * call, so no traced or logged text can fake a section line).
- */
-export const COLLECT_SCRIPT = `
-T=$1; B=$2; n=$3; k=$4; l=$5
-trace() {${COLLECT_TRACE_SCRIPT}}
-dumps() {${LIST_DUMPS_SCRIPT}}
-sec() { printf '\\nWB-SECTION-%s %s\\n' "$n" "$1"; }
-sec trace; trace "$T"
-sec dumps; (dumps "$B")
-if [ "$k" = 1 ]; then sec dmesg; dmesg -r 2>/dev/null || dmesg; fi
-sec end
-if [ -n "$l" ]; then rm -rf "$l" && echo LOCK-RELEASED; fi
-true
-`;
-
-/** Splits {@link COLLECT_SCRIPT} output into its sections (the `end` section holds the lock line). */
+/** Splits the output of vislCollect.sh into its sections (the `end` section holds the lock line). */
 export function splitSections(stdout: string, nonce: string): Map<string, string> {
   const out = new Map<string, string>();
   const head = `WB-SECTION-${nonce} `;
@@ -170,10 +100,9 @@ export class VislSession {
       if (!/^[A-Za-z0-9_.-]+$/.test(String(v))) throw new WorkbenchError('E_BAD_NAME', `visl parameter ${k} value '${v}' is not a plain value`);
       return `${k}=${v}`;
     });
-    const r = await this.target.exec(
-      ['sh', '-c', PREPARE_SCRIPT, 'wb-visl', marker.replace(/[\x00-\x1f\x7f]/g, ' '), String(TRACE_BUFFER_KB), String(Math.max(frames, 1)), ...extra],
-      { timeoutMs: 90_000 },
-    );
+    const r = await runScript(this.target, PREPARE, [marker.replace(/[\x00-\x1f\x7f]/g, ' '), String(TRACE_BUFFER_KB), String(Math.max(frames, 1)), ...extra], {
+      timeoutMs: 90_000,
+    });
     const lines = r.stdout.split('\n').map((l) => l.trim());
     const out = lines[0] ?? '';
     if (out.startsWith('VISL-BUSY')) {
@@ -209,12 +138,9 @@ export class VislSession {
   async collect(opts: { kernelLog?: boolean; releaseLock?: string } = {}): Promise<VislCollected> {
     if (!this.tracefs) throw new WorkbenchError('E_INTERNAL', 'VislSession.collect before prepare');
     const nonce = randomBytes(8).toString('hex');
-    const r = await this.target.exec(
-      ['sh', '-c', COLLECT_SCRIPT, 'wb-collect', this.tracefs, BITSTREAM_DIR, nonce, opts.kernelLog ? '1' : '0', opts.releaseLock ?? ''],
-      {
-        timeoutMs: 120_000,
-      },
-    );
+    const r = await runScript(this.target, COLLECT, [this.tracefs, BITSTREAM_DIR, nonce, opts.kernelLog ? '1' : '0', opts.releaseLock ?? ''], {
+      timeoutMs: 120_000,
+    });
     const sec = splitSections(r.stdout, nonce);
     const traceText = sec.get('trace') ?? '';
     const ls = sec.get('dumps') ?? '';
