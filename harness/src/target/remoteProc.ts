@@ -1,4 +1,5 @@
 import { quoteArgv } from './quote.ts';
+import { loadScript, scriptArgv } from './scripts.ts';
 
 /**
  * Remote process control that does not rely on SSH channel signals.
@@ -11,7 +12,7 @@ import { quoteArgv } from './quote.ts';
  * a session and process-group leader (OpenSSH session.c calls setsid() before
  * running the command), so that PID names the process group and the session
  * of everything the command starts. To kill it, a second channel runs
- * {@link KILL_TREE_SCRIPT}, which stops and SIGKILLs the group, the session
+ * killTree.sh ({@link KILL_TREE}), which stops and SIGKILLs the group, the session
  * and every descendant (walking /proc, so it also catches children that
  * called setsid() themselves). Works with dash, bash and busybox sh.
  */
@@ -41,53 +42,15 @@ export function wrappedCommandLine(argv: readonly string[]): string {
 }
 
 /**
- * Kills a process tree: `$1` is the PID the wrapper reported. Stops the
- * process group first (no new forks), then collects every process whose
- * process group or session is `$1`, or that descends from `$1`, and sends
- * SIGKILL to all of them. Prints `killed PID...` (empty when nothing was
- * left). Reads /proc/PID/stat only (field 4 ppid, 5 pgrp, 6 session; the
- * comm field may hold spaces, so parsing starts after the last `)`).
+ * Remote script `killTree.sh PID`: stops and SIGKILLs the process group, the
+ * session and every descendant of PID (walking /proc); prints `killed PID...`
+ * (see the file).
  */
-export const KILL_TREE_SCRIPT = `
-r=$1
-case "$r" in ''|*[!0-9]*) echo "bad pid" >&2; exit 2;; esac
-kill -STOP -- "-$r" 2>/dev/null
-snap() {
-  for f in /proc/[0-9]*/stat; do
-    { read -r l < "$f"; } 2>/dev/null || continue
-    p=\${f#/proc/}; p=\${p%/stat}
-    t=\${l##*) }
-    set -- $t
-    echo "$p $2 $3 $4"
-  done
-}
-all=$(snap)
-list=" $r "
-changed=1
-while [ $changed = 1 ]; do
-  changed=0
-  while read -r p pp pg sid; do
-    case "$list" in *" $p "*) continue;; esac
-    case "$list" in *" $pp "*) list="$list$p "; changed=1; continue;; esac
-    if [ "$pg" = "$r" ] || [ "$sid" = "$r" ]; then list="$list$p "; changed=1; fi
-  done <<EOF
-$all
-EOF
-done
-self=$$
-out=""
-for p in $list; do
-  [ "$p" = "$self" ] && continue
-  [ -d "/proc/$p" ] || continue
-  kill -KILL "$p" 2>/dev/null && out="$out $p"
-done
-kill -KILL -- "-$r" 2>/dev/null
-echo "killed$out"
-`;
+export const KILL_TREE = loadScript(import.meta.url, 'killTree.sh');
 
-/** argv that kills the tree of `pid` (see {@link KILL_TREE_SCRIPT}). */
+/** argv that kills the tree of `pid` (see {@link KILL_TREE}). */
 export function killTreeArgv(pid: number): string[] {
-  return ['sh', '-c', KILL_TREE_SCRIPT, 'wb-kill', String(pid)];
+  return scriptArgv(KILL_TREE, [String(pid)]);
 }
 
 /**

@@ -8,7 +8,11 @@ import { formatArgv } from '../core/runner.ts';
 import { Semaphore, openSshConnection, type SshOptions } from './sshConnection.ts';
 import { quoteArgv, validateRemotePath } from './quote.ts';
 import { PidMarkerParser, killTreeArgv, wrappedCommandLine } from './remoteProc.ts';
+import { loadScript, scriptArgv } from './scripts.ts';
 import type { ExecOptions, ExecResult, Target } from './types.ts';
+
+/** Remote script `sshUpload.sh PATH MODE ENCODING`: stdin (raw or gzip) to PATH, chmod, `sha256sum PATH` (see the file). */
+const UPLOAD = loadScript(import.meta.url, 'sshUpload.sh');
 
 export type { SshOptions } from './sshConnection.ts';
 
@@ -344,8 +348,7 @@ export class SshTarget implements Target {
     });
     const sha256 = h.digest('hex');
     const mode = opts.mode !== undefined ? opts.mode.toString(8) : '';
-    const script = 'if cat > "$1" && { [ -z "$2" ] || chmod "$2" "$1"; }; then sha256sum "$1"; else rc=$?; rm -f "$1"; exit $rc; fi';
-    const r = await this.channel(['sh', '-c', script, 'wb-upload', remotePath, mode], { stdinFile: localPath, allowFailure: true, timeoutMs: 600_000 });
+    const r = await this.channel(scriptArgv(UPLOAD, [remotePath, mode, 'raw']), { stdinFile: localPath, allowFailure: true, timeoutMs: 600_000 });
     if (r.exitCode !== 0) {
       const full = /No space left|Disk quota/i.test(r.stderr);
       throw new WorkbenchError('E_TRANSFER', `${this.name}: writing ${remotePath} failed (exit ${r.exitCode}): ${r.stderr.trim()}`, {
@@ -365,8 +368,7 @@ export class SshTarget implements Target {
   private async uploadCompressed(localPath: string, remotePath: string, bytes: number, mode: number | undefined): Promise<{ bytes: number; sha256: string }> {
     const data = await readFile(localPath);
     const sha256 = createHash('sha256').update(data).digest('hex');
-    const script = 'if gzip -dc > "$1" && { [ -z "$2" ] || chmod "$2" "$1"; }; then sha256sum "$1"; else rc=$?; rm -f "$1"; exit $rc; fi';
-    const r = await this.channel(['sh', '-c', script, 'wb-upload', remotePath, mode !== undefined ? mode.toString(8) : ''], {
+    const r = await this.channel(scriptArgv(UPLOAD, [remotePath, mode !== undefined ? mode.toString(8) : '', 'gzip']), {
       input: gzipSync(data, { level: 1 }),
       allowFailure: true,
       timeoutMs: 600_000,

@@ -1,6 +1,7 @@
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { KILL_TREE_SCRIPT, PidMarkerParser, WRAP_SCRIPT, killTreeArgv, wrappedCommandLine } from '../../src/target/remoteProc.ts';
+import { KILL_TREE, PidMarkerParser, WRAP_SCRIPT, killTreeArgv, wrappedCommandLine } from '../../src/target/remoteProc.ts';
+import { scriptArgv } from '../../src/target/scripts.ts';
 
 function alive(tag: string): string[] {
   try {
@@ -75,7 +76,8 @@ describe('wrapper + kill-tree scripts under a real sh (as sshd would run them: n
   }
 
   it('refuses a non-numeric pid', () => {
-    expect(() => execFileSync('sh', ['-c', KILL_TREE_SCRIPT, 'k', '1;reboot'], { stdio: 'pipe' })).toThrow();
+    const [, ...args] = scriptArgv(KILL_TREE, ['1;reboot']);
+    expect(() => execFileSync('sh', args, { stdio: 'pipe' })).toThrow();
   });
 
   it('WRAP_SCRIPT is plain POSIX (no bashisms)', () => {

@@ -7,26 +7,13 @@ import { closeTargets } from '../../target/connect.ts';
 import { builtinProviders } from '../../target/providers/builtin.ts';
 import { ConsoleCapture } from '../../target/console.ts';
 import { power, type PowerAction } from '../../target/power.ts';
+import { loadScript, runScript } from '../../target/scripts.ts';
 
 const out = (s: string) => process.stdout.write(s + '\n');
 const collect = (v: string, acc: string[]) => [...acc, v];
 
-/** One remote command that reports what `boards check` shows. */
-const CHECK_SCRIPT = `
-dir=$1
-echo "release	$(uname -r)"
-echo "uid	$(id -u)"
-p=$dir; while [ ! -e "$p" ]; do p=\${p%/*}; [ -z "$p" ] && p=/; done
-df -P -k "$p" | awk 'NR==2{print "df\\t"$4"\\t"$6}'
-for v in /sys/class/video4linux/video*; do
-  [ -e "$v" ] || continue
-  m=$(readlink -f "$v/device/driver/module" 2>/dev/null)
-  echo "video	/dev/\${v##*/}	$(cat "$v/name" 2>/dev/null)	\${m##*/}"
-done
-for m in /dev/media*; do [ -e "$m" ] && echo "media	$m"; done
-for m in rockchip_vdec visl v4l2_mem2mem hantro_vpu; do [ -d /sys/module/$m ] && echo "module	$m"; done
-exit 0
-`;
+/** Remote script `boardCheck.sh MODULE_DIR`: what `boards check` shows, tab-separated lines (see the file). */
+const CHECK = loadScript(import.meta.url, 'boardCheck.sh');
 
 /** Registers `workbench boards list|add|check|console|power`. */
 export function register(program: Command): void {
@@ -108,7 +95,7 @@ export function register(program: Command): void {
         out(`${board.name}: connected to ${providers.providerOf(board).address(board)} in ${Date.now() - t0} ms`);
         const release = await t.kernelRelease();
         const dir = moduleDirFor(board, release);
-        const r = await t.exec(['sh', '-c', CHECK_SCRIPT, 'wb', dir]);
+        const r = await runScript(t, CHECK, [dir]);
         const videos: string[] = [];
         const medias: string[] = [];
         const mods: string[] = [];
