@@ -82,7 +82,8 @@ for t in modprobe depmod rmmod modinfo sha256sum df; do command -v $t >/dev/null
 command -v gzip >/dev/null 2>&1 && echo "has	gzip"
 near() { p=$1; while [ ! -e "$p" ]; do p=\${p%/*}; [ -z "$p" ] && p=/; done; echo "$p"; }
 d=$(near "$dir"); r=$(near "$root")
-echo "dirreal	$(readlink -f "$d")"
+# the install directory itself, resolved (it may not exist yet: its nearest existing parent resolved + the rest)
+echo "dirreal	$(readlink -f "$d")\${dir#"$d"}"
 df -P -k "$d" "$r" | awk 'NR==2{print "dfdir\\t"$4"\\t"$6} NR==3{print "dfroot\\t"$4"\\t"$6}'
 while [ $# -gt 0 ]; do
   n=$1; dest=$dir/$2; shift 2

@@ -53,7 +53,7 @@ export const BundleSchema = z.object({
   mode: z.enum(['pixels', 'visl']),
   board: z.string(),
   /** `board.kind` of the run record: the board provider's record kind (`vboard`), `board` for a LAVA device type. */
-  recordKind: z.enum(['vboard', 'board']),
+  recordKind: z.enum(['vboard', 'simboard', 'board']),
   kernelRelease: z.string(),
   modules: z.array(z.object({ name: z.string(), file: z.string(), sha256: z.string(), vermagic: z.string(), size: z.number().int() })),
   modulesTarSha256: z.string(),

@@ -23,7 +23,7 @@ export interface BundleBoard {
   /** Kernel driver under test: the driver the board's GStreamer element must be bound to. */
   driver: string;
   /** `board.kind` of the run record (the provider's record kind). */
-  recordKind: 'vboard' | 'board';
+  recordKind: 'vboard' | 'simboard' | 'board';
 }
 
 /**

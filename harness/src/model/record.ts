@@ -135,8 +135,10 @@ export type KernelInfo = z.infer<typeof KernelInfoSchema>;
 
 /** The board the run decoded on. */
 export const BoardInfoSchema = z.object({
-  name: z.string().describe('board name (boards.toml) or "vboard"'),
-  kind: z.enum(['vboard', 'board']),
+  name: z.string().describe('board name (boards.toml), "vboard" or "simboard"'),
+  kind: z
+    .enum(['vboard', 'simboard', 'board'])
+    .describe('vboard: amd64 QEMU + visl; simboard: arm64 QEMU + the vdpu381 device model (rkvdec really runs, no pixels); board: real hardware'),
   kernelRelease: z.string().describe('uname -r on the board'),
   device: z.object({
     driver: z.string().describe('V4L2 driver name of the decoder (rkvdec, visl)'),

@@ -1,8 +1,9 @@
 #!/bin/sh
 # usage: gstPlugins.sh ROOT PACKAGE:FILE...
-# mmdebstrap --customize-hook of the simboard's arm64 root filesystem, run on
-# the host (APT_CONFIG, set by mmdebstrap, points apt at the chroot's arm64
-# package lists): downloads the big GStreamer plugin packages and unpacks
+# mmdebstrap --extract-hook of the simboard's arm64 root filesystem, run on
+# the host (the only hook the extract variant runs; it sets no APT_CONFIG, so
+# a private one points apt at the chroot's arm64 package lists: Dir ROOT):
+# downloads the big GStreamer plugin packages and unpacks
 # only the named plugin files (their full dependency sets pull in GTK, Mesa
 # and LLVM), at the version of the installed base: plugins-bad at
 # libgstreamer-plugins-bad1.0-0's, the others at gstreamer1.0-plugins-base's.
@@ -12,7 +13,10 @@ root=$1; shift
 plugdir=/usr/lib/aarch64-linux-gnu/gstreamer-1.0
 d=$(mktemp -d)
 trap 'rm -rf "$d"' EXIT
+printf 'Dir "%s";\nAPT::Architecture "arm64";\nAPT::Sandbox::User "root";\n' "$root" > "$d/apt.conf"
+export APT_CONFIG="$d/apt.conf"
 version() { apt-cache show --no-all-versions "$1:arm64" | sed -n 's/^Version: //p' | head -n1; }
+[ -n "$(version libgstreamer-plugins-bad1.0-0)" ] || { echo "$0: no arm64 package lists under $root (not run as an mmdebstrap hook?)" >&2; exit 3; }
 bad=$(version libgstreamer-plugins-bad1.0-0)
 base=$(version gstreamer1.0-plugins-base)
 for p in $(for w in "$@"; do echo "${w%%:*}"; done | sort -u); do
@@ -20,7 +24,7 @@ for p in $(for w in "$@"; do echo "${w%%:*}"; done | sort -u); do
     gstreamer1.0-plugins-bad) v=$bad ;;
     *) v=$base ;;
   esac
-  (cd "$d" && apt-get download -qq -o APT::Sandbox::User=root "$p:arm64=$v")
+  (cd "$d" && apt-get download -qq "$p:arm64=$v")
 done
 for w in "$@"; do
   p=${w%%:*}; f=${w#*:}

@@ -19,7 +19,7 @@ export const SIMBOARD_IMAGE_FORMAT = 2;
 
 /** Host-side fix-ups of the unpacked root filesystem (rootfsFixup.sh; positional arguments only). */
 const FIXUP = loadScript(import.meta.url, 'rootfsFixup.sh');
-/** mmdebstrap customize hook that unpacks the selected GStreamer plugin files (gstPlugins.sh). */
+/** mmdebstrap extract hook that unpacks the selected GStreamer plugin files (gstPlugins.sh). */
 const GST_PLUGINS = loadScript(import.meta.url, 'gstPlugins.sh');
 
 /** Size of the guest disk (sparse). */
@@ -28,10 +28,13 @@ export const SIMBOARD_IMAGE_SIZE = '3G';
 /**
  * Packages of the simboard root filesystem on top of the vboard's
  * (ROOTFS_PACKAGES, which carry the GStreamer libraries the selected plugins
- * need): busybox-static (the arm64 busybox of the initramfs). The plugins
- * themselves are the vboard's GST_PLUGIN_FILES, unpacked by gstPlugins.sh.
+ * need): busybox-static (the arm64 busybox of the initramfs) and mount
+ * (the guest init mounts /proc, /sys, ...: the vboard's minbase variant has
+ * it as a Priority: required package, the extract variant only unpacks
+ * what is named). The plugins themselves are the vboard's GST_PLUGIN_FILES,
+ * unpacked by gstPlugins.sh.
  */
-export const SIMBOARD_EXTRA_PACKAGES: readonly string[] = ['busybox-static'];
+export const SIMBOARD_EXTRA_PACKAGES: readonly string[] = ['busybox-static', 'mount'];
 
 /** Every package of the simboard root filesystem (besides the `?essential` set and the kernel). */
 export const SIMBOARD_ROOTFS_PACKAGES: readonly string[] = [...ROOTFS_PACKAGES, ...SIMBOARD_EXTRA_PACKAGES];
@@ -119,13 +122,16 @@ export function modulesIn(modulesDep: string, wanted: readonly string[]): string
  * dpkg-deb; no maintainer script runs, so no arm64 code runs on the host and
  * no qemu-user is needed). `?essential` is added: the extract variant
  * installs nothing by default. mmdebstrapArgv knows the install variants
- * only, so its `--variant=` word is replaced here. The customize hook
- * (gstPlugins.sh, on the host) unpacks the vboard's GST_PLUGIN_FILES.
+ * only, so its `--variant=` word is replaced here. The extract hook
+ * (gstPlugins.sh, on the host) unpacks the vboard's GST_PLUGIN_FILES:
+ * mmdebstrap runs no customize hook for this variant (checked with
+ * mmdebstrap 1.3.5 on 2026-12-02: a customize hook's file never appeared,
+ * an extract hook's did).
  */
 export function extractRootfsArgv(suite: string, target: string, mirror: string, include: readonly string[]): string[] {
   const hook = ['sh', GST_PLUGINS.path, '"$1"', ...GST_PLUGIN_FILES].map((a) => (a === '"$1"' ? a : shellQuote(a))).join(' ');
-  const argv = mmdebstrapArgv({ suite, target, mirror, include, architectures: ['arm64'], dpkgOptions: MINIMAL_DPKG_OPTIONS, customizeHooks: [hook] }).map(
-    (a) => (a.startsWith('--variant=') ? '--variant=extract' : a),
+  const argv = mmdebstrapArgv({ suite, target, mirror, include, architectures: ['arm64'], dpkgOptions: MINIMAL_DPKG_OPTIONS, extractHooks: [hook] }).map((a) =>
+    a.startsWith('--variant=') ? '--variant=extract' : a,
   );
   // mmdebstrap splits one --include= at commas unless it holds an apt pattern: the pattern gets its own option.
   argv.splice(

@@ -12,7 +12,9 @@
 #   drop-in plus `UsePAM no` (pam-auth-update never ran: no common-* stacks);
 # - the vboard's guest scripts (init, power-off), hostname;
 # - modules.dep (the host's depmod reads arm64 modules; Debian's
-#   linux-modules package ships none, its postinst runs depmod).
+#   linux-modules package ships none, its postinst runs depmod);
+# - the alternatives links remote scripts use (awk, which: mawk's and
+#   debianutils' postinst run update-alternatives), where the target exists.
 set -eu
 [ $# -eq 3 ] || { echo "usage: $0 ROOT GUEST-DIR KERNEL-RELEASE" >&2; exit 2; }
 root=$1; guest=$2; rel=$3
@@ -41,4 +43,11 @@ echo simboard > "$root/etc/hostname"
 printf '127.0.0.1 localhost\n127.0.1.1 simboard\n' > "$root/etc/hosts"
 
 depmod -b "$root" "$rel"
+
+for a in awk:/usr/bin/mawk nawk:/usr/bin/mawk which:/usr/bin/which.debianutils pager:/usr/bin/more; do
+  n=${a%%:*}; t=${a#*:}
+  if [ ! -e "$root$t" ] || [ -e "$root/usr/bin/$n" ]; then continue; fi
+  ln -sf "$t" "$root/etc/alternatives/$n"
+  ln -s "/etc/alternatives/$n" "$root/usr/bin/$n"
+done
 rm -rf "$root"/var/lib/apt/lists/* "$root"/var/cache/apt/*.bin

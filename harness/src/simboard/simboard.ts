@@ -5,6 +5,7 @@ import { WorkbenchError } from '../core/errors.ts';
 import { requireTools } from '../core/hostTools.ts';
 import { stateRoot } from '../core/paths.ts';
 import type { Runner } from '../core/runner.ts';
+import { loadScript, runScript } from '../target/scripts.ts';
 import { SshTarget } from '../target/ssh.ts';
 import { chrootArgv } from '../toolbox/chrootExec.ts';
 import { startDaemonQemu, waitForGuestSsh, type BootWatch } from '../vboard/boot.ts';
@@ -137,6 +138,24 @@ const simboardConnectionFor = (port: number): VboardConnection => boardConnectio
 const watch = (): BootWatch => ({ files: paths(), targetFor, code: 'E_SIMBOARD_BOOT', what: 'simboard' });
 const simKind = (): QemuBoardKind => ({ what: SIMBOARD_NAME, files: paths(), targetFor });
 
+/** Loads the modules of the guest's device-tree devices by modalias (the guest has no udev). */
+const COLDPLUG = loadScript(import.meta.url, 'coldplug.sh');
+
+/**
+ * What udev's coldplug does on a real board, over SSH right after boot:
+ * `modprobe` of every device-tree platform device's modalias, so Debian's
+ * rockchip-vdec (or a deployed one in updates/) binds to the vdpu381 node.
+ * @returns the driver bound to the decoder node (`rkvdec`), or undefined.
+ * @throws WorkbenchError when SSH fails.
+ */
+export async function coldplug(target: SshTarget, log?: (m: string) => void): Promise<string | undefined> {
+  const r = await runScript(target, COLDPLUG, [], { timeoutMs: 120_000 });
+  const line = r.stdout.split('\n').find((l) => l.includes('rockchip,rk3588-vdec'));
+  const driver = line?.split(' ')[2];
+  log?.(line ? `decoder node ${line.split(' ')[0]}: driver ${driver === '-' ? 'none bound' : driver}` : 'no rockchip,rk3588-vdec node in the device tree');
+  return driver && driver !== '-' ? driver : undefined;
+}
+
 /** Status of the simboard (the vboard's shape; `accel` is always `tcg`). */
 export type SimboardStatus = VboardStatus & { qemuKey?: string };
 
@@ -217,6 +236,13 @@ export async function simboardUp(opts: SimboardUpOptions): Promise<SimboardStatu
     await waitForGuestSsh(run, (opts.bootTimeoutS ?? 300) * 1000, watch(), (m) =>
       log?.(`${m} (${((Date.now() - started.t0) / 1000).toFixed(1)} s after QEMU start)`),
     );
+    const bootMs = Date.now() - started.t0;
+    const t = targetFor(run.port);
+    try {
+      await coldplug(t, log);
+    } finally {
+      await t.close();
+    }
     return {
       state: 'running',
       pid: run.pid,
@@ -225,7 +251,7 @@ export async function simboardUp(opts: SimboardUpOptions): Promise<SimboardStatu
       imageKey: run.imageKey,
       accel: 'tcg',
       qemuKey: qemu.key,
-      bootMs: Date.now() - started.t0,
+      bootMs,
     };
   } finally {
     await release();

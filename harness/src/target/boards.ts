@@ -69,6 +69,14 @@ export interface Board {
   /** Host commands that switch the board on, off, or power-cycle it. */
   power: { on?: string; off?: string; cycle?: string };
   labels: string[];
+  /**
+   * False when the board's decoder writes no picture (the simboard's vdpu381
+   * model records the programming but does not decode yet): the pixels check
+   * does not run. Default true.
+   */
+  decodesPixels?: boolean;
+  /** True when the board records every decode job's register programming (the simboard): the registers check runs. */
+  registerCaptures?: boolean;
   /** Where the entry came from (file path, or `built-in`). */
   source: string;
 }

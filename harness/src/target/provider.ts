@@ -24,7 +24,7 @@ export interface BoardProvider {
   /** The `kind` of the boards it serves (`ssh`, `vboard`, ...). */
   readonly kind: string;
   /** How boards of this kind appear in the run record (`board.kind` of run.json). */
-  readonly recordKind: 'vboard' | 'board';
+  readonly recordKind: 'vboard' | 'simboard' | 'board';
   /** Boards of this kind that exist without a boards.toml entry (the vboard); none for configured kinds. */
   builtinBoards(): Board[];
   /**

@@ -34,6 +34,12 @@ export interface MmdebstrapSpec {
   dpkgOptions?: readonly string[];
   /** Shell snippets run after installation with `$1` = the chroot (mmdebstrap --customize-hook). */
   customizeHooks?: readonly string[];
+  /**
+   * Shell snippets run right after the packages are unpacked, `$1` = the
+   * chroot (mmdebstrap --extract-hook; the only hook mmdebstrap runs for the
+   * `extract` variant: customize hooks are skipped there).
+   */
+  extractHooks?: readonly string[];
   /** Components (default `main`). */
   components?: readonly string[];
   /** Debian architectures (default: the host's); a foreign one needs qemu-user-static and binfmt_misc. */
@@ -53,6 +59,7 @@ export function mmdebstrapArgv(s: MmdebstrapSpec): string[] {
   if (s.architectures?.length) argv.push(`--architectures=${s.architectures.join(',')}`);
   if (s.components?.length) argv.push(`--components=${s.components.join(',')}`);
   if (s.include?.length) argv.push(`--include=${s.include.join(',')}`);
+  for (const h of s.extractHooks ?? []) argv.push(`--extract-hook=${h}`);
   for (const h of s.customizeHooks ?? []) argv.push(`--customize-hook=${h}`);
   argv.push(s.suite, s.target, s.mirror);
   return argv;

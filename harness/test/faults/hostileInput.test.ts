@@ -144,7 +144,7 @@ describe('hostile boards.toml values', () => {
       files.user,
       '[board.rock5b]\nhost = "fe80::1"\nuser = "debian"\nidentity = "~/.ssh/my key"\nmodule_dir = "/lib/modules/{release}/extra+wb"\npower_cycle = "usbrelay R1=0; sleep 1; usbrelay R1=1"\nconsole = "picocom -b 1500000 /dev/ttyUSB0"\nlabels = ["rk3588", "rock-5b"]\n',
     );
-    expect(loadBoards(files).map((b) => b.name)).toEqual(['vboard', 'rock5b']);
+    expect(loadBoards(files).map((b) => b.name)).toEqual(['vboard', 'simboard', 'rock5b']);
   });
 });
 

@@ -1,3 +1,4 @@
+import { simboardBoard } from '../../src/target/providers/simboard.ts';
 import { describe, expect, it } from 'vitest';
 import { verdictFrom } from '../../src/compare/verdict.ts';
 import { builtinChecks } from '../../src/decode/plugins.ts';
@@ -55,9 +56,19 @@ describe('the registers check', () => {
       expect(chosen.checks.map((c) => c.name)).not.toContain('registers');
       expect(chosen.absent.registers).toMatch(/records no register programming/);
     }
-    expect(checks.forBoard({ name: 'sim', driver: 'rkvdec', registerCaptures: true } as { name: string; driver: string }).checks.map((c) => c.name)).toContain(
-      'registers',
-    );
+    expect(checks.forBoard({ name: 'sim', driver: 'rkvdec', registerCaptures: true }).checks.map((c) => c.name)).toContain('registers');
+  });
+
+  it("on the simboard's profile: registers chosen, pixels not (its model writes no picture), with the reason recorded", () => {
+    const chosen = builtinChecks().forBoard(simboardBoard());
+    expect(chosen.checks.map((c) => c.name)).toEqual(expect.arrayContaining(['registers', 'frame-count', 'kernel-log', 'irq']));
+    expect(chosen.checks.map((c) => c.name)).not.toContain('pixels');
+    expect(chosen.verifiesPixels).toBe(false);
+    expect(chosen.absent.pixels).toMatch(/writes no picture/);
+  });
+
+  it('the not-checked reason reaches the run record', () => {
+    const checks = builtinChecks();
 
     const chosen = checks.forBoard({ name: 'vboard', driver: 'visl' });
     const verdict = verdictFrom({

@@ -90,10 +90,11 @@ describe('simboard root filesystem (mmdebstrap --variant=extract)', () => {
     expect(argv.slice(-3)).toEqual(['sid', '/t/rootfs', 'http://mirror.invalid/debian']);
   });
 
-  it("unpacks the vboard's selected GStreamer plugin files in a host-side customize hook (the chroot's $1 passed through)", () => {
-    const hooks = argv.filter((a) => a.startsWith('--customize-hook='));
+  it("unpacks the vboard's selected GStreamer plugin files in a host-side extract hook (mmdebstrap runs no customize hook for the extract variant; the chroot's $1 passed through)", () => {
+    expect(argv.filter((a) => a.startsWith('--customize-hook='))).toEqual([]);
+    const hooks = argv.filter((a) => a.startsWith('--extract-hook='));
     expect(hooks).toHaveLength(1);
-    expect(hooks[0]).toMatch(/^--customize-hook=sh '?[^ ']*\/simboard\/gstPlugins\.sh'? "\$1" /);
+    expect(hooks[0]).toMatch(/^--extract-hook=sh '?[^ ']*\/simboard\/gstPlugins\.sh'? "\$1" /);
     expect(hooks[0]!.split(' ').slice(3)).toEqual([...GST_PLUGIN_FILES]);
   });
 });

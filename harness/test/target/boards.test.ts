@@ -34,9 +34,10 @@ function configError(fn: () => unknown): WorkbenchError {
 }
 
 describe('board registry', () => {
-  it('always has the vboard, even without any file', () => {
+  it('always has the built-in virtual boards (vboard, simboard), even without any file', () => {
     const b = loadBoards(files());
-    expect(b.map((x) => x.name)).toEqual(['vboard']);
+    expect(b.map((x) => x.name)).toEqual(['vboard', 'simboard']);
+    expect(b[1]).toMatchObject({ kind: 'simboard', arch: 'arm64', driver: 'rkvdec', transport: 'ssh', decodesPixels: false, registerCaptures: true });
     expect(b[0]).toMatchObject({ kind: 'vboard', arch: 'amd64', driver: 'visl', transport: 'ssh' });
     expect(b[0]!.moduleDir).toBe('/lib/modules/{release}/updates');
   });
@@ -47,7 +48,7 @@ describe('board registry', () => {
       `[board.rock5b]\nhost = "10.0.0.1"\n\n[board.orangepi5]\nhost = "opi5.lan"\nport = 2222\nuser = "debian"\nmodule_dir = "/opt/wb/{release}"\n`,
     );
     const all = loadBoards(f);
-    expect(all.map((b) => b.name)).toEqual(['vboard', 'rock5b', 'orangepi5']);
+    expect(all.map((b) => b.name)).toEqual(['vboard', 'simboard', 'rock5b', 'orangepi5']);
     const r = getBoard('rock5b', f);
     expect(r.ssh).toEqual({ host: '192.168.1.50', port: 22, user: 'root', identity: join(homedir(), '.ssh/id_ed25519') });
     expect(r).toMatchObject({ kind: 'ssh', arch: 'arm64', driver: 'rkvdec' });
@@ -109,7 +110,7 @@ describe('board registry', () => {
       providers.providerOf(lab);
     } catch (e) {
       expect((e as WorkbenchError).code).toBe('E_UNKNOWN_BOARD_KIND');
-      expect((e as WorkbenchError).hint).toBe('known kinds: vboard, ssh');
+      expect((e as WorkbenchError).hint).toBe('known kinds: vboard, simboard, ssh');
     }
   });
 

@@ -82,7 +82,8 @@ export async function decodeCommand(files: string[], opts: DecodeCommandOptions)
   const target = board ? providers.targetFor(board) : undefined;
   const name = board?.name ?? 'host';
   const driver = opts.driver ?? board?.driver ?? '';
-  const checksFor = { name, driver: opts.mode && opts.mode !== 'auto' ? MODE_DRIVERS[opts.mode] : driver };
+  // the board's profile (its capabilities choose checks: decodesPixels, registerCaptures), or --mode's stand-in driver
+  const checksFor = { ...board, name, driver: opts.mode && opts.mode !== 'auto' ? MODE_DRIVERS[opts.mode] : driver };
   const service = await DecodeService.open({
     board: { name, driver },
     ...(target ? { target } : {}),

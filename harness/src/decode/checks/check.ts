@@ -35,6 +35,10 @@ export interface CheckBoard {
   name: string;
   /** Kernel driver under test. */
   driver: string;
+  /** False when the board's decoder writes no picture (target/boards.ts Board). */
+  decodesPixels?: boolean;
+  /** True when the board records each job's register programming (target/boards.ts Board). */
+  registerCaptures?: boolean;
 }
 
 /** One vector as the checks see it, with the slots checks share. */

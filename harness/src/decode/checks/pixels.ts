@@ -35,8 +35,8 @@ export function judgePixels(c: CompareResult): CheckJudgement {
 export const pixelsCheck: VectorCheck = {
   name: 'pixels',
   verifiesPixels: true,
-  appliesTo: () => true,
-  absentDetail: { pixels: 'not chosen for this board' },
+  appliesTo: (b) => b.decodesPixels !== false,
+  absentDetail: { pixels: "the board's decoder writes no picture (the simboard's vdpu381 model records registers but does not decode yet)" },
   judge: (v) => judgePixels(v.decoded!.compare),
   async report(v, verdict) {
     if (verdict.result !== 'fail' || !v.artifactsDir || !v.reference) return;

@@ -3,20 +3,13 @@ import { mkdir, open, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { cachedMppRecords, diffCaptureText, ensureMppRig, formatDifference, formatReport, loadAllowList, type RegDiffReport } from '../../registers/index.ts';
 import type { InspectResult } from '../../vectors/inspect.ts';
-import type { CheckBoard, CheckJudgement, SessionFacts, VectorCheck, VectorRun } from './check.ts';
+import type { CheckJudgement, SessionFacts, VectorCheck, VectorRun } from './check.ts';
 
 /**
- * A board profile whose board records the register programming of every
- * decode job (the simboard: vdpu381-sim's capture file). The provider of
- * such a board sets `registerCaptures: true` on its profile and gives its
- * Target a `registerCaptureFile()` returning the host path of the capture
+ * The Target side of a board whose profile says `registerCaptures: true`
+ * (the simboard: vdpu381-sim's capture file): the host path of the capture
  * file (JSON lines appended per job, registers/capture.ts).
  */
-export interface RegisterCaptureBoard extends CheckBoard {
-  registerCaptures?: boolean;
-}
-
-/** The Target side of {@link RegisterCaptureBoard}. */
 export interface RegisterCaptureTarget {
   registerCaptureFile(): string;
 }
@@ -86,13 +79,13 @@ export function judgeRegisters(rep: RegDiffReport, info: InspectResult): CheckJu
 /**
  * The series' register programming of every frame against Rockchip MPP's
  * for the same frame (registers/diff.ts), on boards that capture it (see
- * {@link RegisterCaptureBoard}); inert elsewhere, with the reason in the
+ * {@link RegisterCaptureTarget}); inert elsewhere, with the reason in the
  * report's "not checked" list. MPP's records come from the cache (recorded
  * once per vector and MPP build, on the host, while the board decodes).
  */
 export const registersCheck: VectorCheck = {
   name: 'registers',
-  appliesTo: (b) => (b as RegisterCaptureBoard).registerCaptures === true,
+  appliesTo: (b) => b.registerCaptures === true,
   absentDetail: { registers: NO_CAPTURES },
   async setup(_target, session, log, runner) {
     // Once per session, before any decode: the MPP build (cached; ~40 min from an empty cache on a loaded host) must not stall a vector.
