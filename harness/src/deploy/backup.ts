@@ -1,4 +1,5 @@
 import { WorkbenchError } from '../core/errors.ts';
+import { loadScript, scriptArgv } from '../target/scripts.ts';
 import type { Target } from '../target/types.ts';
 import type { HeldLock } from '../target/boardLock.ts';
 import { REMOTE_BACKUPS, REMOTE_JOURNAL, parseLines, runPhase } from './remote.ts';
@@ -22,24 +23,12 @@ export const DEPMOD_TIMEOUT_MS = 900_000;
 /** How many backups to keep (active deploys are never pruned). */
 export const KEEP_BACKUPS = 10;
 
-const BACKUP_SCRIPT = `
-set -e
-b=$1; dir=$2; mark=$3; shift 3
-printf '%s\\n' "$mark" > /dev/kmsg 2>/dev/null || true
-mkdir -p "$b" "$dir"
-: > "$b/SHA256SUMS.tmp"
-while [ $# -gt 0 ]; do
-  dest=$1; name=$2; shift 2
-  if [ -e "$dest" ]; then
-    cp -p "$dest" "$b/$name"
-    copy=$(cd "$b" && sha256sum "$name")
-    echo "$copy" >> "$b/SHA256SUMS.tmp"
-    echo "orig	$name	$(sha256sum < "$dest" | cut -d' ' -f1)	\${copy%% *}"
-  fi
-done
-mv -f "$b/SHA256SUMS.tmp" "$b/SHA256SUMS"
-sync
-`;
+const BACKUP = loadScript(import.meta.url, 'backup.sh');
+const INSTALL = loadScript(import.meta.url, 'install.sh');
+const RESTORE = loadScript(import.meta.url, 'restore.sh');
+/** The journal is removed only once the record is on disk: a record that cannot be written (disk full) leaves the journal for the next command. */
+const FINISH = loadScript(import.meta.url, 'finish.sh');
+const LIST = loadScript(import.meta.url, 'listBackups.sh');
 
 /**
  * Copies the files at `entries[].dest` that exist into `backupDir`, writes
@@ -58,7 +47,7 @@ export async function backupFiles(
 ): Promise<void> {
   const args = [backupDir, moduleDir, marker];
   for (const e of entries) args.push(e.dest, e.backupFile ?? `${e.module}.ko`);
-  const r = await runPhase(target, BACKUP_SCRIPT, args, { ...opts, allowFailure: true });
+  const r = await runPhase(target, BACKUP, args, { ...opts, allowFailure: true });
   if (r.exitCode !== 0) {
     const full = /No space left|Disk quota/i.test(r.stderr);
     throw new WorkbenchError(
@@ -84,14 +73,6 @@ export async function backupFiles(
   }
 }
 
-const INSTALL_SCRIPT = `
-set -e
-rel=$1; depmod=$2; shift 2
-while [ $# -gt 0 ]; do mv -f "$1" "$2"; echo "installed	$2"; shift 2; done
-[ "$depmod" = yes ] && depmod -a "$rel"
-sync
-`;
-
 /**
  * Renames the verified uploads into place (same filesystem: atomic) and,
  * when `depmod`, rebuilds the module index (`depmod -a`: minutes on a slow
@@ -104,29 +85,11 @@ export async function installFiles(
   depmod: boolean,
   opts: { journal?: string; timeoutMs?: number } = {},
 ): Promise<void> {
-  await runPhase(target, INSTALL_SCRIPT, [release, depmod ? 'yes' : 'no', ...moves.flatMap((m) => [m.tmp, m.dest])], {
+  await runPhase(target, INSTALL, [release, depmod ? 'yes' : 'no', ...moves.flatMap((m) => [m.tmp, m.dest])], {
     ...opts,
     timeoutMs: depmod ? Math.max(opts.timeoutMs ?? 0, DEPMOD_TIMEOUT_MS) : opts.timeoutMs,
   });
 }
-
-const RESTORE_SCRIPT = `
-set -e
-b=$1; rel=$2; id=$3; depmod=$4; shift 4
-if [ -s "$b/SHA256SUMS" ]; then
-  (cd "$b" && sha256sum -c SHA256SUMS >/dev/null) || { echo "backup-corrupt	$b"; exit 3; }
-fi
-while [ $# -gt 0 ]; do
-  mode=$1; dest=$2; src=$3; shift 3
-  rm -f "\${dest%/*}"/.wb-"$id"-* 2>/dev/null || true
-  case $mode in
-    restore) cp -p "$src" "$dest.wb-restore"; mv -f "$dest.wb-restore" "$dest"; echo "restored	$dest	$(sha256sum < "$dest" | cut -d' ' -f1)";;
-    remove) rm -f "$dest"; echo "removed	$dest";;
-  esac
-done
-[ "$depmod" = yes ] && depmod -a "$rel"
-sync
-`;
 
 /**
  * Puts the backed-up files back (or removes files the deploy added), after
@@ -145,7 +108,7 @@ export async function restoreFiles(
   for (const e of rec.replaced) {
     args.push(e.existed ? 'restore' : 'remove', e.dest, e.existed ? `${rec.backupDir}/${e.backupFile}` : '-');
   }
-  const r = await runPhase(target, RESTORE_SCRIPT, args, {
+  const r = await runPhase(target, RESTORE, args, {
     ...opts,
     allowFailure: true,
     timeoutMs: depmod ? Math.max(opts.timeoutMs ?? 0, DEPMOD_TIMEOUT_MS) : opts.timeoutMs,
@@ -172,31 +135,6 @@ export async function restoreFiles(
   }
 }
 
-/** Exit status of the finish step when the record could not be written (the journal stays). */
-const RECORD_FAILED_EXIT = 91;
-
-// The journal is removed only once the record is on disk: a record that
-// cannot be written (disk full) leaves the journal for the next command.
-const FINISH_SCRIPT = `
-b=$1; rec=$2; journal=$3; keep=$4; lock=$5
-# through cat: its write error names the cause (dash's printf says only "I/O error")
-if ! { printf '%s\\n' "$rec" | cat > "$b/record.json.tmp" && mv -f "$b/record.json.tmp" "$b/record.json"; }; then
-  rm -f "$b/record.json.tmp"
-  exit ${RECORD_FAILED_EXIT}
-fi
-sync
-rm -f "$journal"
-n=0
-for d in $(ls -1d "\${b%/*}"/*/ 2>/dev/null | sort -r); do
-  n=$((n+1)); [ $n -le $keep ] && continue
-  grep -q '"state":"active"' "$d/record.json" 2>/dev/null && continue
-  rm -rf "$d" && echo "pruned	$d"
-done
-sync
-[ -n "$lock" ] && rm -rf "$lock"
-exit 0
-`;
-
 /**
  * Writes `record.json` (temp + rename), then removes the board's journal,
  * prunes old backups (keeps {@link KEEP_BACKUPS}, never active ones) and,
@@ -211,7 +149,7 @@ exit 0
  */
 export async function finishRecord(target: Target, rec: DeployRecord, opts: { releaseLock?: HeldLock } = {}): Promise<string[]> {
   const lockPath = opts.releaseLock?.remotePath ?? '';
-  const r = await target.exec(['sh', '-c', FINISH_SCRIPT, 'wb', rec.backupDir, JSON.stringify(rec), REMOTE_JOURNAL, String(KEEP_BACKUPS), lockPath], {
+  const r = await target.exec(scriptArgv(FINISH, [rec.backupDir, JSON.stringify(rec), REMOTE_JOURNAL, String(KEEP_BACKUPS), lockPath]), {
     timeoutMs: 60_000,
     allowFailure: true,
   });
@@ -236,16 +174,6 @@ export interface BackupListing {
   record?: DeployRecord;
 }
 
-const LIST_SCRIPT = `
-[ -s "$2" ] && echo "journal	$(tr -d '\\n' < "$2")"
-for d in "$1"/*/; do
-  [ -d "$d" ] || continue
-  d=\${d%/}
-  # record.json is one line of JSON: read it with the shell's own read (no process per backup)
-  if [ -r "$d/record.json" ] && IFS= read -r rec < "$d/record.json"; then printf 'record\\t%s\\t%s\\n' "\${d##*/}" "$rec"; else printf 'partial\\t%s\\n' "\${d##*/}"; fi
-done
-`;
-
 /** Lists the board's backups, newest first. */
 export async function listBackups(target: Target): Promise<BackupListing[]> {
   return (await listBackupsAndJournal(target)).backups;
@@ -253,7 +181,7 @@ export async function listBackups(target: Target): Promise<BackupListing[]> {
 
 /** {@link listBackups} plus whether a deploy journal is pending, in one round trip. */
 export async function listBackupsAndJournal(target: Target): Promise<{ backups: BackupListing[]; journalPending: boolean }> {
-  const r = await target.exec(['sh', '-c', LIST_SCRIPT, 'wb', REMOTE_BACKUPS, REMOTE_JOURNAL], { timeoutMs: 30_000 });
+  const r = await target.exec(scriptArgv(LIST, [REMOTE_BACKUPS, REMOTE_JOURNAL]), { timeoutMs: 30_000 });
   const out: BackupListing[] = [];
   let journalPending = false;
   for (const [k, f] of parseLines(r.stdout)) {

@@ -307,7 +307,7 @@ export async function swapModules(
     const snap = await readModState(target, names, { timeoutMs: opts.timeoutMs });
     // Modules loaded now that are not asked for get their file facts only when needed (their depends come from holders).
     const plan = planSwap(snap, goal);
-    const r = await runPhase(target, MODSWAP.text, swapArgs(plan), { ...opts, allowFailure: true, name: MODSWAP.name });
+    const r = await runPhase(target, MODSWAP, swapArgs(plan), { ...opts, allowFailure: true });
     const res: SwapResult = { plan, unloaded: [], loaded: [], reloaded: [], reloadFailed: [] };
     let failed: [string, string] | undefined;
     for (const [k, f] of parseLines(r.stdout)) {

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { WorkbenchError, isWorkbenchError } from '../core/errors.ts';
+import { loadScript, scriptArgv, type RemoteScript as ShellScript } from '../target/scripts.ts';
 import type { ExecOptions, ExecResult, Target } from '../target/types.ts';
 
 /**
@@ -30,17 +31,14 @@ export function newDeployId(now = new Date()): string {
   return `${ts}-${randomBytes(2).toString('hex')}`;
 }
 
-/** Exit status of a phase script whose journal could not be written (nothing else ran). */
-export const JOURNAL_FAILED_EXIT = 90;
+/** Exit status of a phase script whose journal could not be written (nothing else ran), as journal.sh exits. */
+const JOURNAL_FAILED_EXIT = 90;
+/** The line journal.sh prints on stderr then. */
 const JOURNAL_FAILED = 'wb-journal-failed';
 
 // The journal must be on the board before the step it describes runs: if it
-// cannot be written (disk full), the step does not run at all.
-const JOURNAL_PREFIX = `j=$1; shift
-if [ -n "$j" ]; then
-  { mkdir -p "\${j%/*}" && cat > "$j.tmp" && mv -f "$j.tmp" "$j"; } || { rm -f "$j.tmp"; echo "${JOURNAL_FAILED}" >&2; exit ${JOURNAL_FAILED_EXIT}; }
-fi
-`;
+// cannot be written (disk full), the step does not run at all (journal.sh).
+const JOURNAL = loadScript(import.meta.url, 'journal.sh');
 
 /** `... exited with 90:` followed by stderr whose last line is the marker (the command line before it may quote the script). */
 const JOURNAL_FAILED_RE = new RegExp(`exited with ${JOURNAL_FAILED_EXIT}:((?:[\\s\\S]*\\n)?)\\s*${JOURNAL_FAILED}\\s*$`);
@@ -48,7 +46,8 @@ const JOURNAL_FAILED_RE = new RegExp(`exited with ${JOURNAL_FAILED_EXIT}:((?:[\\
 function journalFailed(target: Target, stderr: string, cause?: unknown): WorkbenchError {
   const why = stderr
     .split('\n')
-    .filter((l) => l.trim() && l.trim() !== JOURNAL_FAILED)
+    .map((l) => l.trim())
+    .filter((l) => l && l !== JOURNAL_FAILED)
     .join('; ');
   const full = /No space left|Disk quota/i.test(stderr);
   return new WorkbenchError(
@@ -64,7 +63,8 @@ function journalFailed(target: Target, stderr: string, cause?: unknown): Workben
 }
 
 /**
- * Runs a phase script. `journal`: JSON text to write to the board's journal
+ * Runs a phase script (`sh -c "journal.sh + SCRIPT" NAME JOURNAL ARGS...`,
+ * NAME the script's file name: its `$0`). `journal`: JSON text to write to the board's journal
  * first (or undefined to leave it); when it cannot be written (disk full,
  * read-only) the script does not run. Output is `key<TAB>field...` lines;
  * see {@link parseLines}.
@@ -75,15 +75,17 @@ function journalFailed(target: Target, stderr: string, cause?: unknown): Workben
  */
 export async function runPhase(
   target: Target,
-  script: string,
+  script: ShellScript | string,
   args: string[],
-  opts: { journal?: string; timeoutMs?: number; allowFailure?: boolean; name?: string } = {},
+  opts: { journal?: string; timeoutMs?: number; allowFailure?: boolean } = {},
 ): Promise<ExecResult> {
   const execOpts: ExecOptions = { timeoutMs: opts.timeoutMs ?? 120_000, allowFailure: opts.allowFailure ?? false };
   execOpts.input = opts.journal ?? '';
   let r: ExecResult;
   try {
-    r = await target.exec(['sh', '-c', JOURNAL_PREFIX + script, opts.name ?? 'wb', opts.journal !== undefined ? REMOTE_JOURNAL : '', ...args], execOpts);
+    // A plain string: a script still inline in its TypeScript (preflight.ts), run as `wb`.
+    const { text, name } = typeof script === 'string' ? { text: script, name: 'wb' } : script;
+    r = await target.exec(['sh', '-c', JOURNAL.text + text, name, opts.journal !== undefined ? REMOTE_JOURNAL : '', ...args], execOpts);
   } catch (e) {
     // Without allowFailure the exit status and stderr's tail come in the error's message (after the command line).
     const m = isWorkbenchError(e, 'E_REMOTE_FAILED') ? JOURNAL_FAILED_RE.exec(e.message) : null;
@@ -93,6 +95,18 @@ export async function runPhase(
   if (opts.journal !== undefined && r.exitCode === JOURNAL_FAILED_EXIT && new RegExp(`^${JOURNAL_FAILED}$`, 'm').test(r.stderr))
     throw journalFailed(target, r.stderr);
   return r;
+}
+
+/**
+ * Writes `journal` (JSON text) to the board's journal and nothing else
+ * (journal.sh alone).
+ * @throws WorkbenchError E_JOURNAL_WRITE, and the errors of {@link Target.exec}.
+ */
+export async function writeRemoteJournal(target: Target, journal: string, timeoutMs = 30_000): Promise<void> {
+  const r = await target.exec(scriptArgv(JOURNAL, [REMOTE_JOURNAL]), { input: journal, timeoutMs, allowFailure: true });
+  if (r.exitCode === JOURNAL_FAILED_EXIT && new RegExp(`^${JOURNAL_FAILED}$`, 'm').test(r.stderr)) throw journalFailed(target, r.stderr);
+  if (r.exitCode !== 0)
+    throw new WorkbenchError('E_REMOTE_FAILED', `${target.name}: writing the deploy journal ${REMOTE_JOURNAL} exited with ${r.exitCode}: ${r.stderr.trim()}`);
 }
 
 /** Splits `key\tf1\tf2` lines into [key, fields] (other lines are ignored). */

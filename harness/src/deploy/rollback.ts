@@ -7,7 +7,7 @@ import { finishRecord, listBackups, listBackupsAndJournal, restoreFiles } from '
 import { clearLocalJournal, clearRemoteJournal, loadLocalJournal, loadRemoteJournal, newJournal, recordOf, saveLocalJournal, type Journal } from './journal.ts';
 import { UnloadError, describeBlockers, swapModules } from './modgraph.ts';
 import type { PowerCycle } from './power.ts';
-import { runPhase } from './remote.ts';
+import { writeRemoteJournal } from './remote.ts';
 import type { DeployRecord } from './types.ts';
 
 /**
@@ -182,7 +182,7 @@ async function loadWhatCan(target: Target, load: { name: string }[], log: Log, t
 /** Writes the board's journal (and its local mirror). */
 async function writeJournal(target: Target, j: Journal): Promise<void> {
   await saveLocalJournal(j).catch(() => undefined);
-  await runPhase(target, ':', [], { journal: JSON.stringify(j), timeoutMs: 30_000 });
+  await writeRemoteJournal(target, JSON.stringify(j));
 }
 
 function rollbackFailed(target: Target, rec: DeployRecord, e: unknown, repair: Journal['repair'], noPower = false): WorkbenchError {

@@ -1,4 +1,5 @@
 import { classify, findMarker, parseKernelLog, type KernelLogFinding } from '../irq/kernelLog.ts';
+import { loadScript } from '../target/scripts.ts';
 import type { Target } from '../target/types.ts';
 import { parseLines, runPhase, sysName } from './remote.ts';
 import type { DriverBinding } from './types.ts';
@@ -11,26 +12,7 @@ import type { DriverBinding } from './types.ts';
  * should drive), and the kernel log (`dmesg -r`) to slice after the
  * deploy's marker.
  */
-const VERIFY_SCRIPT = `
-for m in "$@"; do
-  echo "state	$m	$(cat /sys/module/$m/initstate 2>/dev/null || echo absent)"
-  [ -r /sys/module/$m/srcversion ] && echo "srcversion	$m	$(cat /sys/module/$m/srcversion)"
-  for d in /sys/module/$m/drivers/*; do
-    [ -e "$d" ] || continue
-    dn=\${d##*/}
-    echo "driver	$m	$dn"
-    for x in "$d"/*; do
-      [ -L "$x" ] || continue
-      b=\${x##*/}
-      case $b in module|bind|unbind|uevent|new_id|remove_id) continue;; esac
-      echo "bound	$m	$dn	$b"
-    done
-  done
-done
-grep -H '' /sys/bus/*/devices/*/modalias 2>/dev/null | sed 's/^/modalias\t/'
-echo "@@kernel-log"
-dmesg -r 2>/dev/null || dmesg
-`;
+const VERIFY = loadScript(import.meta.url, 'verify.sh');
 
 /** What one module looks like after loading. */
 export interface ModuleCheck {
@@ -71,7 +53,7 @@ export async function verifyModules(
   opts: { journal?: string; timeoutMs?: number } = {},
 ): Promise<VerifyResult> {
   const names = modules.map((m) => sysName(m.name));
-  const r = await runPhase(target, VERIFY_SCRIPT, names, opts);
+  const r = await runPhase(target, VERIFY, names, opts);
   const [head, log = ''] = r.stdout.split('@@kernel-log\n');
   const checks = new Map<string, ModuleCheck>(
     names.map((n) => [n, { name: n, state: 'absent', binding: { module: n, drivers: [], bound: [], unboundMatches: [] } }]),

@@ -37,13 +37,9 @@ function step(call: FakeCall): string {
   if (script === 'modstate') return 'modstate';
   if (script === 'modswap') return 'reload';
   if (script === 'boardLock') return call.argv[4] === 'acquire' ? 'lock' : call.argv[4] === 'break' ? 'break' : 'unlock';
+  if (script === 'backup' || script === 'install' || script === 'verify' || script === 'finish' || script === 'restore') return script;
   const s = call.argv[2] ?? call.argv.join(' ');
   if (s.includes('tmpl=$1; root=$2; journal=$3')) return 'preflight';
-  if (s.includes('b=$1; dir=$2; mark=$3')) return 'backup';
-  if (s.includes('rel=$1; depmod=$2')) return 'install';
-  if (s.includes('@@kernel-log')) return 'verify';
-  if (s.includes('b=$1; rec=$2; journal=$3; keep=$4')) return 'finish';
-  if (s.includes('b=$1; rel=$2; id=$3; depmod=$4')) return 'restore';
   if (s.includes('[ -e "$1" ] && cat "$1" || true')) return 'read-journal';
   if (s.startsWith('rm -rf "$1"')) return 'discard';
   return call.argv[0]!;

@@ -42,12 +42,10 @@ function step(c: FakeCall): string {
   if (script === 'boardLock') return `lock-${c.argv[4]}`;
   if (script === 'modstate') return c.argv[4] === '--why' ? 'why' : 'modstate';
   if (script === 'modswap') return 'swap';
+  if (script === 'restore' || script === 'finish' || script === 'journal') return script;
+  if (script === 'listBackups') return 'list';
   const s = c.argv[2] ?? '';
   if (s.includes('[ -e "$1" ] && cat "$1" || true')) return 'read-journal';
-  if (s.includes('b=$1; rel=$2; id=$3; depmod=$4')) return 'restore';
-  if (s.includes('b=$1; rec=$2; journal=$3; keep=$4')) return 'finish';
-  if (s.includes('for d in "$1"/*/')) return 'list';
-  if (s.trimEnd().endsWith(':')) return 'journal';
   return c.argv[0]!;
 }
 
