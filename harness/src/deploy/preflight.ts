@@ -4,6 +4,7 @@ import { WorkbenchError } from '../core/errors.ts';
 import { sha256File } from '../core/cache.ts';
 import { moduleDirFor, type Board } from '../target/boards.ts';
 import { validateName } from '../target/quote.ts';
+import { loadScript } from '../target/scripts.ts';
 import type { Target } from '../target/types.ts';
 import { parseModInfo, readExports, vermagicRelease, type ModInfo } from './modinfo.ts';
 import { REMOTE_JOURNAL, REMOTE_ROOT, parseLines, runPhase, sysName } from './remote.ts';
@@ -67,47 +68,7 @@ export interface Preflight {
   journal?: string;
 }
 
-const PREFLIGHT_SCRIPT = `
-tmpl=$1; root=$2; journal=$3; shift 3
-# builtins only where possible: every process costs tens of ms on a slow board
-read -r rel < /proc/sys/kernel/osrelease
-dir=$tmpl
-while :; do case $dir in *'{release}'*) dir=\${dir%%'{release}'*}$rel\${dir#*'{release}'};; *) break;; esac; done
-uid=; while read -r k v _; do [ "$k" = Uid: ] && uid=$v; done < /proc/self/status
-echo "release	$rel"
-echo "moduledir	$dir"
-echo "uid	$uid"
-[ -s "$journal" ] && echo "journal	$(tr -d '\\n' < "$journal")"
-for t in modprobe depmod rmmod modinfo sha256sum df; do command -v $t >/dev/null 2>&1 || echo "missing	$t"; done
-command -v gzip >/dev/null 2>&1 && echo "has	gzip"
-near() { p=$1; while [ ! -e "$p" ]; do p=\${p%/*}; [ -z "$p" ] && p=/; done; echo "$p"; }
-d=$(near "$dir"); r=$(near "$root")
-# the install directory itself, resolved (it may not exist yet: its nearest existing parent resolved + the rest)
-echo "dirreal	$(readlink -f "$d")\${dir#"$d"}"
-df -P -k "$d" "$r" | awk 'NR==2{print "dfdir\\t"$4"\\t"$6} NR==3{print "dfroot\\t"$4"\\t"$6}'
-while [ $# -gt 0 ]; do
-  n=$1; dest=$dir/$2; shift 2
-  if [ -d "/sys/module/$n" ]; then echo "loaded	$n	$(cat /sys/module/$n/initstate 2>/dev/null || echo builtin)"; fi
-  q=$n
-  while [ -n "$q" ]; do
-    x=\${q%% *}; [ "$x" = "$q" ] && q="" || q=\${q#* }
-    for h in /sys/module/$x/holders/*; do [ -e "$h" ] || continue; echo "holder	$n	\${h##*/}"; q="$q \${h##*/}"; q=\${q# }; done
-  done
-  cur=$(modinfo -n "$n" 2>/dev/null) && echo "current	$n	$(readlink -f "$cur")"
-  if [ -e "$dest" ]; then
-    echo "dest	$n	$(wc -c < "$dest")	$(readlink -f "$dest")"
-    modinfo "$dest" 2>/dev/null | sed -n -E 's/^(alias|depends|softdep|weakdep|name):[[:space:]]*/oldinfo\\t'"$n"'\\t\\1\\t/p'
-    grep " $n\\$" "/lib/modules/$rel/modules.symbols" 2>/dev/null | while read -r a s m; do echo "oldsym	$n	\${s#symbol:}"; done
-  fi
-done
-ls -l /proc/[0-9]*/fd 2>/dev/null | awk '/^\\/proc\\//{p=$1; sub("^/proc/","",p); sub("/fd:$","",p); next} / -> \\/dev\\/(video|media)[0-9]+$/{print p"\\t"$NF}' | while IFS='	' read -r pid dev; do
-  b=\${dev##*/}
-  case $b in video*) s=/sys/class/video4linux/$b;; *) s=/sys/bus/media/devices/$b;; esac
-  m=$(readlink -f "$s/device/driver/module" 2>/dev/null); m=\${m##*/}
-  echo "busy	$pid	$(cat /proc/$pid/comm 2>/dev/null)	$dev	$m"
-done
-exit 0
-`;
+const PREFLIGHT = loadScript(import.meta.url, 'preflight.sh');
 
 /**
  * Checks everything that can be checked before anything on the board changes:
@@ -146,7 +107,7 @@ export async function preflight(
   }
   const args: string[] = [];
   for (const m of modules) args.push(sysName(m.name), basename(m.path));
-  const r = await runPhase(target, PREFLIGHT_SCRIPT, [board.moduleDir, REMOTE_ROOT, REMOTE_JOURNAL, ...args], { timeoutMs: opts.timeoutMs });
+  const r = await runPhase(target, PREFLIGHT, [board.moduleDir, REMOTE_ROOT, REMOTE_JOURNAL, ...args], { timeoutMs: opts.timeoutMs });
   const lines = parseLines(r.stdout);
   const get = (k: string) => lines.find(([key]) => key === k)?.[1];
   const release = get('release')?.[0] ?? '';

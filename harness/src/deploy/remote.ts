@@ -75,7 +75,7 @@ function journalFailed(target: Target, stderr: string, cause?: unknown): Workben
  */
 export async function runPhase(
   target: Target,
-  script: ShellScript | string,
+  script: ShellScript,
   args: string[],
   opts: { journal?: string; timeoutMs?: number; allowFailure?: boolean } = {},
 ): Promise<ExecResult> {
@@ -83,9 +83,7 @@ export async function runPhase(
   execOpts.input = opts.journal ?? '';
   let r: ExecResult;
   try {
-    // A plain string: a script still inline in its TypeScript (preflight.ts), run as `wb`.
-    const { text, name } = typeof script === 'string' ? { text: script, name: 'wb' } : script;
-    r = await target.exec(['sh', '-c', JOURNAL.text + text, name, opts.journal !== undefined ? REMOTE_JOURNAL : '', ...args], execOpts);
+    r = await target.exec(['sh', '-c', JOURNAL.text + script.text, script.name, opts.journal !== undefined ? REMOTE_JOURNAL : '', ...args], execOpts);
   } catch (e) {
     // Without allowFailure the exit status and stderr's tail come in the error's message (after the command line).
     const m = isWorkbenchError(e, 'E_REMOTE_FAILED') ? JOURNAL_FAILED_RE.exec(e.message) : null;

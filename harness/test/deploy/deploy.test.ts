@@ -37,9 +37,9 @@ function step(call: FakeCall): string {
   if (script === 'modstate') return 'modstate';
   if (script === 'modswap') return 'reload';
   if (script === 'boardLock') return call.argv[4] === 'acquire' ? 'lock' : call.argv[4] === 'break' ? 'break' : 'unlock';
-  if (script === 'backup' || script === 'install' || script === 'verify' || script === 'finish' || script === 'restore') return script;
+  if (script === 'preflight' || script === 'backup' || script === 'install' || script === 'verify' || script === 'finish' || script === 'restore')
+    return script;
   const s = call.argv[2] ?? call.argv.join(' ');
-  if (s.includes('tmpl=$1; root=$2; journal=$3')) return 'preflight';
   if (s.includes('[ -e "$1" ] && cat "$1" || true')) return 'read-journal';
   if (s.startsWith('rm -rf "$1"')) return 'discard';
   return call.argv[0]!;
