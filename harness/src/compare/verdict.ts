@@ -1,6 +1,7 @@
 import { completeChecks, type Check, type CheckResult, type Verdict } from '../model/verdict.ts';
 import type { IrqVectorSummary } from '../model/irq.ts';
 import type { KernelLogFinding } from '../model/record.ts';
+import type { CaptureSummary } from '../model/captures.ts';
 
 /** A conclusion of a check that changes the verdict beyond pass/fail. */
 export type Conclusion =
@@ -22,7 +23,7 @@ export interface CheckJudgement {
   /** Text appended to the pass message. */
   passSuffix?: string;
   /** Parts of the vector's run record. */
-  record?: { header?: string; irq?: IrqVectorSummary; kernelLog?: KernelLogFinding[] };
+  record?: { header?: string; irq?: IrqVectorSummary; kernelLog?: KernelLogFinding[]; captures?: CaptureSummary };
 }
 
 /** Everything the verdict rests on: the decoder's own result, unchanged, and the checks' judgements. */

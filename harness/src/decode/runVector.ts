@@ -216,6 +216,7 @@ function vectorResult(o: RunVectorOptions, v: VectorRun, verdict: Verdict, judge
     if (fi) header = headerSummary(fi).join('\n');
   }
   const irq = judgements.find((j) => j.record?.irq)?.record?.irq;
+  const captures = judgements.find((j) => j.record?.captures)?.record?.captures;
   const proof = run.proof;
   const media = proof?.opened.find((d) => d.startsWith('/dev/media'));
   const video = proof?.opened.find((d) => d.startsWith('/dev/video'));
@@ -230,6 +231,7 @@ function vectorResult(o: RunVectorOptions, v: VectorRun, verdict: Verdict, judge
     ...(proof ? { device: { ...(media ? { media } : {}), ...(video ? { video } : {}), driver: proof.driver } } : {}),
     ...(header ? { header } : {}),
     ...(irq ? { irq } : {}),
+    ...(captures ? { captures } : {}),
     kernelLog: judgements.flatMap((j) => j.record?.kernelLog ?? []),
     artifacts: v.artifacts,
   };

@@ -3,7 +3,8 @@
  * its decode jobs, and the run-level answer to {@link BIT2_QUESTION}
  * (schemas in model/irq.ts).
  */
-import { BIT2_QUESTION, IRQ_BITS, type IrqBit, type IrqRunSummary, type IrqVectorSummary } from '../model/irq.ts';
+import { BIT2_QUESTION, IRQ_BITS, type IrqBit, type IrqRunSummary, type IrqVectorSummary, type SimulatedIrq } from '../model/irq.ts';
+import type { CaptureSummary } from '../model/captures.ts';
 
 /** VDPU381_MODE_VP9 (rkvdec-vdpu381-regs.h). */
 export const VP9_MODE = 2;
@@ -103,4 +104,20 @@ export function irqVectorSummary(jobs: readonly IrqJob[]): IrqVectorSummary {
   }
   const statuses = [...byKey.values()].sort((a, b) => b.count - a.count || a.status.localeCompare(b.status));
   return { jobs: jobs.length, vp9Jobs, bits, statuses };
+}
+
+/**
+ * The run-level statement about a simulated device (the simboard's vdpu381
+ * model): how many captured jobs it answered with dec_rdy. Undefined when
+ * no vector has captures (every board but the simboard).
+ */
+export function summarizeSimulatedIrq(perVector: readonly (CaptureSummary | undefined)[]): SimulatedIrq | undefined {
+  const cs = perVector.filter((c): c is CaptureSummary => c !== undefined);
+  if (!cs.length) return undefined;
+  const jobs = cs.reduce((n, c) => n + c.jobs, 0);
+  const decRdy = cs.reduce((n, c) => n + c.bits.dec_rdy, 0);
+  const others = new Map<string, number>();
+  for (const c of cs) for (const s of c.statuses) if (!s.bits.includes('dec_rdy')) others.set(s.status, (others.get(s.status) ?? 0) + s.count);
+  const without = others.size ? ` (others: ${[...others].map(([w, n]) => `${w} ×${n}`).join(', ')})` : '';
+  return { jobs, decRdy, line: `dec_rdy on ${decRdy}/${jobs} jobs${without} — simulated device; hardware still unverified` };
 }

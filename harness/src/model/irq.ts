@@ -49,6 +49,16 @@ export const IrqVectorSummarySchema = z
   .describe('IRQ status histogram of one vector');
 export type IrqVectorSummary = z.infer<typeof IrqVectorSummarySchema>;
 
+/** Run-level statement about the simulated device's status words (next to the IRQ answer). */
+export const SimulatedIrqSchema = z
+  .object({
+    jobs: count,
+    decRdy: count.describe('jobs whose status word had dec_rdy'),
+    line: z.string().describe('e.g. "dec_rdy on 60/60 jobs — simulated device; hardware still unverified"'),
+  })
+  .describe('what the simulated device answered over all captured jobs');
+export type SimulatedIrq = z.infer<typeof SimulatedIrqSchema>;
+
 /** Run-level answer to {@link BIT2_QUESTION}. */
 export const IrqRunSummarySchema = z
   .object({
@@ -62,6 +72,7 @@ export const IrqRunSummarySchema = z
     vp9JobsWithErrorBits: count.describe('VP9 jobs with bus_err, error, timeout, buf_empty or colmv_ref_err set'),
     bits: IrqBitsSchema.describe('all vectors added up'),
     explanation: z.string().describe('one or two sentences for a person'),
+    simulated: SimulatedIrqSchema.optional().describe('boards with a simulated device (simboard): what the device model answered over the captured jobs'),
   })
   .describe('run-level IRQ summary');
 export type IrqRunSummary = z.infer<typeof IrqRunSummarySchema>;

@@ -14,6 +14,7 @@
 import { z } from 'zod';
 import { CheckSchema, VerdictSchema, VerdictResultSchema } from './verdict.ts';
 import { IrqRunSummarySchema, IrqVectorSummarySchema } from './irq.ts';
+import { CaptureSummarySchema } from './captures.ts';
 
 /** Version of the run.json format. */
 export const RUN_SCHEMA_VERSION = 1;
@@ -81,6 +82,7 @@ export const VectorResultSchema = z
       .describe('the decoder device actually opened'),
     header: z.string().optional().describe("inspector's header summary of the first bad frame"),
     irq: IrqVectorSummarySchema.optional(),
+    captures: CaptureSummarySchema.optional().describe('boards that capture register programming (simboard): jobs, status words, IRQ latency'),
     kernelLog: z.array(KernelLogFindingSchema),
     artifacts: z.array(ArtifactSchema),
   })

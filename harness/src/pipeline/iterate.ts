@@ -18,7 +18,8 @@ import { runGraph, failureExitCode, asWorkbenchError, type StageGraph } from './
 import type { BoardSession, BuildOutcome, CheckOutcome, DeployOutcome, IterateRequest, IterateStages, VectorPlan } from './stages.ts';
 import type { RunRecord, VectorResult } from '../model/record.ts';
 import { RUN_SCHEMA_NAME, RUN_SCHEMA_VERSION } from '../model/record.ts';
-import { summarizeIrq } from '../irq/summary.ts';
+import { summarizeIrq, summarizeSimulatedIrq } from '../irq/summary.ts';
+import type { IrqRunSummary, SimulatedIrq } from '../model/irq.ts';
 import { countVerdicts, exitCodeFor, newRunId, runChecks, verdictLine, formatDuration } from '../report/summarize.ts';
 import { ReportStaging, findPreviousRun, reportsRoot } from '../report/store.ts';
 import { diffRuns, type RunDiff } from '../report/diff.ts';
@@ -217,9 +218,12 @@ export async function runIterate(opts: IterateOptions): Promise<IterateResult> {
     checks: runChecks(results, board),
     counts: countVerdicts(results, planned.length),
     vectors: results,
-    irq: summarizeIrq(
-      results.map((r) => r.irq),
-      o.board && stages.irqUnavailableReason ? stages.irqUnavailableReason(o.board) : undefined,
+    irq: withSimulatedIrq(
+      summarizeIrq(
+        results.map((r) => r.irq),
+        o.board && stages.irqUnavailableReason ? stages.irqUnavailableReason(o.board) : undefined,
+      ),
+      summarizeSimulatedIrq(results.map((r) => r.captures)),
     ),
     ...(diagnostics.length ? { diagnostics } : {}),
     kernelLog: (o.deploy?.kernelLog ?? []).map((f) => ({ ...f, stage: f.stage ?? 'deploy' })),
@@ -255,7 +259,13 @@ export function closingLines(res: IterateResult): string[] {
   if (r.incompleteReason) lines.push(`  ${r.incompleteReason}`);
   if (!r.checks.pixelsVerified) lines.push(`  checks: ${r.checks.ran.join(', ') || 'none'}; pixels NOT verified`);
   if (r.irq.answer !== 'unknown') lines.push(`  BIT(2) question: ${r.irq.answer}. ${r.irq.explanation}`);
+  if (r.irq.simulated) lines.push(`  IRQ: ${r.irq.simulated.line}`);
   if (res.reportDir) lines.push(`  report: ${res.reportDir}/index.html`);
   lines.push(`  exit code ${res.exitCode}`);
   return lines;
+}
+
+/** The IRQ summary with the simulated device's statement, when there is one. */
+function withSimulatedIrq(irq: IrqRunSummary, simulated: SimulatedIrq | undefined): IrqRunSummary {
+  return simulated ? { ...irq, simulated } : irq;
 }

@@ -112,14 +112,16 @@ export function captureRegs(j: CaptureJob, source: string): CaptureRegs {
 }
 
 /**
- * Parses a simboard capture file (JSON Lines, {@link CaptureJobSchema}).
- * Blank lines are skipped.
+ * Parses a simboard capture file (JSON Lines, {@link CaptureJobSchema}) into
+ * its jobs as the model wrote them, each with `file:line`. Blank lines are
+ * skipped.
  * @param file the file's name, for the messages.
+ * @param firstLine line number of the text's first line in the file.
  * @throws WorkbenchError `E_CAPTURE` naming the file, the line, the field
  *   and what was expected (or "not JSON").
  */
-export function parseCapture(text: string, file: string, firstLine = 1): CaptureRegs[] {
-  const out: CaptureRegs[] = [];
+export function parseCaptureJobs(text: string, file: string, firstLine = 1): { job: CaptureJob; source: string }[] {
+  const out: { job: CaptureJob; source: string }[] = [];
   text.split('\n').forEach((line, i) => {
     if (!line.trim()) return;
     const where = `${file}:${i + firstLine}`;
@@ -138,7 +140,18 @@ export function parseCapture(text: string, file: string, firstLine = 1): Capture
         hint: 'the capture does not match format 1 of harness/simboard-qemu/hw/misc/vdpu381_sim.c; was it written by another version of the device model?',
       });
     }
-    out.push(captureRegs(r.data, where));
+    out.push({ job: r.data, source: where });
   });
   return out;
+}
+
+/**
+ * Parses a simboard capture file (JSON Lines, {@link CaptureJobSchema}) into
+ * register blocks ({@link captureRegs}). Blank lines are skipped.
+ * @param file the file's name, for the messages.
+ * @throws WorkbenchError `E_CAPTURE` naming the file, the line, the field
+ *   and what was expected (or "not JSON").
+ */
+export function parseCapture(text: string, file: string, firstLine = 1): CaptureRegs[] {
+  return parseCaptureJobs(text, file, firstLine).map((j) => captureRegs(j.job, j.source));
 }

@@ -3,6 +3,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ensureEntry, sha256File } from '../core/cache.ts';
 import { WorkbenchError } from '../core/errors.ts';
+import type { FrameTable } from '../model/captures.ts';
 import type { Runner } from '../core/runner.ts';
 import { loadAllowList, type AllowList } from './allowList.ts';
 import { parseCapture } from './capture.ts';
@@ -69,17 +70,18 @@ export async function cachedMppRecords(
 /**
  * The differential of a capture file (or the lines from `fromLine` on)
  * against MPP's records, with MPP's field table and an allow-list (default:
- * the repository's, allow-list.toml).
+ * the repository's, allow-list.toml). `tables`, when given, receives the
+ * per-frame register tables (diffRegisters).
  * @throws WorkbenchError `E_CAPTURE` (bad capture line), `E_CONFIG` (allow-list), and those of ensureMppFields.
  */
 export async function diffCaptureText(
   records: readonly FrameRecord[],
   captureText: string,
   captureFile: string,
-  opts: { allow?: AllowList | null; fromLine?: number; cacheRoot?: string; mirror?: string | null; log?: (m: string) => void } = {},
+  opts: { allow?: AllowList | null; fromLine?: number; cacheRoot?: string; mirror?: string | null; log?: (m: string) => void; tables?: FrameTable[] } = {},
 ): Promise<RegDiffReport> {
   const jobs = parseCapture(captureText, captureFile, opts.fromLine ?? 1).map(captureJob);
   const { fields } = await ensureMppFields({ cacheRoot: opts.cacheRoot, mirror: opts.mirror, log: opts.log });
   const allow = opts.allow === undefined ? loadAllowList() : opts.allow;
-  return diffRegisters(fields, records, jobs, allow);
+  return diffRegisters(fields, records, jobs, allow, opts.tables);
 }

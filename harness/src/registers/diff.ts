@@ -3,6 +3,7 @@ import type { CaptureRegs } from './capture.ts';
 import { registerMap, type FrameRecord } from './records.ts';
 import { fieldValue, type RegField } from './regFields.ts';
 import { ADDRESS_ROLES } from './roles.ts';
+import type { FrameTable, RegisterRow } from '../model/captures.ts';
 
 /**
  * The role-aware register differential between MPP's record of a frame and
@@ -197,12 +198,16 @@ class Labeller {
  * @param fields MPP's field table (mppFields.ts ensureMppFields).
  * @param mpp MPP's records in job order (mppRecord.ts).
  * @param series the series' jobs in order (captureJob of a capture, or mppJob for a self-check).
+ * @param tables when given, receives one {@link FrameTable} per compared
+ *   frame: every field, address role and content compared, with both
+ *   values and whether they differ (the page's register tables).
  */
 export function diffRegisters(
   fields: readonly RegField[],
   mpp: readonly FrameRecord[],
   series: readonly JobRegisters[],
   allow: AllowList | null = null,
+  tables?: FrameTable[],
 ): RegDiffReport {
   const byReg = new Map<number, RegField[]>();
   for (const f of fields) byReg.set(f.reg, [...(byReg.get(f.reg) ?? []), f]);
@@ -247,6 +252,17 @@ export function diffRegisters(
       differences: 0,
       allowed: 0,
     };
+    const rows: RegisterRow[] | undefined = tables ? [] : undefined;
+    const row = (d: Omit<RegDifference, 'frame' | 'job' | 'frameKind' | 'series'>, state: RegisterRow['state']) =>
+      rows?.push({
+        reg: d.reg,
+        field: d.field,
+        kind: d.kind,
+        mpp: d.mppValue,
+        series: d.seriesValue,
+        state,
+        ...(d.notWritten ? { notWritten: true } : {}),
+      });
     const add = (d: Omit<RegDifference, 'frame' | 'job' | 'frameKind' | 'series'>) => {
       const full: RegDifference = { frame: rec.frame, job: rec.job, frameKind: kind, series: s.source, ...d };
       const k = allow ? allowedBy(allow, { field: d.field, frameKind: kind, mpp: d.mppValue, series: d.seriesValue }) : -1;
@@ -259,6 +275,7 @@ export function diffRegisters(
         report.differences.push(full);
         pf.differences++;
       }
+      row(d, k >= 0 ? 'allowed' : 'differs');
     };
     for (const reg of [...m.regs.keys()].sort((a, b) => a - b)) {
       if (isAddressRegister(reg)) continue;
@@ -269,7 +286,9 @@ export function diffRegisters(
         pf.fields++;
         const mv = fieldValue(f, mw);
         const sv = sw === undefined ? 'absent' : fieldValue(f, sw);
-        if (mv !== sv) add({ reg, field: f.name, kind: 'value', mppValue: mv, seriesValue: sv, ...(notWritten ? { notWritten } : {}) });
+        const d = { reg, field: f.name, kind: 'value' as const, mppValue: mv, seriesValue: sv, ...(notWritten ? { notWritten } : {}) };
+        if (mv !== sv) add(d);
+        else row(d, 'equal');
       }
     }
     const ml = mppLabels.job(rec.frame, m.addresses);
@@ -285,6 +304,7 @@ export function diffRegisters(
         add({ reg, field, kind: 'address', role, mppValue: a.label, seriesValue: b.label, ...(s.written.has(reg) ? {} : { notWritten: true }) });
         continue;
       }
+      row({ reg, field, kind: 'address', role, mppValue: a.label, seriesValue: b.label }, 'equal');
       if (!CONTENT_ROLES.has(reg) || a.hwWritten || a.label === 'none') continue;
       const ma = m.addresses.get(reg)?.sha256;
       const sa = s.addresses.get(reg)?.sha256;
@@ -293,13 +313,17 @@ export function diffRegisters(
         continue;
       }
       pf.contents++;
-      if (ma !== sa) add({ reg, field, kind: 'content', role, mppValue: `sha256 ${ma.slice(0, 16)}`, seriesValue: `sha256 ${sa.slice(0, 16)}` });
+      const c = { reg, field, kind: 'content' as const, role, mppValue: `sha256 ${ma.slice(0, 16)}`, seriesValue: `sha256 ${sa.slice(0, 16)}` };
+      if (ma !== sa) add(c);
+      else row(c, 'equal');
     }
     for (const reg of s.written) if (!m.regs.has(reg)) onlySeries.set(reg, (onlySeries.get(reg) ?? 0) + 1);
     report.fieldsCompared += pf.fields;
     report.addressesCompared += pf.addresses;
     report.contentsCompared += pf.contents;
     report.perFrame.push(pf);
+    if (tables && rows)
+      tables.push({ frame: rec.frame, job: rec.job, frameKind: kind, showFrame: rec.showFrame, width: rec.width, height: rec.height, series: s.source, rows });
   }
   if (onlySeries.size) {
     const list = [...onlySeries].sort((a, b) => a[0] - b[0]).map(([r, n]) => `reg${r} (${nameOfReg(r)}, ${n} jobs)`);

@@ -7,3 +7,4 @@ export { loadAllowList } from './allowList.ts';
 export { cachedMppRecords, diffCaptureText } from './compareRun.ts';
 export { ensureMppRig } from './mppBuild.ts';
 export { formatDifference, formatReport, type RegDiffReport } from './diff.ts';
+export { summarizeCapture } from './captureSummary.ts';

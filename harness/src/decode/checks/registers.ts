@@ -1,7 +1,17 @@
 import { existsSync } from 'node:fs';
 import { mkdir, open, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { cachedMppRecords, diffCaptureText, ensureMppRig, formatDifference, formatReport, loadAllowList, type RegDiffReport } from '../../registers/index.ts';
+import {
+  cachedMppRecords,
+  diffCaptureText,
+  ensureMppRig,
+  formatDifference,
+  formatReport,
+  loadAllowList,
+  summarizeCapture,
+  type RegDiffReport,
+} from '../../registers/index.ts';
+import { REGISTER_FRAMES_FILE, type CaptureSummary, type FrameTable, type RegisterFrames } from '../../model/captures.ts';
 import type { InspectResult } from '../../vectors/inspect.ts';
 import type { CheckJudgement, SessionFacts, VectorCheck, VectorRun } from './check.ts';
 
@@ -23,8 +33,14 @@ interface State {
   text?: string;
   mpp?: Promise<Awaited<ReturnType<typeof cachedMppRecords>>>;
   report?: RegDiffReport;
+  /** Per-frame register tables of the differential (written as registers-frames.json). */
+  tables?: FrameTable[];
+  captures?: CaptureSummary;
   error?: string;
 }
+
+/** The vector's capture lines, as the report's download. */
+const CAPTURE_FILE = 'registers-capture.jsonl';
 
 const KEY = 'registers';
 
@@ -76,6 +92,34 @@ export function judgeRegisters(rep: RegDiffReport, info: InspectResult): CheckJu
   return { results: [{ check: 'registers', status: 'fail', detail }], badFrames: bad };
 }
 
+/** Frames the hardware is asked to decode: decode-order frames that are not show_existing_frame (one job each). */
+function framesDecoded(info: InspectResult): number {
+  return info.frames.filter((f) => !f.header.showExistingFrame).length;
+}
+
+/** The capture summary (always, when the capture reads) and the differential against MPP. */
+async function judgeDifferential(v: VectorRun, s: State): Promise<CheckJudgement> {
+  const fromLine = s.start!.lines + 1;
+  try {
+    const download = v.artifactsDir ? v.relative(join(v.artifactsDir, CAPTURE_FILE)) : undefined;
+    s.captures = summarizeCapture(s.text!, s.file!, fromLine, framesDecoded(v.inspect), download);
+  } catch (e) {
+    v.notes.push(`register captures not summarized: ${(e as Error).message}`);
+  }
+  const noMpp = mppUnavailable.get(v.session);
+  if (noMpp) return { results: [{ check: 'registers', status: 'not-run', detail: `MPP unavailable on this host: ${noMpp}` }] };
+  try {
+    const mpp = await (s.mpp ?? cachedMppRecords(v.vector.file, { log: v.log, runner: v.runner }));
+    const tables: FrameTable[] = [];
+    s.report = await diffCaptureText(mpp.records, s.text!, s.file!, { fromLine, allow: loadAllowList(), log: v.log, tables });
+    s.tables = tables;
+  } catch (e) {
+    s.error = (e as Error).message;
+    return { results: [{ check: 'registers', status: 'not-run', detail: `no differential: ${s.error}` }] };
+  }
+  return judgeRegisters(s.report, v.inspect);
+}
+
 /**
  * The series' register programming of every frame against Rockchip MPP's
  * for the same frame (registers/diff.ts), on boards that capture it (see
@@ -119,21 +163,27 @@ export const registersCheck: VectorCheck = {
     if (!s.file || s.text === undefined) {
       return { results: [{ check: 'registers', status: 'not-run', detail: s.file ? `no capture file at ${s.file} after the decode` : NO_CAPTURES }] };
     }
-    const noMpp = mppUnavailable.get(v.session);
-    if (noMpp) return { results: [{ check: 'registers', status: 'not-run', detail: `MPP unavailable on this host: ${noMpp}` }] };
-    try {
-      const mpp = await (s.mpp ?? cachedMppRecords(v.vector.file, { log: v.log, runner: v.runner }));
-      s.report = await diffCaptureText(mpp.records, s.text, s.file, { fromLine: s.start!.lines + 1, allow: loadAllowList(), log: v.log });
-    } catch (e) {
-      s.error = (e as Error).message;
-      return { results: [{ check: 'registers', status: 'not-run', detail: `no differential: ${s.error}` }] };
-    }
-    return judgeRegisters(s.report, v.inspect);
+    const j = await judgeDifferential(v, s);
+    if (s.captures) j.record = { ...j.record, captures: s.captures };
+    return j;
   },
   async report(v) {
     const s = stateOf(v);
-    if (!s.report || !v.artifactsDir) return;
+    if (!v.artifactsDir) return;
+    if (s.captures?.download && s.text !== undefined) {
+      await mkdir(v.artifactsDir, { recursive: true });
+      const file = join(v.artifactsDir, CAPTURE_FILE);
+      await writeFile(file, s.text);
+      v.artifacts.push({ kind: 'log', path: v.relative(file), description: "the device model's capture lines of this vector (vdpu381_sim.c format 1)" });
+    }
+    if (!s.report) return;
     await mkdir(v.artifactsDir, { recursive: true });
+    if (s.tables) {
+      const frames: RegisterFrames = { format: 1, frames: s.tables };
+      const file = join(v.artifactsDir, REGISTER_FRAMES_FILE);
+      await writeFile(file, JSON.stringify(frames) + '\n');
+      v.artifacts.push({ kind: 'other', path: v.relative(file), description: "per-frame register tables: every compared field, the series value and MPP's" });
+    }
     const perFrame = s.report.perFrame.map(
       (f) =>
         `frame ${f.frame} (job ${f.job}, ${f.frameKind}${f.showFrame ? '' : ' hidden'} ${f.width}x${f.height}): ${f.fields} fields, ${f.addresses} addresses, ${f.contents} contents; ${f.differences} differences, ${f.allowed} allowed`,
