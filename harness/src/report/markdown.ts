@@ -3,7 +3,7 @@
  * comment, or the cover letter's test notes).
  */
 import type { RunRecord, VectorResult } from '../model/record.ts';
-import { formatDuration, verdictLine } from './summarize.ts';
+import { captureLine, formatDuration, verdictLine } from './summarize.ts';
 import { VERDICTS, flusterResultName } from '../model/verdict.ts';
 import type { RunDiff } from './diff.ts';
 import { redact } from '../core/events.ts';
@@ -75,6 +75,7 @@ export function summaryMarkdown(r: RunRecord, diff?: RunDiff): string {
   if (r.reference) out.push(`- Reference: ${mdCell(r.reference.name)} ${mdCell(r.reference.version)}`);
   out.push(`- Suite: ${mdCell(r.suite.name)}${r.suite.filter ? ` (filter ${code(r.suite.filter)})` : ''}`);
   out.push(`- IRQ: ${mdCell(r.irq.question)} **${r.irq.answer}**. ${mdCell(r.irq.explanation)}`);
+  if (r.irq.simulated) out.push(`- IRQ (simulated device): ${mdCell(r.irq.simulated.line)}`);
   out.push('');
 
   out.push('## Stages', '', '| stage | status | time | detail |', '|---|---|---|---|');
@@ -104,6 +105,13 @@ export function summaryMarkdown(r: RunRecord, diff?: RunDiff): string {
   }
   out.push('');
   out.push(`Fluster names: ${VERDICTS.map((v) => `${v} = ${flusterResultName(v)}`).join(', ')}.`, '');
+  const captured = r.vectors.filter((v) => v.captures);
+  if (captured.length) {
+    out.push('## Register captures', '', '| vector | jobs / frames / status / IRQ latency | capture |', '|---|---|---|');
+    for (const v of captured)
+      out.push(`| ${mdCell(v.name)} | ${mdCell(captureLine(v.captures!))} | ${v.captures!.download ? mdCell(v.captures!.download) : '-'} |`);
+    out.push('');
+  }
 
   if (r.diagnostics?.length) {
     out.push('## Build and static-check diagnostics', '');

@@ -7,6 +7,7 @@ import { redact } from '../core/events.ts';
 import { ExitCode } from '../core/errors.ts';
 import type { BoardInfo, Counts, RunRecord, VectorResult } from '../model/record.ts';
 import { CHECKS, isFailure, type Check } from '../model/verdict.ts';
+import type { CaptureSummary, Latency } from '../model/captures.ts';
 
 /** Counts per verdict; `planned` is the number of vectors the run meant to decode. */
 export function countVerdicts(vectors: readonly VectorResult[], planned: number): Counts {
@@ -123,4 +124,19 @@ export function verdictLine(v: VectorResult): string {
     case 'crash':
       return d.message;
   }
+}
+
+/** µs with at most one decimal. */
+export function formatUs(us: number): string {
+  return String(Math.round(us * 10) / 10);
+}
+
+/**
+ * One line for a person about a vector's register captures:
+ * `33 jobs captured / 33 frames decoded; status 0x00000005 (irq|dec_rdy) ×33; IRQ after 100/100/100 µs, acknowledged after 8.3/9.1/40.2 µs (min/median/max) — simulated device`.
+ */
+export function captureLine(c: CaptureSummary): string {
+  const st = c.statuses.map((s) => `${s.status} (${s.bits.join('|') || 'none'}) ×${s.count}`).join(', ');
+  const lat = (l: Latency | null) => (l ? `${formatUs(l.min)}/${formatUs(l.median)}/${formatUs(l.max)} µs` : 'never');
+  return `${c.jobs} jobs captured / ${c.frames} frames decoded${c.equal ? '' : ' (NOT equal)'}; status ${st || 'none'}; IRQ after ${lat(c.latencyUs.irq)}, acknowledged after ${lat(c.latencyUs.ack)} (min/median/max) — simulated device`;
 }

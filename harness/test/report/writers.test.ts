@@ -8,10 +8,11 @@ import { runSchemaPath, runSchemaText } from '../../src/report/schemaFile.ts';
 import { runJsonText } from '../../src/report/store.ts';
 import { junitXml } from '../../src/report/junit.ts';
 import { summaryMarkdown } from '../../src/report/markdown.ts';
-import { htmlReport } from '../../src/report/html/page.ts';
+import { esc, htmlReport } from '../../src/report/html/page.ts';
 import { RunRecordSchema } from '../../src/model/record.ts';
 import { which } from '../../src/core/hostTools.ts';
 import { HOSTILE, SECRET, sampleRecord, tinyPng } from './sampleRecord.ts';
+import { CAPTURE_PATH, FRAMES_PATH, simboardRecord } from './simboardRecord.ts';
 
 const XSD = new URL('./fixtures/junit-10.xsd', import.meta.url).pathname;
 
@@ -147,5 +148,51 @@ describe('index.html', () => {
     expect(html).toContain('Unable to handle kernel NULL pointer dereference');
     expect(html).toContain('rkvdec-vdpu381-vp9.c:120:7');
     expect(html).toContain('unused variable &#39;x&#39; &lt;b&gt;');
+  });
+});
+
+describe('register captures (simboard) in run.json, summary.md and index.html', () => {
+  // Figures from the real capture lines and MPP records of the fixture
+  // (registers/simboardFixture.ts; expected values in captureSummary.test.ts).
+  it('run.json carries the per-vector captures and the run-level simulated IRQ line, valid against the schema', () => {
+    const { record } = simboardRecord();
+    const doc = JSON.parse(runJsonText(record));
+    const validate = ajvValidator();
+    expect(validate(doc), JSON.stringify(validate.errors)).toBe(true);
+    expect(doc.vectors[0].captures).toMatchObject({ jobs: 3, frames: 3, equal: true, download: CAPTURE_PATH });
+    expect(doc.irq.simulated.line).toBe('dec_rdy on 3/3 jobs — simulated device; hardware still unverified');
+  });
+
+  it('summary.md has the jobs/frames/status/latency line per vector and the simulated IRQ line', () => {
+    const md = summaryMarkdown(simboardRecord().record);
+    expect(md).toContain('- IRQ (simulated device): dec\\_rdy on 3/3 jobs — simulated device; hardware still unverified');
+    expect(md).toContain(
+      '| p0-intra-only | 3 jobs captured / 3 frames decoded; status 0x00000007 (irq\\|irq\\_raw\\|dec\\_rdy) ×3; IRQ after 305.1/307.2/937.4 µs, acknowledged after 358.6/3147.6/5787.9 µs (min/median/max) — simulated device | artifacts/p0-intra-only/registers-capture.jsonl |',
+    );
+  });
+
+  it('index.html shows a collapsed register table per frame with MPP field names, both values, differing rows marked, and the download', () => {
+    const { record, files } = simboardRecord();
+    const html = htmlReport(record, { readArtifact: (p) => files[p] });
+    expect(html).toContain('<details class="regs"><summary>register tables: 3 frames, 3 with differences');
+    expect(html.match(/<details class="regframe"/g)).toHaveLength(3);
+    expect(html).not.toMatch(/<details class="reg(s|frame)[^>]*open/);
+    const row = html.match(/<tr class="r-differs"><td>≠<\/td><td>16<\/td><td class="mono">common\.reg016_str_len<\/td><td class="mono">([^<]*)/);
+    expect(row?.[1]).toBe('28683 ');
+    expect(html).toContain('<td class="mono">28816 <span class="muted">0x7090</span></td>');
+    expect(html).toContain('frame 1 (inter, hidden, 352x288, MPP job 1): 416 fields, 38 differ');
+    expect(html).toContain(`<a class="capture-download" href="${CAPTURE_PATH}" download>`);
+    expect(html).toContain('<div id="irq-simulated" class="banner warn">dec_rdy on 3/3 jobs — simulated device; hardware still unverified</div>');
+  });
+
+  it('index.html escapes a field name and value from the tables, and says when the tables are missing or unreadable', () => {
+    const { record, files } = simboardRecord({ hostile: true });
+    const html = htmlReport(record, { readArtifact: (p) => files[p] });
+    expect(html).not.toContain(HOSTILE);
+    expect(html).toContain(esc(HOSTILE));
+    expect(htmlReport(record, { readArtifact: () => undefined })).toContain(`register tables: ${FRAMES_PATH} is missing`);
+    expect(htmlReport(record, { readArtifact: () => Buffer.from('{"format":2}') })).toMatch(
+      /register tables: artifacts\/p0-intra-only\/registers-frames\.json: field "format"/,
+    );
   });
 });

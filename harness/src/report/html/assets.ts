@@ -27,6 +27,9 @@ details > summary { cursor: pointer; color: #0969da; } .imgs { display: flex; fl
 .imgs figure { margin: 0; } .imgs img { max-width: 420px; image-rendering: pixelated; border: 1px solid var(--line); }
 dl.kv { display: grid; grid-template-columns: max-content 1fr; gap: 2px 16px; margin: 0; } dl.kv dt { color: var(--muted); } dl.kv dd { margin: 0; }
 tr[hidden] { display: none; }
+details.regs { margin: 6px 0; } details.regframe { margin: 2px 0 2px 16px; }
+table.regtab { width: auto; font-size: 12.5px; } table.regtab td { padding: 1px 8px; } table.regtab th { position: static; }
+tr.r-differs td { background: #ffebe9; } tr.r-differs td:first-child { color: var(--fail); font-weight: 700; } tr.r-allowed td { background: #fff8c5; }
 `;
 
 /** Inline script of index.html: verdict checkboxes, feature select, name search; counts what is shown. */

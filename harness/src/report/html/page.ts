@@ -5,7 +5,6 @@
  * {@link esc}; the script never builds markup.
  */
 import { extname } from 'node:path';
-import { redact } from '../../core/events.ts';
 import type { RunRecord, VectorResult, KernelLogFinding } from '../../model/record.ts';
 import { IRQ_BITS } from '../../model/irq.ts';
 import { VERDICTS, flusterResultName } from '../../model/verdict.ts';
@@ -13,16 +12,10 @@ import { formatDuration, verdictLine } from '../summarize.ts';
 import { checksBanner } from '../markdown.ts';
 import type { RunDiff } from '../diff.ts';
 import { CSS, SCRIPT } from './assets.ts';
+import { esc } from './escape.ts';
+import { registersBlock } from './registers.ts';
 
-/** HTML-escapes text for element content and quoted attribute values (after redacting tokens). */
-export function esc(s: unknown): string {
-  return redact(String(s ?? ''))
-    .replace(/&/g, '&amp;')
-    .replace(/</g, '&lt;')
-    .replace(/>/g, '&gt;')
-    .replace(/"/g, '&quot;')
-    .replace(/'/g, '&#39;');
-}
+export { esc };
 
 /** Options of {@link htmlReport}. */
 export interface HtmlOptions {
@@ -142,7 +135,7 @@ export function htmlReport(r: RunRecord, opts: HtmlOptions = {}): string {
   parts.push(
     '<table id="results"><thead><tr><th>vector</th><th>verdict</th><th>detail</th><th>checks</th><th>features</th><th>MD5 (Fluster result)</th><th>time</th></tr></thead><tbody>',
   );
-  r.vectors.forEach((v, i) => parts.push(vectorRows(v, i, image)));
+  r.vectors.forEach((v, i) => parts.push(vectorRows(v, i, image, opts.readArtifact)));
   const done = new Set(r.vectors.map((v) => v.name));
   for (const n of r.suite.vectors.filter((n) => !done.has(n)))
     parts.push(
@@ -182,7 +175,7 @@ ${parts.join('\n')}
 `;
 }
 
-function vectorRows(v: VectorResult, i: number, image: (p: string, alt: string) => string): string {
+function vectorRows(v: VectorResult, i: number, image: (p: string, alt: string) => string, read: HtmlOptions['readArtifact']): string {
   const d = v.verdict;
   const checks = d.checks.map((c) => `<span class="chk-${esc(c.status)}" title="${esc(c.detail ?? '')}">${esc(c.check)}:${esc(c.status)}</span>`).join(' ');
   const row = `<tr class="vec" data-verdict="${esc(d.result)}" data-name="${esc(v.name)}" data-features="${esc(v.features.join(' '))}" data-detail="d${i}">
@@ -222,6 +215,7 @@ function vectorRows(v: VectorResult, i: number, image: (p: string, alt: string) 
     v.irq
       ? `<p>IRQ: ${v.irq.jobs} job(s), ${v.irq.vp9Jobs} VP9; status words: <span class="mono">${v.irq.statuses.map((s) => `${esc(s.status)}×${s.count}`).join(' ')}</span></p>`
       : '',
+    registersBlock(v, read),
     v.kernelLog.length ? findingsList(v.kernelLog) : '',
   ].join('');
   return `${row}\n<tr class="detail" id="d${i}"><td colspan="7"><details${d.result !== 'pass' ? ' open' : ''}><summary>details</summary>${body}</details></td></tr>`;
@@ -232,6 +226,7 @@ function irqSection(r: RunRecord): string {
   const out = [
     `<h2>IRQ status (0x380)</h2>`,
     `<div id="irq-answer" class="banner ${q.answer === 'yes' ? 'ok' : 'warn'}">${esc(q.question)} <b>${esc(q.answer)}</b>. ${esc(q.explanation)}</div>`,
+    q.simulated ? `<div id="irq-simulated" class="banner warn">${esc(q.simulated.line)}</div>` : '',
   ];
   const withIrq = r.vectors.filter((v) => v.irq);
   if (!withIrq.length) return out.join('') + `<p class="muted">No per-vector IRQ data${q.reason ? `: ${esc(q.reason)}` : ''}.</p>`;
