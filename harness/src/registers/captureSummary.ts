@@ -10,13 +10,13 @@ export function statusBitNames(word: number): string[] {
   return names;
 }
 
-/** min / median / max (µs) of durations given in ns; null for none. */
+/** min / median / max (µs) of durations given in ns (median of an even count: the mean of the middle two); null for none. */
 export function latencyOf(ns: readonly number[]): Latency | null {
   if (!ns.length) return null;
-  const us = [...ns].map((x) => x / 1000).sort((a, b) => a - b);
-  const mid = us.length >> 1;
-  const median = us.length % 2 ? us[mid]! : (us[mid - 1]! + us[mid]!) / 2;
-  return { min: us[0]!, median, max: us.at(-1)!, jobs: us.length };
+  const s = [...ns].sort((a, b) => a - b);
+  const mid = s.length >> 1;
+  const median = s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
+  return { min: s[0]! / 1000, median: median / 1000, max: s.at(-1)! / 1000, jobs: s.length };
 }
 
 /**

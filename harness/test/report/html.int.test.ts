@@ -14,10 +14,12 @@ import { PNG } from 'pngjs';
 import { ReportStaging } from '../../src/report/store.ts';
 import { requireTools, which } from '../../src/core/hostTools.ts';
 import { sampleRecord, tinyPng } from './sampleRecord.ts';
+import { simboardRecord } from './simboardRecord.ts';
 
 let root: string;
 let browser: Browser;
 let reportDir: string;
+let simboardDir: string;
 
 beforeAll(async () => {
   requireTools(['chromium']);
@@ -27,6 +29,12 @@ beforeAll(async () => {
   writeFileSync(join(s.artifactsDir('vp90-2-08-tile-4x4'), 'frame3-decoded.png'), tinyPng(64, 48));
   writeFileSync(join(s.artifactsDir('vp90-2-08-tile-4x4'), 'frame3-diff.png'), tinyPng(64, 48));
   reportDir = s.finalize(r);
+  // a simboard run: register captures and per-frame register tables from the real fixture (registers/simboardFixture.ts)
+  const sim = simboardRecord({ hostile: true });
+  const simRoot = join(root, 'simboard');
+  const ss = ReportStaging.create(simRoot, sim.record.runId);
+  for (const [rel, data] of Object.entries(sim.files)) writeFileSync(join(ss.artifactsDir(rel.split('/')[1]!), rel.split('/').at(-1)!), data);
+  simboardDir = ss.finalize(sim.record);
   browser = await puppeteer.launch({
     executablePath: which('chromium')!,
     headless: true,
@@ -90,6 +98,40 @@ describe('index.html in headless Chromium', () => {
     expect(png.width).toBe(1400);
     expect(png.height).toBeGreaterThan(box!.y + box!.height - 1);
     process.stdout.write(`screenshot: ${shot} (${png.width}x${png.height})\n`);
+    await page.close();
+  });
+
+  it('shows the per-frame register tables of a simboard run: collapsed, opened by a click, differing rows marked, no console error', async () => {
+    const page = await browser.newPage();
+    const problems: string[] = [];
+    page.on('console', (m) => {
+      if (m.type() === 'error' || m.type() === 'warn') problems.push(`console.${m.type()}: ${m.text()}`);
+    });
+    page.on('pageerror', (e) => problems.push(`pageerror: ${String(e)}`));
+    page.on('requestfailed', (r) => problems.push(`requestfailed: ${r.url()}`));
+    await page.setViewport({ width: 1400, height: 1000 });
+    await page.goto(pathToFileURL(join(simboardDir, 'index.html')).href, { waitUntil: 'load' });
+    expect(problems).toEqual([]);
+    // the hostile field name of the tables is text, not markup
+    expect(await page.$$eval('script', (s) => s.length)).toBe(1);
+    expect(await page.$$eval('details.regframe', (ds) => ds.length)).toBe(3);
+    expect(await page.$$eval('details.regs, details.regframe', (ds) => ds.filter((d: any) => d.open).length)).toBe(0);
+    // closed: the rows are not shown
+    expect(await page.$eval('details.regframe tr.r-differs', (r: any) => r.checkVisibility() as boolean)).toBe(false);
+    await page.click('details.regs > summary');
+    await page.click('details.regframe[data-frame="0"] > summary');
+    const row = await page.$eval('details.regframe[data-frame="0"] tr.r-differs', (r: any) => ({
+      text: r.textContent as string,
+      shown: r.checkVisibility() as boolean,
+      bg: (globalThis as any).getComputedStyle(r.querySelector('td')).backgroundColor as string,
+    }));
+    // frame 0 of the run's registers-diff.txt: reg12 colmv_compress_en MPP 1, series 0 is its first difference
+    expect(row.text).toBe('≠12common.reg012.colmv_compress_en01');
+    expect(row.shown).toBe(true);
+    expect(row.bg).not.toBe('rgba(0, 0, 0, 0)');
+    expect(await page.$eval('a.capture-download', (a: any) => a.getAttribute('href'))).toBe('artifacts/p0-intra-only/registers-capture.jsonl');
+    expect(await page.$eval('#irq-simulated', (e: any) => e.textContent)).toBe('dec_rdy on 3/3 jobs — simulated device; hardware still unverified');
+    expect(problems).toEqual([]);
     await page.close();
   });
 });
