@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -184,5 +184,44 @@ describe.skipIf(process.env.WORKBENCH_SIMBOARD_INT !== '1')('simboard (real QEMU
     expect(rec.verdict.checks.find((c) => c.check === 'frame-count')?.status).toBe('pass');
     expect(rec.verdict.checks.find((c) => c.check === 'pixels')?.status).toBe('not-run');
     expect(['pass', 'fail']).toContain(rec.verdict.checks.find((c) => c.check === 'registers')?.status);
+  });
+
+  it('the registers check catches a deliberately broken build (fixture: intra_only_flag never set) at the first frame that uses the field, naming it', async () => {
+    // Same vector, the series as is vs the series + the fixture patch: the only new differences must be the broken field.
+    if ((await simboardStatus()).state !== 'running') await simboardUp({ runner: new ExecaRunner(), log });
+    const work = mkdtempSync(join(dir, 'broken-'));
+    const series = join(work, 'series');
+    const fixture = join(projectRoot(), 'harness/test/registers/fixtures/broken-intra-only-flag.patch');
+    const patches = readdirSync(join(projectRoot(), 'patches')).filter((f) => /^000[1-9].*\.patch$/.test(f));
+    mkdirSync(series);
+    for (const f of patches) copyFileSync(join(projectRoot(), 'patches', f), join(series, f));
+    copyFileSync(fixture, join(series, 'broken.patch'));
+    writeFileSync(join(series, 'series'), [...patches, 'broken.patch'].join('\n') + '\n');
+    const diffOf = async (modules: string | undefined, tag: string) => {
+      const dep = await cli(['deploy', '--board', 'simboard', ...(modules ? ['--modules', modules] : [])]);
+      expect(dep.code, dep.stderr).toBe(0);
+      const art = join(work, tag);
+      const dec = await cli(['decode', '--board', 'simboard', '--vectors', 'p0-intra-only', '--artifacts', art, '--json']);
+      expect(dec.stdout, dec.stderr).toContain('"registers"');
+      const rep = JSON.parse(readFileSync(join(art, 'p0-intra-only', 'registers-diff.json'), 'utf8')) as {
+        differences: { frame: number; field: string; mppValue: unknown; seriesValue: unknown }[];
+      };
+      return rep.differences.map((d) => `${d.frame} ${d.field} ${JSON.stringify(d.mppValue)} ${JSON.stringify(d.seriesValue)}`);
+    };
+    const good = await diffOf(undefined, 'good');
+    const b = await cli(['build', '--for', 'arm64', '--series', series, '--json']);
+    expect(b.code, b.stderr).toBe(0);
+    const ko = (JSON.parse(b.stdout) as { modules: { name: string; path: string }[] }).modules.find((m) => m.name === 'rockchip-vdec')!.path;
+    mkdirSync(join(work, 'ko'));
+    copyFileSync(ko, join(work, 'ko', 'rockchip-vdec.ko')); // the next build reuses the build folder
+    const broken = await diffOf(join(work, 'ko', 'rockchip-vdec.ko'), 'broken');
+    const added = broken.filter((d) => !good.includes(d));
+    expect(added.length).toBeGreaterThan(0);
+    expect(new Set(added.map((d) => d.split(' ')[1]))).toEqual(new Set(['vp9d_param.reg103.intra_only_flag']));
+    // Frame 0 is a key frame: MPP sets the flag for it, so the first frame is where the broken field shows.
+    expect(Number(added[0]!.split(' ')[0])).toBe(0);
+    // Put the series back for whoever uses the board next.
+    const back = await cli(['deploy', '--board', 'simboard']);
+    expect(back.code, back.stderr).toBe(0);
   });
 });
