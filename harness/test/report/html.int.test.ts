@@ -129,6 +129,14 @@ describe('index.html in headless Chromium', () => {
     expect(row.text).toBe('≠12common.reg012.colmv_compress_en01');
     expect(row.shown).toBe(true);
     expect(row.bg).not.toBe('rgba(0, 0, 0, 0)');
+    // 'differing rows only' hides the equal rows (CSS only), and shows them again
+    const equalShown = () => page.$$eval('details.regframe[data-frame="0"] tr.r-equal', (rs) => rs.filter((r: any) => r.checkVisibility()).length);
+    expect(await equalShown()).toBe(396 - 40);
+    await page.click('label.only-diff input');
+    expect(await equalShown()).toBe(0);
+    expect(await page.$eval('details.regframe[data-frame="0"] tr.r-differs', (r: any) => r.checkVisibility() as boolean)).toBe(true);
+    await page.click('label.only-diff input');
+    expect(await equalShown()).toBe(396 - 40);
     expect(await page.$eval('a.capture-download', (a: any) => a.getAttribute('href'))).toBe('artifacts/p0-intra-only/registers-capture.jsonl');
     expect(await page.$eval('#irq-simulated', (e: any) => e.textContent)).toBe('dec_rdy on 3/3 jobs — simulated device; hardware still unverified');
     expect(problems).toEqual([]);

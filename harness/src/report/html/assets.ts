@@ -29,6 +29,7 @@ dl.kv { display: grid; grid-template-columns: max-content 1fr; gap: 2px 16px; ma
 tr[hidden] { display: none; }
 details.regs { margin: 6px 0; } details.regframe { margin: 2px 0 2px 16px; }
 table.regtab { width: auto; font-size: 12.5px; } table.regtab td { padding: 1px 8px; } table.regtab th { position: static; }
+details.regs:has(label.only-diff input:checked) tr.r-equal { display: none; } label.only-diff { display: block; margin: 4px 16px; }
 tr.r-differs td { background: #ffebe9; } tr.r-differs td:first-child { color: var(--fail); font-weight: 700; } tr.r-allowed td { background: #fff8c5; }
 `;
 

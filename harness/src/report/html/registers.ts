@@ -69,7 +69,7 @@ export function registersBlock(v: VectorResult, read: ((rel: string) => Buffer |
   const frames = parsed.data.frames;
   const bad = frames.filter((f) => f.rows.some((r) => r.state === 'differs')).length;
   out.push(
-    `<details class="regs"><summary>register tables: ${frames.length} frames, ${bad} with differences (series against MPP, MPP's field names; ≠ differs, ≈ allowed)</summary>${frames
+    `<details class="regs"><summary>register tables: ${frames.length} frames, ${bad} with differences (series against MPP, MPP's field names; ≠ differs, ≈ allowed)</summary><label class="only-diff"><input type="checkbox"> differing rows only</label>${frames
       .map(frameTable)
       .join('')}</details>`,
   );
