@@ -35,22 +35,28 @@
  * touched. Prints one line per cycle and a table: faults by kind and phase,
  * repairs, seconds to repair (median, max), boards left broken, backups lost.
  *
- * Measured 2026-12-02 on the 2-core build machine (load average 25-30 from
- * other jobs, four other TCG guests; the private vboard under TCG), seed 1,
- * `--cycles 50`: at about 3.5-4 min per cycle only the first 8 cycles ran
- * within the time available (the run was stopped there, so each kind was not
- * yet hit 5 times and sigkill not at all in this run):
+ * Measured 2026-12-02 15:37-17:13 on the 2-core build machine (load
+ * average 5-10: the arm64 simboard's TCG guest and another helper's jobs;
+ * the private vboard under TCG), seed 1, `--cycles 50`, the code of 4074a84
+ * (95.9 min, 1.9 min per cycle):
  *
  *   fault \ phase preflight backup upload install reload verify rollback total broken
- *   ssh-cut              .      1      .       .      .      1        1     3      0
- *   sigkill              .      .      .       .      .      .        .     0      0
- *   power-loss           .      .      1       .      .      .        .     1      0
- *   disk-full            .      .      .       .      .      .        1     1      0
- *   load-fail            .      .      .       .      2      .        .     2      0
- *   load-warn            .      .      .       .      .      1        .     1      0
- *   repairs: 4 commands found and repaired an interrupted operation, 4 found nothing
- *   seconds to repair: median 38.4, max 90.8 (repairing commands: median 70.2, max 90.8)
+ *   ssh-cut              .      2      2       1      .      2        2     9      0
+ *   sigkill              1      .      1       1      3      .        3     9      0
+ *   power-loss           2      1      3       .      .      .        2     8      0
+ *   disk-full            1      .      .       1      2      .        4     8      0
+ *   load-fail            .      .      .       .      8      .        .     8      0
+ *   load-warn            .      .      .       .      .      8        .     8      0
+ *   repairs: 26 commands found and repaired an interrupted operation, 24 found nothing
+ *   seconds to repair: median 16.2, max 89.1 (repairing commands: median 17.0, max 89.1)
  *   boards left broken: 0; backups lost: 0
+ *
+ * The run before it (same seed, 25 cycles, before 4074a84) left the board
+ * broken 3 times, all target disk full: @ rollback, `workbench rollback`
+ * exited 0 with visl.ko restored but the record still `active` (cycles 4,
+ * 15), and @ reload `deploy` exited 0 leaving a backup without record
+ * (cycle 14). The journal and record writes now fail loudly and keep the
+ * journal (test/deploy/diskFull.int.test.ts).
  *
  * An earlier trial (seed 7, before the dependency-graph unload landed): a
  * load-fail cycle and a sigkill @ upload cycle (repaired by the next deploy
