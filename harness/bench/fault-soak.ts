@@ -67,6 +67,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { appendFileSync, copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
+import { parseArgs } from 'node:util';
 import { ensureEntry } from '../src/core/cache.ts';
 import { cacheRoot, projectRoot } from '../src/core/paths.ts';
 import { listBackupsAndJournal, KEEP_BACKUPS, type BackupListing } from '../src/deploy/backup.ts';
@@ -503,14 +504,38 @@ export function table(cs: CycleResult[], opts: { cycles: number; seed: number })
   return lines.join('\n');
 }
 
-function arg(name: string, def: number): number {
-  const i = process.argv.indexOf(name);
-  return i >= 0 ? Number(process.argv[i + 1]) : def;
-}
+const USAGE = `usage: node --import tsx harness/bench/fault-soak.ts [--cycles N] [--seed S] [--jobs K] [--out FILE] [--keep]
+  --cycles N   deploy/verify/rollback cycles, one fault each (default 50)
+  --seed S     seed of the fault schedule (default 1)
+  --jobs K     K private vboards in parallel (default 1)
+  --out FILE   also append the log and the table to FILE
+  --keep       keep the private vboards' folders`;
 
-function argText(name: string): string | undefined {
-  const i = process.argv.indexOf(name);
-  return i >= 0 ? process.argv[i + 1] : undefined;
+/**
+ * The command line (node:util parseArgs, strict: an unknown option or a
+ * non-numeric count stops with the usage instead of starting a soak).
+ * @throws Error with the usage text.
+ */
+function options(argv: string[]) {
+  const { values: v } = parseArgs({
+    args: argv,
+    strict: true,
+    options: {
+      cycles: { type: 'string', default: '50' },
+      seed: { type: 'string', default: '1' },
+      jobs: { type: 'string', default: '1' },
+      out: { type: 'string' },
+      shard: { type: 'string' },
+      keep: { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+  });
+  const num = (name: 'cycles' | 'seed' | 'jobs') => {
+    const n = Number(v[name]);
+    if (!Number.isInteger(n) || n < (name === 'seed' ? 0 : 1)) throw new Error(`--${name} ${v[name]}: expected a whole number\n${USAGE}`);
+    return n;
+  };
+  return { help: v.help, cycles: num('cycles'), seed: num('seed'), jobs: num('jobs'), out: v.out, shard: v.shard, keep: v.keep };
 }
 
 /** Prefix of the line a worker prints (stdout) for each finished cycle, followed by the CycleResult as JSON. */
@@ -556,12 +581,20 @@ async function runJobs(cycles: number, seed: number, jobs: number, append: (l: s
 }
 
 if (process.argv[1] && import.meta.url.endsWith(process.argv[1].replace(/^.*\//, '/'))) {
-  const cycles = arg('--cycles', 50);
-  const seed = arg('--seed', 1);
-  const jobs = arg('--jobs', 1);
-  const keep = process.argv.includes('--keep');
-  const shard = /^(\d+)\/(\d+)$/.exec(argText('--shard') ?? '');
-  const out = argText('--out');
+  let o: ReturnType<typeof options>;
+  try {
+    o = options(process.argv.slice(2));
+  } catch (e) {
+    const m = (e as Error).message;
+    process.stderr.write(`fault-soak: ${m.includes('usage:') ? m : `${m}\n${USAGE}`}\n`);
+    process.exit(2);
+  }
+  if (o.help) {
+    process.stdout.write(USAGE + '\n');
+    process.exit(0);
+  }
+  const { cycles, seed, jobs, keep, out } = o;
+  const shard = /^(\d+)\/(\d+)$/.exec(o.shard ?? '');
   const t0 = Date.now();
   const stamp = () => new Date().toISOString().slice(11, 19);
   const append = (l: string) => out && appendFileSync(out, `${l}\n`);
