@@ -1,10 +1,6 @@
-import { execFile } from 'node:child_process';
 import { hostname } from 'node:os';
-import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isWorkbenchError } from '../../src/core/errors.ts';
-import { projectRoot } from '../../src/core/paths.ts';
 import { listBackups } from '../../src/deploy/backup.ts';
 import { deployModules, rollback } from '../../src/deploy/deploy.ts';
 import { loadRemoteJournal } from '../../src/deploy/journal.ts';
@@ -19,6 +15,7 @@ import { SshTarget } from '../../src/target/ssh.ts';
 import { testSshOptions } from '../target/fixture.ts';
 import { artifact, loadableVariant, vislBuild } from './testModules.ts';
 import { ExecaRunner } from '../../src/core/runner.ts';
+import { workbenchCli } from '../cli/workbenchCli.ts';
 
 /**
  * Restore from any board state, on the real vboard. Each test sets up the
@@ -26,7 +23,6 @@ import { ExecaRunner } from '../../src/core/runner.ts';
  * leaves: the series' four modules and visl loaded, rockchip_vdec holding
  * the helpers), so the tests pass in any order and right after an iterate.
  */
-const run = promisify(execFile);
 let t: SshTarget;
 let board: Board;
 let build: ModuleArtifact[];
@@ -61,16 +57,7 @@ async function afterIterate(): Promise<void> {
   expect(s.loaded.get('v4l2_mem2mem')?.holders).toEqual(expect.arrayContaining(['rockchip_vdec', 'visl']));
 }
 
-function cli(args: string[], timeout = 900_000) {
-  return run(process.execPath, [join(projectRoot(), 'harness/bin/workbench.js'), ...args], { timeout, maxBuffer: 16 << 20, env: process.env }).then(
-    (r) => ({ code: 0, ...r }),
-    (e: { code?: number; stdout?: string; stderr?: string }) => ({
-      code: typeof e.code === 'number' ? e.code : -1,
-      stdout: e.stdout ?? '',
-      stderr: e.stderr ?? '',
-    }),
-  );
-}
+const cli = (args: string[], timeout = 900_000) => workbenchCli(args, timeout);
 
 /** A new connection to the test board, retried while its SSH is slow to answer (a loaded host after a boot). */
 async function reconnect(): Promise<SshTarget> {

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cacheRoot, projectRoot } from '../../src/core/paths.ts';
+import { workbenchCli } from '../cli/workbenchCli.ts';
 import { ExecaRunner } from '../../src/core/runner.ts';
 import { ensureSimboardProbeImage, runSimboardProbe } from '../../src/simboard/probe.ts';
 import { ensureSimboardQemu } from '../../src/simboard/qemuBuild.ts';
@@ -24,17 +25,7 @@ import { toolboxExec } from '../../src/toolbox/toolbox.ts';
 const log = (s: string) => process.stderr.write(`[simboard-int] ${s}\n`);
 const run = promisify(execFile);
 
-/** The workbench CLI with this test's private state (exit code instead of a throw). */
-function cli(args: string[], timeout = 1_800_000) {
-  return run(process.execPath, [join(projectRoot(), 'harness/bin/workbench.js'), ...args], { timeout, maxBuffer: 16 << 20, env: process.env }).then(
-    (r) => ({ code: 0, ...r }),
-    (e: { code?: number; stdout?: string; stderr?: string }) => ({
-      code: typeof e.code === 'number' ? e.code : -1,
-      stdout: e.stdout ?? '',
-      stderr: e.stderr ?? '',
-    }),
-  );
-}
+const cli = (args: string[]) => workbenchCli(args, 1_800_000);
 
 describe.skipIf(process.env.WORKBENCH_SIMBOARD_INT !== '1')('simboard (real QEMU + vdpu381-sim; WORKBENCH_SIMBOARD_INT=1)', () => {
   const saved = { state: process.env.WORKBENCH_STATE_DIR, config: process.env.WORKBENCH_CONFIG_DIR };

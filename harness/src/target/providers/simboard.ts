@@ -1,9 +1,8 @@
-import { DEFAULT_MODULE_DIR, type Board, type ConnectOptions } from '../boards.ts';
+import { DEFAULT_MODULE_DIR, type Board } from '../boards.ts';
 import type { BoardProvider } from '../provider.ts';
-import { connectExtras, sshArgvFor } from './ssh.ts';
+import { qemuBoardProvider } from './qemuBoard.ts';
 import { shellQuote } from '../quote.ts';
 import { SshTarget } from '../ssh.ts';
-import type { SshOptions } from '../sshConnection.ts';
 import { SIMBOARD_NAME, simboardConnection, simboardDown, simboardPaths, simboardUp } from '../../simboard/simboard.ts';
 
 /** Board kind of the simulated RK3588 board. */
@@ -33,21 +32,6 @@ export function simboardBoard(): Board {
   };
 }
 
-/** SSH options of the running simboard. @throws WorkbenchError E_SIMBOARD_DOWN when it is not running. */
-function simboardSshOptions(board: Board, opts: ConnectOptions = {}): SshOptions {
-  const c = simboardConnection();
-  return {
-    name: board.name,
-    host: c.host,
-    port: c.port,
-    user: c.user,
-    identityFile: c.identityFile,
-    hostKeyAlias: c.hostKeyAlias,
-    knownHostsFile: c.knownHostsFile,
-    ...connectExtras(opts),
-  };
-}
-
 /** An SshTarget that also names the device model's capture file (decode/checks/registers.ts RegisterCaptureTarget). */
 class SimboardTarget extends SshTarget {
   /** Host path of the device model's capture file (JSON lines, one per decode job). */
@@ -61,28 +45,12 @@ class SimboardTarget extends SshTarget {
  * with the device model and the arm64 image once and boots the guest
  * (`workbench simboard up`); its power switch is QEMU, like the vboard's.
  */
-export const simboardProvider: BoardProvider = {
+export const simboardProvider: BoardProvider = qemuBoardProvider({
   kind: SIMBOARD_KIND,
   recordKind: 'simboard',
-  builtinBoards: () => [simboardBoard()],
-  ensureReady: async (_board, opts) => {
-    const st = await simboardUp({ log: opts.log, runner: opts.runner });
-    return {
-      detail: st.alreadyRunning ? 'simboard already running' : `simboard booted in ${Math.round((st.bootMs ?? 0) / 100) / 10} s`,
-      commands: [['workbench', 'simboard', 'up']],
-    };
-  },
-  connect: (board, opts) => new SimboardTarget(simboardSshOptions(board, opts)),
-  powerCycle: async (board, log, runner) => {
-    const down = await simboardDown({ log });
-    log(`simboard powered off (${down.detail ?? 'stopped'})`);
-    const up = await simboardUp({ log, runner });
-    log(`simboard booted in ${((up.bootMs ?? 0) / 1000).toFixed(1)} s`);
-    return new SimboardTarget(simboardSshOptions(board));
-  },
-  shellArgv: (board) => sshArgvFor(simboardSshOptions(board)),
-  address: (board) => {
-    const o = simboardSshOptions(board);
-    return `${o.user}@${o.host}:${o.port}`;
-  },
-};
+  board: simboardBoard,
+  connection: simboardConnection,
+  up: simboardUp,
+  down: simboardDown,
+  target: (o) => new SimboardTarget(o),
+});

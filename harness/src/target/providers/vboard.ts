@@ -1,9 +1,7 @@
-import { DEFAULT_MODULE_DIR, type Board, type ConnectOptions } from '../boards.ts';
+import { DEFAULT_MODULE_DIR, type Board } from '../boards.ts';
 import type { BoardProvider } from '../provider.ts';
-import { connectExtras, sshArgvFor } from './ssh.ts';
+import { qemuBoardProvider } from './qemuBoard.ts';
 import { shellQuote } from '../quote.ts';
-import { SshTarget } from '../ssh.ts';
-import type { SshOptions } from '../sshConnection.ts';
 import { vboardPaths } from '../../vboard/state.ts';
 import { VBOARD_NAME, vboardConnection, vboardDown, vboardUp } from '../../vboard/vboard.ts';
 
@@ -34,52 +32,15 @@ export function vboardBoard(): Board {
   };
 }
 
-/** SSH options of the running vboard. @throws WorkbenchError E_VBOARD_DOWN when it is not running. */
-function vboardSshOptions(board: Board, opts: ConnectOptions = {}): SshOptions {
-  const c = vboardConnection();
-  return {
-    name: board.name,
-    host: c.host,
-    port: c.port,
-    user: c.user,
-    identityFile: c.identityFile,
-    hostKeyAlias: c.hostKeyAlias,
-    knownHostsFile: c.knownHostsFile,
-    ...connectExtras(opts),
-  };
-}
-
 /**
  * Provider of the virtual board (vboard/): `ensureReady` builds the image
  * once and boots QEMU when it is not running (`workbench vboard up`); the
- * connection facts come from the running board's state files.
+ * connection facts come from the running board's state files; its power
+ * switch is QEMU (vboardDown: the guest powers off with SysRq o, which does
+ * not unload modules, else QEMU is killed; then vboardUp boots the same disk
+ * on a new port).
  */
-export const vboardProvider: BoardProvider = {
-  kind: VBOARD_KIND,
-  recordKind: 'vboard',
-  builtinBoards: () => [vboardBoard()],
-  ensureReady: async (_board, opts) => {
-    const st = await vboardUp({ log: opts.log, runner: opts.runner });
-    return {
-      detail: st.alreadyRunning ? 'vboard already running' : `vboard booted in ${Math.round((st.bootMs ?? 0) / 100) / 10} s`,
-      commands: [['workbench', 'vboard', 'up']],
-    };
-  },
-  connect: (board, opts) => new SshTarget(vboardSshOptions(board, opts)),
-  // its power switch is QEMU: vboardDown (the guest powers off with SysRq o, which does not
-  // unload modules, else QEMU is killed), then vboardUp boots the same disk on a new port
-  powerCycle: async (board, log, runner) => {
-    const down = await vboardDown({ log });
-    log(`vboard powered off (${down.detail ?? 'stopped'})`);
-    const up = await vboardUp({ log, runner });
-    log(`vboard booted in ${((up.bootMs ?? 0) / 1000).toFixed(1)} s`);
-    return new SshTarget(vboardSshOptions(board));
-  },
-  shellArgv: (board) => sshArgvFor(vboardSshOptions(board)),
-  sshOptions: vboardSshOptions,
-  hostAddressFromBoard: () => QEMU_HOST_ADDRESS,
-  address: (board) => {
-    const o = vboardSshOptions(board);
-    return `${o.user}@${o.host}:${o.port}`;
-  },
-};
+export const vboardProvider: BoardProvider = qemuBoardProvider(
+  { kind: VBOARD_KIND, recordKind: 'vboard', board: vboardBoard, connection: vboardConnection, up: vboardUp, down: vboardDown },
+  { hostAddressFromBoard: () => QEMU_HOST_ADDRESS },
+);
