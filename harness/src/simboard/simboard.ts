@@ -8,7 +8,7 @@ import type { Runner } from '../core/runner.ts';
 import { loadScript, runScript } from '../target/scripts.ts';
 import { SshTarget } from '../target/ssh.ts';
 import { chrootArgv } from '../toolbox/chrootExec.ts';
-import { startDaemonQemu, waitForGuestSsh, type BootWatch } from '../vboard/boot.ts';
+import { bootWithOneRetry, startDaemonQemu, waitForGuestSsh, type BootWatch } from '../vboard/boot.ts';
 import { boardConnectionFor, boardTargetFor, sshArgv, type VboardConnection } from '../vboard/connection.ts';
 import { ensureDisk, ensureIdentity, type DiskBoard } from '../vboard/disk.ts';
 import { isOurQemu, readJson, vboardPaths, type RunState } from '../vboard/state.ts';
@@ -175,6 +175,13 @@ export interface SimboardUpOptions {
 }
 
 /**
+ * The simboard's guest init prints VBOARD-READY 21-32 s after QEMU start on
+ * an idle host (TCG arm64, measured here); 240 s of nothing means it hung in
+ * early boot.
+ */
+const SIMBOARD_READY_WITHIN_MS = 240_000;
+
+/**
  * Builds (once, cached: QEMU with the device model, the arm64 image) and
  * boots the simboard; resolves when SSH answers with the recorded host key.
  * A running board is returned as is; a stale record is cleaned up.
@@ -202,39 +209,54 @@ export async function simboardUp(opts: SimboardUpOptions): Promise<SimboardStatu
     const pub = await ensureIdentity(runner, diskBoard());
     await ensureDisk(runner, img, Boolean(opts.fresh), log, diskBoard());
     const [ktype, kb64] = pub.split(/\s+/);
-    const started = await startDaemonQemu(
-      runner,
-      (port) =>
-        simboardQemuArgv({
-          qemu,
-          image: img,
-          stateDir: p.dir,
-          disk: p.disk,
-          serialLog: p.serialLog,
-          pidFile: p.pidFile,
-          capture: p.capture,
-          sshPort: port,
-          memoryMiB: mem,
-          cpus: opts.cpus ?? 2,
-          append: [`vboard.authkey=${ktype}:${kb64}`],
-          irqDelayUs: opts.irqDelayUs,
-        }),
+    // A guest that dies or hangs in early boot is booted once more (bootWithOneRetry).
+    let pid: number | undefined;
+    const { run, started } = await bootWithOneRetry(
       watch(),
-    );
-    const run: RunState & { qemuKey: string } = {
-      pid: started.pid,
-      port: started.port,
-      imageKey: img.key,
-      kernelRelease: img.kernelRelease,
-      accel: 'tcg',
-      startedAt: new Date().toISOString(),
-      argv: started.argv,
-      qemuKey: qemu.key,
-    };
-    await writeFileAtomic(p.runFile, JSON.stringify(run, null, 2));
-    log?.(`QEMU PID ${run.pid}, SSH on 127.0.0.1:${run.port}; waiting for the guest`);
-    await waitForGuestSsh(run, (opts.bootTimeoutS ?? 300) * 1000, watch(), (m) =>
-      log?.(`${m} (${((Date.now() - started.t0) / 1000).toFixed(1)} s after QEMU start)`),
+      async () => {
+        const started = await startDaemonQemu(
+          runner,
+          (port) =>
+            simboardQemuArgv({
+              qemu,
+              image: img,
+              stateDir: p.dir,
+              disk: p.disk,
+              serialLog: p.serialLog,
+              pidFile: p.pidFile,
+              capture: p.capture,
+              sshPort: port,
+              memoryMiB: mem,
+              cpus: opts.cpus ?? 2,
+              append: [`vboard.authkey=${ktype}:${kb64}`],
+              irqDelayUs: opts.irqDelayUs,
+            }),
+          watch(),
+        );
+        pid = started.pid;
+        const run: RunState & { qemuKey: string } = {
+          pid: started.pid,
+          port: started.port,
+          imageKey: img.key,
+          kernelRelease: img.kernelRelease,
+          accel: 'tcg',
+          startedAt: new Date().toISOString(),
+          argv: started.argv,
+          qemuKey: qemu.key,
+        };
+        await writeFileAtomic(p.runFile, JSON.stringify(run, null, 2));
+        log?.(`QEMU PID ${run.pid}, SSH on 127.0.0.1:${run.port}; waiting for the guest`);
+        await waitForGuestSsh(
+          run,
+          (opts.bootTimeoutS ?? 300) * 1000,
+          watch(),
+          (m) => log?.(`${m} (${((Date.now() - started.t0) / 1000).toFixed(1)} s after QEMU start)`),
+          SIMBOARD_READY_WITHIN_MS,
+        );
+        return { run, started };
+      },
+      () => pid,
+      log,
     );
     const bootMs = Date.now() - started.t0;
     const t = targetFor(run.port);

@@ -72,13 +72,24 @@ export async function startDaemonQemu(
   throw new WorkbenchError(w.code, `QEMU did not start: ${lastErr}`, { hint: `see the message above; \`workbench doctor\` checks the ${w.what}'s QEMU` });
 }
 
-function vboardWatch(): BootWatch {
+/** How the vboard's boot is watched (its files, SSH target, E_VBOARD_BOOT). */
+export function vboardWatch(): BootWatch {
   return { files: paths(), targetFor: (port, ms) => targetFor(port, ms), code: 'E_VBOARD_BOOT', what: 'vboard' };
 }
 
-/** Polls SSH (strict host key) until `true` runs; fails fast on a dead QEMU or a changed host key. */
-export async function waitForSsh(run: RunState, timeoutMs: number, log?: (s: string) => void): Promise<void> {
-  return waitForGuestSsh(run, timeoutMs, vboardWatch(), log);
+/**
+ * The vboard's guest init prints VBOARD-READY 6-9 s after QEMU start on an
+ * idle host (vboard.int and fault-soak logs); 120 s of nothing leaves a wide
+ * margin for a loaded host and means the guest hung in early boot.
+ */
+export const VBOARD_READY_WITHIN_MS = 120_000;
+
+/**
+ * Polls the vboard's SSH (strict host key) until `true` runs; fails fast on a dead QEMU or a changed host key.
+ * @throws as {@link waitForGuestSsh} (BootHungError past `readyWithinMs`).
+ */
+export async function waitForSsh(run: RunState, timeoutMs: number, log?: (s: string) => void, readyWithinMs?: number): Promise<void> {
+  return waitForGuestSsh(run, timeoutMs, vboardWatch(), log, readyWithinMs);
 }
 
 /**
@@ -87,9 +98,16 @@ export async function waitForSsh(run: RunState, timeoutMs: number, log?: (s: str
  * every 300 ms; fails fast on a dead QEMU or an unknown/changed host key.
  * @throws WorkbenchError `w.code` (QEMU exited, or no SSH within `timeoutMs`; last serial lines included), E_HOSTKEY_CHANGED, E_HOSTKEY_UNKNOWN.
  */
-export async function waitForGuestSsh(run: Pick<RunState, 'pid' | 'port'>, timeoutMs: number, w: BootWatch, log?: (s: string) => void): Promise<void> {
+export async function waitForGuestSsh(
+  run: Pick<RunState, 'pid' | 'port'>,
+  timeoutMs: number,
+  w: BootWatch,
+  log?: (s: string) => void,
+  readyWithinMs?: number,
+): Promise<void> {
   const p = w.files;
-  const deadline = Date.now() + timeoutMs;
+  const t0 = Date.now();
+  const deadline = t0 + timeoutMs;
   let last = '';
   // The guest init prints VBOARD-READY on the serial console right after sshd
   // started. Waiting for it avoids SSH attempts that hang in QEMU's user-mode
@@ -97,6 +115,13 @@ export async function waitForGuestSsh(run: Pick<RunState, 'pid' | 'port'>, timeo
   const readySeen = () => existsSync(p.serialLog) && readFileSync(p.serialLog, 'utf8').includes('VBOARD-READY');
   while (Date.now() < deadline && !readySeen()) {
     if (!isOurQemu(run.pid, p.pidFile)) break;
+    if (readyWithinMs !== undefined && Date.now() - t0 > readyWithinMs) {
+      throw new BootHungError(
+        w.code,
+        `the ${w.what}'s guest init printed no VBOARD-READY within ${readyWithinMs / 1000} s of QEMU start (QEMU PID ${run.pid} still runs): the guest hung in early boot. Last serial lines:\n${tailFile(p.serialLog, 25)}`,
+        { hint: `see \`workbench ${w.what} logs\`; stop it with \`workbench ${w.what} down\`` },
+      );
+    }
     await new Promise((r) => setTimeout(r, 100));
   }
   if (readySeen()) log?.('guest init reports sshd started');
@@ -130,4 +155,35 @@ export async function waitForGuestSsh(run: Pick<RunState, 'pid' | 'port'>, timeo
       hint: `see \`workbench ${w.what} logs\`; stop it with \`workbench ${w.what} down\``,
     },
   );
+}
+
+/** A guest whose init never reported ready while its QEMU kept running (see {@link waitForGuestSsh}'s `readyWithinMs`). */
+export class BootHungError extends WorkbenchError {}
+
+/**
+ * Runs one boot (`once`: start QEMU, wait for SSH) and, when the guest died
+ * or hung in early boot, kills what is left of that QEMU (our PID only) and
+ * boots once more. Seen under multi-threaded TCG: one early-boot oops
+ * (guest died) and one boot that printed nothing for 180 s with QEMU alive
+ * (CI of 2026-12-02, vboard.int). The first boot's serial log is kept as
+ * `serialLogPrev` (startDaemonQemu moves it).
+ * @returns what `once` returned.
+ * @throws what the second boot threw, or the first error when it was not a died/hung boot.
+ */
+export async function bootWithOneRetry<T>(w: BootWatch, once: () => Promise<T>, pidOf: () => number | undefined, log?: (s: string) => void): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await once();
+    } catch (e) {
+      if (attempt >= 2 || !isWorkbenchError(e, w.code)) throw e;
+      const pid = pidOf();
+      const alive = pid !== undefined && isOurQemu(pid, w.files.pidFile);
+      if (alive && !(e instanceof BootHungError)) throw e; // SSH silent after the guest said ready: not a boot hang
+      if (alive) {
+        process.kill(pid, 'SIGKILL'); // our own QEMU (isOurQemu checked its command line and PID file)
+        for (let i = 0; i < 50 && isOurQemu(pid, w.files.pidFile); i++) await new Promise((r) => setTimeout(r, 100));
+      }
+      log?.(`the guest ${alive ? 'hung' : 'died'} during boot; booting once more. ${e.message.split('\n')[0]}`);
+    }
+  }
 }

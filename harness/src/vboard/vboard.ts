@@ -5,7 +5,7 @@ import { WorkbenchError, isWorkbenchError } from '../core/errors.ts';
 import { requireTools } from '../core/hostTools.ts';
 import type { Runner } from '../core/runner.ts';
 import type { SshTarget } from '../target/ssh.ts';
-import { startQemu, waitForSsh } from './boot.ts';
+import { VBOARD_READY_WITHIN_MS, bootWithOneRetry, startQemu, vboardWatch, waitForSsh } from './boot.ts';
 import { connectionFor, paths, targetFor, type VboardConnection } from './connection.ts';
 import { ensureDisk, ensureIdentity, ensureRecordedHostKey } from './disk.ts';
 import { ensureVboardImage } from './image.ts';
@@ -93,43 +93,40 @@ export async function vboardUp(opts: VboardUpOptions): Promise<VboardStatus> {
       pidFile: p.pidFile,
       append: [`vboard.authkey=${ktype}:${kb64}`],
     };
-    // A guest that dies during early boot (seen once: an oops under
-    // multi-threaded TCG) is retried once; the first serial log is kept as serial.log.1.
-    for (let attempt = 1; ; attempt++) {
-      const started = await startQemu(runner, spec);
-      const run: RunState = {
-        pid: started.pid,
-        port: started.port,
-        imageKey: img.key,
-        kernelRelease: img.kernelRelease,
-        accel,
-        startedAt: new Date().toISOString(),
-        argv: started.argv,
-      };
-      await writeFileAtomic(p.runFile, JSON.stringify(run, null, 2));
-      log?.(`QEMU PID ${run.pid}, SSH on 127.0.0.1:${run.port}; waiting for the guest`);
-      try {
-        await waitForSsh(run, (opts.bootTimeoutS ?? 180) * 1000, (m) => log?.(`${m} (${((Date.now() - started.t0) / 1000).toFixed(1)} s after QEMU start)`));
-      } catch (e) {
-        if (attempt < 2 && isWorkbenchError(e, 'E_VBOARD_BOOT') && !isOurQemu(run.pid, p.pidFile)) {
-          log?.(`the guest died during boot; retrying once. ${e.message.split('\n')[0]}`);
-          await cleanupRunFiles();
-          continue;
-        }
-        throw e;
-      }
-      const bootMs = Date.now() - started.t0;
-      return { state: 'running', pid: run.pid, port: run.port, kernelRelease: run.kernelRelease, imageKey: run.imageKey, accel, bootMs };
-    }
+    // A guest that dies or hangs in early boot is booted once more (bootWithOneRetry).
+    let pid: number | undefined;
+    const { run, t0 } = await bootWithOneRetry(
+      vboardWatch(),
+      async () => {
+        const started = await startQemu(runner, spec);
+        pid = started.pid;
+        const run: RunState = {
+          pid: started.pid,
+          port: started.port,
+          imageKey: img.key,
+          kernelRelease: img.kernelRelease,
+          accel,
+          startedAt: new Date().toISOString(),
+          argv: started.argv,
+        };
+        await writeFileAtomic(p.runFile, JSON.stringify(run, null, 2));
+        log?.(`QEMU PID ${run.pid}, SSH on 127.0.0.1:${run.port}; waiting for the guest`);
+        await waitForSsh(
+          run,
+          (opts.bootTimeoutS ?? 180) * 1000,
+          (m) => log?.(`${m} (${((Date.now() - started.t0) / 1000).toFixed(1)} s after QEMU start)`),
+          VBOARD_READY_WITHIN_MS,
+        );
+        return { run, t0: started.t0 };
+      },
+      () => pid,
+      log,
+    );
+    const bootMs = Date.now() - t0;
+    return { state: 'running', pid: run.pid, port: run.port, kernelRelease: run.kernelRelease, imageKey: run.imageKey, accel, bootMs };
   } finally {
     await release();
   }
-}
-
-async function cleanupRunFiles(): Promise<void> {
-  const p = paths();
-  await rm(p.runFile, { force: true });
-  await rm(p.pidFile, { force: true });
 }
 
 /** A QEMU board kind as {@link qemuBoardStatus} and {@link checkBeforeBoot} see it (the vboard, the simboard). */
