@@ -47,6 +47,20 @@ export const CaptureSummarySchema = z
       irq: LatencySchema.nullable().describe('t_irq - t_start: the delay of the simulated device; null when no job raised an interrupt'),
       ack: LatencySchema.nullable().describe("t_ack - t_irq: until the driver's handler acknowledged (wrote 0 to STA_INT); null when none did"),
     }),
+    faults: z
+      .array(
+        z.object({
+          frame: count.describe('decode-order frame of the job (job n of the vector is frame n)'),
+          job: count.describe("the device model's job number"),
+          mode: z.string().describe('fault mode (simboard/faults.ts FAULT_MODES)'),
+          status: z
+            .string()
+            .regex(/^0x[0-9a-f]{8}$/)
+            .describe('STA_INT word the model answered (0x00000000: none yet when the job closed)'),
+        }),
+      )
+      .optional()
+      .describe('jobs the device model answered with an injected fault (`workbench simboard faults`); absent when none'),
     download: z
       .string()
       .regex(/^(?!\/)(?!.*(^|\/)\.\.(\/|$)).+$/, 'a relative path inside the report folder')

@@ -49,6 +49,29 @@ export const CaptureJobSchema = z.object({
     .length(FUNCTION_BLOCK_BYTES * 2, `expected ${FUNCTION_BLOCK_BYTES * 2} hex digits (0x500 bytes)`),
   dropped: nat,
   accesses: z.array(CaptureAccessSchema),
+  /** The fault mode the model answered this job with (simboard/faults.ts FAULT_MODES; absent in records older than the modes). */
+  fault: z.string().optional(),
+  /** Interrupts the model raised for this job (2 for double-irq). */
+  irqs: nat.optional(),
+  /** Interrupts of an earlier job (late-irq) raised while this one was open. */
+  stray_irqs: nat.optional(),
+  /** Input buffers at DEC_E: register, guest-physical address, bytes, SHA-256 (base64 of the bytes with `buffers full`). */
+  buffers: z
+    .record(
+      z.string(),
+      z.object({
+        reg: nat,
+        addr: u32,
+        len: nat,
+        sha256: z
+          .string()
+          .regex(/^[0-9a-f]{64}$/)
+          .optional(),
+        base64: z.string().optional(),
+        error: z.string().optional(),
+      }),
+    )
+    .optional(),
 });
 export type CaptureJob = z.infer<typeof CaptureJobSchema>;
 

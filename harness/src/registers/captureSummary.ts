@@ -43,6 +43,8 @@ export function summarizeCaptureJobs(jobs: readonly CaptureJob[], frames: number
     if (j.t_start_ns >= 0 && j.t_irq_ns >= 0) irq.push(j.t_irq_ns - j.t_start_ns);
     if (j.t_irq_ns >= 0 && j.t_ack_ns >= 0) ack.push(j.t_ack_ns - j.t_irq_ns);
   }
+  const hex = (w: number) => `0x${(w >>> 0).toString(16).padStart(8, '0')}`;
+  const faults = jobs.flatMap((j, frame) => (j.fault && j.fault !== 'ready' ? [{ frame, job: j.job, mode: j.fault, status: hex(j.status_set) }] : []));
   return {
     source: 'simulated',
     jobs: jobs.length,
@@ -54,6 +56,7 @@ export function summarizeCaptureJobs(jobs: readonly CaptureJob[], frames: number
     bits,
     ends,
     latencyUs: { irq: latencyOf(irq), ack: latencyOf(ack) },
+    ...(faults.length ? { faults } : {}),
     ...(download ? { download } : {}),
   };
 }

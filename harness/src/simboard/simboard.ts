@@ -35,6 +35,8 @@ export function simboardPaths(root: string = join(stateRoot(), 'simboard')) {
     ...vboardPaths(root),
     /** JSON lines written by the device model, one per decode job. */
     capture: join(root, 'capture.jsonl'),
+    /** The device model's fault control file (simboard/faults.ts). */
+    faults: join(root, 'faults'),
   };
 }
 
@@ -51,6 +53,8 @@ export interface SimboardQemuSpec {
   serialLog: string;
   pidFile: string;
   capture: string;
+  /** The device model's fault control file (read at each DEC_E when it changed). */
+  faults: string;
   sshPort: number;
   memoryMiB: number;
   cpus: number;
@@ -76,7 +80,7 @@ export function qemuOptValue(v: string): string {
  * device, whose device-tree node QEMU writes itself.
  */
 export function simboardQemuArgv(s: SimboardQemuSpec): string[] {
-  const dev = [`vdpu381-sim`, `capture=${qemuOptValue(s.capture)}`];
+  const dev = [`vdpu381-sim`, `capture=${qemuOptValue(s.capture)}`, `control=${qemuOptValue(s.faults)}`];
   if (s.irqDelayUs !== undefined) dev.push(`irq-delay-us=${s.irqDelayUs}`);
   const qemu = [
     s.qemu.binary,
@@ -225,6 +229,7 @@ export async function simboardUp(opts: SimboardUpOptions): Promise<SimboardStatu
               serialLog: p.serialLog,
               pidFile: p.pidFile,
               capture: p.capture,
+              faults: p.faults,
               sshPort: port,
               memoryMiB: mem,
               cpus: opts.cpus ?? 2,

@@ -10,7 +10,21 @@
  * (STA_INT, function + 0x380) and raises its interrupt line; the line drops
  * when the driver writes 0 to STA_INT. Each job (DEC_E up to the status
  * write-back, or up to the next DEC_E) becomes one JSON line in the capture
- * file given by the "capture" property.
+ * file given by the "capture" property, with the SHA-256 of the input
+ * buffers the address registers point at (the bytes too on request).
+ *
+ * Faults are chosen through the file given by the "control" property, read
+ * again at every DEC_E when it has changed. Its lines:
+ *   <job> <mode>        job = 1-based count of DEC_E since the file changed,
+ *   * <mode>            or '*' for every other job;
+ *   buffers full        also write the input buffers' bytes (base64);
+ *   late-irq-ms <n>     delay of the late-irq mode (default 3000);
+ *   long-delay-ms <n>   delay of the long-delay mode (default 1000).
+ * Modes: ready (default), bus-error, error, timeout, buf-empty,
+ * colmv-ref-error, softreset-ready, raw-without-ready (BIT(1) without
+ * BIT(2)), no-irq, late-irq (ready, after late-irq-ms: past the driver's
+ * watchdog), double-irq (ready, raised again 100 us after the first
+ * acknowledgement), long-delay (ready, after long-delay-ms).
  *
  * Register facts: Linux drivers/media/platform/rockchip/rkvdec/
  * rkvdec-vdpu381-regs.h (VDPU381_REG_DEC_E = 0x028, VDPU381_REG_STA_INT =
@@ -29,6 +43,7 @@
 #include "hw/sysbus.h"
 #include "hw/irq.h"
 #include "hw/qdev-properties.h"
+#include "system/address-spaces.h"
 #include "qom/object.h"
 
 #define TYPE_VDPU381_SIM "vdpu381-sim"
@@ -51,6 +66,86 @@ OBJECT_DECLARE_SIMPLE_TYPE(Vdpu381SimState, VDPU381_SIM)
 #define STA_IRQ                 (1u << 0)
 #define STA_IRQ_RAW             (1u << 1)
 #define STA_DEC_RDY             (1u << 2)
+#define STA_BUS_ERR             (1u << 3)
+#define STA_ERROR               (1u << 4)
+#define STA_TIMEOUT             (1u << 5)
+#define STA_BUF_EMPTY           (1u << 6)
+#define STA_COLMV_REF_ERR       (1u << 7)
+#define STA_SOFTRESET_RDY       (1u << 9)
+#define STA_READY               (STA_IRQ | STA_IRQ_RAW | STA_DEC_RDY)
+
+/*
+ * What the model answers to one job. The status words follow MPP's
+ * vdpu34x_com.h reg224 bit map; the timing modes answer "ready".
+ */
+typedef enum Vdpu381Mode {
+    MODE_READY,
+    MODE_BUS_ERROR,
+    MODE_ERROR,
+    MODE_TIMEOUT,
+    MODE_BUF_EMPTY,
+    MODE_COLMV_REF_ERROR,
+    MODE_SOFTRESET_READY,
+    MODE_RAW_WITHOUT_READY,
+    MODE_NO_IRQ,
+    MODE_LATE_IRQ,
+    MODE_DOUBLE_IRQ,
+    MODE_LONG_DELAY,
+    MODE_COUNT,
+} Vdpu381Mode;
+
+static const struct {
+    const char *name;
+    uint32_t status;
+} vdpu381_modes[MODE_COUNT] = {
+    [MODE_READY] = { "ready", STA_READY },
+    [MODE_BUS_ERROR] = { "bus-error", STA_IRQ | STA_IRQ_RAW | STA_BUS_ERR },
+    [MODE_ERROR] = { "error", STA_IRQ | STA_IRQ_RAW | STA_ERROR },
+    [MODE_TIMEOUT] = { "timeout", STA_IRQ | STA_IRQ_RAW | STA_TIMEOUT },
+    [MODE_BUF_EMPTY] = { "buf-empty", STA_IRQ | STA_IRQ_RAW | STA_BUF_EMPTY },
+    [MODE_COLMV_REF_ERROR] = { "colmv-ref-error",
+                               STA_IRQ | STA_IRQ_RAW | STA_COLMV_REF_ERR },
+    [MODE_SOFTRESET_READY] = { "softreset-ready",
+                               STA_IRQ | STA_IRQ_RAW | STA_SOFTRESET_RDY },
+    [MODE_RAW_WITHOUT_READY] = { "raw-without-ready", STA_IRQ | STA_IRQ_RAW },
+    [MODE_NO_IRQ] = { "no-irq", 0 },
+    [MODE_LATE_IRQ] = { "late-irq", STA_READY },
+    [MODE_DOUBLE_IRQ] = { "double-irq", STA_READY },
+    [MODE_LONG_DELAY] = { "long-delay", STA_READY },
+};
+
+#define VDPU381_MAX_RULES       64
+
+typedef struct Vdpu381Rule {
+    int64_t job;        /* 1-based, relative to the control file; -1 = '*' */
+    Vdpu381Mode mode;
+} Vdpu381Rule;
+
+/*
+ * Input buffers hashed at DEC_E: register index (function block) and size
+ * in bytes. The stream's size is its length register (reg016, rkvdec
+ * rkvdec-vdpu381-regs.h reg016_stream_len); the others are the sizes
+ * Rockchip MPP allocates for VP9 on vdpu34x (hal_vp9d_vdpu34x.c: probability
+ * tables 4864 bytes, counts 13208 bytes, segment-id maps 73728 bytes).
+ * Address registers: rkvdec-vdpu381-regs.h (reg128 rlc_base) and MPP
+ * vdpu34x_vp9d.h (reg160 delta probs, reg162 last probs, reg167 counts,
+ * reg168/169 segment ids).
+ */
+#define VDPU381_REG_STREAM_LEN  16
+#define VDPU381_MAX_BUFFER      (8 * 1024 * 1024)
+
+static const struct {
+    const char *name;
+    uint16_t reg;
+    uint32_t size;      /* 0: from VDPU381_REG_STREAM_LEN */
+} vdpu381_buffers[] = {
+    { "stream", 128, 0 },
+    { "delta_prob", 160, 4864 },
+    { "last_prob", 162, 4864 },
+    { "count", 167, 13208 },
+    { "segid_last", 168, 73728 },
+    { "segid_cur", 169, 73728 },
+};
 
 /* Bound on the accesses kept per job (a job writes ~200 registers). */
 #define VDPU381_MAX_ACCESSES    4096
@@ -68,6 +163,8 @@ struct Vdpu381SimState {
     MemoryRegion iomem;
     qemu_irq irq;
     QEMUTimer *done_timer;
+    QEMUTimer *late_timer;
+    QEMUTimer *again_timer;
 
     uint32_t link[VDPU381_LINK_SIZE / 4];
     uint32_t func[VDPU381_FUNC_SIZE / 4];
@@ -88,8 +185,27 @@ struct Vdpu381SimState {
 
     int capture_fd;
 
+    /* Fault control (see the file comment). */
+    Vdpu381Rule rules[VDPU381_MAX_RULES];
+    uint32_t n_rules;
+    bool full_buffers;
+    uint32_t late_irq_ms;
+    uint32_t long_delay_ms;
+    bool control_seen;
+    struct stat control_st;
+    int64_t rel_job;
+    /* The open job's mode, interrupts raised, and whether it waits for a second one. */
+    Vdpu381Mode mode;
+    uint32_t irqs;
+    bool again_pending;
+    /* Job whose late interrupt is still to come (0: none), and stray interrupts seen in the open job. */
+    uint64_t late_job;
+    uint32_t stray_irqs;
+    GString *buffers;
+
     /* Properties. */
     char *capture;
+    char *control;
     uint32_t irq_delay_us;
     uint32_t done_status;
 };
@@ -148,6 +264,174 @@ static void vdpu381_set_irq(Vdpu381SimState *s, bool level)
     qemu_set_irq(s->irq, level);
 }
 
+
+static bool vdpu381_parse_mode(const char *name, Vdpu381Mode *mode)
+{
+    int i;
+
+    for (i = 0; i < MODE_COUNT; i++) {
+        if (!strcmp(name, vdpu381_modes[i].name)) {
+            *mode = i;
+            return true;
+        }
+    }
+    return false;
+}
+
+/*
+ * Reads the control file again when it changed since the last DEC_E (or
+ * appeared, or went away); job numbers then count from 1 again. A line it
+ * cannot read is reported with its number and ignored.
+ */
+static void vdpu381_reload_control(Vdpu381SimState *s)
+{
+    struct stat st;
+    bool present;
+    gchar *text = NULL;
+    gchar **lines;
+    int i;
+
+    if (!s->control || !s->control[0]) {
+        return;
+    }
+    present = stat(s->control, &st) == 0;
+    if (present == s->control_seen &&
+        (!present || (st.st_ino == s->control_st.st_ino &&
+                      st.st_size == s->control_st.st_size &&
+                      st.st_mtim.tv_sec == s->control_st.st_mtim.tv_sec &&
+                      st.st_mtim.tv_nsec == s->control_st.st_mtim.tv_nsec))) {
+        return;
+    }
+    s->control_seen = present;
+    if (present) {
+        s->control_st = st;
+    }
+    s->n_rules = 0;
+    s->full_buffers = false;
+    s->late_irq_ms = 3000;
+    s->long_delay_ms = 1000;
+    s->rel_job = 0;
+    if (!present || !g_file_get_contents(s->control, &text, NULL, NULL)) {
+        return;
+    }
+    lines = g_strsplit(text, "\n", -1);
+    for (i = 0; lines[i]; i++) {
+        gchar **w;
+        Vdpu381Mode mode;
+        char *end;
+        unsigned long long n;
+
+        g_strstrip(lines[i]);
+        if (!lines[i][0] || lines[i][0] == '#') {
+            continue;
+        }
+        w = g_strsplit_set(lines[i], " \t", 3);
+        if (!w[0] || !w[1] || w[2]) {
+            goto bad;
+        }
+        if (!strcmp(w[0], "buffers") && !strcmp(w[1], "full")) {
+            s->full_buffers = true;
+        } else if (!strcmp(w[0], "late-irq-ms") ||
+                   !strcmp(w[0], "long-delay-ms")) {
+            n = strtoull(w[1], &end, 10);
+            if (*end || !w[1][0] || n > 600000) {
+                goto bad;
+            }
+            if (w[0][1] == 'a') {
+                s->late_irq_ms = n;
+            } else {
+                s->long_delay_ms = n;
+            }
+        } else if (vdpu381_parse_mode(w[1], &mode) &&
+                   s->n_rules < VDPU381_MAX_RULES) {
+            if (!strcmp(w[0], "*")) {
+                s->rules[s->n_rules].job = -1;
+            } else {
+                n = strtoull(w[0], &end, 10);
+                if (*end || !w[0][0] || n == 0) {
+                    goto bad;
+                }
+                s->rules[s->n_rules].job = n;
+            }
+            s->rules[s->n_rules++].mode = mode;
+        } else {
+            goto bad;
+        }
+        g_strfreev(w);
+        continue;
+bad:
+        qemu_log_mask(LOG_GUEST_ERROR,
+                      "vdpu381-sim: %s:%d: cannot read \"%s\" (ignored)\n",
+                      s->control, i + 1, lines[i]);
+        g_strfreev(w);
+    }
+    g_strfreev(lines);
+    g_free(text);
+}
+
+/* The mode of relative job n: its own rule, else the '*' rule, else ready. */
+static Vdpu381Mode vdpu381_mode_for(Vdpu381SimState *s, int64_t n)
+{
+    Vdpu381Mode any = MODE_READY;
+    uint32_t i;
+
+    for (i = 0; i < s->n_rules; i++) {
+        if (s->rules[i].job == n) {
+            return s->rules[i].mode;
+        }
+        if (s->rules[i].job < 0) {
+            any = s->rules[i].mode;
+        }
+    }
+    return any;
+}
+
+/*
+ * Hashes (and, with "buffers full", copies) the input buffers the address
+ * registers point at, as they are in guest memory at DEC_E. Without an
+ * IOMMU the addresses are guest-physical.
+ */
+static void vdpu381_capture_buffers(Vdpu381SimState *s)
+{
+    size_t i;
+
+    g_string_truncate(s->buffers, 0);
+    for (i = 0; i < ARRAY_SIZE(vdpu381_buffers); i++) {
+        uint32_t addr = s->func[vdpu381_buffers[i].reg];
+        uint32_t len = vdpu381_buffers[i].size;
+        g_autofree uint8_t *data = NULL;
+        g_autofree gchar *sum = NULL;
+        MemTxResult r;
+
+        if (!len) {
+            len = MIN(s->func[VDPU381_REG_STREAM_LEN], VDPU381_MAX_BUFFER);
+        }
+        g_string_append_printf(s->buffers, "%s\"%s\":{\"reg\":%u,"
+                               "\"addr\":%u,\"len\":%u",
+                               i ? "," : "", vdpu381_buffers[i].name,
+                               vdpu381_buffers[i].reg, addr, len);
+        if (!addr || !len) {
+            g_string_append(s->buffers, "}");
+            continue;
+        }
+        data = g_malloc(len);
+        r = address_space_read(&address_space_memory, addr,
+                               MEMTXATTRS_UNSPECIFIED, data, len);
+        if (r != MEMTX_OK) {
+            g_string_append(s->buffers, ",\"error\":\"unreadable\"}");
+            continue;
+        }
+        sum = g_compute_checksum_for_data(G_CHECKSUM_SHA256, data, len);
+        g_string_append_printf(s->buffers, ",\"sha256\":\"%s\"", sum);
+        if (s->full_buffers) {
+            g_autofree gchar *b64 = g_base64_encode(data, len);
+
+            g_string_append_printf(s->buffers, ",\"base64\":\"%s\"", b64);
+        }
+        g_string_append(s->buffers, "}");
+    }
+}
+
 /* Writes one JSON line for the open job and starts a fresh access log. */
 static void vdpu381_flush_job(Vdpu381SimState *s, const char *end)
 {
@@ -168,9 +452,13 @@ static void vdpu381_flush_job(Vdpu381SimState *s, const char *end)
     g_string_append_printf(j, "{\"format\":1,\"job\":%" PRIu64
                            ",\"end\":\"%s\",\"t_start_ns\":%" PRId64
                            ",\"t_irq_ns\":%" PRId64 ",\"t_ack_ns\":%" PRId64
-                           ",\"status_set\":%u,\"irq_delay_us\":%u",
+                           ",\"status_set\":%u,\"irq_delay_us\":%u"
+                           ",\"fault\":\"%s\",\"irqs\":%u,\"stray_irqs\":%u",
                            s->job, end, s->t_start_ns, s->t_irq_ns,
-                           s->t_ack_ns, s->status_set, s->irq_delay_us);
+                           s->t_ack_ns, s->status_set, s->irq_delay_us,
+                           vdpu381_modes[s->mode].name, s->irqs,
+                           s->stray_irqs);
+    g_string_append_printf(j, ",\"buffers\":{%s}", s->buffers->str);
     g_string_append(j, ",\"function\":\"");
     for (i = 0; i < ARRAY_SIZE(s->snap); i++) {
         g_string_append_printf(j, "%08x", s->snap[i]);
@@ -195,28 +483,91 @@ static void vdpu381_flush_job(Vdpu381SimState *s, const char *end)
     s->dropped = 0;
 }
 
+/* Sets STA_INT to `status` and raises the line (not for a zero status). */
+static void vdpu381_answer(Vdpu381SimState *s, uint32_t status)
+{
+    s->func[VDPU381_REG_STA_INT / 4] = status;
+    if (!status) {
+        return;
+    }
+    s->status_set = status;
+    s->t_irq_ns = qemu_clock_get_ns(QEMU_CLOCK_VIRTUAL);
+    s->irqs++;
+    vdpu381_set_irq(s, true);
+}
+
 static void vdpu381_done(void *opaque)
 {
     Vdpu381SimState *s = opaque;
+    uint32_t status = s->done_status;
 
-    s->func[VDPU381_REG_STA_INT / 4] = s->done_status;
-    s->status_set = s->done_status;
-    s->t_irq_ns = qemu_clock_get_ns(QEMU_CLOCK_VIRTUAL);
-    vdpu381_set_irq(s, s->done_status != 0);
+    if (s->mode != MODE_READY) {
+        status = vdpu381_modes[s->mode].status;
+    }
+    vdpu381_answer(s, status);
+}
+
+/* A late-irq job's interrupt: after the driver's watchdog, maybe during the next job. */
+static void vdpu381_late(void *opaque)
+{
+    Vdpu381SimState *s = opaque;
+
+    if (s->job_open && s->job != s->late_job) {
+        s->stray_irqs++;
+    }
+    s->late_job = 0;
+    vdpu381_answer(s, STA_READY);
+}
+
+/* The double-irq mode's second interrupt. */
+static void vdpu381_again(void *opaque)
+{
+    Vdpu381SimState *s = opaque;
+
+    vdpu381_answer(s, STA_READY);
 }
 
 static void vdpu381_start(Vdpu381SimState *s)
 {
+    int64_t delay_ns;
+
     /* A DEC_E while a job is open ends that job (e.g. after a watchdog). */
     vdpu381_flush_job(s, "next-dec-e");
+    timer_del(s->again_timer);
+    s->again_pending = false;
+    vdpu381_reload_control(s);
+    s->rel_job++;
+    s->mode = vdpu381_mode_for(s, s->rel_job);
     s->job++;
     s->job_open = true;
+    s->irqs = 0;
+    s->stray_irqs = 0;
     memcpy(s->snap, s->func, sizeof(s->snap));
+    vdpu381_capture_buffers(s);
     s->t_start_ns = qemu_clock_get_ns(QEMU_CLOCK_VIRTUAL);
     s->t_irq_ns = -1;
     s->t_ack_ns = -1;
     s->status_set = 0;
-    timer_mod(s->done_timer, s->t_start_ns + (int64_t)s->irq_delay_us * 1000);
+    switch (s->mode) {
+    case MODE_NO_IRQ:
+        timer_del(s->done_timer);
+        return;
+    case MODE_LATE_IRQ:
+        /* Its own timer: a later DEC_E must not cancel it. */
+        timer_del(s->done_timer);
+        s->late_job = s->job;
+        timer_mod(s->late_timer,
+                  s->t_start_ns + (int64_t)s->late_irq_ms * 1000000);
+        return;
+    case MODE_LONG_DELAY:
+        delay_ns = (int64_t)s->long_delay_ms * 1000000;
+        break;
+    default:
+        delay_ns = (int64_t)s->irq_delay_us * 1000;
+        break;
+    }
+    s->again_pending = s->mode == MODE_DOUBLE_IRQ;
+    timer_mod(s->done_timer, s->t_start_ns + delay_ns);
 }
 
 static uint64_t vdpu381_read(void *opaque, hwaddr off, unsigned size)
@@ -249,7 +600,13 @@ static void vdpu381_write(void *opaque, hwaddr off, uint64_t val,
         }
         if (v == 0 && s->job_open && s->t_irq_ns >= 0) {
             s->t_ack_ns = qemu_clock_get_ns(QEMU_CLOCK_VIRTUAL);
-            vdpu381_flush_job(s, "ack");
+            if (s->again_pending) {
+                /* double-irq: raise once more; the job ends at that ack. */
+                s->again_pending = false;
+                timer_mod(s->again_timer, s->t_ack_ns + 100000);
+            } else {
+                vdpu381_flush_job(s, "ack");
+            }
         }
     }
 }
@@ -273,6 +630,10 @@ static void vdpu381_reset(DeviceState *dev)
     Vdpu381SimState *s = VDPU381_SIM(dev);
 
     timer_del(s->done_timer);
+    timer_del(s->late_timer);
+    timer_del(s->again_timer);
+    s->late_job = 0;
+    s->again_pending = false;
     vdpu381_flush_job(s, "reset");
     memset(s->link, 0, sizeof(s->link));
     memset(s->func, 0, sizeof(s->func));
@@ -303,6 +664,11 @@ static void vdpu381_realize(DeviceState *dev, Error **errp)
     sysbus_init_mmio(sbd, &s->iomem);
     sysbus_init_irq(sbd, &s->irq);
     s->done_timer = timer_new_ns(QEMU_CLOCK_VIRTUAL, vdpu381_done, s);
+    s->late_timer = timer_new_ns(QEMU_CLOCK_VIRTUAL, vdpu381_late, s);
+    s->again_timer = timer_new_ns(QEMU_CLOCK_VIRTUAL, vdpu381_again, s);
+    s->buffers = g_string_new("");
+    s->late_irq_ms = 3000;
+    s->long_delay_ms = 1000;
 }
 
 static void vdpu381_unrealize(DeviceState *dev)
@@ -315,11 +681,15 @@ static void vdpu381_unrealize(DeviceState *dev)
         s->capture_fd = -1;
     }
     timer_free(s->done_timer);
+    timer_free(s->late_timer);
+    timer_free(s->again_timer);
+    g_string_free(s->buffers, true);
     g_free(s->acc);
 }
 
 static const Property vdpu381_props[] = {
     DEFINE_PROP_STRING("capture", Vdpu381SimState, capture),
+    DEFINE_PROP_STRING("control", Vdpu381SimState, control),
     DEFINE_PROP_UINT32("irq-delay-us", Vdpu381SimState, irq_delay_us, 200),
     DEFINE_PROP_UINT32("done-status", Vdpu381SimState, done_status,
                        STA_IRQ | STA_IRQ_RAW | STA_DEC_RDY),

@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import { WorkbenchError } from '../../core/errors.ts';
 import { ExecaRunner } from '../../core/runner.ts';
 import { simboardConnection, simboardDown, simboardPaths, simboardStatus, simboardTarget, simboardUp, type SimboardStatus } from '../../simboard/simboard.ts';
+import { FAULT_MODES, parseFaultRule, writeFaultPlan } from '../../simboard/faults.ts';
 import { registerQemuBoardCommands } from './vboard.ts';
 
 const log = (s: string) => process.stderr.write(`[simboard] ${s}\n`);
@@ -15,7 +16,7 @@ function describe(s: SimboardStatus): string {
   return parts.join(', ') + (s.detail ? `\n${s.detail}` : '');
 }
 
-/** Registers `workbench simboard up|down|status|ssh|exec|logs|captures`. */
+/** Registers `workbench simboard up|down|status|ssh|exec|logs|faults|captures`. */
 export function register(program: Command): void {
   const sb = program
     .command('simboard')
@@ -59,6 +60,25 @@ export function register(program: Command): void {
     target: simboardTarget,
     serialLogs: () => simboardPaths(),
   });
+
+  sb.command('faults')
+    .description(
+      "choose how the device model answers the next decode jobs: JOB:MODE rules (JOB counts DEC_E from now, from 1, or * for every other job); no rule: every job 'ready'",
+    )
+    .argument('[rules...]', `JOB:MODE, MODE one of: ${Object.keys(FAULT_MODES).join(', ')}`)
+    .option('--full-buffers', "also write the input buffers' bytes into the capture records (base64)")
+    .option('--late-irq-ms <ms>', 'delay of late-irq (default 3000)')
+    .option('--long-delay-ms <ms>', 'delay of long-delay (default 1000)')
+    .action(async (rules: string[], o: { fullBuffers?: boolean; lateIrqMs?: string; longDelayMs?: string }) => {
+      const plan = {
+        rules: rules.map(parseFaultRule),
+        fullBuffers: Boolean(o.fullBuffers),
+        ...(o.lateIrqMs !== undefined ? { lateIrqMs: Number(o.lateIrqMs) } : {}),
+        ...(o.longDelayMs !== undefined ? { longDelayMs: Number(o.longDelayMs) } : {}),
+      };
+      await writeFaultPlan(simboardPaths().faults, plan);
+      log(plan.rules.length ? `from the next decode job: ${plan.rules.map((r) => `${r.job}:${r.mode}`).join(' ')}` : 'every job answers ready');
+    });
 
   sb.command('captures')
     .description("print the device model's capture records (JSON lines, one per decode job)")

@@ -165,6 +165,13 @@ export const registersCheck: VectorCheck = {
     }
     const j = await judgeDifferential(v, s);
     if (s.captures) j.record = { ...j.record, captures: s.captures };
+    const faults = s.captures?.faults;
+    if (faults?.length) {
+      // Say first that the device model was told to fail: the differential and the frame checks read differently then.
+      const said = `device model injected ${faults.map((f) => `${f.mode} on frame ${f.frame} (job ${f.job}, STA_INT ${f.status})`).join(', ')}`;
+      v.notes.push(said);
+      j.results = j.results?.map((r) => ({ ...r, detail: `${said}; ${r.detail ?? ''}` }));
+    }
     return j;
   },
   async report(v) {
