@@ -26,7 +26,8 @@ export const CaptureAccessSchema = z.tuple([z.enum(['r', 'w']), z.enum(['link', 
  * it, one JSON line per job: `job` (1-based count of DEC_E starts since
  * QEMU started), `end` (what closed it: `ack` = the driver wrote 0 to
  * STA_INT after the interrupt, `next-dec-e` = a new start while it was
- * open, `reset`, `exit`), the times, `status_set` (the STA_INT word the
+ * open, `flush` = the host asked for the open job (QOM property `flush`,
+ * simboard/qmp.ts), `reset`, `exit`), the times, `status_set` (the STA_INT word the
  * model answered, 0 when it had not answered yet), `function` (the
  * 0x500-byte function block at the DEC_E write as 320 little-endian words
  * in hex, 8 digits each), `dropped` (accesses beyond the model's 4096 kept
@@ -37,7 +38,7 @@ export const CaptureAccessSchema = z.tuple([z.enum(['r', 'w']), z.enum(['link', 
 export const CaptureJobSchema = z.object({
   format: z.literal(1),
   job: nat,
-  end: z.enum(['ack', 'next-dec-e', 'reset', 'exit']),
+  end: z.enum(['ack', 'next-dec-e', 'flush', 'reset', 'exit']),
   t_start_ns: time,
   t_irq_ns: time,
   t_ack_ns: time,

@@ -8,6 +8,7 @@ import type { Runner } from '../core/runner.ts';
 import { loadScript, runScript } from '../target/scripts.ts';
 import { SshTarget } from '../target/ssh.ts';
 import { chrootArgv } from '../toolbox/chrootExec.ts';
+import { qmpRun } from './qmp.ts';
 import { bootWithOneRetry, startDaemonQemu, waitForGuestSsh, type BootWatch } from '../vboard/boot.ts';
 import { boardConnectionFor, boardTargetFor, sshArgv, type VboardConnection } from '../vboard/connection.ts';
 import { ensureDisk, ensureIdentity, type DiskBoard } from '../vboard/disk.ts';
@@ -37,6 +38,8 @@ export function simboardPaths(root: string = join(stateRoot(), 'simboard')) {
     capture: join(root, 'capture.jsonl'),
     /** The device model's fault control file (simboard/faults.ts). */
     faults: join(root, 'faults'),
+    /** QEMU's QMP socket (simboard/qmp.ts: the device model's `flush`). */
+    qmp: join(root, 'qmp.sock'),
   };
 }
 
@@ -55,6 +58,8 @@ export interface SimboardQemuSpec {
   capture: string;
   /** The device model's fault control file (read at each DEC_E when it changed). */
   faults: string;
+  /** QMP socket path (a unix socket QEMU listens on). */
+  qmp: string;
   sshPort: number;
   memoryMiB: number;
   cpus: number;
@@ -63,6 +68,9 @@ export interface SimboardQemuSpec {
   /** Device model delay from DEC_E to the interrupt, µs. */
   irqDelayUs?: number;
 }
+
+/** QOM id of the vdpu381-sim device (QMP path `/machine/peripheral/<id>`). */
+export const VDPU381_DEVICE_ID = 'vdpu381';
 
 /** A QEMU option value with its commas doubled (QEMU's escape). */
 export function qemuOptValue(v: string): string {
@@ -80,7 +88,7 @@ export function qemuOptValue(v: string): string {
  * device, whose device-tree node QEMU writes itself.
  */
 export function simboardQemuArgv(s: SimboardQemuSpec): string[] {
-  const dev = [`vdpu381-sim`, `capture=${qemuOptValue(s.capture)}`, `control=${qemuOptValue(s.faults)}`];
+  const dev = [`vdpu381-sim`, `id=${VDPU381_DEVICE_ID}`, `capture=${qemuOptValue(s.capture)}`, `control=${qemuOptValue(s.faults)}`];
   if (s.irqDelayUs !== undefined) dev.push(`irq-delay-us=${s.irqDelayUs}`);
   const qemu = [
     s.qemu.binary,
@@ -121,6 +129,8 @@ export function simboardQemuArgv(s: SimboardQemuSpec): string[] {
     `file:${s.serialLog}`,
     '-monitor',
     'none',
+    '-qmp',
+    `unix:${qemuOptValue(s.qmp)},server=on,wait=off`,
     '-no-reboot',
     '-daemonize',
     '-pidfile',
@@ -230,6 +240,7 @@ export async function simboardUp(opts: SimboardUpOptions): Promise<SimboardStatu
               pidFile: p.pidFile,
               capture: p.capture,
               faults: p.faults,
+              qmp: p.qmp,
               sshPort: port,
               memoryMiB: mem,
               cpus: opts.cpus ?? 2,
@@ -283,6 +294,17 @@ export async function simboardUp(opts: SimboardUpOptions): Promise<SimboardStatu
   } finally {
     await release();
   }
+}
+
+/**
+ * Makes the device model write the record of the job it has open, if any
+ * (QOM property `flush` of vdpu381-sim over QMP): a job no interrupt will
+ * close (no-irq, a decode stopped after a watchdog) then belongs to the
+ * decode that started it.
+ * @throws WorkbenchError E_QMP when QEMU does not answer (board not running).
+ */
+export async function flushSimboardCapture(): Promise<void> {
+  await qmpRun(paths().qmp, [{ execute: 'qom-set', arguments: { path: `/machine/peripheral/${VDPU381_DEVICE_ID}`, property: 'flush', value: true } }]);
 }
 
 /** The simboard's state without changing anything (`stopped`, `running`, `stale`, `unresponsive`). @throws WorkbenchError E_HOSTKEY_CHANGED. */

@@ -114,6 +114,7 @@ describe('simboard QEMU argv', () => {
       pidFile: '/s/qemu.pid',
       capture: '/s/cap,1.jsonl',
       faults: '/s/faults',
+      qmp: '/s/qmp.sock',
       sshPort: 2222,
       memoryMiB: 2048,
       cpus: 2,
@@ -127,7 +128,8 @@ describe('simboard QEMU argv', () => {
     const qa = argv.slice(q);
     expect(qa[qa.indexOf('-M') + 1]).toBe('virt,gic-version=3');
     expect(qa[qa.indexOf('-cpu') + 1]).toBe('max,pauth-impdef=on');
-    expect(qa).toContain('vdpu381-sim,capture=/s/cap,,1.jsonl,control=/s/faults,irq-delay-us=500');
+    expect(qa).toContain('vdpu381-sim,id=vdpu381,capture=/s/cap,,1.jsonl,control=/s/faults,irq-delay-us=500');
+    expect(qa[qa.indexOf('-qmp') + 1]).toBe('unix:/s/qmp.sock,server=on,wait=off');
     expect(qa).toContain('user,id=n0,hostfwd=tcp:127.0.0.1:2222-:22');
     expect(qa[qa.indexOf('-append') + 1]).toBe('console=ttyAMA0 quiet panic=-1 audit=0 vboard.authkey=ssh-ed25519:AAAA');
     // binds: /proc, then the QEMU entry (ro), the image (ro), the state dir (rw), at the same paths

@@ -9,7 +9,8 @@
  * registers. After a configurable delay it sets the interrupt status word
  * (STA_INT, function + 0x380) and raises its interrupt line; the line drops
  * when the driver writes 0 to STA_INT. Each job (DEC_E up to the status
- * write-back, or up to the next DEC_E) becomes one JSON line in the capture
+ * write-back, up to the next DEC_E, or up to a write of true to the QOM
+ * property "flush") becomes one JSON line in the capture
  * file given by the "capture" property, with the SHA-256 of the input
  * buffers the address registers point at (the bytes too on request).
  *
@@ -181,6 +182,8 @@ struct Vdpu381SimState {
     Vdpu381Access *acc;
     uint32_t n_acc;
     uint32_t dropped;
+    /* Index in acc of the open job's DEC_E write. */
+    uint32_t dec_e_idx;
     bool irq_level;
 
     int capture_fd;
@@ -433,7 +436,20 @@ static void vdpu381_capture_buffers(Vdpu381SimState *s)
 }
 
 /* Writes one JSON line for the open job and starts a fresh access log. */
-static void vdpu381_flush_job(Vdpu381SimState *s, const char *end)
+/* Drops the first `upto` accesses of the log, keeping the rest in order. */
+static void vdpu381_consume_log(Vdpu381SimState *s, uint32_t upto)
+{
+    memmove(s->acc, s->acc + upto, (s->n_acc - upto) * sizeof(*s->acc));
+    s->n_acc -= upto;
+    s->dropped = 0;
+}
+
+/*
+ * Writes one JSON line for the open job with the first `upto` accesses of
+ * the log; later ones stay for the next job.
+ */
+static void vdpu381_flush_job_upto(Vdpu381SimState *s, const char *end,
+                                   uint32_t upto)
 {
     GString *j;
     uint32_t i;
@@ -444,8 +460,7 @@ static void vdpu381_flush_job(Vdpu381SimState *s, const char *end)
     }
     s->job_open = false;
     if (s->capture_fd < 0) {
-        s->n_acc = 0;
-        s->dropped = 0;
+        vdpu381_consume_log(s, upto);
         return;
     }
     j = g_string_sized_new(16384);
@@ -464,7 +479,7 @@ static void vdpu381_flush_job(Vdpu381SimState *s, const char *end)
         g_string_append_printf(j, "%08x", s->snap[i]);
     }
     g_string_append_printf(j, "\",\"dropped\":%u,\"accesses\":[", s->dropped);
-    for (i = 0; i < s->n_acc; i++) {
+    for (i = 0; i < upto; i++) {
         uint16_t rel;
         const char *blk = vdpu381_block(s->acc[i].offset, &rel);
 
@@ -479,8 +494,13 @@ static void vdpu381_flush_job(Vdpu381SimState *s, const char *end)
         qemu_log_mask(LOG_UNIMP, "vdpu381-sim: capture write failed\n");
     }
     g_string_free(j, true);
-    s->n_acc = 0;
-    s->dropped = 0;
+    vdpu381_consume_log(s, upto);
+}
+
+/* Writes one JSON line for the open job with the whole access log. */
+static void vdpu381_flush_job(Vdpu381SimState *s, const char *end)
+{
+    vdpu381_flush_job_upto(s, end, s->n_acc);
 }
 
 /* Sets STA_INT to `status` and raises the line (not for a zero status). */
@@ -531,8 +551,22 @@ static void vdpu381_start(Vdpu381SimState *s)
 {
     int64_t delay_ns;
 
-    /* A DEC_E while a job is open ends that job (e.g. after a watchdog). */
-    vdpu381_flush_job(s, "next-dec-e");
+    /*
+     * A DEC_E while a job is open ends that job (e.g. after a watchdog).
+     * It keeps its accesses up to its own DEC_E and the status or legacy
+     * interrupt-register (0x004, the watchdog's write) accesses right
+     * after it; the rest is the new job's setup.
+     */
+    if (s->job_open) {
+        uint32_t i = s->dec_e_idx + 1;
+
+        while (i + 1 < s->n_acc &&
+               (s->acc[i].offset == VDPU381_FUNC_BASE + VDPU381_REG_STA_INT ||
+                s->acc[i].offset == VDPU381_FUNC_BASE + 0x004)) {
+            i++;
+        }
+        vdpu381_flush_job_upto(s, "next-dec-e", MIN(i, s->n_acc - 1));
+    }
     timer_del(s->again_timer);
     s->again_pending = false;
     vdpu381_reload_control(s);
@@ -540,6 +574,7 @@ static void vdpu381_start(Vdpu381SimState *s)
     s->mode = vdpu381_mode_for(s, s->rel_job);
     s->job++;
     s->job_open = true;
+    s->dec_e_idx = s->n_acc ? s->n_acc - 1 : 0;
     s->irqs = 0;
     s->stray_irqs = 0;
     memcpy(s->snap, s->func, sizeof(s->snap));
@@ -695,6 +730,26 @@ static const Property vdpu381_props[] = {
                        STA_IRQ | STA_IRQ_RAW | STA_DEC_RDY),
 };
 
+/*
+ * QOM property "flush" (write-only, e.g. QMP qom-set ... flush true): ends
+ * the open job now (end "flush"), so that a job no interrupt will close
+ * (no-irq, or a decode stopped after a watchdog) is written before the
+ * host reads the capture.
+ */
+static void vdpu381_set_flush(Object *obj, bool value, Error **errp)
+{
+    Vdpu381SimState *s = VDPU381_SIM(obj);
+
+    if (value) {
+        vdpu381_flush_job(s, "flush");
+    }
+}
+
+static void vdpu381_init(Object *obj)
+{
+    object_property_add_bool(obj, "flush", NULL, vdpu381_set_flush);
+}
+
 static void vdpu381_class_init(ObjectClass *klass, const void *data)
 {
     DeviceClass *dc = DEVICE_CLASS(klass);
@@ -713,6 +768,7 @@ static const TypeInfo vdpu381_info = {
     .name = TYPE_VDPU381_SIM,
     .parent = TYPE_SYS_BUS_DEVICE,
     .instance_size = sizeof(Vdpu381SimState),
+    .instance_init = vdpu381_init,
     .class_init = vdpu381_class_init,
 };
 

@@ -22,6 +22,18 @@ import type { CheckJudgement, SessionFacts, VectorCheck, VectorRun } from './che
  */
 export interface RegisterCaptureTarget {
   registerCaptureFile(): string;
+  /** Has the device write the job it still has open (one no interrupt will close), before the capture is read. */
+  flushRegisterCapture?(): Promise<void>;
+}
+
+/** Asks the target to write its open job; a failure is a note, not an error (the capture is read as it is). */
+async function flushCapture(v: VectorRun): Promise<void> {
+  const t = v.target as Partial<RegisterCaptureTarget> | undefined;
+  try {
+    await t?.flushRegisterCapture?.();
+  } catch (e) {
+    v.notes.push(`register capture not flushed: ${(e as Error).message}`);
+  }
 }
 
 const NO_CAPTURES = 'the board records no register programming (only boards with register captures, the simboard, do)';
@@ -145,6 +157,7 @@ export const registersCheck: VectorCheck = {
     const t = v.target as Partial<RegisterCaptureTarget> | undefined;
     s.file = t?.registerCaptureFile?.();
     if (!s.file) return;
+    await flushCapture(v); // a job left open by an earlier decode is not this vector's
     const text = existsSync(s.file) ? await readFrom(s.file, 0) : '';
     s.start = { bytes: Buffer.byteLength(text), lines: text.split('\n').length - 1 };
   },
@@ -156,6 +169,7 @@ export const registersCheck: VectorCheck = {
   },
   async collect(v) {
     const s = stateOf(v);
+    if (s.file) await flushCapture(v); // a job of this decode that no interrupt closed
     if (s.file && s.start && existsSync(s.file) && (await stat(s.file)).size >= s.start.bytes) s.text = await readFrom(s.file, s.start.bytes);
   },
   async judge(v) {

@@ -3,7 +3,7 @@ import type { BoardProvider } from '../provider.ts';
 import { qemuBoardProvider } from './qemuBoard.ts';
 import { shellQuote } from '../quote.ts';
 import { SshTarget } from '../ssh.ts';
-import { SIMBOARD_NAME, simboardConnection, simboardDown, simboardPaths, simboardUp } from '../../simboard/simboard.ts';
+import { SIMBOARD_NAME, flushSimboardCapture, simboardConnection, simboardDown, simboardPaths, simboardUp } from '../../simboard/simboard.ts';
 
 /** Board kind of the simulated RK3588 board. */
 export const SIMBOARD_KIND = 'simboard';
@@ -37,6 +37,11 @@ class SimboardTarget extends SshTarget {
   /** Host path of the device model's capture file (JSON lines, one per decode job). */
   registerCaptureFile(): string {
     return simboardPaths().capture;
+  }
+
+  /** Has the device model write the job it has open (simboard.ts flushSimboardCapture). */
+  flushRegisterCapture(): Promise<void> {
+    return flushSimboardCapture();
   }
 }
 
