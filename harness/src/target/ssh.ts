@@ -36,6 +36,12 @@ interface ChannelOptions extends ExecOptions {
  * Timeouts and aborts kill the remote process tree (target/remoteProc.ts),
  * not just the channel.
  */
+/** What a channel's exit-status / exit-signal request said (recorded from the moment the channel opened). */
+interface ChannelExit {
+  code?: number;
+  signal?: string;
+}
+
 export class SshTarget implements Target {
   readonly name: string;
   /** How many times the connection was re-established after the first connect. */
@@ -136,18 +142,28 @@ export class SshTarget implements Target {
   }
 
   /** Opens an exec channel, reconnecting once when the connection turns out to be dead before the command started. */
-  private async openChannel(line: string): Promise<{ c: Client; stream: ClientChannel }> {
+  private async openChannel(line: string): Promise<{ c: Client; stream: ClientChannel; exit: ChannelExit }> {
     for (let attempt = 0; ; attempt++) {
       const c = await this.connect();
       try {
+        const exit: ChannelExit = {};
         const stream = await new Promise<ClientChannel>((resolve, reject) => {
           try {
-            c.exec(line, (err, s) => (err ? reject(err) : resolve(s)));
+            c.exec(line, (err, s) => {
+              if (err) return reject(err);
+              // At once, in the callback: a quick command's exit-status can arrive in the same
+              // TCP read as the channel confirmation, and ssh2 emits 'exit' before any await resumes.
+              s.on('exit', (code: number | null, signal?: string) => {
+                if (typeof code === 'number') exit.code = code;
+                else if (signal) exit.signal = signal;
+              });
+              resolve(s);
+            });
           } catch (e) {
             reject(e as Error);
           }
         });
-        return { c, stream };
+        return { c, stream, exit };
       } catch (e) {
         const msg = (e as Error).message;
         // The command never started: safe to reconnect and retry once.
@@ -174,14 +190,14 @@ export class SshTarget implements Target {
     const shown = formatArgv(argv);
     const line = opts.unwrapped ? quoteArgv(argv) : wrappedCommandLine(argv);
     const release = await this.channels.take();
-    let opened: { c: Client; stream: ClientChannel };
+    let opened: { c: Client; stream: ClientChannel; exit: ChannelExit };
     try {
       opened = await this.openChannel(line);
     } catch (e) {
       release();
       throw e;
     }
-    const { c, stream } = opened;
+    const { c, stream, exit } = opened;
     const started = Date.now();
     return new Promise<ExecResult>((resolve, reject) => {
       const out: Buffer[] = [];
@@ -252,16 +268,14 @@ export class SshTarget implements Target {
           opts.onStderr?.(mine.toString('utf8'));
         }
       });
-      stream.on('exit', (code: number | null, signal?: string) => {
-        if (typeof code === 'number') exitCode = code;
-        else if (signal) exitSignal = signal;
-      });
       stream.on('close', () => finish());
       stream.on('error', () => undefined);
 
       function finish(this: void) {
         if (finished) return;
         finished = true;
+        exitCode = exit.code;
+        exitSignal = exit.signal;
         release();
         if (timer) clearTimeout(timer);
         if (graceTimer) clearTimeout(graceTimer);
