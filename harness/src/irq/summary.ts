@@ -121,3 +121,21 @@ export function summarizeSimulatedIrq(perVector: readonly (CaptureSummary | unde
   const without = others.size ? ` (others: ${[...others].map(([w, n]) => `${w} ×${n}`).join(', ')})` : '';
   return { jobs, decRdy, line: `dec_rdy on ${decRdy}/${jobs} jobs${without} — simulated device; hardware still unverified` };
 }
+
+/**
+ * The run-level IRQ summary of a board with a simulated device (the
+ * simboard): `simulated` attached, and an answer from the instrumentation
+ * turned into `unknown`: the device model answers each job with the status
+ * word it is told to (simboard/faults.ts), so its jobs say how the driver
+ * handles that word, not what the vdpu381 hardware sets.
+ */
+export function withSimulatedDevice(irq: IrqRunSummary, simulated: SimulatedIrq | undefined): IrqRunSummary {
+  if (!simulated) return irq;
+  if (irq.answer === 'unknown') return { ...irq, simulated };
+  return {
+    ...irq,
+    simulated,
+    answer: 'unknown',
+    explanation: `The instrumentation recorded ${irq.vp9Jobs} VP9 jobs (${irq.vp9JobsWithDecRdy} with BIT(2) dec_rdy, ${irq.vp9JobsWithErrorBits} with an error bit), all on a simulated device that answers with the status it is told to; the hardware question stays open.`,
+  };
+}

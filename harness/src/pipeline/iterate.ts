@@ -18,8 +18,7 @@ import { runGraph, failureExitCode, asWorkbenchError, type StageGraph } from './
 import type { BoardSession, BuildOutcome, CheckOutcome, DeployOutcome, IterateRequest, IterateStages, VectorPlan } from './stages.ts';
 import type { RunRecord, VectorResult } from '../model/record.ts';
 import { RUN_SCHEMA_NAME, RUN_SCHEMA_VERSION } from '../model/record.ts';
-import { summarizeIrq, summarizeSimulatedIrq } from '../irq/summary.ts';
-import type { IrqRunSummary, SimulatedIrq } from '../model/irq.ts';
+import { summarizeIrq, summarizeSimulatedIrq, withSimulatedDevice } from '../irq/summary.ts';
 import { countVerdicts, exitCodeFor, newRunId, runChecks, verdictLine, formatDuration } from '../report/summarize.ts';
 import { ReportStaging, findPreviousRun, reportsRoot } from '../report/store.ts';
 import { diffRuns, type RunDiff } from '../report/diff.ts';
@@ -218,7 +217,7 @@ export async function runIterate(opts: IterateOptions): Promise<IterateResult> {
     checks: runChecks(results, board),
     counts: countVerdicts(results, planned.length),
     vectors: results,
-    irq: withSimulatedIrq(
+    irq: withSimulatedDevice(
       summarizeIrq(
         results.map((r) => r.irq),
         o.board && stages.irqUnavailableReason ? stages.irqUnavailableReason(o.board) : undefined,
@@ -263,9 +262,4 @@ export function closingLines(res: IterateResult): string[] {
   if (res.reportDir) lines.push(`  report: ${res.reportDir}/index.html`);
   lines.push(`  exit code ${res.exitCode}`);
   return lines;
-}
-
-/** The IRQ summary with the simulated device's statement, when there is one. */
-function withSimulatedIrq(irq: IrqRunSummary, simulated: SimulatedIrq | undefined): IrqRunSummary {
-  return simulated ? { ...irq, simulated } : irq;
 }

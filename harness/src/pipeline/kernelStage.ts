@@ -25,14 +25,15 @@ import type { Runner } from '../core/runner.ts';
 /**
  * Applies patches/ to the base tree and builds the modules for a board of
  * `arch` (amd64: out of tree against the Debian headers, the vboard's
- * kernel; arm64: cross build in the full tree).
+ * kernel; arm64: cross build in the full tree). `seriesSpec`: another series
+ * than patches/ (loadSeries: folder, mbox or A..B), e.g. patches/simboard.
  * @throws WorkbenchError E_BUILD_FAILED with exitCode 1 (the patch's fault)
  *   when the series does not compile; the kernel stage's own errors otherwise.
  */
-export async function buildStage(ctx: StageContext, arch: Arch, runner: Runner): Promise<BuildOutcome> {
+export async function buildStage(ctx: StageContext, arch: Arch, runner: Runner, seriesSpec?: string): Promise<BuildOutcome> {
   // The board profile's architecture names the kernel the modules are built for.
   const target: BuildTarget = arch;
-  return withStage({ manifest: DEFAULT_MANIFEST, log: (m) => ctx.log(m), runner }, async ({ tb, base, series, wt }) => {
+  return withStage({ manifest: DEFAULT_MANIFEST, log: (m) => ctx.log(m), runner, series: seriesSpec }, async ({ tb, base, series, wt }) => {
     if (ctx.signal.aborted) throw new WorkbenchError('E_ABORTED', 'interrupted');
     for (const c of base.commands) ctx.command(c);
     const applied = await applySeries(wt, series, { log: (m) => ctx.log(m) });

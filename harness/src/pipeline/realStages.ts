@@ -50,6 +50,8 @@ export interface RealStagesOptions {
   runner?: Runner;
   /** Skip the static checks (`--no-check`). */
   skipChecks?: boolean;
+  /** The series to build (kernel/series.ts loadSeries: a folder with a `series` file, an mbox, A..B); default patches/. */
+  series?: string;
   /** Board kinds, decoder backends and per-vector checks (default: pipeline/plugins.ts). */
   plugins?: Plugins;
 }
@@ -95,7 +97,7 @@ export function realStages(opts: RealStagesOptions = {}): IterateStages {
 
   return {
     board: (ctx, req) => boardStage(ctx, req.board),
-    build: (ctx, req) => buildStage(ctx, providers.getBoard(req.board).arch, runner),
+    build: (ctx, req) => buildStage(ctx, providers.getBoard(req.board).arch, runner, opts.series),
     check: async (ctx, build) => {
       if (opts.skipChecks) {
         ctx.log('static checks skipped (--no-check)', 'warn');

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { describeStatus, parseIrqLine, parseIrqLog, sequenceGaps, statusBits } from '../../src/irq/status.ts';
 import { collectVectorIrq, interpretEnable, DEFAULT_INSTRUMENTATION } from '../../src/irq/instrumentation.ts';
-import { summarizeIrq } from '../../src/irq/summary.ts';
+import { summarizeIrq, withSimulatedDevice } from '../../src/irq/summary.ts';
 
 /**
  * Kernel-log lines in the format patches/instrument/README.md documents
@@ -63,6 +63,17 @@ describe('kernel-log parser', () => {
     expect(run.vp9Jobs).toBe(4);
     expect(run.vp9JobsWithDecRdy).toBe(3);
     expect(run.answer).toBe('partly');
+  });
+
+  it('on a simulated device the instrumentation answers nothing about hardware: the answer is unknown, the counts stay', () => {
+    const run = summarizeIrq([collectVectorIrq(LOG).summary]);
+    expect(run.answer).toBe('partly');
+    // The fixture's VP9 jobs: 0x6, 0x7 and 0x24 (dec_rdy|timeout) have dec_rdy; 0x52 (error|buf_empty) and 0x24 have an error bit.
+    const sim = withSimulatedDevice(run, { jobs: 4, decRdy: 3, line: 'dec_rdy on 3/4 jobs — simulated device; hardware still unverified' });
+    expect(sim.answer).toBe('unknown');
+    expect(sim.explanation).toMatch(/4 VP9 jobs \(3 with BIT\(2\) dec_rdy, 2 with an error bit\), all on a simulated device/);
+    expect(sim.simulated?.line).toMatch(/simulated device/);
+    expect(withSimulatedDevice(run, undefined)).toBe(run);
   });
 
   it('says unknown plainly when no rkvdec job was observed (vboard)', () => {

@@ -26,6 +26,8 @@ export interface IterateCommandOptions {
   reportsDir?: string;
   /** commander's `--no-check`: false skips the static checks. */
   check?: boolean;
+  /** Another series than patches/ (a folder with a `series` file, an mbox, A..B). */
+  series?: string;
 }
 
 /** What the command needs from the outside (the CLI passes the real ones; the TUI test passes fake stages). */
@@ -51,6 +53,7 @@ export function register(program: Command): void {
     .option('--board <name>', 'board from boards.toml (default: the virtual board)')
     .option('--suite <name>', 'vector suite (default: the quick vp9-features subset)')
     .option('--vectors <glob>', 'only vectors whose name matches this glob')
+    .option('--series <DIR|MBOX|A..B>', 'build this series instead of patches/ (e.g. patches/simboard: the fixes, the series and the IRQ instrumentation)')
     .option('--watch', 'run again whenever patches/ changes (Ctrl-C to stop)')
     .option('--no-check', 'skip the static checks (checkpatch, sparse, W=1) for a faster loop')
     .option('--json', 'print one JSON object per event instead of the live view')
@@ -65,7 +68,7 @@ export function register(program: Command): void {
         const { ensureHostTools } = await import('./doctor.ts');
         await ensureHostTools(RUN_TOOLS, { install: opts.install !== false && process.getuid?.() === 0, out: (s) => process.stderr.write(s + '\n') });
         process.exitCode = await iterateCommand(opts, {
-          stages: () => realStages({ skipChecks: opts.check === false }),
+          stages: () => realStages({ skipChecks: opts.check === false, ...(opts.series ? { series: opts.series } : {}) }),
           commandLine: formatArgv(['workbench', ...process.argv.slice(2)]),
         });
       } finally {
