@@ -94,6 +94,12 @@ describe('failure classification', () => {
     expect(c.kind).toBe('not-supported');
     expect(c.reason).toMatch(/^visl refused the stream: VIDIOC_S_FMT failed: Device or resource busy; visl \(\/dev\/video0\) offers OUTPUT 'VP9F'/);
   });
+  it("rkvdec refusing a 4:4:4 stream (profile 1) on the simboard is a refusal (GStreamer 1.28.8's words)", () => {
+    const stderr = 'ERROR: from element /GstPipeline:pipeline0/v4l2slvp9dec:v4l2slvp9dec0: Driver does not support the selected stream.';
+    const c = classifyGstFailure(stderr, { ...el, driver: 'rkvdec' });
+    expect(c.kind).toBe('not-supported');
+    expect(c.reason).toMatch(/^rkvdec refused the stream: .*Driver does not support the selected stream\./);
+  });
   it('anything else is an error', () => {
     const c = classifyGstFailure('ERROR: from element /GstPipeline:pipeline0/GstFileSrc:filesrc0: Could not open file "x" for reading.', el);
     expect(c).toEqual({

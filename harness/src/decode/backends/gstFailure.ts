@@ -14,6 +14,7 @@ const REFUSALS: RegExp[] = [
   /Failed to set sink format/i,
   /Unsupported (profile|bit[- ]?depth|chroma|format|resolution|pixel ?format|V4L2)/i,
   /not supported/i,
+  /does not support the selected stream/i, // v4l2codecs when the driver refuses the stream's controls (rkvdec: profile 1)
   /Could not (negotiate|configure)/i,
   /Failed to configure/i,
   /No (valid|supported) (caps|format)/i,
