@@ -1,6 +1,5 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { loadAllowList } from '../../src/registers/allowList.ts';
 import { parseCapture } from '../../src/registers/capture.ts';
 import { captureJob, diffRegisters } from '../../src/registers/diff.ts';
 import { FrameRecordSchema, type FrameRecord } from '../../src/registers/records.ts';
@@ -25,9 +24,9 @@ export const mppRecords = (n = 3): FrameRecord[] =>
     .map((l) => FrameRecordSchema.parse(JSON.parse(l)));
 export const mppFields = (): RegField[] => JSON.parse(readFileSync(join(mppDir, 'fields.json'), 'utf8')) as RegField[];
 
-/** The differential of the fixture with the repository's allow-list (as the run had), and its frame tables. */
+/** The differential of the fixture run without an allow-list (the run it was recorded from had none), whatever the repository's allow-list says today. */
 export function fixtureTables(): { tables: FrameTable[]; report: ReturnType<typeof diffRegisters> } {
   const tables: FrameTable[] = [];
-  const report = diffRegisters(mppFields(), mppRecords(), parseCapture(captureText(), 'capture.jsonl').map(captureJob), loadAllowList(), tables);
+  const report = diffRegisters(mppFields(), mppRecords(), parseCapture(captureText(), 'capture.jsonl').map(captureJob), null, tables);
   return { tables, report };
 }
