@@ -56,6 +56,8 @@ export const CaptureJobSchema = z.object({
   irqs: nat.optional(),
   /** Interrupts of an earlier job (late-irq) raised while this one was open. */
   stray_irqs: nat.optional(),
+  /** Host time the model spent on this job's capture (snapshot and hashes at DEC_E, building the record), µs. */
+  host_us: nat.optional(),
   /** Input buffers at DEC_E: register, guest-physical address, bytes, SHA-256 (base64 of the bytes with `buffers full`). */
   buffers: z
     .record(
