@@ -198,7 +198,8 @@ const SIMBOARD_READY_WITHIN_MS = 240_000;
 /**
  * Builds (once, cached: QEMU with the device model, the arm64 image) and
  * boots the simboard; resolves when SSH answers with the recorded host key.
- * A running board is returned as is; a stale record is cleaned up.
+ * A running board is returned as is; a stale record is cleaned up, a hung
+ * guest killed and booted again (checkBeforeBoot, said in the log).
  * @throws WorkbenchError E_NOT_ROOT, E_SIMBOARD_QEMU_BUILD, E_SIMBOARD_BINFMT,
  *   E_SIMBOARD_IMAGE, E_SIMBOARD_UNRESPONSIVE, E_SIMBOARD_BOOT (serial log tail included), E_HOSTKEY_CHANGED.
  */

@@ -59,10 +59,11 @@ export interface VboardUpOptions {
 /**
  * Builds (once, cached) and boots the vboard, and resolves when SSH answers
  * with the recorded host key. Idempotent: a running board is returned as is;
- * a stale record (QEMU gone) is cleaned up and reported in the log.
+ * a stale record (QEMU gone) is cleaned up and a hung guest (QEMU alive, SSH
+ * silent) killed, both reported in the log (checkBeforeBoot).
  *
  * @throws WorkbenchError E_NOT_ROOT / E_TOOL_MISSING / E_LOCK_STALE (image
- *   build), E_VBOARD_UNRESPONSIVE (QEMU alive, SSH silent: run `down`),
+ *   build), E_VBOARD_UNRESPONSIVE (QEMU alive, SSH silent, its PID unknown; a hung guest with a known PID is killed and booted again, see checkBeforeBoot),
  *   E_VBOARD_BOOT (QEMU exited or SSH not up in time; serial log tail
  *   included), E_HOSTKEY_CHANGED.
  */
@@ -183,10 +184,11 @@ export async function qemuBoardStatus<R extends RunState = RunState>(k: QemuBoar
 
 /**
  * What `up` does before it boots: a running board is returned as is (refused
- * when `fresh` would replace its disk), an unresponsive one is refused, a
- * stale record is cleaned up (and said in the log).
+ * when `fresh` would replace its disk), a hung one (QEMU alive, SSH silent)
+ * is reported with its serial console and killed, a stale record is cleaned
+ * up (both said in the log); the caller then boots.
  * @returns the running board's status (`alreadyRunning`), or undefined when the caller boots.
- * @throws WorkbenchError E_<WHAT>_RUNNING, E_<WHAT>_UNRESPONSIVE, E_HOSTKEY_CHANGED.
+ * @throws WorkbenchError E_<WHAT>_RUNNING, E_<WHAT>_UNRESPONSIVE (only when the hung QEMU's PID is unknown), E_HOSTKEY_CHANGED.
  */
 export async function checkBeforeBoot<S extends VboardStatus>(
   k: QemuBoardKind,
@@ -201,8 +203,23 @@ export async function checkBeforeBoot<S extends VboardStatus>(
     });
   }
   if (st.state === 'running') return { ...st, alreadyRunning: true };
+  if (st.state === 'unresponsive' && st.pid !== undefined) {
+    // QEMU runs but the guest did not complete an SSH handshake in two attempts over 30 s
+    // (qemuBoardStatus): hung (a deadlock, an interrupt storm, stopped vCPUs). Say so with its
+    // serial console, kill our QEMU and boot again on the same disk (ext4 replays its journal,
+    // as after the power losses of the fault soak), so no later command meets the same state.
+    const tail = tailFile(k.files.serialLog, 20);
+    log?.(
+      `the ${k.what} hung: QEMU PID ${st.pid} runs but SSH does not answer (${st.detail ?? ''}); ${tail ? `last serial lines:\n${tail}` : 'its serial console is empty'}`,
+    );
+    const how = await stopOurQemu(st.pid, k.files.pidFile, 0, 'QEMU ended');
+    await rm(k.files.runFile, { force: true });
+    await rm(k.files.pidFile, { force: true });
+    log?.(`${how} (PID ${st.pid}); booting the ${k.what} again`);
+    return undefined;
+  }
   if (st.state === 'unresponsive') {
-    throw new WorkbenchError(`E_${W}_UNRESPONSIVE`, `the ${k.what} (QEMU PID ${st.pid}, port ${st.port}) runs but SSH does not answer: ${st.detail ?? ''}`, {
+    throw new WorkbenchError(`E_${W}_UNRESPONSIVE`, `the ${k.what} runs but SSH does not answer and its QEMU PID is unknown: ${st.detail ?? ''}`, {
       hint: `stop it with \`workbench ${k.what} down\` (see \`workbench ${k.what} logs\`), then \`workbench ${k.what} up\``,
     });
   }
@@ -237,6 +254,30 @@ export async function vboardDown(opts: { log?: (s: string) => void } = {}): Prom
 }
 
 /**
+ * Waits up to `waitMs` for our QEMU `pid` to end by itself (a requested
+ * power-off), then SIGTERM, then SIGKILL (5 s each); only a PID whose command
+ * line is a QEMU naming `pidFile` is ever signalled.
+ * @returns how it ended: `ended` as given, "QEMU stopped with SIGTERM" or "QEMU killed with SIGKILL".
+ */
+export async function stopOurQemu(pid: number, pidFile: string, waitMs: number, ended: string): Promise<string> {
+  const gone = async (ms: number) => {
+    const end = Date.now() + ms;
+    while (Date.now() < end) {
+      if (!isOurQemu(pid, pidFile)) return true;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    return !isOurQemu(pid, pidFile);
+  };
+  // 60 s for a requested power-off: ~3 s on an idle host, far longer on a loaded one.
+  if (await gone(waitMs)) return ended;
+  if (isOurQemu(pid, pidFile)) process.kill(pid, 'SIGTERM');
+  if (await gone(5_000)) return 'QEMU stopped with SIGTERM';
+  if (isOurQemu(pid, pidFile)) process.kill(pid, 'SIGKILL');
+  await gone(5_000);
+  return 'QEMU killed with SIGKILL';
+}
+
+/**
  * Stops a board QEMU recorded in `p.runFile`/`p.pidFile` (the vboard's or
  * another board kind's that boots the same guest scripts): power-off over
  * SSH, then SIGTERM/SIGKILL to that PID only when it is still our QEMU.
@@ -257,11 +298,13 @@ export async function stopBoardQemu(
     await cleanup();
     return { state: 'stopped', detail: had ? `cleaned up a stale record (QEMU PID ${pid || '?'} was not running)` : 'was not running' };
   }
+  let requested = false;
   if (run) {
     const t = targetForPort(run.port, 15_000);
     try {
       // Runs detached so the SSH session can end before the guest powers off.
       await t.exec(['sh', '-c', 'nohup /sbin/vboard-poweroff >/dev/null 2>&1 &'], { timeoutMs: 10_000, allowFailure: true });
+      requested = true;
       log?.('guest power-off requested');
     } catch (e) {
       log?.(`clean power-off over SSH failed (${(e as Error).message}); stopping QEMU`);
@@ -269,25 +312,7 @@ export async function stopBoardQemu(
       await t.close();
     }
   }
-  const gone = async (ms: number) => {
-    const end = Date.now() + ms;
-    while (Date.now() < end) {
-      if (!isOurQemu(pid, p.pidFile)) return true;
-      await new Promise((r) => setTimeout(r, 200));
-    }
-    return !isOurQemu(pid, p.pidFile);
-  };
-  let how = 'guest powered off';
-  // 60 s: a clean power-off takes ~3 s on an idle host, far longer on a loaded one.
-  if (!(await gone(run ? 60_000 : 0))) {
-    how = 'QEMU stopped with SIGTERM';
-    if (isOurQemu(pid, p.pidFile)) process.kill(pid, 'SIGTERM');
-    if (!(await gone(5_000))) {
-      how = 'QEMU killed with SIGKILL';
-      if (isOurQemu(pid, p.pidFile)) process.kill(pid, 'SIGKILL');
-      await gone(5_000);
-    }
-  }
+  const how = await stopOurQemu(pid, p.pidFile, requested ? 60_000 : 0, 'guest powered off');
   await cleanup();
   return { state: 'stopped', pid, detail: how };
 }

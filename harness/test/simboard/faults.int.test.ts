@@ -5,7 +5,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { projectRoot } from '../../src/core/paths.ts';
 import { ExecaRunner } from '../../src/core/runner.ts';
 import { FAULT_MODES, writeFaultPlan, type FaultMode } from '../../src/simboard/faults.ts';
-import { simboardDown, simboardPaths, simboardTarget, simboardUp } from '../../src/simboard/simboard.ts';
+import { qmpRun } from '../../src/simboard/qmp.ts';
+import { simboardDown, simboardPaths, simboardStatus, simboardTarget, simboardUp } from '../../src/simboard/simboard.ts';
 import { workbenchCli } from '../cli/workbenchCli.ts';
 
 /**
@@ -182,5 +183,19 @@ describe.skipIf(process.env.WORKBENCH_SIMBOARD_INT !== '1')(
         }
       },
     );
+
+    it('a hung guest (its vCPUs stopped over QMP) is detected by the next command, reported with its serial console, killed and booted again; the decode then runs', async () => {
+      const before = await simboardStatus();
+      expect(before.state).toBe('running');
+      await qmpRun(simboardPaths().qmp, [{ execute: 'stop' }]);
+      const dec = await cli(['decode', '--board', 'simboard', '--vectors', VECTOR, '--json']);
+      expect(dec.stderr).toMatch(/the simboard hung: QEMU PID \d+ runs but SSH does not answer/);
+      expect(dec.stderr).toMatch(/QEMU (stopped with SIGTERM|killed with SIGKILL) \(PID \d+\); booting the simboard again/);
+      const rec = JSON.parse(dec.stdout.trim().split('\n').at(-1) ?? '{}') as { verdict?: { checks: { check: string; status: string }[] } };
+      expect(rec.verdict?.checks.find((c) => c.check === 'frame-count')?.status, dec.stderr.slice(-2000)).toBe('pass');
+      const after = await simboardStatus();
+      expect(after.state).toBe('running');
+      expect(after.pid).not.toBe(before.pid);
+    });
   },
 );

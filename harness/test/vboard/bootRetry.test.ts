@@ -1,10 +1,11 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { WorkbenchError } from '../../src/core/errors.ts';
 import { BootHungError, bootWithOneRetry, waitForGuestSsh, type BootWatch } from '../../src/vboard/boot.ts';
+import { checkBeforeBoot } from '../../src/vboard/vboard.ts';
 import { isOurQemu } from '../../src/vboard/state.ts';
 
 /**
@@ -109,5 +110,24 @@ describe('a guest that hangs in early boot', () => {
     ).rejects.toThrow('did not answer SSH');
     expect(calls).toBe(1);
     expect(isOurQemu(q.pid!, w.files.pidFile)).toBe(true); // left alone
+  });
+
+  it('a board whose QEMU runs but whose SSH is silent (hung guest): reported with its serial console, our QEMU killed, the caller boots again', async () => {
+    const q = fakeQemu(w.files.pidFile);
+    kids.push(q);
+    await until(() => isOurQemu(q.pid!, w.files.pidFile));
+    const runFile = join(dir, 'run.json');
+    writeFileSync(runFile, '{}');
+    writeFileSync(w.files.serialLog, '[  312.1] rcu: INFO: rcu_preempt detected stalls on CPUs/tasks:\n');
+    const logs: string[] = [];
+    const kind = { what: 'testboard', files: { runFile, pidFile: w.files.pidFile, serialLog: w.files.serialLog }, targetFor: w.targetFor };
+    const st = { state: 'unresponsive' as const, pid: q.pid!, port: 1, detail: 'Timed out while waiting for handshake' };
+    expect(await checkBeforeBoot(kind, st, { flag: false, option: '--fresh' }, (m) => logs.push(m))).toBeUndefined();
+    expect(isOurQemu(q.pid!, w.files.pidFile)).toBe(false);
+    expect(existsSync(runFile)).toBe(false);
+    expect(logs.join('\n')).toMatch(
+      /the testboard hung: QEMU PID \d+ runs but SSH does not answer \(Timed out while waiting for handshake\); last serial lines:\n.*rcu_preempt detected stalls/,
+    );
+    expect(logs.join('\n')).toMatch(/QEMU stopped with SIGTERM \(PID \d+\); booting the testboard again/);
   });
 });
