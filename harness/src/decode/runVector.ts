@@ -44,6 +44,8 @@ export interface RunVectorOptions {
   referenceFrame?: (index: number, geometry: FrameGeometry) => Promise<Buffer>;
   /** Extra module parameters of the driver under test for this vector (e.g. visl's `visl_transtime_ms`). */
   driverParams?: Record<string, string | number>;
+  /** visl boards: arm every visl_vp9_controls trace event and write the raw trace to this host file. */
+  vislTracePath?: string;
   log?: (msg: string) => void;
   /** Ctrl-C: kills the decoder on the board (the verdict then says timeout/error; the caller stops the run). */
   signal?: AbortSignal;
@@ -123,6 +125,7 @@ async function runVectorLocked(o: RunVectorOptions, started: number, locked: num
     relative: o.relative ?? ((p) => p),
     ...(o.referenceFrame ? { referenceFrame: o.referenceFrame } : {}),
     ...(o.driverParams ? { driverParams: o.driverParams } : {}),
+    ...(o.vislTracePath ? { vislTracePath: o.vislTracePath } : {}),
     session: o.session ?? {},
     log: o.log ?? (() => undefined),
     ...(o.signal ? { signal: o.signal } : {}),

@@ -40,6 +40,8 @@ export interface DecodeVectorOptions {
   relative?: (abs: string) => string;
   keepRawPath?: string;
   driverParams?: Record<string, string | number>;
+  /** visl boards: arm every visl_vp9_controls trace event and write the raw trace to this host file. */
+  vislTracePath?: string;
   log?: (msg: string) => void;
   signal?: AbortSignal;
   /** The board lock the caller holds (iterate: from its deploy to its last vector). */

@@ -132,11 +132,14 @@ describe('visl collect script output', () => {
 });
 
 describe('vislCollect.sh (run on this machine against a stand-in tracefs and dump folder)', () => {
-  it('prints the trace, disarms the event, lists the dumps with their sizes and SHA-256, releases the lock', async () => {
+  it('prints the trace, disarms the visl_vp9_controls events, lists the dumps with their sizes and SHA-256, releases the lock', async () => {
     const d = mkdtempSync(join(tmpdir(), 'wb-visl-collect-'));
     const T = join(d, 'tracing');
-    const ev = join(T, 'events', 'visl_vp9_controls', 'v4l2_ctrl_vp9_frame');
-    mkdirSync(ev, { recursive: true });
+    // The group's enable file: writing 0 there disarms every event of the
+    // group on a real tracefs (Documentation/trace/events.rst, "Via the
+    // 'enable' toggle"), the frame event and the probability events alike.
+    const ev = join(T, 'events', 'visl_vp9_controls');
+    mkdirSync(join(ev, 'v4l2_ctrl_vp9_frame'), { recursive: true });
     writeFileSync(join(T, 'tracing_on'), '1\n');
     writeFileSync(join(ev, 'enable'), '1\n');
     writeFileSync(join(T, 'trace'), '# tracer: nop\nsome event\n');

@@ -10,7 +10,11 @@
  *   device_run sleep 30-60 s inside MEDIA_REQUEST_IOC_QUEUE) is reported as a
  *   timeout, and the board decodes the next vector.
  */
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseFtrace, vp9FrameEvents, vp9ProbsEvents } from '../../src/decode/vislTrace.ts';
 import { ExecaRunner } from '../../src/core/runner.ts';
 import { streamNeeds } from '../../src/decode/captureFormat.ts';
 import { GstV4l2SlDecoder } from '../../src/decode/backends/gstV4l2sl.ts';
@@ -95,6 +99,27 @@ describe('visl mode on the vboard', () => {
     }
     console.log(rows.join('\n'));
     expect(vectors.filter((v) => !vislCannot(v)).length).toBeGreaterThanOrEqual(12);
+  });
+
+  it('--visl-trace: every visl_vp9_controls event armed for the vector, the four events of each frame parse, and they are disarmed after it', async () => {
+    const v = vectors.find((x) => x.name === 'p0-odd-cif-aq-variance')!;
+    const dir = mkdtempSync(join(tmpdir(), 'wb-visl-trace-'));
+    try {
+      const file = join(dir, 'aq.trace');
+      const o = await decode(v, { vislTracePath: file });
+      expect(o.verdict.result).toBe('pass');
+      const events = parseFtrace(readFileSync(file, 'utf8')).events;
+      const decoded = inspected.get(v.name)!.frames.filter((f) => !f.header.showExistingFrame).length;
+      expect(vp9FrameEvents(events)).toHaveLength(decoded);
+      const probs = vp9ProbsEvents(events);
+      expect(probs).toHaveLength(decoded);
+      // tx_mode is the first syntax element of every compressed header: a value of enum v4l2_vp9_tx_mode
+      for (const p of probs) expect(p.txMode).toBeLessThanOrEqual(4);
+      const armed = await target.exec(['cat', '/sys/kernel/tracing/events/visl_vp9_controls/v4l2_vp9_mv_probs/enable']);
+      expect(armed.stdout.trim()).toBe('0');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   // Gated by WORKBENCH_HANG_INT=1: on the final main of 2026-12-02 (idle

@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ExitCode, WorkbenchError } from '../../core/errors.ts';
 import { EventBus } from '../../core/events.ts';
@@ -27,6 +28,8 @@ export interface DecodeCommandOptions {
   artifacts?: string;
   keepRaw?: string;
   vislParam?: string[];
+  /** Folder for the raw visl traces (one `<vector>.trace` each). */
+  vislTrace?: string;
   json?: boolean;
 }
 
@@ -103,6 +106,21 @@ export async function decodeCommand(files: string[], opts: DecodeCommandOptions)
     : (await prepareVectors(planContext(log), { suite: DEFAULT_SUITE, ...(opts.vectors ? { vectors: opts.vectors } : {}) }, runner, { references })).vectors;
   const timeoutMs = Number(opts.timeout ?? 60_000);
   const driverParams = parseParams(opts.vislParam);
+  if (opts.vislTrace) {
+    if (checksFor.driver !== VISL) {
+      throw new WorkbenchError('E_USAGE', `--visl-trace needs a board that decodes with visl; ${name} uses ${checksFor.driver || 'no driver'}`, {
+        hint: 'use --board vboard (or --mode visl)',
+      });
+    }
+    await mkdir(opts.vislTrace, { recursive: true });
+    // Where the controls came from, for `workbench registers kunit-golden`'s header comment.
+    const kernel = target ? await target.kernelRelease() : 'unknown';
+    const b = service.binding;
+    await writeFile(
+      join(opts.vislTrace, 'source.txt'),
+      `Linux ${kernel} visl, ${b.implementation} ${b.version}${b.detail ? ` ${b.detail}` : ''} on board ${name}\n`,
+    );
+  }
   let exit: number = ExitCode.Ok;
   const irqs: (IrqVectorSummary | undefined)[] = [];
   // One board lock for the whole run: no deploy or other decode comes between two vectors.
@@ -116,6 +134,7 @@ export async function decodeCommand(files: string[], opts: DecodeCommandOptions)
           ...(opts.artifacts ? { artifactsDir: join(opts.artifacts, v.name) } : {}),
           ...(opts.keepRaw ? { keepRawPath: join(opts.keepRaw, `${v.name}.yuv`) } : {}),
           ...(Object.keys(driverParams).length ? { driverParams } : {}),
+          ...(opts.vislTrace ? { vislTracePath: join(opts.vislTrace, `${v.name}.trace`) } : {}),
           ...(lock ? { lock } : {}),
           log,
         },
@@ -182,6 +201,10 @@ export function register(program: Command): void {
       'extra visl module parameter for every vector, repeatable (e.g. visl_transtime_ms=20000)',
       (v: string, acc: string[]) => [...acc, v],
       [] as string[],
+    )
+    .option(
+      '--visl-trace <dir>',
+      'visl boards: arm every visl_vp9_controls trace event (frame, compressed header, coefficient and MV probabilities) and keep the raw trace as DIR/<vector>.trace (input of `workbench registers kunit-golden`)',
     )
     .option('--json', 'one JSON object (run-record VectorResult + check details) per vector')
     .action(async (files: string[], opts: DecodeCommandOptions) => {

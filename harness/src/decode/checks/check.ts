@@ -60,6 +60,12 @@ export interface VectorRun {
   referenceFrame?: (index: number, geometry: import('../../compare/geometry.ts').FrameGeometry) => Promise<Buffer>;
   /** Extra module parameters of the driver under test for this vector (visl: `visl_transtime_ms`...). */
   driverParams?: Record<string, string | number>;
+  /**
+   * visl boards: arm every visl_vp9_controls trace event (frame, compressed
+   * header, coefficient and MV probabilities) and write the raw trace text
+   * of the vector to this host file (`workbench decode --visl-trace`).
+   */
+  vislTracePath?: string;
   session: SessionFacts;
   log: (msg: string) => void;
   signal?: AbortSignal;

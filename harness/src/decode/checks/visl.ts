@@ -1,4 +1,5 @@
 import { open } from 'node:fs/promises';
+import { writeFileAtomic } from '../../core/cache.ts';
 import { randomBytes } from 'node:crypto';
 import { MARKER_PREFIX, type KernelLogMarker } from '../../irq/kernelLog.ts';
 import type { InspectResult } from '../../vectors/inspect.ts';
@@ -58,7 +59,7 @@ export function vislPrepared(v: VectorRun): Promise<void> {
   s.prepared ??= (async () => {
     const decodedCount = v.inspect.frames.filter((f) => !f.header.showExistingFrame).length;
     const m = newMarker(`decode ${v.vector.name}`);
-    const p = await s.session.prepare(decodedCount, v.driverParams, m.text);
+    const p = await s.session.prepare(decodedCount, v.driverParams, m.text, v.vislTracePath ? 'all' : 'frame');
     if (p.marked) v.marker = m;
     v.log(`visl reloaded (${s.session.videoNode}), dumps for ${decodedCount} frames, trace armed${p.marked ? ', kernel-log marker written' : ''}`);
     const bound = await v.decoder.probe();
@@ -77,6 +78,10 @@ export function vislCollected(v: VectorRun): Promise<VislCollected> {
     const t = Date.now();
     const c = await s.session.collect({ kernelLog: !!v.marker, ...(v.releaseLock ? { releaseLock: v.releaseLock } : {}) });
     if (c.lockReleased) v.lockReleased = true;
+    if (v.vislTracePath) {
+      await writeFileAtomic(v.vislTracePath, c.traceText);
+      v.log(`visl trace (every visl_vp9_controls event) written to ${v.vislTracePath}`);
+    }
     if (c.kernelLogText !== undefined) v.kernelLogText = c.kernelLogText;
     v.collectMs += Date.now() - t;
     if (c.trace.entriesWritten !== undefined && c.trace.entriesInBuffer !== undefined && c.trace.entriesWritten > c.trace.entriesInBuffer) {

@@ -89,20 +89,29 @@ export class VislSession {
    * Reloads visl (dumps for `frames` frames; `params` are extra module
    * parameters such as `visl_transtime_ms=20000`), arms the trace event and
    * writes `marker` (a whole kernel-log marker line, see irq/kernelLog.ts)
-   * into the kernel log, in one round trip.
+   * into the kernel log, in one round trip. `events`: `frame` arms
+   * visl_vp9_controls/v4l2_ctrl_vp9_frame only (what the controls check
+   * reads); `all` every event of the group (also the compressed header,
+   * coefficient and MV probabilities: visl-trace-vp9.h), about 8 KiB of
+   * trace text per frame.
    * @returns whether the marker was written.
    * @throws WorkbenchError `E_BOARD_BUSY` (visl still in use),
    *   `E_VISL` (load failed, trace events missing).
    */
-  async prepare(frames: number, params: Record<string, string | number> = {}, marker = ''): Promise<{ marked: boolean }> {
+  async prepare(frames: number, params: Record<string, string | number> = {}, marker = '', events: 'frame' | 'all' = 'frame'): Promise<{ marked: boolean }> {
     const extra = Object.entries(params).map(([k, v]) => {
       validateName(k, 'visl module parameter');
       if (!/^[A-Za-z0-9_.-]+$/.test(String(v))) throw new WorkbenchError('E_BAD_NAME', `visl parameter ${k} value '${v}' is not a plain value`);
       return `${k}=${v}`;
     });
-    const r = await runScript(this.target, PREPARE, [marker.replace(/[\x00-\x1f\x7f]/g, ' '), String(TRACE_BUFFER_KB), String(Math.max(frames, 1)), ...extra], {
-      timeoutMs: 90_000,
-    });
+    const r = await runScript(
+      this.target,
+      PREPARE,
+      [marker.replace(/[\x00-\x1f\x7f]/g, ' '), String(TRACE_BUFFER_KB), events, String(Math.max(frames, 1)), ...extra],
+      {
+        timeoutMs: 90_000,
+      },
+    );
     const lines = r.stdout.split('\n').map((l) => l.trim());
     const out = lines[0] ?? '';
     if (out.startsWith('VISL-BUSY')) {

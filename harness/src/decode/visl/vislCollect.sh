@@ -1,7 +1,7 @@
 #!/bin/sh
 # vislCollect.sh: after a vector's decode in visl mode, in one round trip
 # (used by decode/visl/session.ts VislSession.collect): stops tracing and
-# prints the trace (then disarms the event and empties the buffer), lists
+# prints the trace (then disarms the visl_vp9_controls events and empties the buffer), lists
 # visl's bitstream dumps (size and SHA-256, computed on the board), prints
 # the kernel log when asked, and removes the board lock directory when given.
 #
@@ -22,7 +22,7 @@ T=$1; B=$2; n=$3; k=$4; l=${5:-}
 trace() {
   echo 0 > "$1/tracing_on"
   cat "$1/trace"
-  echo 0 > "$1/events/visl_vp9_controls/v4l2_ctrl_vp9_frame/enable"
+  echo 0 > "$1/events/visl_vp9_controls/enable"
   : > "$1/trace"
 }
 

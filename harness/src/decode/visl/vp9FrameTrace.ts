@@ -1,4 +1,5 @@
 import { WorkbenchError } from '../../core/errors.ts';
+import type { Vp9FrameControls } from '../../model/vp9Controls.ts';
 import type { FtraceEvent } from './ftrace.ts';
 
 /**
@@ -15,38 +16,7 @@ import type { FtraceEvent } from './ftrace.ts';
  * `0x..`); `__print_symbolic` prints the name or `0x..` for unknown values.
  * Enum values: include/uapi/linux/v4l2-controls.h (V4L2_VP9_*).
  */
-export interface VislVp9Frame {
-  lf: { refDeltas: number[]; modeDeltas: number[]; level: number; sharpness: number; flags: string[] };
-  quant: { baseQIdx: number; deltaQYDc: number; deltaQUvDc: number; deltaQUvAc: number };
-  seg: { featureData: number[][]; featureEnabled: number[]; treeProbs: number[]; predProbs: number[]; flags: string[] };
-  /** V4L2_VP9_FRAME_FLAG_* names. */
-  flags: string[];
-  compressedHeaderSize: number;
-  uncompressedHeaderSize: number;
-  frameWidthMinus1: number;
-  frameHeightMinus1: number;
-  renderWidthMinus1: number;
-  renderHeightMinus1: number;
-  /** Reference timestamps, ns (GStreamer: system_frame_number * 1000). */
-  lastFrameTs: bigint;
-  goldenFrameTs: bigint;
-  altFrameTs: bigint;
-  /** Bit mask: 1 LAST, 2 GOLDEN, 4 ALT (V4L2_VP9_SIGN_BIAS_*). */
-  refFrameSignBias: number;
-  /** 0 NONE, 1 SPEC, 2 ALL (V4L2_VP9_RESET_FRAME_CTX_*). */
-  resetFrameContext: number;
-  frameContextIdx: number;
-  profile: number;
-  bitDepth: number;
-  /** 0 EIGHTTAP, 1 EIGHTTAP_SMOOTH, 2 EIGHTTAP_SHARP, 3 BILINEAR, 4 SWITCHABLE (V4L2_VP9_INTERP_FILTER_*). */
-  interpolationFilter: number;
-  tileColsLog2: number;
-  tileRowsLog2: number;
-  /** 0 SINGLE, 1 COMPOUND, 2 SELECT (V4L2_VP9_REFERENCE_MODE_*). */
-  referenceMode: number;
-  /** Trace clock of the event, seconds. */
-  time: number;
-}
+export type VislVp9Frame = Vp9FrameControls;
 
 const SIGN_BIAS: Record<string, number> = { SIGN_BIAS_LAST: 1, SIGN_BIAS_GOLDEN: 2, SIGN_BIAS_ALT: 4 };
 const RESET_CTX: Record<string, number> = { RESET_FRAME_CTX_NONE: 0, RESET_FRAME_CTX_SPEC: 1, RESET_FRAME_CTX_ALL: 2 };
@@ -99,14 +69,12 @@ function symbolic(field: string, v: string | undefined, table: Record<string, nu
 }
 
 /**
- * Parses one `v4l2_ctrl_vp9_frame` event.
- * @throws WorkbenchError `E_TRACE_FORMAT` naming the field when the text does
- *   not have the visl-trace-vp9.h shape.
+ * The `name value` lines of one visl event as a map; a `__print_hex_dump`
+ * inside braces (`name {` then rows, then `}`) becomes one value of
+ * space-separated hex bytes.
  */
-export function parseVp9FrameEvent(e: FtraceEvent): VislVp9Frame {
-  const t = e.time;
+export function eventFields(lines: readonly string[]): Map<string, string> {
   const kv = new Map<string, string>();
-  const lines = e.lines;
   for (let i = 0; i < lines.length; i++) {
     const line = lines[i]!.trim();
     if (line === '') continue;
@@ -124,6 +92,17 @@ export function parseVp9FrameEvent(e: FtraceEvent): VislVp9Frame {
     }
     kv.set(key, value);
   }
+  return kv;
+}
+
+/**
+ * Parses one `v4l2_ctrl_vp9_frame` event.
+ * @throws WorkbenchError `E_TRACE_FORMAT` naming the field when the text does
+ *   not have the visl-trace-vp9.h shape.
+ */
+export function parseVp9FrameEvent(e: FtraceEvent): VislVp9Frame {
+  const t = e.time;
+  const kv = eventFields(e.lines);
   const hexBytes = (field: string): number[] => {
     const v = kv.get(field);
     if (v === undefined) throw bad(field, '(missing)', t);
