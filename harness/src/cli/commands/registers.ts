@@ -1,6 +1,11 @@
 import type { Command } from 'commander';
-import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { basename, join } from 'node:path';
+import { sha256File, writeFileAtomic } from '../../core/cache.ts';
+import { parseFtrace, vp9FrameEvents, vp9ProbsEvents } from '../../decode/vislTrace.ts';
+import { goldenStream, mppDeltaProbs, renderGoldenHeader } from '../../registers/kunitGolden.ts';
+import { inspectFile } from '../../vectors/inspect.ts';
 import { WorkbenchError } from '../../core/errors.ts';
 import { ensureMppRig } from '../../registers/mppBuild.ts';
 import { ensureMppFields } from '../../registers/mppFields.ts';
@@ -16,7 +21,7 @@ import { ExecaRunner } from '../../core/runner.ts';
 const log = (s: string) => process.stderr.write(`[registers] ${s}\n`);
 const out = (s: string) => process.stdout.write(s + '\n');
 
-/** Registers `workbench registers mpp-build|mpp-record|mpp-show|diff`. */
+/** Registers `workbench registers mpp-build|mpp-record|mpp-show|diff|kunit-golden`. */
 export function register(program: Command): void {
   const r = program
     .command('registers')
@@ -106,5 +111,73 @@ export function register(program: Command): void {
       if (o.json) out(JSON.stringify(rep, null, 2));
       else for (const l of formatReport(rep, allow, Number(o.limit))) out(l);
       if (rep.differences.length || rep.mppJobs !== rep.seriesJobs) process.exitCode = 1;
+    });
+
+  r.command('kunit-golden')
+    .description(
+      "write the golden data of the series' KUnit test: the V4L2 controls of the first frames of each VECTOR (from a visl trace) and the register words MPP programmed for them",
+    )
+    .argument('<vectors...>', 'vector files or names (e.g. p0-intra-only)')
+    .requiredOption('--traces <dir>', 'folder of `workbench decode --board vboard --visl-trace DIR` (one <vector>.trace each, and source.txt)')
+    .requiredOption('--frames <n>', 'decoded frames per vector (from the first); one number, or one per vector separated by commas')
+    .requiredOption('--out <file>', "the C header to write (e.g. the series tree's rkvdec-vdpu381-vp9-golden.h)")
+    .option('--allow <file>', "allow-list (TOML); default: the repository's harness/src/registers/allow-list.toml")
+    .option('--mirror <dir>', 'local mirror for the MPP source (see mpp-build)')
+    .action(async (vectors: string[], o: { traces: string; frames: string; out: string; allow?: string; mirror?: string }) => {
+      const runner = new ExecaRunner();
+      const counts = o.frames.split(',').map((x) => Number(x.trim()));
+      if (counts.some((n) => !Number.isInteger(n) || n < 1) || (counts.length !== 1 && counts.length !== vectors.length)) {
+        throw new WorkbenchError('E_USAGE', `--frames ${o.frames}: expected one positive integer, or one per vector (${vectors.length})`);
+      }
+      const allow = loadAllowList(o.allow);
+      const { fields, source } = await ensureMppFields({ log, mirror: o.mirror });
+      const streams = [];
+      for (const [k, v] of vectors.entries()) {
+        const path = await resolveVector(v, runner);
+        const name = basename(path).replace(/\.(ivf|webm)$/i, '');
+        const traceFile = join(o.traces, `${name}.trace`);
+        const text = await readFile(traceFile, 'utf8').catch((e: Error) => {
+          throw new WorkbenchError('E_GOLDEN', `cannot read ${traceFile}: ${e.message}`, {
+            hint: `decode it with \`workbench decode --board vboard --visl-trace ${o.traces} ${path}\``,
+          });
+        });
+        const events = parseFtrace(text).events;
+        const info = await inspectFile(path);
+        // A fresh record with the buffers' bytes (the cached records hold hashes only).
+        const recDir = await mkdtemp(join(tmpdir(), 'wb-golden-'));
+        const count = counts[counts.length === 1 ? 0 : k]!;
+        const deltaProbs: Uint8Array[] = [];
+        let mpp;
+        try {
+          mpp = await recordMpp(path, { out: join(recDir, 'rec'), dumpBuffers: true, mirror: o.mirror, log, runner });
+          for (const r of mpp.records.slice(0, count)) deltaProbs.push(await mppDeltaProbs(r, join(recDir, 'rec', 'buffers')));
+        } finally {
+          await rm(recDir, { recursive: true, force: true });
+        }
+        const s = goldenStream({
+          vectorPath: path,
+          vectorSha256: await sha256File(path),
+          frames: info.frames,
+          traced: vp9FrameEvents(events),
+          probs: vp9ProbsEvents(events),
+          mpp: mpp.records,
+          deltaProbs,
+          fields,
+          allow,
+          count,
+        });
+        log(
+          `${name}: ${s.frames.length} frames (${s.frames.map((f) => f.kind).join(', ')}), ${s.frames.reduce((n, f) => n + f.regs.length, 0)} register words, ${s.leftOut.size} fields left out`,
+        );
+        streams.push(s);
+      }
+      const controls = (await readFile(join(o.traces, 'source.txt'), 'utf8').catch(() => 'unknown (no source.txt in the trace folder)\n')).trim();
+      const text = renderGoldenHeader(streams, {
+        controls,
+        mpp: `${source.manifest.upstream} ${source.manifest.commit.slice(0, 12)}`,
+        allowList: allow.file,
+      });
+      await writeFileAtomic(o.out, text);
+      out(`${o.out}: ${streams.length} stream(s), ${streams.reduce((n, s) => n + s.frames.length, 0)} frames`);
     });
 }
