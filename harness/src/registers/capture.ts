@@ -99,6 +99,8 @@ export interface CaptureRegs {
   written: Set<number>;
   /** Accesses were dropped by the model: `written` may be incomplete. */
   dropped: number;
+  /** SHA-256 of the input buffers the model hashed at DEC_E, by register (delta/last probabilities, counts, segment-id maps). */
+  hashes: Map<number, { len: number; sha256: string }>;
 }
 
 /** The 320 function-block words of a job's `function` hex string (each word 8 hex digits, as the model prints `%08x`). */
@@ -134,7 +136,9 @@ export function captureRegs(j: CaptureJob, source: string): CaptureRegs {
   const written = new Set<number>();
   for (const a of setup) if (a[0] === 'w' && a[1] === 'function' && a[2] < FUNCTION_BLOCK_BYTES) written.add(a[2] >> 2);
   const writes = runs([...written]).map(([first, n]) => ({ offset: first * 4, size: n * 4, values: snapshot.slice(first, first + n) }));
-  return { job: j.job, source, end: j.end, status: j.status_set, writes, snapshot, written, dropped: j.dropped };
+  const hashes = new Map<number, { len: number; sha256: string }>();
+  for (const b of Object.values(j.buffers ?? {})) if (b.sha256) hashes.set(b.reg, { len: b.len, sha256: b.sha256 });
+  return { job: j.job, source, end: j.end, status: j.status_set, writes, snapshot, written, dropped: j.dropped, hashes };
 }
 
 /**

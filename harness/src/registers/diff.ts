@@ -81,17 +81,27 @@ export function mppJob(r: FrameRecord, source: string): JobRegisters {
   for (const [reg, v] of regs) if (isAddressRegister(reg)) addresses.set(reg, { value: v, key: null });
   for (const a of r.addresses) {
     if (!isAddressRegister(a.reg)) continue;
-    const sha = a.buffer === null ? undefined : r.buffers.find((b) => b.id === a.buffer)?.sha256;
+    // The region hash of a probability table when the shim took one, else the whole buffer's.
+    const sha = a.buffer === null ? undefined : (a.sha256 ?? r.buffers.find((b) => b.id === a.buffer)?.sha256);
     addresses.set(a.reg, { value: a.value, key: a.buffer === null ? null : `buffer ${a.buffer}+${a.offset ?? 0}`, ...(sha ? { sha256: sha } : {}) });
   }
   return { source, regs, written: new Set(regs.keys()), addresses };
 }
 
-/** A capture job as a job: the function block at DEC_E, addresses as IOVAs (no content: the capture holds none). */
+/**
+ * A capture job as a job: the function block at DEC_E, addresses as IOVAs,
+ * with the content hash the model took at DEC_E where it took one (the
+ * probability tables: `len` bytes from the address, as MPP's record hashes
+ * them).
+ */
 export function captureJob(c: CaptureRegs): JobRegisters {
   const regs = new Map(c.snapshot.map((v, i) => [i, v] as [number, number]));
   const addresses = new Map<number, JobAddress>();
-  for (const [reg, v] of regs) if (isAddressRegister(reg)) addresses.set(reg, { value: v, key: v ? `iova 0x${v.toString(16)}` : null });
+  for (const [reg, v] of regs) {
+    if (!isAddressRegister(reg)) continue;
+    const h = v ? c.hashes?.get(reg) : undefined;
+    addresses.set(reg, { value: v, key: v ? `iova 0x${v.toString(16)}` : null, ...(h ? { sha256: h.sha256 } : {}) });
+  }
   return { source: c.source, regs, written: c.written, addresses };
 }
 
@@ -330,7 +340,9 @@ export function diffRegisters(
     report.notes.push(`registers the series wrote that MPP does not write (not compared): ${list.join(', ')}`);
   }
   if (report.contentsNotCompared) {
-    report.notes.push(`${report.contentsNotCompared} buffer contents not compared: one side holds no hash (a simboard capture holds no buffer bytes)`);
+    report.notes.push(
+      `${report.contentsNotCompared} buffer contents not compared: one side holds no hash (the simboard hashes only the probability tables, counts and segment-id maps; MPP records older than the region hashes hash whole buffers)`,
+    );
   }
   report.unusedAllow = allow ? allow.entries.filter((_, k) => !used.has(k)) : [];
   return report;

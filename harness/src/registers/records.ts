@@ -30,6 +30,12 @@ export const AddressSchema = z.strictObject({
   value: u32,
   buffer: nat.nullable(),
   offset: nat.optional(),
+  /** Probability tables (reg160, reg162): `len` bytes (MPP's PROB_SIZE) from `offset` hashed on their own. */
+  len: nat.optional(),
+  sha256: z
+    .string()
+    .regex(/^[0-9a-f]{64}$/)
+    .optional(),
 });
 
 /** A buffer referenced by the job's address registers, hashed when the job was sent (before the "hardware" ran). */

@@ -41,6 +41,37 @@ describe('the register differential on real MPP records', () => {
     expect(rep.notes.join('\n')).toMatch(/buffer contents not compared: one side holds no hash/);
   });
 
+  it('compares the delta-probability table by the hashes both sides took of its 4864 bytes: equal, then one frame different', () => {
+    const k = 2;
+    const sha = (n: number) => n.toString(16).padStart(64, '0');
+    // MPP's shim hashes the table from reg160's offset (region hash); the model hashes the same bytes at DEC_E
+    const mpp = records.map((r, i) => ({ ...r, addresses: r.addresses.map((a) => (a.reg === 160 ? { ...a, len: 4864, sha256: sha(i + 1) } : a)) }));
+    const withHashes = (wrong: number | null) =>
+      synthesizeCapture(records)
+        .split('\n')
+        .map((line, i) => {
+          const j = JSON.parse(line) as Record<string, unknown>;
+          const addr = parseInt((j.function as string).slice(160 * 8, 161 * 8), 16);
+          j.buffers = { delta_prob: { reg: 160, addr, len: 4864, sha256: sha(i === wrong ? 999 : i + 1) } };
+          return JSON.stringify(j);
+        })
+        .join('\n');
+    const same = diffRegisters(fields, mpp, seriesOf(withHashes(null)));
+    expect(same.differences).toEqual([]);
+    const base = diffRegisters(fields, records, seriesOf(synthesizeCapture(records)));
+    expect(same.contentsCompared).toBe(base.contentsCompared + records.length); // reg160 on every frame
+    const bad = diffRegisters(fields, mpp, seriesOf(withHashes(k)));
+    expect(bad.differences).toEqual([
+      expect.objectContaining({
+        frame: records[k]!.frame,
+        reg: 160,
+        kind: 'content',
+        mppValue: `sha256 ${sha(k + 1).slice(0, 16)}`,
+        seriesValue: `sha256 ${sha(999).slice(0, 16)}`,
+      }),
+    ]);
+  });
+
   it('names exactly the one field whose bits were changed: reg103 bit 29 (allow_high_precision_mv in MPP vdpu34x_vp9d.h SWREG103_VP9_PROB_EN)', () => {
     const target = records.find((r) => r.frameType === 'inter' && !r.intraOnly && r.showFrame && r.frame > 1)!;
     const before = registersOf(target).get(103)!;

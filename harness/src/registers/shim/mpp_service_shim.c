@@ -23,8 +23,9 @@
  * $WB_MPP_SHIM_OUT: every register block written (byte offset, size,
  * values), the read-back blocks, the address-register offsets set
  * separately, the RCB info, every address register resolved to a buffer
- * (allocation id, size, SHA-256 of its bytes when the job was sent) and the
- * status word answered. $WB_MPP_SHIM_DUMP_DIR, when set, receives the bytes
+ * (allocation id, size, SHA-256 of its bytes when the job was sent; for the
+ * probability tables also the SHA-256 of their PROB_SIZE bytes from the
+ * register's offset) and the status word answered. $WB_MPP_SHIM_DUMP_DIR, when set, receives the bytes
  * of each buffer as <sha256>.bin. The status word read back at POLL is
  * reg224 with dec_rdy_sta (bit 2) set; $WB_MPP_SHIM_FAULT=<job> answers
  * dec_error_sta (bit 4) instead for that job (0-based), to prove failures
@@ -472,6 +473,45 @@ static uint32_t reg_offset_of(const struct job *j, uint32_t reg)
 	return 0;
 }
 
+/*
+ * Probability tables the Linux simboard model hashes at the same register
+ * (harness/simboard-qemu/hw/misc/vdpu381_sim.c vdpu381_buffers[]): reg160
+ * delta probabilities and reg162 last/default probabilities, PROB_SIZE
+ * bytes each (MPP mpp/hal/rkdec/vp9d/hal_vp9d_com.h). Their bytes from the
+ * register's offset are hashed on their own, so the two sides compare.
+ */
+#define PROB_SIZE		4864
+
+static uint32_t region_len(uint32_t reg)
+{
+	return (reg == 160 || reg == 162) ? PROB_SIZE : 0;
+}
+
+/* SHA-256 of len bytes at off of a buffer of size bytes; 0 if out of range. */
+static int hash_region(int fd, uint64_t size, uint64_t off, uint32_t len, char hex[65])
+{
+	static const char digits[] = "0123456789abcdef";
+	unsigned char md[32];
+	unsigned int mdlen = 0;
+	void *p;
+	int i;
+
+	if (!len || off + len > size)
+		return 0;
+	p = mmap(NULL, size, PROT_READ, MAP_SHARED, fd, 0);
+	if (p == MAP_FAILED)
+		die("mmap of buffer fd %d (%" PRIu64 " bytes): %s", fd, size, strerror(errno));
+	if (!EVP_Digest((const char *)p + off, len, md, &mdlen, EVP_sha256(), NULL))
+		die("EVP_Digest failed");
+	munmap(p, size);
+	for (i = 0; i < 32; i++) {
+		hex[2 * i] = digits[md[i] >> 4];
+		hex[2 * i + 1] = digits[md[i] & 15];
+	}
+	hex[64] = 0;
+	return 1;
+}
+
 /* At SEND: resolve the address registers to buffers and hash those buffers. */
 static void job_sent(struct job *j)
 {
@@ -500,8 +540,15 @@ static void job_sent(struct job *j)
 				fputs("\"buffer\":null}", m);
 				continue;
 			}
-			fprintf(m, "\"buffer\":%d,\"offset\":%u}", id,
-				(j->no_offset_in_reg ? 0 : v >> 10) + reg_offset_of(j, reg));
+			{
+				uint32_t off = (j->no_offset_in_reg ? 0 : v >> 10) + reg_offset_of(j, reg);
+				char rhex[65];
+
+				fprintf(m, "\"buffer\":%d,\"offset\":%u", id, off);
+				if (hash_region(fd, buffers[id].size, off, region_len(reg), rhex))
+					fprintf(m, ",\"len\":%u,\"sha256\":\"%s\"", region_len(reg), rhex);
+				fputc('}', m);
+			}
 			for (k = 0; k < n_seen && seen[k] != id; k++)
 				;
 			if (k == n_seen && n_seen < 256)
