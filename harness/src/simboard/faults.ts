@@ -27,6 +27,10 @@ export const FAULT_MODES = {
   'late-irq': { status: 0x7, what: 'dec_rdy after late-irq-ms (default 3000), past the driver watchdog' },
   'double-irq': { status: 0x7, what: 'dec_rdy, raised again 100 µs after the first acknowledgement' },
   'long-delay': { status: 0x7, what: 'dec_rdy after long-delay-ms (default 1000), below the watchdog' },
+  'irq-storm': {
+    status: 0x7,
+    what: 'dec_rdy, then the interrupt never clears (STA_INT and the line stay set whatever the driver writes) until the device is reset',
+  },
 } as const;
 
 /** A mode name of {@link FAULT_MODES}. */

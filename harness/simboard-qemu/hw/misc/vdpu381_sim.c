@@ -25,7 +25,10 @@
  * colmv-ref-error, softreset-ready, raw-without-ready (BIT(1) without
  * BIT(2)), no-irq, late-irq (ready, after late-irq-ms: past the driver's
  * watchdog), double-irq (ready, raised again 100 us after the first
- * acknowledgement), long-delay (ready, after long-delay-ms).
+ * acknowledgement), long-delay (ready, after long-delay-ms), irq-storm
+ * (ready, then the interrupt never clears: STA_INT keeps dec_rdy and the
+ * line stays high whatever the driver writes, until the device is reset,
+ * i.e. a stuck level interrupt).
  *
  * Register facts: Linux drivers/media/platform/rockchip/rkvdec/
  * rkvdec-vdpu381-regs.h (VDPU381_REG_DEC_E = 0x028, VDPU381_REG_STA_INT =
@@ -92,6 +95,7 @@ typedef enum Vdpu381Mode {
     MODE_LATE_IRQ,
     MODE_DOUBLE_IRQ,
     MODE_LONG_DELAY,
+    MODE_IRQ_STORM,
     MODE_COUNT,
 } Vdpu381Mode;
 
@@ -113,6 +117,7 @@ static const struct {
     [MODE_LATE_IRQ] = { "late-irq", STA_READY },
     [MODE_DOUBLE_IRQ] = { "double-irq", STA_READY },
     [MODE_LONG_DELAY] = { "long-delay", STA_READY },
+    [MODE_IRQ_STORM] = { "irq-storm", STA_READY },
 };
 
 #define VDPU381_MAX_RULES       64
@@ -203,6 +208,7 @@ struct Vdpu381SimState {
     Vdpu381Mode mode;
     uint32_t irqs;
     bool again_pending;
+    bool storm;         /* irq-storm answered: the interrupt never clears */
     /* Job whose late interrupt is still to come (0: none), and stray interrupts seen in the open job. */
     uint64_t late_job;
     uint32_t stray_irqs;
@@ -531,6 +537,9 @@ static void vdpu381_done(void *opaque)
     if (s->mode != MODE_READY) {
         status = vdpu381_modes[s->mode].status;
     }
+    if (s->mode == MODE_IRQ_STORM) {
+        s->storm = true;
+    }
     vdpu381_answer(s, status);
 }
 
@@ -639,7 +648,10 @@ static void vdpu381_write(void *opaque, hwaddr off, uint64_t val,
     if (off == VDPU381_FUNC_BASE + VDPU381_REG_DEC_E && (v & 1)) {
         vdpu381_start(s);
     } else if (off == VDPU381_FUNC_BASE + VDPU381_REG_STA_INT) {
-        if (s->irq_level && !(v & (STA_IRQ | STA_IRQ_RAW))) {
+        if (s->storm) {
+            /* irq-storm: the source never clears */
+            *r = STA_READY;
+        } else if (s->irq_level && !(v & (STA_IRQ | STA_IRQ_RAW))) {
             vdpu381_set_irq(s, false);
         }
         if (v == 0 && s->job_open && s->t_irq_ns >= 0) {
@@ -678,6 +690,7 @@ static void vdpu381_reset(DeviceState *dev)
     timer_del(s->again_timer);
     s->late_job = 0;
     s->again_pending = false;
+    s->storm = false;
     vdpu381_flush_job(s, "reset");
     memset(s->link, 0, sizeof(s->link));
     memset(s->func, 0, sizeof(s->func));

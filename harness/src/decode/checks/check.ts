@@ -28,6 +28,8 @@ import type { Decoder, DecoderRun } from '../backend.ts';
 export interface SessionFacts {
   /** IRQ instrumentation on the board (set by the irq check's setup). */
   irq?: InstrumentationState;
+  /** A device is bound to rkvdec and has an interrupt line in /proc/interrupts (set by the irq check's setup). */
+  irqLines?: boolean;
 }
 
 /** The board a check is chosen for: the parts of the profile that matter to checks. */
