@@ -1,7 +1,12 @@
 import { createHash } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { WorkbenchError } from '../core/errors.ts';
+import { projectRoot } from '../core/paths.ts';
 import type { RunRecord } from '../model/record.ts';
 import type { VerdictResult } from '../model/verdict.ts';
 import { lavaName } from './job.ts';
+import type { Fetch } from './rest.ts';
 
 /**
  * KCIDB I/O v5.3 (KernelCI's common results format, kcidb-io
@@ -100,4 +105,106 @@ export function kcidbFromRun(r: RunRecord, o: KcidbOptions = {}): Record<string,
     };
   });
   return { version: { major: 5, minor: 3 }, checkouts: [checkout], builds: [build], tests };
+}
+
+/** One board's run of a night, as {@link kcidbFromNight} takes it. */
+export interface KcidbRun {
+  record: RunRecord;
+  /** Page of the LAVA job, when the run has one. */
+  jobUrl?: string;
+}
+
+/**
+ * The KCIDB v5.3 document of a night: the documents of its runs
+ * ({@link kcidbFromRun}) merged, each checkout, build and test once (their
+ * ids embed the run id, so runs never collide).
+ */
+export function kcidbFromNight(runs: readonly KcidbRun[]): Record<string, unknown> {
+  const out = { checkouts: new Map<string, unknown>(), builds: new Map<string, unknown>(), tests: new Map<string, unknown>() };
+  for (const r of runs) {
+    const doc = kcidbFromRun(r.record, r.jobUrl ? { jobUrl: r.jobUrl } : {}) as Record<'checkouts' | 'builds' | 'tests', { id: string }[]>;
+    for (const k of ['checkouts', 'builds', 'tests'] as const) for (const o of doc[k]) if (!out[k].has(o.id)) out[k].set(o.id, o);
+  }
+  return { version: { major: 5, minor: 3 }, checkouts: [...out.checkouts.values()], builds: [...out.builds.values()], tests: [...out.tests.values()] };
+}
+
+/**
+ * Where the KCIDB v5.3 JSON Schema is read from: `WORKBENCH_KCIDB_SCHEMA`,
+ * else `../shared/reference/kcidb/kcidb-v5.3.schema.json` beside the
+ * checkout (kcidb-io's `v05_03.py` exported as draft-07; kcidb is not
+ * packaged in Debian and PyPI is not reachable, so ajv validates).
+ */
+export function kcidbSchemaFile(env: NodeJS.ProcessEnv = process.env): string {
+  return env.WORKBENCH_KCIDB_SCHEMA
+    ? resolve(env.WORKBENCH_KCIDB_SCHEMA)
+    : resolve(projectRoot(), '..', 'shared', 'reference', 'kcidb', 'kcidb-v5.3.schema.json');
+}
+
+/** What {@link validateKcidb} found. */
+export interface KcidbValidation {
+  /** The schema file used. */
+  schema: string;
+  /** true: the schema accepts the document; false: it refuses it (see errors); null: not validated (no schema file). */
+  valid: boolean | null;
+  /** ajv's errors as `<instancePath> <message>` (at most 20), or why it was not validated. */
+  errors: string[];
+}
+
+const validators = new Map<string, (doc: unknown) => { ok: boolean; errors: string[] }>();
+
+/**
+ * Validates a KCIDB document with ajv (draft-07, every error, the `uri`,
+ * `email` and `date-time` formats of ajv-formats) against the schema file.
+ * A missing schema file is not an error: the result says `valid: null`.
+ * @throws WorkbenchError E_KCIDB_SCHEMA when the schema file is not valid JSON or not a schema ajv compiles.
+ */
+export async function validateKcidb(doc: unknown, schema: string = kcidbSchemaFile()): Promise<KcidbValidation> {
+  if (!existsSync(schema)) return { schema, valid: null, errors: [`no schema file at ${schema} (set WORKBENCH_KCIDB_SCHEMA)`] };
+  let v = validators.get(schema);
+  if (!v) {
+    const { Ajv } = await import('ajv');
+    const addFormats = (await import('ajv-formats')).default as unknown as (a: InstanceType<typeof Ajv>) => void;
+    const ajv = new Ajv({ allErrors: true, strict: false });
+    addFormats(ajv);
+    let fn;
+    try {
+      fn = ajv.compile(JSON.parse(readFileSync(schema, 'utf8')) as object);
+    } catch (e) {
+      throw new WorkbenchError('E_KCIDB_SCHEMA', `${schema}: not a JSON Schema ajv compiles: ${(e as Error).message}`, {
+        hint: 'the file should be kcidb-io v05_03 exported as JSON (../shared/reference/kcidb/)',
+      });
+    }
+    v = (d: unknown) => {
+      const ok = fn(d);
+      return { ok, errors: (fn.errors ?? []).slice(0, 20).map((e) => `${e.instancePath || '/'} ${e.message ?? ''}`.trim()) };
+    };
+    validators.set(schema, v);
+  }
+  const r = v(doc);
+  return { schema, valid: r.ok, errors: r.errors };
+}
+
+/**
+ * POSTs a KCIDB document as JSON to `url` (a KCIDB REST submission
+ * endpoint; kci-dev posts to `<base>/submit`) with `Authorization: Bearer
+ * <token>`. The token is never part of an error message.
+ * @returns the HTTP status (2xx).
+ * @throws WorkbenchError E_KCIDB_SUBMIT when the request fails or the endpoint answers outside 2xx (status and at most 300 characters of its body).
+ */
+export async function submitKcidb(url: string, token: string, doc: unknown, f: Fetch = fetch as unknown as Fetch): Promise<number> {
+  const u = new URL(url);
+  if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new WorkbenchError('E_USAGE', `KCIDB url ${url}: http or https only`);
+  const mask = (s: string) => s.slice(0, 300).split(token).join('<token>');
+  let r;
+  try {
+    r = await f(url, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify(doc) });
+  } catch (e) {
+    throw new WorkbenchError('E_KCIDB_SUBMIT', `POST ${url} failed: ${mask(String((e as Error).message))}`, { hint: 'is the KCIDB endpoint reachable?' });
+  }
+  const text = await r.text();
+  if (r.status < 200 || r.status > 299)
+    throw new WorkbenchError('E_KCIDB_SUBMIT', `POST ${url} answered ${r.status}: ${mask(text)}`, {
+      hint: r.status === 401 || r.status === 403 ? 'check the KCIDB token' : 'see the endpoint logs',
+    });
+  return r.status;
 }

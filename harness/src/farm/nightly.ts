@@ -1,15 +1,19 @@
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { loadToml } from '../core/config.ts';
 import { WorkbenchError } from '../core/errors.ts';
-import { diffRuns, diffText, type RunDiff } from '../report/diff.ts';
+import { diffRuns, diffText } from '../report/diff.ts';
 import { loadRun } from '../report/store.ts';
 import { newRunId } from '../report/summarize.ts';
-import type { Counts } from '../model/record.ts';
+import type { RunRecord } from '../model/record.ts';
 import type { Bundle } from './bundle.ts';
 import type { CollectResult } from './collect.ts';
 import { PROFILES } from './job.ts';
+import { listNights, nightlyRoot, type NightlyEntry, type NightlyKcidb, type NightlyKernel, type NightlyRecord } from './nightlyRecord.ts';
+import { kcidbFromNight, kcidbSchemaFile, submitKcidb, validateKcidb, type KcidbRun } from './kcidb.ts';
+import { writeNightlyIndex } from './nightlyIndex.ts';
+import type { Fetch } from './rest.ts';
 
 /**
  * `workbench nightly`: the regression for a set of boards, run every night
@@ -32,8 +36,18 @@ import { PROFILES } from './job.ts';
  *   changed IRQ statuses; the kernel base and series commit of both runs
  *   are printed next to it.
  *
+ * - The night's KCIDB v5.3 document (origin `vp9wb`, farm/kcidb.ts) is
+ *   validated with ajv against the KCIDB schema, kept as `kcidb.json` in
+ *   the night's folder, and POSTed to the plan's `[kcidb] url` when there
+ *   is one (only when the schema accepted it).
+ * - After the night is in place, the nightly index
+ *   `reports/nightly/index.html` (farm/nightlyIndex.ts) is written again
+ *   from every night on disk (temp file + rename: a night that failed to
+ *   be written leaves the previous index as it was).
+ *
  * Exit code ({@link nightlyExitCode}): 2 when a board could not be run or
- * collected or its job was not Complete (infrastructure); else 1 when a
+ * collected or its job was not Complete (infrastructure), or the KCIDB
+ * document was refused by the schema or by the endpoint; else 1 when a
  * vector failed (`failOn: 'any'`, the default) or a vector newly failed
  * since the previous night (`failOn: 'new'`); else 0.
  */
@@ -67,8 +81,20 @@ export const NightlyBoardSchema = z
   });
 export type NightlyBoard = z.infer<typeof NightlyBoardSchema>;
 
-/** nightly.toml: `[[board]]` tables. */
-export const NightlyPlanSchema = z.object({ board: z.array(NightlyBoardSchema).min(1) }).strict();
+/** nightly.toml `[kcidb]`: where each night's KCIDB document is POSTed (optional). */
+export const NightlyKcidbSchema = z
+  .object({
+    url: z.url({ protocol: /^https?$/ }).describe('KCIDB submission endpoint, POSTed as JSON with a Bearer token'),
+    token_env: z
+      .string()
+      .regex(/^[A-Za-z_][A-Za-z0-9_]*$/)
+      .default('KCIDB_TOKEN')
+      .describe('environment variable holding the KCIDB token'),
+  })
+  .strict();
+
+/** nightly.toml: `[[board]]` tables and an optional `[kcidb]` table. */
+export const NightlyPlanSchema = z.object({ board: z.array(NightlyBoardSchema).min(1), kcidb: NightlyKcidbSchema.optional() }).strict();
 export type NightlyPlan = z.infer<typeof NightlyPlanSchema>;
 
 /**
@@ -85,77 +111,10 @@ export function loadNightlyPlan(file: string): NightlyPlan {
   return plan;
 }
 
-/** Kernel base and series of a run (from its bundle). */
-export interface NightlyKernel {
-  baseCommit: string;
-  /** HEAD of the work tree the modules were built in (the series applied on the base). */
-  seriesCommit: string;
-  seriesHash: string;
-  patches: number;
-}
-
-/** One board's result in a night. */
-export interface NightlyEntry {
-  board: string;
-  profile: string;
-  /** `lava-run (local)` or the server URL. */
-  via: string;
-  /** 0 pass, 1 failing vectors, 2 infrastructure (collect's exit code, or 2 when the board could not be run). */
-  exitCode: 0 | 1 | 2;
-  runId?: string;
-  reportDir?: string;
-  jobId?: string;
-  jobUrl?: string;
-  health?: string;
-  counts?: Counts;
-  kernelRelease?: string;
-  /** Absent when the modules were given as files (no series was built). */
-  kernel?: NightlyKernel;
-  /** The error when the board could not be run or collected. */
-  error?: string;
-  /** The run this one was diffed against. */
-  previous?: { nightlyId: string; runId: string; kernel?: NightlyKernel };
-  diff?: RunDiff;
-}
-
-/** nightly.json. */
-export interface NightlyRecord {
-  schema: 'vp9-workbench/nightly';
-  version: 1;
-  nightlyId: string;
-  startedAt: string;
-  finishedAt: string;
-  exitCode: 0 | 1 | 2;
-  failOn: 'any' | 'new';
-  boards: NightlyEntry[];
-}
-
-/** Where nights are kept: `<reports>/nightly`. */
-export function nightlyRoot(reportsRoot: string): string {
-  return join(reportsRoot, 'nightly');
-}
-
 /** The kernel facts of a bundle, for the night's record. */
 export function nightlyKernel(b: Pick<Bundle, 'kernel'>): NightlyKernel | undefined {
   const k = b.kernel;
   return k ? { baseCommit: k.baseCommit, seriesCommit: k.seriesCommit, seriesHash: k.seriesHash, patches: k.patches.length } : undefined;
-}
-
-/** Earlier nights, newest first (folders whose nightly.json parses; staging folders skipped). */
-export function listNights(reportsRoot: string): NightlyRecord[] {
-  const root = nightlyRoot(reportsRoot);
-  if (!existsSync(root)) return [];
-  const out: NightlyRecord[] = [];
-  for (const d of readdirSync(root).sort().reverse()) {
-    if (d.startsWith('.')) continue;
-    try {
-      const r = JSON.parse(readFileSync(join(root, d, 'nightly.json'), 'utf8')) as NightlyRecord;
-      if (r.schema === 'vp9-workbench/nightly' && r.nightlyId === d) out.push(r);
-    } catch {
-      // not a night (or unreadable): skipped
-    }
-  }
-  return out;
 }
 
 /**
@@ -207,8 +166,9 @@ export function collectedEntry(o: {
 }
 
 /** See the module doc. */
-export function nightlyExitCode(entries: readonly NightlyEntry[], failOn: 'any' | 'new'): 0 | 1 | 2 {
+export function nightlyExitCode(entries: readonly NightlyEntry[], failOn: 'any' | 'new', kcidb?: NightlyKcidb): 0 | 1 | 2 {
   if (entries.some((e) => e.exitCode === 2)) return 2;
+  if (kcidb && (kcidb.valid === false || kcidb.submitted?.error)) return 2;
   if (failOn === 'any') return entries.some((e) => e.exitCode === 1) ? 1 : 0;
   // new: a failing board without a previous night counts as new
   return entries.some((e) => e.exitCode === 1 && (!e.diff || e.diff.newFailures.length > 0)) ? 1 : 0;
@@ -241,6 +201,19 @@ export function nightlyText(n: NightlyRecord): string {
         );
     } else if (!e.error) out.push('  no earlier night for this board: nothing to compare');
   }
+  const kc = n.kcidb;
+  if (kc) {
+    out.push('');
+    const what = `${kc.checkouts} checkout(s), ${kc.builds} build(s), ${kc.tests} test(s)`;
+    out.push(
+      kc.valid === true
+        ? `KCIDB v5.3: ${kc.file} (${what}) valid against ${kc.schema}`
+        : kc.valid === false
+          ? `KCIDB v5.3: ${kc.file} (${what}) REFUSED by ${kc.schema}: ${kc.errors.join('; ')}`
+          : `KCIDB v5.3: ${kc.file} (${what}) not validated: ${kc.errors.join('; ')}`,
+    );
+    if (kc.submitted) out.push(`  POST ${kc.submitted.url}: ${kc.submitted.error ?? `HTTP ${kc.submitted.status}`}`);
+  }
   return out.join('\n') + '\n';
 }
 
@@ -249,7 +222,7 @@ export function nightlyText(n: NightlyRecord): string {
  * through a hidden staging folder renamed into place.
  * @throws WorkbenchError E_REPORT_EXISTS when the folder exists (ids are unique; never overwritten).
  */
-export function writeNight(reportsRoot: string, n: NightlyRecord): string {
+export function writeNight(reportsRoot: string, n: NightlyRecord, kcidbDoc?: unknown): string {
   const root = nightlyRoot(reportsRoot);
   const final = join(root, n.nightlyId);
   if (existsSync(final)) throw new WorkbenchError('E_REPORT_EXISTS', `${final} already exists`, { hint: 'nights are never overwritten; run again' });
@@ -258,6 +231,7 @@ export function writeNight(reportsRoot: string, n: NightlyRecord): string {
   mkdirSync(tmp, { recursive: true });
   writeFileSync(join(tmp, 'nightly.json'), JSON.stringify(n, null, 2) + '\n');
   writeFileSync(join(tmp, 'summary.txt'), nightlyText(n));
+  if (kcidbDoc !== undefined) writeFileSync(join(tmp, 'kcidb.json'), JSON.stringify(kcidbDoc, null, 2) + '\n');
   renameSync(tmp, final);
   return final;
 }
@@ -286,16 +260,23 @@ export async function runNight(o: {
   failOn?: 'any' | 'new';
   now?: () => Date;
   log?: (m: string) => void;
-}): Promise<{ record: NightlyRecord; dir: string }> {
+  /** The KCIDB schema file (default {@link kcidbSchemaFile}). */
+  kcidbSchema?: string;
+  /** `fetch` for the KCIDB POST (tests pass their own). */
+  fetch?: Fetch;
+  env?: NodeJS.ProcessEnv;
+}): Promise<{ record: NightlyRecord; dir: string; index: string }> {
   const now = o.now ?? (() => new Date());
   const started = now();
   const nightlyId = newRunId('nightly', started);
   const boards: NightlyEntry[] = [];
+  const runs: KcidbRun[] = [];
   for (const b of o.plan.board) {
     o.log?.(`${b.name}: ${b.profile} via ${b.run}`);
     try {
       const r = await o.runBoard(b, nightlyId);
       boards.push(collectedEntry({ board: b, ...r, reportsRoot: o.reportsRoot, nightlyId }));
+      runs.push({ record: r.collected.record as RunRecord, ...(r.jobUrl ? { jobUrl: r.jobUrl } : {}) });
     } catch (e) {
       const err = e as Error & { code?: string };
       o.log?.(`${b.name}: ${err.message}`);
@@ -309,15 +290,48 @@ export async function runNight(o: {
     }
   }
   const failOn = o.failOn ?? 'any';
+  const { doc, kcidb } = await nightKcidb(runs, o);
   const record: NightlyRecord = {
     schema: 'vp9-workbench/nightly',
     version: 1,
     nightlyId,
     startedAt: started.toISOString(),
     finishedAt: now().toISOString(),
-    exitCode: nightlyExitCode(boards, failOn),
+    exitCode: nightlyExitCode(boards, failOn, kcidb),
     failOn,
     boards,
+    kcidb,
   };
-  return { record, dir: writeNight(o.reportsRoot, record) };
+  const dir = writeNight(o.reportsRoot, record, doc);
+  return { record, dir, index: writeNightlyIndex(o.reportsRoot) };
+}
+
+/** The night's KCIDB document, validated, and POSTed when the plan names an endpoint and the schema accepted it. */
+async function nightKcidb(
+  runs: readonly KcidbRun[],
+  o: { plan: NightlyPlan; kcidbSchema?: string; fetch?: Fetch; env?: NodeJS.ProcessEnv; log?: (m: string) => void },
+): Promise<{ doc: Record<string, unknown>; kcidb: NightlyKcidb }> {
+  const doc = kcidbFromNight(runs);
+  const v = await validateKcidb(doc, o.kcidbSchema ?? kcidbSchemaFile(o.env));
+  const n = (k: string) => (doc[k] as unknown[]).length;
+  const kcidb: NightlyKcidb = { file: 'kcidb.json', checkouts: n('checkouts'), builds: n('builds'), tests: n('tests'), ...v };
+  o.log?.(`KCIDB v5.3: ${kcidb.tests} test(s), ${v.valid === true ? 'valid' : v.valid === false ? `REFUSED: ${v.errors.join('; ')}` : 'not validated'}`);
+  const k = o.plan.kcidb;
+  if (k) {
+    if (v.valid !== true) kcidb.submitted = { url: k.url, error: 'not submitted: the document was not validated against the schema' };
+    else
+      try {
+        const token = (o.env ?? process.env)[k.token_env];
+        if (!token)
+          throw new WorkbenchError('E_KCIDB_TOKEN', `the environment variable ${k.token_env} holding the KCIDB token is not set`, {
+            hint: `export ${k.token_env}=<token> (never in nightly.toml)`,
+          });
+        kcidb.submitted = { url: k.url, status: await submitKcidb(k.url, token, doc, o.fetch) };
+      } catch (e) {
+        const err = e as Error & { code?: string };
+        kcidb.submitted = { url: k.url, error: `${err.code ? `${err.code}: ` : ''}${err.message}` };
+      }
+    o.log?.(`KCIDB POST ${k.url}: ${kcidb.submitted.error ?? `HTTP ${kcidb.submitted.status}`}`);
+  }
+  return { doc, kcidb };
 }

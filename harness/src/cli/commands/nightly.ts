@@ -62,7 +62,7 @@ export function register(program: Command): void {
   program
     .command('nightly')
     .description(
-      'the nightly regression for the boards of a plan (nightly.toml): each run with lava-run on the vboard or submitted to a LAVA server and collected, the night kept under reports/nightly/<id>/ and each board diffed against its previous night (exit 2 infrastructure, 1 failing vectors, 0 clean)',
+      "the nightly regression for the boards of a plan (nightly.toml): each run with lava-run on the vboard or submitted to a LAVA server and collected, the night kept under reports/nightly/<id>/ (with its KCIDB v5.3 kcidb.json, validated, POSTed to the plan's [kcidb] url if any) and each board diffed against its previous night; reports/nightly/index.html rewritten with every board's history (exit 2 infrastructure, 1 failing vectors, 0 clean)",
     )
     .option('--plan <file>', 'the plan (default <config>/nightly.toml)')
     .option('--board <names>', 'only these boards of the plan (comma-separated)')
@@ -79,7 +79,7 @@ export function register(program: Command): void {
           throw new WorkbenchError('E_USAGE', `--board ${unknown.join(',')}: not in ${file}`, { hint: `boards: ${plan.board.map((b) => b.name).join(', ')}` });
         plan.board = plan.board.filter((b) => want.includes(b.name));
       }
-      const { record, dir } = await runNight({
+      const { record, dir, index } = await runNight({
         plan,
         reportsRoot: reportsRoot(),
         runBoard: realRunBoard(process.argv.slice(1).join(' ')),
@@ -88,6 +88,7 @@ export function register(program: Command): void {
       });
       process.stdout.write(nightlyText(record));
       process.stdout.write(`night: ${dir}\n`);
+      process.stdout.write(`index: ${index}\n`);
       process.exitCode = record.exitCode;
     });
 }
