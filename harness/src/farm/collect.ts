@@ -1,3 +1,4 @@
+import { workbenchVersion } from '../core/paths.ts';
 import { join } from 'node:path';
 import { ExitCode } from '../core/errors.ts';
 import { shellQuote } from '../target/quote.ts';
@@ -337,7 +338,7 @@ export async function collectJob(inp: CollectInput): Promise<CollectResult> {
     durationMs: Math.max(0, finishedAt.getTime() - startedAt.getTime()),
     exitCode,
     command: inp.command,
-    workbench: { version: '0.1.0' },
+    workbench: { version: workbenchVersion() },
     ...(b.kernel
       ? {
           kernel: {

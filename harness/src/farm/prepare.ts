@@ -1,3 +1,4 @@
+import { globMatcher } from '../core/glob.ts';
 import { basename } from 'node:path';
 import { isWorkbenchError, WorkbenchError } from '../core/errors.ts';
 import type { Runner } from '../core/runner.ts';
@@ -73,23 +74,6 @@ export interface PrepareOptions {
   farmBoot?: WriteBundleOptions['farmBoot'];
   runner: Runner;
   log: (m: string) => void;
-}
-
-/** Comma-separated globs (`*`, `?`) as a name test. */
-export function globMatcher(glob: string): (n: string) => boolean {
-  const res = glob.split(',').map(
-    (g) =>
-      new RegExp(
-        '^' +
-          g
-            .trim()
-            .replace(/[.+^${}()|[\]\\]/g, '\\$&')
-            .replace(/\*/g, '.*')
-            .replace(/\?/g, '.') +
-          '$',
-      ),
-  );
-  return (n) => res.some((r) => r.test(n));
 }
 
 /**

@@ -3,6 +3,7 @@
  * (generated and cached by vectors/generate, inspected, libvpx references
  * computed and cached by vectors/references).
  */
+import { globMatcher } from '../core/glob.ts';
 import { WorkbenchError } from '../core/errors.ts';
 import type { Runner } from '../core/runner.ts';
 import { generateSuite, type GeneratedVector, loadRecipes } from '../vectors/index.ts';
@@ -30,26 +31,6 @@ export const QUICK_VECTORS: readonly string[] = [
   'p0-lf-sharpness-deltaq',
   'p2-10bit',
 ];
-
-/** `*` and `?` glob over vector names (anchored, case-sensitive). Several globs may be comma-separated. */
-export function globMatcher(glob: string): (name: string) => boolean {
-  const res = glob
-    .split(',')
-    .map((g) => g.trim())
-    .filter(Boolean)
-    .map(
-      (g) =>
-        new RegExp(
-          '^' +
-            g
-              .replace(/[.+^${}()|[\]\\]/g, '\\$&')
-              .replace(/\*/g, '.*')
-              .replace(/\?/g, '.') +
-            '$',
-        ),
-    );
-  return (name) => res.some((r) => r.test(name));
-}
 
 /**
  * Resolves and prepares the vectors of `req` (with their libvpx references

@@ -1,3 +1,4 @@
+import { globMatcher } from '../core/glob.ts';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
@@ -7,7 +8,7 @@ import { loadToml, parseToml } from '../core/config.ts';
  * One legitimate difference between the series' register programming and
  * MPP's. `field` is an MPP field name (regFields.ts, e.g.
  * `vp9d_param.reg103.allow_high_precision_mv`, `vp9d_addr.reg164_ref_last_base`)
- * or a glob over them (`*` matches any run of characters); `reason` says
+ * or a glob over them (core/glob.ts: `*` any run of characters, `?` one); `reason` says
  * why the difference is right; `source` is a public reference for that
  * (an http(s) URL: a datasheet page, the VP9 spec, a mailing-list thread,
  * a line of MPP or Linux). Optional scope: `frames` limits it to key /
@@ -48,10 +49,6 @@ export function parseAllowList(text: string, file: string): AllowList {
   return { file, entries: parseToml(text, file, AllowListSchema).allow };
 }
 
-function globRe(glob: string): RegExp {
-  return new RegExp('^' + glob.replace(/[.+?^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*') + '$');
-}
-
 /** What an entry is matched against. */
 export interface AllowSubject {
   field: string;
@@ -60,11 +57,19 @@ export interface AllowSubject {
   series: number | string;
 }
 
+const matchers = new WeakMap<AllowEntry, (name: string) => boolean>();
+/** The entry's field glob, compiled once per entry. */
+function fieldMatcher(e: AllowEntry): (name: string) => boolean {
+  let m = matchers.get(e);
+  if (!m) matchers.set(e, (m = globMatcher(e.field)));
+  return m;
+}
+
 /** Index of the first entry that covers the difference, or -1. */
 export function allowedBy(list: AllowList, d: AllowSubject): number {
   return list.entries.findIndex(
     (e) =>
-      globRe(e.field).test(d.field) &&
+      fieldMatcher(e)(d.field) &&
       (e.frames === undefined || e.frames === d.frameKind) &&
       (e.mpp === undefined || e.mpp === d.mpp) &&
       (e.series === undefined || e.series === d.series),

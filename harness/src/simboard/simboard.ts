@@ -189,9 +189,9 @@ export interface SimboardUpOptions {
 }
 
 /**
- * The simboard's guest init prints VBOARD-READY 21-32 s after QEMU start on
- * an idle host (TCG arm64, measured here); 240 s of nothing means it hung in
- * early boot.
+ * The simboard's guest init prints its ready line (the one vboard/boot.ts
+ * waits for) 21-32 s after QEMU start on an idle host (TCG arm64, measured
+ * here); 240 s of nothing means it hung in early boot.
  */
 const SIMBOARD_READY_WITHIN_MS = 240_000;
 

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { globMatcher, QUICK_VECTORS } from '../../src/pipeline/plan.ts';
+import { globMatcher } from '../../src/core/glob.ts';
+import { QUICK_VECTORS } from '../../src/pipeline/plan.ts';
 import { loadRecipes } from '../../src/vectors/generate/recipes.ts';
 
 describe('vector selection', () => {
