@@ -155,15 +155,23 @@ const validators = new Map<string, (doc: unknown) => { ok: boolean; errors: stri
 /**
  * Validates a KCIDB document with ajv (draft-07, every error, the `uri`,
  * `email` and `date-time` formats of ajv-formats) against the schema file.
- * A missing schema file is not an error: the result says `valid: null`.
+ * A missing schema file, or ajv missing (it is a devDependency, installed
+ * by `npm ci`), is not an error: the result says `valid: null` and why.
  * @throws WorkbenchError E_KCIDB_SCHEMA when the schema file is not valid JSON or not a schema ajv compiles.
  */
 export async function validateKcidb(doc: unknown, schema: string = kcidbSchemaFile()): Promise<KcidbValidation> {
   if (!existsSync(schema)) return { schema, valid: null, errors: [`no schema file at ${schema} (set WORKBENCH_KCIDB_SCHEMA)`] };
   let v = validators.get(schema);
   if (!v) {
-    const { Ajv } = await import('ajv');
-    const addFormats = (await import('ajv-formats')).default as unknown as (a: InstanceType<typeof Ajv>) => void;
+    let mods;
+    try {
+      mods = await Promise.all([import('ajv'), import('ajv-formats')]);
+    } catch (e) {
+      // ajv is a devDependency: absent after `npm ci --omit=dev`; the night is still written
+      return { schema, valid: null, errors: [`ajv cannot be loaded (${(e as Error).message.split('\n')[0]}): run npm ci`] };
+    }
+    const { Ajv } = mods[0];
+    const addFormats = mods[1].default as unknown as (a: InstanceType<typeof Ajv>) => void;
     const ajv = new Ajv({ allErrors: true, strict: false });
     addFormats(ajv);
     let fn;

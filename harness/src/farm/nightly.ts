@@ -312,7 +312,9 @@ async function nightKcidb(
   o: { plan: NightlyPlan; kcidbSchema?: string; fetch?: Fetch; env?: NodeJS.ProcessEnv; log?: (m: string) => void },
 ): Promise<{ doc: Record<string, unknown>; kcidb: NightlyKcidb }> {
   const doc = kcidbFromNight(runs);
-  const v = await validateKcidb(doc, o.kcidbSchema ?? kcidbSchemaFile(o.env));
+  const schema = o.kcidbSchema ?? kcidbSchemaFile(o.env);
+  // the boards have run: a schema that cannot be read never loses the night
+  const v = await validateKcidb(doc, schema).catch((e: Error) => ({ schema, valid: null, errors: [e.message] }));
   const n = (k: string) => (doc[k] as unknown[]).length;
   const kcidb: NightlyKcidb = { file: 'kcidb.json', checkouts: n('checkouts'), builds: n('builds'), tests: n('tests'), ...v };
   o.log?.(`KCIDB v5.3: ${kcidb.tests} test(s), ${v.valid === true ? 'valid' : v.valid === false ? `REFUSED: ${v.errors.join('; ')}` : 'not validated'}`);

@@ -242,6 +242,19 @@ describe.skipIf(!SCHEMA)('the night in KCIDB v5.3', () => {
     const bad = await validateKcidb({ version: { major: 5, minor: 3 }, tests: [{ id: 'x', origin: 'vp9-workbench', build_id: 'y' }] }, SCHEMA!);
     expect(bad.valid).toBe(false);
     expect(bad.errors.length).toBeGreaterThan(0);
+    // a schema file that is not JSON: the boards have run, the night is still written and says why it was not validated
+    const root = mkdtempSync(join(tmpdir(), 'wb-nkbad-'));
+    writeFileSync(join(root, 'broken.schema.json'), '{ not json');
+    const n = await runNight({
+      plan: plan('vb'),
+      reportsRoot: root,
+      now: () => N1,
+      kcidbSchema: join(root, 'broken.schema.json'),
+      runBoard: runBoard(root, N1, { vb: { k: KERNEL1, out: REF } }),
+    });
+    expect(n.record.kcidb?.valid).toBeNull();
+    expect(n.record.kcidb?.errors[0]).toMatch(/broken\.schema\.json: not a JSON Schema ajv compiles/);
+    expect(existsSync(join(n.dir, 'kcidb.json'))).toBe(true);
     const none = await validateKcidb({}, '/nonexistent/kcidb.schema.json');
     expect(none).toEqual({
       schema: '/nonexistent/kcidb.schema.json',
