@@ -21,6 +21,7 @@ describe('simboard fault modes', () => {
       'late-irq': ['irq', 'irq_raw', 'dec_rdy'],
       'double-irq': ['irq', 'irq_raw', 'dec_rdy'],
       'long-delay': ['irq', 'irq_raw', 'dec_rdy'],
+      'irq-storm': ['irq', 'irq_raw', 'dec_rdy'],
     });
   });
 
