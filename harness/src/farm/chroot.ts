@@ -1,3 +1,4 @@
+import { tail } from '../core/text.ts';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { ensureEntry } from '../core/cache.ts';
@@ -132,15 +133,11 @@ export async function ensureFarmChroot(opts: EnsureFarmChrootOptions): Promise<F
       const r = await runner.run(argv, { allowFailure: true, timeoutMs: 120 * 60_000, onStderr: (s) => opts.log?.(s.trimEnd()) });
       if (r.exitCode !== 0) {
         const missing = missingPackagesFromAptOutput(r.stderr + r.stdout);
-        throw new WorkbenchError(
-          'E_FARM_CHROOT_BUILD',
-          `mmdebstrap failed (exit ${r.exitCode}) building the LAVA chroot:\n${(r.stderr || r.stdout).trimEnd().split('\n').slice(-20).join('\n')}`,
-          {
-            hint: missing.length
-              ? `apt could not find: ${missing.join(', ')} (Debian sid may have dropped or renamed it)`
-              : 'check the mirror (WORKBENCH_DEBIAN_MIRROR) and the network, then retry',
-          },
-        );
+        throw new WorkbenchError('E_FARM_CHROOT_BUILD', `mmdebstrap failed (exit ${r.exitCode}) building the LAVA chroot:\n${tail(r.stderr || r.stdout, 20)}`, {
+          hint: missing.length
+            ? `apt could not find: ${missing.join(', ')} (Debian sid may have dropped or renamed it)`
+            : 'check the mirror (WORKBENCH_DEBIAN_MIRROR) and the network, then retry',
+        });
       }
       const q = await runner.run(['chroot', root, 'dpkg-query', '-W', '-f', '${Package}\t${Version}\n']);
       const versions = parseDpkgQuery(q.stdout);

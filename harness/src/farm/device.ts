@@ -1,3 +1,4 @@
+import { tail } from '../core/text.ts';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { WorkbenchError } from '../core/errors.ts';
@@ -99,7 +100,7 @@ export async function renderDevice(chroot: Pick<FarmChroot, 'exec'>, dict: Devic
       timeoutMs: 60_000,
     });
     if (r.exitCode !== 0) {
-      throw new WorkbenchError('E_LAVA_DEVICE', `rendering the ${dict.extends} device failed:\n${r.stderr.trim().split('\n').slice(-6).join('\n')}`, {
+      throw new WorkbenchError('E_LAVA_DEVICE', `rendering the ${dict.extends} device failed:\n${tail(r.stderr, 6)}`, {
         hint: `check the device dictionary variables against ${DEVICE_TYPES_DIR}/${dict.extends}.jinja2`,
       });
     }

@@ -1,3 +1,4 @@
+import { tail } from '../core/text.ts';
 import { randomBytes } from 'node:crypto';
 import { chmod, copyFile, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { createConnection } from 'node:net';
@@ -162,7 +163,7 @@ export async function startLocalLavaServer(o: LocalServerOptions): Promise<Local
   try {
     for (;;) {
       if (exited)
-        throw new WorkbenchError('E_LAVA_SERVER_START', `the LAVA server setup ended (${exited}):\n${out.trim().split('\n').slice(-15).join('\n')}`, {
+        throw new WorkbenchError('E_LAVA_SERVER_START', `the LAVA server setup ended (${exited}):\n${tail(out, 15)}`, {
           hint: `see the logs in ${o.dir}`,
         });
       if (Date.now() - t0 > (o.startTimeoutMs ?? 600_000))
@@ -188,5 +189,5 @@ export async function startLocalLavaServer(o: LocalServerOptions): Promise<Local
 
 /** The tail of one of the server's logs (tests print it when something fails). */
 export async function serverLogTail(dir: string, name: string, lines = 30): Promise<string> {
-  return (await readFile(join(dir, name), 'utf8').catch(() => '')).trim().split('\n').slice(-lines).join('\n');
+  return tail(await readFile(join(dir, name), 'utf8').catch(() => ''), lines);
 }

@@ -1,3 +1,4 @@
+import { tail } from '../core/text.ts';
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { chmod, copyFile, mkdir, readFile, readdir, rm, writeFile } from 'node:fs/promises';
@@ -75,13 +76,9 @@ export async function ensureSimboardProbeImage(
         allowFailure: true,
       });
       if (r.exitCode !== 0) {
-        throw new WorkbenchError(
-          'E_SIMBOARD_PROBE',
-          `could not download the arm64 kernel packages:\n${(r.stderr || r.stdout).trim().split('\n').slice(-8).join('\n')}`,
-          {
-            hint: 'check the mirror; the locked kernel version may have left it (`workbench toolbox update-lock`)',
-          },
-        );
+        throw new WorkbenchError('E_SIMBOARD_PROBE', `could not download the arm64 kernel packages:\n${tail(r.stderr || r.stdout, 8)}`, {
+          hint: 'check the mirror; the locked kernel version may have left it (`workbench toolbox update-lock`)',
+        });
       }
       const x = join(tmp, 'x');
       for (const f of (await readdir(debs)).filter((f) => f.endsWith('.deb'))) await runner.run(['dpkg-deb', '-x', join(debs, f), x]);
@@ -288,7 +285,7 @@ export async function runSimboardProbe(
   if (!result.done) {
     throw new WorkbenchError(
       'E_SIMBOARD_PROBE',
-      `the simboard probe did not finish (${r.timedOut ? 'timed out' : `QEMU exit ${r.exitCode}`}):\n${(r.stdout + r.stderr).trim().split('\n').slice(-25).join('\n')}`,
+      `the simboard probe did not finish (${r.timedOut ? 'timed out' : `QEMU exit ${r.exitCode}`}):\n${tail(r.stdout + r.stderr, 25)}`,
       {
         hint: `full console in ${join(outDir, 'console.log')}`,
       },

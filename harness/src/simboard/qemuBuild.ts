@@ -1,3 +1,4 @@
+import { tail } from '../core/text.ts';
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, readdir, rm, writeFile } from 'node:fs/promises';
@@ -207,7 +208,7 @@ export async function ensureQemuRoot(opts: {
 }
 
 function stepError(step: string, what: string, output: string): WorkbenchError {
-  return new WorkbenchError('E_SIMBOARD_QEMU_BUILD', `simboard QEMU build, step "${step}": ${what}:\n${output.trim().split('\n').slice(-25).join('\n')}`, {
+  return new WorkbenchError('E_SIMBOARD_QEMU_BUILD', `simboard QEMU build, step "${step}": ${what}:\n${tail(output, 25)}`, {
     hint:
       step === 'fetch'
         ? 'the locked QEMU source version may have left the mirror: update harness/simboard-qemu/qemu-source.lock (apt-cache showsrc qemu in a sid chroot)'

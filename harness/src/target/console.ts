@@ -1,3 +1,4 @@
+import { tail } from '../core/text.ts';
 import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
 import { dirname } from 'node:path';
 import { spawn, type IPty } from 'node-pty';
@@ -96,7 +97,7 @@ export class ConsoleCapture {
       if (left <= 0 || this.exited) {
         throw new WorkbenchError(
           'E_CONSOLE_TIMEOUT',
-          `console of ${this.board}: no match for ${re} within ${timeoutMs} ms${this.exited ? ` (console command exited ${this.exited.exitCode})` : ''}; last lines:\n${this.buf.trimEnd().split('\n').slice(-5).join('\n')}`,
+          `console of ${this.board}: no match for ${re} within ${timeoutMs} ms${this.exited ? ` (console command exited ${this.exited.exitCode})` : ''}; last lines:\n${tail(this.buf, 5)}`,
           {
             hint: 'check the console command in boards.toml and that the board prints on that port',
           },

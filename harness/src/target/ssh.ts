@@ -1,3 +1,4 @@
+import { tail } from '../core/text.ts';
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { readFile, stat, writeFile } from 'node:fs/promises';
@@ -327,8 +328,8 @@ export class SshTarget implements Target {
           );
         }
         if (opts.allowFailure || exitCode === 0) return resolve(r);
-        const tail = r.stderr.trim().split('\n').slice(-10).join('\n');
-        reject(new WorkbenchError('E_REMOTE_FAILED', `${this.name}: \`${shown}\` exited with ${exitCode}${tail ? `:\n${tail}` : ''}`));
+        const last = tail(r.stderr, 10);
+        reject(new WorkbenchError('E_REMOTE_FAILED', `${this.name}: \`${shown}\` exited with ${exitCode}${last ? `:\n${last}` : ''}`));
       };
 
       if (opts.stdinFile) {
