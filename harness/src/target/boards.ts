@@ -10,6 +10,7 @@ import { WorkbenchError } from '../core/errors.ts';
 import { configRoot, projectRoot } from '../core/paths.ts';
 import type { TrustPolicy } from './knownHosts.ts';
 import { validateRemotePath } from './quote.ts';
+import type { LabgridConfig } from './labgrid.ts';
 
 /**
  * The board registry: `boards.toml` in the user's config dir
@@ -32,7 +33,15 @@ import { validateRemotePath } from './quote.ts';
  * console = "picocom -b 1500000 /dev/ttyUSB0"     # optional, run under a pty
  * power_on = "..."; power_off = "..."; power_cycle = "..."   # optional host commands
  * labels = ["rk3588", "rock5b"]
+ *
+ * [board.rock5b.labgrid]     # optional: a shared board behind a labgrid place
+ * place = "rock5b-01"        # acquired before the board is touched, released after
+ * coordinator = "lab:20408"  # default: LG_COORDINATOR, else labgrid-client's default
  * ```
+ *
+ * With a labgrid place, `host`, `port` and `user` may be left out: when the
+ * place has a NetworkService resource, its address, port and username are
+ * used once the place is acquired (target/labgrid.ts), else these keys.
  *
  * The older key `flavour` (`arm64`, or `vboard` for an amd64 board running
  * visl) is still read: it sets `arch` and `driver` when they are not given.
@@ -60,8 +69,18 @@ export interface Board {
   /** Decoder backend to use (decode/backend.ts name); default: the first board-side backend. */
   decoder?: string;
   transport: Transport;
-  /** SSH endpoint (absent for a kind that resolves it when connecting, e.g. the vboard). */
+  /**
+   * SSH endpoint (absent for a kind that resolves it when connecting, e.g.
+   * the vboard, and for a labgrid board whose place's NetworkService gives
+   * it once acquired).
+   */
   ssh?: { host: string; port: number; user: string; identity?: string; hostKeyAlias?: string };
+  /**
+   * The labgrid place to acquire before touching the board (boards.toml
+   * `[board.NAME.labgrid]`), with the entry's `identity` and
+   * `host_key_alias` for the SSH endpoint its NetworkService gives.
+   */
+  labgrid?: LabgridConfig & { identity?: string; hostKeyAlias?: string };
   /** Module install directory; `{release}` is replaced by the board's `uname -r`. */
   moduleDir: string;
   /** Host command whose terminal is the board's serial console (run under node-pty). */
@@ -125,21 +144,40 @@ const localPath = z
   .refine((p) => !p.split('/').includes('..'), 'expected a path without .. components')
   .regex(/^[^;&|$`<>(){}*?!\\"']*$/, 'expected a path without shell metacharacters');
 
+// RFC 1035 section 2.3.4: a domain name is at most 253 characters as text; a leading '-' would read as an option.
+const hostName = z
+  .string()
+  .min(1, 'expected a host name or address')
+  .max(253, 'expected a host name of at most 253 characters')
+  .regex(/^[A-Za-z0-9.:_][A-Za-z0-9.:_-]*$/, 'expected a host name or IP address');
+
+/**
+ * `[board.NAME.labgrid]`: labgrid place names are free text in labgrid, but
+ * they reach a command line here, so they are kept to letters, digits and
+ * `. _ -`; the coordinator is `HOST:PORT` (labgrid-client -x).
+ */
+const LabgridSchema = z
+  .object({
+    place: z.string().regex(/^[A-Za-z0-9_][A-Za-z0-9._-]{0,63}$/, 'expected a labgrid place name (letters, digits, . _ -, max 64)'),
+    coordinator: z
+      .string()
+      .max(260, 'expected HOST:PORT')
+      .regex(/^[A-Za-z0-9.:_[\]-]+:\d{1,5}$/, 'expected the coordinator as HOST:PORT, e.g. "lab.example.org:20408"')
+      .optional(),
+  })
+  .strict();
+
 const BoardEntrySchema = z
   .object({
-    // RFC 1035 section 2.3.4: a domain name is at most 253 characters as text; a leading '-' would read as an option.
-    host: z
-      .string()
-      .min(1, 'expected a host name or address')
-      .max(253, 'expected a host name of at most 253 characters')
-      .regex(/^[A-Za-z0-9.:_][A-Za-z0-9.:_-]*$/, 'expected a host name or IP address'),
-    port: z.number().int().min(1).max(65535).default(22),
+    host: hostName.optional(),
+    port: z.number().int().min(1).max(65535).optional(),
     // useradd(8): user names are at most 32 characters.
     user: z
       .string()
       .max(32, 'expected a user name of at most 32 characters')
       .regex(/^[a-z_][a-z0-9_.-]*$/i, 'expected a user name')
-      .default('root'),
+      .optional(),
+    labgrid: LabgridSchema.optional(),
     identity: localPath.optional(),
     host_key_alias: z.string().regex(NAME_RE).optional(),
     kind: z
@@ -170,7 +208,11 @@ const BoardEntrySchema = z
       )
       .default([]),
   })
-  .strict();
+  .strict()
+  .superRefine((e, ctx) => {
+    if (!e.host && !e.labgrid)
+      ctx.addIssue({ code: 'custom', path: ['host'], message: 'expected a host name or address (or a [labgrid] place that provides one)' });
+  });
 
 /** Schema of one boards.toml. */
 export const BoardsFileSchema = z
@@ -225,13 +267,27 @@ function readFile(file: string): Board[] {
     driver: e.driver ?? FLAVOURS[e.flavour ?? 'arm64'].driver,
     ...(e.decoder ? { decoder: e.decoder } : {}),
     transport: 'ssh' as const,
-    ssh: {
-      host: e.host,
-      port: e.port,
-      user: e.user,
-      ...(e.identity ? { identity: resolve(expandHome(e.identity)) } : {}),
-      ...(e.host_key_alias ? { hostKeyAlias: e.host_key_alias } : {}),
-    },
+    ...(e.host
+      ? {
+          ssh: {
+            host: e.host,
+            port: e.port ?? 22,
+            user: e.user ?? 'root',
+            ...(e.identity ? { identity: resolve(expandHome(e.identity)) } : {}),
+            ...(e.host_key_alias ? { hostKeyAlias: e.host_key_alias } : {}),
+          },
+        }
+      : {}),
+    ...(e.labgrid
+      ? {
+          labgrid: {
+            place: e.labgrid.place,
+            ...(e.labgrid.coordinator ? { coordinator: e.labgrid.coordinator } : {}),
+            ...(e.identity ? { identity: resolve(expandHome(e.identity)) } : {}),
+            ...(e.host_key_alias ? { hostKeyAlias: e.host_key_alias } : {}),
+          },
+        }
+      : {}),
     moduleDir: e.module_dir,
     ...(e.console ? { console: e.console } : {}),
     power: { on: e.power_on, off: e.power_off, cycle: e.power_cycle },

@@ -4,6 +4,20 @@ import type { Runner } from '../core/runner.ts';
 import { pooledTarget } from './connect.ts';
 import type { SshOptions } from './sshConnection.ts';
 import type { Target } from './types.ts';
+import { acquirePlace, type PlaceLease } from './labgrid.ts';
+
+/**
+ * A board held for one command (see {@link BoardProviders.hold}): the
+ * profile to use while held (its SSH endpoint filled in from the labgrid
+ * place's NetworkService when there is one) and the labgrid lease, if any.
+ */
+export interface HeldBoard {
+  board: Board;
+  /** The acquired labgrid place (absent for boards without `[board.NAME.labgrid]`). */
+  lease?: PlaceLease;
+  /** Releases the place (idempotent, never throws; nothing to do without a place). */
+  release(): Promise<void>;
+}
 
 /** What {@link BoardProvider.ensureReady} did. */
 export interface ReadyOutcome {
@@ -129,6 +143,44 @@ export class BoardProviders {
     return getBoard(name ?? this.defaultBoardName(), this.builtinBoards(), files);
   }
 
+  /**
+   * Takes what must be held before the board is touched: for a board with a
+   * labgrid place (`[board.NAME.labgrid]` in boards.toml), acquires the place
+   * with `labgrid-client` (through `runner`) and returns the profile with the
+   * place's NetworkService address, port and username as its SSH endpoint
+   * (the entry's `identity` and `host_key_alias` kept); other boards are
+   * returned as they are. Release it in every exit path ({@link withHeldBoard}).
+   * @throws WorkbenchError E_PLACE_BUSY (someone else holds the place; names
+   *   the place and the holder), E_LABGRID (labgrid-client failed), E_CONFIG
+   *   (no host in the entry and no NetworkService in the place; the place is released first).
+   */
+  async hold(board: Board, opts: { runner: Runner; log?: (msg: string) => void; env?: NodeJS.ProcessEnv }): Promise<HeldBoard> {
+    if (!board.labgrid) return { board, release: async () => undefined };
+    const { identity, hostKeyAlias, ...cfg } = board.labgrid;
+    const lease = await acquirePlace(cfg, opts);
+    const ns = lease.networkService;
+    if (!ns && !board.ssh) {
+      await lease.release();
+      throw new WorkbenchError(
+        'E_CONFIG',
+        `board ${board.name} (${board.source}) has no host, and labgrid place ${lease.place} has no NetworkService resource`,
+        {
+          hint: `set host = "..." for [board.${board.name}], or export a NetworkService in the place's resource group`,
+        },
+      );
+    }
+    const ssh = ns
+      ? {
+          host: ns.address,
+          port: ns.port,
+          user: ns.username,
+          ...(identity ? { identity } : {}),
+          ...(hostKeyAlias ? { hostKeyAlias } : {}),
+        }
+      : board.ssh!;
+    return { board: { ...board, ssh }, lease, release: () => lease.release() };
+  }
+
   /** {@link BoardProvider.ensureReady} of the board's kind. */
   ensureReady(board: Board, opts: { log: (msg: string) => void; runner: Runner }): Promise<ReadyOutcome> {
     return this.providerOf(board).ensureReady(board, opts);
@@ -142,5 +194,25 @@ export class BoardProviders {
   /** {@link BoardProvider.shellArgv} of the board's kind. */
   shellArgv(board: Board): string[] {
     return this.providerOf(board).shellArgv(board);
+  }
+}
+
+/**
+ * Runs `fn` with the board held ({@link BoardProviders.hold}) and releases
+ * the labgrid place afterwards, whether `fn` returns or throws (an abort
+ * from Ctrl-C included: it reaches here as an error).
+ * @throws whatever `hold` or `fn` throws.
+ */
+export async function withHeldBoard<T>(
+  providers: BoardProviders,
+  board: Board,
+  opts: { runner: Runner; log?: (msg: string) => void; env?: NodeJS.ProcessEnv },
+  fn: (held: HeldBoard) => Promise<T>,
+): Promise<T> {
+  const held = await providers.hold(board, opts);
+  try {
+    return await fn(held);
+  } finally {
+    await held.release();
   }
 }
