@@ -70,13 +70,21 @@ export function realStages(opts: RealStagesOptions = {}): IterateStages {
   let runLock: BoardLock | undefined;
 
   const boardStage = async (ctx: StageContext, name: string | undefined): Promise<BoardSession> => {
-    const board = providers.getBoard(name);
+    // a labgrid board's place is acquired before the board is touched; session.close() releases it (every way out of runIterate)
+    const held = await providers.hold(providers.getBoard(name), { runner, log: (m) => ctx.log(m) });
+    const board = held.board;
     const provider = providers.providerOf(board);
-    const ready = await provider.ensureReady(board, { log: (m) => ctx.log(m), runner });
-    for (const c of ready.commands) ctx.command(c);
-    if (ready.detail) ctx.detail(ready.detail);
-    const target = providers.targetFor(board);
-    const kernelRelease = await target.kernelRelease();
+    let target, kernelRelease;
+    try {
+      const ready = await provider.ensureReady(board, { log: (m) => ctx.log(m), runner });
+      for (const c of ready.commands) ctx.command(c);
+      if (ready.detail) ctx.detail(ready.detail);
+      target = providers.targetFor(board);
+      kernelRelease = await target.kernelRelease();
+    } catch (e) {
+      await held.release();
+      throw e;
+    }
     return {
       info: {
         name: board.name,
@@ -91,6 +99,7 @@ export function realStages(opts: RealStagesOptions = {}): IterateStages {
       close: async () => {
         await runLock?.release();
         runLock = undefined;
+        await held.release();
       },
     };
   };

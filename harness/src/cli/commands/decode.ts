@@ -15,6 +15,7 @@ import { isFailure } from '../../model/verdict.ts';
 import { summarizeIrq } from '../../irq/summary.ts';
 import type { IrqVectorSummary } from '../../model/irq.ts';
 import { closeTargets } from '../../target/connect.ts';
+import type { HeldBoard } from '../../target/provider.ts';
 import { checkVectorFileName } from '../../vectors/suites.ts';
 
 /** Options of `workbench decode`. */
@@ -80,98 +81,134 @@ export async function decodeCommand(files: string[], opts: DecodeCommandOptions)
   const { providers, decoders, checks } = builtinPlugins();
   const backend = opts.decoder ? decoders.get(opts.decoder) : undefined;
   const onBoard = !backend || backend.where === 'target';
-  const board = onBoard ? providers.getBoard(opts.board) : undefined;
-  if (board) await providers.ensureReady(board, { log, runner });
-  const target = board ? providers.targetFor(board) : undefined;
-  const name = board?.name ?? 'host';
-  const driver = opts.driver ?? board?.driver ?? '';
-  // the board's profile (its capabilities choose checks: decodesPixels, registerCaptures), or --mode's stand-in driver
-  const checksFor = { ...board, name, driver: opts.mode && opts.mode !== 'auto' ? MODE_DRIVERS[opts.mode] : driver };
-  const service = await DecodeService.open({
-    board: { name, driver },
-    ...(target ? { target } : {}),
-    backend: backend ?? decoders.forBoard(board!),
-    checks,
-    chosen: checks.forBoard(checksFor),
-    runner,
-    log,
-  });
-  const b = service.binding;
-  log(
-    `decoder ${service.decoder.name}: ${b.implementation} ${b.version}${b.detail ? ` ${b.detail}` : ''}${b.device ? ` → ${b.device.media ?? '?'} ${b.device.video ?? '?'} (driver ${b.device.driver || '?'})` : ''}; checks ${service.checks.checks.map((c) => c.name).join(', ')}`,
-  );
-  const references = service.verifiesPixels;
-  const vectors = files.length
-    ? await prepareFiles(files, { runner, references, log })
-    : (await prepareVectors(planContext(log), { suite: DEFAULT_SUITE, ...(opts.vectors ? { vectors: opts.vectors } : {}) }, runner, { references })).vectors;
-  const timeoutMs = Number(opts.timeout ?? 60_000);
-  const driverParams = parseParams(opts.vislParam);
-  if (opts.vislTrace) {
-    if (checksFor.driver !== VISL) {
-      throw new WorkbenchError('E_USAGE', `--visl-trace needs a board that decodes with visl; ${name} uses ${checksFor.driver || 'no driver'}`, {
-        hint: 'use --board vboard (or --mode visl)',
-      });
-    }
-    await mkdir(opts.vislTrace, { recursive: true });
-    // Where the controls came from, for `workbench registers kunit-golden`'s header comment.
-    const kernel = target ? await target.kernelRelease() : 'unknown';
-    const b = service.binding;
-    await writeFile(
-      join(opts.vislTrace, 'source.txt'),
-      `Linux ${kernel} visl, ${b.implementation} ${b.version}${b.detail ? ` ${b.detail}` : ''} on board ${name}\n`,
-    );
-  }
-  let exit: number = ExitCode.Ok;
-  const irqs: (IrqVectorSummary | undefined)[] = [];
-  // One board lock for the whole run: no deploy or other decode comes between two vectors.
-  const lock = target && board ? await BoardLock.acquire(target, board.name, { log, what: 'decode' }) : undefined;
+  const profile = onBoard ? providers.getBoard(opts.board) : undefined;
+  // a labgrid board's place is acquired before the board is touched, released on every way out
+  const held = profile ? await providers.hold(profile, { runner, log }) : undefined;
+  const stopOnInterrupt = held?.lease ? releaseOnInterrupt(held, log) : undefined;
   try {
-    for (const v of vectors) {
-      const o = await service.decode(
-        { ...v, inspect: v.inspect!, reference: v.reference ?? null },
-        {
-          timeoutMs,
-          ...(opts.artifacts ? { artifactsDir: join(opts.artifacts, v.name) } : {}),
-          ...(opts.keepRaw ? { keepRawPath: join(opts.keepRaw, `${v.name}.yuv`) } : {}),
-          ...(Object.keys(driverParams).length ? { driverParams } : {}),
-          ...(opts.vislTrace ? { vislTracePath: join(opts.vislTrace, `${v.name}.trace`) } : {}),
-          ...(lock ? { lock } : {}),
-          log,
-        },
-      );
-      irqs.push(o.result.irq);
-      const vd = o.verdict;
-      if (isFailure(vd.result)) exit = ExitCode.TestFailures;
-      if (opts.json) {
-        const controls = vislControlsResult(o.details);
-        out(
-          JSON.stringify({
-            ...o.result,
-            notes: o.notes,
-            proof: o.run.proof,
-            controls: controls && { ...controls, mismatches: controls.mismatches.slice(0, 50) },
-            bitstream: vislBitstreamResult(o.details),
-          }),
-        );
-        continue;
+    const board = held?.board;
+    if (board) await providers.ensureReady(board, { log, runner });
+    const target = board ? providers.targetFor(board) : undefined;
+    const name = board?.name ?? 'host';
+    const driver = opts.driver ?? board?.driver ?? '';
+    // the board's profile (its capabilities choose checks: decodesPixels, registerCaptures), or --mode's stand-in driver
+    const checksFor = { ...board, name, driver: opts.mode && opts.mode !== 'auto' ? MODE_DRIVERS[opts.mode] : driver };
+    const service = await DecodeService.open({
+      board: { name, driver },
+      ...(target ? { target } : {}),
+      backend: backend ?? decoders.forBoard(board!),
+      checks,
+      chosen: checks.forBoard(checksFor),
+      runner,
+      log,
+    });
+    const b = service.binding;
+    log(
+      `decoder ${service.decoder.name}: ${b.implementation} ${b.version}${b.detail ? ` ${b.detail}` : ''}${b.device ? ` → ${b.device.media ?? '?'} ${b.device.video ?? '?'} (driver ${b.device.driver || '?'})` : ''}; checks ${service.checks.checks.map((c) => c.name).join(', ')}`,
+    );
+    const references = service.verifiesPixels;
+    const vectors = files.length
+      ? await prepareFiles(files, { runner, references, log })
+      : (await prepareVectors(planContext(log), { suite: DEFAULT_SUITE, ...(opts.vectors ? { vectors: opts.vectors } : {}) }, runner, { references })).vectors;
+    const timeoutMs = Number(opts.timeout ?? 60_000);
+    const driverParams = parseParams(opts.vislParam);
+    if (opts.vislTrace) {
+      if (checksFor.driver !== VISL) {
+        throw new WorkbenchError('E_USAGE', `--visl-trace needs a board that decodes with visl; ${name} uses ${checksFor.driver || 'no driver'}`, {
+          hint: 'use --board vboard (or --mode visl)',
+        });
       }
-      out(`${v.name}: ${vd.result.toUpperCase()} — ${vd.message ?? ''}`);
-      for (const c of vd.checks) out(`  ${c.check.padEnd(11)} ${c.status.padEnd(7)} ${c.detail ?? ''}`);
-      const p = o.run.proof;
-      if (p) out(`  device      ${p.element} opened ${p.opened.join(' ') || '(not observed)'} driver ${p.driver}`);
-      out(`  md5         ${o.result.md5.actual ?? '-'}${o.result.md5.expected ? ` (expected ${o.result.md5.expected})` : ''}  ${o.run.durationMs} ms`);
-      if (o.result.irq)
-        out(`  irq         ${o.result.irq.jobs} jobs: ${o.result.irq.statuses.map((s) => `${describeStatus(parseInt(s.status, 16))} x${s.count}`).join(', ')}`);
-      for (const f of o.result.kernelLog) out(`  kernel      ${f.severity} ${f.kind}: ${f.line}`);
-      for (const a of o.result.artifacts) out(`  artifact    ${a.kind} ${a.path}`);
-      for (const n of o.notes) out(`  note        ${n}`);
+      await mkdir(opts.vislTrace, { recursive: true });
+      // Where the controls came from, for `workbench registers kunit-golden`'s header comment.
+      const kernel = target ? await target.kernelRelease() : 'unknown';
+      const b = service.binding;
+      await writeFile(
+        join(opts.vislTrace, 'source.txt'),
+        `Linux ${kernel} visl, ${b.implementation} ${b.version}${b.detail ? ` ${b.detail}` : ''} on board ${name}\n`,
+      );
     }
+    let exit: number = ExitCode.Ok;
+    const irqs: (IrqVectorSummary | undefined)[] = [];
+    // One board lock for the whole run: no deploy or other decode comes between two vectors.
+    const lock = target && board ? await BoardLock.acquire(target, board.name, { log, what: 'decode' }) : undefined;
+    try {
+      for (const v of vectors) {
+        const o = await service.decode(
+          { ...v, inspect: v.inspect!, reference: v.reference ?? null },
+          {
+            timeoutMs,
+            ...(opts.artifacts ? { artifactsDir: join(opts.artifacts, v.name) } : {}),
+            ...(opts.keepRaw ? { keepRawPath: join(opts.keepRaw, `${v.name}.yuv`) } : {}),
+            ...(Object.keys(driverParams).length ? { driverParams } : {}),
+            ...(opts.vislTrace ? { vislTracePath: join(opts.vislTrace, `${v.name}.trace`) } : {}),
+            ...(lock ? { lock } : {}),
+            log,
+          },
+        );
+        irqs.push(o.result.irq);
+        const vd = o.verdict;
+        if (isFailure(vd.result)) exit = ExitCode.TestFailures;
+        if (opts.json) {
+          const controls = vislControlsResult(o.details);
+          out(
+            JSON.stringify({
+              ...o.result,
+              notes: o.notes,
+              proof: o.run.proof,
+              controls: controls && { ...controls, mismatches: controls.mismatches.slice(0, 50) },
+              bitstream: vislBitstreamResult(o.details),
+            }),
+          );
+          continue;
+        }
+        out(`${v.name}: ${vd.result.toUpperCase()} — ${vd.message ?? ''}`);
+        for (const c of vd.checks) out(`  ${c.check.padEnd(11)} ${c.status.padEnd(7)} ${c.detail ?? ''}`);
+        const p = o.run.proof;
+        if (p) out(`  device      ${p.element} opened ${p.opened.join(' ') || '(not observed)'} driver ${p.driver}`);
+        out(`  md5         ${o.result.md5.actual ?? '-'}${o.result.md5.expected ? ` (expected ${o.result.md5.expected})` : ''}  ${o.run.durationMs} ms`);
+        if (o.result.irq)
+          out(
+            `  irq         ${o.result.irq.jobs} jobs: ${o.result.irq.statuses.map((s) => `${describeStatus(parseInt(s.status, 16))} x${s.count}`).join(', ')}`,
+          );
+        for (const f of o.result.kernelLog) out(`  kernel      ${f.severity} ${f.kind}: ${f.line}`);
+        for (const a of o.result.artifacts) out(`  artifact    ${a.kind} ${a.path}`);
+        for (const n of o.notes) out(`  note        ${n}`);
+      }
+    } finally {
+      await lock?.release();
+    }
+    const run = summarizeIrq(irqs, service.unavailableReason('irq'));
+    if (!opts.json && target) out(`IRQ BIT(2) question: ${run.answer} — ${run.explanation}`);
+    return exit;
   } finally {
-    await lock?.release();
+    // the Ctrl-C handler stays until the place is released (it waits for this same release)
+    await held?.release();
+    stopOnInterrupt?.();
   }
-  const run = summarizeIrq(irqs, service.unavailableReason('irq'));
-  if (!opts.json && target) out(`IRQ BIT(2) question: ${run.answer} — ${run.explanation}`);
-  return exit;
+}
+
+/**
+ * Ctrl-C while a labgrid place is held (decode has no clean stop of its
+ * own): the place is released, then the process exits 130; a second Ctrl-C
+ * leaves at once. Returns the function that removes the handler.
+ */
+function releaseOnInterrupt(held: HeldBoard, log: (m: string) => void): () => void {
+  let once = false;
+  const onInt = () => {
+    if (once) process.exit(130);
+    once = true;
+    log(`interrupted: releasing labgrid place ${held.lease?.place ?? ''} (Ctrl-C again to leave now)`);
+    void held
+      .release()
+      .then(() => closeTargets())
+      .finally(() => process.exit(130));
+  };
+  process.on('SIGINT', onInt);
+  process.on('SIGTERM', onInt);
+  return () => {
+    process.off('SIGINT', onInt);
+    process.off('SIGTERM', onInt);
+  };
 }
 
 /** Registers `workbench decode`. */

@@ -105,12 +105,17 @@ export function register(program: Command): void {
       const board = providers.getBoard(o.board);
       const params = parseParams(o.param);
       const modules = o.modules?.length ? await artifactsFromPaths(o.modules) : await currentBuild(board);
-      const target = providers.targetFor(board);
       const ir = interruptible();
+      // a labgrid board's place is acquired before the board is touched and released on every way out (finally)
+      const held = await providers.hold(board, { runner: new ExecaRunner(), log }).catch((e: unknown) => {
+        ir.done();
+        throw e;
+      });
       try {
+        const target = providers.targetFor(held.board);
         const hook = phaseHook();
-        const powerCycle = powerCycleFor(board, target, new ExecaRunner(), providers.providerOf(board));
-        const rec = await deployModules(target, board, modules, {
+        const powerCycle = powerCycleFor(held.board, target, new ExecaRunner(), providers.providerOf(board));
+        const rec = await deployModules(target, held.board, modules, {
           params,
           log,
           signal: ir.signal,
@@ -131,6 +136,7 @@ export function register(program: Command): void {
       } finally {
         ir.done();
         await closeTargets();
+        await held.release();
       }
     });
 
@@ -141,9 +147,10 @@ export function register(program: Command): void {
     .option('--to <id>', 'deploy id (see `workbench backups list`)')
     .action(async (o: { board: string; to?: string }) => {
       const providers = builtinProviders();
-      const board = providers.getBoard(o.board);
-      const target = providers.targetFor(board);
+      const held = await providers.hold(providers.getBoard(o.board), { runner: new ExecaRunner(), log });
+      const board = held.board;
       try {
+        const target = providers.targetFor(board);
         const powerCycle = powerCycleFor(board, target, new ExecaRunner(), providers.providerOf(board));
         const done = await rollback(target, board, o.to, { log, ...(powerCycle ? { powerCycle } : {}) });
         if (done.length === 0) out(`${board.name}: the interrupted deploy/rollback was finished (its backup restored); run rollback again to go further back`);
@@ -151,6 +158,7 @@ export function register(program: Command): void {
           out(`rolled back ${r.id} on ${r.board}: ${r.replaced.map((e) => `${e.module} ${e.existed ? 'restored' : 'removed'}`).join(', ')}`);
       } finally {
         await closeTargets();
+        await held.release();
       }
     });
 
@@ -164,9 +172,10 @@ export function register(program: Command): void {
     .option('--json', 'machine-readable output')
     .action(async (o: { board: string; json?: boolean }) => {
       const providers = builtinProviders();
-      const board = providers.getBoard(o.board);
-      const target = providers.targetFor(board);
+      const held = await providers.hold(providers.getBoard(o.board), { runner: new ExecaRunner(), log });
+      const board = held.board;
       try {
+        const target = providers.targetFor(board);
         // It repairs an interrupted deploy/rollback first (waiting for a board that was just switched on), but never
         // retries a repair that failed before (that is for `deploy`/`rollback`, which say what holds the board).
         const { pending, failed } = await repairBeforeListing(target, board.name, log);
@@ -187,6 +196,7 @@ export function register(program: Command): void {
         if (failed) throw failed;
       } finally {
         await closeTargets();
+        await held.release();
       }
     });
 }
