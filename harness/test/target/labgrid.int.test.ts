@@ -14,6 +14,7 @@
  */
 import { spawn } from 'node:child_process';
 import { chmodSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -128,6 +129,7 @@ afterAll(async () => {
   for (const s of sockets) s.destroy();
   await new Promise((r) => banner?.close(r));
   log('stand-in board closed');
+  if (dir) await rm(dir, { recursive: true, force: true });
 });
 
 /** The stand-in deploy: reaches the board where the held profile says and reads its greeting. */
