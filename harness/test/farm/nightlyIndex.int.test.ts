@@ -18,9 +18,10 @@ import { pathToFileURL } from 'node:url';
 import { Ajv } from 'ajv';
 import addFormats from 'ajv-formats';
 import { PNG } from 'pngjs';
-import puppeteer, { type Browser } from 'puppeteer-core';
+import type { Browser } from 'puppeteer-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { requireTools, which } from '../../src/core/hostTools.ts';
+import { requireTools } from '../../src/core/hostTools.ts';
+import { launchChromium } from '../report/chromium.ts';
 import { writeNightlyIndex } from '../../src/farm/nightlyIndex.ts';
 import type { NightlyRecord } from '../../src/farm/nightlyRecord.ts';
 
@@ -47,11 +48,7 @@ beforeAll(async () => {
   second.boards.push({ board: HOSTILE, profile: 'farm-rk3588', via: 'https://lava.example.org', exitCode: 2, error: `E_LAVA_SERVER: ${HOSTILE}` });
   writeFileSync(join(root, 'nightly', second.nightlyId, 'nightly.json'), JSON.stringify(second, null, 2));
   index = writeNightlyIndex(root, { generatedAt: '2026-12-03T01:00:00Z' });
-  browser = await puppeteer.launch({
-    executablePath: which('chromium')!,
-    headless: true,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage'],
-  });
+  browser = await launchChromium();
 }, 120_000);
 
 afterAll(async () => {

@@ -9,10 +9,11 @@ import { mkdtempSync, rmSync, writeFileSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import puppeteer, { type Browser } from 'puppeteer-core';
+import type { Browser } from 'puppeteer-core';
 import { PNG } from 'pngjs';
 import { ReportStaging } from '../../src/report/store.ts';
-import { requireTools, which } from '../../src/core/hostTools.ts';
+import { requireTools } from '../../src/core/hostTools.ts';
+import { launchChromium } from './chromium.ts';
 import { sampleRecord, tinyPng } from './sampleRecord.ts';
 import { simboardRecord } from './simboardRecord.ts';
 
@@ -35,12 +36,7 @@ beforeAll(async () => {
   const ss = ReportStaging.create(simRoot, sim.record.runId);
   for (const [rel, data] of Object.entries(sim.files)) writeFileSync(join(ss.artifactsDir(rel.split('/')[1]!), rel.split('/').at(-1)!), data);
   simboardDir = ss.finalize(sim.record);
-  browser = await puppeteer.launch({
-    executablePath: which('chromium')!,
-    headless: true,
-    // root in CI: Chromium's sandbox needs user namespaces it cannot get there
-    args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage'],
-  });
+  browser = await launchChromium();
 }, 120_000);
 
 afterAll(async () => {
