@@ -13,7 +13,7 @@ import { swapModules } from './modgraph.ts';
 import { isConnectionError, reachIfInterrupted, reloadListFor, repairInterrupted, restoreDeploy, type RepairContext } from './rollback.ts';
 import { withBoardLock } from '../target/boardLock.ts';
 import type { DeployOptions, DeployPhase, DeployRecord, ModuleArtifact, ReplacedFile } from './types.ts';
-import { verifyModules } from './verify.ts';
+import { verifyModules, type ModuleCheck } from './verify.ts';
 
 export type { DeployOptions, DeployRecord, ModuleArtifact } from './types.ts';
 export { rollback } from './rollback.ts';
@@ -24,6 +24,24 @@ export { rollback } from './rollback.ts';
  * board and the next deploy/rollback repairs it. `record` holds what was
  * found (kernel log findings, bindings) when the deploy got that far.
  */
+/**
+ * The kernel log lines that explain a driver that did not bind: those naming
+ * one of the modules (`rockchip_vdec` or `rockchip-vdec`), a driver they
+ * registered, or a device that should have bound; else the last lines.
+ * @returns at most 12 lines, oldest first.
+ */
+export function bindingLogLines(log: readonly string[], modules: readonly Pick<ModuleCheck, 'name' | 'binding'>[]): string[] {
+  const words = new Set<string>();
+  for (const m of modules) {
+    words.add(m.name);
+    words.add(m.name.replace(/_/g, '-'));
+    for (const d of m.binding.drivers) words.add(d.split(':').pop()!);
+    for (const d of m.binding.unboundMatches) words.add(d);
+  }
+  const named = log.filter((l) => [...words].some((w) => w && l.includes(w)));
+  return (named.length ? named : log).slice(-12);
+}
+
 export class DeployError extends WorkbenchError {
   readonly rolledBack: boolean;
   readonly record: DeployRecord | undefined;
@@ -186,18 +204,34 @@ export async function deployModules(target: Target, board: Board, modules: Modul
         record.kernelLogFindings = v.findings;
         record.bindings = v.modules.map((m) => m.binding);
         const problems: string[] = [];
+        const unbound: string[] = [];
         v.modules.forEach((m, i) => {
           if (m.state !== 'live') problems.push(`${m.name} is not loaded (state ${m.state})`);
           const want = infos[i]!.srcversion;
           if (m.state === 'live' && want && m.srcversion && want !== m.srcversion) {
             problems.push(`${m.name} on the board has srcversion ${m.srcversion}, not the deployed ${want}`);
           }
-          if (m.binding.unboundMatches.length)
+          if (m.binding.unboundMatches.length && m.state === 'live')
+            unbound.push(
+              `${m.name} is loaded but ${m.binding.unboundMatches.join(', ')} (matching its aliases) ${m.binding.unboundMatches.length > 1 ? 'are' : 'is'} not bound to it`,
+            );
+          else if (m.binding.unboundMatches.length)
             problems.push(`${m.name}: device(s) ${m.binding.unboundMatches.join(', ')} match it but are not bound to its driver`);
         });
         const bad = failures(v.findings);
-        if (bad.length) problems.push(`kernel log since the deploy: ${bad.map(describeFinding).join('; ')}`);
+        // With an unbound device, a failed probe is the reason, shown with the kernel log lines below.
+        const badOther = unbound.length ? bad.filter((f) => f.kind !== 'probe_failed') : bad;
+        if (badOther.length) problems.push(`kernel log since the deploy: ${badOther.map(describeFinding).join('; ')}`);
         if (!v.markerFound) log('warning: the deploy marker is no longer in the kernel log (ring buffer wrapped); checked the whole log');
+        if (unbound.length) {
+          // The verdict is the binding; the kernel's own lines (probe errors) say why.
+          const lines = bindingLogLines(v.kernelLog, v.modules);
+          throw new WorkbenchError(
+            'E_NOT_BOUND',
+            `${board.name}: deploy ${id}: driver did not bind: ${[...unbound, ...problems].join('; ')}; kernel log since the deploy: ${lines.length ? lines.map((l) => `«${l}»`).join(' ') : '(nothing)'}`,
+            { hint: 'the probe failed or never ran: read the kernel log lines above (probe errors, missing resources); the previous module was restored' },
+          );
+        }
         if (problems.length) {
           throw new WorkbenchError(bad.length ? 'E_KERNEL_LOG' : 'E_VERIFY', `${board.name}: deploy ${id} failed verification: ${problems.join('; ')}`, {
             hint: 'fix the module; the previous one was restored',
@@ -224,7 +258,8 @@ export async function deployModules(target: Target, board: Board, modules: Modul
             /* best effort */
           }
         }
-        const why = failures(record.kernelLogFindings).map(describeFinding);
+        // E_NOT_BOUND's message already quotes the kernel log.
+        const why = isWorkbenchError(err, 'E_NOT_BOUND') ? [] : failures(record.kernelLogFindings).map(describeFinding);
         log(
           `deploy ${id} failed: ${err.message}${why.length ? ` (${why.join('; ')})` : ''}; ${replacing ? 'restoring the previous modules' : 'nothing was replaced yet: discarding the backup'}`,
         );

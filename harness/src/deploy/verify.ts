@@ -28,6 +28,8 @@ export interface VerifyResult {
   modules: ModuleCheck[];
   /** Kernel log findings after the marker. */
   findings: KernelLogFinding[];
+  /** The kernel log lines after the marker (messages only), oldest first. */
+  kernelLog: string[];
   markerFound: boolean;
 }
 
@@ -79,5 +81,5 @@ export async function verifyModules(
   const lines = parseKernelLog(log);
   const i = findMarker(lines, markerId);
   const slice = i >= 0 ? lines.slice(i + 1) : lines;
-  return { modules: [...checks.values()], findings: classify(slice), markerFound: i >= 0 };
+  return { modules: [...checks.values()], findings: classify(slice), kernelLog: slice.map((l) => l.text), markerFound: i >= 0 };
 }

@@ -2,7 +2,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { deployModules, DeployError } from '../../src/deploy/deploy.ts';
+import { bindingLogLines, deployModules, DeployError } from '../../src/deploy/deploy.ts';
 import { isWorkbenchError } from '../../src/core/errors.ts';
 import { vboardBoard } from '../../src/target/providers/vboard.ts';
 import { FakeTarget, type FakeCall } from '../target/fakeTarget.ts';
@@ -308,5 +308,23 @@ describe('deployModules (fake board)', () => {
     expect(err.rolledBack).toBe(false);
     expect(steps(t)).toEqual(['preflight', 'backup', 'upload', 'install', 'reload', 'restore']);
     expect((JSON.parse(st.journal!) as Journal).phase).toBe('install');
+  });
+});
+
+describe('bindingLogLines (the kernel log quoted with "driver did not bind")', () => {
+  const m = { name: 'rockchip_vdec', binding: { module: 'rockchip_vdec', drivers: ['platform:rkvdec'], bound: [], unboundMatches: ['c000000.video-codec'] } };
+  it('keeps the lines naming the module (either spelling), its driver or the unbound device', () => {
+    const log = [
+      'usb 1-1: new high-speed USB device',
+      'rkvdec c000000.video-codec: error -EINVAL: invalid resource (null)',
+      'rkvdec c000000.video-codec: probe with driver rkvdec failed with error -22',
+      'rockchip-vdec: module verification failed',
+      'random: crng init done',
+    ];
+    expect(bindingLogLines(log, [m])).toEqual([log[1], log[2], log[3]]);
+  });
+  it('falls back to the last 12 lines when none names them', () => {
+    const log = Array.from({ length: 20 }, (_, i) => `line ${i}`);
+    expect(bindingLogLines(log, [m])).toEqual(log.slice(8));
   });
 });

@@ -177,6 +177,29 @@ describe.skipIf(process.env.WORKBENCH_SIMBOARD_INT !== '1')('simboard (real QEMU
     expect(['pass', 'fail']).toContain(rec.verdict.checks.find((c) => c.check === 'registers')?.status);
   });
 
+  it('a module whose probe fails: the verdict is "driver did not bind" with the kernel log, the previous module is restored and bound', async () => {
+    if ((await simboardStatus()).state !== 'running') await simboardUp({ runner: new ExecaRunner(), log });
+    // The fixture asks for a "links" region the node does not have (harness/test/simboard/fixtures/series-no-bind).
+    const series = join(projectRoot(), 'harness/test/simboard/fixtures/series-no-bind');
+    const res = await cli(['iterate', '--board', 'simboard', '--series', series, '--vectors', 'p0-odd-tiny', '--no-check', '--json']);
+    const out = res.stdout + res.stderr;
+    expect(res.code, out).toBe(2);
+    expect(out).toMatch(
+      /E_NOT_BOUND: simboard: deploy \S+: driver did not bind: rockchip_vdec is loaded but c000000\.video-codec \(matching its aliases\) is not bound to it/,
+    );
+    // The kernel's own reasons: lib/devres.c __devm_ioremap_resource() ("invalid resource"), drivers/base/dd.c ("probe with driver rkvdec failed with error -22").
+    expect(out).toMatch(/kernel log since the deploy: .*invalid resource/);
+    expect(out).toMatch(/probe with driver rkvdec failed with error -22/);
+    expect(out).toMatch(/rolled back: the previous modules are installed and loaded again/);
+    const t = await simboardTarget();
+    try {
+      const bound = await t.exec(['sh', '-c', 'ls /sys/bus/platform/drivers/rkvdec/']);
+      expect(bound.stdout).toContain('c000000.video-codec');
+    } finally {
+      await t.close();
+    }
+  });
+
   it('the registers check catches a deliberately broken build (fixture: intra_only_flag never set) at the first frame that uses the field, naming it', async () => {
     // Same vector, the series as is vs the series + the fixture patch: the only new differences must be the broken field.
     if ((await simboardStatus()).state !== 'running') await simboardUp({ runner: new ExecaRunner(), log });
