@@ -30,6 +30,20 @@
  * line stays high whatever the driver writes, until the device is reset,
  * i.e. a stuck level interrupt).
  *
+ * Decoding model: when the chardev property "model" is set (a socket to
+ * the model process, harness/simboard-model/server/), each job whose mode
+ * is "ready" is sent to it at DEC_E (struct vdpu381_model_job: the function
+ * block as the driver left it) and the device waits, in the main loop, for
+ * its answer (struct vdpu381_model_answer); STA_INT then takes the answer's
+ * word and the interrupt is raised, not before irq-delay-us after DEC_E.
+ * The model reads and writes guest RAM itself (memory-backend-file,
+ * share=on). A job a fault rule gives another mode is not sent: the fault's
+ * answer stands and guest memory is left as it is. A model that
+ * disconnected, or did not answer within model-timeout-ms (host time),
+ * gives STA_INT = irq | irq_raw | error with the reason in the record. Each
+ * record then has a "model" object (state, sta_int, why, host_us); without
+ * a model there is none.
+ *
  * Register facts: Linux drivers/media/platform/rockchip/rkvdec/
  * rkvdec-vdpu381-regs.h (VDPU381_REG_DEC_E = 0x028, VDPU381_REG_STA_INT =
  * 0x380) and Rockchip MPP's vdpu34x_com.h (reg224 bit map: 0 irq, 1 irq_raw,
@@ -47,6 +61,8 @@
 #include "hw/sysbus.h"
 #include "hw/irq.h"
 #include "hw/qdev-properties.h"
+#include "hw/qdev-properties-system.h"
+#include "chardev/char-fe.h"
 #include "system/address-spaces.h"
 #include "qom/object.h"
 
@@ -118,6 +134,37 @@ static const struct {
     [MODE_DOUBLE_IRQ] = { "double-irq", STA_READY },
     [MODE_LONG_DELAY] = { "long-delay", STA_READY },
     [MODE_IRQ_STORM] = { "irq-storm", STA_READY },
+};
+
+/*
+ * The model socket protocol. Must match
+ * harness/simboard-model/include/vdpu381_model.h (a unit test of the
+ * harness compares the constants): device -> model 8 + 8 + 0x500 bytes,
+ * model -> device 24 bytes then why_len (< 256) bytes of reason text; all
+ * little-endian.
+ */
+#define VDPU381_MODEL_MAGIC     0x31385056u     /* "VP81" */
+#define VDPU381_MODEL_VERSION   1u
+#define VDPU381_MODEL_NREGS     320
+#define VDPU381_MODEL_JOB_SIZE  (16 + 4 * VDPU381_MODEL_NREGS)
+#define VDPU381_MODEL_ANS_SIZE  24
+#define VDPU381_MODEL_WHY_MAX   256
+
+/* What the model did with the open job (its record's "model" object). */
+typedef enum Vdpu381ModelState {
+    MODEL_NONE,         /* no model attached: no "model" object */
+    MODEL_SKIPPED,      /* a fault rule named the job */
+    MODEL_PENDING,      /* sent, no answer yet */
+    MODEL_ANSWERED,
+    MODEL_FAILED,       /* disconnected, timed out or bad answer */
+} Vdpu381ModelState;
+
+static const char *const vdpu381_model_states[] = {
+    [MODEL_NONE] = "none",
+    [MODEL_SKIPPED] = "skipped",
+    [MODEL_PENDING] = "pending",
+    [MODEL_ANSWERED] = "answered",
+    [MODEL_FAILED] = "failed",
 };
 
 #define VDPU381_MAX_RULES       64
@@ -214,11 +261,27 @@ struct Vdpu381SimState {
     uint32_t stray_irqs;
     GString *buffers;
 
+    /* Decoding model (see the file comment). */
+    CharFrontend model;
+    bool model_up;              /* the socket is open */
+    uint64_t model_job;         /* job whose answer is awaited, 0: none */
+    int64_t model_sent_ns;      /* QEMU_CLOCK_REALTIME */
+    QEMUTimer *model_timer;     /* QEMU_CLOCK_REALTIME bound on the answer */
+    uint8_t model_rx[VDPU381_MODEL_ANS_SIZE + VDPU381_MODEL_WHY_MAX];
+    uint32_t model_rx_len;
+    uint64_t model_lost_job;    /* job at which the socket closed */
+    /* The open job's outcome. */
+    Vdpu381ModelState job_model;
+    uint32_t job_model_sta;
+    int64_t job_model_us;
+    char job_model_why[VDPU381_MODEL_WHY_MAX];
+
     /* Properties. */
     char *capture;
     char *control;
     uint32_t irq_delay_us;
     uint32_t done_status;
+    uint32_t model_timeout_ms;
 };
 
 static const char *vdpu381_block(uint16_t off, uint16_t *rel)
@@ -443,7 +506,43 @@ static void vdpu381_capture_buffers(Vdpu381SimState *s)
     }
 }
 
-/* Writes one JSON line for the open job and starts a fresh access log. */
+/* Appends `str` to `j` as a JSON string (quotes included). */
+static void vdpu381_json_string(GString *j, const char *str)
+{
+    const unsigned char *p;
+
+    g_string_append_c(j, '"');
+    for (p = (const unsigned char *)str; *p; p++) {
+        if (*p == '"' || *p == '\\') {
+            g_string_append_printf(j, "\\%c", *p);
+        } else if (*p < 0x20 || *p == 0x7f) {
+            g_string_append_printf(j, "\\u%04x", *p);
+        } else {
+            g_string_append_c(j, *p);
+        }
+    }
+    g_string_append_c(j, '"');
+}
+
+/* The open job's "model" object (nothing when no model is attached). */
+static void vdpu381_model_record(Vdpu381SimState *s, GString *j)
+{
+    if (s->job_model == MODEL_NONE) {
+        return;
+    }
+    g_string_append_printf(j, ",\"model\":{\"state\":\"%s\"",
+                           vdpu381_model_states[s->job_model]);
+    if (s->job_model == MODEL_ANSWERED || s->job_model == MODEL_FAILED) {
+        g_string_append_printf(j, ",\"sta_int\":%u,\"host_us\":%" PRId64,
+                               s->job_model_sta, s->job_model_us);
+    }
+    if (s->job_model_why[0]) {
+        g_string_append(j, ",\"why\":");
+        vdpu381_json_string(j, s->job_model_why);
+    }
+    g_string_append_c(j, '}');
+}
+
 /* Drops the first `upto` accesses of the log, keeping the rest in order. */
 static void vdpu381_consume_log(Vdpu381SimState *s, uint32_t upto)
 {
@@ -483,6 +582,7 @@ static void vdpu381_flush_job_upto(Vdpu381SimState *s, const char *end,
                            s->t_ack_ns, s->status_set, s->irq_delay_us,
                            vdpu381_modes[s->mode].name, s->irqs,
                            s->stray_irqs);
+    vdpu381_model_record(s, j);
     g_string_append_printf(j, ",\"buffers\":{%s}", s->buffers->str);
     g_string_append(j, ",\"function\":\"");
     for (i = 0; i < ARRAY_SIZE(s->snap); i++) {
@@ -536,6 +636,9 @@ static void vdpu381_done(void *opaque)
 
     if (s->mode != MODE_READY) {
         status = vdpu381_modes[s->mode].status;
+    } else if (s->job_model == MODEL_ANSWERED ||
+               s->job_model == MODEL_FAILED) {
+        status = s->job_model_sta;
     }
     if (s->mode == MODE_IRQ_STORM) {
         s->storm = true;
@@ -561,6 +664,158 @@ static void vdpu381_again(void *opaque)
     Vdpu381SimState *s = opaque;
 
     vdpu381_answer(s, STA_READY);
+}
+
+/*
+ * The model's outcome for the open job `job`: the STA_INT word to answer
+ * with, raised irq-delay-us after DEC_E at the earliest.
+ */
+static void vdpu381_model_finish(Vdpu381SimState *s, uint64_t job,
+                                 Vdpu381ModelState st, uint32_t sta,
+                                 const char *why)
+{
+    int64_t now = qemu_clock_get_ns(QEMU_CLOCK_VIRTUAL);
+    int64_t earliest = s->t_start_ns + (int64_t)s->irq_delay_us * 1000;
+
+    if (s->model_job == job) {
+        s->model_job = 0;
+        timer_del(s->model_timer);
+        s->job_model_us = (qemu_clock_get_ns(QEMU_CLOCK_REALTIME) -
+                           s->model_sent_ns) / 1000;
+    }
+    if (!s->job_open || s->job != job || s->job_model != MODEL_PENDING) {
+        return;         /* the job ended before the answer (watchdog, reset) */
+    }
+    s->job_model = st;
+    s->job_model_sta = sta;
+    g_strlcpy(s->job_model_why, why, sizeof(s->job_model_why));
+    if (st == MODEL_FAILED) {
+        qemu_log_mask(LOG_GUEST_ERROR, "vdpu381-sim: job %" PRIu64
+                      ": model: %s\n", job, why);
+    }
+    timer_mod(s->done_timer, MAX(now, earliest));
+}
+
+static void vdpu381_model_fail(Vdpu381SimState *s, uint64_t job,
+                               const char *why)
+{
+    vdpu381_model_finish(s, job, MODEL_FAILED,
+                         STA_IRQ | STA_IRQ_RAW | STA_ERROR, why);
+}
+
+/* Sends the open job to the model; the answer comes in the main loop. */
+static void vdpu381_model_send(Vdpu381SimState *s)
+{
+    uint8_t buf[VDPU381_MODEL_JOB_SIZE];
+    uint32_t i;
+
+    s->job_model = MODEL_PENDING;
+    s->model_sent_ns = qemu_clock_get_ns(QEMU_CLOCK_REALTIME);
+    if (!s->model_up) {
+        g_autofree char *why = g_strdup_printf(
+            "model disconnected (socket closed at job %" PRIu64 ")",
+            s->model_lost_job);
+
+        s->model_job = s->job;
+        vdpu381_model_fail(s, s->job, why);
+        return;
+    }
+    stl_le_p(buf, VDPU381_MODEL_MAGIC);
+    stl_le_p(buf + 4, VDPU381_MODEL_VERSION);
+    stq_le_p(buf + 8, s->job);
+    for (i = 0; i < VDPU381_MODEL_NREGS; i++) {
+        stl_le_p(buf + 16 + 4 * i, s->snap[i]);
+    }
+    s->model_job = s->job;
+    if (qemu_chr_fe_write_all(&s->model, buf, sizeof(buf)) != sizeof(buf)) {
+        vdpu381_model_fail(s, s->job, "cannot send the job to the model");
+        return;
+    }
+    timer_mod(s->model_timer,
+              s->model_sent_ns + (int64_t)s->model_timeout_ms * 1000000);
+}
+
+static void vdpu381_model_timeout(void *opaque)
+{
+    Vdpu381SimState *s = opaque;
+    g_autofree char *why = g_strdup_printf(
+        "model did not answer within %u ms", s->model_timeout_ms);
+
+    if (s->model_job) {
+        vdpu381_model_fail(s, s->model_job, why);
+    }
+}
+
+static int vdpu381_model_can_read(void *opaque)
+{
+    Vdpu381SimState *s = opaque;
+
+    return sizeof(s->model_rx) - s->model_rx_len;
+}
+
+/* Answers in the receive buffer, each as soon as it is whole. */
+static void vdpu381_model_read(void *opaque, const uint8_t *buf, int size)
+{
+    Vdpu381SimState *s = opaque;
+
+    size = MIN(size, (int)(sizeof(s->model_rx) - s->model_rx_len));
+    memcpy(s->model_rx + s->model_rx_len, buf, size);
+    s->model_rx_len += size;
+    while (s->model_rx_len >= VDPU381_MODEL_ANS_SIZE) {
+        uint8_t *a = s->model_rx;
+        uint64_t job = ldq_le_p(a + 8);
+        uint32_t sta = ldl_le_p(a + 16);
+        uint32_t why_len = ldl_le_p(a + 20);
+        uint32_t whole = VDPU381_MODEL_ANS_SIZE + why_len;
+        char why[VDPU381_MODEL_WHY_MAX];
+
+        if (ldl_le_p(a) != VDPU381_MODEL_MAGIC ||
+            ldl_le_p(a + 4) != VDPU381_MODEL_VERSION ||
+            why_len >= VDPU381_MODEL_WHY_MAX) {
+            /* Out of step with the model: drop the connection. */
+            s->model_rx_len = 0;
+            s->model_up = false;
+            s->model_lost_job = s->job;
+            if (s->model_job) {
+                vdpu381_model_fail(s, s->model_job, "bad answer from the "
+                                   "model (magic, version or why_len); "
+                                   "disconnected");
+            }
+            qemu_chr_fe_disconnect(&s->model);
+            return;
+        }
+        if (s->model_rx_len < whole) {
+            return;
+        }
+        memcpy(why, a + VDPU381_MODEL_ANS_SIZE, why_len);
+        why[why_len] = 0;
+        s->model_rx_len -= whole;
+        memmove(s->model_rx, s->model_rx + whole, s->model_rx_len);
+        if (job != s->model_job) {
+            /* The answer to a job that already ended (timed out). */
+            qemu_log_mask(LOG_GUEST_ERROR, "vdpu381-sim: late model answer "
+                          "for job %" PRIu64 " ignored\n", job);
+            continue;
+        }
+        vdpu381_model_finish(s, job, MODEL_ANSWERED, sta, why);
+    }
+}
+
+static void vdpu381_model_event(void *opaque, QEMUChrEvent event)
+{
+    Vdpu381SimState *s = opaque;
+
+    if (event == CHR_EVENT_OPENED) {
+        s->model_up = true;
+        s->model_rx_len = 0;
+    } else if (event == CHR_EVENT_CLOSED && s->model_up) {
+        s->model_up = false;
+        s->model_lost_job = s->job;
+        if (s->model_job) {
+            vdpu381_model_fail(s, s->model_job,
+                               "model disconnected before answering");
+        }
+    }
 }
 
 static void vdpu381_start(Vdpu381SimState *s)
@@ -601,6 +856,20 @@ static void vdpu381_start(Vdpu381SimState *s)
     s->t_irq_ns = -1;
     s->t_ack_ns = -1;
     s->status_set = 0;
+    s->job_model = MODEL_NONE;
+    s->job_model_sta = 0;
+    s->job_model_us = 0;
+    s->job_model_why[0] = 0;
+    if (qemu_chr_fe_backend_connected(&s->model)) {
+        if (s->mode == MODE_READY) {
+            timer_del(s->done_timer);
+            vdpu381_model_send(s);
+            return;
+        }
+        s->job_model = MODEL_SKIPPED;
+        g_strlcpy(s->job_model_why, vdpu381_modes[s->mode].name,
+                  sizeof(s->job_model_why));
+    }
     switch (s->mode) {
     case MODE_NO_IRQ:
         timer_del(s->done_timer);
@@ -688,6 +957,8 @@ static void vdpu381_reset(DeviceState *dev)
     timer_del(s->done_timer);
     timer_del(s->late_timer);
     timer_del(s->again_timer);
+    timer_del(s->model_timer);
+    s->model_job = 0;
     s->late_job = 0;
     s->again_pending = false;
     s->storm = false;
@@ -723,6 +994,14 @@ static void vdpu381_realize(DeviceState *dev, Error **errp)
     s->done_timer = timer_new_ns(QEMU_CLOCK_VIRTUAL, vdpu381_done, s);
     s->late_timer = timer_new_ns(QEMU_CLOCK_VIRTUAL, vdpu381_late, s);
     s->again_timer = timer_new_ns(QEMU_CLOCK_VIRTUAL, vdpu381_again, s);
+    s->model_timer = timer_new_ns(QEMU_CLOCK_REALTIME, vdpu381_model_timeout,
+                                  s);
+    if (qemu_chr_fe_backend_connected(&s->model)) {
+        s->model_up = qemu_chr_fe_backend_open(&s->model);
+        qemu_chr_fe_set_handlers(&s->model, vdpu381_model_can_read,
+                                 vdpu381_model_read, vdpu381_model_event,
+                                 NULL, s, NULL, true);
+    }
     s->buffers = g_string_new("");
     s->late_irq_ms = 3000;
     s->long_delay_ms = 1000;
@@ -740,6 +1019,8 @@ static void vdpu381_unrealize(DeviceState *dev)
     timer_free(s->done_timer);
     timer_free(s->late_timer);
     timer_free(s->again_timer);
+    timer_free(s->model_timer);
+    qemu_chr_fe_deinit(&s->model, false);
     g_string_free(s->buffers, true);
     g_free(s->acc);
 }
@@ -750,6 +1031,9 @@ static const Property vdpu381_props[] = {
     DEFINE_PROP_UINT32("irq-delay-us", Vdpu381SimState, irq_delay_us, 200),
     DEFINE_PROP_UINT32("done-status", Vdpu381SimState, done_status,
                        STA_IRQ | STA_IRQ_RAW | STA_DEC_RDY),
+    DEFINE_PROP_CHR("model", Vdpu381SimState, model),
+    DEFINE_PROP_UINT32("model-timeout-ms", Vdpu381SimState, model_timeout_ms,
+                       1000),
 };
 
 /*
