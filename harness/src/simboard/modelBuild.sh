@@ -1,33 +1,28 @@
 #!/bin/sh
-# usage: modelBuild.sh JOBS SOURCE_DIR CONFIGURE_ARG...
-# Runs in the simboard build chroot. /wb/work holds the fetched Debian
-# libvpx source (SOURCE_DIR, dpkg-source -x), /wb/model the model sources
-# (read-only), /wb/out the cache entry being written.
-# 1. once per work tree: copy the source to /wb/work/libvpx, apply
-#    /wb/model/patches/*.patch in name order, configure in /wb/work/build,
-#    build libvpx.a and vpxdec (marker /wb/work/build/.built);
-# 2. every time: build the model (make -C /wb/model OUT=/wb/out/…) and
-#    copy vpxdec, libvpx.a and the model's public header next to it.
+# usage: modelBuild.sh JOBS CORE
+# Runs in the simboard QEMU build chroot (harness/src/simboard/modelServer.ts):
+# builds the static vdpu381-model-server from /wb/src (harness/simboard-model,
+# read-only) into /wb/out, and writes /wb/out/core.txt: "core" when the model
+# core was linked, else "stub" (server/stub.c: answers ready, writes nothing).
+# CORE auto: link the core when /wb/src/Makefile exists and the patched
+# libvpx build the core needs is bound at /wb/vpx (modelCore.ts,
+# ensureModelCore(): /wb/vpx/libvpx = source, /wb/vpx/build = build tree);
+# CORE stub: always the stub.
 set -eu
-[ $# -ge 2 ] || { echo "usage: $0 JOBS SOURCE_DIR CONFIGURE_ARG..." >&2; exit 2; }
-jobs=$1; src=$2; shift 2
-W=/wb/work
-if [ ! -f "$W/build/.built" ]; then
-  rm -rf "$W/libvpx" "$W/build"
-  cp -a "$W/$src" "$W/libvpx"
-  for p in /wb/model/patches/*.patch; do
-    [ -e "$p" ] || continue
-    echo "applying ${p##*/}"
-    patch -d "$W/libvpx" -p1 --forward --batch < "$p"
-  done
-  mkdir -p "$W/build"
-  cd "$W/build"
-  "$W/libvpx/configure" "$@"
-  make -j "$jobs"
-  touch .built
+[ $# -eq 2 ] || { echo "usage: $0 JOBS auto|stub" >&2; exit 2; }
+jobs=$1; core=$2
+obj=/wb/out/obj
+mkdir -p "$obj"
+lib=stub
+if [ "$core" = auto ] && [ -f /wb/src/Makefile ]; then
+  if [ -f /wb/vpx/build/libvpx.a ]; then
+    make -C /wb/src -j "$jobs" O="$obj" VPX_SRC=/wb/vpx/libvpx VPX_BUILD=/wb/vpx/build "$obj/libvdpu381model.a"
+    lib=$obj/libvdpu381model.a
+  else
+    echo "model core not linked: no libvpx build bound at /wb/vpx (see modelCore.ts)" >&2
+  fi
 fi
-mkdir -p /wb/out/obj
-make -C /wb/model -j "$jobs" VPX_SRC="$W/libvpx" VPX_BUILD="$W/build" OUT=/wb/out
-cp "$W/build/vpxdec" "$W/build/libvpx.a" /wb/out/
-cp /wb/model/include/vdpu381_model.h /wb/out/
-rm -rf /wb/out/obj
+make -f /wb/src/server/Makefile -j "$jobs" SRC=/wb/src O="$obj" CORE="$lib"
+cp "$obj/vdpu381-model-server" /wb/out/
+if [ "$lib" = stub ]; then echo stub > /wb/out/core.txt; else echo core > /wb/out/core.txt; fi
+rm -rf "$obj"

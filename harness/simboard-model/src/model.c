@@ -1,0 +1,347 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * vdpu381 VP9 decoding model: one decode job from the registers and the
+ * buffers the driver programmed, decoded by libvpx's own tile decoder and
+ * loop filter (Debian's libvpx source with
+ * harness/simboard-model/patches/, see vp9_model_hooks.h there).
+ *
+ * What comes from where:
+ * - the uncompressed frame header (frame size, q, loop filter, segmentation
+ *   syntax, tiles, refresh flags, ...) is parsed from the bitstream at
+ *   reg128, as the hardware must: no vdpu381 register carries these (MPP
+ *   vdpu34x_vp9d.h has no q, loop-filter or frame-size field, and
+ *   hal_vp9d_vdpu34x.c hands the hardware the whole frame with
+ *   reg064 cprheader_offset = 0);
+ * - the compressed header is replaced by the driver's state: probabilities
+ *   = reg162 "last" table + reg160 update flags/deltas (probs.c), tx_mode
+ *   and reference_mode from reg076; the stream's own compressed header is
+ *   still parsed, only to report where the driver's state disagrees;
+ * - the adaptation starts from reg162 (libvpx's pre-frame context);
+ * - written back: the picture at reg130 (NV12, strides reg018-020), the
+ *   counts at reg167, the (adapted when reg103 refresh_en) context at
+ *   reg172 when reg103 prob_save_en.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "vpx_mem/vpx_mem.h"
+#include "vp9/common/vp9_frame_buffers.h"
+#include "vp9/common/vp9_onyxc_int.h"
+#include "vp9/common/vp9_pred_common.h"
+#include "vp9/decoder/vp9_decoder.h"
+#include "vp9/decoder/vp9_model_hooks.h"
+
+#include "vdpu381_model.h"
+#include "model_priv.h"
+#include "probs.h"
+#include "regs.h"
+
+struct vdpu381_model {
+	BufferPool *pool;
+	VP9Decoder *pbi;
+	struct vp9_model_hooks hooks;
+	FILE *log;
+
+	/* the job being decoded */
+	const struct vdpu381_guest_ram *ram;
+	struct vdpu381_vp9_regs r;
+	FRAME_CONTEXT merged;		/* driver's context before adaptation */
+	uint32_t sta;
+	char why[200];
+	struct vdpu381_model_info info;
+};
+
+static void fail(struct vdpu381_model *m, uint32_t sta, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (m->sta != VDPU381_STA_READY)
+		return;			/* keep the first reason */
+	m->sta = sta;
+	va_start(ap, fmt);
+	vsnprintf(m->why, sizeof(m->why), fmt, ap);
+	va_end(ap);
+}
+
+static void note(struct vdpu381_model *m, const char *fmt, ...)
+{
+	va_list ap;
+
+	m->info.disagreements++;
+	if (!m->log)
+		return;
+	va_start(ap, fmt);
+	vfprintf(m->log, fmt, ap);
+	va_end(ap);
+	fputc('\n', m->log);
+}
+
+/* Guest-physical [addr, addr + len) in the mapped RAM, or NULL (bus error). */
+static uint8_t *gpa(struct vdpu381_model *m, uint64_t addr, uint64_t len, const char *what)
+{
+	const struct vdpu381_guest_ram *ram = m->ram;
+
+	if (addr < ram->gpa || len > ram->size || addr - ram->gpa > ram->size - len) {
+		fail(m, VDPU381_STA_IRQ | VDPU381_STA_IRQ_RAW | VDPU381_STA_BUS_ERR,
+		     "%s at 0x%08llx (+%llu) is outside guest RAM", what,
+		     (unsigned long long)addr, (unsigned long long)len);
+		return NULL;
+	}
+	return ram->host + (addr - ram->gpa);
+}
+
+/* ---- hooks ------------------------------------------------------------ */
+
+static int hook_probs(void *priv, VP9_COMMON *cm)
+{
+	struct vdpu381_model *m = priv;
+	const struct vdpu381_vp9_regs *r = &m->r;
+	const int intra = frame_is_intra_only(cm);
+	struct vdpu381_delta_abs abs;
+	FRAME_CONTEXT last;
+	const uint8_t *lp, *dp;
+	int i, n;
+
+	if (r->intra_only_flag != (unsigned int)intra)
+		note(m, "reg103 intra_only_flag %u, stream: %s", r->intra_only_flag,
+		     intra ? "intra" : "inter");
+	lp = gpa(m, r->last_prob_base, VDPU381_PROB_SIZE, "reg162 last probabilities");
+	dp = gpa(m, r->delta_prob_base, VDPU381_PROB_SIZE, "reg160 delta probabilities");
+	if (!lp || !dp)
+		return 1;
+
+	memset(&last, 0, sizeof(last));
+	vdpu381_probs_read_last(&last, lp);
+	m->merged = last;
+	m->info.probs_updated = vdpu381_probs_apply_delta(&m->merged, dp, intra, &abs);
+
+	/* Compare with what the stream's compressed header gave libvpx. */
+	{
+		const uint8_t *a = (const uint8_t *)&m->merged, *b = (const uint8_t *)cm->fc;
+		size_t len = offsetof(FRAME_CONTEXT, initialized);
+
+		if (intra) {
+			/* key frames: libvpx uses only coef, skip, tx */
+			a = (const uint8_t *)m->merged.coef_probs;
+			b = (const uint8_t *)cm->fc->coef_probs;
+			len = sizeof(cm->fc->coef_probs);
+			n = memcmp(&m->merged.skip_probs, &cm->fc->skip_probs, sizeof(cm->fc->skip_probs)) ||
+			    memcmp(&m->merged.tx_probs, &cm->fc->tx_probs, sizeof(cm->fc->tx_probs));
+			if (n)
+				note(m, "skip/tx probabilities differ from the stream's");
+		}
+		for (n = 0; len--; a++, b++)
+			n += *a != *b;
+		m->info.probs_differ = n;
+		if (n)
+			note(m, "%d probabilities differ from the stream's compressed header", n);
+	}
+	if (cm->seg.enabled && cm->seg.update_map) {
+		if (memcmp(abs.seg_tree, cm->seg.tree_probs, sizeof(abs.seg_tree)))
+			note(m, "reg160 segment tree probabilities differ from the stream's");
+		memcpy(cm->seg.tree_probs, abs.seg_tree, sizeof(abs.seg_tree));
+		if (cm->seg.temporal_update) {
+			if (memcmp(abs.seg_pred, cm->seg.pred_probs, sizeof(abs.seg_pred)))
+				note(m, "reg160 segment prediction probabilities differ from the stream's");
+			memcpy(cm->seg.pred_probs, abs.seg_pred, sizeof(abs.seg_pred));
+		}
+	}
+	if (intra) {
+		for (i = 0; i < PARTITION_CONTEXTS; i++)
+			if (memcmp(abs.partition[i], vp9_kf_partition_probs[i], 3))
+				break;
+		if (i < PARTITION_CONTEXTS)
+			note(m, "reg160 key-frame partition table differs from the spec's at context %d", i);
+	}
+
+	if (r->tx_mode != (unsigned int)cm->tx_mode)
+		note(m, "reg076 tx_mode %u, stream %d", r->tx_mode, cm->tx_mode);
+	cm->tx_mode = (TX_MODE)r->tx_mode;
+	if (!intra) {
+		if (r->reference_mode != (unsigned int)cm->reference_mode)
+			note(m, "reg076 reference_mode %u, stream %d", r->reference_mode,
+			     cm->reference_mode);
+		cm->reference_mode = (REFERENCE_MODE)r->reference_mode;
+		if (cm->reference_mode != SINGLE_REFERENCE)
+			vp9_setup_compound_reference_mode(cm);
+		if (r->allow_hp != (unsigned int)cm->allow_high_precision_mv)
+			note(m, "reg103 allow_high_precision_mv %u, stream %d", r->allow_hp,
+			     cm->allow_high_precision_mv);
+	}
+	if (r->prob_save_en != (unsigned int)cm->refresh_frame_context)
+		note(m, "reg103 prob_save_en %u, stream refresh_frame_context %d",
+		     r->prob_save_en, cm->refresh_frame_context);
+	if (r->refresh_en != (unsigned int)(!cm->error_resilient_mode &&
+					   !cm->frame_parallel_decoding_mode))
+		note(m, "reg103 refresh_en %u, stream error_resilient %d frame_parallel %d",
+		     r->refresh_en, cm->error_resilient_mode,
+		     cm->frame_parallel_decoding_mode);
+
+	cm->frame_contexts[cm->frame_context_idx] = last;
+	*cm->fc = m->merged;
+	return 0;
+}
+
+/* The decoded picture -> NV12 at reg130 (reg018-020 strides, 16-byte units). */
+static void write_nv12(struct vdpu381_model *m, const YV12_BUFFER_CONFIG *f)
+{
+	const struct vdpu381_vp9_regs *r = &m->r;
+	uint32_t ys = r->y_hor_virstride * 16, uvs = r->uv_hor_virstride * 16;
+	uint64_t uvoff = (uint64_t)r->y_virstride * 16;
+	int w = f->y_crop_width, h = f->y_crop_height;
+	int cw = f->uv_crop_width, ch = f->uv_crop_height;
+	uint8_t *y, *uv;
+	int i, j;
+
+	if (r->fbc_e) {
+		fail(m, VDPU381_STA_IRQ | VDPU381_STA_IRQ_RAW | VDPU381_STA_ERROR,
+		     "reg012 fbc_e: compressed output is not modelled");
+		return;
+	}
+	if (ys < (uint32_t)w || uvs < (uint32_t)cw * 2 || uvoff < (uint64_t)ys * h) {
+		fail(m, VDPU381_STA_IRQ | VDPU381_STA_IRQ_RAW | VDPU381_STA_ERROR,
+		     "output strides too small for %dx%d: y %u uv %u y_virstride %llu", w, h,
+		     ys, uvs, (unsigned long long)uvoff);
+		return;
+	}
+	y = gpa(m, r->decout_base, (uint64_t)ys * (h - 1) + w, "reg130 output (luma)");
+	uv = gpa(m, r->decout_base + uvoff, (uint64_t)uvs * (ch - 1) + 2 * cw,
+		 "reg130 output (chroma)");
+	if (!y || !uv)
+		return;
+	for (i = 0; i < h; i++)
+		memcpy(y + (size_t)i * ys, f->y_buffer + (size_t)i * f->y_stride, w);
+	for (i = 0; i < ch; i++) {
+		const uint8_t *u = f->u_buffer + (size_t)i * f->uv_stride;
+		const uint8_t *v = f->v_buffer + (size_t)i * f->uv_stride;
+		uint8_t *d = uv + (size_t)i * uvs;
+
+		for (j = 0; j < cw; j++) {
+			d[2 * j] = u[j];
+			d[2 * j + 1] = v[j];
+		}
+	}
+}
+
+static void hook_done(void *priv, VP9_COMMON *cm, const YV12_BUFFER_CONFIG *f)
+{
+	struct vdpu381_model *m = priv;
+	const struct vdpu381_vp9_regs *r = &m->r;
+	const int intra = frame_is_intra_only(cm);
+	const int adapted = !cm->error_resilient_mode && !cm->frame_parallel_decoding_mode;
+	uint8_t *p;
+
+	m->info.width = cm->width;
+	m->info.height = cm->height;
+	m->info.intra = intra;
+	m->info.show_frame = cm->show_frame;
+	write_nv12(m, f);
+
+	p = gpa(m, r->count_base, VDPU381_COUNT_SIZE, "reg167 counts");
+	if (p) {
+		static const FRAME_COUNTS none;
+
+		vdpu381_counts_write(adapted ? &cm->counts : &none, intra, p, VDPU381_COUNT_SIZE);
+	}
+	if (r->prob_save_en) {
+		p = gpa(m, r->prob_wr_base, VDPU381_PROB_SIZE, "reg172 probability write-back");
+		if (p) {
+			if (r->refresh_en && !adapted)
+				note(m, "reg103 refresh_en set but the stream's frame does not adapt: wrote the unadapted context");
+			vdpu381_probs_write_last(r->refresh_en && adapted ? cm->fc : &m->merged, p);
+		}
+	}
+}
+
+/* ---- the model -------------------------------------------------------- */
+
+struct vdpu381_model *vdpu381_model_new(void)
+{
+	struct vdpu381_model *m = calloc(1, sizeof(*m));
+
+	if (!m)
+		return NULL;
+	m->pool = vpx_calloc(1, sizeof(*m->pool));
+	if (!m->pool)
+		goto err;
+	m->pbi = vp9_decoder_create(m->pool);
+	if (!m->pbi)
+		goto err;
+	m->pbi->max_threads = 1;
+	m->pbi->common.new_fb_idx = INVALID_IDX;
+	m->pool->get_fb_cb = vp9_get_frame_buffer;
+	m->pool->release_fb_cb = vp9_release_frame_buffer;
+	if (vp9_alloc_internal_frame_buffers(&m->pool->int_frame_buffers))
+		goto err;
+	m->pool->cb_priv = &m->pool->int_frame_buffers;
+	m->hooks.priv = m;
+	m->hooks.probs = hook_probs;
+	m->hooks.done = hook_done;
+	m->pbi->model_hooks = &m->hooks;
+	return m;
+err:
+	vdpu381_model_free(m);
+	return NULL;
+}
+
+void vdpu381_model_free(struct vdpu381_model *m)
+{
+	if (!m)
+		return;
+	if (m->pbi)
+		vp9_decoder_remove(m->pbi);
+	if (m->pool) {
+		vp9_free_ref_frame_buffers(m->pool);
+		vp9_free_internal_frame_buffers(&m->pool->int_frame_buffers);
+		vpx_free(m->pool);
+	}
+	free(m);
+}
+
+void vdpu381_model_set_log(struct vdpu381_model *m, FILE *log)
+{
+	m->log = log;
+}
+
+void vdpu381_model_last_info(const struct vdpu381_model *m, struct vdpu381_model_info *info)
+{
+	*info = m->info;
+}
+
+uint32_t vdpu381_model_run(struct vdpu381_model *m, const uint32_t regs[VDPU381_MODEL_NREGS],
+			   const struct vdpu381_guest_ram *ram, char *why, size_t why_len)
+{
+	const uint8_t *data;
+
+	m->ram = ram;
+	m->sta = VDPU381_STA_READY;
+	m->why[0] = 0;
+	memset(&m->info, 0, sizeof(m->info));
+	vdpu381_vp9_regs_decode(&m->r, regs);
+
+	if (m->r.dec_mode != 2) {
+		/* reg009 dec_mode: MPP vdpu34x_com.h, VP9 = 2 */
+		fail(m, VDPU381_STA_IRQ | VDPU381_STA_IRQ_RAW | VDPU381_STA_ERROR,
+		     "reg009 dec_mode %u is not VP9 (2)", m->r.dec_mode);
+		goto out;
+	}
+	if (m->r.strm_start_bit || m->r.cprheader_offset)
+		note(m, "reg015 strm_start_bit %u, reg064 cprheader_offset %u: not modelled (MPP writes 0)",
+		     m->r.strm_start_bit, m->r.cprheader_offset);
+	data = gpa(m, m->r.rlc_base, m->r.str_len, "reg128 bitstream");
+	if (!data)
+		goto out;
+	if (vp9_receive_compressed_data(m->pbi, m->r.str_len, &data)) {
+		fail(m, VDPU381_STA_IRQ | VDPU381_STA_IRQ_RAW | VDPU381_STA_ERROR,
+		     "libvpx: %s", m->pbi->common.error.has_detail ?
+		     m->pbi->common.error.detail : "decode error");
+		m->pbi->need_resync = 1;
+	}
+out:
+	if (why && why_len) {
+		snprintf(why, why_len, "%s", m->why);
+	}
+	return m->sta;
+}

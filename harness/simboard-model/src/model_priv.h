@@ -1,0 +1,29 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * Model extras beyond the device contract (include/vdpu381_model.h):
+ * diagnostics for the offline tool and tests.
+ */
+#ifndef VDPU381_MODEL_PRIV_H
+#define VDPU381_MODEL_PRIV_H
+
+#include <stdio.h>
+
+struct vdpu381_model;
+
+/* Where the model writes one line per disagreement between the driver's
+ * state and the stream (NULL: nowhere). */
+void vdpu381_model_set_log(struct vdpu381_model *m, FILE *log);
+
+/* What the last job decoded. */
+struct vdpu381_model_info {
+	int width, height;		/* frame size (from the stream's header) */
+	int intra;			/* key frame or intra-only */
+	int show_frame;
+	int probs_updated;		/* flagged entries in the delta table */
+	int probs_differ;		/* bytes of the driver's context != stream's */
+	int disagreements;		/* lines logged for this job */
+};
+
+void vdpu381_model_last_info(const struct vdpu381_model *m, struct vdpu381_model_info *info);
+
+#endif /* VDPU381_MODEL_PRIV_H */

@@ -1,0 +1,318 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * vdpu381-model-offline: decodes one job of a simboard capture file (the
+ * JSON lines the vdpu381-sim device writes, harness/simboard-qemu/hw/misc/
+ * vdpu381_sim.c; with `workbench simboard faults --full-buffers` each
+ * record carries the input buffers as base64) with the model, in a
+ * stand-in guest RAM that holds those buffers at their guest addresses.
+ *
+ * usage: vdpu381-model-offline [--job N | --line N] [--i420 FILE]
+ *        [--counts FILE] [--probs FILE] [--quiet] CAPTURE.jsonl
+ * Prints one line per decoded job: job, size, status, reason; the
+ * disagreements between the driver's state and the stream on stderr.
+ * --i420 writes the picture the model put at reg130 (NV12, driver strides)
+ * back as planar I420 of the visible size (what `vpxdec --i420` writes).
+ */
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "vdpu381_model.h"
+#include "model_priv.h"
+#include "regs.h"
+
+struct buf {
+	const char *name;
+	uint64_t addr, len;
+	uint8_t *data;		/* decoded base64, or NULL */
+	size_t data_len;
+};
+
+static const char *const buf_names[] = {
+	"stream", "delta_prob", "last_prob", "count", "segid_last", "segid_cur",
+	"ref_colmv", "colmv",
+};
+#define NBUFS (sizeof(buf_names) / sizeof(buf_names[0]))
+
+static int b64val(int c)
+{
+	if (c >= 'A' && c <= 'Z')
+		return c - 'A';
+	if (c >= 'a' && c <= 'z')
+		return c - 'a' + 26;
+	if (c >= '0' && c <= '9')
+		return c - '0' + 52;
+	if (c == '+')
+		return 62;
+	if (c == '/')
+		return 63;
+	return -1;
+}
+
+/* RFC 4648 base64 up to the closing quote; returns the byte count. */
+static size_t b64dec(const char *s, uint8_t **out)
+{
+	size_t n = strcspn(s, "\""), o = 0, i;
+	uint32_t acc = 0;
+	int bits = 0;
+	uint8_t *d = malloc(n * 3 / 4 + 3);
+
+	if (!d)
+		exit(2);
+	for (i = 0; i < n; i++) {
+		int v = b64val((unsigned char)s[i]);
+
+		if (v < 0)
+			continue;	/* '=' and anything else */
+		acc = acc << 6 | (uint32_t)v;
+		bits += 6;
+		if (bits >= 8) {
+			bits -= 8;
+			d[o++] = (uint8_t)(acc >> bits);
+		}
+	}
+	*out = d;
+	return o;
+}
+
+static int num_field(const char *obj, const char *end, const char *key, uint64_t *v)
+{
+	char k[40];
+	const char *p;
+
+	snprintf(k, sizeof(k), "\"%s\":", key);
+	p = strstr(obj, k);
+	if (!p || p > end)
+		return -1;
+	*v = strtoull(p + strlen(k), NULL, 10);
+	return 0;
+}
+
+/* Parses one capture record; 0 on success. */
+static int parse_record(const char *line, uint64_t *job, uint32_t *regs, struct buf *bufs)
+{
+	const char *p, *b;
+	size_t i;
+
+	if (num_field(line, line + strlen(line), "job", job))
+		return -1;
+	p = strstr(line, "\"function\":\"");
+	if (!p)
+		return -1;
+	p += strlen("\"function\":\"");
+	for (i = 0; i < VDPU381_MODEL_NREGS; i++) {
+		char w[9];
+
+		memcpy(w, p + i * 8, 8);
+		w[8] = 0;
+		if (strlen(w) < 8)
+			return -1;
+		regs[i] = (uint32_t)strtoul(w, NULL, 16);
+	}
+	b = strstr(line, "\"buffers\":{");
+	for (i = 0; i < NBUFS; i++) {
+		char k[40];
+		const char *o, *e, *d;
+
+		bufs[i].name = buf_names[i];
+		bufs[i].data = NULL;
+		if (!b)
+			continue;
+		snprintf(k, sizeof(k), "\"%s\":{", buf_names[i]);
+		o = strstr(b, k);
+		if (!o)
+			continue;
+		e = strchr(o + strlen(k), '}');
+		if (!e)
+			continue;
+		num_field(o, e, "addr", &bufs[i].addr);
+		num_field(o, e, "len", &bufs[i].len);
+		d = strstr(o, "\"base64\":\"");
+		if (d && d < e)
+			bufs[i].data_len = b64dec(d + strlen("\"base64\":\""), &bufs[i].data);
+	}
+	return 0;
+}
+
+static void span(uint64_t *lo, uint64_t *hi, uint64_t addr, uint64_t len)
+{
+	if (!addr || !len)
+		return;
+	if (addr < *lo)
+		*lo = addr;
+	if (addr + len > *hi)
+		*hi = addr + len;
+}
+
+static int write_file(const char *path, const void *p, size_t n)
+{
+	FILE *f = fopen(path, "wb");
+
+	if (!f || fwrite(p, 1, n, f) != n || fclose(f)) {
+		fprintf(stderr, "vdpu381-model-offline: %s: %s\n", path, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+static int run_job(struct vdpu381_model *m, uint64_t job, const uint32_t *regs,
+		   struct buf *bufs, const char *i420, const char *counts, const char *probs)
+{
+	struct vdpu381_vp9_regs r;
+	struct vdpu381_guest_ram ram;
+	struct vdpu381_model_info info;
+	uint64_t lo = UINT64_MAX, hi = 0, out_len;
+	char why[256];
+	uint32_t sta;
+	size_t i;
+	int ret = 0;
+
+	vdpu381_vp9_regs_decode(&r, regs);
+	out_len = (uint64_t)r.y_virstride * 16 * 3 / 2;
+	for (i = 0; i < NBUFS; i++)
+		span(&lo, &hi, bufs[i].addr, bufs[i].len);
+	span(&lo, &hi, r.decout_base, out_len);
+	span(&lo, &hi, r.count_base, 13208);
+	span(&lo, &hi, r.prob_wr_base, 4864);
+	span(&lo, &hi, r.last_prob_base, 4864);
+	span(&lo, &hi, r.delta_prob_base, 4864);
+	span(&lo, &hi, r.rlc_base, r.str_len);
+	if (hi <= lo || hi - lo > (1ull << 30)) {
+		fprintf(stderr, "job %llu: buffers span %llx..%llx, not modelled offline\n",
+			(unsigned long long)job, (unsigned long long)lo, (unsigned long long)hi);
+		return 1;
+	}
+	ram.gpa = lo;
+	ram.size = hi - lo;
+	ram.host = calloc(1, ram.size);
+	if (!ram.host)
+		return 2;
+	for (i = 0; i < NBUFS; i++)
+		if (bufs[i].data)
+			memcpy(ram.host + (bufs[i].addr - lo), bufs[i].data,
+			       bufs[i].data_len < bufs[i].len ? bufs[i].data_len : bufs[i].len);
+
+	sta = vdpu381_model_run(m, regs, &ram, why, sizeof(why));
+	vdpu381_model_last_info(m, &info);
+	printf("job %llu: %dx%d %s%s sta 0x%08x%s%s (%d probabilities updated, %d differ from the stream, %d disagreements)\n",
+	       (unsigned long long)job, info.width, info.height, info.intra ? "intra" : "inter",
+	       info.show_frame ? "" : " hidden", sta, why[0] ? ": " : "", why,
+	       info.probs_updated, info.probs_differ, info.disagreements);
+	if (sta != VDPU381_STA_READY)
+		ret = 1;
+
+	if (i420 && sta == VDPU381_STA_READY) {
+		int w = info.width, h = info.height, cw = (w + 1) / 2, ch = (h + 1) / 2, y, x;
+		uint8_t *o = malloc((size_t)w * h + 2 * (size_t)cw * ch), *op;
+		const uint8_t *src = ram.host + (r.decout_base - lo);
+		const uint8_t *uv = src + (uint64_t)r.y_virstride * 16;
+
+		op = o;
+		for (y = 0; y < h; y++, op += w)
+			memcpy(op, src + (size_t)y * r.y_hor_virstride * 16, w);
+		for (y = 0; y < ch; y++)
+			for (x = 0; x < cw; x++)
+				*op++ = uv[(size_t)y * r.uv_hor_virstride * 16 + 2 * x];
+		for (y = 0; y < ch; y++)
+			for (x = 0; x < cw; x++)
+				*op++ = uv[(size_t)y * r.uv_hor_virstride * 16 + 2 * x + 1];
+		if (write_file(i420, o, (size_t)(op - o)))
+			ret = 2;
+		free(o);
+	}
+	if (counts && write_file(counts, ram.host + (r.count_base - lo), 13208))
+		ret = 2;
+	if (probs && r.prob_save_en && write_file(probs, ram.host + (r.prob_wr_base - lo), 4864))
+		ret = 2;
+	free(ram.host);
+	return ret;
+}
+
+static void usage(void)
+{
+	fprintf(stderr, "usage: vdpu381-model-offline [--job N | --line N] [--i420 FILE] "
+		"[--counts FILE] [--probs FILE] [--quiet] CAPTURE.jsonl\n");
+	exit(2);
+}
+
+int main(int argc, char **argv)
+{
+	const char *i420 = NULL, *counts = NULL, *probs = NULL, *path = NULL;
+	long want_job = -1, want_line = -1, lineno = 0;
+	int quiet = 0, ret = 0, done = 0, i;
+	struct vdpu381_model *m;
+	char *line = NULL;
+	size_t cap = 0;
+	FILE *f;
+
+	for (i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--job") && i + 1 < argc)
+			want_job = strtol(argv[++i], NULL, 10);
+		else if (!strcmp(argv[i], "--line") && i + 1 < argc)
+			want_line = strtol(argv[++i], NULL, 10);
+		else if (!strcmp(argv[i], "--i420") && i + 1 < argc)
+			i420 = argv[++i];
+		else if (!strcmp(argv[i], "--counts") && i + 1 < argc)
+			counts = argv[++i];
+		else if (!strcmp(argv[i], "--probs") && i + 1 < argc)
+			probs = argv[++i];
+		else if (!strcmp(argv[i], "--quiet"))
+			quiet = 1;
+		else if (argv[i][0] == '-' || path)
+			usage();
+		else
+			path = argv[i];
+	}
+	if (!path)
+		usage();
+	f = fopen(path, "r");
+	if (!f) {
+		fprintf(stderr, "vdpu381-model-offline: %s: %s\n", path, strerror(errno));
+		return 2;
+	}
+	m = vdpu381_model_new();
+	if (!m)
+		return 2;
+	if (!quiet)
+		vdpu381_model_set_log(m, stderr);
+	while (getline(&line, &cap, f) > 0) {
+		static uint32_t regs[VDPU381_MODEL_NREGS];
+		struct buf bufs[NBUFS];
+		uint64_t job;
+		size_t k;
+
+		lineno++;
+		if (want_line > 0 && lineno != want_line)
+			continue;
+		memset(bufs, 0, sizeof(bufs));
+		if (parse_record(line, &job, regs, bufs)) {
+			fprintf(stderr, "%s:%ld: not a capture record\n", path, lineno);
+			ret = 2;
+			continue;
+		}
+		/* Jobs run in order (the model keeps state across jobs) up to the one asked for. */
+		if (want_job < 0 || (long)job <= want_job) {
+			int last = want_job < 0 || (long)job == want_job;
+			int r = run_job(m, job, regs, bufs, last ? i420 : NULL,
+					last ? counts : NULL, last ? probs : NULL);
+
+			if (r > ret)
+				ret = r;
+			done++;
+		}
+		for (k = 0; k < NBUFS; k++)
+			free(bufs[k].data);
+		if (want_line > 0 || (want_job >= 0 && (long)job >= want_job))
+			break;
+	}
+	free(line);
+	fclose(f);
+	vdpu381_model_free(m);
+	if (!done) {
+		fprintf(stderr, "vdpu381-model-offline: no job decoded\n");
+		return 2;
+	}
+	return ret;
+}
