@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { buildApplied, type BuildResult } from './build.ts';
 import { CHECKPATCH_ARGS, checkpatchTotals, parseCheckpatch } from './checkpatch.ts';
 import { FILE_PATH_CHANGES, reviewFilePathChanges } from './checkMaintainers.ts';
+import { UNKNOWN_COMMIT_ID, reviewUnknownCommitIds } from './checkCommitIds.ts';
 import type { Diagnostic } from './diagnostics.ts';
 import { kgit } from './git.ts';
 import { parseMaintainers, type MaintainersSection } from './maintainers.ts';
@@ -40,7 +41,8 @@ export interface CheckResult {
  * `scripts/checkpatch.pl --strict --max-line-length=80` on every patch
  * (FILE_PATH_CHANGES judged against MAINTAINERS as of that patch: `info`
  * when an existing `F:` pattern covers every added file, see
- * checkMaintainers.ts), and
+ * checkMaintainers.ts; UNKNOWN_COMMIT_ID `info` when the base tree has no
+ * history to look ids up in, see checkCommitIds.ts), and
  * builds the rkvdec folder for the vboard with sparse (`C=1`) and `W=1` from
  * scratch (a separate build directory, cleaned first, so every file's
  * warnings are seen), keeping findings in the rkvdec folder.
@@ -80,6 +82,18 @@ export async function runChecks(opts: StageOptions): Promise<CheckResult> {
       if (found.some((d) => d.flag === FILE_PATH_CHANGES)) {
         const commit = applied.commits.find((c) => c.patch.index === p.index)?.commit ?? applied.head;
         found = reviewFilePathChanges(found, p.text, await maintainersAt(wt.runner, wt.dir, commit, sections));
+      }
+      if (found.some((d) => d.flag === UNKNOWN_COMMIT_ID)) {
+        const base = applied.commits[0] ? `${applied.commits[0].commit}^` : applied.head;
+        const count =
+          Number(
+            (
+              await kgit(wt.runner, wt.dir)
+                .raw(['rev-list', '--count', base])
+                .catch(() => '0')
+            ).trim(),
+          ) || 0;
+        found = reviewUnknownCommitIds(found, count);
       }
       if (r.exitCode !== 0 && found.length === 0) {
         found.push({
