@@ -5,6 +5,7 @@ import { ensureEntry } from '../core/cache.ts';
 import { WorkbenchError } from '../core/errors.ts';
 import { requireTools } from '../core/hostTools.ts';
 import { discoverDebianMirror } from '../core/mirror.ts';
+import { ensureDispatcherConfig } from './dispatcher.ts';
 import type { RunResult, Runner } from '../core/runner.ts';
 import type { Bind } from '../toolbox/chrootExec.ts';
 import { missingPackagesFromAptOutput, mmdebstrapArgv, requireRoot } from '../toolbox/mmdebstrap.ts';
@@ -90,8 +91,9 @@ export function farmChrootInputs(): Record<string, unknown> {
  * - lava-server's postinst could not reach a database while the chroot was
  *   built (no service runs in a chroot: mmdebstrap installs a policy-rc.d),
  *   so nothing else is set up at build time; tests create the database.
- * - the TFTP root named by /etc/default/tftpd-hpa must exist for
- *   lava-dispatcher's validation of TFTP jobs.
+ * - /srv/tftp: the TFTP directory of an earlier recipe (kept: the hooks
+ *   are part of the cache key); the TFTP directory is now lava-dispatcher's
+ *   own, /var/lib/lava/dispatcher/tmp (farm/dispatcher.ts).
  */
 export const CUSTOMIZE_HOOKS: readonly string[] = ['mkdir -p "$1/srv/tftp" "$1/var/lib/lava/dispatcher/tmp"'];
 
@@ -102,7 +104,11 @@ export const CUSTOMIZE_HOOKS: readonly string[] = ['mkdir -p "$1/srv/tftp" "$1/v
  * the package list and the build recipe); a half-written entry is detected
  * and rebuilt (core/cache.ts).
  *
- * @throws WorkbenchError E_NOT_ROOT, E_TOOL_MISSING, E_NO_MIRROR, E_FARM_CHROOT_BUILD.
+ * The dispatcher's TFTP/NFS configuration is then set up in it
+ * (farm/dispatcher.ts ensureDispatcherConfig: lava-dispatcher's own
+ * tftpd-hpa defaults installed once, its NFS export checked each time).
+ *
+ * @throws WorkbenchError E_NOT_ROOT, E_TOOL_MISSING, E_NO_MIRROR, E_FARM_CHROOT_BUILD, E_LAVA_DISPATCHER.
  */
 export async function ensureFarmChroot(opts: EnsureFarmChrootOptions): Promise<FarmChroot> {
   const runner = opts.runner;
@@ -151,6 +157,9 @@ export async function ensureFarmChroot(opts: EnsureFarmChrootOptions): Promise<F
   );
   const root = join(entry.dir, 'root');
   const versions = (entry.meta.extra?.versions ?? {}) as Record<string, string>;
+  // the dispatcher's TFTP/NFS configuration (farm/dispatcher.ts): written once into the cached chroot, checked each time
+  const dispatcher = await ensureDispatcherConfig({ hostPath: (inside: string) => join(root, inside) });
+  if (dispatcher.installed) opts.log?.(`LAVA chroot: /etc/default/tftpd-hpa installed from lava-dispatcher's own (TFTP_DIRECTORY ${dispatcher.tftpDirectory})`);
   return {
     root,
     key: entry.key,

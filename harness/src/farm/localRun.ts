@@ -6,13 +6,20 @@ import type { RunResult } from '../core/runner.ts';
 import { startArtefactServer } from './artefactServer.ts';
 import type { FarmChroot } from './chroot.ts';
 import { renderDevice, type DeviceDict } from './device.ts';
+import { DISPATCHER_TMP } from './dispatcher.ts';
 
 /** Where the run folder is bound inside the farm chroot. */
 export const RUN_INSIDE = '/wb-run';
 
 /** What a local lava-run produced. */
 export interface LocalRunResult {
-  /** Host folder holding job.yaml, device.yaml, and lava-run's output (`out/`: logs.yaml, result.yaml, description.yaml). */
+  /**
+   * Host folder holding job.yaml, device.yaml, lava-run's output (`out/`:
+   * logs.yaml, result.yaml, description.yaml) and `dispatcher-tmp/`, bound
+   * over the dispatcher's per-job root (/var/lib/lava/dispatcher/tmp, also
+   * its TFTP directory) so that nothing the run writes stays in the cached
+   * chroot.
+   */
   dir: string;
   outDir: string;
   jobId: number;
@@ -60,6 +67,7 @@ export interface LavaRunLocalOptions {
  */
 export async function lavaRunLocal(o: LavaRunLocalOptions): Promise<LocalRunResult> {
   await mkdir(join(o.dir, 'out'), { recursive: true });
+  await mkdir(join(o.dir, 'dispatcher-tmp'), { recursive: true });
   const server = await startArtefactServer(o.artefacts, o.port ?? 0);
   const t0 = Date.now();
   try {
@@ -77,7 +85,7 @@ export async function lavaRunLocal(o: LavaRunLocalOptions): Promise<LocalRunResu
     argv.push(`${RUN_INSIDE}/job.yaml`);
     o.log?.(`lava-run job ${jobId} (${o.validateOnly ? 'validate only' : 'run'}); artefacts on ${urlBase}`);
     const r: RunResult = await o.chroot.exec(argv, {
-      binds: [{ host: o.dir, inside: RUN_INSIDE }, ...(o.binds ?? [])],
+      binds: [{ host: o.dir, inside: RUN_INSIDE }, { host: join(o.dir, 'dispatcher-tmp'), inside: DISPATCHER_TMP }, ...(o.binds ?? [])],
       allowFailure: true,
       timeoutMs: o.timeoutMs ?? 60 * 60_000,
     });

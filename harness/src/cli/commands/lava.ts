@@ -139,8 +139,22 @@ export function register(program: Command): void {
     .requiredOption('--bundle <dir>', 'a folder written by `workbench lava job`')
     .action(async (o: { bundle: string }) => {
       const chroot = await ensureFarmChroot({ log, runner: new ExecaRunner() });
-      const v = await validateBundle(chroot, resolve(o.bundle), tmpdir(), log);
-      out(v.ok ? 'valid' : `INVALID: ${v.error ?? v.messages.join('; ')}`);
+      const dir = resolve(o.bundle);
+      const keepDir = join(dir, 'validate');
+      const v = await validateBundle(chroot, dir, tmpdir(), { log, keepDir });
+      const lava = chroot.versions['lava-dispatcher'];
+      out(`lava-run --validate${lava ? ` (lava-dispatcher ${lava})` : ''} against device type ${v.deviceType} (${v.deviceTemplate}): ${v.durationMs} ms`);
+      if (v.dispatcher)
+        out(
+          `  dispatcher: TFTP directory ${v.dispatcher.tftpDirectory} (/etc/default/tftpd-hpa), NFS export ${v.dispatcher.nfsExport.path} ${v.dispatcher.nfsExport.options} (${v.dispatcher.nfsExport.file})`,
+        );
+      for (const c of v.cases.filter((x) => x.case === 'validate')) out(`  LAVA case lava/validate: ${c.result}`);
+      if (v.ok) out('valid');
+      else {
+        out(`INVALID: ${v.error ?? v.messages.join('; ')}`);
+        for (const p of v.problems) out(`  - ${p.lava}\n    ${p.hint}`);
+      }
+      out(`  job, device, LAVA log: ${keepDir}/{job,device,logs}.yaml`);
       process.exitCode = v.ok ? ExitCode.Ok : ExitCode.TestFailures;
     });
 
