@@ -27,6 +27,8 @@
 #include <string.h>
 
 #include "vpx_mem/vpx_mem.h"
+#include "./vpx_scale_rtcd.h"
+#include "vpx_scale/yv12config.h"
 #include "vp9/common/vp9_frame_buffers.h"
 #include "vp9/common/vp9_onyxc_int.h"
 #include "vp9/common/vp9_pred_common.h"
@@ -48,6 +50,7 @@ struct vdpu381_model {
 	const struct vdpu381_guest_ram *ram;
 	struct vdpu381_vp9_regs r;
 	FRAME_CONTEXT merged;		/* driver's context before adaptation */
+	int ref_slot[3];		/* ref_frame_idx of LAST/GOLDEN/ALTREF this job */
 	uint32_t sta;
 	char why[200];
 	struct vdpu381_model_info info;
@@ -132,11 +135,19 @@ static int hook_probs(void *priv, VP9_COMMON *cm)
 			if (n)
 				note(m, "skip/tx probabilities differ from the stream's");
 		}
+		const uint8_t *a0 = a;
+		long first = -1;
+
 		for (n = 0; len--; a++, b++)
-			n += *a != *b;
+			if (*a != *b) {
+				if (first < 0)
+					first = a - a0;
+				n++;
+			}
 		m->info.probs_differ = n;
 		if (n)
-			note(m, "%d probabilities differ from the stream's compressed header", n);
+			note(m, "%d probabilities differ from the stream's compressed header (first at FRAME_CONTEXT%s byte %ld)",
+			     n, intra ? ".coef_probs" : "", first);
 	}
 	if (cm->seg.enabled && cm->seg.update_map) {
 		if (memcmp(abs.seg_tree, cm->seg.tree_probs, sizeof(abs.seg_tree)))
@@ -182,6 +193,85 @@ static int hook_probs(void *priv, VP9_COMMON *cm)
 	cm->frame_contexts[cm->frame_context_idx] = last;
 	*cm->fc = m->merged;
 	return 0;
+}
+
+/*
+ * Inter frames: reference i (LAST, GOLDEN, ALTREF) is read from the driver's
+ * buffer, not from libvpx's history: NV12 at reg164+i, luma stride
+ * reg079/081/083, chroma stride reg080/082/084, luma plane size
+ * reg085-087 (16-byte units; chroma follows the luma plane), size
+ * reg106-111 (MPP vdpu34x_vp9d.h). It replaces the buffer libvpx would
+ * take from the slot the stream's ref_frame_idx names.
+ */
+static void hook_ref(void *priv, VP9_COMMON *cm, int i, int slot)
+{
+	struct vdpu381_model *m = priv;
+	const struct vdpu381_vp9_regs *r = &m->r;
+	BufferPool *pool = cm->buffer_pool;
+	RefCntBuffer *fbs = pool->frame_bufs;
+	uint32_t w = r->ref_width[i], h = r->ref_height[i];
+	uint32_t ys = r->ref_y_hor_virstride[i] * 16, uvs = r->ref_uv_hor_virstride[i] * 16;
+	uint64_t uvoff = (uint64_t)r->ref_y_virstride[i] * 16;
+	uint32_t cw = (w + 1) / 2, ch = (h + 1) / 2, row, x;
+	static const char *const name[3] = { "reg164 last", "reg165 golden", "reg166 altref" };
+	const uint8_t *y, *uv;
+	YV12_BUFFER_CONFIG *b;
+	int j, idx;
+
+	for (j = 0; j < i; j++)
+		if (m->ref_slot[j] == slot) {
+			if (r->ref_base[j] != r->ref_base[i])
+				note(m, "%s and %s name one reference slot (%d) but different buffers 0x%08x 0x%08x",
+				     name[j], name[i], slot, r->ref_base[j], r->ref_base[i]);
+			m->ref_slot[i] = slot;
+			return;
+		}
+	m->ref_slot[i] = slot;
+	if (!w || !h || ys < w || uvs < 2 * cw || uvoff < (uint64_t)ys * h) {
+		fail(m, VDPU381_STA_IRQ | VDPU381_STA_IRQ_RAW | VDPU381_STA_ERROR,
+		     "%s reference: size %ux%u strides y %u uv %u plane %llu do not fit", name[i], w, h,
+		     ys, uvs, (unsigned long long)uvoff);
+		return;
+	}
+	y = gpa(m, r->ref_base[i], (uint64_t)ys * (h - 1) + w, name[i]);
+	uv = gpa(m, r->ref_base[i] + uvoff, (uint64_t)uvs * (ch - 1) + 2 * cw, name[i]);
+	if (!y || !uv)
+		return;
+	idx = get_free_fb(cm);
+	if (idx == INVALID_IDX) {
+		fail(m, VDPU381_STA_IRQ | VDPU381_STA_IRQ_RAW | VDPU381_STA_ERROR,
+		     "no free frame buffer for the %s reference", name[i]);
+		return;
+	}
+	b = &fbs[idx].buf;
+	if (vpx_realloc_frame_buffer(b, (int)w, (int)h, 1, 1, VP9_DEC_BORDER_IN_PIXELS,
+				     cm->byte_alignment, &fbs[idx].raw_frame_buffer,
+				     pool->get_fb_cb, pool->cb_priv)) {
+		fbs[idx].ref_count = 0;
+		fail(m, VDPU381_STA_IRQ | VDPU381_STA_IRQ_RAW | VDPU381_STA_ERROR,
+		     "cannot allocate the %s reference (%ux%u)", name[i], w, h);
+		return;
+	}
+	fbs[idx].released = 0;
+	b->corrupted = 0;
+	b->bit_depth = 8;		/* 8-bit NV12 only (NV15 not modelled) */
+	b->color_space = cm->color_space;
+	b->color_range = cm->color_range;
+	for (row = 0; row < h; row++)
+		memcpy(b->y_buffer + (size_t)row * b->y_stride, y + (size_t)row * ys, w);
+	for (row = 0; row < ch; row++) {
+		const uint8_t *s = uv + (size_t)row * uvs;
+		uint8_t *u = b->u_buffer + (size_t)row * b->uv_stride;
+		uint8_t *v = b->v_buffer + (size_t)row * b->uv_stride;
+
+		for (x = 0; x < cw; x++) {
+			u[x] = s[2 * x];
+			v[x] = s[2 * x + 1];
+		}
+	}
+	vpx_extend_frame_borders(b);
+	decrease_ref_count(cm->ref_frame_map[slot], fbs, pool);
+	cm->ref_frame_map[slot] = idx;
 }
 
 /* The decoded picture -> NV12 at reg130 (reg018-020 strides, 16-byte units). */
@@ -277,6 +367,7 @@ struct vdpu381_model *vdpu381_model_new(void)
 		goto err;
 	m->pool->cb_priv = &m->pool->int_frame_buffers;
 	m->hooks.priv = m;
+	m->hooks.ref = hook_ref;
 	m->hooks.probs = hook_probs;
 	m->hooks.done = hook_done;
 	m->pbi->model_hooks = &m->hooks;
@@ -319,6 +410,7 @@ uint32_t vdpu381_model_run(struct vdpu381_model *m, const uint32_t regs[VDPU381_
 	m->sta = VDPU381_STA_READY;
 	m->why[0] = 0;
 	memset(&m->info, 0, sizeof(m->info));
+	m->ref_slot[0] = m->ref_slot[1] = m->ref_slot[2] = -1;
 	vdpu381_vp9_regs_decode(&m->r, regs);
 
 	if (m->r.dec_mode != 2) {

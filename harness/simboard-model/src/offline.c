@@ -6,12 +6,14 @@
  * record carries the input buffers as base64) with the model, in a
  * stand-in guest RAM that holds those buffers at their guest addresses.
  *
- * usage: vdpu381-model-offline [--job N | --line N] [--i420 FILE]
+ * usage: vdpu381-model-offline [--job N | --line N] [--i420 FILE [--all]]
  *        [--counts FILE] [--probs FILE] [--quiet] CAPTURE.jsonl
  * Prints one line per decoded job: job, size, status, reason; the
  * disagreements between the driver's state and the stream on stderr.
  * --i420 writes the picture the model put at reg130 (NV12, driver strides)
- * back as planar I420 of the visible size (what `vpxdec --i420` writes).
+ * back as planar I420 of the visible size (what `vpxdec --i420` writes);
+ * with --all every job's picture is appended (decode order, hidden frames
+ * included), else only the last job's.
  */
 #include <errno.h>
 #include <stdint.h>
@@ -157,45 +159,88 @@ static int write_file(const char *path, const void *p, size_t n)
 	return 0;
 }
 
-static int run_job(struct vdpu381_model *m, uint64_t job, const uint32_t *regs,
-		   struct buf *bufs, const char *i420, const char *counts, const char *probs)
+/* Buffers the model wrote in an earlier job (addresses). */
+static uint64_t written[64];
+static unsigned int nwritten;
+
+static int model_wrote(uint64_t addr)
+{
+	unsigned int i;
+
+	for (i = 0; i < nwritten && i < 64; i++)
+		if (written[i] == addr)
+			return 1;
+	return 0;
+}
+
+static void remember_write(uint64_t addr)
+{
+	if (addr && !model_wrote(addr) && nwritten < 64)
+		written[nwritten++] = addr;
+}
+
+/* Guest addresses one job touches (inputs, outputs, references). */
+static void job_span(const uint32_t *regs, const struct buf *bufs, uint64_t *lo, uint64_t *hi)
 {
 	struct vdpu381_vp9_regs r;
-	struct vdpu381_guest_ram ram;
+	size_t i;
+
+	vdpu381_vp9_regs_decode(&r, regs);
+	for (i = 0; i < NBUFS; i++)
+		span(lo, hi, bufs[i].addr, bufs[i].len);
+	span(lo, hi, r.decout_base, (uint64_t)r.y_virstride * 16 * 3 / 2);
+	span(lo, hi, r.count_base, 13208);
+	span(lo, hi, r.prob_wr_base, 4864);
+	span(lo, hi, r.last_prob_base, 4864);
+	span(lo, hi, r.delta_prob_base, 4864);
+	span(lo, hi, r.rlc_base, r.str_len);
+	if (r.intra_only_flag)
+		return;
+	for (i = 0; i < 3; i++)
+		span(lo, hi, r.ref_base[i], (uint64_t)r.ref_y_virstride[i] * 16 * 3 / 2);
+}
+
+static int run_job(struct vdpu381_model *m, const struct vdpu381_guest_ram *ram, uint64_t job,
+		   const uint32_t *regs, struct buf *bufs, const char *i420, const char *counts,
+		   const char *probs)
+{
+	struct vdpu381_vp9_regs r;
 	struct vdpu381_model_info info;
-	uint64_t lo = UINT64_MAX, hi = 0, out_len;
+	uint64_t lo = ram->gpa;
 	char why[256];
 	uint32_t sta;
 	size_t i;
 	int ret = 0;
 
 	vdpu381_vp9_regs_decode(&r, regs);
-	out_len = (uint64_t)r.y_virstride * 16 * 3 / 2;
-	for (i = 0; i < NBUFS; i++)
-		span(&lo, &hi, bufs[i].addr, bufs[i].len);
-	span(&lo, &hi, r.decout_base, out_len);
-	span(&lo, &hi, r.count_base, 13208);
-	span(&lo, &hi, r.prob_wr_base, 4864);
-	span(&lo, &hi, r.last_prob_base, 4864);
-	span(&lo, &hi, r.delta_prob_base, 4864);
-	span(&lo, &hi, r.rlc_base, r.str_len);
-	if (hi <= lo || hi - lo > (1ull << 30)) {
-		fprintf(stderr, "job %llu: buffers span %llx..%llx, not modelled offline\n",
-			(unsigned long long)job, (unsigned long long)lo, (unsigned long long)hi);
-		return 1;
+	/*
+	 * The job's input buffers as the capture recorded them, except those
+	 * an earlier job of the model wrote (the probability write-back of
+	 * reg172, the segment map of reg169): the simulated device that
+	 * recorded the capture wrote nothing back, the model did.
+	 */
+	for (i = 0; i < NBUFS; i++) {
+		if (!bufs[i].data || bufs[i].addr < lo || bufs[i].addr + bufs[i].len > lo + ram->size)
+			continue;
+		if (model_wrote(bufs[i].addr))
+			continue;
+		/*
+		 * Segment maps: the capture records MPP's 73728 bytes from
+		 * reg168/169, more than the driver allocates (its maps sit
+		 * 4 KiB apart, before the probability tables); the model keeps
+		 * the maps it wrote instead.
+		 */
+		if (!strncmp(bufs[i].name, "segid", 5))
+			continue;
+		memcpy(ram->host + (bufs[i].addr - lo), bufs[i].data,
+		       bufs[i].data_len < bufs[i].len ? bufs[i].data_len : bufs[i].len);
 	}
-	ram.gpa = lo;
-	ram.size = hi - lo;
-	ram.host = calloc(1, ram.size);
-	if (!ram.host)
-		return 2;
-	for (i = 0; i < NBUFS; i++)
-		if (bufs[i].data)
-			memcpy(ram.host + (bufs[i].addr - lo), bufs[i].data,
-			       bufs[i].data_len < bufs[i].len ? bufs[i].data_len : bufs[i].len);
 
-	sta = vdpu381_model_run(m, regs, &ram, why, sizeof(why));
+	sta = vdpu381_model_run(m, regs, ram, why, sizeof(why));
 	vdpu381_model_last_info(m, &info);
+	if (r.prob_save_en)
+		remember_write(r.prob_wr_base);
+	remember_write(r.segid_cur_base);
 	printf("job %llu: %dx%d %s%s sta 0x%08x%s%s (%d probabilities updated, %d differ from the stream, %d disagreements)\n",
 	       (unsigned long long)job, info.width, info.height, info.intra ? "intra" : "inter",
 	       info.show_frame ? "" : " hidden", sta, why[0] ? ": " : "", why,
@@ -206,8 +251,9 @@ static int run_job(struct vdpu381_model *m, uint64_t job, const uint32_t *regs,
 	if (i420 && sta == VDPU381_STA_READY) {
 		int w = info.width, h = info.height, cw = (w + 1) / 2, ch = (h + 1) / 2, y, x;
 		uint8_t *o = malloc((size_t)w * h + 2 * (size_t)cw * ch), *op;
-		const uint8_t *src = ram.host + (r.decout_base - lo);
+		const uint8_t *src = ram->host + (r.decout_base - lo);
 		const uint8_t *uv = src + (uint64_t)r.y_virstride * 16;
+		FILE *f = fopen(i420, "ab");
 
 		op = o;
 		for (y = 0; y < h; y++, op += w)
@@ -218,31 +264,42 @@ static int run_job(struct vdpu381_model *m, uint64_t job, const uint32_t *regs,
 		for (y = 0; y < ch; y++)
 			for (x = 0; x < cw; x++)
 				*op++ = uv[(size_t)y * r.uv_hor_virstride * 16 + 2 * x + 1];
-		if (write_file(i420, o, (size_t)(op - o)))
+		if (!f || fwrite(o, 1, (size_t)(op - o), f) != (size_t)(op - o) || fclose(f)) {
+			fprintf(stderr, "vdpu381-model-offline: %s: %s\n", i420, strerror(errno));
 			ret = 2;
+		}
 		free(o);
 	}
-	if (counts && write_file(counts, ram.host + (r.count_base - lo), 13208))
+	if (counts && write_file(counts, ram->host + (r.count_base - lo), 13208))
 		ret = 2;
-	if (probs && r.prob_save_en && write_file(probs, ram.host + (r.prob_wr_base - lo), 4864))
+	if (probs && r.prob_save_en && write_file(probs, ram->host + (r.prob_wr_base - lo), 4864))
 		ret = 2;
-	free(ram.host);
 	return ret;
 }
 
 static void usage(void)
 {
 	fprintf(stderr, "usage: vdpu381-model-offline [--job N | --line N] [--i420 FILE] "
-		"[--counts FILE] [--probs FILE] [--quiet] CAPTURE.jsonl\n");
+		"[--all] [--counts FILE] [--probs FILE] [--quiet] CAPTURE.jsonl\n");
 	exit(2);
 }
+
+struct rec {
+	uint64_t job;
+	uint32_t regs[VDPU381_MODEL_NREGS];
+	struct buf bufs[NBUFS];
+};
 
 int main(int argc, char **argv)
 {
 	const char *i420 = NULL, *counts = NULL, *probs = NULL, *path = NULL;
 	long want_job = -1, want_line = -1, lineno = 0;
-	int quiet = 0, ret = 0, done = 0, i;
+	int quiet = 0, all_shown = 0, ret = 0, i;
+	struct vdpu381_guest_ram ram;
 	struct vdpu381_model *m;
+	struct rec *recs = NULL;
+	size_t nrec = 0, k, b;
+	uint64_t lo = UINT64_MAX, hi = 0;
 	char *line = NULL;
 	size_t cap = 0;
 	FILE *f;
@@ -254,6 +311,8 @@ int main(int argc, char **argv)
 			want_line = strtol(argv[++i], NULL, 10);
 		else if (!strcmp(argv[i], "--i420") && i + 1 < argc)
 			i420 = argv[++i];
+		else if (!strcmp(argv[i], "--all") )
+			all_shown = 1;
 		else if (!strcmp(argv[i], "--counts") && i + 1 < argc)
 			counts = argv[++i];
 		else if (!strcmp(argv[i], "--probs") && i + 1 < argc)
@@ -272,47 +331,60 @@ int main(int argc, char **argv)
 		fprintf(stderr, "vdpu381-model-offline: %s: %s\n", path, strerror(errno));
 		return 2;
 	}
-	m = vdpu381_model_new();
-	if (!m)
-		return 2;
-	if (!quiet)
-		vdpu381_model_set_log(m, stderr);
+	/*
+	 * Jobs run in order from the first record (the model and the guest
+	 * RAM keep their state across jobs: a job's references are the
+	 * pictures earlier jobs wrote) up to the one asked for.
+	 */
 	while (getline(&line, &cap, f) > 0) {
-		static uint32_t regs[VDPU381_MODEL_NREGS];
-		struct buf bufs[NBUFS];
-		uint64_t job;
-		size_t k;
+		struct rec *r;
 
 		lineno++;
 		if (want_line > 0 && lineno != want_line)
 			continue;
-		memset(bufs, 0, sizeof(bufs));
-		if (parse_record(line, &job, regs, bufs)) {
+		recs = realloc(recs, (nrec + 1) * sizeof(*recs));
+		if (!recs)
+			return 2;
+		r = &recs[nrec];
+		memset(r, 0, sizeof(*r));
+		if (parse_record(line, &r->job, r->regs, r->bufs)) {
 			fprintf(stderr, "%s:%ld: not a capture record\n", path, lineno);
-			ret = 2;
-			continue;
+			return 2;
 		}
-		/* Jobs run in order (the model keeps state across jobs) up to the one asked for. */
-		if (want_job < 0 || (long)job <= want_job) {
-			int last = want_job < 0 || (long)job == want_job;
-			int r = run_job(m, job, regs, bufs, last ? i420 : NULL,
-					last ? counts : NULL, last ? probs : NULL);
-
-			if (r > ret)
-				ret = r;
-			done++;
-		}
-		for (k = 0; k < NBUFS; k++)
-			free(bufs[k].data);
-		if (want_line > 0 || (want_job >= 0 && (long)job >= want_job))
+		job_span(r->regs, r->bufs, &lo, &hi);
+		nrec++;
+		if (want_line > 0 || (want_job >= 0 && (long)r->job >= want_job))
 			break;
 	}
 	free(line);
 	fclose(f);
-	vdpu381_model_free(m);
-	if (!done) {
-		fprintf(stderr, "vdpu381-model-offline: no job decoded\n");
+	if (!nrec || hi <= lo || hi - lo > (1ull << 31)) {
+		fprintf(stderr, "vdpu381-model-offline: no job to decode (or buffers spread over more than 2 GiB)\n");
 		return 2;
 	}
+	ram.gpa = lo;
+	ram.size = hi - lo;
+	ram.host = calloc(1, ram.size);
+	m = vdpu381_model_new();
+	if (!ram.host || !m)
+		return 2;
+	if (!quiet)
+		vdpu381_model_set_log(m, stderr);
+	if (i420)
+		remove(i420);
+	for (k = 0; k < nrec; k++) {
+		int last = k + 1 == nrec;
+		int r = run_job(m, &ram, recs[k].job, recs[k].regs, recs[k].bufs,
+				(last || all_shown) ? i420 : NULL, last ? counts : NULL,
+				last ? probs : NULL);
+
+		if (r > ret)
+			ret = r;
+		for (b = 0; b < NBUFS; b++)
+			free(recs[k].bufs[b].data);
+	}
+	free(recs);
+	free(ram.host);
+	vdpu381_model_free(m);
 	return ret;
 }

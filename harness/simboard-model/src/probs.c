@@ -13,14 +13,17 @@
  *      0 partition[16][3], seg pred[3] (0), seg tree[7] (0), skip[3],
  *        tx32[2][3], tx16[2][2], tx8[2], intra_inter[4]; pad to 80
  *     80 y_mode[4][9], comp_inter[5], comp_ref[5], single_ref[5][2],
- *        inter_mode[7][3], interp_filter[4][2]; pad to 96
- *     96 coef[tx 4][plane 2][ref 0], then ref 1 at 1120: per (tx, plane)
- *        108 probabilities [band 6][ctx 6][node 3] in 4 rows of 27,
- *        each row padded to 32 bytes (128 bytes per (tx, plane))
- *   2144 uv_mode[10][9]: rows of 3 modes (27 bytes) padded to 32, the last
- *        row 9 bytes padded to 16, then 16 bytes of 0 (2272)
- *   2272 mv: joints[3], sign[2], classes[2][10], class0[2], bits[2][10],
- *        class0_fp[2][2][3], fp[2][3], class0_hp[2], hp[2]; pad to 2352
+ *        inter_mode[7][3], interp_filter[4][2] (85 bytes); pad to 176
+ *    176 coef[tx 4][plane 2][ref 0], then ref 1 at 1200: per (tx, plane)
+ *        108 probabilities [band 6][ctx 6][node 3] (band 0 ctx 3-5 unused,
+ *        0) in 4 rows of 27, each row padded to 32 bytes (128 per (tx, plane))
+ *   2224 uv_mode[10][9]: rows of 3 modes (27 bytes) padded to 32, the last
+ *        row 9 bytes padded to 16, then 16 bytes of 0 (2352)
+ *   2352 mv: joints[3], sign[2], classes[2][10], class0[2], bits[2][10],
+ *        class0_fp[2][2][3], fp[2][3], class0_hp[2], hp[2]; pad to 2432,
+ *        16 bytes of 0: 2448 of the 4864 bytes are used
+ * (checked on a table the series' driver wrote: libvpx's default
+ * probabilities at these offsets.)
  *
  * "delta" table (reg160, hal_vp9d_prob_flag_delta()): a block of update
  * flags (1 bit per probability), padded to 16 bytes, then the values; a

@@ -26,7 +26,8 @@ libvpx)
   done
   mkdir -p "$W/build"
   cd "$W/build"
-  "$W/libvpx/configure" "$@"
+  # static tools (vpxdec): they run on the host, outside the chroot
+  LDFLAGS=-static "$W/libvpx/configure" "$@"
   make -j "$jobs"
   # keep what the model build needs: the patched source and the build tree
   rm -rf "${W:?}/$src"

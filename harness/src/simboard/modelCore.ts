@@ -1,0 +1,239 @@
+import { createHash } from 'node:crypto';
+import { mkdir, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { ensureEntry } from '../core/cache.ts';
+import { WorkbenchError } from '../core/errors.ts';
+import { discoverDebianMirror } from '../core/mirror.ts';
+import { projectRoot } from '../core/paths.ts';
+import type { Runner } from '../core/runner.ts';
+import { loadScript, scriptArgv } from '../core/scripts.ts';
+import { tail } from '../core/text.ts';
+import { toolboxExec } from '../toolbox/toolbox.ts';
+import { requireRoot } from '../toolbox/mmdebstrap.ts';
+import { ensureQemuRoot, hashTree } from './qemuBuild.ts';
+
+/**
+ * The vdpu381 decoding model core (harness/simboard-model/: src/, include/,
+ * Makefile): libvpx's VP9 decoder from Debian's libvpx source package,
+ * patched with harness/simboard-model/patches/*.patch, driven by the
+ * registers and buffers of a decode job. Built in the simboard QEMU build
+ * chroot (Debian sid, gcc) in two cached steps, each written atomically:
+ * - `<cache>/simboard-model-libvpx/<key>`: the fetched, patched and built
+ *   libvpx (`libvpx/` source, `build/` tree with libvpx.a and vpxdec); key:
+ *   the source lock, the patches, the configure arguments, the chroot;
+ * - `<cache>/simboard-model-core/<key>`: `libvdpu381model.a` (model + libvpx
+ *   objects, self-contained), `vdpu381-model-offline`, `vpxdec` (libvpx's own
+ *   decoder from the same build: the reference the tests compare with) and
+ *   the public header; key: the libvpx key and the model's sources.
+ */
+
+/** Bumped when the way the model core is built changes (part of the cache keys). */
+export const MODEL_CORE_FORMAT = 1;
+
+/** Folder of the model sources, patches and the libvpx source lock. */
+export const MODEL_CORE_DIR = () => join(projectRoot(), 'harness', 'simboard-model');
+
+/**
+ * libvpx configure arguments: portable C only (`generic-gnu`, no SIMD: the
+ * build chroot has no nasm/yasm), the VP9 decoder only, static, no WebM
+ * input (C++) nor libyuv. vpxdec then reads IVF only.
+ */
+export const LIBVPX_CONFIGURE_ARGS: readonly string[] = [
+  '--target=generic-gnu',
+  '--disable-vp8',
+  '--disable-vp9-encoder',
+  '--enable-vp9-decoder',
+  '--disable-unit-tests',
+  '--disable-docs',
+  '--disable-tools',
+  '--disable-shared',
+  '--enable-static',
+  '--disable-webm-io',
+  '--disable-libyuv',
+];
+
+/** The libvpx source the model is built from (`harness/simboard-model/libvpx-source.lock`, JSON). */
+export interface LibvpxSourceLock {
+  /** Debian source package name (`libvpx`). */
+  package: string;
+  /** Exact Debian version, e.g. `1.17.0-1`. */
+  version: string;
+  /** Suite it is fetched from (`sid`). */
+  suite: string;
+}
+
+/**
+ * Reads the libvpx source lock.
+ * @throws WorkbenchError E_CONFIG when it is missing or malformed (names the file and field).
+ */
+export async function loadLibvpxSourceLock(dir = MODEL_CORE_DIR()): Promise<LibvpxSourceLock> {
+  const file = join(dir, 'libvpx-source.lock');
+  let j: Partial<LibvpxSourceLock>;
+  try {
+    j = JSON.parse(await readFile(file, 'utf8')) as Partial<LibvpxSourceLock>;
+  } catch (e) {
+    throw new WorkbenchError('E_CONFIG', `${file}: ${(e as Error).message}`, { hint: 'restore it from git' });
+  }
+  for (const k of ['package', 'version', 'suite'] as const) {
+    if (typeof j[k] !== 'string' || !j[k])
+      throw new WorkbenchError('E_CONFIG', `${file}: field "${k}" must be a non-empty string`, { hint: 'restore it from git' });
+  }
+  if (!/^[0-9a-z.+~-]+$/i.test(j.version!))
+    throw new WorkbenchError('E_CONFIG', `${file}: field "version" ("${j.version}") is not a Debian version without epoch`);
+  return j as LibvpxSourceLock;
+}
+
+/**
+ * The directory `dpkg-source -x` unpacks a version into: `<package>-<upstream>`
+ * (the Debian revision after the last `-` dropped).
+ * @example sourceDirName('libvpx', '1.17.0-1') === 'libvpx-1.17.0'
+ */
+export function sourceDirName(pkg: string, version: string): string {
+  const i = version.lastIndexOf('-');
+  return `${pkg}-${i > 0 ? version.slice(0, i) : version}`;
+}
+
+/** Cache inputs of the patched libvpx build. */
+export function libvpxInputs(lock: LibvpxSourceLock, rootKey: string, patches: Record<string, string>): Record<string, unknown> {
+  return { format: MODEL_CORE_FORMAT, source: { package: lock.package, version: lock.version }, root: rootKey, patches, configure: LIBVPX_CONFIGURE_ARGS };
+}
+
+/** Cache inputs of the model core: the libvpx build and the model's own sources. */
+export function modelCoreInputs(libvpxKey: string, sources: Record<string, string>): Record<string, unknown> {
+  return { format: MODEL_CORE_FORMAT, libvpx: libvpxKey, sources };
+}
+
+/** A built model core. */
+export interface ModelCore {
+  /** Cache entry of the patched libvpx (`libvpx/` source, `build/`): bind it at /wb/vpx for the model server's build. */
+  libvpxDir: string;
+  /** Cache entry of the model core. */
+  dir: string;
+  key: string;
+  /** Self-contained static library implementing include/vdpu381_model.h. */
+  lib: string;
+  /** The offline decoder of capture records (static). */
+  offline: string;
+  /** libvpx's own vpxdec from the same source (static; IVF input only). */
+  vpxdec: string;
+  /** libvpx version (Debian). */
+  version: string;
+  hit: boolean;
+}
+
+const FETCH_SCRIPT = loadScript(import.meta.url, 'qemuFetchSource.sh');
+const CORE_SCRIPT = loadScript(import.meta.url, 'modelCoreBuild.sh');
+
+function buildError(step: string, what: string, output: string): WorkbenchError {
+  return new WorkbenchError('E_SIMBOARD_MODEL_BUILD', `vdpu381 model core build, step "${step}": ${what}:\n${tail(output, 25)}`, {
+    hint:
+      step === 'fetch'
+        ? 'the locked libvpx version may have left the mirror: update harness/simboard-model/libvpx-source.lock (apt-cache showsrc libvpx in a sid chroot)'
+        : 'the cache was left clean; fix the cause (patch, model source) and rerun',
+  });
+}
+
+/** Hashes of the files the model core is built from (not server/, the other half of harness/simboard-model). */
+async function coreSourceHashes(dir: string): Promise<Record<string, string>> {
+  const out: Record<string, string> = {};
+  for (const sub of ['src', 'include']) for (const [k, v] of Object.entries(await hashTree(join(dir, sub)))) out[`${sub}/${k}`] = v;
+  out.Makefile = createHash('sha256')
+    .update(await readFile(join(dir, 'Makefile')))
+    .digest('hex');
+  return out;
+}
+
+/**
+ * Returns the model core, building what changed: the patched libvpx when the
+ * lock, the patches or the configure arguments changed (fetch ~10 s, build
+ * ~3 min at -j2), the model alone when only its sources changed (seconds).
+ * Nothing is rebuilt on unchanged inputs (the log says "cached").
+ * @throws WorkbenchError E_NOT_ROOT, E_CONFIG (lock), E_SIMBOARD_MODEL_BUILD naming the step (fetch, libvpx, model).
+ */
+export async function ensureModelCore(opts: {
+  runner: Runner;
+  log?: (s: string) => void;
+  cacheRoot?: string;
+  jobs?: number;
+  modelDir?: string;
+}): Promise<ModelCore> {
+  const { runner, log } = opts;
+  const dir = opts.modelDir ?? MODEL_CORE_DIR();
+  const jobs = String(opts.jobs ?? 2);
+  const lock = await loadLibvpxSourceLock(dir);
+  const root = await ensureQemuRoot({ runner, log, cacheRoot: opts.cacheRoot, suite: lock.suite });
+  const patches = await hashTree(join(dir, 'patches'));
+  const vpx = await ensureEntry(
+    'simboard-model-libvpx',
+    libvpxInputs(lock, root.key, patches),
+    async (tmp) => {
+      requireRoot('building the vdpu381 model core');
+      await mkdir(join(tmp, 'apt'), { recursive: true });
+      await writeFile(join(tmp, 'apt', 'sources.list'), `deb-src ${discoverDebianMirror()} ${lock.suite} main\n`);
+      log?.(`fetching Debian's ${lock.package} ${lock.version} source`);
+      const f = await toolboxExec(runner, root.root, scriptArgv(FETCH_SCRIPT, [lock.package, lock.version]), {
+        binds: [
+          { host: tmp, inside: '/wb/work' },
+          { host: join(tmp, 'apt'), inside: '/wb/apt' },
+        ],
+        timeoutMs: 30 * 60_000,
+        allowFailure: true,
+      });
+      if (f.exitCode !== 0) throw buildError('fetch', `apt-get source ${lock.package}=${lock.version} failed (exit ${f.exitCode})`, f.stderr || f.stdout);
+      log?.(`building libvpx ${lock.version} with ${Object.keys(patches).length} patch(es) (make -j${jobs})`);
+      const t0 = Date.now();
+      const b = await toolboxExec(
+        runner,
+        root.root,
+        scriptArgv(CORE_SCRIPT, ['libvpx', jobs, sourceDirName(lock.package, lock.version), ...LIBVPX_CONFIGURE_ARGS]),
+        {
+          binds: [
+            { host: tmp, inside: '/wb/work' },
+            { host: dir, inside: '/wb/model', readOnly: true },
+          ],
+          timeoutMs: 60 * 60_000,
+          allowFailure: true,
+        },
+      );
+      if (b.exitCode !== 0) throw buildError('libvpx', `patch/configure/make failed (exit ${b.exitCode})`, `${b.stdout}\n${b.stderr}`);
+      // keep libvpx/ and build/: drop the apt state and the fetched source files
+      await rm(join(tmp, 'apt'), { recursive: true, force: true });
+      for (const e of await readdir(tmp, { withFileTypes: true })) if (e.isFile()) await rm(join(tmp, e.name), { force: true });
+      const seconds = Math.round((Date.now() - t0) / 1000);
+      log?.(`libvpx built in ${seconds} s`);
+      return { files: ['build/libvpx.a', 'build/vpxdec'], extra: { version: lock.version, buildSeconds: seconds } };
+    },
+    { root: opts.cacheRoot, log },
+  );
+  const core = await ensureEntry(
+    'simboard-model-core',
+    modelCoreInputs(vpx.key, await coreSourceHashes(dir)),
+    async (tmp) => {
+      requireRoot('building the vdpu381 model core');
+      log?.('building the vdpu381 model core');
+      const b = await toolboxExec(runner, root.root, scriptArgv(CORE_SCRIPT, ['model', jobs]), {
+        binds: [
+          { host: vpx.dir, inside: '/wb/work', readOnly: true },
+          { host: dir, inside: '/wb/model', readOnly: true },
+          { host: tmp, inside: '/wb/out' },
+        ],
+        timeoutMs: 30 * 60_000,
+        allowFailure: true,
+      });
+      if (b.exitCode !== 0) throw buildError('model', `make failed (exit ${b.exitCode})`, `${b.stdout}\n${b.stderr}`);
+      return { files: ['libvdpu381model.a', 'vdpu381-model-offline', 'vpxdec', 'vdpu381_model.h'], extra: { libvpx: lock.version } };
+    },
+    { root: opts.cacheRoot, log },
+  );
+  if (vpx.hit && core.hit) log?.(`vdpu381 model core: cached (${core.key}, libvpx ${lock.version})`);
+  return {
+    libvpxDir: vpx.dir,
+    dir: core.dir,
+    key: core.key,
+    lib: join(core.dir, 'libvdpu381model.a'),
+    offline: join(core.dir, 'vdpu381-model-offline'),
+    vpxdec: join(core.dir, 'vpxdec'),
+    version: lock.version,
+    hit: core.hit,
+  };
+}

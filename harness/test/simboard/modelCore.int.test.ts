@@ -1,0 +1,106 @@
+import { execFile } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { gunzipSync } from 'node:zlib';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { cacheKey } from '../../src/core/cache.ts';
+import { cacheRoot } from '../../src/core/paths.ts';
+import { ExecaRunner } from '../../src/core/runner.ts';
+import { ensureModelCore, type ModelCore } from '../../src/simboard/modelCore.ts';
+import { qemuRootInputs } from '../../src/simboard/qemuBuild.ts';
+
+/**
+ * The vdpu381 model core for real: Debian's libvpx source patched with
+ * harness/simboard-model/patches/, built in the simboard build chroot, then
+ * the offline decoder run on a recorded simboard job (the series' driver
+ * decoding p0-odd-tiny on the simboard, `--full-buffers`): the key frame the
+ * model decodes from the driver's registers and probability tables must be
+ * libvpx's picture (libvpx's own vpxdec on the same frame bytes, and the
+ * workbench's stored libvpx reference of that vector frame).
+ *
+ * Runs with WORKBENCH_SIMBOARD_INT=1, or when the simboard build chroot is
+ * already in the cache (then: libvpx fetch + build ~4 min cold at -j2, a
+ * few seconds warm). Needs root (chroot). Run:
+ *   WORKBENCH_SIMBOARD_INT=1 npx vitest run harness/test/simboard/modelCore.int.test.ts
+ */
+const run = promisify(execFile);
+const log = (s: string) => process.stderr.write(`[model-core-int] ${s}\n`);
+const chrootCached = existsSync(join(cacheRoot(), 'simboard-qemu-root', cacheKey(qemuRootInputs('sid'))));
+const enabled = process.env.WORKBENCH_SIMBOARD_INT === '1' || (chrootCached && process.getuid?.() === 0);
+
+const FIXTURE = join(import.meta.dirname, 'fixtures', 'vdpu381-model-p0-odd-tiny-key.jsonl.gz');
+/** libvpx's frame 0 of p0-odd-tiny as I420, from the workbench's references (vpxdec 1.12.0 on the host). */
+const P0_ODD_TINY_FRAME0_I420_SHA256 = 'f2b379a9eb540bee57199bbc5e74d430c758d428531b70471989bea354d51b2a';
+
+interface Record {
+  function: string;
+  buffers: { stream: { base64: string }; last_prob: { base64: string } };
+}
+
+const sha256 = (p: string) => createHash('sha256').update(readFileSync(p)).digest('hex');
+
+/** One-frame IVF file (IVF: 32-byte file header, 12-byte frame header). */
+function ivf(frame: Buffer, width: number, height: number): Buffer {
+  const h = Buffer.alloc(44);
+  h.write('DKIF', 0, 'latin1');
+  h.writeUInt16LE(0, 4);
+  h.writeUInt16LE(32, 6);
+  h.write('VP90', 8, 'latin1');
+  h.writeUInt16LE(width, 12);
+  h.writeUInt16LE(height, 14);
+  h.writeUInt32LE(30, 16);
+  h.writeUInt32LE(1, 20);
+  h.writeUInt32LE(1, 24);
+  h.writeUInt32LE(frame.length, 32);
+  return Buffer.concat([h, frame]);
+}
+
+describe.skipIf(!enabled)('vdpu381 model core (Debian libvpx + our patch; WORKBENCH_SIMBOARD_INT=1 or a warm build chroot)', () => {
+  let core: ModelCore;
+  let dir: string;
+  let capture: string;
+  let record: Record;
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'wb-model-core-int-'));
+    core = await ensureModelCore({ runner: new ExecaRunner(), log });
+    const text = gunzipSync(readFileSync(FIXTURE)).toString('utf8');
+    record = JSON.parse(text) as Record;
+    capture = join(dir, 'capture.jsonl');
+    writeFileSync(capture, text);
+  });
+
+  afterAll(() => rmSync(dir, { recursive: true, force: true })); // our own mkdtemp directory
+
+  it('is cached: a second call builds nothing', async () => {
+    const again = await ensureModelCore({ runner: new ExecaRunner(), log });
+    expect(again.hit).toBe(true);
+    expect(again.key).toBe(core.key);
+  });
+
+  it("decodes the key frame from the driver's registers and buffers to libvpx's picture", async () => {
+    const frame = join(dir, 'frame.ivf');
+    writeFileSync(frame, ivf(Buffer.from(record.buffers.stream.base64, 'base64'), 35, 19));
+    await run(core.vpxdec, ['--i420', '-o', join(dir, 'libvpx.i420'), frame]);
+    const { stdout } = await run(core.offline, ['--i420', join(dir, 'model.i420'), capture]);
+    expect(stdout).toMatch(/^job 13: 35x19 intra sta 0x00000007 .*0 differ from the stream, 0 disagreements/m);
+    expect(sha256(join(dir, 'libvpx.i420'))).toBe(P0_ODD_TINY_FRAME0_I420_SHA256);
+    expect(sha256(join(dir, 'model.i420'))).toBe(P0_ODD_TINY_FRAME0_I420_SHA256);
+  });
+
+  it("decodes with the driver's probabilities, not the stream's: a changed reg162 coefficient probability changes the picture and is reported", async () => {
+    const last = Buffer.from(record.buffers.last_prob.base64, 'base64');
+    // byte 176: coef[TX_4X4][Y][intra][band 0][ctx 0][node 0] (MPP hal_vp9d_prob_default layout, probs.c)
+    last[176] = last[176]! > 128 ? 20 : 240;
+    const bad = { ...record, buffers: { ...record.buffers, last_prob: { ...record.buffers.last_prob, base64: last.toString('base64') } } };
+    const badCapture = join(dir, 'bad.jsonl');
+    writeFileSync(badCapture, `${JSON.stringify(bad)}\n`);
+    const r = await run(core.offline, ['--i420', join(dir, 'bad.i420'), badCapture]).catch((e: { stdout: string; stderr: string }) => e);
+    expect(r.stdout).toMatch(/[1-9]\d* differ from the stream/);
+    expect(r.stderr).toMatch(/probabilities differ from the stream's compressed header/);
+    if (existsSync(join(dir, 'bad.i420'))) expect(sha256(join(dir, 'bad.i420'))).not.toBe(P0_ODD_TINY_FRAME0_I420_SHA256);
+  });
+});
