@@ -16,6 +16,7 @@ import { isOurQemu, readJson, vboardPaths, type RunState } from '../vboard/state
 import { checkBeforeBoot, qemuBoardStatus, stopBoardQemu, type QemuBoardKind, type VboardStatus } from '../vboard/vboard.ts';
 import { ensureSimboardImage, type SimboardImage } from './image.ts';
 import { ensureSimboardQemu, type SimboardQemu } from './qemuBuild.ts';
+import { ensureModelServer, modelFromEnv, startModelServer, stopModelServer, type SimboardModelOptions, type SimboardModelRun } from './modelServer.ts';
 
 /**
  * The simboard: an arm64 QEMU `virt` guest (TCG) running Debian's arm64
@@ -40,6 +41,16 @@ export function simboardPaths(root: string = join(stateRoot(), 'simboard')) {
     faults: join(root, 'faults'),
     /** QEMU's QMP socket (simboard/qmp.ts: the device model's `flush`). */
     qmp: join(root, 'qmp.sock'),
+    /** The vdpu381 model server's socket (QEMU's chardev `model` connects to it). */
+    modelSocket: join(root, 'model.sock'),
+    /** The guest's RAM (memory-backend-file, share=on) while the model is on. */
+    guestRam: join(root, 'guest-ram'),
+    /** The model server's log (kept after `down`). */
+    modelLog: join(root, 'model.log'),
+    /** The model server's PID. */
+    modelPid: join(root, 'model.pid'),
+    /** The model choice of the last start (used by starts that name none: iterate, power cycles). */
+    modelChoice: join(root, 'model.json'),
   };
 }
 
@@ -67,6 +78,13 @@ export interface SimboardQemuSpec {
   append: string[];
   /** Device model delay from DEC_E to the interrupt, µs. */
   irqDelayUs?: number;
+  /**
+   * The decoding model: QEMU connects the device's `model` chardev to this
+   * socket (the server must listen first) and the guest's RAM is the file
+   * `guestRam` (memory-backend-file, share=on; in the state directory, which
+   * the chroot binds at its host path, so the server maps the same file).
+   */
+  model?: { socket: string; guestRam: string; timeoutMs?: number };
 }
 
 /** QOM id of the vdpu381-sim device (QMP path `/machine/peripheral/<id>`). */
@@ -90,10 +108,22 @@ export function qemuOptValue(v: string): string {
 export function simboardQemuArgv(s: SimboardQemuSpec): string[] {
   const dev = [`vdpu381-sim`, `id=${VDPU381_DEVICE_ID}`, `capture=${qemuOptValue(s.capture)}`, `control=${qemuOptValue(s.faults)}`];
   if (s.irqDelayUs !== undefined) dev.push(`irq-delay-us=${s.irqDelayUs}`);
+  const model: string[] = [];
+  if (s.model) {
+    dev.push('model=model');
+    if (s.model.timeoutMs !== undefined) dev.push(`model-timeout-ms=${s.model.timeoutMs}`);
+    model.push(
+      '-object',
+      `memory-backend-file,id=ram0,mem-path=${qemuOptValue(s.model.guestRam)},size=${s.memoryMiB}M,share=on,discard-data=on`,
+      '-chardev',
+      `socket,id=model,path=${qemuOptValue(s.model.socket)}`,
+    );
+  }
   const qemu = [
     s.qemu.binary,
     '-M',
-    'virt,gic-version=3',
+    s.model ? 'virt,gic-version=3,memory-backend=ram0' : 'virt,gic-version=3',
+    ...model,
     '-cpu',
     'max,pauth-impdef=on',
     '-accel',
@@ -185,8 +215,45 @@ export interface SimboardUpOptions {
   bootTimeoutS?: number;
   /** Device model: µs from DEC_E to the interrupt. */
   irqDelayUs?: number;
+  /**
+   * The decoding model (modelServer.ts): options, or false for none.
+   * Undefined: `WORKBENCH_SIMBOARD_MODEL` (modelServer.ts modelFromEnv), else the last start's choice, else none.
+   */
+  model?: SimboardModelOptions | false;
   runner: Runner;
 }
+
+/**
+ * The model choice of a start that names none: `WORKBENCH_SIMBOARD_MODEL` (modelServer.ts modelFromEnv), else the
+ * last start's (`model.json`, so a power cycle keeps it), else none.
+ * @throws WorkbenchError E_CONFIG for a bad `WORKBENCH_SIMBOARD_MODEL` (modelServer.ts modelFromEnv).
+ */
+export function resolveModelChoice(explicit?: SimboardModelOptions | false): SimboardModelOptions | false {
+  if (explicit !== undefined) return explicit;
+  const env = modelFromEnv();
+  if (env !== undefined) return env;
+  return readJson<{ model: SimboardModelOptions | false }>(paths().modelChoice)?.model ?? false;
+}
+
+/**
+ * Whether the simboard decodes with the model: the running board's record,
+ * or (not running) the choice its next start would make.
+ */
+export function simboardModel(): SimboardModelRun | SimboardModelOptions | undefined {
+  const p = paths();
+  const run = readJson<RunState & { model?: SimboardModelRun }>(p.runFile);
+  if (run && isOurQemu(run.pid, p.pidFile)) return run.model;
+  try {
+    return resolveModelChoice() || undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+const modelFiles = () => {
+  const p = paths();
+  return { socket: p.modelSocket, guestRam: p.guestRam, log: p.modelLog, pidFile: p.modelPid };
+};
 
 /**
  * The simboard's guest init prints its ready line (the one vboard/boot.ts
@@ -213,20 +280,36 @@ export async function simboardUp(opts: SimboardUpOptions): Promise<SimboardStatu
   await mkdir(p.dir, { recursive: true });
   const release = await acquireLock(p.lock, log);
   try {
+    const model = resolveModelChoice(opts.model);
     const running = await checkBeforeBoot(simKind(), await simboardStatus(), { flag: Boolean(opts.fresh), option: '--fresh' }, log);
-    if (running) return running;
+    if (running) {
+      const was = readJson<{ model?: SimboardModelRun }>(p.runFile)?.model;
+      if (Boolean(was) !== Boolean(model))
+        log?.(
+          `the running simboard was started ${was ? `with the ${was.kind} model` : 'without the decoding model'}; it is kept as it is (\`workbench simboard down\`, then up ${model ? '--model' : 'without --model'} to change)`,
+        );
+      return running;
+    }
     // Cold: the QEMU build and the arm64 rootfs are independent; both must settle.
     const [q, i] = await Promise.allSettled([ensureSimboardQemu({ runner, log }), ensureSimboardImage({ runner, log })]);
     if (q.status === 'rejected') throw q.reason;
     if (i.status === 'rejected') throw i.reason;
     const qemu = q.value;
     const img = i.value;
+    let modelRun: SimboardModelRun | undefined;
+    if (model) {
+      const srv = await ensureModelServer({ runner, root: qemu.root, rootKey: qemu.rootKey, core: model.core ?? 'auto', log });
+      const pid = await startModelServer(srv.binary, modelFiles(), model);
+      modelRun = { kind: model.fill !== undefined ? 'fill' : srv.core, ...(model.fill !== undefined ? { fill: model.fill } : {}), pid, serverKey: srv.key };
+      log?.(`vdpu381 model server PID ${pid} (${modelRun.kind}${model.fill !== undefined ? ` 0x${model.fill.toString(16)}` : ''}), log ${p.modelLog}`);
+    } else await stopModelServer(modelFiles());
+    await writeFileAtomic(p.modelChoice, JSON.stringify({ model }));
     const pub = await ensureIdentity(runner, diskBoard());
     await ensureDisk(runner, img, Boolean(opts.fresh), log, diskBoard());
     const [ktype, kb64] = pub.split(/\s+/);
     // A guest that dies or hangs in early boot is booted once more (bootWithOneRetry).
     let pid: number | undefined;
-    const { run, started } = await bootWithOneRetry(
+    const booting = bootWithOneRetry(
       watch(),
       async () => {
         const started = await startDaemonQemu(
@@ -247,11 +330,14 @@ export async function simboardUp(opts: SimboardUpOptions): Promise<SimboardStatu
               cpus: opts.cpus ?? 2,
               append: [`vboard.authkey=${ktype}:${kb64}`],
               irqDelayUs: opts.irqDelayUs,
+              ...(model
+                ? { model: { socket: p.modelSocket, guestRam: p.guestRam, ...(model.timeoutMs !== undefined ? { timeoutMs: model.timeoutMs } : {}) } }
+                : {}),
             }),
           watch(),
         );
         pid = started.pid;
-        const run: RunState & { qemuKey: string } = {
+        const run: RunState & { qemuKey: string; model?: SimboardModelRun } = {
           pid: started.pid,
           port: started.port,
           imageKey: img.key,
@@ -260,6 +346,7 @@ export async function simboardUp(opts: SimboardUpOptions): Promise<SimboardStatu
           startedAt: new Date().toISOString(),
           argv: started.argv,
           qemuKey: qemu.key,
+          ...(modelRun ? { model: modelRun } : {}),
         };
         await writeFileAtomic(p.runFile, JSON.stringify(run, null, 2));
         log?.(`QEMU PID ${run.pid}, SSH on 127.0.0.1:${run.port}; waiting for the guest`);
@@ -275,6 +362,11 @@ export async function simboardUp(opts: SimboardUpOptions): Promise<SimboardStatu
       () => pid,
       log,
     );
+    // A board that did not boot leaves no model server behind.
+    const { run, started } = await booting.catch(async (e: unknown) => {
+      if (model) await stopModelServer(modelFiles());
+      throw e;
+    });
     const bootMs = Date.now() - started.t0;
     const t = targetFor(run.port);
     try {
@@ -314,9 +406,15 @@ export async function simboardStatus(): Promise<SimboardStatus> {
   return run?.qemuKey ? { ...st, qemuKey: run.qemuKey } : st;
 }
 
-/** Stops the simboard (guest power-off over SSH, then SIGTERM/SIGKILL to our QEMU PID only). */
+/**
+ * Stops the simboard (guest power-off over SSH, then SIGTERM/SIGKILL to our
+ * QEMU PID only), then the model server if one runs (its PID only; its log
+ * is kept, the guest RAM file removed).
+ */
 export async function simboardDown(opts: { log?: (s: string) => void } = {}): Promise<SimboardStatus> {
-  return stopBoardQemu(paths(), targetFor, opts.log);
+  const st = await stopBoardQemu(paths(), targetFor, opts.log);
+  if (await stopModelServer(modelFiles())) opts.log?.(`vdpu381 model server stopped (log ${paths().modelLog})`);
+  return st;
 }
 
 /**

@@ -5,6 +5,31 @@ import { ExecaRunner } from '../../core/runner.ts';
 import { simboardConnection, simboardDown, simboardPaths, simboardStatus, simboardTarget, simboardUp, type SimboardStatus } from '../../simboard/simboard.ts';
 import { FAULT_MODES, parseFaultRule, writeFaultPlan } from '../../simboard/faults.ts';
 import { registerQemuBoardCommands } from './vboard.ts';
+import { modelFromEnv, parseFillByte, type SimboardModelOptions } from '../../simboard/modelServer.ts';
+
+/**
+ * The model choice of `simboard up`: --model, --model-stub or --model-fill
+ * (at most one), else WORKBENCH_SIMBOARD_MODEL, else none.
+ * @throws WorkbenchError E_CONFIG for two choices or a bad value.
+ */
+export function modelOption(o: { model?: boolean; modelStub?: boolean; modelFill?: string; modelTimeoutMs?: string }): SimboardModelOptions | false {
+  const n = [o.model, o.modelStub, o.modelFill !== undefined].filter(Boolean).length;
+  if (n > 1) throw new WorkbenchError('E_CONFIG', '--model, --model-stub and --model-fill exclude each other', { hint: 'give one of them' });
+  let m: SimboardModelOptions | false = o.model
+    ? { core: 'auto' }
+    : o.modelStub
+      ? { core: 'stub' }
+      : o.modelFill !== undefined
+        ? { core: 'stub', fill: parseFillByte(o.modelFill, '--model-fill') }
+        : (modelFromEnv() ?? false);
+  if (o.modelTimeoutMs !== undefined) {
+    const t = Number(o.modelTimeoutMs);
+    if (!m) throw new WorkbenchError('E_CONFIG', '--model-timeout-ms needs the model (--model, --model-stub or --model-fill)');
+    if (!Number.isInteger(t) || t < 1 || t > 600_000) throw new WorkbenchError('E_CONFIG', `--model-timeout-ms "${o.modelTimeoutMs}": expected 1-600000`);
+    m = { ...m, timeoutMs: t };
+  }
+  return m;
+}
 
 const log = (s: string) => process.stderr.write(`[simboard] ${s}\n`);
 
@@ -28,27 +53,44 @@ export function register(program: Command): void {
     .option('--memory <MiB>', 'guest memory in MiB (at most 3072)', '2048')
     .option('--irq-delay-us <us>', 'device model: microseconds from DEC_E to the interrupt')
     .option('--timeout <s>', 'seconds to wait for SSH', '300')
+    .option('--model', 'decode every job with the vdpu381 model server (the model core when built, else the stub); the pixels check then runs')
+    .option('--model-stub', 'the model server with the stub core (answers ready, writes nothing)')
+    .option('--model-fill <byte>', 'test mode: the model server fills every output picture with this byte')
+    .option('--model-timeout-ms <ms>', "the device's bound on one model answer (host ms, default 1000)")
     .option('--json', 'print the status as JSON')
-    .action(async (o: { fresh?: boolean; memory: string; irqDelayUs?: string; timeout: string; json?: boolean }) => {
-      const t0 = Date.now();
-      const s = await simboardUp({
-        runner: new ExecaRunner(),
-        fresh: Boolean(o.fresh),
-        memoryMiB: Number(o.memory),
-        bootTimeoutS: Number(o.timeout),
-        ...(o.irqDelayUs !== undefined ? { irqDelayUs: Number(o.irqDelayUs) } : {}),
-        log,
-      });
-      if (o.json) process.stdout.write(JSON.stringify({ ...s, totalMs: Date.now() - t0 }) + '\n');
-      else {
-        process.stdout.write(describe(s) + '\n');
-        process.stdout.write(
-          s.alreadyRunning
-            ? 'already running\n'
-            : `SSH answered ${((Date.now() - t0) / 1000).toFixed(1)} s after the command started (boot ${((s.bootMs ?? 0) / 1000).toFixed(1)} s)\n`,
-        );
-      }
-    });
+    .action(
+      async (o: {
+        fresh?: boolean;
+        memory: string;
+        irqDelayUs?: string;
+        timeout: string;
+        json?: boolean;
+        model?: boolean;
+        modelStub?: boolean;
+        modelFill?: string;
+        modelTimeoutMs?: string;
+      }) => {
+        const t0 = Date.now();
+        const s = await simboardUp({
+          model: modelOption(o),
+          runner: new ExecaRunner(),
+          fresh: Boolean(o.fresh),
+          memoryMiB: Number(o.memory),
+          bootTimeoutS: Number(o.timeout),
+          ...(o.irqDelayUs !== undefined ? { irqDelayUs: Number(o.irqDelayUs) } : {}),
+          log,
+        });
+        if (o.json) process.stdout.write(JSON.stringify({ ...s, totalMs: Date.now() - t0 }) + '\n');
+        else {
+          process.stdout.write(describe(s) + '\n');
+          process.stdout.write(
+            s.alreadyRunning
+              ? 'already running\n'
+              : `SSH answered ${((Date.now() - t0) / 1000).toFixed(1)} s after the command started (boot ${((s.bootMs ?? 0) / 1000).toFixed(1)} s)\n`,
+          );
+        }
+      },
+    );
 
   registerQemuBoardCommands(sb, {
     what: 'simboard',

@@ -13,6 +13,29 @@ export function pixelsArtifacts(details: ReadonlyMap<string, unknown>): Mismatch
   return details.get(KEY) as MismatchArtifacts | undefined;
 }
 
+/**
+ * A Target whose decoder is not silicon says what the pixels come from
+ * (the simboard with the vdpu381 model: "pixels verified against a
+ * register-driven model of vdpu381, not silicon"); the pixels check's
+ * detail carries it.
+ */
+export interface PixelsSourceTarget {
+  pixelsSource(): string | undefined;
+}
+
+/** The target's {@link PixelsSourceTarget} text, if it has one. */
+export function pixelsSourceOf(t: unknown): string | undefined {
+  const f = (t as Partial<PixelsSourceTarget> | undefined)?.pixelsSource;
+  return typeof f === 'function' ? f.call(t) : undefined;
+}
+
+/** {@link judgePixels} with the pixels' source appended to every detail ("...; pixels verified against ..."). */
+export function judgePixelsFrom(c: CompareResult, source: string | undefined): CheckJudgement {
+  const j = judgePixels(c);
+  if (!source) return j;
+  return { ...j, results: (j.results ?? []).map((r) => ({ ...r, detail: `${r.detail}; ${source}` })) };
+}
+
 /** Every decoded frame's hash against the libvpx reference's (compare/frameCompare.ts). */
 export function judgePixels(c: CompareResult): CheckJudgement {
   if (!c.pixelsCompared) return { results: [{ check: 'pixels', status: 'not-run', detail: 'the reference has no per-frame hashes for this vector' }] };
@@ -36,8 +59,10 @@ export const pixelsCheck: VectorCheck = {
   name: 'pixels',
   verifiesPixels: true,
   appliesTo: (b) => b.decodesPixels !== false,
-  absentDetail: { pixels: "the board's decoder writes no picture (the simboard's vdpu381 model records registers but does not decode yet)" },
-  judge: (v) => judgePixels(v.decoded!.compare),
+  absentDetail: {
+    pixels: "the board's decoder writes no picture (the simboard without its vdpu381 model server records registers only: `workbench simboard up --model`)",
+  },
+  judge: (v) => judgePixelsFrom(v.decoded!.compare, pixelsSourceOf(v.target)),
   async report(v, verdict) {
     if (verdict.result !== 'fail' || !v.artifactsDir || !v.reference) return;
     const bad = verdict.firstBadFrame;

@@ -14,6 +14,7 @@ import {
 import { REGISTER_FRAMES_FILE, type CaptureSummary, type FrameTable, type RegisterFrames } from '../../model/captures.ts';
 import type { InspectResult } from '../../vectors/inspect.ts';
 import type { CheckJudgement, SessionFacts, VectorCheck, VectorRun } from './check.ts';
+import { modelFailuresIn } from '../../registers/modelFailures.ts';
 
 /**
  * The Target side of a board whose profile says `registerCaptures: true`
@@ -179,6 +180,13 @@ export const registersCheck: VectorCheck = {
     }
     const j = await judgeDifferential(v, s);
     if (s.captures) j.record = { ...j.record, captures: s.captures };
+    const mf = modelFailuresIn(s.text);
+    if (mf.length) {
+      // The simboard's decoding model did not decode every job: the pixels say nothing of the driver (an infrastructure error).
+      const said = `the vdpu381 model failed on ${mf.length} job(s); first: job ${mf[0]!.job}: ${mf[0]!.why} (see the model server's log, <state>/simboard/model.log)`;
+      v.notes.push(said);
+      j.conclusions = [...(j.conclusions ?? []), { kind: 'error', message: said }];
+    }
     const faults = s.captures?.faults;
     if (faults?.length) {
       // Say first that the device model was told to fail: the differential and the frame checks read differently then.

@@ -3,7 +3,8 @@ import type { BoardProvider } from '../provider.ts';
 import { qemuBoardProvider } from './qemuBoard.ts';
 import { shellQuote } from '../quote.ts';
 import { SshTarget } from '../ssh.ts';
-import { SIMBOARD_NAME, flushSimboardCapture, simboardConnection, simboardDown, simboardPaths, simboardUp } from '../../simboard/simboard.ts';
+import { SIMBOARD_NAME, flushSimboardCapture, simboardConnection, simboardDown, simboardModel, simboardPaths, simboardUp } from '../../simboard/simboard.ts';
+import type { SimboardModelOptions, SimboardModelRun } from '../../simboard/modelServer.ts';
 
 /** Board kind of the simulated RK3588 board. */
 export const SIMBOARD_KIND = 'simboard';
@@ -11,9 +12,11 @@ export const SIMBOARD_KIND = 'simboard';
 /**
  * The built-in simulated board: an arm64 QEMU `virt` guest running Debian's
  * arm64 kernel, with the vdpu381 device model (simboard/), so the real
- * rkvdec driver binds and runs. Its device model writes no picture yet, so
- * its profile says it records register programming (`registerCaptures`)
- * and does not decode pixels (`decodesPixels: false`).
+ * rkvdec driver binds and runs. Its profile says it records register
+ * programming (`registerCaptures`); it decodes pixels (`decodesPixels`)
+ * only with the vdpu381 model server attached (`simboard up --model`, or
+ * WORKBENCH_SIMBOARD_MODEL for boots the workbench starts itself), so the
+ * pixels check runs then and only then.
  */
 export function simboardBoard(): Board {
   return {
@@ -28,8 +31,21 @@ export function simboardBoard(): Board {
     labels: ['virtual', 'simulated', 'rkvdec', 'vdpu381'],
     source: 'built-in',
     registerCaptures: true,
-    decodesPixels: false,
+    decodesPixels: simboardModel() !== undefined,
   };
+}
+
+/**
+ * What the simboard's pixels come from, for the pixels check's detail:
+ * undefined without the model.
+ */
+export function simboardPixelsSource(m: SimboardModelRun | SimboardModelOptions | undefined): string | undefined {
+  if (!m) return undefined;
+  const kind = 'kind' in m ? m.kind : m.fill !== undefined ? 'fill' : m.core === 'stub' ? 'stub' : 'core';
+  if (kind === 'fill')
+    return `pixels from the vdpu381 model server's fill test mode (every byte 0x${(m.fill ?? 0).toString(16).padStart(2, '0')}), not silicon`;
+  if (kind === 'stub') return 'pixels from the stub vdpu381 model (decodes nothing), not silicon';
+  return 'pixels verified against a register-driven model of vdpu381, not silicon';
 }
 
 /** An SshTarget that also names the device model's capture file (decode/checks/registers.ts RegisterCaptureTarget). */
@@ -42,6 +58,11 @@ class SimboardTarget extends SshTarget {
   /** Has the device model write the job it has open (simboard.ts flushSimboardCapture). */
   flushRegisterCapture(): Promise<void> {
     return flushSimboardCapture();
+  }
+
+  /** What the decoded pixels come from (decode/checks/pixels.ts PixelsSourceTarget). */
+  pixelsSource(): string | undefined {
+    return simboardPixelsSource(simboardModel());
   }
 }
 
