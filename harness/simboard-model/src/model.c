@@ -17,9 +17,15 @@
  *   and reference_mode from reg076; the stream's own compressed header is
  *   still parsed, only to report where the driver's state disagrees;
  * - the adaptation starts from reg162 (libvpx's pre-frame context);
+ * - references are read from reg164-166 (hook_ref), the previous segment
+ *   map from reg168 (segmap_read);
  * - written back: the picture at reg130 (NV12, strides reg018-020), the
  *   counts at reg167, the (adapted when reg103 refresh_en) context at
- *   reg172 when reg103 prob_save_en.
+ *   reg172 when reg103 prob_save_en, the segment map at reg169.
+ * - still libvpx's own state, not the driver's: the previous frame's motion
+ *   vectors (reg170 colmv: layout undocumented in MPP, not modelled yet),
+ *   libvpx's last_width/height/show_frame/intra_only (reg075 carries them),
+ *   the loop filter deltas' history (reg075/reg094).
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -96,6 +102,56 @@ static uint8_t *gpa(struct vdpu381_model *m, uint64_t addr, uint64_t len, const 
 }
 
 /* ---- hooks ------------------------------------------------------------ */
+
+/*
+ * Segment-id maps (reg168 read, reg169 written). Their layout is not in
+ * MPP (hal_vp9d_vdpu34x.c only allocates them: MAX_SEGMAP_SIZE, 73728
+ * bytes per map = 4 bits per 8x8 block of a 4096x2304 frame), so the model
+ * defines one: a 4-bit segment id per 8x8 block (mi), two per byte (even
+ * mi_col in the low nibble), rows of (mi_cols + 1) / 2 bytes, mi_rows rows.
+ * A map written by the model is read back by the model: what it checks is
+ * that the driver points reg168 at the map of the right earlier frame.
+ */
+static size_t segmap_bytes(const VP9_COMMON *cm)
+{
+	return (size_t)((cm->mi_cols + 1) / 2) * cm->mi_rows;
+}
+
+static void segmap_read(struct vdpu381_model *m, VP9_COMMON *cm)
+{
+	const uint8_t *p = gpa(m, m->r.segid_last_base, segmap_bytes(cm), "reg168 segment map");
+	size_t stride = (cm->mi_cols + 1) / 2, differ = 0;
+	int x, y;
+
+	if (!p || !cm->last_frame_seg_map)
+		return;
+	for (y = 0; y < cm->mi_rows; y++)
+		for (x = 0; x < cm->mi_cols; x++) {
+			uint8_t id = (p[y * stride + x / 2] >> ((x & 1) * 4)) & 0xf;
+			uint8_t *l = &cm->last_frame_seg_map[y * cm->mi_cols + x];
+
+			differ += *l != id;
+			*l = id;
+		}
+	if (differ)
+		note(m, "reg168 segment map: %zu of %d ids differ from the previous frame's map",
+		     differ, cm->mi_rows * cm->mi_cols);
+}
+
+static void segmap_write(struct vdpu381_model *m, const VP9_COMMON *cm)
+{
+	uint8_t *p = gpa(m, m->r.segid_cur_base, segmap_bytes(cm), "reg169 segment map");
+	size_t stride = (cm->mi_cols + 1) / 2;
+	int x, y;
+
+	if (!p || !cm->current_frame_seg_map)
+		return;
+	memset(p, 0, segmap_bytes(cm));
+	for (y = 0; y < cm->mi_rows; y++)
+		for (x = 0; x < cm->mi_cols; x++)
+			p[y * stride + x / 2] |= (cm->current_frame_seg_map[y * cm->mi_cols + x] & 0xf)
+						 << ((x & 1) * 4);
+}
 
 static int hook_probs(void *priv, VP9_COMMON *cm)
 {
@@ -189,6 +245,10 @@ static int hook_probs(void *priv, VP9_COMMON *cm)
 		note(m, "reg103 refresh_en %u, stream error_resilient %d frame_parallel %d",
 		     r->refresh_en, cm->error_resilient_mode,
 		     cm->frame_parallel_decoding_mode);
+
+	/* the previous map is read when this frame predicts or keeps segment ids */
+	if (!intra && cm->seg.enabled && (!cm->seg.update_map || cm->seg.temporal_update))
+		segmap_read(m, cm);
 
 	cm->frame_contexts[cm->frame_context_idx] = last;
 	*cm->fc = m->merged;
@@ -328,6 +388,8 @@ static void hook_done(void *priv, VP9_COMMON *cm, const YV12_BUFFER_CONFIG *f)
 	m->info.intra = intra;
 	m->info.show_frame = cm->show_frame;
 	write_nv12(m, f);
+	if (cm->seg.enabled)
+		segmap_write(m, cm);
 
 	p = gpa(m, r->count_base, VDPU381_COUNT_SIZE, "reg167 counts");
 	if (p) {

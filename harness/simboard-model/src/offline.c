@@ -8,7 +8,8 @@
  *
  * usage: vdpu381-model-offline [--job N | --line N] [--i420 FILE [--all]]
  *        [--counts FILE] [--probs FILE] [--quiet] CAPTURE.jsonl
- * Prints one line per decoded job: job, size, status, reason; the
+ * Prints one line per decoded job: job, size, status, reason, the time
+ * vdpu381_model_run() took; the
  * disagreements between the driver's state and the stream on stderr.
  * --i420 writes the picture the model put at reg130 (NV12, driver strides)
  * back as planar I420 of the visible size (what `vpxdec --i420` writes);
@@ -20,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "vdpu381_model.h"
 #include "model_priv.h"
@@ -208,6 +210,7 @@ static int run_job(struct vdpu381_model *m, const struct vdpu381_guest_ram *ram,
 	struct vdpu381_model_info info;
 	uint64_t lo = ram->gpa;
 	char why[256];
+	struct timespec t0, t1;
 	uint32_t sta;
 	size_t i;
 	int ret = 0;
@@ -236,15 +239,18 @@ static int run_job(struct vdpu381_model *m, const struct vdpu381_guest_ram *ram,
 		       bufs[i].data_len < bufs[i].len ? bufs[i].data_len : bufs[i].len);
 	}
 
+	clock_gettime(CLOCK_MONOTONIC, &t0);
 	sta = vdpu381_model_run(m, regs, ram, why, sizeof(why));
+	clock_gettime(CLOCK_MONOTONIC, &t1);
 	vdpu381_model_last_info(m, &info);
 	if (r.prob_save_en)
 		remember_write(r.prob_wr_base);
 	remember_write(r.segid_cur_base);
-	printf("job %llu: %dx%d %s%s sta 0x%08x%s%s (%d probabilities updated, %d differ from the stream, %d disagreements)\n",
+	printf("job %llu: %dx%d %s%s sta 0x%08x%s%s (%d probabilities updated, %d differ from the stream, %d disagreements; %.3f ms)\n",
 	       (unsigned long long)job, info.width, info.height, info.intra ? "intra" : "inter",
 	       info.show_frame ? "" : " hidden", sta, why[0] ? ": " : "", why,
-	       info.probs_updated, info.probs_differ, info.disagreements);
+	       info.probs_updated, info.probs_differ, info.disagreements,
+	       (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6);
 	if (sta != VDPU381_STA_READY)
 		ret = 1;
 
