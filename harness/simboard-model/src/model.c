@@ -17,15 +17,17 @@
  *   and reference_mode from reg076; the stream's own compressed header is
  *   still parsed, only to report where the driver's state disagrees;
  * - the adaptation starts from reg162 (libvpx's pre-frame context);
- * - references are read from reg164-166 (hook_ref), the previous segment
- *   map from reg168 (segmap_read);
  * - written back: the picture at reg130 (NV12, strides reg018-020), the
  *   counts at reg167, the (adapted when reg103 refresh_en) context at
- *   reg172 when reg103 prob_save_en, the segment map at reg169.
- * - still libvpx's own state, not the driver's: the previous frame's motion
- *   vectors (reg170 colmv: layout undocumented in MPP, not modelled yet),
- *   libvpx's last_width/height/show_frame/intra_only (reg075 carries them),
- *   the loop filter deltas' history (reg075/reg094).
+ *   reg172 when reg103 prob_save_en, the segment map at reg169, the motion
+ *   vectors at reg131.
+ * - references are read from reg164-166 (hook_ref), the previous segment
+ *   map from reg168 (segmap_read), the previous frame's motion vectors from
+ *   reg170 (colmv_read; the model's own layout, MPP documents only the size);
+ * - still libvpx's own state, not the driver's: whether the previous
+ *   frame's motion vectors are used (libvpx's last_width/height/show_frame/
+ *   intra_only; reg075 carries the hardware's view) and the loop filter
+ *   deltas' history (reg075/reg094).
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -102,6 +104,90 @@ static uint8_t *gpa(struct vdpu381_model *m, uint64_t addr, uint64_t len, const 
 }
 
 /* ---- hooks ------------------------------------------------------------ */
+
+/*
+ * Co-located motion vectors: written for the decoded frame at reg131
+ * (colmv_cur_base), read for the previous frame at reg170 (ref_colmv_base)
+ * when the frame uses them. MPP gives only the size
+ * (hal_vp9d_vdpu34x.c: vdpu34x_get_colmv_size() with colmv_size 8,
+ * colmv_byte 16, uncompressed: 16 bytes per 8x8 block of the 64-aligned
+ * frame), not the content, so the model defines it: per 8x8 block (mi),
+ * raster order, align64(width) / 8 blocks per row, 16 bytes: mv[0].row,
+ * mv[0].col, mv[1].row, mv[1].col (int16 LE, 1/8 pel), ref_frame[0],
+ * ref_frame[1] (int8: -1 none, 0 intra, 1 last, 2 golden, 3 altref), 10
+ * bytes of 0.
+ */
+#define COLMV_BYTES 16
+
+static uint64_t colmv_stride(const VP9_COMMON *cm)
+{
+	return (uint64_t)((cm->width + 63) & ~63) / 8;
+}
+
+static uint64_t colmv_size(const VP9_COMMON *cm)
+{
+	return colmv_stride(cm) * (uint64_t)(((cm->height + 63) & ~63) / 8) * COLMV_BYTES;
+}
+
+static void colmv_write(struct vdpu381_model *m, const VP9_COMMON *cm, int intra)
+{
+	uint8_t *p = gpa(m, m->r.colmv_cur_base, colmv_size(cm), "reg131 colmv");
+	const MV_REF *mv = cm->cur_frame ? cm->cur_frame->mvs : NULL;
+	int x, y, k;
+
+	if (!p)
+		return;
+	memset(p, 0, colmv_size(cm));
+	for (y = 0; y < cm->mi_rows; y++)
+		for (x = 0; x < cm->mi_cols; x++) {
+			uint8_t *d = p + (y * colmv_stride(cm) + x) * COLMV_BYTES;
+			const MV_REF *s = mv ? &mv[y * cm->mi_cols + x] : NULL;
+
+			if (intra || !s) {
+				d[8] = INTRA_FRAME;
+				d[9] = (uint8_t)NO_REF_FRAME;
+				continue;
+			}
+			for (k = 0; k < 2; k++) {
+				d[4 * k + 0] = (uint8_t)s->mv[k].as_mv.row;
+				d[4 * k + 1] = (uint8_t)((uint16_t)s->mv[k].as_mv.row >> 8);
+				d[4 * k + 2] = (uint8_t)s->mv[k].as_mv.col;
+				d[4 * k + 3] = (uint8_t)((uint16_t)s->mv[k].as_mv.col >> 8);
+				d[8 + k] = (uint8_t)s->ref_frame[k];
+			}
+		}
+}
+
+static void colmv_read(struct vdpu381_model *m, VP9_COMMON *cm)
+{
+	const uint8_t *p = gpa(m, m->r.ref_colmv_base, colmv_size(cm), "reg170 colmv");
+	MV_REF *mv = cm->prev_frame ? cm->prev_frame->mvs : NULL;
+	size_t differ = 0;
+	int x, y, k;
+
+	if (!p || !mv)
+		return;
+	for (y = 0; y < cm->mi_rows; y++)
+		for (x = 0; x < cm->mi_cols; x++) {
+			const uint8_t *s = p + (y * colmv_stride(cm) + x) * COLMV_BYTES;
+			MV_REF v, *d = &mv[y * cm->mi_cols + x];
+
+			for (k = 0; k < 2; k++) {
+				v.mv[k].as_mv.row = (int16_t)(s[4 * k] | s[4 * k + 1] << 8);
+				v.mv[k].as_mv.col = (int16_t)(s[4 * k + 2] | s[4 * k + 3] << 8);
+				v.ref_frame[k] = (MV_REFERENCE_FRAME)(int8_t)s[8 + k];
+			}
+			for (k = 0; k < 2; k++)
+				if (d->ref_frame[k] != v.ref_frame[k] ||
+				    (v.ref_frame[k] > INTRA_FRAME && d->mv[k].as_int != v.mv[k].as_int))
+					break;
+			differ += k < 2;
+			*d = v;
+		}
+	if (differ)
+		note(m, "reg170 colmv: %zu of %d blocks differ from the previous frame's motion vectors",
+		     differ, cm->mi_rows * cm->mi_cols);
+}
 
 /*
  * Segment-id maps (reg168 read, reg169 written). Their layout is not in
@@ -246,6 +332,11 @@ static int hook_probs(void *priv, VP9_COMMON *cm)
 		     r->refresh_en, cm->error_resilient_mode,
 		     cm->frame_parallel_decoding_mode);
 
+	if (!intra && cm->use_prev_frame_mvs) {
+		if (r->ref_colmv_base == r->colmv_cur_base)
+			note(m, "reg170 colmv = reg131: the frame would read the motion vectors it writes");
+		colmv_read(m, cm);
+	}
 	/* the previous map is read when this frame predicts or keeps segment ids */
 	if (!intra && cm->seg.enabled && (!cm->seg.update_map || cm->seg.temporal_update))
 		segmap_read(m, cm);
@@ -390,6 +481,7 @@ static void hook_done(void *priv, VP9_COMMON *cm, const YV12_BUFFER_CONFIG *f)
 	write_nv12(m, f);
 	if (cm->seg.enabled)
 		segmap_write(m, cm);
+	colmv_write(m, cm, intra);
 
 	p = gpa(m, r->count_base, VDPU381_COUNT_SIZE, "reg167 counts");
 	if (p) {

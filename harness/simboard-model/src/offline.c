@@ -196,6 +196,14 @@ static void job_span(const uint32_t *regs, const struct buf *bufs, uint64_t *lo,
 	span(lo, hi, r.last_prob_base, 4864);
 	span(lo, hi, r.delta_prob_base, 4864);
 	span(lo, hi, r.rlc_base, r.str_len);
+	if (r.y_hor_virstride) {
+		/* colmv (reg131, reg170): 16 bytes per 8x8 block of the 64-aligned picture */
+		uint64_t w = (uint64_t)r.y_hor_virstride * 16, h = r.y_virstride / r.y_hor_virstride;
+		uint64_t colmv = ((w + 63) / 64 * 8) * ((h + 63) / 64 * 8) * 16;
+
+		span(lo, hi, r.colmv_cur_base, colmv);
+		span(lo, hi, r.ref_colmv_base, colmv);
+	}
 	if (r.intra_only_flag)
 		return;
 	for (i = 0; i < 3; i++)
