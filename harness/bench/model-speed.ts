@@ -65,7 +65,7 @@ function ivfOf(capture: string): { file: string; frames: number } {
   head.writeUInt32LE(30, 16);
   head.writeUInt32LE(1, 20);
   head.writeUInt32LE(frames.length, 24);
-  const parts = [head];
+  const parts: Buffer[] = [head];
   for (const f of frames) {
     const fh = Buffer.alloc(12);
     fh.writeUInt32LE(f.length, 0);
