@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { acquireLock, writeFileAtomic } from '../core/cache.ts';
@@ -16,7 +17,16 @@ import { isOurQemu, readJson, vboardPaths, type RunState } from '../vboard/state
 import { checkBeforeBoot, qemuBoardStatus, stopBoardQemu, type QemuBoardKind, type VboardStatus } from '../vboard/vboard.ts';
 import { ensureSimboardImage, type SimboardImage } from './image.ts';
 import { ensureSimboardQemu, type SimboardQemu } from './qemuBuild.ts';
-import { ensureModelServer, modelFromEnv, startModelServer, stopModelServer, type SimboardModelOptions, type SimboardModelRun } from './modelServer.ts';
+import { ensureModelCore } from './modelCore.ts';
+import {
+  MODEL_DIR,
+  ensureModelServer,
+  modelFromEnv,
+  startModelServer,
+  stopModelServer,
+  type SimboardModelOptions,
+  type SimboardModelRun,
+} from './modelServer.ts';
 
 /**
  * The simboard: an arm64 QEMU `virt` guest (TCG) running Debian's arm64
@@ -298,7 +308,10 @@ export async function simboardUp(opts: SimboardUpOptions): Promise<SimboardStatu
     const img = i.value;
     let modelRun: SimboardModelRun | undefined;
     if (model) {
-      const srv = await ensureModelServer({ runner, root: qemu.root, rootKey: qemu.rootKey, core: model.core ?? 'auto', log });
+      // The model core (modelCore.ts: patched libvpx + model, cached) when its Makefile is there, unless the stub is asked for.
+      const core = model.core ?? 'auto';
+      const libvpxDir = core === 'auto' && existsSync(join(MODEL_DIR(), 'Makefile')) ? (await ensureModelCore({ runner, log })).libvpxDir : undefined;
+      const srv = await ensureModelServer({ runner, root: qemu.root, rootKey: qemu.rootKey, core, ...(libvpxDir ? { libvpxDir } : {}), log });
       const pid = await startModelServer(srv.binary, modelFiles(), model);
       modelRun = { kind: model.fill !== undefined ? 'fill' : srv.core, ...(model.fill !== undefined ? { fill: model.fill } : {}), pid, serverKey: srv.key };
       log?.(`vdpu381 model server PID ${pid} (${modelRun.kind}${model.fill !== undefined ? ` 0x${model.fill.toString(16)}` : ''}), log ${p.modelLog}`);
