@@ -545,6 +545,38 @@ void vdpu381_model_free(struct vdpu381_model *m)
 	free(m);
 }
 
+struct vdpu381_model *vdpu381_libvpx_new(void)
+{
+	struct vdpu381_model *m = vdpu381_model_new();
+
+	if (m)
+		m->pbi->model_hooks = NULL;
+	return m;
+}
+
+int vdpu381_libvpx_decode(struct vdpu381_model *m, const uint8_t *data, size_t len,
+			  struct vdpu381_picture *pic)
+{
+	VP9_COMMON *cm = &m->pbi->common;
+	const YV12_BUFFER_CONFIG *f;
+
+	if (vp9_receive_compressed_data(m->pbi, len, &data)) {
+		m->pbi->need_resync = 1;
+		return -1;
+	}
+	f = cm->frame_to_show;
+	if (!f)
+		return -1;
+	pic->width = f->y_crop_width;
+	pic->height = f->y_crop_height;
+	pic->y = f->y_buffer;
+	pic->u = f->u_buffer;
+	pic->v = f->v_buffer;
+	pic->y_stride = f->y_stride;
+	pic->uv_stride = f->uv_stride;
+	return 0;
+}
+
 void vdpu381_model_set_log(struct vdpu381_model *m, FILE *log)
 {
 	m->log = log;

@@ -6,6 +6,8 @@
 #ifndef VDPU381_MODEL_PRIV_H
 #define VDPU381_MODEL_PRIV_H
 
+#include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 
 struct vdpu381_model;
@@ -25,5 +27,21 @@ struct vdpu381_model_info {
 };
 
 void vdpu381_model_last_info(const struct vdpu381_model *m, struct vdpu381_model_info *info);
+
+/*
+ * libvpx alone, without the model's hooks: what libvpx decodes from the
+ * stream and its own history. The offline tool's --check compares each
+ * job's picture with it (hidden frames included).
+ */
+struct vdpu381_picture {
+	int width, height;
+	const uint8_t *y, *u, *v;
+	int y_stride, uv_stride;
+};
+
+struct vdpu381_model *vdpu381_libvpx_new(void);
+/* 0 and *pic (valid until the next call) on success, -1 on a decode error. */
+int vdpu381_libvpx_decode(struct vdpu381_model *m, const uint8_t *data, size_t len,
+			  struct vdpu381_picture *pic);
 
 #endif /* VDPU381_MODEL_PRIV_H */

@@ -7,14 +7,16 @@
  * stand-in guest RAM that holds those buffers at their guest addresses.
  *
  * usage: vdpu381-model-offline [--job N | --line N] [--i420 FILE [--all]]
- *        [--counts FILE] [--probs FILE] [--quiet] CAPTURE.jsonl
+ *        [--check] [--counts FILE] [--probs FILE] [--quiet] CAPTURE.jsonl
  * Prints one line per decoded job: job, size, status, reason, the time
  * vdpu381_model_run() took; the
  * disagreements between the driver's state and the stream on stderr.
  * --i420 writes the picture the model put at reg130 (NV12, driver strides)
  * back as planar I420 of the visible size (what `vpxdec --i420` writes);
  * with --all every job's picture is appended (decode order, hidden frames
- * included), else only the last job's.
+ * included), else only the last job's. --check decodes every job's
+ * bitstream with libvpx alone too (no hooks: libvpx's own state) and says
+ * per job whether the model's picture is libvpx's; exit 1 if one is not.
  */
 #include <errno.h>
 #include <stdint.h>
@@ -210,10 +212,48 @@ static void job_span(const uint32_t *regs, const struct buf *bufs, uint64_t *lo,
 		span(lo, hi, r.ref_base[i], (uint64_t)r.ref_y_virstride[i] * 16 * 3 / 2);
 }
 
-static int run_job(struct vdpu381_model *m, const struct vdpu381_guest_ram *ram, uint64_t job,
-		   const uint32_t *regs, struct buf *bufs, const char *i420, const char *counts,
-		   const char *probs)
+/*
+ * --check: the picture the model wrote at reg130 against libvpx's own
+ * decode of the same bitstream (lib); returns 0 when equal.
+ */
+static int check_job(struct vdpu381_model *lib, const struct vdpu381_guest_ram *ram,
+		     const struct vdpu381_vp9_regs *r, const struct buf *stream, char *out, size_t len)
 {
+	struct vdpu381_picture pic;
+	const uint8_t *y, *uv;
+	int row, x;
+
+	if (!stream->data || vdpu381_libvpx_decode(lib, stream->data, stream->data_len, &pic)) {
+		snprintf(out, len, "libvpx: no picture");
+		return 1;
+	}
+	y = ram->host + (r->decout_base - ram->gpa);
+	uv = y + (uint64_t)r->y_virstride * 16;
+	for (row = 0; row < pic.height; row++)
+		for (x = 0; x < pic.width; x++)
+			if (y[(size_t)row * r->y_hor_virstride * 16 + x] != pic.y[(size_t)row * pic.y_stride + x]) {
+				snprintf(out, len, "libvpx: DIFFERS (luma %d,%d)", x, row);
+				return 1;
+			}
+	for (row = 0; row < (pic.height + 1) / 2; row++)
+		for (x = 0; x < (pic.width + 1) / 2; x++) {
+			const uint8_t *c = uv + (size_t)row * r->uv_hor_virstride * 16 + 2 * x;
+
+			if (c[0] != pic.u[(size_t)row * pic.uv_stride + x] ||
+			    c[1] != pic.v[(size_t)row * pic.uv_stride + x]) {
+				snprintf(out, len, "libvpx: DIFFERS (chroma %d,%d)", x, row);
+				return 1;
+			}
+		}
+	snprintf(out, len, "libvpx: equal");
+	return 0;
+}
+
+static int run_job(struct vdpu381_model *m, struct vdpu381_model *lib,
+		   const struct vdpu381_guest_ram *ram, uint64_t job, const uint32_t *regs,
+		   struct buf *bufs, const char *i420, const char *counts, const char *probs)
+{
+	char check[80] = "";
 	struct vdpu381_vp9_regs r;
 	struct vdpu381_model_info info;
 	uint64_t lo = ram->gpa;
@@ -251,14 +291,27 @@ static int run_job(struct vdpu381_model *m, const struct vdpu381_guest_ram *ram,
 	sta = vdpu381_model_run(m, regs, ram, why, sizeof(why));
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	vdpu381_model_last_info(m, &info);
-	if (r.prob_save_en)
-		remember_write(r.prob_wr_base);
-	remember_write(r.segid_cur_base);
-	printf("job %llu: %dx%d %s%s sta 0x%08x%s%s (%d probabilities updated, %d differ from the stream, %d disagreements; %.3f ms)\n",
+	if (lib) {
+		if (sta != VDPU381_STA_READY) {
+			struct vdpu381_picture pic;
+
+			/* keep libvpx's history in step */
+			if (bufs[0].data)
+				vdpu381_libvpx_decode(lib, bufs[0].data, bufs[0].data_len, &pic);
+			snprintf(check, sizeof(check), "libvpx: not compared");
+		} else if (check_job(lib, ram, &r, &bufs[0], check, sizeof(check))) {
+			ret = 1;
+		}
+	}
+	printf("job %llu: %dx%d %s%s sta 0x%08x%s%s (%d probabilities updated, %d differ from the stream, %d disagreements; %.3f ms)%s%s\n",
 	       (unsigned long long)job, info.width, info.height, info.intra ? "intra" : "inter",
 	       info.show_frame ? "" : " hidden", sta, why[0] ? ": " : "", why,
 	       info.probs_updated, info.probs_differ, info.disagreements,
-	       (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6);
+	       (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6,
+	       check[0] ? " " : "", check);
+	if (r.prob_save_en)
+		remember_write(r.prob_wr_base);
+	remember_write(r.segid_cur_base);
 	if (sta != VDPU381_STA_READY)
 		ret = 1;
 
@@ -294,7 +347,7 @@ static int run_job(struct vdpu381_model *m, const struct vdpu381_guest_ram *ram,
 static void usage(void)
 {
 	fprintf(stderr, "usage: vdpu381-model-offline [--job N | --line N] [--i420 FILE] "
-		"[--all] [--counts FILE] [--probs FILE] [--quiet] CAPTURE.jsonl\n");
+		"[--all] [--check] [--counts FILE] [--probs FILE] [--quiet] CAPTURE.jsonl\n");
 	exit(2);
 }
 
@@ -308,7 +361,9 @@ int main(int argc, char **argv)
 {
 	const char *i420 = NULL, *counts = NULL, *probs = NULL, *path = NULL;
 	long want_job = -1, want_line = -1, lineno = 0;
-	int quiet = 0, all_shown = 0, ret = 0, i;
+	int quiet = 0, all_shown = 0, check = 0, ret = 0, i;
+	struct vdpu381_model *lib = NULL;
+	unsigned int checked = 0, equal = 0;
 	struct vdpu381_guest_ram ram;
 	struct vdpu381_model *m;
 	struct rec *recs = NULL;
@@ -333,6 +388,8 @@ int main(int argc, char **argv)
 			probs = argv[++i];
 		else if (!strcmp(argv[i], "--quiet"))
 			quiet = 1;
+		else if (!strcmp(argv[i], "--check"))
+			check = 1;
 		else if (argv[i][0] == '-' || path)
 			usage();
 		else
@@ -384,18 +441,28 @@ int main(int argc, char **argv)
 		return 2;
 	if (!quiet)
 		vdpu381_model_set_log(m, stderr);
+	if (check && !(lib = vdpu381_libvpx_new()))
+		return 2;
 	if (i420)
 		remove(i420);
 	for (k = 0; k < nrec; k++) {
 		int last = k + 1 == nrec;
-		int r = run_job(m, &ram, recs[k].job, recs[k].regs, recs[k].bufs,
+		int r = run_job(m, lib, &ram, recs[k].job, recs[k].regs, recs[k].bufs,
 				(last || all_shown) ? i420 : NULL, last ? counts : NULL,
 				last ? probs : NULL);
 
+		if (lib) {
+			checked++;
+			equal += r == 0;
+		}
 		if (r > ret)
 			ret = r;
 		for (b = 0; b < NBUFS; b++)
 			free(recs[k].bufs[b].data);
+	}
+	if (lib) {
+		printf("check: %u of %u jobs equal to libvpx's own decode\n", equal, checked);
+		vdpu381_model_free(lib);
 	}
 	free(recs);
 	free(ram.host);

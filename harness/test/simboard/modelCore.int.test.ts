@@ -88,6 +88,9 @@ describe.skipIf(!enabled)('vdpu381 model core (Debian libvpx + our patch; WORKBE
     const { stdout } = await run(core.offline, ['--i420', join(dir, 'model.i420'), capture]);
     expect(stdout).toMatch(/^job 13: 35x19 intra sta 0x00000007 .*0 differ from the stream, 0 disagreements/m);
     expect(sha256(join(dir, 'libvpx.i420'))).toBe(P0_ODD_TINY_FRAME0_I420_SHA256);
+    // --check: the picture at reg130 against libvpx alone (no hooks) decoding the same bytes
+    const checked = await run(core.offline, ['--quiet', '--check', capture]);
+    expect(checked.stdout).toMatch(/libvpx: equal\ncheck: 1 of 1 jobs equal to libvpx's own decode/);
     expect(sha256(join(dir, 'model.i420'))).toBe(P0_ODD_TINY_FRAME0_I420_SHA256);
   });
 
@@ -102,5 +105,8 @@ describe.skipIf(!enabled)('vdpu381 model core (Debian libvpx + our patch; WORKBE
     expect(r.stdout).toMatch(/[1-9]\d* differ from the stream/);
     expect(r.stderr).toMatch(/probabilities differ from the stream's compressed header/);
     if (existsSync(join(dir, 'bad.i420'))) expect(sha256(join(dir, 'bad.i420'))).not.toBe(P0_ODD_TINY_FRAME0_I420_SHA256);
+    const checked = await run(core.offline, ['--quiet', '--check', badCapture]).catch((e: { stdout: string; code: number }) => e);
+    expect(checked.stdout).toMatch(/libvpx: DIFFERS/);
+    expect((checked as { code?: number }).code).toBe(1);
   });
 });
