@@ -210,8 +210,8 @@ export async function coldplug(target: SshTarget, log?: (m: string) => void): Pr
   return driver && driver !== '-' ? driver : undefined;
 }
 
-/** Status of the simboard (the vboard's shape; `accel` is always `tcg`). */
-export type SimboardStatus = VboardStatus & { qemuKey?: string };
+/** Status of the simboard (the vboard's shape; `accel` is always `tcg`), with the decoding model when it runs with one. */
+export type SimboardStatus = VboardStatus & { qemuKey?: string; model?: SimboardModelRun };
 
 /** Options of {@link simboardUp}. */
 export interface SimboardUpOptions {
@@ -415,8 +415,8 @@ export async function flushSimboardCapture(): Promise<void> {
 
 /** The simboard's state without changing anything (`stopped`, `running`, `stale`, `unresponsive`). @throws WorkbenchError E_HOSTKEY_CHANGED. */
 export async function simboardStatus(): Promise<SimboardStatus> {
-  const { run, ...st } = await qemuBoardStatus<RunState & { qemuKey?: string }>(simKind());
-  return run?.qemuKey ? { ...st, qemuKey: run.qemuKey } : st;
+  const { run, ...st } = await qemuBoardStatus<RunState & { qemuKey?: string; model?: SimboardModelRun }>(simKind());
+  return { ...st, ...(run?.qemuKey ? { qemuKey: run.qemuKey } : {}), ...(run?.model && st.state === 'running' ? { model: run.model } : {}) };
 }
 
 /**
