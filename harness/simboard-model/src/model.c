@@ -332,6 +332,36 @@ static int hook_probs(void *priv, VP9_COMMON *cm)
 		     r->refresh_en, cm->error_resilient_mode,
 		     cm->frame_parallel_decoding_mode);
 
+	if (!intra) {
+		/*
+		 * Reference scale factors: MPP hal_vp9d_vdpu34x.c writes
+		 * reg088-093 = (ref size << 14) / frame size (vp9d_parser.c
+		 * mvscale), libvpx's x/y_scale_fp (REF_SCALE_SHIFT 14).
+		 */
+		for (i = 0; i < 3; i++) {
+			const struct scale_factors *sf = &cm->frame_refs[i].sf;
+
+			if (r->ref_hor_scale[i] != (uint32_t)(sf->x_scale_fp & 0xffff) ||
+			    r->ref_ver_scale[i] != (uint32_t)(sf->y_scale_fp & 0xffff))
+				note(m, "reg%d/%d scale %u/%u, the reference's %d/%d", 88 + 2 * i,
+				     89 + 2 * i, r->ref_hor_scale[i], r->ref_ver_scale[i],
+				     sf->x_scale_fp, sf->y_scale_fp);
+		}
+		/*
+		 * Whether the previous frame's motion vectors are used: the
+		 * hardware's view is reg075 (last_widthheight_eqcur,
+		 * last_show_frame, last_intra_only: MPP sets last_intra_only
+		 * for key frames too); libvpx's is cm->use_prev_frame_mvs,
+		 * which also excludes a previous key frame (whose vectors are
+		 * all intra: the same result).
+		 */
+		if (cm->use_prev_frame_mvs !=
+		    (!cm->error_resilient_mode && r->last_wh_eqcur && r->last_show_frame &&
+		     !r->last_intra_only))
+			note(m, "reg075 (size equal %u, shown %u, intra %u) and the stream disagree on using the previous frame's motion vectors (libvpx: %d)",
+			     r->last_wh_eqcur, r->last_show_frame, r->last_intra_only,
+			     cm->use_prev_frame_mvs);
+	}
 	if (!intra && cm->use_prev_frame_mvs) {
 		if (r->ref_colmv_base == r->colmv_cur_base)
 			note(m, "reg170 colmv = reg131: the frame would read the motion vectors it writes");
