@@ -123,6 +123,8 @@ export interface RegDifference {
   notWritten?: boolean;
   /** Index of the allow-list entry that covers it. */
   allowed?: number;
+  /** Contents only: the series' buffer's full SHA-256 (its bytes are kept by content, see checks/registers.ts). */
+  seriesSha256?: string;
 }
 
 export type FrameKind = 'key' | 'inter' | 'intra-only';
@@ -324,7 +326,7 @@ export function diffRegisters(
       }
       pf.contents++;
       const c = { reg, field, kind: 'content' as const, role, mppValue: `sha256 ${ma.slice(0, 16)}`, seriesValue: `sha256 ${sa.slice(0, 16)}` };
-      if (ma !== sa) add(c);
+      if (ma !== sa) add({ ...c, seriesSha256: sa });
       else row(c, 'equal');
     }
     for (const reg of s.written) if (!m.regs.has(reg)) onlySeries.set(reg, (onlySeries.get(reg) ?? 0) + 1);

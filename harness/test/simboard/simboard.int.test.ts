@@ -1,4 +1,5 @@
 import { execFile } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -198,6 +199,45 @@ describe.skipIf(process.env.WORKBENCH_SIMBOARD_INT !== '1')('simboard (real QEMU
     } finally {
       await t.close();
     }
+  });
+
+  it("full bytes on mismatch: a buffer whose contents differ from MPP's is kept in the report with the bytes the device read", async () => {
+    if ((await simboardStatus()).state !== 'running') await simboardUp({ runner: new ExecaRunner(), log });
+    // The series + a one-byte probability-layout mutant (the KUnit fixture): reg160's table differs from MPP's from frame 1 on.
+    const work = mkdtempSync(join(dir, 'bytes-'));
+    const lines = readFileSync(join(projectRoot(), 'patches/simboard/series'), 'utf8')
+      .split('\n')
+      .filter((l) => l.trim() && !l.startsWith('#'))
+      .map((l) => join(projectRoot(), 'patches/simboard', l.trim()));
+    lines.push(join(projectRoot(), 'harness/test/kernel/fixtures/broken-delta-probs.patch'));
+    writeFileSync(join(work, 'series'), lines.join('\n') + '\n');
+    const res = await cli(['iterate', '--board', 'simboard', '--series', work, '--vectors', 'p0-odd-tiny', '--no-check', '--json']);
+    expect(res.code, res.stderr).toBe(1);
+    const report = (res.stdout + res.stderr).match(/"reportDir":"([^"]+)"/)?.[1];
+    expect(report).toBeTruthy();
+    const art = join(report!, 'artifacts', 'p0-odd-tiny');
+    const rep = JSON.parse(readFileSync(join(art, 'registers-diff.json'), 'utf8')) as {
+      differences: { frame: number; reg: number; kind: string; seriesSha256?: string; mppValue: string }[];
+    };
+    const content = rep.differences.filter((d) => d.kind === 'content');
+    expect(content.length).toBeGreaterThan(0);
+    const kept = readdirSync(join(art, 'registers-bytes'));
+    expect(kept.length).toBe(Math.min(16, content.length));
+    const d = content[0]!;
+    const bytes = readFileSync(
+      join(
+        art,
+        'registers-bytes',
+        kept.find((k) => k.startsWith(`frame${d.frame}-reg160-`))!,
+      ),
+    );
+    // MPP allocates 4864 bytes per probability table (hal_vp9d_com.h PROB_SIZE); the bytes are what the device hashed.
+    expect(bytes.length).toBe(4864);
+    expect(createHash('sha256').update(bytes).digest('hex')).toBe(d.seriesSha256);
+    expect(d.mppValue).not.toContain(d.seriesSha256!.slice(0, 16));
+    // Put the series back for whoever uses the board next.
+    const back = await cli(['deploy', '--board', 'simboard']);
+    expect(back.code, back.stderr).toBe(0);
   });
 
   it('the registers check catches a deliberately broken build (fixture: intra_only_flag never set) at the first frame that uses the field, naming it', async () => {

@@ -12,7 +12,10 @@
  * write-back, up to the next DEC_E, or up to a write of true to the QOM
  * property "flush") becomes one JSON line in the capture
  * file given by the "capture" property, with the SHA-256 of the input
- * buffers the address registers point at (the bytes too on request).
+ * buffers the address registers point at (the bytes too on request); the
+ * bytes of every input buffer are kept once per content in the folder
+ * <capture>.bytes (<sha256>.bin), for the host to keep those whose hash
+ * differs from what it expected.
  *
  * Faults are chosen through the file given by the "control" property, read
  * again at every DEC_E when it has changed. Its lines:
@@ -276,6 +279,9 @@ struct Vdpu381SimState {
     int64_t job_model_us;
     char job_model_why[VDPU381_MODEL_WHY_MAX];
 
+    /* <capture>.bytes: input buffers' bytes by SHA-256 (see vdpu381_spool). */
+    char *spool;
+
     /* Properties. */
     char *capture;
     char *control;
@@ -465,6 +471,32 @@ static Vdpu381Mode vdpu381_mode_for(Vdpu381SimState *s, int64_t n)
  * registers point at, as they are in guest memory at DEC_E. Without an
  * IOMMU the addresses are guest-physical.
  */
+/*
+ * Keeps the bytes of an input buffer in the spool folder, once per content
+ * (<capture>.bytes/<sha256>.bin, written to a temporary name and renamed by
+ * g_file_set_contents), so the host can keep the bytes of a buffer whose
+ * hash turns out to differ from MPP's without every record carrying them
+ * (the registers check copies those and empties the folder before each
+ * vector).
+ */
+static void vdpu381_spool(Vdpu381SimState *s, const char *sum,
+                          const uint8_t *data, uint32_t len)
+{
+    g_autofree gchar *path = NULL;
+
+    if (!s->spool) {
+        return;
+    }
+    path = g_strdup_printf("%s/%s.bin", s->spool, sum);
+    if (access(path, F_OK) == 0) {
+        return;
+    }
+    if (!g_file_set_contents(path, (const gchar *)data, len, NULL)) {
+        qemu_log_mask(LOG_UNIMP, "vdpu381-sim: spool write of %s failed\n",
+                      path);
+    }
+}
+
 static void vdpu381_capture_buffers(Vdpu381SimState *s)
 {
     size_t i;
@@ -497,6 +529,7 @@ static void vdpu381_capture_buffers(Vdpu381SimState *s)
         }
         sum = g_compute_checksum_for_data(G_CHECKSUM_SHA256, data, len);
         g_string_append_printf(s->buffers, ",\"sha256\":\"%s\"", sum);
+        vdpu381_spool(s, sum, data, len);
         if (s->full_buffers) {
             g_autofree gchar *b64 = g_base64_encode(data, len);
 
@@ -985,6 +1018,11 @@ static void vdpu381_realize(DeviceState *dev, Error **errp)
                              s->capture);
             return;
         }
+        s->spool = g_strdup_printf("%s.bytes", s->capture);
+        if (g_mkdir_with_parents(s->spool, 0755) < 0) {
+            g_free(s->spool);
+            s->spool = NULL;
+        }
     }
     s->acc = g_new0(Vdpu381Access, VDPU381_MAX_ACCESSES);
     memory_region_init_io(&s->iomem, OBJECT(s), &vdpu381_ops, s,
@@ -1023,6 +1061,8 @@ static void vdpu381_unrealize(DeviceState *dev)
     qemu_chr_fe_deinit(&s->model, false);
     g_string_free(s->buffers, true);
     g_free(s->acc);
+    g_free(s->spool);
+    s->spool = NULL;
 }
 
 static const Property vdpu381_props[] = {

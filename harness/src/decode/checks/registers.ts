@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { mkdir, open, stat, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, open, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
   cachedMppRecords,
@@ -50,6 +50,51 @@ interface State {
   tables?: FrameTable[];
   captures?: CaptureSummary;
   error?: string;
+}
+
+/**
+ * The device model keeps every input buffer's bytes once per content in
+ * `<capture>.bytes/<sha256>.bin` (vdpu381_sim.c, vdpu381_spool); the check
+ * empties it before each vector and keeps the bytes of the buffers whose
+ * contents differ from MPP's (full bytes on mismatch).
+ */
+export const spoolDirOf = (captureFile: string): string => `${captureFile}.bytes`;
+
+/** At most this many differing buffers' bytes are kept per vector. */
+const MAX_KEPT_BUFFERS = 16;
+
+/** Removes the spooled buffers (`*.bin`) of earlier vectors; a missing folder is fine. */
+async function emptySpool(dir: string): Promise<void> {
+  const names = await readdir(dir).catch(() => [] as string[]);
+  await Promise.all(names.filter((n) => n.endsWith('.bin')).map((n) => rm(join(dir, n), { force: true })));
+}
+
+/**
+ * Copies the series' bytes of every buffer whose contents differ from MPP's
+ * (at most {@link MAX_KEPT_BUFFERS}) from the spool into
+ * `<artifacts>/registers-bytes/frame<F>-reg<R>-<role>.bin`.
+ * @returns one line per difference: the file kept, or why not.
+ */
+async function keepDifferingBytes(v: VectorRun, s: State): Promise<string[]> {
+  const diffs = (s.report?.differences ?? []).filter((d) => d.kind === 'content' && d.seriesSha256);
+  if (!diffs.length || !s.file || !v.artifactsDir) return [];
+  const dir = join(v.artifactsDir, 'registers-bytes');
+  await mkdir(dir, { recursive: true });
+  const lines: string[] = [];
+  for (const d of diffs.slice(0, MAX_KEPT_BUFFERS)) {
+    const src = join(spoolDirOf(s.file), `${d.seriesSha256}.bin`);
+    const name = `frame${d.frame}-reg${String(d.reg).padStart(3, '0')}-${(d.role ?? d.field).replace(/[^A-Za-z0-9_.-]+/g, '_')}.bin`;
+    if (!existsSync(src)) {
+      lines.push(`frame ${d.frame} reg${d.reg} ${d.field}: the device model kept no bytes for sha256 ${d.seriesSha256} (spool ${spoolDirOf(s.file)})`);
+      continue;
+    }
+    await copyFile(src, join(dir, name));
+    const description = `the series' ${d.role ?? d.field} bytes at decode-order frame ${d.frame} (reg${d.reg}; ${d.seriesValue}, MPP ${d.mppValue})`;
+    v.artifacts.push({ kind: 'other', path: v.relative(join(dir, name)), frame: d.frame, description });
+    lines.push(`frame ${d.frame} reg${d.reg} ${d.field}: registers-bytes/${name}`);
+  }
+  if (diffs.length > MAX_KEPT_BUFFERS) lines.push(`(${diffs.length - MAX_KEPT_BUFFERS} more differing buffers; their bytes were not kept)`);
+  return lines;
 }
 
 /** The vector's capture lines, as the report's download. */
@@ -159,6 +204,7 @@ export const registersCheck: VectorCheck = {
     s.file = t?.registerCaptureFile?.();
     if (!s.file) return;
     await flushCapture(v); // a job left open by an earlier decode is not this vector's
+    await emptySpool(spoolDirOf(s.file));
     const text = existsSync(s.file) ? await readFrom(s.file, 0) : '';
     s.start = { bytes: Buffer.byteLength(text), lines: text.split('\n').length - 1 };
   },
@@ -217,8 +263,19 @@ export const registersCheck: VectorCheck = {
       (f) =>
         `frame ${f.frame} (job ${f.job}, ${f.frameKind}${f.showFrame ? '' : ' hidden'} ${f.width}x${f.height}): ${f.fields} fields, ${f.addresses} addresses, ${f.contents} contents; ${f.differences} differences, ${f.allowed} allowed`,
     );
+    const kept = await keepDifferingBytes(v, s);
     const txt = join(v.artifactsDir, 'registers-diff.txt');
-    await writeFile(txt, [...formatReport(s.report, loadAllowList(), 1000), '', '# per frame', ...perFrame, ''].join('\n'));
+    await writeFile(
+      txt,
+      [
+        ...formatReport(s.report, loadAllowList(), 1000),
+        '',
+        '# per frame',
+        ...perFrame,
+        ...(kept.length ? ['', '# bytes of the differing buffers (the series side)', ...kept] : []),
+        '',
+      ].join('\n'),
+    );
     await writeFile(join(v.artifactsDir, 'registers-diff.json'), JSON.stringify(s.report, null, 2) + '\n');
     v.artifacts.push({ kind: 'log', path: v.relative(txt), description: "per-frame register differential against MPP's vdpu34x VP9 HAL" });
   },
