@@ -23,6 +23,23 @@ import { deviceDictText, type DeviceDict } from './device.ts';
  * (DATABASE_URL, SECRET_KEY, ALLOWED_HOSTS: lava_server/settings/prod.py),
  * device dictionaries from /etc/lava-server/dispatcher-config/devices
  * (a folder of ours bound there).
+ *
+ * Everything an instance writes stays in its own folder, never in the
+ * cached chroot: every fresh database numbers its jobs from 1 again, and
+ * lava-server keeps a job's log in MEDIA_ROOT/job-output/YYYY/MM/DD/<id>/
+ * (lava_scheduler_app TestJob.output_dir) and lava-worker its jobs in
+ * <worker-dir>/db.sqlite3, so state left in the chroot by an earlier
+ * instance the same day was taken for the new job 1, 2...: its log came
+ * back mixed with the earlier job's (seen 2026-12-03: the canceled job's
+ * log over REST never showed the lines it had just printed). The job
+ * output folder is bound from `<dir>/job-output`, the worker runs with
+ * `--worker-dir <dir>/worker`.
+ *
+ * No lava-publisher runs (its websocket at /ws/ answers 404 through
+ * gunicorn): lava-worker logs "Connection failed: 404 ... Reconnecting in
+ * 60s" and learns of new and canceled jobs on its ping instead, every 20 s
+ * (lava-worker's default --ping-interval). A cancel therefore takes effect
+ * up to ~20 s after the server accepted it.
  */
 
 /** Where the server's folder is bound inside the chroot. */
@@ -30,6 +47,9 @@ export const SERVER_INSIDE = '/wb-srv';
 
 /** Name of the worker. */
 export const WORKER_NAME = 'wb-worker';
+
+/** lava-server's job output folder (MEDIA_ROOT/job-output, lava_server/settings/common.py). */
+export const JOB_OUTPUT_DIR = '/var/lib/lava-server/default/media/job-output';
 
 /** The supervisor script run in the chroot ($1 pg port, $2 http port, $3 device names as `name:type,...`). */
 export const SERVER_SCRIPT = `
@@ -53,7 +73,8 @@ for d in $(echo "$devices" | tr ',' ' '); do
 done
 gunicorn3 lava_server.wsgi --bind "127.0.0.1:$httpport" --workers 2 --worker-class gthread --timeout 120 --log-file "$S/gunicorn.log" &
 lava-server manage lava-scheduler --log-file "$S/scheduler.log" &
-lava-worker --name ${WORKER_NAME} --url "http://127.0.0.1:$httpport/" --token "$(cat "$S/worker-token")" --log-file "$S/worker.log" --level DEBUG &
+mkdir -p "$S/worker"
+lava-worker --name ${WORKER_NAME} --url "http://127.0.0.1:$httpport/" --token "$(cat "$S/worker-token")" --worker-dir "$S/worker" --log-file "$S/worker.log" --level DEBUG &
 echo WB-SERVER-STARTED
 trap 'kill $(jobs -p) 2>/dev/null; runuser -u postgres -- "$PGBIN/pg_ctl" -D "$S/pg" -m fast stop > /dev/null; exit 0' TERM INT
 wait
@@ -117,6 +138,7 @@ export async function startLocalLavaServer(o: LocalServerOptions): Promise<Local
   requireRoot('the local LAVA server');
   const runner = o.runner;
   await mkdir(join(o.dir, 'devices'), { recursive: true });
+  await mkdir(join(o.dir, 'job-output'), { recursive: true });
   const token = randomBytes(24).toString('hex');
   await writeFile(join(o.dir, 'token'), token, { mode: 0o600 });
   await writeFile(join(o.dir, 'secret'), randomBytes(32).toString('hex'), { mode: 0o600 });
@@ -139,6 +161,7 @@ export async function startLocalLavaServer(o: LocalServerOptions): Promise<Local
       { host: '/dev/pts', inside: '/dev/pts' },
       { host: o.dir, inside: SERVER_INSIDE },
       { host: join(o.dir, 'devices'), inside: '/etc/lava-server/dispatcher-config/devices' },
+      { host: join(o.dir, 'job-output'), inside: JOB_OUTPUT_DIR },
     ],
   });
   // stopping kills unshare; --kill-child passes SIGTERM on to the namespace's first process (the script), which stops the rest

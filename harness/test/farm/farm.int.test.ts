@@ -5,7 +5,10 @@
  * decode as the independent side of the comparison.
  * - devices rendered with LAVA's own device-type templates;
  * - the ssh and farm-rk3588 jobs pass lava-run --validate (farm: against the
- *   rk3588-rock-5b device, with the dispatcher's tftpd-hpa configuration;
+ *   rk3588-rock-5b device, with the dispatcher's TFTP/NFS configuration set
+ *   up in the chroot by farm/dispatcher.ts: lava-dispatcher's own tftpd-hpa
+ *   defaults and NFS export; a job whose dtb is not served is refused by
+ *   LAVA, and the workbench names the missing bundle file;
  *   the kernel Image and dtb are Debian's own arm64 ones at the locked
  *   version, with their sha256sum in the job; the root filesystem is still
  *   a stand-in file: the workbench does not build an arm64 NFS root yet);
@@ -16,7 +19,7 @@
  *   127.0.0.1: submit over REST, the job completes and is collected; a job
  *   canceled mid-suite leaves the missing vectors fail and exit code 2.
  */
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -117,7 +120,7 @@ describe('LAVA devices and job validation (real lava-dispatcher)', () => {
   });
 
   it('the ssh and farm-rk3588 jobs pass lava-run --validate', async () => {
-    const ssh = await validateBundle(chroot, bundleDir, work, log);
+    const ssh = await validateBundle(chroot, bundleDir, work, { log });
     expect(ssh.error).toBeUndefined();
     expect(ssh.ok).toBe(true);
     const farmDir = join(work, 'bundle-farm');
@@ -141,9 +144,42 @@ describe('LAVA devices and job validation (real lava-dispatcher)', () => {
     expect(jobText).toContain(`sha256sum: ${boot.sha256.dtb}`);
     expect(farmBundle.farm?.files.kernel?.sha256).toBe(boot.sha256.kernel);
     expect((await readFile(boot.kernel)).readUInt32LE(0x38)).toBe(0x644d5241);
-    const farm = await validateBundle(chroot, farmDir, work, log);
+    const tmpBefore = readdirSync(chroot.hostPath('/var/lib/lava/dispatcher/tmp')).length;
+    const farm = await validateBundle(chroot, farmDir, work, { log, keepDir: join(farmDir, 'validate') });
     expect(farm.error).toBeUndefined();
     expect(farm.ok).toBe(true);
+    expect(farm.deviceType).toBe('rk3588-rock-5b');
+    expect(farm.cases.find((c) => c.case === 'validate')?.result).toBe('pass');
+    // the device LAVA validated against is its own rk3588-rock-5b template, rendered (u-boot over TFTP, NFS)
+    const device = await readFile(join(farmDir, 'validate', 'device.yaml'), 'utf8');
+    expect(device).toMatch(/^ {6}tftp:$/m);
+    expect(device).toMatch(/^ {8}nfs:$/m);
+    expect(device).toContain('console=ttyS2,1500000n8 root=/dev/nfs rw nfsroot={NFS_SERVER_IP}:{NFSROOTFS}');
+    // the dispatcher configuration is lava-dispatcher's own: /etc/default/tftpd-hpa holds the file its
+    // package ships, and LAVA's own tftpd_dir() reads the TFTP directory the workbench reports
+    expect(await readFile(chroot.hostPath('/etc/default/tftpd-hpa'), 'utf8')).toBe(
+      await readFile(chroot.hostPath('/usr/share/lava-dispatcher/tftpd-hpa'), 'utf8'),
+    );
+    const lavaTftp = await chroot.exec(['python3', '-c', 'from lava_dispatcher.utils.filesystem import tftpd_dir; print(tftpd_dir())']);
+    expect(farm.dispatcher?.tftpDirectory).toBe(lavaTftp.stdout.trim().replace(/\/+$/, ''));
+    // lava-dispatcher's NFS export (its package's conffile) covers it
+    expect(farm.dispatcher?.nfsExport.file).toBe('/etc/exports.d/lava-dispatcher-nfs.exports');
+    expect(await readFile(chroot.hostPath(farm.dispatcher!.nfsExport.file), 'utf8')).toMatch(/^\/var\/lib\/lava\/dispatcher\/tmp\s.*no_root_squash/m);
+    // the per-job folders LAVA made went to a temporary folder, not into the cached chroot
+    expect(readdirSync(chroot.hostPath('/var/lib/lava/dispatcher/tmp')).length).toBe(tmpBefore);
+
+    // a broken job: its dtb is not served (the file left out of the bundle). LAVA's own
+    // validation refuses it (every download URL is checked), the workbench names the file
+    const brokenDir = join(work, 'bundle-farm-broken');
+    cpSync(farmDir, brokenDir, { recursive: true });
+    rmSync(join(brokenDir, 'artefacts', 'farm', 'rk3588-rock-5b.dtb'));
+    const broken = await validateBundle(chroot, brokenDir, work, { log });
+    log(`broken job: ${broken.error}; ${broken.problems.map((p) => p.hint).join('; ')}`);
+    expect(broken.ok).toBe(false);
+    expect(broken.cases.find((c) => c.case === 'validate')?.result).toBe('fail');
+    expect(broken.error).toMatch(/^Invalid job data: .*Resource unavailable at 'http:\/\/127\.0\.0\.1:\d+\/farm\/rk3588-rock-5b\.dtb' \(404\)/);
+    expect(broken.problems).toHaveLength(1);
+    expect(broken.problems[0]!.hint).toContain('artefacts/farm/rk3588-rock-5b.dtb is missing from the bundle');
   });
 });
 
@@ -206,13 +242,22 @@ describe('a real lava-server on 127.0.0.1', () => {
   });
 
   // Gated by WORKBENCH_LAVA_SERVER_INT=1 (a PostgreSQL + lava-server +
-  // worker start in the LAVA chroot). Runs of 2026-12-03: the completed job
-  // collected exit 0 with the workbench's verdicts every time (3 runs). The
-  // cancel: with the three quick vectors the job finished before the cancel
-  // took effect (Canceled, every vector reported), hence the job below with
-  // a 100-frame vector; in its one run the worker logged "Reconnecting in
-  // 60s" and the long vector's WB-DECODE never appeared within 300 s. Ungate
-  // once the cancel half has passed twice in a row here.
+  // worker start in the LAVA chroot). Until 2026-12-03 the cancel half never
+  // passed: the server's job logs and the worker's job database were kept in
+  // the cached chroot, so the second instance's job 2 was logged on top of
+  // an earlier instance's job 2 and its REST log never showed the new lines
+  // (fixed in farm/localServer.ts: both live in the instance's folder); and
+  // the trigger, the long vector's WB-DECODE line, is printed once that
+  // vector has finished, while visl decodes 100 frames in a few seconds and
+  // the worker learns of a cancel only on its next ping (every 20 s; no
+  // lava-publisher, so its websocket answers 404: "Reconnecting in 60s" is
+  // expected). Now visl is slowed down on the (private) vboard for the
+  // canceled job only (its visl_transtime_ms parameter, as modprobe options)
+  // and the cancel is sent once the decoder probe passed. Runs of 2026-12-03
+  // after the fix: both halves passed 5 runs in a row (3 with 400 ms per
+  // frame, then 2 with the 600 ms below), the cancel always during the first
+  // vector; the worker's CANCEL came 4.6-21.3 s after the probe's result.
+  // Stays gated: 237-385 s (server start 27-94 s, load average ~8 on 2 cores).
   it.runIf(process.env.WORKBENCH_LAVA_SERVER_INT === '1')(
     'submit over REST, the job is scheduled, runs on the worker, completes and is collected; a job canceled mid-suite fails its missing vectors with exit code 2',
     async () => {
@@ -281,17 +326,37 @@ describe('a real lava-server on 127.0.0.1', () => {
       const cancelBundle = await loadBundle(cancelDir);
       const cancelRefs = await bundleReferences(cancelBundle, cancelDir, runner, log);
       const cancelJob = renderJob({ ...jobSpecOf(cancelBundle), urlBase: `http://${QEMU_HOST_ADDRESS}:${cancelArtefacts.port}` });
-      const [id2] = await submitJob(server.url, cancelJob, server.token);
-      for (let i = 0; ; i++) {
-        const j = await fetchJob(server.url, String(id2), server.token).catch(() => undefined);
-        if (j?.log.includes('WB-DECODE p0-long-gop-bilinear-ivf')) break;
-        expect(i).toBeLessThan(600);
-        await new Promise((r) => setTimeout(r, 500));
+      // visl sleeps visl_transtime_ms..2x per frame (drivers/media/test-drivers/visl/visl-dec.c):
+      // 600 ms makes the 100-frame vector last 60-120 s, longer than a cancel takes to land
+      // (the job log reaches the server every 5 s, the worker pings every 20 s; measured
+      // 4.6-21.3 s from the probe's result to the worker's CANCEL). The job's module
+      // reload (modprobe) reads the options; the file is removed whatever happens.
+      const slow = '/etc/modprobe.d/wb-farm-int-slow-visl.conf';
+      const board = await vboardTarget();
+      await board.exec(['sh', '-c', `echo 'options visl visl_transtime_ms=600' > ${slow}`]);
+      let id2: number | undefined;
+      let st2: Awaited<ReturnType<typeof waitForJob>> | undefined;
+      const t0 = Date.now();
+      try {
+        [id2] = await submitJob(server.url, cancelJob, server.token);
+        for (let i = 0; ; i++) {
+          const j = await fetchJob(server.url, String(id2), server.token).catch(() => undefined);
+          // lava-test-case decoder-probe is reported right before the first (long) vector starts
+          if (j && /TEST_CASE_ID=decoder-probe RESULT=pass/.test(j.log)) break;
+          expect(i).toBeLessThan(600);
+          await new Promise((r) => setTimeout(r, 1000));
+        }
+        log(`cancel job ${id2}: decoder probe passed after ${Math.round((Date.now() - t0) / 1000)} s; canceling`);
+        const c = await fetch(`${server.url}/api/v0.2/jobs/${id2}/cancel/`, { method: 'POST', headers: { authorization: `Token ${server.token}` } });
+        expect(c.status).toBeLessThan(300);
+        st2 = await waitForJob(server.url, id2!, server.token, { pollMs: 2000, timeoutMs: 600_000, log });
+        log(`cancel job ${id2}: ${st2.state}/${st2.health} ${Math.round((Date.now() - t0) / 1000)} s after submission`);
+      } finally {
+        await board.exec(['rm', '-f', slow]).catch(() => undefined);
+        await board.close();
       }
-      const c = await fetch(`${server.url}/api/v0.2/jobs/${id2}/cancel/`, { method: 'POST', headers: { authorization: `Token ${server.token}` } });
-      expect(c.status).toBeLessThan(300);
-      const st2 = await waitForJob(server.url, id2!, server.token, { pollMs: 3000, timeoutMs: 600_000, log });
-      expect(st2.health).toBe('Canceled');
+      if (st2?.health !== 'Canceled') log(`worker log:\n${await serverLogTail(srvDir, 'worker.log', 40)}`);
+      expect(st2?.health).toBe('Canceled');
       const canceled = await collectFrom(id2!, cancelBundle, cancelDir, cancelRefs);
       await cancelArtefacts.close();
       expect(canceled.exitCode).toBe(2);
@@ -300,7 +365,9 @@ describe('a real lava-server on 127.0.0.1', () => {
       // cancel came while the long vector decoded (the suite's order puts it
       // first), so at least the last vector is missing.
       const vs = canceled.record.vectors;
-      log(`canceled job: ${vs.map((v) => `${v.name} ${v.verdict.result}`).join(', ')}`);
+      log(
+        `canceled job: ${vs.map((v) => `${v.name} ${v.verdict.result}`).join(', ')}; exit code ${canceled.exitCode}, ${canceled.record.incompleteReason ?? ''}`,
+      );
       const missing = vs.filter((v) => /^not decoded: the board never reported/.test('message' in v.verdict ? (v.verdict.message ?? '') : ''));
       expect(missing.length).toBeGreaterThan(0);
       expect(missing.every((v) => v.verdict.result === 'fail')).toBe(true);
