@@ -75,6 +75,31 @@ describe.skipIf(!enabled)('vdpu381 model core (Debian libvpx + our patch; WORKBE
 
   afterAll(() => rmSync(dir, { recursive: true, force: true })); // our own mkdtemp directory
 
+  it("decodes a key frame, a hidden alt-ref and an inter frame from the driver's state (references read from reg164-166), each equal to libvpx's own decode; a wrong reg166 fails the inter frame", async () => {
+    // jobs 20-22 of the same capture: key frame (written at reg130 0xbbace000), hidden alt-ref
+    // (0xbbad0000), inter frame with last = golden = 0xbbace000, altref = 0xbbad0000
+    const text = gunzipSync(readFileSync(join(import.meta.dirname, 'fixtures', 'vdpu381-model-p0-odd-tiny-3jobs.jsonl.gz'))).toString('utf8');
+    const seq = join(dir, 'seq.jsonl');
+    writeFileSync(seq, text);
+    const good = await run(core.offline, ['--quiet', '--check', seq]);
+    expect(good.stdout).toMatch(/^job 20: 35x19 intra .*libvpx: equal$/m);
+    expect(good.stdout).toMatch(/^job 21: 35x19 inter hidden .*libvpx: equal$/m);
+    expect(good.stdout).toMatch(/^job 22: 35x19 inter sta 0x00000007 .*libvpx: equal$/m);
+    expect(good.stdout).toMatch(/check: 3 of 3 jobs equal/);
+
+    // the alt-ref register of job 22 pointing at the key frame instead (one wrong reference slot)
+    const recs = text.trim().split('\n');
+    const r22 = JSON.parse(recs[2]!) as Record;
+    expect(r22.function.slice(166 * 8, 167 * 8)).toBe('bbad0000');
+    r22.function = `${r22.function.slice(0, 166 * 8)}bbace000${r22.function.slice(167 * 8)}`;
+    const badSeq = join(dir, 'seq-bad-ref.jsonl');
+    writeFileSync(badSeq, `${recs[0]}\n${recs[1]}\n${JSON.stringify(r22)}\n`);
+    const bad = await run(core.offline, ['--quiet', '--check', badSeq]).catch((e: { stdout: string; code: number }) => e);
+    expect(bad.stdout).toMatch(/^job 21: .*libvpx: equal$/m);
+    expect(bad.stdout).toMatch(/^job 22: .*libvpx: DIFFERS/m);
+    expect((bad as { code?: number }).code).toBe(1);
+  });
+
   it('is cached: a second call builds nothing', async () => {
     const again = await ensureModelCore({ runner: new ExecaRunner(), log });
     expect(again.hit).toBe(true);
