@@ -112,6 +112,8 @@ export async function decodeCommand(files: string[], opts: DecodeCommandOptions)
       : (await prepareVectors(planContext(log), { suite: DEFAULT_SUITE, ...(opts.vectors ? { vectors: opts.vectors } : {}) }, runner, { references })).vectors;
     const timeoutMs = Number(opts.timeout ?? 60_000);
     const driverParams = parseParams(opts.vislParam);
+    // --keep-raw DIR: the folder is made like --visl-trace's (a missing one crashed the decode's write stream).
+    if (opts.keepRaw) await mkdir(opts.keepRaw, { recursive: true });
     if (opts.vislTrace) {
       if (checksFor.driver !== VISL) {
         throw new WorkbenchError('E_USAGE', `--visl-trace needs a board that decodes with visl; ${name} uses ${checksFor.driver || 'no driver'}`, {
