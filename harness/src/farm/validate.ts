@@ -62,13 +62,23 @@ export function lavaErrorItems(error: string): string[] {
  * answer (LAVA checks every download URL with a HEAD request when it
  * validates: "Resource unavailable at 'URL' (404)") is traced to the
  * bundle's `artefacts/` file served at that URL.
+ * @param item one of {@link lavaErrorItems}.
+ * @param bundleDir the bundle folder (its `artefacts/` was served at `urlBase`).
+ * @param urlBase the URL base the validated job was rendered with (`http://127.0.0.1:PORT`).
+ * @returns one sentence naming what to fix.
  */
 export function problemHint(item: string, bundleDir: string, urlBase: string): string {
   const m = /Resource unavailable at '([^']+)'(?: \((\d+)\))?/.exec(item);
   if (m) {
     const url = m[1]!;
     if (url.startsWith(urlBase + '/')) {
-      const rel = posix.normalize(decodeURIComponent(url.slice(urlBase.length + 1)));
+      let rel = url.slice(urlBase.length + 1);
+      try {
+        rel = decodeURIComponent(rel);
+      } catch {
+        // not percent-encoded text: name it as LAVA wrote it
+      }
+      rel = posix.normalize(rel);
       const file = join(bundleDir, 'artefacts', rel);
       return existsSync(file)
         ? `artefacts/${rel} is in the bundle but was not served (${m[2] ?? 'no answer'}): check its permissions (${file})`
