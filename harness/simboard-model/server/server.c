@@ -247,7 +247,7 @@ static int listen_on(const char *path)
 		return -1;
 	memset(&a, 0, sizeof(a));
 	a.sun_family = AF_UNIX;
-	strcpy(a.sun_path, path);
+	snprintf(a.sun_path, sizeof(a.sun_path), "%s", path);
 	unlink(path);
 	if (bind(fd, (struct sockaddr *)&a, sizeof(a)) < 0 ||
 	    listen(fd, 1) < 0) {
