@@ -1,13 +1,13 @@
-import { mkdtempSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { modelOption } from '../../src/cli/commands/simboard.ts';
 import { hashTree } from '../../src/simboard/qemuBuild.ts';
 import { MODEL_DIR, VIRT_RAM_GPA, modelFromEnv, modelServerArgv, modelServerKey, parseFillByte } from '../../src/simboard/modelServer.ts';
 import { DEVICE_DIR } from '../../src/simboard/qemuBuild.ts';
-import { simboardQemuArgv, type SimboardQemuSpec } from '../../src/simboard/simboard.ts';
-import { simboardPixelsSource } from '../../src/target/providers/simboard.ts';
+import { resolveModelChoice, simboardModel, simboardPaths, simboardQemuArgv, type SimboardQemuSpec } from '../../src/simboard/simboard.ts';
+import { simboardBoard, simboardPixelsSource } from '../../src/target/providers/simboard.ts';
 import { judgePixelsFrom, pixelsSourceOf } from '../../src/decode/checks/pixels.ts';
 import { modelFailuresIn } from '../../src/registers/modelFailures.ts';
 import type { CompareResult } from '../../src/compare/frameCompare.ts';
@@ -74,6 +74,38 @@ describe('model choice', () => {
     expect(modelOption({ modelFill: '17', modelTimeoutMs: '500' })).toEqual({ core: 'stub', fill: 17, timeoutMs: 500 });
     expect(() => modelOption({ model: true, modelStub: true })).toThrow(/exclude each other/);
     expect(() => modelOption({ model: true, modelTimeoutMs: '0' })).toThrow(/--model-timeout-ms "0"/);
+  });
+});
+
+describe('model choice of starts that name none (iterate, power cycles) and the board profile', () => {
+  const saved = { state: process.env.WORKBENCH_STATE_DIR, env: process.env.WORKBENCH_SIMBOARD_MODEL };
+  let dir: string | undefined;
+  afterEach(() => {
+    if (dir) rmSync(dir, { recursive: true, force: true }); // our own mkdtemp directory
+    for (const [k, v] of [
+      ['WORKBENCH_STATE_DIR', saved.state],
+      ['WORKBENCH_SIMBOARD_MODEL', saved.env],
+    ] as const)
+      if (v === undefined) delete process.env[k];
+      else process.env[k] = v;
+  });
+
+  it('takes the explicit choice, else the env, else the last start (model.json), else none; decodesPixels follows', () => {
+    process.env.WORKBENCH_STATE_DIR = dir = mkdtempSync(join(tmpdir(), 'wb-model-state-'));
+    delete process.env.WORKBENCH_SIMBOARD_MODEL;
+    expect(resolveModelChoice()).toBe(false);
+    expect(simboardModel()).toBeUndefined();
+    expect(simboardBoard().decodesPixels).toBe(false); // as before the model existed
+    mkdirSync(simboardPaths().dir, { recursive: true });
+    writeFileSync(simboardPaths().modelChoice, JSON.stringify({ model: { core: 'stub', fill: 1 } }));
+    expect(resolveModelChoice()).toEqual({ core: 'stub', fill: 1 });
+    expect(simboardBoard().decodesPixels).toBe(true);
+    expect(resolveModelChoice(false)).toBe(false);
+    process.env.WORKBENCH_SIMBOARD_MODEL = 'off';
+    expect(resolveModelChoice()).toBe(false);
+    expect(simboardBoard().decodesPixels).toBe(false);
+    process.env.WORKBENCH_SIMBOARD_MODEL = 'on';
+    expect(resolveModelChoice()).toEqual({ core: 'auto' });
   });
 });
 
