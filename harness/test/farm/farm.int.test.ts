@@ -254,10 +254,10 @@ describe('a real lava-server on 127.0.0.1', () => {
   // expected). Now visl is slowed down on the (private) vboard for the
   // canceled job only (its visl_transtime_ms parameter, as modprobe options)
   // and the cancel is sent once the decoder probe passed. Runs of 2026-12-03
-  // after the fix: both halves passed 5 runs in a row (3 with 400 ms per
-  // frame, then 2 with the 600 ms below), the cancel always during the first
+  // after the fix: both halves passed 6 runs in a row (3 with 400 ms per
+  // frame, then 3 with the 600 ms below), the cancel always during the first
   // vector; the worker's CANCEL came 4.6-21.3 s after the probe's result.
-  // Stays gated: 237-385 s (server start 27-94 s, load average ~8 on 2 cores).
+  // Stays gated: 237-385 s (server start 27-94 s, load average 8-10 on 2 cores).
   it.runIf(process.env.WORKBENCH_LAVA_SERVER_INT === '1')(
     'submit over REST, the job is scheduled, runs on the worker, completes and is collected; a job canceled mid-suite fails its missing vectors with exit code 2',
     async () => {
