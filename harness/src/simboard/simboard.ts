@@ -21,6 +21,7 @@ import { ensureModelCore } from './modelCore.ts';
 import {
   MODEL_DIR,
   ensureModelServer,
+  isOurModelServer,
   modelFromEnv,
   startModelServer,
   stopModelServer,
@@ -211,7 +212,7 @@ export async function coldplug(target: SshTarget, log?: (m: string) => void): Pr
 }
 
 /** Status of the simboard (the vboard's shape; `accel` is always `tcg`), with the decoding model when it runs with one. */
-export type SimboardStatus = VboardStatus & { qemuKey?: string; model?: SimboardModelRun };
+export type SimboardStatus = VboardStatus & { qemuKey?: string; model?: SimboardModelRun & { serverRunning: boolean } };
 
 /** Options of {@link simboardUp}. */
 export interface SimboardUpOptions {
@@ -416,7 +417,11 @@ export async function flushSimboardCapture(): Promise<void> {
 /** The simboard's state without changing anything (`stopped`, `running`, `stale`, `unresponsive`). @throws WorkbenchError E_HOSTKEY_CHANGED. */
 export async function simboardStatus(): Promise<SimboardStatus> {
   const { run, ...st } = await qemuBoardStatus<RunState & { qemuKey?: string; model?: SimboardModelRun }>(simKind());
-  return { ...st, ...(run?.qemuKey ? { qemuKey: run.qemuKey } : {}), ...(run?.model && st.state === 'running' ? { model: run.model } : {}) };
+  return {
+    ...st,
+    ...(run?.qemuKey ? { qemuKey: run.qemuKey } : {}),
+    ...(run?.model && st.state === 'running' ? { model: { ...run.model, serverRunning: isOurModelServer(run.model.pid, paths().modelSocket) } } : {}),
+  };
 }
 
 /**

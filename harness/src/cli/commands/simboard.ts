@@ -38,7 +38,10 @@ function describe(s: SimboardStatus): string {
   if (s.pid) parts.push(`pid ${s.pid}`);
   if (s.port) parts.push(`ssh 127.0.0.1:${s.port}`);
   if (s.kernelRelease) parts.push(`kernel ${s.kernelRelease}`);
-  if (s.model) parts.push(`vdpu381 model: ${s.model.kind}${s.model.fill !== undefined ? ` 0x${s.model.fill.toString(16)}` : ''} (server PID ${s.model.pid})`);
+  if (s.model)
+    parts.push(
+      `vdpu381 model: ${s.model.kind}${s.model.fill !== undefined ? ` 0x${s.model.fill.toString(16)}` : ''} (server PID ${s.model.pid}${s.model.serverRunning ? '' : ', NOT RUNNING: every job answers STA_INT 0x13; see model.log'})`,
+    );
   return parts.join(', ') + (s.detail ? `\n${s.detail}` : '');
 }
 
