@@ -7,8 +7,9 @@
  *   `vdpu381_model_run()` call (its line's "ms"), i.e. registers, tables,
  *   references in, libvpx decode, picture/counts/tables out;
  * - libvpx: the same frames (the jobs' bitstreams, decode order) as one IVF
- *   file, `vpxdec --summary` of the same libvpx build (portable C, like the
- *   model), and the host's `vpxdec` when installed (Debian's, with SIMD).
+ *   file, `vpxdec --summary` of the same libvpx build as the model's (SIMD
+ *   with run-time CPU detection on x86-64), and the host's `vpxdec` when
+ *   installed.
  * Prints per vector: jobs, model ms/frame, libvpx ms/frame, the ratio. The
  * model core is built (or taken from the cache) first.
  *
@@ -19,7 +20,7 @@ import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSy
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { ExecaRunner } from '../src/core/runner.ts';
-import { ensureModelCore } from '../src/simboard/modelCore.ts';
+import { ensureModelCore, libvpxTarget } from '../src/simboard/modelCore.ts';
 
 const args = process.argv.slice(2);
 if (args.length === 0 || args.includes('--help')) {
@@ -105,7 +106,7 @@ function modelMsPerFrame(capture: string): { jobs: number; ms: number; failed: n
 }
 
 try {
-  console.log(`model: ${core.offline} (libvpx ${core.version}, portable C)`);
+  console.log(`model: ${core.offline} (libvpx ${core.version}, target ${libvpxTarget()})`);
   console.log(
     `${'vector'.padEnd(28)} ${'jobs'.padStart(5)} ${'model ms/f'.padStart(11)} ${'libvpx C ms/f'.padStart(14)} ${'ratio'.padStart(6)}${hostVpxdec ? ` ${'host vpxdec ms/f'.padStart(17)} ${'ratio'.padStart(6)}` : ''}`,
   );
@@ -113,7 +114,15 @@ try {
     const name = basename(dirname(c));
     const m = modelMsPerFrame(c);
     const { file } = ivfOf(c);
-    const lib = vpxdecMsPerFrame(core.vpxdec, file);
+    let lib: number;
+    try {
+      lib = vpxdecMsPerFrame(core.vpxdec, file);
+    } catch (e) {
+      console.log(
+        `${name.padEnd(28)} ${String(m.jobs).padStart(5)}  libvpx cannot decode it: ${((e as { stdout?: string }).stdout ?? String(e)).split('\n')[0]}`,
+      );
+      continue;
+    }
     let line = `${name.padEnd(28)} ${String(m.jobs).padStart(5)} ${m.ms.toFixed(3).padStart(11)} ${lib.toFixed(3).padStart(14)} ${(m.ms / lib).toFixed(2).padStart(6)}`;
     if (hostVpxdec) {
       const host = vpxdecMsPerFrame(hostVpxdec, file);

@@ -3,21 +3,24 @@ import { mkdir, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ensureEntry } from '../core/cache.ts';
 import { WorkbenchError } from '../core/errors.ts';
+import { requireTools } from '../core/hostTools.ts';
 import { discoverDebianMirror } from '../core/mirror.ts';
 import { projectRoot } from '../core/paths.ts';
 import type { Runner } from '../core/runner.ts';
 import { loadScript, scriptArgv } from '../core/scripts.ts';
 import { tail } from '../core/text.ts';
 import { toolboxExec } from '../toolbox/toolbox.ts';
-import { requireRoot } from '../toolbox/mmdebstrap.ts';
-import { ensureQemuRoot, hashTree } from './qemuBuild.ts';
+import { MINIMAL_DPKG_OPTIONS, mmdebstrapArgv, requireRoot } from '../toolbox/mmdebstrap.ts';
+import { QEMU_BUILD_PACKAGES, hashTree } from './qemuBuild.ts';
 
 /**
  * The vdpu381 decoding model core (harness/simboard-model/: src/, include/,
  * Makefile): libvpx's VP9 decoder from Debian's libvpx source package,
  * patched with harness/simboard-model/patches/*.patch, driven by the
- * registers and buffers of a decode job. Built in the simboard QEMU build
- * chroot (Debian sid, gcc) in two cached steps, each written atomically:
+ * registers and buffers of a decode job. Built in a Debian sid chroot made
+ * like the simboard QEMU build chroot plus nasm (libvpx's x86 assembly),
+ * `<cache>/simboard-model-root/<key>`, then in two cached steps, each
+ * written atomically:
  * - `<cache>/simboard-model-libvpx/<key>`: the fetched, patched and built
  *   libvpx (`libvpx/` source, `build/` tree with libvpx.a and vpxdec); key:
  *   the source lock, the patches, the configure arguments, the chroot;
@@ -33,13 +36,22 @@ export const MODEL_CORE_FORMAT = 1;
 /** Folder of the model sources, patches and the libvpx source lock. */
 export const MODEL_CORE_DIR = () => join(projectRoot(), 'harness', 'simboard-model');
 
+/** Packages of the model build chroot: the QEMU build chroot's and nasm (libvpx's x86 assembly). */
+export const MODEL_BUILD_PACKAGES: readonly string[] = [...QEMU_BUILD_PACKAGES, 'nasm'];
+
+/** libvpx's configure target for the host: SIMD with run-time CPU detection on x86-64, portable C elsewhere. */
+export function libvpxTarget(arch: string = process.arch): string {
+  return arch === 'x64' ? 'x86_64-linux-gcc' : 'generic-gnu';
+}
+
 /**
- * libvpx configure arguments: portable C only (`generic-gnu`, no SIMD: the
- * build chroot has no nasm/yasm), the VP9 decoder only, static, no WebM
- * input (C++) nor libyuv. vpxdec then reads IVF only.
+ * libvpx configure arguments: the host's target ({@link libvpxTarget}), the
+ * VP9 decoder only, static, no WebM input (C++) nor libyuv. vpxdec then
+ * reads IVF only.
  */
 export const LIBVPX_CONFIGURE_ARGS: readonly string[] = [
-  '--target=generic-gnu',
+  `--target=${libvpxTarget()}`,
+  '--enable-runtime-cpu-detect',
   '--disable-vp8',
   '--disable-vp9-encoder',
   '--enable-vp9-decoder',
@@ -121,6 +133,46 @@ export interface ModelCore {
   hit: boolean;
 }
 
+/** Cache inputs of the model build chroot. */
+export function modelRootInputs(suite: string): Record<string, unknown> {
+  return { format: MODEL_CORE_FORMAT, suite, variant: 'minbase', packages: MODEL_BUILD_PACKAGES };
+}
+
+/**
+ * The model build chroot (Debian sid, {@link MODEL_BUILD_PACKAGES}), built
+ * once with mmdebstrap and cached under `<cache>/simboard-model-root/<key>`.
+ * @throws WorkbenchError E_NOT_ROOT, E_TOOL_MISSING, E_SIMBOARD_MODEL_BUILD (step "chroot").
+ */
+export async function ensureModelRoot(opts: {
+  runner: Runner;
+  log?: (s: string) => void;
+  cacheRoot?: string;
+  suite: string;
+}): Promise<{ root: string; key: string }> {
+  const e = await ensureEntry(
+    'simboard-model-root',
+    modelRootInputs(opts.suite),
+    async (tmp) => {
+      requireRoot('building the vdpu381 model build chroot');
+      requireTools(['mmdebstrap', 'unshare']);
+      opts.log?.(`building the model build chroot (Debian ${opts.suite}); once`);
+      const r = await opts.runner.run(
+        mmdebstrapArgv({
+          suite: opts.suite,
+          target: join(tmp, 'root'),
+          mirror: discoverDebianMirror(),
+          include: [...MODEL_BUILD_PACKAGES],
+          dpkgOptions: [...MINIMAL_DPKG_OPTIONS],
+        }),
+        { allowFailure: true, timeoutMs: 30 * 60_000, onStderr: (t) => opts.log?.(t.trimEnd()) },
+      );
+      if (r.exitCode !== 0) throw buildError('chroot', `mmdebstrap exit ${r.exitCode}`, r.stderr || r.stdout);
+    },
+    { root: opts.cacheRoot, log: opts.log },
+  );
+  return { root: join(e.dir, 'root'), key: e.key };
+}
+
 const FETCH_SCRIPT = loadScript(import.meta.url, 'qemuFetchSource.sh');
 const CORE_SCRIPT = loadScript(import.meta.url, 'modelCoreBuild.sh');
 
@@ -161,7 +213,7 @@ export async function ensureModelCore(opts: {
   const dir = opts.modelDir ?? MODEL_CORE_DIR();
   const jobs = String(opts.jobs ?? 2);
   const lock = await loadLibvpxSourceLock(dir);
-  const root = await ensureQemuRoot({ runner, log, cacheRoot: opts.cacheRoot, suite: lock.suite });
+  const root = await ensureModelRoot({ runner, log, cacheRoot: opts.cacheRoot, suite: lock.suite });
   const patches = await hashTree(join(dir, 'patches'));
   const vpx = await ensureEntry(
     'simboard-model-libvpx',

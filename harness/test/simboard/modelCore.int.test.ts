@@ -9,8 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cacheKey } from '../../src/core/cache.ts';
 import { cacheRoot } from '../../src/core/paths.ts';
 import { ExecaRunner } from '../../src/core/runner.ts';
-import { ensureModelCore, type ModelCore } from '../../src/simboard/modelCore.ts';
-import { qemuRootInputs } from '../../src/simboard/qemuBuild.ts';
+import { ensureModelCore, modelRootInputs, type ModelCore } from '../../src/simboard/modelCore.ts';
 
 /**
  * The vdpu381 model core for real: Debian's libvpx source patched with
@@ -21,14 +20,14 @@ import { qemuRootInputs } from '../../src/simboard/qemuBuild.ts';
  * libvpx's picture (libvpx's own vpxdec on the same frame bytes, and the
  * workbench's stored libvpx reference of that vector frame).
  *
- * Runs with WORKBENCH_SIMBOARD_INT=1, or when the simboard build chroot is
- * already in the cache (then: libvpx fetch + build ~4 min cold at -j2, a
- * few seconds warm). Needs root (chroot). Run:
+ * Runs with WORKBENCH_SIMBOARD_INT=1, or when the model build chroot is
+ * already in the cache (then: libvpx fetch + build a few minutes cold at
+ * -j2, a few seconds warm). Needs root (chroot). Run:
  *   WORKBENCH_SIMBOARD_INT=1 npx vitest run harness/test/simboard/modelCore.int.test.ts
  */
 const run = promisify(execFile);
 const log = (s: string) => process.stderr.write(`[model-core-int] ${s}\n`);
-const chrootCached = existsSync(join(cacheRoot(), 'simboard-qemu-root', cacheKey(qemuRootInputs('sid'))));
+const chrootCached = existsSync(join(cacheRoot(), 'simboard-model-root', cacheKey(modelRootInputs('sid'))));
 const enabled = process.env.WORKBENCH_SIMBOARD_INT === '1' || (chrootCached && process.getuid?.() === 0);
 
 const FIXTURE = join(import.meta.dirname, 'fixtures', 'vdpu381-model-p0-odd-tiny-key.jsonl.gz');

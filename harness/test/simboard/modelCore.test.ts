@@ -3,7 +3,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { cacheKey } from '../../src/core/cache.ts';
-import { LIBVPX_CONFIGURE_ARGS, libvpxInputs, loadLibvpxSourceLock, modelCoreInputs, sourceDirName } from '../../src/simboard/modelCore.ts';
+import {
+  LIBVPX_CONFIGURE_ARGS,
+  MODEL_BUILD_PACKAGES,
+  libvpxInputs,
+  libvpxTarget,
+  loadLibvpxSourceLock,
+  modelCoreInputs,
+  modelRootInputs,
+  sourceDirName,
+} from '../../src/simboard/modelCore.ts';
 
 describe('vdpu381 model core build inputs', () => {
   it('reads the committed libvpx source lock', async () => {
@@ -21,6 +30,14 @@ describe('vdpu381 model core build inputs', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true }); // our own mkdtemp directory
     }
+  });
+
+  it('builds libvpx with SIMD on x86-64 (nasm in the model build chroot), portable C elsewhere', () => {
+    expect(libvpxTarget('x64')).toBe('x86_64-linux-gcc');
+    expect(libvpxTarget('arm64')).toBe('generic-gnu');
+    expect(MODEL_BUILD_PACKAGES).toContain('nasm');
+    expect(MODEL_BUILD_PACKAGES).toContain('gcc');
+    expect(cacheKey(modelRootInputs('sid'))).not.toBe(cacheKey(modelRootInputs('trixie')));
   });
 
   it('knows the directory dpkg-source unpacks into', () => {
