@@ -17,9 +17,10 @@
  *   and visl is live;
  * - afterwards `show` says `acquired: None` and the second user can acquire;
  * - a deploy that fails (a module whose vermagic names another kernel) also
- *   releases the place.
+ *   releases the place, and so does a deploy stopped by Ctrl-C (SIGINT while
+ *   it holds the place: it stops at its next phase, rolls back, releases).
  *
- * Cost: a private TCG vboard boot, the labgrid daemons and two deploys
+ * Cost: a private TCG vboard boot, the labgrid daemons and three deploys
  * (79-98 s per run on this loaded 2-core host with warm caches: the labgrid chroot,
  * the vboard image and its visl.ko are the ones labgrid.int, farm.int and
  * deploy.int use). WORKBENCH_LABGRID_DEPLOY_INT=0 skips it.
@@ -142,12 +143,13 @@ function wrongVermagic(ko: string): string {
 
 interface CliResult {
   code: number | null;
+  signal: NodeJS.Signals | null;
   stdout: string;
   stderr: string;
 }
 
 /** `workbench ARGS` as a child process with the test's private state, config and labgrid-client. */
-function cli(args: string[], env: NodeJS.ProcessEnv, onStderr?: (text: string) => void): Promise<CliResult> {
+function cli(args: string[], env: NodeJS.ProcessEnv, onStderr?: (text: string, child: ReturnType<typeof spawn>) => void): Promise<CliResult> {
   return new Promise((res) => {
     const child = spawn(process.execPath, [join(projectRoot(), 'harness/bin/workbench.js'), ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
@@ -155,9 +157,9 @@ function cli(args: string[], env: NodeJS.ProcessEnv, onStderr?: (text: string) =
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
     child.stderr.on('data', (d: Buffer) => {
       stderr += d.toString();
-      onStderr?.(stderr);
+      onStderr?.(stderr, child);
     });
-    child.on('close', (code) => res({ code, stdout, stderr }));
+    child.on('close', (code, signal) => res({ code, signal, stdout, stderr }));
   });
 }
 
@@ -298,5 +300,37 @@ describe.runIf(ENABLED)('workbench deploy on a labgrid place whose NetworkServic
     const after = await lg(['-p', PLACE, 'acquire'], BOB);
     expect(after.exitCode).toBe(0);
     expect((await lg(['-p', PLACE, 'release'], BOB)).exitCode).toBe(0);
+  });
+
+  it('Ctrl-C during the deploy: it stops at the next safe point, rolls back, and releases the place', async () => {
+    const before = await onBoard(async (t) => (await t.exec(['sha256sum', `/lib/modules/${await t.kernelRelease()}/updates/visl.ko`])).stdout.split(/\s+/)[0]);
+    let sent = false;
+    let heldWhenSent = '';
+    const r = await cli(
+      ['deploy', '--board', 'lgvboard', '--modules', loadableVariant(visl, 'C')],
+      { ...cliEnv, WORKBENCH_DEPLOY_PAUSE: 'upload:8000' },
+      (text, child) => {
+        if (sent || !text.includes('[deploy] phase upload')) return;
+        sent = true;
+        void acquiredLine().then((l) => {
+          heldWhenSent = l;
+          child.kill('SIGINT');
+        });
+      },
+    );
+    for (const l of r.stderr.split('\n').filter((x) => /labgrid place|interrupted|rolled back|E_ABORTED/.test(x))) log(`workbench: ${l}`);
+    log(`deploy after SIGINT: exit ${r.code} ${r.signal ?? ''}`);
+    expect(sent).toBe(true);
+    expect(heldWhenSent).toBe(`acquired: ${host}/${CAROL}`);
+    expect(r.stderr).toContain('[deploy] interrupted: stopping at the next safe point and rolling back');
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toContain(`[deploy] labgrid place ${PLACE} on coordinator ${coordinator} released`);
+    expect(await acquiredLine()).toBe('acquired: None');
+    // nothing of the interrupted deploy stayed on the board
+    const after = await onBoard(async (t) => ({
+      sha: (await t.exec(['sha256sum', `/lib/modules/${await t.kernelRelease()}/updates/visl.ko`])).stdout.split(/\s+/)[0],
+      state: (await t.exec(['cat', '/sys/module/visl/initstate'])).stdout.trim(),
+    }));
+    expect(after).toEqual({ sha: before, state: 'live' });
   });
 });
