@@ -287,13 +287,33 @@ export class UnloadError extends WorkbenchError {
 export const unloadRetry = { retries: 2, delayMs: 1000 };
 
 /**
+ * The module swap did not finish in its time: rmmod or modprobe hangs in the
+ * kernel (e.g. an interrupt thread that died in an oops holds what
+ * free_irq() waits for). Only a reboot gets such a board back, so a rollback
+ * treats it like a module that cannot be unloaded (rollback.ts: one power
+ * cycle where the board has power control).
+ */
+export class SwapStuckError extends WorkbenchError {
+  constructor(
+    readonly step: string,
+    board: string,
+    timeoutMs: number | undefined,
+  ) {
+    super('E_MODULE_STUCK', `${board}: the module swap hung at ${step} (no answer in ${Math.round((timeoutMs ?? 0) / 1000)} s): the kernel is stuck`, {
+      hint: 'read the kernel log (`dmesg`) or the console for an oops; power-cycle the board',
+    });
+    this.name = 'SwapStuckError';
+  }
+}
+
+/**
  * Reads the board's module state, plans ({@link planSwap}) and runs the
  * plan in one remote command (modswap.sh; `journal`: written to the
  * board's deploy journal first). Another process may change modules
  * between the read and the run (a decode reloading visl under another
  * workbench without the lock, udev): an unload failure is retried twice
  * with a fresh read.
- * @throws UnloadError (E_MODULE_UNLOAD: names holders, processes, D-state
+ * @throws SwapStuckError (E_MODULE_STUCK: the swap timed out), UnloadError (E_MODULE_UNLOAD: names holders, processes, D-state
  *   tasks), WorkbenchError E_MODULE_LOAD (names the module, modprobe's
  *   error), E_BAD_PARAM.
  */
@@ -318,6 +338,11 @@ export async function swapModules(
       else if (k.endsWith('-failed')) failed = [k, f[0]!];
     }
     if (r.exitCode === 0 || r.exitCode === 6) return res;
+    if (r.timedOut) {
+      // The last line printed is the last step that finished; the hang is in the next one.
+      const done = [...res.unloaded.map((m) => `unloaded ${m}`), ...res.loaded.map((m) => `loaded ${m}`)];
+      throw new SwapStuckError(done.length ? `the step after "${done.at(-1)}"` : 'its first step', target.name, opts.timeoutMs);
+    }
     const why = r.stderr.trim() || `exit ${r.exitCode}`;
     if (failed?.[0] === 'unload-failed') {
       if (attempt < unloadRetry.retries) {

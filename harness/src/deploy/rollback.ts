@@ -5,7 +5,7 @@ import { validateName } from '../target/quote.ts';
 import type { Target } from '../target/types.ts';
 import { finishRecord, listBackups, listBackupsAndJournal, restoreFiles } from './backup.ts';
 import { clearLocalJournal, clearRemoteJournal, loadLocalJournal, loadRemoteJournal, newJournal, recordOf, saveLocalJournal, type Journal } from './journal.ts';
-import { UnloadError, describeBlockers, swapModules } from './modgraph.ts';
+import { SwapStuckError, UnloadError, describeBlockers, swapModules } from './modgraph.ts';
 import type { PowerCycle } from './power.ts';
 import { writeRemoteJournal } from './remote.ts';
 import type { DeployRecord } from './types.ts';
@@ -112,7 +112,7 @@ export async function restoreDeploy(
   try {
     await swap();
   } catch (e) {
-    if (!(e instanceof UnloadError)) throw rollbackFailed(ctx.target, rec, e, j.repair);
+    if (!(e instanceof UnloadError || e instanceof SwapStuckError)) throw rollbackFailed(ctx.target, rec, e, j.repair);
     const started = Date.now();
     const powerCycledAt = j.repair?.powerCycledAt;
     if (!ctx.powerCycle || powerCycledAt) {
@@ -134,7 +134,9 @@ export async function restoreDeploy(
       powerCycledAt: new Date().toISOString(),
     };
     await writeJournal(ctx.target, j).catch(() => undefined);
-    log(`module ${e.module} cannot be unloaded (${describeBlockers(e.module, e.snapshot)}): power-cycling board ${rec.board} once to finish the repair`);
+    log(
+      `${e instanceof UnloadError ? `module ${e.module} cannot be unloaded (${describeBlockers(e.module, e.snapshot)})` : e.message}: power-cycling board ${rec.board} once to finish the repair`,
+    );
     ctx.target = await ctx.powerCycle(log);
     ctx.lock?.retarget(ctx.target);
     log(`board ${rec.board} is back after the power cycle (${((Date.now() - started) / 1000).toFixed(1)} s); finishing the repair`);

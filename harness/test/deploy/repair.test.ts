@@ -49,8 +49,8 @@ function step(c: FakeCall): string {
   return c.argv[0]!;
 }
 
-/** A board where visl is held open by PID 812 (`stuck`), or not. */
-function board(st: { journal?: string; stuck: boolean }): FakeTarget {
+/** A board where visl is held open by PID 812 (`stuck`), or where the swap hangs after the unload (`hung`: the command times out), or neither. */
+function board(st: { journal?: string; stuck: boolean; hung?: boolean }): FakeTarget {
   return new FakeTarget('vboard', (argv, input) => {
     const k = step({ kind: 'exec', argv });
     if (input) st.journal = input;
@@ -68,6 +68,7 @@ function board(st: { journal?: string; stuck: boolean }): FakeTarget {
       case 'why':
         return { stdout: `mod\tvisl\tlive\t1\t\t\nopen\t812\tgst-launch-1.0\t/dev/video0\tvisl\n` };
       case 'swap':
+        if (st.hung) return { exitCode: -1, timedOut: true, stdout: 'unloaded\tvisl\n' };
         return st.stuck
           ? { exitCode: 4, stdout: 'unload-failed\tvisl\n', stderr: 'rmmod: ERROR: Module visl is in use' }
           : { stdout: 'unloaded\tvisl\nloaded\tvisl\n' };
@@ -164,6 +165,41 @@ describe('a repair that cannot unload a module', () => {
     );
     expect(cycles2).toBe(1);
     expect(err2.hint).toMatch(/the board was power-cycled at \S+ and the module still cannot be replaced/);
+  });
+});
+
+describe('a repair whose module swap hangs (the kernel is stuck, e.g. after an oops)', () => {
+  it('with power control: E_MODULE_STUCK leads to the one power cycle, and the repair finishes on the new connection', async () => {
+    const st = { journal: JSON.stringify(pending), stuck: false, hung: true };
+    const fresh = { journal: undefined as string | undefined, stuck: false };
+    let cycles = 0;
+    let after: FakeTarget | undefined;
+    const logs: string[] = [];
+    const r = await repairInterrupted(
+      {
+        target: board(st),
+        log: (m) => logs.push(m),
+        powerCycle: async () => {
+          cycles++;
+          fresh.journal = st.journal;
+          after = board(fresh);
+          return after;
+        },
+      },
+      'vboard',
+      (m) => logs.push(m),
+    );
+    expect(r.action).toBe('rolled-back');
+    expect(cycles).toBe(1);
+    expect(logs.join('\n')).toMatch(/the module swap hung at the step after "unloaded visl" .*: power-cycling board vboard once/);
+    expect(after!.calls.map(step)).toEqual(['restore', 'modstate', 'swap', 'finish']);
+  });
+
+  it('without power control: E_ROLLBACK_FAILED, recorded, never a quiet success', async () => {
+    const st = { journal: JSON.stringify(pending), stuck: false, hung: true };
+    const err = await repairInterrupted({ target: board(st), log: () => undefined }, 'vboard', () => undefined).catch((e: unknown) => e);
+    expect(isWorkbenchError(err, 'E_ROLLBACK_FAILED'), String(err)).toBe(true);
+    expect((JSON.parse(st.journal!) as Journal).repair?.lastError).toMatch(/hung/);
   });
 });
 
