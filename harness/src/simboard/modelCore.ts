@@ -1,3 +1,4 @@
+import { readDebianSourceLock, type DebianSourceLock } from './sourceLock.ts';
 import { createHash } from 'node:crypto';
 import { mkdir, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -65,34 +66,14 @@ export const LIBVPX_CONFIGURE_ARGS: readonly string[] = [
 ];
 
 /** The libvpx source the model is built from (`harness/simboard-model/libvpx-source.lock`, JSON). */
-export interface LibvpxSourceLock {
-  /** Debian source package name (`libvpx`). */
-  package: string;
-  /** Exact Debian version, e.g. `1.17.0-1`. */
-  version: string;
-  /** Suite it is fetched from (`sid`). */
-  suite: string;
-}
+export type LibvpxSourceLock = DebianSourceLock;
 
 /**
- * Reads the libvpx source lock.
+ * Reads the libvpx source lock (version without epoch).
  * @throws WorkbenchError E_CONFIG when it is missing or malformed (names the file and field).
  */
 export async function loadLibvpxSourceLock(dir = MODEL_CORE_DIR()): Promise<LibvpxSourceLock> {
-  const file = join(dir, 'libvpx-source.lock');
-  let j: Partial<LibvpxSourceLock>;
-  try {
-    j = JSON.parse(await readFile(file, 'utf8')) as Partial<LibvpxSourceLock>;
-  } catch (e) {
-    throw new WorkbenchError('E_CONFIG', `${file}: ${(e as Error).message}`, { hint: 'restore it from git' });
-  }
-  for (const k of ['package', 'version', 'suite'] as const) {
-    if (typeof j[k] !== 'string' || !j[k])
-      throw new WorkbenchError('E_CONFIG', `${file}: field "${k}" must be a non-empty string`, { hint: 'restore it from git' });
-  }
-  if (!/^[0-9a-z.+~-]+$/i.test(j.version!))
-    throw new WorkbenchError('E_CONFIG', `${file}: field "version" ("${j.version}") is not a Debian version without epoch`);
-  return j as LibvpxSourceLock;
+  return readDebianSourceLock<LibvpxSourceLock>(join(dir, 'libvpx-source.lock'), { epoch: false });
 }
 
 /**

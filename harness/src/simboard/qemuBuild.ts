@@ -1,3 +1,4 @@
+import { readDebianSourceLock, type DebianSourceLock } from './sourceLock.ts';
 import { tail } from '../core/text.ts';
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
@@ -79,34 +80,16 @@ export const QEMU_CONFIGURE_ARGS: readonly string[] = [
 ];
 
 /** The QEMU source the simboard is built from (`harness/simboard-qemu/qemu-source.lock`, JSON). */
-export interface QemuSourceLock {
-  /** Debian source package name (`qemu`). */
-  package: string;
-  /** Exact Debian version, e.g. `1:10.1.0+ds-5`. */
-  version: string;
-  /** Suite it was taken from (`sid`). */
-  suite: string;
+export interface QemuSourceLock extends DebianSourceLock {
   resolved_at: string;
 }
 
 /**
- * Reads the QEMU source lock.
+ * Reads the QEMU source lock (the version may carry an epoch).
  * @throws WorkbenchError E_CONFIG when it is missing or malformed (names the file and field).
  */
 export async function loadQemuSourceLock(dir = DEVICE_DIR()): Promise<QemuSourceLock> {
-  const file = join(dir, 'qemu-source.lock');
-  let j: Partial<QemuSourceLock>;
-  try {
-    j = JSON.parse(await readFile(file, 'utf8')) as Partial<QemuSourceLock>;
-  } catch (e) {
-    throw new WorkbenchError('E_CONFIG', `${file}: ${(e as Error).message}`, { hint: 'restore it from git' });
-  }
-  for (const k of ['package', 'version', 'suite'] as const) {
-    if (typeof j[k] !== 'string' || !j[k])
-      throw new WorkbenchError('E_CONFIG', `${file}: field "${k}" must be a non-empty string`, { hint: 'restore it from git' });
-  }
-  if (!/^[0-9a-z.+:~-]+$/i.test(j.version!)) throw new WorkbenchError('E_CONFIG', `${file}: field "version" ("${j.version}") is not a Debian version`);
-  return j as QemuSourceLock;
+  return readDebianSourceLock<QemuSourceLock>(join(dir, 'qemu-source.lock'), { epoch: true });
 }
 
 /** SHA-256 of every file under `dir` (relative path -> hex), sorted by path. */
