@@ -4,7 +4,7 @@ import { WorkbenchError } from '../../core/errors.ts';
 import { ExecaRunner } from '../../core/runner.ts';
 import { simboardConnection, simboardDown, simboardPaths, simboardStatus, simboardTarget, simboardUp, type SimboardStatus } from '../../simboard/simboard.ts';
 import { FAULT_MODES, parseFaultRule, writeFaultPlan } from '../../simboard/faults.ts';
-import { registerQemuBoardCommands } from './vboard.ts';
+import { printUp, registerQemuBoardCommands } from './vboard.ts';
 import { modelFromEnv, parseFillByte, type SimboardModelOptions } from '../../simboard/modelServer.ts';
 
 /**
@@ -84,15 +84,7 @@ export function register(program: Command): void {
           ...(o.irqDelayUs !== undefined ? { irqDelayUs: Number(o.irqDelayUs) } : {}),
           log,
         });
-        if (o.json) process.stdout.write(JSON.stringify({ ...s, totalMs: Date.now() - t0 }) + '\n');
-        else {
-          process.stdout.write(describe(s) + '\n');
-          process.stdout.write(
-            s.alreadyRunning
-              ? 'already running\n'
-              : `SSH answered ${((Date.now() - t0) / 1000).toFixed(1)} s after the command started (boot ${((s.bootMs ?? 0) / 1000).toFixed(1)} s)\n`,
-          );
-        }
+        printUp(s, t0, o.json, describe);
       },
     );
 

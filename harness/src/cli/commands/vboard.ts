@@ -41,15 +41,7 @@ export function register(program: Command): void {
         log,
         runner: new ExecaRunner(),
       });
-      if (o.json) process.stdout.write(JSON.stringify({ ...s, totalMs: Date.now() - t0 }) + '\n');
-      else {
-        process.stdout.write(describe(s) + '\n');
-        process.stdout.write(
-          s.alreadyRunning
-            ? 'already running\n'
-            : `SSH answered ${((Date.now() - t0) / 1000).toFixed(1)} s after the command started (boot ${((s.bootMs ?? 0) / 1000).toFixed(1)} s)\n`,
-        );
-      }
+      printUp(s, t0, o.json, describe);
     });
 
   registerQemuBoardCommands(vb, {
@@ -75,6 +67,24 @@ export interface QemuBoardCommands<S extends VboardStatus> {
   connection: () => VboardConnection;
   target: () => Promise<SshTarget>;
   serialLogs: () => { serialLog: string; serialLogPrev: string };
+}
+
+/**
+ * What `vboard up` and `simboard up` print: the status as JSON (with
+ * `totalMs`, the command's own time in ms), or the status line and the time
+ * from the command's start to SSH.
+ */
+export function printUp<S extends VboardStatus>(s: S, t0: number, json: boolean | undefined, describe: (s: S) => string): void {
+  if (json) {
+    process.stdout.write(JSON.stringify({ ...s, totalMs: Date.now() - t0 }) + '\n');
+    return;
+  }
+  process.stdout.write(describe(s) + '\n');
+  process.stdout.write(
+    s.alreadyRunning
+      ? 'already running\n'
+      : `SSH answered ${((Date.now() - t0) / 1000).toFixed(1)} s after the command started (boot ${((s.bootMs ?? 0) / 1000).toFixed(1)} s)\n`,
+  );
 }
 
 /**
