@@ -15,7 +15,19 @@ import { classifyGstFailure, driverOffers } from './gstFailure.ts';
  * V4L2 stateless (request API) client Fluster and KernelCI use.
  *
  * Pipeline: `filesrc ! ivfparse|matroskademux ! vp9parse ! <element> !
- * videoconvert ! <planar caps> ! videocodectestsink location=<file>`.
+ * identity drop-allocation=true ! videoconvert ! <planar caps> !
+ * videocodectestsink location=<file>`.
+ * `identity drop-allocation=true` hides the downstream allocation query from
+ * the decoder, so v4l2codecs copies each CAPTURE buffer into a system-memory
+ * frame of the stream's display size instead of passing the V4L2 buffer on
+ * with a GstVideoMeta of the CAPTURE format's size. A driver that follows
+ * the stateless decoder spec reports the coded (aligned) size there: rkvdec
+ * reports 64x64 for a 35x19 VP9 stream. Measured on the simboard
+ * (GStreamer 1.28.8, Debian sid arm64): without the copy, videoconvert
+ * turned that buffer into a 35x19 I420 frame holding a 19x6 picture
+ * (35x19 scaled by 35/64 and 19/64) and zeros, while the decoder's own copy
+ * (and this pipeline) gives libvpx's frame byte for byte. visl, whose CAPTURE
+ * format is the display size, never showed it.
  * videocodectestsink writes frames without stride padding (it reads the
  * GstVideoMeta strides), in planar layout; videoconvert turns the driver's
  * NV12 into I420 first so the sink writes whole rows (its NV12 path writes
@@ -90,6 +102,9 @@ export function pipelineArgv(element: string, demuxer: string, input: string, ou
     'vp9parse',
     '!',
     element,
+    '!',
+    'identity',
+    'drop-allocation=true',
     '!',
     'videoconvert',
     '!',
