@@ -1,9 +1,12 @@
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { digestFrame } from '../../src/compare/hash.ts';
 import { frameBytes, i420 } from '../../src/compare/geometry.ts';
 import type { DecodeRequest, Decoder, DecoderRun } from '../../src/decode/backend.ts';
 import { runVector } from '../../src/decode/runVector.ts';
-import { builtinChecks } from '../../src/decode/plugins.ts';
+import { builtinChecks, type VectorCheck } from '../../src/decode/plugins.ts';
 import type { ExecOptions, ExecResult, Target } from '../../src/target/types.ts';
 import type { InspectResult } from '../../src/vectors/inspect.ts';
 import type { ReferenceSet } from '../../src/vectors/references.ts';
@@ -109,5 +112,45 @@ describe('runVector with a board', () => {
     expect(o.verdict.result).toBe('pass');
     expect(o.result.irq).toMatchObject({ jobs: 2, vp9Jobs: 2, statuses: [{ status: '0x00000007', mode: 2, count: 2 }] });
     expect(o.result.md5.actual).toMatch(/^[0-9a-f]{32}$/);
+  });
+
+  it("writes the pixels check's PNGs for the first frame whose pixels differ when another check found an earlier bad frame", async () => {
+    // A registers-like check fails frame 1 (a wrong register the frame does not use); the pixels differ from frame 2 on.
+    const earlier: VectorCheck = {
+      name: 'registers',
+      appliesTo: () => true,
+      judge: () => ({ results: [{ check: 'registers', status: 'fail', detail: 'frame 1 differs' }], badFrames: [1] }),
+    };
+    const ref = await reference();
+    const other = Buffer.alloc(size, 9);
+    ref.frames[2] = { ...ref.frames[2]!, i420: await digestFrame(other) };
+    const dir = mkdtempSync(join(tmpdir(), 'wb-runvector-'));
+    try {
+      const o = await runVector({
+        runner: new ExecaRunner(),
+        target: new FakeBoard([]),
+        decoder,
+        vector: { name: 'v.ivf', file: '/nonexistent' },
+        // no inspector frame behind the outputs: the summary has no header part
+        inspect: { ...inspect, output: inspect.output.map((x) => ({ ...x, frameIndex: -1 })) },
+        reference: ref,
+        checks: { ...checks, checks: [...checks.checks, earlier] },
+        timeoutMs: 1000,
+        boardLock: false,
+        artifactsDir: dir,
+        referenceFrame: async () => other,
+      });
+      expect(o.verdict.result).toBe('fail');
+      if (o.verdict.result !== 'fail') return;
+      expect(o.verdict.firstBadFrame).toBe(1);
+      expect(o.verdict.checks.find((c) => c.check === 'pixels')?.detail).toMatch(/first frame 2:/);
+      expect(o.result.artifacts.filter((a) => a.kind === 'diff').map((a) => a.frame)).toEqual([2]);
+      expect(existsSync(join(dir, 'frame-0002-diff.png'))).toBe(true);
+      expect(readFileSync(join(dir, 'frame-0002-summary.txt'), 'utf8')).toMatch(
+        /the first frame whose pixels differ; the verdict's first bad frame is 1, found by another check/,
+      );
+    } finally {
+      rmSync(dir, { recursive: true, force: true }); // our own mkdtemp directory
+    }
   });
 });

@@ -52,8 +52,11 @@ export function judgePixels(c: CompareResult): CheckJudgement {
 
 /**
  * The pixels check (a board whose driver decodes): frames compared with
- * the libvpx reference while they arrive; on a fail the first bad frame as
- * decoded / reference / amplified-difference PNGs and its header summary.
+ * the libvpx reference while they arrive; on a fail the first frame whose
+ * pixels differ as decoded / reference / amplified-difference PNGs and its
+ * header summary. That frame can come after the verdict's first bad frame
+ * when another check found an earlier one (the registers check: a wrong
+ * register in a frame that does not use it).
  */
 export const pixelsCheck: VectorCheck = {
   name: 'pixels',
@@ -65,9 +68,9 @@ export const pixelsCheck: VectorCheck = {
   judge: (v) => judgePixelsFrom(v.decoded!.compare, pixelsSourceOf(v.target)),
   async report(v, verdict) {
     if (verdict.result !== 'fail' || !v.artifactsDir || !v.reference) return;
-    const bad = verdict.firstBadFrame;
     const fm = v.decoded!.compare.firstMismatch;
-    if (!fm || fm.outcome.index !== bad || !fm.expectedGeometry) return;
+    if (!fm || !fm.expectedGeometry) return;
+    const bad = fm.outcome.index;
     const out = v.inspect.output[bad];
     const fi = out ? v.inspect.frames[out.frameIndex] : undefined;
     let reference: Buffer | undefined;
@@ -94,7 +97,12 @@ export const pixelsCheck: VectorCheck = {
       ...(reference ? { reference } : {}),
       ...(referenceMissing ? { referenceMissing } : {}),
       ...(fi ? { frameInfo: fi } : {}),
-      notes: [`${fm.outcome.algo} produced ${fm.outcome.produced} expected ${fm.outcome.expected}`],
+      notes: [
+        `${fm.outcome.algo} produced ${fm.outcome.produced} expected ${fm.outcome.expected}`,
+        ...(bad !== verdict.firstBadFrame
+          ? [`the first frame whose pixels differ; the verdict's first bad frame is ${verdict.firstBadFrame}, found by another check`]
+          : []),
+      ],
     });
     v.shared.set(KEY, a);
     const rel = v.relative;
