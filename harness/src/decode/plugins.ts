@@ -25,7 +25,7 @@ export { VectorChecks } from './checks/check.ts';
 // for jobs that run the same decode elsewhere (farm/: LAVA test definitions) and judge it here
 export { GST_DEBUG_SPEC, PLANAR_CAPS, demuxerFor, pipelineArgv } from './backends/gstV4l2sl.ts';
 export { PROBE_SCRIPT } from './backends/gstElements.ts';
-export { classifyGstFailure } from './backends/gstFailure.ts';
+export { classifyGstFailure, droppedAtSizeChange } from './backends/gstFailure.ts';
 export { judgeFrameStream } from './checks/frameCount.ts';
 export { judgePixels } from './checks/pixels.ts';
 

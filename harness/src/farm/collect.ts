@@ -6,7 +6,7 @@ import { frameBytes, geometryOf, type FrameGeometry } from '../compare/layout.ts
 import type { CompareResult, FrameOutcome } from '../compare/frameCompare.ts';
 import { verdictFrom, type CheckJudgement } from '../compare/verdict.ts';
 import { selectedCaptureFormats } from '../decode/captureFormat.ts';
-import { builtinChecks, classifyGstFailure, judgeFrameStream, judgePixels, pipelineArgv, type VectorChecks } from '../decode/plugins.ts';
+import { builtinChecks, classifyGstFailure, droppedAtSizeChange, judgeFrameStream, judgePixels, pipelineArgv, type VectorChecks } from '../decode/plugins.ts';
 import { diffRuns, type RunDiff } from '../report/diff.ts';
 import { RUN_SCHEMA_NAME, RUN_SCHEMA_VERSION, type RunRecord, type StageRecord, type VectorResult } from '../model/record.ts';
 import { findPreviousRun, ReportStaging } from '../report/store.ts';
@@ -213,6 +213,9 @@ export function vectorVerdict(
     const c = classifyGstFailure(dut.gst.join('\n'), el);
     if (c.kind === 'not-supported') run.notSupported = c.reason;
     else run.error = c.reason;
+  } else if (!timedOut) {
+    const dropped = droppedAtSizeChange(dut.gst.join('\n'));
+    if (dropped) run.notSupported = dropped;
   }
   // the same judges as decode/checks: the frame stream (count, order, a CAPTURE format that cannot hold the stream) and, when decoded, the pixels
   const decoderRun = {

@@ -1,7 +1,9 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { formatMismatch, selectedCaptureFormats } from '../../src/decode/captureFormat.ts';
 import { parseProbe, selectElement } from '../../src/decode/backends/gstElements.ts';
-import { classifyGstFailure, summarizeFormats } from '../../src/decode/backends/gstFailure.ts';
+import { classifyGstFailure, droppedAtSizeChange, summarizeFormats } from '../../src/decode/backends/gstFailure.ts';
 import { parseGstStderr, pipelineArgv, quietGstOutput } from '../../src/decode/backends/gstV4l2sl.ts';
 import type { InspectResult } from '../../src/vectors/inspect.ts';
 
@@ -52,6 +54,8 @@ describe('element selection', () => {
   it('names the element in the pipeline (no autoplugging, so ranks cannot pick another decoder)', () => {
     const argv = pipelineArgv('v4l2slvideo1vp9dec', 'ivfparse', '/tmp/wb-decode/a.ivf', '/tmp/wb-decode/a.yuv');
     expect(argv).toContain('v4l2slvideo1vp9dec');
+    // the decoder copies each CAPTURE buffer at the display size (rkvdec reports the 64-aligned coded size)
+    expect(argv.slice(argv.indexOf('v4l2slvideo1vp9dec') + 1, argv.indexOf('videoconvert'))).toEqual(['!', 'identity', 'drop-allocation=true', '!']);
     expect(argv.join(' ')).not.toMatch(/decodebin|parsebin/);
     expect(argv.at(-1)).toBe('location=/tmp/wb-decode/a.yuv');
   });
@@ -106,5 +110,25 @@ describe('failure classification', () => {
       kind: 'error',
       reason: 'gst-launch failed: ERROR: from element /GstPipeline:pipeline0/GstFileSrc:filesrc0: Could not open file "x" for reading.',
     });
+  });
+});
+
+describe('a decode GStreamer cut short at a size change on an inter frame', () => {
+  // Recorded on the simboard (fixtures/README.md): gst-launch exited 0 after 30 of 120 frames.
+  const stderr = readFileSync(join(import.meta.dirname, 'fixtures/gst-resize-inter-rkvdec.stderr'), 'utf8');
+  it('is not supported (by the userspace decoder), naming the new size and the frames dropped', () => {
+    const why = droppedAtSizeChange(stderr);
+    expect(why).toMatch(/changes the size to 480x270 on an inter frame/);
+    expect(why).toMatch(/and the 89 frames after it/); // 120 frames in the stream, 30 decoded, the 31st dropped at the change
+    expect(why).toMatch(/never reached the driver/);
+  });
+  it('says nothing about a decode without that drop', () => {
+    expect(droppedAtSizeChange(stderr.replace(/.*non-keyframe format change.*\n/, ''))).toBeUndefined();
+  });
+  it('keeps the drop in the stderr tail and leaves the per-frame drops out', () => {
+    const q = quietGstOutput(stderr);
+    expect(q).toMatch(/Drop frame on non-keyframe format change/);
+    expect(q).toMatch(/frame resolution changed 480x270/);
+    expect(q).not.toMatch(/Drop frame before initial keyframe/);
   });
 });

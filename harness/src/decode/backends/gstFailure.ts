@@ -58,6 +58,29 @@ export function diagnosticLines(stderr: string): string[] {
   return [...new Set(keep)];
 }
 
+/**
+ * A decode GStreamer cut short without failing: its VP9 base class
+ * (gst-plugins-bad `gstvp9decoder.c`, seen at GST_DEBUG `vp9decoder:5` in
+ * GStreamer 1.28.8) drops the frame where the size changes on an inter
+ * frame ("frame resolution changed WxH", then "Drop frame on non-keyframe
+ * format change") when the subclass does not take a new size without a key
+ * frame, as v4l2slvp9dec does not, and then every frame until a key frame
+ * ("Drop frame before initial keyframe"); gst-launch still exits 0. Those
+ * frames never reach the driver, so its scaled-reference path is not
+ * exercised: a userspace limit, not a driver result.
+ * @returns the not-supported reason, or undefined when nothing was dropped that way.
+ */
+export function droppedAtSizeChange(stderr: string): string | undefined {
+  if (!/Drop frame on non-keyframe format change/.test(stderr)) return undefined;
+  const size = /frame resolution changed (\d+x\d+)/.exec(stderr)?.[1];
+  const after = (stderr.match(/Drop frame before initial keyframe/g) ?? []).length;
+  return (
+    `GStreamer's VP9 decoder base class dropped the frame that changes the size${size ? ` to ${size}` : ''} on an inter frame ` +
+    `("Drop frame on non-keyframe format change": v4l2slvp9dec takes a new size only at a key frame) and the ${after} frames after it; ` +
+    `they never reached the driver, so its scaled-reference path was not exercised`
+  );
+}
+
 /** Classification of a failed decode. */
 export interface GstFailure {
   kind: 'not-supported' | 'error';

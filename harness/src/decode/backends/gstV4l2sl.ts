@@ -8,7 +8,7 @@ import type { DecodeRequest, Decoder, DecoderBackend, DecoderBinding, DecoderRun
 import { selectedCaptureFormats } from '../captureFormat.ts';
 import { BoardInputs, DECODE, parseWatchMarkers, remoteOutputPath, waitRelease } from '../requestApi.ts';
 import { probeGst, selectElement, type GstProbe, type VP9Element } from './gstElements.ts';
-import { classifyGstFailure, driverOffers } from './gstFailure.ts';
+import { classifyGstFailure, driverOffers, droppedAtSizeChange } from './gstFailure.ts';
 
 /**
  * GStreamer `v4l2slvp9dec` (gst-plugins-bad v4l2codecs) on the board: the
@@ -42,8 +42,12 @@ import { classifyGstFailure, driverOffers } from './gstFailure.ts';
 /** Planar formats videocodectestsink writes as-is (4:2:0/4:2:2/4:4:4, 8/10/12-bit). */
 export const PLANAR_CAPS = 'video/x-raw,format={ I420, I420_10LE, I420_12LE, Y42B, I422_10LE, I422_12LE, Y444, Y444_10LE, Y444_12LE }';
 
-/** GST_DEBUG used for every decode: v4l2codecs warnings and errors (they carry the driver's refusals). */
-export const GST_DEBUG_SPEC = 'v4l2codecs-*:4';
+/**
+ * GST_DEBUG used for every decode: v4l2codecs warnings and errors (they carry
+ * the driver's refusals), and the VP9 base class's debug lines (a handful
+ * per run, one per dropped frame: gstFailure.ts droppedAtSizeChange).
+ */
+export const GST_DEBUG_SPEC = 'v4l2codecs-*:4,vp9decoder:5';
 
 /** Parsed markers of a decode's stderr. */
 export interface GstStderr {
@@ -66,6 +70,8 @@ export function parseGstStderr(stderr: string): GstStderr {
 }
 
 /** gst-launch `-m` bus messages that say nothing about a failure (tags, state changes...). */
+/** The VP9 base class's DEBUG lines (GST_DEBUG_SPEC); only the one that says why frames were dropped is kept. */
+const VP9_BASE_DEBUG = /\sDEBUG\s+vp9decoder\s/;
 const NOISE =
   /^Got message #\d+ from \S+ "[^"]*" \((tag|state-changed|stream-status|need-context|have-context|latency|new-clock|async-done|duration-changed|stream-start|qos)\)/;
 
@@ -73,7 +79,7 @@ const NOISE =
 export function quietGstOutput(text: string): string {
   return text
     .split('\n')
-    .filter((l) => !NOISE.test(l))
+    .filter((l) => !NOISE.test(l) && !(VP9_BASE_DEBUG.test(l) && !/non-keyframe format change/.test(l)))
     .join('\n');
 }
 
@@ -213,6 +219,9 @@ export class GstV4l2SlDecoder implements Decoder {
       const c = classifyGstFailure(se.text, el, formats);
       if (c.kind === 'not-supported') run.notSupported = c.reason;
       else run.error = c.reason;
+    } else {
+      const dropped = droppedAtSizeChange(se.text);
+      if (dropped) run.notSupported = dropped;
     }
     // the input stays (content-addressed, reused); requestDecode.sh removed its output unless it was killed
     if (r.timedOut || r.exitCode === 97 || r.exitCode < 0) await this.target.exec(['rm', '-f', output, `${output}.fds`], { allowFailure: true });
