@@ -26,8 +26,8 @@ import { classifyGstFailure, driverOffers, droppedAtSizeChange } from './gstFail
  * (GStreamer 1.28.8, Debian sid arm64): without the copy, videoconvert
  * turned that buffer into a 35x19 I420 frame holding a 19x6 picture
  * (35x19 scaled by 35/64 and 19/64) and zeros, while the decoder's own copy
- * (and this pipeline) gives libvpx's frame byte for byte. visl, whose CAPTURE
- * format is the display size, never showed it.
+ * (and this pipeline) gives libvpx's frame byte for byte. visl reports
+ * 64x64 too (its smallest size), but its test pattern is never compared.
  * videocodectestsink writes frames without stride padding (it reads the
  * GstVideoMeta strides), in planar layout; videoconvert turns the driver's
  * NV12 into I420 first so the sink writes whole rows (its NV12 path writes
