@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
+import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { acquireLock, writeFileAtomic } from '../core/cache.ts';
 import { WorkbenchError } from '../core/errors.ts';
@@ -318,6 +318,11 @@ export async function simboardUp(opts: SimboardUpOptions): Promise<SimboardStatu
       log?.(`vdpu381 model server PID ${pid} (${modelRun.kind}${model.fill !== undefined ? ` 0x${model.fill.toString(16)}` : ''}), log ${p.modelLog}`);
     } else await stopModelServer(modelFiles());
     await writeFileAtomic(p.modelChoice, JSON.stringify({ model }));
+    // A fault plan counts jobs from when it was written: one left from before this boot would hit the new board's jobs.
+    if (existsSync(p.faults)) {
+      await rm(p.faults, { force: true });
+      log?.(`fault plan left from before this boot cleared (${p.faults}): every job answers ready until \`workbench simboard faults\` says otherwise`);
+    }
     const pub = await ensureIdentity(runner, diskBoard());
     await ensureDisk(runner, img, Boolean(opts.fresh), log, diskBoard());
     const [ktype, kb64] = pub.split(/\s+/);

@@ -213,10 +213,12 @@ describe.skipIf(process.env.WORKBENCH_SIMBOARD_INT !== '1')(
       } finally {
         await t2.close();
       }
-      // only a device reset clears the source: power-cycle the simboard
-      await writeFaultPlan(simboardPaths().faults, { rules: [] });
+      // only a device reset clears the source: power-cycle the simboard. The irq-storm rule stays written:
+      // the new boot must not inherit it (its job 2 would storm again).
+      expect(existsSync(simboardPaths().faults)).toBe(true);
       await simboardDown();
       await simboardUp({ runner: new ExecaRunner(), log });
+      expect(existsSync(simboardPaths().faults)).toBe(false);
       const clean = await decode();
       expect((clean.rec.verdict as { result: string }).result).toBe('pass');
       expect(JSON.stringify(clean.rec.notes ?? [])).not.toMatch(/interrupt storm/);
