@@ -17,10 +17,14 @@
  *   and reference_mode from reg076; the stream's own compressed header is
  *   still parsed, only to report where the driver's state disagrees;
  * - the adaptation starts from reg162 (libvpx's pre-frame context);
- * - written back: the picture at reg130 (NV12, strides reg018-020), the
- *   counts at reg167, the (adapted when reg103 refresh_en) context at
+ * - written back: the picture at reg130 (NV12, or NV15 for 10-bit: nv15.h;
+ *   strides reg018-020), the counts at reg167, the (adapted when reg103 refresh_en) context at
  *   reg172 when reg103 prob_save_en, the segment map at reg169, the motion
  *   vectors at reg131.
+ * - the bit depth is the stream's (profile 2 key and intra-only frames
+ *   carry it): no vdpu381 register carries it either, MPP's
+ *   hal_vp9d_vdpu34x.c uses BitDepthMinus8Luma only for the strides
+ *   (width * bit_depth / 8, aligned) and the RCB sizes;
  * - references are read from reg164-166 (hook_ref), the previous segment
  *   map from reg168 (segmap_read), the previous frame's motion vectors from
  *   reg170 (colmv_read; the model's own layout, MPP documents only the size);
@@ -34,7 +38,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "./vpx_config.h"
 #include "vpx_mem/vpx_mem.h"
+#include "vpx_ports/mem.h"
 #include "./vpx_scale_rtcd.h"
 #include "vpx_scale/yv12config.h"
 #include "vp9/common/vp9_frame_buffers.h"
@@ -45,6 +51,7 @@
 
 #include "vdpu381_model.h"
 #include "model_priv.h"
+#include "nv15.h"
 #include "probs.h"
 #include "regs.h"
 
@@ -377,12 +384,47 @@ static int hook_probs(void *priv, VP9_COMMON *cm)
 }
 
 /*
+ * A 10-bit frame (profile 2): 16-bit samples in libvpx (built with
+ * --enable-vp9-highbitdepth, modelCore.ts), NV15 in guest memory; else
+ * NV12.
+ */
+static int is_10bit(const VP9_COMMON *cm)
+{
+	return cm->bit_depth > VPX_BITS_8;
+}
+
+/*
+ * The stream's bit depth as the hardware supports it: 8 (NV12) or 10
+ * (NV15); profile 2's 12-bit (no vdpu381 CAPTURE format) is an error.
+ */
+static int bit_depth_ok(struct vdpu381_model *m, const VP9_COMMON *cm)
+{
+	if (cm->bit_depth == VPX_BITS_8 ||
+	    (CONFIG_VP9_HIGHBITDEPTH && cm->bit_depth == VPX_BITS_10))
+		return 1;
+	fail(m, VDPU381_STA_IRQ | VDPU381_STA_IRQ_RAW | VDPU381_STA_ERROR,
+	     "%d-bit (profile %d) is not supported (8-bit NV12 and 10-bit NV15 only%s)",
+	     (int)cm->bit_depth, (int)cm->profile,
+	     CONFIG_VP9_HIGHBITDEPTH ? "" : "; libvpx built without high bit depth");
+	return 0;
+}
+
+/* Bytes of a row of n samples of one plane (n luma, or 2 x chroma width). */
+static uint64_t row_bytes(int ten_bit, uint32_t n)
+{
+	return ten_bit ? nv15_row_bytes(n) : n;
+}
+
+/*
  * Inter frames: reference i (LAST, GOLDEN, ALTREF) is read from the driver's
- * buffer, not from libvpx's history: NV12 at reg164+i, luma stride
- * reg079/081/083, chroma stride reg080/082/084, luma plane size
- * reg085-087 (16-byte units; chroma follows the luma plane), size
- * reg106-111 (MPP vdpu34x_vp9d.h). It replaces the buffer libvpx would
- * take from the slot the stream's ref_frame_idx names.
+ * buffer, not from libvpx's history: NV12 (8-bit) or NV15 (10-bit, nv15.h)
+ * at reg164+i, luma stride reg079/081/083, chroma stride reg080/082/084,
+ * luma plane size reg085-087 (16-byte units; chroma follows the luma
+ * plane), size reg106-111 (MPP vdpu34x_vp9d.h; strides in bytes, for
+ * 10-bit MPP's hal_vp9d_vdpu34x.c computes them from width * 10 / 8). The
+ * bit depth is the stream's (libvpx's from the last intra frame: inter
+ * frames do not code it). It replaces the buffer libvpx would take from the
+ * slot the stream's ref_frame_idx names.
  */
 static void hook_ref(void *priv, VP9_COMMON *cm, int i, int slot)
 {
@@ -395,6 +437,8 @@ static void hook_ref(void *priv, VP9_COMMON *cm, int i, int slot)
 	uint64_t uvoff = (uint64_t)r->ref_y_virstride[i] * 16;
 	uint32_t cw = (w + 1) / 2, ch = (h + 1) / 2, row, x;
 	static const char *const name[3] = { "reg164 last", "reg165 golden", "reg166 altref" };
+	const int ten = is_10bit(cm);
+	uint64_t yrow = row_bytes(ten, w), uvrow = row_bytes(ten, 2 * cw);
 	const uint8_t *y, *uv;
 	YV12_BUFFER_CONFIG *b;
 	int j, idx;
@@ -408,14 +452,16 @@ static void hook_ref(void *priv, VP9_COMMON *cm, int i, int slot)
 			return;
 		}
 	m->ref_slot[i] = slot;
-	if (!w || !h || ys < w || uvs < 2 * cw || uvoff < (uint64_t)ys * h) {
+	if (!bit_depth_ok(m, cm))
+		return;
+	if (!w || !h || ys < yrow || uvs < uvrow || uvoff < (uint64_t)ys * h) {
 		fail(m, VDPU381_STA_IRQ | VDPU381_STA_IRQ_RAW | VDPU381_STA_ERROR,
-		     "%s reference: size %ux%u strides y %u uv %u plane %llu do not fit", name[i], w, h,
-		     ys, uvs, (unsigned long long)uvoff);
+		     "%s reference: %s size %ux%u strides y %u uv %u plane %llu do not fit", name[i],
+		     ten ? "NV15" : "NV12", w, h, ys, uvs, (unsigned long long)uvoff);
 		return;
 	}
-	y = gpa(m, r->ref_base[i], (uint64_t)ys * (h - 1) + w, name[i]);
-	uv = gpa(m, r->ref_base[i] + uvoff, (uint64_t)uvs * (ch - 1) + 2 * cw, name[i]);
+	y = gpa(m, r->ref_base[i], (uint64_t)ys * (h - 1) + yrow, name[i]);
+	uv = gpa(m, r->ref_base[i] + uvoff, (uint64_t)uvs * (ch - 1) + uvrow, name[i]);
 	if (!y || !uv)
 		return;
 	idx = get_free_fb(cm);
@@ -425,7 +471,11 @@ static void hook_ref(void *priv, VP9_COMMON *cm, int i, int slot)
 		return;
 	}
 	b = &fbs[idx].buf;
-	if (vpx_realloc_frame_buffer(b, (int)w, (int)h, 1, 1, VP9_DEC_BORDER_IN_PIXELS,
+	if (vpx_realloc_frame_buffer(b, (int)w, (int)h, 1, 1,
+#if CONFIG_VP9_HIGHBITDEPTH
+				     ten,
+#endif
+				     VP9_DEC_BORDER_IN_PIXELS,
 				     cm->byte_alignment, &fbs[idx].raw_frame_buffer,
 				     pool->get_fb_cb, pool->cb_priv)) {
 		fbs[idx].ref_count = 0;
@@ -435,19 +485,39 @@ static void hook_ref(void *priv, VP9_COMMON *cm, int i, int slot)
 	}
 	fbs[idx].released = 0;
 	b->corrupted = 0;
-	b->bit_depth = 8;		/* 8-bit NV12 only (NV15 not modelled) */
+	b->bit_depth = cm->bit_depth;
 	b->color_space = cm->color_space;
 	b->color_range = cm->color_range;
-	for (row = 0; row < h; row++)
-		memcpy(b->y_buffer + (size_t)row * b->y_stride, y + (size_t)row * ys, w);
-	for (row = 0; row < ch; row++) {
-		const uint8_t *s = uv + (size_t)row * uvs;
-		uint8_t *u = b->u_buffer + (size_t)row * b->uv_stride;
-		uint8_t *v = b->v_buffer + (size_t)row * b->uv_stride;
+#if CONFIG_VP9_HIGHBITDEPTH
+	if (ten) {
+		/*
+		 * Whole groups of 4: up to 3 samples past the visible width,
+		 * inside libvpx's 8-aligned width (the border is extended
+		 * from the visible width below).
+		 */
+		uint16_t *y16 = CONVERT_TO_SHORTPTR(b->y_buffer);
+		uint16_t *u16 = CONVERT_TO_SHORTPTR(b->u_buffer);
+		uint16_t *v16 = CONVERT_TO_SHORTPTR(b->v_buffer);
 
-		for (x = 0; x < cw; x++) {
-			u[x] = s[2 * x];
-			v[x] = s[2 * x + 1];
+		for (row = 0; row < h; row++)
+			nv15_unpack(y16 + (size_t)row * b->y_stride, y + (size_t)row * ys, w);
+		for (row = 0; row < ch; row++)
+			nv15_unpack2(u16 + (size_t)row * b->uv_stride, v16 + (size_t)row * b->uv_stride,
+				     uv + (size_t)row * uvs, 2 * cw);
+	} else
+#endif
+	{
+		for (row = 0; row < h; row++)
+			memcpy(b->y_buffer + (size_t)row * b->y_stride, y + (size_t)row * ys, w);
+		for (row = 0; row < ch; row++) {
+			const uint8_t *s = uv + (size_t)row * uvs;
+			uint8_t *u = b->u_buffer + (size_t)row * b->uv_stride;
+			uint8_t *v = b->v_buffer + (size_t)row * b->uv_stride;
+
+			for (x = 0; x < cw; x++) {
+				u[x] = s[2 * x];
+				v[x] = s[2 * x + 1];
+			}
 		}
 	}
 	vpx_extend_frame_borders(b);
@@ -455,14 +525,21 @@ static void hook_ref(void *priv, VP9_COMMON *cm, int i, int slot)
 	cm->ref_frame_map[slot] = idx;
 }
 
-/* The decoded picture -> NV12 at reg130 (reg018-020 strides, 16-byte units). */
-static void write_nv12(struct vdpu381_model *m, const YV12_BUFFER_CONFIG *f)
+/*
+ * The decoded picture -> reg130 (reg018-020 strides, 16-byte units): NV12
+ * for 8-bit, NV15 for 10-bit (whole groups of 4 samples: up to 3 past the
+ * visible width, libvpx's decoded samples there).
+ */
+static void write_picture(struct vdpu381_model *m, const VP9_COMMON *cm,
+			  const YV12_BUFFER_CONFIG *f)
 {
 	const struct vdpu381_vp9_regs *r = &m->r;
 	uint32_t ys = r->y_hor_virstride * 16, uvs = r->uv_hor_virstride * 16;
 	uint64_t uvoff = (uint64_t)r->y_virstride * 16;
 	int w = f->y_crop_width, h = f->y_crop_height;
 	int cw = f->uv_crop_width, ch = f->uv_crop_height;
+	const int ten = is_10bit(cm);
+	uint64_t yrow = row_bytes(ten, (uint32_t)w), uvrow = row_bytes(ten, 2 * (uint32_t)cw);
 	uint8_t *y, *uv;
 	int i, j;
 
@@ -471,17 +548,33 @@ static void write_nv12(struct vdpu381_model *m, const YV12_BUFFER_CONFIG *f)
 		     "reg012 fbc_e: compressed output is not modelled");
 		return;
 	}
-	if (ys < (uint32_t)w || uvs < (uint32_t)cw * 2 || uvoff < (uint64_t)ys * h) {
+	if (!bit_depth_ok(m, cm))
+		return;
+	if (ys < yrow || uvs < uvrow || uvoff < (uint64_t)ys * h) {
 		fail(m, VDPU381_STA_IRQ | VDPU381_STA_IRQ_RAW | VDPU381_STA_ERROR,
-		     "output strides too small for %dx%d: y %u uv %u y_virstride %llu", w, h,
-		     ys, uvs, (unsigned long long)uvoff);
+		     "output strides too small for %s %dx%d: y %u uv %u y_virstride %llu",
+		     ten ? "NV15" : "NV12", w, h, ys, uvs, (unsigned long long)uvoff);
 		return;
 	}
-	y = gpa(m, r->decout_base, (uint64_t)ys * (h - 1) + w, "reg130 output (luma)");
-	uv = gpa(m, r->decout_base + uvoff, (uint64_t)uvs * (ch - 1) + 2 * cw,
+	y = gpa(m, r->decout_base, (uint64_t)ys * (h - 1) + yrow, "reg130 output (luma)");
+	uv = gpa(m, r->decout_base + uvoff, (uint64_t)uvs * (ch - 1) + uvrow,
 		 "reg130 output (chroma)");
 	if (!y || !uv)
 		return;
+#if CONFIG_VP9_HIGHBITDEPTH
+	if (ten) {
+		const uint16_t *y16 = CONVERT_TO_SHORTPTR(f->y_buffer);
+		const uint16_t *u16 = CONVERT_TO_SHORTPTR(f->u_buffer);
+		const uint16_t *v16 = CONVERT_TO_SHORTPTR(f->v_buffer);
+
+		for (i = 0; i < h; i++)
+			nv15_pack(y + (size_t)i * ys, y16 + (size_t)i * f->y_stride, (size_t)w);
+		for (i = 0; i < ch; i++)
+			nv15_pack2(uv + (size_t)i * uvs, u16 + (size_t)i * f->uv_stride,
+				   v16 + (size_t)i * f->uv_stride, 2 * (size_t)cw);
+		return;
+	}
+#endif
 	for (i = 0; i < h; i++)
 		memcpy(y + (size_t)i * ys, f->y_buffer + (size_t)i * f->y_stride, w);
 	for (i = 0; i < ch; i++) {
@@ -506,9 +599,10 @@ static void hook_done(void *priv, VP9_COMMON *cm, const YV12_BUFFER_CONFIG *f)
 
 	m->info.width = cm->width;
 	m->info.height = cm->height;
+	m->info.bit_depth = (int)cm->bit_depth;
 	m->info.intra = intra;
 	m->info.show_frame = cm->show_frame;
-	write_nv12(m, f);
+	write_picture(m, cm, f);
 	if (cm->seg.enabled)
 		segmap_write(m, cm);
 	colmv_write(m, cm, intra);
@@ -599,9 +693,19 @@ int vdpu381_libvpx_decode(struct vdpu381_model *m, const uint8_t *data, size_t l
 		return -1;
 	pic->width = f->y_crop_width;
 	pic->height = f->y_crop_height;
+	pic->bit_depth = (int)f->bit_depth;
 	pic->y = f->y_buffer;
 	pic->u = f->u_buffer;
 	pic->v = f->v_buffer;
+	pic->y16 = pic->u16 = pic->v16 = NULL;
+#if CONFIG_VP9_HIGHBITDEPTH
+	if (f->flags & YV12_FLAG_HIGHBITDEPTH) {
+		pic->y = pic->u = pic->v = NULL;
+		pic->y16 = CONVERT_TO_SHORTPTR(f->y_buffer);
+		pic->u16 = CONVERT_TO_SHORTPTR(f->u_buffer);
+		pic->v16 = CONVERT_TO_SHORTPTR(f->v_buffer);
+	}
+#endif
 	pic->y_stride = f->y_stride;
 	pic->uv_stride = f->uv_stride;
 	return 0;

@@ -19,6 +19,7 @@ void vdpu381_model_set_log(struct vdpu381_model *m, FILE *log);
 /* What the last job decoded. */
 struct vdpu381_model_info {
 	int width, height;		/* frame size (from the stream's header) */
+	int bit_depth;			/* 8 or 10 (the stream's) */
 	int intra;			/* key frame or intra-only */
 	int show_frame;
 	int probs_updated;		/* flagged entries in the delta table */
@@ -35,8 +36,10 @@ void vdpu381_model_last_info(const struct vdpu381_model *m, struct vdpu381_model
  */
 struct vdpu381_picture {
 	int width, height;
-	const uint8_t *y, *u, *v;
-	int y_stride, uv_stride;
+	int bit_depth;
+	const uint8_t *y, *u, *v;		/* 8-bit, else NULL */
+	const uint16_t *y16, *u16, *v16;	/* more than 8 bits, else NULL */
+	int y_stride, uv_stride;		/* samples */
 };
 
 struct vdpu381_model *vdpu381_libvpx_new(void);

@@ -11,8 +11,9 @@
  * Prints one line per decoded job: job, size, status, reason, the time
  * vdpu381_model_run() took; the
  * disagreements between the driver's state and the stream on stderr.
- * --i420 writes the picture the model put at reg130 (NV12, driver strides)
- * back as planar I420 of the visible size (what `vpxdec --i420` writes);
+ * --i420 writes the picture the model put at reg130 (NV12, or NV15 for
+ * 10-bit; driver strides) back as planar I420 of the visible size (what
+ * `vpxdec --i420` writes: 16-bit little-endian samples for 10-bit);
  * with --all every job's picture is appended (decode order, hidden frames
  * included), else only the last job's. --check decodes every job's
  * bitstream with libvpx alone too (no hooks: libvpx's own state) and says
@@ -27,6 +28,7 @@
 
 #include "vdpu381_model.h"
 #include "model_priv.h"
+#include "nv15.h"
 #include "regs.h"
 
 struct buf {
@@ -213,6 +215,23 @@ static void job_span(const uint32_t *regs, const struct buf *bufs, uint64_t *lo,
 }
 
 /*
+ * One plane row of the picture at reg130 as samples: 8-bit NV12 bytes, or
+ * NV15 (10-bit) unpacked; n samples (a chroma row: 2 x its width,
+ * interleaved), into row (room for n + 3).
+ */
+static void out_row(uint16_t *row, const uint8_t *src, int ten, int n)
+{
+	int x;
+
+	if (ten) {
+		nv15_unpack(row, src, (size_t)n);
+		return;
+	}
+	for (x = 0; x < n; x++)
+		row[x] = src[x];
+}
+
+/*
  * --check: the picture the model wrote at reg130 against libvpx's own
  * decode of the same bitstream (lib); returns 0 when equal.
  */
@@ -221,39 +240,96 @@ static int check_job(struct vdpu381_model *lib, const struct vdpu381_guest_ram *
 {
 	struct vdpu381_picture pic;
 	const uint8_t *y, *uv;
-	int row, x;
+	uint16_t *row;
+	int rown, x, ten, ret = 0;
 
 	if (!stream->data || vdpu381_libvpx_decode(lib, stream->data, stream->data_len, &pic)) {
 		snprintf(out, len, "libvpx: no picture");
 		return 1;
 	}
+	ten = pic.bit_depth > 8;
 	y = ram->host + (r->decout_base - ram->gpa);
 	uv = y + (uint64_t)r->y_virstride * 16;
-	for (row = 0; row < pic.height; row++)
+	row = malloc(((size_t)pic.width + 8) * sizeof(*row));
+	if (!row)
+		exit(2);
+#define PIC_Y(x, yy) (ten ? pic.y16[(size_t)(yy) * pic.y_stride + (x)] : pic.y[(size_t)(yy) * pic.y_stride + (x)])
+#define PIC_U(x, yy) (ten ? pic.u16[(size_t)(yy) * pic.uv_stride + (x)] : pic.u[(size_t)(yy) * pic.uv_stride + (x)])
+#define PIC_V(x, yy) (ten ? pic.v16[(size_t)(yy) * pic.uv_stride + (x)] : pic.v[(size_t)(yy) * pic.uv_stride + (x)])
+	for (rown = 0; rown < pic.height && !ret; rown++) {
+		out_row(row, y + (size_t)rown * r->y_hor_virstride * 16, ten, pic.width);
 		for (x = 0; x < pic.width; x++)
-			if (y[(size_t)row * r->y_hor_virstride * 16 + x] != pic.y[(size_t)row * pic.y_stride + x]) {
-				snprintf(out, len, "libvpx: DIFFERS (luma %d,%d)", x, row);
-				return 1;
+			if (row[x] != PIC_Y(x, rown)) {
+				snprintf(out, len, "libvpx: DIFFERS (luma %d,%d)", x, rown);
+				ret = 1;
+				break;
 			}
-	for (row = 0; row < (pic.height + 1) / 2; row++)
-		for (x = 0; x < (pic.width + 1) / 2; x++) {
-			const uint8_t *c = uv + (size_t)row * r->uv_hor_virstride * 16 + 2 * x;
+	}
+	for (rown = 0; rown < (pic.height + 1) / 2 && !ret; rown++) {
+		out_row(row, uv + (size_t)rown * r->uv_hor_virstride * 16, ten, 2 * ((pic.width + 1) / 2));
+		for (x = 0; x < (pic.width + 1) / 2; x++)
+			if (row[2 * x] != PIC_U(x, rown) || row[2 * x + 1] != PIC_V(x, rown)) {
+				snprintf(out, len, "libvpx: DIFFERS (chroma %d,%d)", x, rown);
+				ret = 1;
+				break;
+			}
+	}
+#undef PIC_Y
+#undef PIC_U
+#undef PIC_V
+	free(row);
+	if (!ret)
+		snprintf(out, len, "libvpx: equal");
+	return ret;
+}
 
-			if (c[0] != pic.u[(size_t)row * pic.uv_stride + x] ||
-			    c[1] != pic.v[(size_t)row * pic.uv_stride + x]) {
-				snprintf(out, len, "libvpx: DIFFERS (chroma %d,%d)", x, row);
-				return 1;
-			}
+/*
+ * --i420: the picture at reg130 as planar I420 of the visible size, what
+ * `vpxdec --i420` writes: 8-bit samples, or 16-bit little-endian ones for
+ * 10-bit (NV15). Returns 0, or 2 on a write error.
+ */
+static int write_i420(const char *path, const struct vdpu381_guest_ram *ram,
+		      const struct vdpu381_vp9_regs *r, const struct vdpu381_model_info *info)
+{
+	int w = info->width, h = info->height, cw = (w + 1) / 2, ch = (h + 1) / 2, y, x, p;
+	int ten = info->bit_depth > 8, bps = ten ? 2 : 1;
+	const uint8_t *src = ram->host + (r->decout_base - ram->gpa);
+	const uint8_t *uv = src + (uint64_t)r->y_virstride * 16;
+	uint8_t *o = malloc(((size_t)w * h + 2 * (size_t)cw * ch) * bps), *op = o;
+	uint16_t *row = malloc(((size_t)w + 8) * sizeof(*row));
+	FILE *f;
+	int ret = 0;
+
+	if (!o || !row)
+		exit(2);
+#define PUT(v) do { *op++ = (uint8_t)(v); if (ten) *op++ = (uint8_t)((v) >> 8); } while (0)
+	for (y = 0; y < h; y++) {
+		out_row(row, src + (size_t)y * r->y_hor_virstride * 16, ten, w);
+		for (x = 0; x < w; x++)
+			PUT(row[x]);
+	}
+	for (p = 0; p < 2; p++)
+		for (y = 0; y < ch; y++) {
+			out_row(row, uv + (size_t)y * r->uv_hor_virstride * 16, ten, 2 * cw);
+			for (x = 0; x < cw; x++)
+				PUT(row[2 * x + p]);
 		}
-	snprintf(out, len, "libvpx: equal");
-	return 0;
+#undef PUT
+	f = fopen(path, "ab");
+	if (!f || fwrite(o, 1, (size_t)(op - o), f) != (size_t)(op - o) || fclose(f)) {
+		fprintf(stderr, "vdpu381-model-offline: %s: %s\n", path, strerror(errno));
+		ret = 2;
+	}
+	free(row);
+	free(o);
+	return ret;
 }
 
 static int run_job(struct vdpu381_model *m, struct vdpu381_model *lib,
 		   const struct vdpu381_guest_ram *ram, uint64_t job, const uint32_t *regs,
 		   struct buf *bufs, const char *i420, const char *counts, const char *probs)
 {
-	char check[80] = "";
+	char check[80] = "", depth[16] = "";
 	struct vdpu381_vp9_regs r;
 	struct vdpu381_model_info info;
 	uint64_t lo = ram->gpa;
@@ -303,8 +379,10 @@ static int run_job(struct vdpu381_model *m, struct vdpu381_model *lib,
 			ret = 1;
 		}
 	}
-	printf("job %llu: %dx%d %s%s sta 0x%08x%s%s (%d probabilities updated, %d differ from the stream, %d disagreements; %.3f ms)%s%s\n",
-	       (unsigned long long)job, info.width, info.height, info.intra ? "intra" : "inter",
+	if (info.bit_depth > 8)
+		snprintf(depth, sizeof(depth), " %d-bit", info.bit_depth);
+	printf("job %llu: %dx%d%s %s%s sta 0x%08x%s%s (%d probabilities updated, %d differ from the stream, %d disagreements; %.3f ms)%s%s\n",
+	       (unsigned long long)job, info.width, info.height, depth, info.intra ? "intra" : "inter",
 	       info.show_frame ? "" : " hidden", sta, why[0] ? ": " : "", why,
 	       info.probs_updated, info.probs_differ, info.disagreements,
 	       (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6,
@@ -315,28 +393,8 @@ static int run_job(struct vdpu381_model *m, struct vdpu381_model *lib,
 	if (sta != VDPU381_STA_READY)
 		ret = 1;
 
-	if (i420 && sta == VDPU381_STA_READY) {
-		int w = info.width, h = info.height, cw = (w + 1) / 2, ch = (h + 1) / 2, y, x;
-		uint8_t *o = malloc((size_t)w * h + 2 * (size_t)cw * ch), *op;
-		const uint8_t *src = ram->host + (r.decout_base - lo);
-		const uint8_t *uv = src + (uint64_t)r.y_virstride * 16;
-		FILE *f = fopen(i420, "ab");
-
-		op = o;
-		for (y = 0; y < h; y++, op += w)
-			memcpy(op, src + (size_t)y * r.y_hor_virstride * 16, w);
-		for (y = 0; y < ch; y++)
-			for (x = 0; x < cw; x++)
-				*op++ = uv[(size_t)y * r.uv_hor_virstride * 16 + 2 * x];
-		for (y = 0; y < ch; y++)
-			for (x = 0; x < cw; x++)
-				*op++ = uv[(size_t)y * r.uv_hor_virstride * 16 + 2 * x + 1];
-		if (!f || fwrite(o, 1, (size_t)(op - o), f) != (size_t)(op - o) || fclose(f)) {
-			fprintf(stderr, "vdpu381-model-offline: %s: %s\n", i420, strerror(errno));
-			ret = 2;
-		}
-		free(o);
-	}
+	if (i420 && sta == VDPU381_STA_READY && write_i420(i420, ram, &r, &info))
+		ret = 2;
 	if (counts && write_file(counts, ram->host + (r.count_base - lo), 13208))
 		ret = 2;
 	if (probs && r.prob_save_en && write_file(probs, ram->host + (r.prob_wr_base - lo), 4864))

@@ -47,8 +47,9 @@ export function libvpxTarget(arch: string = process.arch): string {
 
 /**
  * libvpx configure arguments: the host's target ({@link libvpxTarget}), the
- * VP9 decoder only, static, no WebM input (C++) nor libyuv. vpxdec then
- * reads IVF only.
+ * VP9 decoder only, with high bit depth (profile 2: 10-bit frames decode to
+ * 16-bit samples, written as NV15; 8-bit streams keep 8-bit buffers),
+ * static, no WebM input (C++) nor libyuv. vpxdec then reads IVF only.
  */
 export const LIBVPX_CONFIGURE_ARGS: readonly string[] = [
   `--target=${libvpxTarget()}`,
@@ -56,6 +57,7 @@ export const LIBVPX_CONFIGURE_ARGS: readonly string[] = [
   '--disable-vp8',
   '--disable-vp9-encoder',
   '--enable-vp9-decoder',
+  '--enable-vp9-highbitdepth',
   '--disable-unit-tests',
   '--disable-docs',
   '--disable-tools',
