@@ -70,17 +70,19 @@ try {
     let hidden = 0;
     const jobs = stdout.split('\n').filter((l) => l.startsWith('job '));
     for (const l of jobs) {
-      const m = /^job \d+: (\d+)x(\d+) \w+( hidden)? sta 0x00000007/.exec(l);
+      // "352x288 10-bit inter": 16-bit I420 samples (vpxdec's) for more than 8 bits
+      const m = /^job \d+: (\d+)x(\d+)(?: (\d+)-bit)? \w+( hidden)? sta 0x00000007/.exec(l);
       if (!m) continue;
       decoded++;
       const w = Number(m[1]);
       const h = Number(m[2]);
-      const n = w * h + 2 * Math.ceil(w / 2) * Math.ceil(h / 2);
+      const bytes = m[3] ? 2 : 1;
+      const n = (w * h + 2 * Math.ceil(w / 2) * Math.ceil(h / 2)) * bytes;
       const sha = createHash('sha256')
         .update(data.subarray(pos, pos + n))
         .digest('hex');
       pos += n;
-      if (m[3]) hidden++;
+      if (m[4]) hidden++;
       else if (want?.has(sha)) match++;
       else miss++;
     }
