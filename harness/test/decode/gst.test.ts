@@ -56,6 +56,8 @@ describe('element selection', () => {
     expect(argv).toContain('v4l2slvideo1vp9dec');
     // the decoder copies each CAPTURE buffer at the display size (rkvdec reports the 64-aligned coded size)
     expect(argv.slice(argv.indexOf('v4l2slvideo1vp9dec') + 1, argv.indexOf('videoconvert'))).toEqual(['!', 'identity', 'drop-allocation=true', '!']);
+    // no dithering: 10-bit (NV15 -> I420_10LE) samples pass unchanged
+    expect(argv.slice(argv.indexOf('videoconvert'), argv.indexOf('videoconvert') + 3)).toEqual(['videoconvert', 'dither=none', '!']);
     expect(argv.join(' ')).not.toMatch(/decodebin|parsebin/);
     expect(argv.at(-1)).toBe('location=/tmp/wb-decode/a.yuv');
   });

@@ -15,7 +15,7 @@ import { classifyGstFailure, driverOffers, droppedAtSizeChange } from './gstFail
  * V4L2 stateless (request API) client Fluster and KernelCI use.
  *
  * Pipeline: `filesrc ! ivfparse|matroskademux ! vp9parse ! <element> !
- * identity drop-allocation=true ! videoconvert ! <planar caps> !
+ * identity drop-allocation=true ! videoconvert dither=none ! <planar caps> !
  * videocodectestsink location=<file>`.
  * `identity drop-allocation=true` hides the downstream allocation query from
  * the decoder, so v4l2codecs copies each CAPTURE buffer into a system-memory
@@ -31,7 +31,13 @@ import { classifyGstFailure, driverOffers, droppedAtSizeChange } from './gstFail
  * videocodectestsink writes frames without stride padding (it reads the
  * GstVideoMeta strides), in planar layout; videoconvert turns the driver's
  * NV12 into I420 first so the sink writes whole rows (its NV12 path writes
- * chroma one byte at a time). GLib refuses to open a FIFO for that sink
+ * chroma one byte at a time). `dither=none`: videoconvert's default Bayer
+ * dither, applied when it packs its 16-bit intermediate into 10-bit
+ * I420_10LE, changed 46851 of 101376 luma samples of p2-10bit's frame 0 by
+ * +1 (rkvdec's NV15 = NV12_10LE40 on the simboard, whose CAPTURE buffer
+ * held libvpx's picture exactly); with dither=none the 24 frames' MD5 is
+ * libvpx's (GStreamer 1.28.8). 8-bit NV12 -> I420 is not dithered either
+ * way. GLib refuses to open a FIFO for that sink
  * (g_file_replace: "Target file is not a regular file"), so it writes a fresh
  * regular file in the board's temp directory and `tail -c +1 -F --pid`
  * streams that file to stdout while it grows; the file is removed at the end.
@@ -113,6 +119,7 @@ export function pipelineArgv(element: string, demuxer: string, input: string, ou
     'drop-allocation=true',
     '!',
     'videoconvert',
+    'dither=none',
     '!',
     PLANAR_CAPS,
     '!',
