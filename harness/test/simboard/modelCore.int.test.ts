@@ -18,7 +18,8 @@ import { ensureModelCore, modelRootInputs, type ModelCore } from '../../src/simb
  * decoding p0-odd-tiny on the simboard, `--full-buffers`): the key frame the
  * model decodes from the driver's registers and probability tables must be
  * libvpx's picture (libvpx's own vpxdec on the same frame bytes, and the
- * workbench's stored libvpx reference of that vector frame).
+ * workbench's stored libvpx reference of that vector frame); likewise three
+ * 10-bit jobs of p2-10bit (NV15 in and out).
  *
  * Runs with WORKBENCH_SIMBOARD_INT=1, or when the model build chroot is
  * already in the cache (then: libvpx fetch + build a few minutes cold at
@@ -31,6 +32,24 @@ const chrootCached = existsSync(join(cacheRoot(), 'simboard-model-root', cacheKe
 const enabled = process.env.WORKBENCH_SIMBOARD_INT === '1' || (chrootCached && process.getuid?.() === 0);
 
 const FIXTURE = join(import.meta.dirname, 'fixtures', 'vdpu381-model-p0-odd-tiny-key.jsonl.gz');
+/**
+ * Jobs 639-641 of the series' driver decoding p2-10bit (352x288, profile 2)
+ * on the simboard with the model (`patches/simboard`, 2026-12-03,
+ * `--full-buffers`): key frame, hidden alt-ref, inter frame; the stream,
+ * reg160 and reg162 bytes (reg162 of job 641 is job 639's write-back, left
+ * out: the model wrote it).
+ */
+const FIXTURE_10BIT = join(import.meta.dirname, 'fixtures', 'vdpu381-model-p2-10bit-3jobs.jsonl.gz');
+/**
+ * libvpx's frames 0 and 1 of p2-10bit as 16-bit little-endian I420, from the
+ * workbench's references (host vpxdec 1.12.0 `--rawvideo`, cross-checked by
+ * ffmpeg 5.1.9's native vp9 decoder).
+ */
+const P2_10BIT_FRAME_I420_SHA256 = [
+  '78f3617df04eef31133dec4d23aa8330a24658c9bf0c84992e8fb5c27fb67efa',
+  'af0ccac70600e049b85bcf4dca2635b30b1148fa2b91f4cc7604959882842f81',
+];
+const P2_10BIT_I420_BYTES = 352 * 288 * 3; // 352x288 + 2 x 176x144 samples, 2 bytes each
 /** libvpx's frame 0 of p0-odd-tiny as I420, from the workbench's references (vpxdec 1.12.0 on the host). */
 const P0_ODD_TINY_FRAME0_I420_SHA256 = 'f2b379a9eb540bee57199bbc5e74d430c758d428531b70471989bea354d51b2a';
 
@@ -97,6 +116,43 @@ describe.skipIf(!enabled)('vdpu381 model core (Debian libvpx + our patch; WORKBE
     expect(bad.stdout).toMatch(/^job 21: .*libvpx: equal$/m);
     expect(bad.stdout).toMatch(/^job 22: .*libvpx: DIFFERS/m);
     expect((bad as { code?: number }).code).toBe(1);
+  });
+
+  it("decodes 10-bit jobs (profile 2): references read and the picture written as NV15 with the driver's strides, equal to libvpx's frames; an 8-bit stride at reg018 is an error", async () => {
+    const text = gunzipSync(readFileSync(FIXTURE_10BIT)).toString('utf8');
+    const seq = join(dir, 'p2.jsonl');
+    writeFileSync(seq, text);
+    const checked = await run(core.offline, ['--quiet', '--check', seq]);
+    expect(checked.stdout).toMatch(/^job 639: 352x288 10-bit intra sta 0x00000007 .*0 differ from the stream, 0 disagreements.*libvpx: equal$/m);
+    expect(checked.stdout).toMatch(/^job 640: 352x288 10-bit inter hidden sta 0x00000007 .*libvpx: equal$/m);
+    expect(checked.stdout).toMatch(/^job 641: 352x288 10-bit inter sta 0x00000007 .*libvpx: equal$/m);
+    expect(checked.stdout).toMatch(/check: 3 of 3 jobs equal/);
+
+    // every picture the model wrote (NV15 at reg130), as vpxdec's 16-bit I420: the shown ones are libvpx's frames 0 and 1
+    const pics = join(dir, 'p2.i420');
+    await run(core.offline, ['--quiet', '--all', '--i420', pics, seq]);
+    const data = readFileSync(pics);
+    expect(data.length).toBe(3 * P2_10BIT_I420_BYTES);
+    const frame = (i: number) =>
+      createHash('sha256')
+        .update(data.subarray(i * P2_10BIT_I420_BYTES, (i + 1) * P2_10BIT_I420_BYTES))
+        .digest('hex');
+    expect(frame(0)).toBe(P2_10BIT_FRAME_I420_SHA256[0]);
+    expect(frame(2)).toBe(P2_10BIT_FRAME_I420_SHA256[1]);
+
+    // the core's own vpxdec (same libvpx build) decodes profile 2 too: the build has high bit depth
+    const key = JSON.parse(text.split('\n')[0]!) as Record;
+    writeFileSync(join(dir, 'p2-key.ivf'), ivf(Buffer.from(key.buffers.stream.base64, 'base64'), 352, 288));
+    await run(core.vpxdec, ['--i420', '-o', join(dir, 'p2-vpxdec.i420'), join(dir, 'p2-key.ivf')]);
+    expect(sha256(join(dir, 'p2-vpxdec.i420'))).toBe(P2_10BIT_FRAME_I420_SHA256[0]);
+
+    // reg018 y_hor_virstride = 22 (352 bytes: an 8-bit row) cannot hold 352 NV15 samples (440 bytes)
+    const bad = { ...key, function: `${key.function.slice(0, 18 * 8)}00000016${key.function.slice(19 * 8)}` };
+    const badSeq = join(dir, 'p2-bad-stride.jsonl');
+    writeFileSync(badSeq, `${JSON.stringify(bad)}\n`);
+    const r = await run(core.offline, ['--quiet', badSeq]).catch((e: { stdout: string; code: number }) => e);
+    expect(r.stdout).toMatch(/^job 639: .*sta 0x00000013: output strides too small for NV15 352x288: y 352/m);
+    expect((r as { code?: number }).code).toBe(1);
   });
 
   it('is cached: a second call builds nothing', async () => {
