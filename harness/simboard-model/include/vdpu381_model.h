@@ -47,8 +47,8 @@ void vdpu381_model_free(struct vdpu381_model *m);
  * Decodes one job: reads the parameters from regs, the bitstream,
  * probability tables, references, segment map and colmv from guest memory;
  * writes the picture at the output address in the CAPTURE layout the driver
- * uses (NV12 for 8-bit) and writes back what the hardware writes back
- * (counts, segment map, colmv).
+ * uses (NV12 for 8-bit, NV15 for 10-bit) and writes back what the hardware
+ * writes back (counts, segment map, colmv).
  *
  * Returns the STA_INT word to answer with: VDPU381_STA_READY on success;
  * VDPU381_STA_IRQ | VDPU381_STA_IRQ_RAW | VDPU381_STA_ERROR (or BUS_ERR for
