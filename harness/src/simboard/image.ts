@@ -4,23 +4,20 @@ import { join } from 'node:path';
 import { ensureEntry } from '../core/cache.ts';
 import { WorkbenchError } from '../core/errors.ts';
 import { requireTools, which } from '../core/hostTools.ts';
-import { discoverDebianMirror } from '../core/mirror.ts';
-import { shellQuote } from '../core/quote.ts';
 import type { Runner } from '../core/runner.ts';
 import { loadScript, scriptArgv } from '../core/scripts.ts';
 import { arm64Release } from '../kernel/arm64Kernel.ts';
 import type { KernelLock } from '../model/manifest.ts';
-import { MINIMAL_DPKG_OPTIONS, mmdebstrapArgv, mmdebstrapFailure, requireRoot } from '../toolbox/mmdebstrap.ts';
+import { requireRoot } from '../toolbox/mmdebstrap.ts';
 import { toolboxIdentity } from '../toolbox/toolbox.ts';
 import { GST_PLUGIN_FILES, GUEST_DIR, ROOTFS_PACKAGES, packGuestImage } from '../vboard/image.ts';
+import { arm64RootfsRecipe, scriptHash, unpackArm64Rootfs } from './arm64Rootfs.ts';
 
 /** Bumped when the simboard image recipe changes (part of the cache key). */
 export const SIMBOARD_IMAGE_FORMAT = 2;
 
-/** Host-side fix-ups of the unpacked root filesystem (rootfsFixup.sh; positional arguments only). */
+/** The simboard's own host-side fix-ups after arm64Rootfs.ts's shared ones (rootfsFixup.sh; positional arguments only). */
 const FIXUP = loadScript(import.meta.url, 'rootfsFixup.sh');
-/** mmdebstrap extract hook that unpacks the selected GStreamer plugin files (gstPlugins.sh). */
-const GST_PLUGINS = loadScript(import.meta.url, 'gstPlugins.sh');
 
 /** Size of the guest disk (sparse). */
 export const SIMBOARD_IMAGE_SIZE = '3G';
@@ -91,8 +88,8 @@ export async function simboardImageInputs(lock: KernelLock): Promise<Record<stri
     kernel: arm64KernelPackages(lock),
     packages: SIMBOARD_ROOTFS_PACKAGES,
     plugins: GST_PLUGIN_FILES,
-    gstPlugins: createHash('sha256').update(GST_PLUGINS.text).digest('hex'),
-    fixup: createHash('sha256').update(FIXUP.text).digest('hex'),
+    ...arm64RootfsRecipe(),
+    fixup: scriptHash(FIXUP),
     initramfsModules: SIMBOARD_INITRAMFS_MODULES,
     size: SIMBOARD_IMAGE_SIZE,
     guest: await guestHashes(),
@@ -117,39 +114,14 @@ export function modulesIn(modulesDep: string, wanted: readonly string[]): string
 }
 
 /**
- * argv of the arm64 root filesystem unpack: `mmdebstrap --variant=extract`
- * (every package of `include` and their hard dependencies unpacked with
- * dpkg-deb; no maintainer script runs, so no arm64 code runs on the host and
- * no qemu-user is needed). `?essential` is added: the extract variant
- * installs nothing by default. mmdebstrapArgv knows the install variants
- * only, so its `--variant=` word is replaced here. The extract hook
- * (gstPlugins.sh, on the host) unpacks the vboard's GST_PLUGIN_FILES:
- * mmdebstrap runs no customize hook for this variant (checked with
- * mmdebstrap 1.3.5 on 2026-12-02: a customize hook's file never appeared,
- * an extract hook's did).
- */
-export function extractRootfsArgv(suite: string, target: string, mirror: string, include: readonly string[]): string[] {
-  const hook = ['sh', GST_PLUGINS.path, '"$1"', ...GST_PLUGIN_FILES].map((a) => (a === '"$1"' ? a : shellQuote(a))).join(' ');
-  const argv = mmdebstrapArgv({ suite, target, mirror, include, architectures: ['arm64'], dpkgOptions: MINIMAL_DPKG_OPTIONS, extractHooks: [hook] }).map((a) =>
-    a.startsWith('--variant=') ? '--variant=extract' : a,
-  );
-  // mmdebstrap splits one --include= at commas unless it holds an apt pattern: the pattern gets its own option.
-  argv.splice(
-    argv.findIndex((a) => a.startsWith('--include=')),
-    0,
-    '--include=?essential',
-  );
-  return argv;
-}
-
-/**
  * Returns the simboard image (Debian sid arm64 root filesystem with Debian's
  * arm64 kernel and modules at the lock's version, an arm64 busybox
  * initramfs, the kernel Image), building it once as root. The root
- * filesystem is unpacked on the host (`mmdebstrap --variant=extract`: no
- * emulated dpkg; that did not finish in 60 min) and then fixed up with host
- * tools only (rootfsFixup.sh: users, sshd, host key, the vboard's guest
- * scripts, modules.dep). Cached under `<cache>/simboard-image/<key>`.
+ * filesystem is unpacked on the host (arm64Rootfs.ts unpackArm64Rootfs:
+ * `mmdebstrap --variant=extract`, no emulated dpkg; users, groups, shell
+ * start-up files) and then fixed up with host tools only (rootfsFixup.sh:
+ * sshd, host key, the vboard's guest scripts, modules.dep). Cached under
+ * `<cache>/simboard-image/<key>`.
  * @throws WorkbenchError E_NOT_ROOT, E_TOOL_MISSING, E_LOCK_STALE, E_SIMBOARD_IMAGE.
  */
 export async function ensureSimboardImage(opts: {
@@ -174,12 +146,15 @@ export async function ensureSimboardImage(opts: {
           hint: 'apt-get install kmod',
         });
       const rootfs = join(tmp, 'rootfs');
-      opts.log?.('unpacking the simboard arm64 root filesystem (mmdebstrap --variant=extract)');
-      const t0 = Date.now();
-      const argv = extractRootfsArgv(lock.suite, rootfs, discoverDebianMirror(), [...SIMBOARD_ROOTFS_PACKAGES, ...arm64KernelPackages(lock)]);
-      const r = await runner.run(argv, { allowFailure: true, timeoutMs: 60 * 60_000, onStderr: (x) => opts.log?.(x.trimEnd()) });
-      if (r.exitCode !== 0) throw mmdebstrapFailure(r, 'the simboard rootfs', 'E_SIMBOARD_IMAGE', { manifest, lock });
-      opts.log?.(`unpacked in ${Math.round((Date.now() - t0) / 1000)} s; fixing it up on the host`);
+      await unpackArm64Rootfs(runner, {
+        manifest,
+        lock,
+        target: rootfs,
+        include: [...SIMBOARD_ROOTFS_PACKAGES, ...arm64KernelPackages(lock)],
+        what: 'the simboard rootfs',
+        code: 'E_SIMBOARD_IMAGE',
+        log: opts.log,
+      });
       const f = await runner.run(scriptArgv(FIXUP, [rootfs, GUEST_DIR, rel]), { allowFailure: true });
       if (f.exitCode !== 0) throw new WorkbenchError('E_SIMBOARD_IMAGE', `rootfsFixup.sh failed (exit ${f.exitCode}):\n${(f.stderr || f.stdout).trim()}`);
       const modules = modulesIn(await readFile(join(rootfs, 'usr/lib/modules', rel, 'modules.dep'), 'utf8'), SIMBOARD_INITRAMFS_MODULES);

@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { cacheKey } from '../../src/core/cache.ts';
-import { arm64KernelPackages, extractRootfsArgv, modulesIn } from '../../src/simboard/image.ts';
+import { extractRootfsArgv } from '../../src/simboard/arm64Rootfs.ts';
+import { arm64KernelPackages, modulesIn } from '../../src/simboard/image.ts';
 import { GST_PLUGIN_FILES } from '../../src/vboard/image.ts';
 import { hashTree, loadQemuSourceLock, qemuInputs, qemuWorkInputs, type QemuSourceLock } from '../../src/simboard/qemuBuild.ts';
 import { qemuOptValue, simboardQemuArgv } from '../../src/simboard/simboard.ts';
@@ -90,12 +91,14 @@ describe('simboard root filesystem (mmdebstrap --variant=extract)', () => {
     expect(argv.slice(-3)).toEqual(['sid', '/t/rootfs', 'http://mirror.invalid/debian']);
   });
 
-  it("unpacks the vboard's selected GStreamer plugin files in a host-side extract hook (mmdebstrap runs no customize hook for the extract variant; the chroot's $1 passed through)", () => {
+  it("records the unpacked packages, then unpacks the vboard's selected GStreamer plugin files, in host-side extract hooks (mmdebstrap runs no customize hook for the extract variant; the chroot's $1 passed through)", () => {
     expect(argv.filter((a) => a.startsWith('--customize-hook='))).toEqual([]);
     const hooks = argv.filter((a) => a.startsWith('--extract-hook='));
-    expect(hooks).toHaveLength(1);
-    expect(hooks[0]).toMatch(/^--extract-hook=sh '?[^ ']*\/simboard\/gstPlugins\.sh'? "\$1" /);
-    expect(hooks[0]!.split(' ').slice(3)).toEqual([...GST_PLUGIN_FILES]);
+    expect(hooks).toHaveLength(2);
+    // the record first: gstPlugins.sh appends its packages to it
+    expect(hooks[0]).toMatch(/^--extract-hook=sh '?[^ ']*\/simboard\/debManifest\.sh'? "\$1"$/);
+    expect(hooks[1]).toMatch(/^--extract-hook=sh '?[^ ']*\/simboard\/gstPlugins\.sh'? "\$1" /);
+    expect(hooks[1]!.split(' ').slice(3)).toEqual([...GST_PLUGIN_FILES]);
   });
 });
 
