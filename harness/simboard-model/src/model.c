@@ -55,6 +55,23 @@
 #include "probs.h"
 #include "regs.h"
 
+/*
+ * What guest memory held when the model last wrote (a job's picture) or read
+ * (an imported reference) a libvpx frame buffer: the buffer's geometry and a
+ * copy of its bytes (luma rows, then chroma rows, row padding included). A
+ * reference whose guest buffer has the same geometry and the same bytes is
+ * that frame buffer: hook_ref takes it without copying or unpacking.
+ */
+struct fb_shadow {
+	int valid;
+	uint32_t addr, ys, uvs, w, h;
+	uint64_t uvoff;
+	int ten;
+	const uint8_t *y_buffer;	/* the frame buffer's memory when recorded */
+	uint8_t *bytes;
+	size_t cap, ylen, uvlen;
+};
+
 struct vdpu381_model {
 	BufferPool *pool;
 	VP9Decoder *pbi;
@@ -69,6 +86,8 @@ struct vdpu381_model {
 	uint32_t sta;
 	char why[200];
 	struct vdpu381_model_info info;
+	struct fb_shadow shadow[FRAME_BUFFERS];
+	int no_reuse;			/* vdpu381_model_set_reuse(m, 0) */
 };
 
 static void fail(struct vdpu381_model *m, uint32_t sta, const char *fmt, ...)
@@ -256,6 +275,9 @@ static int hook_probs(void *priv, VP9_COMMON *cm)
 	const uint8_t *lp, *dp;
 	int i, n;
 
+	/* this job's output buffer: decoded into from here on */
+	if (cm->new_fb_idx >= 0)
+		m->shadow[cm->new_fb_idx].valid = 0;
 	if (r->intra_only_flag != (unsigned int)intra)
 		note(m, "reg103 intra_only_flag %u, stream: %s", r->intra_only_flag,
 		     intra ? "intra" : "inter");
@@ -415,6 +437,85 @@ static uint64_t row_bytes(int ten_bit, uint32_t n)
 	return ten_bit ? nv15_row_bytes(n) : n;
 }
 
+/* ---- reference reuse ---------------------------------------------------- */
+
+/* A picture in guest memory: NV12 or NV15 at addr, luma rows then chroma rows. */
+struct guest_pic {
+	uint32_t addr, ys, uvs, w, h;
+	uint64_t uvoff;
+	int ten;
+	uint64_t ylen, uvlen;		/* bytes from the first to the end of the last row */
+};
+
+static int guest_pic_same(const struct fb_shadow *s, const struct guest_pic *g)
+{
+	return s->addr == g->addr && s->ys == g->ys && s->uvs == g->uvs && s->w == g->w &&
+	       s->h == g->h && s->uvoff == g->uvoff && s->ten == g->ten && s->ylen == g->ylen &&
+	       s->uvlen == g->uvlen;
+}
+
+/*
+ * Frame buffer idx now holds the picture that guest memory holds at g (the
+ * model just wrote it there, or just imported it from there): remember the
+ * guest bytes.
+ */
+static void shadow_record(struct vdpu381_model *m, int idx, const struct guest_pic *g,
+			  const uint8_t *y, const uint8_t *uv)
+{
+	struct fb_shadow *s = &m->shadow[idx];
+	size_t need = g->ylen + g->uvlen;
+
+	s->valid = 0;
+	if (need > s->cap) {
+		uint8_t *b = realloc(s->bytes, need);
+
+		if (!b)
+			return;		/* no reuse for this buffer: imported each time */
+		s->bytes = b;
+		s->cap = need;
+	}
+	memcpy(s->bytes, y, g->ylen);
+	memcpy(s->bytes + g->ylen, uv, g->uvlen);
+	s->addr = g->addr;
+	s->ys = g->ys;
+	s->uvs = g->uvs;
+	s->w = g->w;
+	s->h = g->h;
+	s->uvoff = g->uvoff;
+	s->ten = g->ten;
+	s->ylen = g->ylen;
+	s->uvlen = g->uvlen;
+	s->y_buffer = m->pool->frame_bufs[idx].buf.y_buffer;
+	s->valid = 1;
+}
+
+/*
+ * The frame buffer whose picture guest memory still holds at g, or -1: same
+ * guest address and geometry as when recorded, the same bytes (the guest may
+ * have reused or rewritten the buffer: memcmp), and a frame buffer libvpx
+ * still holds, unchanged since (not released to the pool, not this job's
+ * output, the same memory).
+ */
+static int shadow_find(struct vdpu381_model *m, const VP9_COMMON *cm, const struct guest_pic *g,
+		       const uint8_t *y, const uint8_t *uv)
+{
+	const RefCntBuffer *fbs = m->pool->frame_bufs;
+	int idx;
+
+	for (idx = 0; idx < FRAME_BUFFERS; idx++) {
+		const struct fb_shadow *s = &m->shadow[idx];
+
+		if (!s->valid || !guest_pic_same(s, g) || idx == cm->new_fb_idx ||
+		    fbs[idx].ref_count <= 0 || fbs[idx].released ||
+		    fbs[idx].buf.y_buffer != s->y_buffer ||
+		    fbs[idx].buf.y_crop_width != (int)g->w || fbs[idx].buf.y_crop_height != (int)g->h)
+			continue;
+		if (!memcmp(s->bytes, y, g->ylen) && !memcmp(s->bytes + g->ylen, uv, g->uvlen))
+			return idx;
+	}
+	return -1;
+}
+
 /*
  * Inter frames: reference i (LAST, GOLDEN, ALTREF) is read from the driver's
  * buffer, not from libvpx's history: NV12 (8-bit) or NV15 (10-bit, nv15.h)
@@ -441,6 +542,7 @@ static void hook_ref(void *priv, VP9_COMMON *cm, int i, int slot)
 	uint64_t yrow = row_bytes(ten, w), uvrow = row_bytes(ten, 2 * cw);
 	const uint8_t *y, *uv;
 	YV12_BUFFER_CONFIG *b;
+	struct guest_pic g;
 	int j, idx;
 
 	for (j = 0; j < i; j++)
@@ -460,10 +562,29 @@ static void hook_ref(void *priv, VP9_COMMON *cm, int i, int slot)
 		     ten ? "NV15" : "NV12", w, h, ys, uvs, (unsigned long long)uvoff);
 		return;
 	}
-	y = gpa(m, r->ref_base[i], (uint64_t)ys * (h - 1) + yrow, name[i]);
-	uv = gpa(m, r->ref_base[i] + uvoff, (uint64_t)uvs * (ch - 1) + uvrow, name[i]);
+	g = (struct guest_pic){ .addr = r->ref_base[i], .ys = ys, .uvs = uvs, .w = w, .h = h,
+				.uvoff = uvoff, .ten = ten,
+				.ylen = (uint64_t)ys * (h - 1) + yrow,
+				.uvlen = (uint64_t)uvs * (ch - 1) + uvrow };
+	y = gpa(m, g.addr, g.ylen, name[i]);
+	uv = gpa(m, g.addr + uvoff, g.uvlen, name[i]);
 	if (!y || !uv)
 		return;
+	/*
+	 * The common case: the buffer holds, unchanged, a picture the model
+	 * wrote (or imported) earlier, still in a libvpx frame buffer: take
+	 * that one (usually libvpx's own in this very slot).
+	 */
+	idx = m->no_reuse ? -1 : shadow_find(m, cm, &g, y, uv);
+	if (idx >= 0) {
+		m->info.refs_reused++;
+		if (cm->ref_frame_map[slot] != idx) {
+			fbs[idx].ref_count++;
+			decrease_ref_count(cm->ref_frame_map[slot], fbs, pool);
+			cm->ref_frame_map[slot] = idx;
+		}
+		return;
+	}
 	idx = get_free_fb(cm);
 	if (idx == INVALID_IDX) {
 		fail(m, VDPU381_STA_IRQ | VDPU381_STA_IRQ_RAW | VDPU381_STA_ERROR,
@@ -479,10 +600,12 @@ static void hook_ref(void *priv, VP9_COMMON *cm, int i, int slot)
 				     cm->byte_alignment, &fbs[idx].raw_frame_buffer,
 				     pool->get_fb_cb, pool->cb_priv)) {
 		fbs[idx].ref_count = 0;
+		m->shadow[idx].valid = 0;
 		fail(m, VDPU381_STA_IRQ | VDPU381_STA_IRQ_RAW | VDPU381_STA_ERROR,
 		     "cannot allocate the %s reference (%ux%u)", name[i], w, h);
 		return;
 	}
+	m->shadow[idx].valid = 0;
 	fbs[idx].released = 0;
 	b->corrupted = 0;
 	b->bit_depth = cm->bit_depth;
@@ -520,7 +643,15 @@ static void hook_ref(void *priv, VP9_COMMON *cm, int i, int slot)
 			}
 		}
 	}
-	vpx_extend_frame_borders(b);
+	/*
+	 * No border extension: libvpx's decoder does its own edge emulation
+	 * (vp9_decodeframe.c dec_build_inter_predictors: a block reaching
+	 * outside the reference's visible size, with a motion vector or a
+	 * size not a multiple of 8, is predicted from extend_and_predict()'s
+	 * copy; libvpx never extends its own frames' borders either).
+	 */
+	m->info.refs_imported++;
+	shadow_record(m, idx, &g, y, uv);
 	decrease_ref_count(cm->ref_frame_map[slot], fbs, pool);
 	cm->ref_frame_map[slot] = idx;
 }
@@ -530,8 +661,8 @@ static void hook_ref(void *priv, VP9_COMMON *cm, int i, int slot)
  * for 8-bit, NV15 for 10-bit (whole groups of 4 samples: up to 3 past the
  * visible width, libvpx's decoded samples there).
  */
-static void write_picture(struct vdpu381_model *m, const VP9_COMMON *cm,
-			  const YV12_BUFFER_CONFIG *f)
+static int write_picture(struct vdpu381_model *m, const VP9_COMMON *cm,
+			 const YV12_BUFFER_CONFIG *f, struct guest_pic *g)
 {
 	const struct vdpu381_vp9_regs *r = &m->r;
 	uint32_t ys = r->y_hor_virstride * 16, uvs = r->uv_hor_virstride * 16;
@@ -546,21 +677,25 @@ static void write_picture(struct vdpu381_model *m, const VP9_COMMON *cm,
 	if (r->fbc_e) {
 		fail(m, VDPU381_STA_IRQ | VDPU381_STA_IRQ_RAW | VDPU381_STA_ERROR,
 		     "reg012 fbc_e: compressed output is not modelled");
-		return;
+		return 0;
 	}
 	if (!bit_depth_ok(m, cm))
-		return;
+		return 0;
 	if (ys < yrow || uvs < uvrow || uvoff < (uint64_t)ys * h) {
 		fail(m, VDPU381_STA_IRQ | VDPU381_STA_IRQ_RAW | VDPU381_STA_ERROR,
 		     "output strides too small for %s %dx%d: y %u uv %u y_virstride %llu",
 		     ten ? "NV15" : "NV12", w, h, ys, uvs, (unsigned long long)uvoff);
-		return;
+		return 0;
 	}
 	y = gpa(m, r->decout_base, (uint64_t)ys * (h - 1) + yrow, "reg130 output (luma)");
 	uv = gpa(m, r->decout_base + uvoff, (uint64_t)uvs * (ch - 1) + uvrow,
 		 "reg130 output (chroma)");
 	if (!y || !uv)
-		return;
+		return 0;
+	*g = (struct guest_pic){ .addr = r->decout_base, .ys = ys, .uvs = uvs, .w = (uint32_t)w,
+				 .h = (uint32_t)h, .uvoff = uvoff, .ten = ten,
+				 .ylen = (uint64_t)ys * (h - 1) + yrow,
+				 .uvlen = (uint64_t)uvs * (ch - 1) + uvrow };
 #if CONFIG_VP9_HIGHBITDEPTH
 	if (ten) {
 		const uint16_t *y16 = CONVERT_TO_SHORTPTR(f->y_buffer);
@@ -572,7 +707,7 @@ static void write_picture(struct vdpu381_model *m, const VP9_COMMON *cm,
 		for (i = 0; i < ch; i++)
 			nv15_pack2(uv + (size_t)i * uvs, u16 + (size_t)i * f->uv_stride,
 				   v16 + (size_t)i * f->uv_stride, 2 * (size_t)cw);
-		return;
+		return 1;
 	}
 #endif
 	for (i = 0; i < h; i++)
@@ -587,6 +722,7 @@ static void write_picture(struct vdpu381_model *m, const VP9_COMMON *cm,
 			d[2 * j + 1] = v[j];
 		}
 	}
+	return 1;
 }
 
 static void hook_done(void *priv, VP9_COMMON *cm, const YV12_BUFFER_CONFIG *f)
@@ -595,6 +731,7 @@ static void hook_done(void *priv, VP9_COMMON *cm, const YV12_BUFFER_CONFIG *f)
 	const struct vdpu381_vp9_regs *r = &m->r;
 	const int intra = frame_is_intra_only(cm);
 	const int adapted = !cm->error_resilient_mode && !cm->frame_parallel_decoding_mode;
+	struct guest_pic g;
 	uint8_t *p;
 
 	m->info.width = cm->width;
@@ -602,7 +739,9 @@ static void hook_done(void *priv, VP9_COMMON *cm, const YV12_BUFFER_CONFIG *f)
 	m->info.bit_depth = (int)cm->bit_depth;
 	m->info.intra = intra;
 	m->info.show_frame = cm->show_frame;
-	write_picture(m, cm, f);
+	if (write_picture(m, cm, f, &g))
+		shadow_record(m, cm->new_fb_idx, &g, m->ram->host + (g.addr - m->ram->gpa),
+			      m->ram->host + (g.addr + g.uvoff - m->ram->gpa));
 	if (cm->seg.enabled)
 		segmap_write(m, cm);
 	colmv_write(m, cm, intra);
@@ -666,6 +805,8 @@ void vdpu381_model_free(struct vdpu381_model *m)
 		vp9_free_internal_frame_buffers(&m->pool->int_frame_buffers);
 		vpx_free(m->pool);
 	}
+	for (int i = 0; i < FRAME_BUFFERS; i++)
+		free(m->shadow[i].bytes);
 	free(m);
 }
 
@@ -714,6 +855,11 @@ int vdpu381_libvpx_decode(struct vdpu381_model *m, const uint8_t *data, size_t l
 void vdpu381_model_set_log(struct vdpu381_model *m, FILE *log)
 {
 	m->log = log;
+}
+
+void vdpu381_model_set_reuse(struct vdpu381_model *m, int reuse)
+{
+	m->no_reuse = !reuse;
 }
 
 void vdpu381_model_last_info(const struct vdpu381_model *m, struct vdpu381_model_info *info)

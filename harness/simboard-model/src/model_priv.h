@@ -16,6 +16,14 @@ struct vdpu381_model;
  * state and the stream (NULL: nowhere). */
 void vdpu381_model_set_log(struct vdpu381_model *m, FILE *log);
 
+/*
+ * Whether a reference whose guest buffer holds, unchanged, a picture the
+ * model wrote or imported earlier is taken from the model's own frame buffer
+ * (1, the default) or copied in again like any other (0: the offline tool's
+ * --no-reuse, to check that path).
+ */
+void vdpu381_model_set_reuse(struct vdpu381_model *m, int reuse);
+
 /* What the last job decoded. */
 struct vdpu381_model_info {
 	int width, height;		/* frame size (from the stream's header) */
@@ -25,6 +33,8 @@ struct vdpu381_model_info {
 	int probs_updated;		/* flagged entries in the delta table */
 	int probs_differ;		/* bytes of the driver's context != stream's */
 	int disagreements;		/* lines logged for this job */
+	int refs_imported;		/* references copied in from guest memory */
+	int refs_reused;		/* references whose guest bytes an earlier job wrote or read: not copied */
 };
 
 void vdpu381_model_last_info(const struct vdpu381_model *m, struct vdpu381_model_info *info);

@@ -7,7 +7,8 @@
  * stand-in guest RAM that holds those buffers at their guest addresses.
  *
  * usage: vdpu381-model-offline [--job N | --line N] [--i420 FILE [--all]]
- *        [--check] [--counts FILE] [--probs FILE] [--quiet] CAPTURE.jsonl
+ *        [--check] [--counts FILE] [--probs FILE] [--quiet] [--no-reuse]
+ *        CAPTURE.jsonl
  * Prints one line per decoded job: job, size, status, reason, the time
  * vdpu381_model_run() took; the
  * disagreements between the driver's state and the stream on stderr.
@@ -18,6 +19,8 @@
  * included), else only the last job's. --check decodes every job's
  * bitstream with libvpx alone too (no hooks: libvpx's own state) and says
  * per job whether the model's picture is libvpx's; exit 1 if one is not.
+ * --no-reuse copies every reference in from guest memory (the path a
+ * buffer the model did not write, or one the guest changed, takes).
  */
 #include <errno.h>
 #include <stdint.h>
@@ -381,10 +384,11 @@ static int run_job(struct vdpu381_model *m, struct vdpu381_model *lib,
 	}
 	if (info.bit_depth > 8)
 		snprintf(depth, sizeof(depth), " %d-bit", info.bit_depth);
-	printf("job %llu: %dx%d%s %s%s sta 0x%08x%s%s (%d probabilities updated, %d differ from the stream, %d disagreements; %.3f ms)%s%s\n",
+	printf("job %llu: %dx%d%s %s%s sta 0x%08x%s%s (%d probabilities updated, %d differ from the stream, %d disagreements, references %d copied %d reused; %.3f ms)%s%s\n",
 	       (unsigned long long)job, info.width, info.height, depth, info.intra ? "intra" : "inter",
 	       info.show_frame ? "" : " hidden", sta, why[0] ? ": " : "", why,
-	       info.probs_updated, info.probs_differ, info.disagreements,
+	       info.probs_updated, info.probs_differ, info.disagreements, info.refs_imported,
+	       info.refs_reused,
 	       (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6,
 	       check[0] ? " " : "", check);
 	if (r.prob_save_en)
@@ -405,7 +409,8 @@ static int run_job(struct vdpu381_model *m, struct vdpu381_model *lib,
 static void usage(void)
 {
 	fprintf(stderr, "usage: vdpu381-model-offline [--job N | --line N] [--i420 FILE] "
-		"[--all] [--check] [--counts FILE] [--probs FILE] [--quiet] CAPTURE.jsonl\n");
+		"[--all] [--check] [--counts FILE] [--probs FILE] [--quiet] [--no-reuse] "
+		"CAPTURE.jsonl\n");
 	exit(2);
 }
 
@@ -419,7 +424,7 @@ int main(int argc, char **argv)
 {
 	const char *i420 = NULL, *counts = NULL, *probs = NULL, *path = NULL;
 	long want_job = -1, want_line = -1, lineno = 0;
-	int quiet = 0, all_shown = 0, check = 0, ret = 0, i;
+	int quiet = 0, all_shown = 0, check = 0, reuse = 1, ret = 0, i;
 	struct vdpu381_model *lib = NULL;
 	unsigned int checked = 0, equal = 0;
 	struct vdpu381_guest_ram ram;
@@ -448,6 +453,8 @@ int main(int argc, char **argv)
 			quiet = 1;
 		else if (!strcmp(argv[i], "--check"))
 			check = 1;
+		else if (!strcmp(argv[i], "--no-reuse"))
+			reuse = 0;
 		else if (argv[i][0] == '-' || path)
 			usage();
 		else
@@ -499,6 +506,7 @@ int main(int argc, char **argv)
 		return 2;
 	if (!quiet)
 		vdpu381_model_set_log(m, stderr);
+	vdpu381_model_set_reuse(m, reuse);
 	if (check && !(lib = vdpu381_libvpx_new()))
 		return 2;
 	if (i420)

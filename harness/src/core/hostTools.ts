@@ -38,6 +38,7 @@ export const HOST_TOOLS: readonly HostTool[] = [
   { bin: 'python3', pkg: 'python3', why: 'checks the Fluster decoder plugin fluster-adapters/workbench_decoder.py (tests)', testOnly: true },
   { bin: 'chromium', pkg: 'chromium', why: 'opens index.html headless in the report tests (screenshot, console errors)', testOnly: true },
   { bin: 'shellcheck', pkg: 'shellcheck', why: 'checks the remote shell scripts (*.sh) in CI (`npm run shellcheck`)', testOnly: true },
+  { bin: 'readelf', pkg: 'binutils', why: "checks the farm NFS root's arm64 programs and their libraries (tests)", testOnly: true },
 ];
 
 /** The host tools `workbench iterate` needs on the vboard path (everything but test-only tools). */

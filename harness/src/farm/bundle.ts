@@ -39,6 +39,30 @@ export const BundleVectorSchema = z.object({
 });
 export type BundleVector = z.infer<typeof BundleVectorSchema>;
 
+/**
+ * Where a bundle's NFS root filesystem came from: built by the workbench
+ * (farm/rootfs.ts: the cache entry, the mmdebstrap suite and package list,
+ * the paths left out, and every package unpacked with its version, from the
+ * image's own record), or a file given with `--rootfs`.
+ */
+export const FarmRootfsOriginSchema = z.discriminatedUnion('origin', [
+  z.object({
+    origin: z.literal('workbench'),
+    /** `farm-rootfs/<key>` under the workbench cache. */
+    cacheEntry: z.string(),
+    suite: z.string(),
+    architecture: z.string(),
+    /** The packages the recipe names (mmdebstrap --include, besides `?essential`). */
+    include: z.array(z.string()),
+    /** dpkg path-exclude globs. */
+    excludes: z.array(z.string()),
+    /** Every package unpacked (`files`: only these files were taken from it). */
+    packages: z.array(z.object({ name: z.string(), version: z.string(), architecture: z.string(), files: z.array(z.string()).optional() })),
+  }),
+  z.object({ origin: z.literal('file'), path: z.string() }),
+]);
+export type FarmRootfsOrigin = z.infer<typeof FarmRootfsOriginSchema>;
+
 /** bundle.json. */
 export const BundleSchema = z.object({
   schema: z.literal('vp9-workbench/lava-bundle'),
@@ -84,6 +108,8 @@ export const BundleSchema = z.object({
     .object({
       source: z.string(),
       files: z.partialRecord(z.enum(['kernel', 'dtb', 'nfsrootfs']), z.object({ file: z.string(), sha256: z.string() })),
+      /** Where `rootfs.tar.xz` came from (absent in bundles written before it was recorded). */
+      rootfs: FarmRootfsOriginSchema.optional(),
     })
     .optional(),
   vectors: z.array(BundleVectorSchema),
@@ -112,8 +138,8 @@ export interface WriteBundleOptions {
   kernelRelease: string;
   modules: BundleModule[];
   kernel?: Bundle['kernel'];
-  /** farm-rk3588: host paths of the boot artefacts to copy into `artefacts/farm/`, and their origin. */
-  farmBoot?: { source: string; kernel?: string; dtb?: string; nfsrootfs?: string };
+  /** farm-rk3588: host paths of the boot artefacts to copy into `artefacts/farm/`, their origin, and the root filesystem's. */
+  farmBoot?: { source: string; kernel?: string; dtb?: string; nfsrootfs?: string; rootfs?: FarmRootfsOrigin };
   vectors: { name: string; file: string; features: readonly string[]; references: ReferenceSet }[];
   runner: Runner;
   prompts?: string[];
@@ -214,7 +240,7 @@ export async function writeBundle(o: WriteBundleOptions): Promise<{ bundle: Bund
         await copyFile(src, join(art, names[k]));
         files[k] = { file: names[k], sha256: await sha256File(src) };
       }
-      farm = { source: o.farmBoot.source, files };
+      farm = { source: o.farmBoot.source, files, ...(o.farmBoot.nfsrootfs && o.farmBoot.rootfs ? { rootfs: o.farmBoot.rootfs } : {}) };
     }
     const ref0 = o.vectors[0]?.references;
     const bundle: Bundle = {

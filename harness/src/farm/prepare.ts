@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { globMatcher } from '../core/glob.ts';
 import { basename } from 'node:path';
 import { isWorkbenchError, WorkbenchError } from '../core/errors.ts';
@@ -11,8 +12,11 @@ import type { BoardProviders } from '../target/provider.ts';
 import { DEFAULT_MANIFEST } from '../toolbox/manifest.ts';
 import { generateSuite, loadRecipes } from '../vectors/index.ts';
 import { ensureReferences, type ReferenceSet } from '../vectors/references.ts';
+import { ensureFarmBoot } from './bootArtefacts.ts';
 import { writeBundle, type Bundle, type BundleModule, type WriteBundleOptions } from './bundle.ts';
+import type { FarmChroot } from './chroot.ts';
 import type { Profile } from './job.ts';
+import { ensureFarmRootfs, FARM_ROOTFS_EXCLUDES } from './rootfs.ts';
 
 /** The suite the generated vectors belong to. */
 export const GENERATED_SUITE = 'vp9-features';
@@ -53,6 +57,46 @@ export function modeFor(board: Pick<BundleBoard, 'name' | 'driver'>, checks: Vec
   return checks.forBoard(board).verifiesPixels ? 'pixels' : 'visl';
 }
 
+/**
+ * The farm-rk3588 boot artefacts of a bundle ({@link PrepareOptions.farmBoot}):
+ * Debian's arm64 Image and ROCK 5B dtb at the locked kernel version
+ * (bootArtefacts.ts ensureFarmBoot, downloaded in the farm chroot) and the
+ * NFS root filesystem: `rootfs` when given (`--rootfs`), else the one the
+ * workbench builds (rootfs.ts ensureFarmRootfs, cached; about 3 min the
+ * first time). Both cached; the bundle records where each came from.
+ * @param o.rootfs host path of a root filesystem tarball to use instead of the built one.
+ * @throws WorkbenchError E_USAGE (no such `rootfs`), E_FARM_BOOT, E_FARM_ROOTFS, E_NOT_ROOT, E_LOCK_STALE.
+ */
+export async function farmBootFor(o: {
+  chroot: Pick<FarmChroot, 'exec'>;
+  rootfs?: string;
+  runner: Runner;
+  log: (m: string) => void;
+}): Promise<NonNullable<WriteBundleOptions['farmBoot']>> {
+  if (o.rootfs && !existsSync(o.rootfs))
+    throw new WorkbenchError('E_USAGE', `--rootfs ${o.rootfs}: no such file`, { hint: 'leave --rootfs out to use the root filesystem the workbench builds' });
+  const boot = await ensureFarmBoot(o.chroot, { runner: o.runner, log: o.log });
+  const kernel = `Debian ${boot.packages.join(' ')}`;
+  if (o.rootfs)
+    return { source: `${kernel}; NFS root ${o.rootfs}`, kernel: boot.kernel, dtb: boot.dtb, nfsrootfs: o.rootfs, rootfs: { origin: 'file', path: o.rootfs } };
+  const r = await ensureFarmRootfs({ runner: o.runner, log: o.log });
+  return {
+    source: `${kernel}; NFS root built by the workbench (farm-rootfs/${r.key}: Debian ${r.suite} arm64, ${r.packages.length} packages)`,
+    kernel: boot.kernel,
+    dtb: boot.dtb,
+    nfsrootfs: r.path,
+    rootfs: {
+      origin: 'workbench',
+      cacheEntry: `farm-rootfs/${r.key}`,
+      suite: r.suite,
+      architecture: 'arm64',
+      include: [...r.include],
+      excludes: [...FARM_ROOTFS_EXCLUDES],
+      packages: r.packages,
+    },
+  };
+}
+
 /** Options of {@link prepareBundle}. */
 export interface PrepareOptions {
   dir: string;
@@ -70,7 +114,7 @@ export interface PrepareOptions {
   prompts?: string[];
   tags?: string[];
   vectorTimeoutS?: number;
-  /** farm-rk3588: boot artefacts to put in the bundle (farm/bootArtefacts.ts ensureFarmBoot, a root filesystem tarball). */
+  /** farm-rk3588: boot artefacts to put in the bundle ({@link farmBootFor}). */
   farmBoot?: WriteBundleOptions['farmBoot'];
   runner: Runner;
   log: (m: string) => void;

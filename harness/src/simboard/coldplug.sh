@@ -1,6 +1,8 @@
 #!/bin/sh
 # usage: coldplug.sh
-# Runs on the simboard right after boot (the guest has no udev): loads the
+# Runs on the simboard right after boot (simboard.ts, over SSH), and on a
+# farm-rk3588 board from its init (farm/dut/farm-init, installed in the NFS
+# root as wb-coldplug); neither has udev. Loads the
 # module of every device-tree platform device by its modalias, as udev's
 # coldplug does on a real board (so rockchip-vdec binds to the vdpu381 node:
 # of:N...Crockchip,rk3588-vdec). modprobe prefers a deployed module in

@@ -10,8 +10,9 @@
  *   defaults and NFS export; a job whose dtb is not served is refused by
  *   LAVA, and the workbench names the missing bundle file;
  *   the kernel Image and dtb are Debian's own arm64 ones at the locked
- *   version, with their sha256sum in the job; the root filesystem is still
- *   a stand-in file: the workbench does not build an arm64 NFS root yet);
+ *   version, with their sha256sum in the job; the root filesystem is a
+ *   stand-in file here, LAVA does not unpack it when validating: the one the
+ *   workbench builds is checked and validated by rootfs.int.test.ts);
  * - the ssh job run by lava-run on the vboard: the collected verdicts equal
  *   those of the workbench's own decode of the same vectors (visl mode, as
  *   `workbench iterate` runs them on the vboard);

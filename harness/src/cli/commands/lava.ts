@@ -62,8 +62,7 @@ function printCollected(c: CollectResult): void {
 // the stages behind these commands (kernel build, vboard, chroot) load when a command runs, not when the CLI starts
 const prepareBundle: typeof import('../../farm/prepare.ts').prepareBundle = async (o) => (await import('../../farm/prepare.ts')).prepareBundle(o);
 const ensureFarmChroot: typeof import('../../farm/chroot.ts').ensureFarmChroot = async (o) => (await import('../../farm/chroot.ts')).ensureFarmChroot(o);
-const ensureFarmBoot: typeof import('../../farm/bootArtefacts.ts').ensureFarmBoot = async (...a) =>
-  (await import('../../farm/bootArtefacts.ts')).ensureFarmBoot(...a);
+const farmBootFor: typeof import('../../farm/prepare.ts').farmBootFor = async (o) => (await import('../../farm/prepare.ts')).farmBootFor(o);
 const validateBundle: typeof import('../../farm/validate.ts').validateBundle = async (...a) => (await import('../../farm/validate.ts')).validateBundle(...a);
 const runBundleLocal: typeof import('../../farm/runLocal.ts').runBundleLocal = async (o) => (await import('../../farm/runLocal.ts')).runBundleLocal(o);
 const bundleBoard: (...a: Parameters<typeof import('../../farm/prepare.ts').bundleBoard>) => Promise<import('../../farm/prepare.ts').BundleBoard> = async (
@@ -98,16 +97,19 @@ export function register(program: Command): void {
     .option('--tag <tag>', 'LAVA device tag (farm profile; repeatable)', repeat, [] as string[])
     .option('--prompt <regex>', 'shell prompt of the ssh device (repeatable)', repeat, [] as string[])
     .option('--timeout <s>', 'per-vector decode limit, seconds', '300')
-    .option('--rootfs <tar.xz>', 'farm profile: the NFS root filesystem (arm64 Debian with GStreamer) to put in the bundle as farm/rootfs.tar.xz')
+    .option(
+      '--rootfs <tar.xz>',
+      'farm profile: an NFS root filesystem (arm64, xz-compressed tar) to put in the bundle as farm/rootfs.tar.xz instead of the one the workbench builds (Debian sid arm64 with GStreamer v4l2codecs, cached)',
+    )
     .action(async (o: JobOpts) => {
       const profile = profileOf(o.profile);
       const dir = resolve(o.out || join(stateRoot(), 'lava', 'bundles', new Date().toISOString().replace(/[:.]/g, '-')));
       const mode = modeOf(o.mode);
       let farmBoot;
       if (profile === 'farm-rk3588') {
-        const boot = await ensureFarmBoot(await ensureFarmChroot({ log, runner: new ExecaRunner() }), { runner: new ExecaRunner(), log });
-        farmBoot = { source: `Debian ${boot.packages.join(' ')}`, kernel: boot.kernel, dtb: boot.dtb, ...(o.rootfs ? { nfsrootfs: resolve(o.rootfs) } : {}) };
-        if (!o.rootfs) log('no --rootfs: serve an arm64 root filesystem (Debian with GStreamer, sshd not needed) as farm/rootfs.tar.xz under the URL base');
+        const chroot = await ensureFarmChroot({ log, runner: new ExecaRunner() });
+        farmBoot = await farmBootFor({ chroot, ...(o.rootfs ? { rootfs: resolve(o.rootfs) } : {}), runner: new ExecaRunner(), log });
+        log(`farm boot artefacts: ${farmBoot.source}`);
       }
       const providers = builtinProviders();
       const { bundle } = await prepareBundle({

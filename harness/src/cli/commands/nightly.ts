@@ -14,9 +14,14 @@ const log = (s: string) => process.stderr.write(`[nightly] ${s}\n`);
 function realRunBoard(command: string): RunBoard {
   return async (b: NightlyBoard, nightlyId: string) => {
     const runner = new ExecaRunner();
-    const { prepareBundle, bundleBoard } = await import('../../farm/prepare.ts');
+    const { prepareBundle, bundleBoard, farmBootFor } = await import('../../farm/prepare.ts');
     const providers = builtinProviders();
     const dir = join(stateRoot(), 'lava', 'bundles', `${nightlyId}-${b.name}`);
+    // a farm board boots Debian's Image and dtb and the workbench's NFS root, all in the bundle (cached)
+    const farmBoot =
+      b.profile === 'farm-rk3588'
+        ? await farmBootFor({ chroot: await (await import('../../farm/chroot.ts')).ensureFarmChroot({ runner, log }), runner, log })
+        : undefined;
     const common = {
       dir,
       profile: b.profile,
@@ -25,6 +30,7 @@ function realRunBoard(command: string): RunBoard {
       ...(b.modules?.length ? { modules: b.modules } : {}),
       ...(b.tags.length ? { tags: b.tags } : {}),
       vectorTimeoutS: b.timeout,
+      ...(farmBoot ? { farmBoot } : {}),
       runner,
       log,
     };
