@@ -62,7 +62,7 @@ export function modeFor(board: Pick<BundleBoard, 'name' | 'driver'>, checks: Vec
  * Debian's arm64 Image and ROCK 5B dtb at the locked kernel version
  * (bootArtefacts.ts ensureFarmBoot, downloaded in the farm chroot) and the
  * NFS root filesystem: `rootfs` when given (`--rootfs`), else the one the
- * workbench builds (rootfs.ts ensureFarmRootfs, cached; about 3 min the
+ * workbench builds (rootfs.ts ensureFarmRootfs, cached; minutes the
  * first time). Both cached; the bundle records where each came from.
  * @param o.rootfs host path of a root filesystem tarball to use instead of the built one.
  * @throws WorkbenchError E_USAGE (no such `rootfs`), E_FARM_BOOT, E_FARM_ROOTFS, E_NOT_ROOT, E_LOCK_STALE.

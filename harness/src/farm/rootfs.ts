@@ -119,7 +119,8 @@ export function farmRootfsTarArgv(root: string, out: string): string[] {
 
 /**
  * Returns the farm-rk3588 NFS root filesystem (see the module doc), building
- * it once as root (about 3 min on 2 cores: mmdebstrap 1.5 min, xz the rest).
+ * it once as root (measured 7.6 and 17.3 min on a loaded 2-core machine:
+ * mmdebstrap most of it, xz 2-5 min; a cache hit takes no time).
  * @param o.manifest kernel manifest whose lock names the Debian suite (default: the toolbox's).
  * @param o.force rebuild even when the cache has it (the mirror's newer packages).
  * @throws WorkbenchError E_NOT_ROOT, E_TOOL_MISSING, E_FARM_ROOTFS (mmdebstrap,
