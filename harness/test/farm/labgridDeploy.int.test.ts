@@ -25,21 +25,18 @@
  * the vboard image and its visl.ko are the ones labgrid.int, farm.int and
  * deploy.int use). WORKBENCH_LABGRID_DEPLOY_INT=0 skips it.
  */
-import { spawn } from 'node:child_process';
-import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isWorkbenchError } from '../../src/core/errors.ts';
-import { ExecaRunner, formatArgv, type RunResult, type Runner } from '../../src/core/runner.ts';
-import { projectRoot } from '../../src/core/paths.ts';
-import { ensureLabgridChroot, type LabgridChroot } from '../../src/farm/labgridChroot.ts';
+import { ExecaRunner, type RunResult } from '../../src/core/runner.ts';
 import type { SshTarget } from '../../src/target/ssh.ts';
 import { vboardPaths } from '../../src/vboard/state.ts';
 import { vboardConnection, vboardDown, vboardTarget, vboardUp } from '../../src/vboard/vboard.ts';
 import { artifact, loadableVariant, vislBuild } from '../deploy/testModules.ts';
+import { runWorkbench as cli, startLabgridLab, type LabgridLab } from './labgridLab.ts';
 
 /** On by default (about 90 s with warm caches); WORKBENCH_LABGRID_DEPLOY_INT=0 skips it. */
 const ENABLED = process.env.WORKBENCH_LABGRID_DEPLOY_INT !== '0';
@@ -52,57 +49,16 @@ const CAROL = 'wb-carol';
 
 const saved = { state: process.env.WORKBENCH_STATE_DIR };
 let dir: string;
-let chroot: LabgridChroot;
-let lgRunner: Runner;
+let lab: LabgridLab;
 let coordinator: string;
 let vboardPort: number;
 let cliEnv: NodeJS.ProcessEnv;
 let visl: string;
-const daemons: { ac: AbortController; done: Promise<unknown> }[] = [];
-
-function freePort(): Promise<number> {
-  return new Promise((res, rej) => {
-    const s = createServer();
-    s.once('error', rej);
-    s.listen(0, '127.0.0.1', () => {
-      const p = (s.address() as { port: number }).port;
-      s.close(() => res(p));
-    });
-  });
-}
 
 /** The real labgrid-client (in the chroot) as `env`'s user on the test's coordinator. */
-function lg(args: string[], env: Record<string, string>): Promise<RunResult> {
-  return lgRunner.run(['labgrid-client', '-x', coordinator, ...args], { env: { LG_HOSTNAME: host, ...env }, allowFailure: true, timeoutMs: 60_000 });
-}
-
+const lg = (args: string[], env: Record<string, string>) => lab.lg(args, env);
 /** labgrid's own `acquired: ...` line of `show`, read by the second user. */
-async function acquiredLine(): Promise<string> {
-  const r = await lg(['-p', PLACE, 'show'], BOB);
-  expect(r.exitCode).toBe(0);
-  return /^\s*acquired: .*$/m.exec(r.stdout)![0].trim();
-}
-
-function startDaemon(argv: string[], name: string): void {
-  const ac = new AbortController();
-  const done = new ExecaRunner()
-    .run(chroot.argv(argv, { cwd: '/srv/lg', binds: [{ host: dir, inside: '/srv/lg' }] }), {
-      signal: ac.signal,
-      processGroup: true,
-      allowFailure: true,
-      onStderr: (s) => log(`${name}: ${s.trimEnd().split('\n').slice(-1)[0]}`),
-    })
-    .catch((e: unknown) => e);
-  daemons.push({ ac, done });
-}
-
-async function waitFor(what: string, probe: () => Promise<boolean>, ms = 120_000): Promise<void> {
-  const t0 = Date.now();
-  while (!(await probe())) {
-    if (Date.now() - t0 > ms) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 500));
-  }
-}
+const acquiredLine = () => lab.acquiredLine(BOB);
 
 /** The private vboard up (a loaded host's first TCG handshake may miss vboardUp's timeout: then our own connection, which waits longer). */
 async function boardUp(): Promise<void> {
@@ -141,50 +97,27 @@ function wrongVermagic(ko: string): string {
   return out;
 }
 
-interface CliResult {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  stdout: string;
-  stderr: string;
-}
-
-/** `workbench ARGS` as a child process with the test's private state, config and labgrid-client. */
-function cli(args: string[], env: NodeJS.ProcessEnv, onStderr?: (text: string, child: ReturnType<typeof spawn>) => void): Promise<CliResult> {
-  return new Promise((res) => {
-    const child = spawn(process.execPath, [join(projectRoot(), 'harness/bin/workbench.js'), ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => {
-      stderr += d.toString();
-      onStderr?.(stderr, child);
-    });
-    child.on('close', (code, signal) => res({ code, signal, stdout, stderr }));
-  });
-}
-
 beforeAll(async () => {
   if (!ENABLED) return;
   const t0 = Date.now();
   dir = mkdtempSync(join(tmpdir(), 'wb-lgdeploy-'));
   process.env.WORKBENCH_STATE_DIR = join(dir, 'state');
-  chroot = await ensureLabgridChroot({ runner: new ExecaRunner(), log });
-  lgRunner = chroot.runner(new ExecaRunner());
-  log(`labgrid chroot ${chroot.key}: labgrid-client ${chroot.versions['labgrid-client']}`);
   visl = (await vislBuild()).visl;
   await boardUp();
   vboardPort = vboardConnection().port;
   log(`private vboard up on 127.0.0.1:${vboardPort} (${Date.now() - t0} ms)`);
 
   // labgrid: the place's NetworkService is the private vboard's SSH port
-  coordinator = `127.0.0.1:${await freePort()}`;
-  writeFileSync(join(dir, 'exporter.yaml'), `wbvgroup:\n  NetworkService:\n    address: 127.0.0.1\n    username: root\n    port: ${vboardPort}\n`);
-  startDaemon(['labgrid-coordinator', '-l', coordinator], 'coordinator');
-  await waitFor('the coordinator', async () => (await lg(['places'], BOB)).exitCode === 0);
-  startDaemon(['labgrid-exporter', '-c', coordinator, '-n', 'wbvexp', '/srv/lg/exporter.yaml'], 'exporter');
-  await waitFor('the exported NetworkService', async () => (await lg(['resources'], BOB)).stdout.includes('wbvexp/wbvgroup/NetworkService'));
-  expect((await lg(['-p', PLACE, 'create'], BOB)).exitCode).toBe(0);
-  expect((await lg(['-p', PLACE, 'add-match', 'wbvexp/wbvgroup/*'], BOB)).exitCode).toBe(0);
+  lab = await startLabgridLab({
+    dir,
+    exporter: 'wbvexp',
+    group: 'wbvgroup',
+    place: PLACE,
+    networkService: { address: '127.0.0.1', username: 'root', port: vboardPort },
+    admin: BOB,
+    log,
+  });
+  coordinator = lab.coordinator;
 
   // the workbench's private config: a boards.toml entry naming only the place (no host/port/user), the
   // vboard's key, and its host key recorded under the alias `vboard` in the workbench's known_hosts (strict check)
@@ -197,16 +130,9 @@ beforeAll(async () => {
       `[board.lgvboard.labgrid]\nplace = "${PLACE}"\ncoordinator = "${coordinator}"\n`,
   );
   // labgrid-client on the CLI's PATH: the chroot's, with the LG_* variables the workbench passes
-  const bin = join(dir, 'bin');
-  mkdirSync(bin);
-  writeFileSync(
-    join(bin, 'labgrid-client'),
-    `#!/bin/sh\nexec ${formatArgv(chroot.argv(['/usr/bin/env']))} LG_USERNAME="$LG_USERNAME" LG_HOSTNAME="$LG_HOSTNAME" labgrid-client "$@"\n`,
-  );
-  chmodSync(join(bin, 'labgrid-client'), 0o755);
   cliEnv = {
     ...process.env,
-    PATH: `${bin}:${process.env.PATH}`,
+    PATH: `${lab.clientBin()}:${process.env.PATH}`,
     WORKBENCH_STATE_DIR: join(dir, 'state'),
     WORKBENCH_CONFIG_DIR: cfg,
     LG_USERNAME: CAROL,
@@ -217,9 +143,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   if (!ENABLED) return;
-  for (const d of daemons) d.ac.abort();
-  await Promise.all(daemons.map((d) => d.done));
-  log('coordinator and exporter stopped');
+  await lab?.stop();
   await vboardDown({ log }).catch((e: unknown) => log(`vboard down: ${(e as Error).message}`));
   if (saved.state === undefined) delete process.env.WORKBENCH_STATE_DIR;
   else process.env.WORKBENCH_STATE_DIR = saved.state;

@@ -12,28 +12,25 @@
  * test; the `workbench decode` run goes through the real CLI wiring up to
  * the SSH connection, which fails on that server (the error path).
  */
-import { spawn } from 'node:child_process';
-import { chmodSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isWorkbenchError } from '../../src/core/errors.ts';
-import { ExecaRunner, formatArgv, type RunResult, type Runner } from '../../src/core/runner.ts';
-import { projectRoot } from '../../src/core/paths.ts';
-import { ensureLabgridChroot, type LabgridChroot } from '../../src/farm/labgridChroot.ts';
+import { ExecaRunner } from '../../src/core/runner.ts';
 import type { Board } from '../../src/target/boards.ts';
 import { withHeldBoard } from '../../src/target/provider.ts';
 import { builtinProviders } from '../../src/target/providers/builtin.ts';
+import { runWorkbench, startLabgridLab, type LabgridLab } from '../farm/labgridLab.ts';
 
 const log = (m: string) => process.stderr.write(`[labgrid.int] ${m}\n`);
 const host = hostname();
 const ALICE = { LG_USERNAME: 'wb-alice' };
 const BOB = { LG_USERNAME: 'wb-bob' };
 
-let chroot: LabgridChroot;
-let lgRunner: Runner;
+let lab: LabgridLab;
 let dir: string;
 let coordinator: string;
 let nsPort: number;
@@ -42,65 +39,17 @@ let banner: Server;
 let silent = false;
 /** Its open connections (destroyed in afterAll). */
 const sockets = new Set<Socket>();
-const daemons: { ac: AbortController; done: Promise<unknown> }[] = [];
 const providers = builtinProviders();
 let board: Board;
 
-function freePort(): Promise<number> {
-  return new Promise((res, rej) => {
-    const s = createServer();
-    s.once('error', rej);
-    s.listen(0, '127.0.0.1', () => {
-      const p = (s.address() as { port: number }).port;
-      s.close(() => res(p));
-    });
-  });
-}
-
-/** Runs the real labgrid-client (in the chroot) as `user` on the test's coordinator. */
-function lg(args: string[], env: Record<string, string>): Promise<RunResult> {
-  return lgRunner.run(['labgrid-client', '-x', coordinator, ...args], { env: { LG_HOSTNAME: host, ...env }, allowFailure: true, timeoutMs: 60_000 });
-}
-
-async function showText(): Promise<string> {
-  const r = await lg(['-p', 'wbplace', 'show'], BOB);
-  expect(r.exitCode).toBe(0);
-  return r.stdout;
-}
-
+const lg = (args: string[], env: Record<string, string>) => lab.lg(args, env);
+const showText = () => lab.show(BOB);
 /** labgrid's own line `acquired: ...` of `show`. */
-async function acquiredLine(): Promise<string> {
-  return /^\s*acquired: .*$/m.exec(await showText())![0].trim();
-}
-
-function startDaemon(argv: string[], name: string): void {
-  const ac = new AbortController();
-  const done = new ExecaRunner()
-    .run(chroot.argv(argv, { cwd: '/srv/lg', binds: [{ host: dir, inside: '/srv/lg' }] }), {
-      signal: ac.signal,
-      processGroup: true,
-      allowFailure: true,
-      onStderr: (s) => log(`${name}: ${s.trimEnd().split('\n').slice(-1)[0]}`),
-    })
-    .catch((e: unknown) => e);
-  daemons.push({ ac, done });
-}
-
-async function waitFor(what: string, probe: () => Promise<boolean>, ms = 120_000): Promise<void> {
-  const t0 = Date.now();
-  while (!(await probe())) {
-    if (Date.now() - t0 > ms) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 500));
-  }
-}
+const acquiredLine = () => lab.acquiredLine(BOB);
 
 beforeAll(async () => {
   const t0 = Date.now();
-  chroot = await ensureLabgridChroot({ runner: new ExecaRunner(), log });
-  lgRunner = chroot.runner(new ExecaRunner());
-  log(`labgrid chroot ${chroot.key}: labgrid-client ${chroot.versions['labgrid-client']} (${Date.now() - t0} ms)`);
   dir = mkdtempSync(join(tmpdir(), 'wb-labgrid-'));
-  coordinator = `127.0.0.1:${await freePort()}`;
   // the "board": a TCP server that greets like sshd, on the port the NetworkService names
   banner = createServer((s) => {
     sockets.add(s.on('close', () => sockets.delete(s)));
@@ -108,13 +57,16 @@ beforeAll(async () => {
   });
   await new Promise<void>((r) => banner.listen(0, '127.0.0.1', r));
   nsPort = (banner.address() as { port: number }).port;
-  writeFileSync(join(dir, 'exporter.yaml'), `wbgroup:\n  NetworkService:\n    address: 127.0.0.1\n    username: root\n    port: ${nsPort}\n`);
-  startDaemon(['labgrid-coordinator', '-l', coordinator], 'coordinator');
-  await waitFor('the coordinator', async () => (await lg(['places'], BOB)).exitCode === 0);
-  startDaemon(['labgrid-exporter', '-c', coordinator, '-n', 'wbexp', '/srv/lg/exporter.yaml'], 'exporter');
-  await waitFor('the exported NetworkService', async () => (await lg(['resources'], BOB)).stdout.includes('wbexp/wbgroup/NetworkService'));
-  expect((await lg(['-p', 'wbplace', 'create'], BOB)).exitCode).toBe(0);
-  expect((await lg(['-p', 'wbplace', 'add-match', 'wbexp/wbgroup/*'], BOB)).exitCode).toBe(0);
+  lab = await startLabgridLab({
+    dir,
+    exporter: 'wbexp',
+    group: 'wbgroup',
+    place: 'wbplace',
+    networkService: { address: '127.0.0.1', username: 'root', port: nsPort },
+    admin: BOB,
+    log,
+  });
+  coordinator = lab.coordinator;
   const cfgDir = join(dir, 'config');
   mkdirSync(cfgDir);
   writeFileSync(join(cfgDir, 'boards.toml'), `[board.lgboard]\narch = "amd64"\n[board.lgboard.labgrid]\nplace = "wbplace"\ncoordinator = "${coordinator}"\n`);
@@ -123,9 +75,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  for (const d of daemons) d.ac.abort();
-  await Promise.all(daemons.map((d) => d.done));
-  log('coordinator and exporter stopped');
+  await lab?.stop();
   for (const s of sockets) s.destroy();
   await new Promise((r) => banner?.close(r));
   log('stand-in board closed');
@@ -146,7 +96,7 @@ function standInDeploy(b: Board): Promise<string> {
 describe('labgrid place around board work (real labgrid 26)', () => {
   it('our acquire shows in labgrid as acquired by us; the NetworkService gives host, port and user', async () => {
     expect(await acquiredLine()).toBe('acquired: None');
-    const held = await providers.hold(board, { runner: lgRunner, env: ALICE, log });
+    const held = await providers.hold(board, { runner: lab.runner, env: ALICE, log });
     try {
       const show = await showText();
       expect(/^\s*acquired: .*$/m.exec(show)![0].trim()).toBe(`acquired: ${host}/wb-alice`);
@@ -160,13 +110,13 @@ describe('labgrid place around board work (real labgrid 26)', () => {
   });
 
   it('a deploy-shaped held section: another labgrid user is refused while held, and can acquire after the release', async () => {
-    const greeting = await withHeldBoard(providers, board, { runner: lgRunner, env: ALICE, log }, async (held) => {
+    const greeting = await withHeldBoard(providers, board, { runner: lab.runner, env: ALICE, log }, async (held) => {
       // another labgrid client: labgrid itself refuses
       const other = await lg(['-p', 'wbplace', 'acquire'], BOB);
       expect(other.exitCode).toBe(1);
       expect(other.stderr).toContain(`Place wbplace is already acquired by ${host}/wb-alice`);
       // another workbench user: our clear error naming the place and the holder
-      const e = await providers.hold(board, { runner: lgRunner, env: BOB }).catch((x: unknown) => x);
+      const e = await providers.hold(board, { runner: lab.runner, env: BOB }).catch((x: unknown) => x);
       expect(isWorkbenchError(e, 'E_PLACE_BUSY')).toBe(true);
       expect((e as Error).message).toBe(`labgrid place wbplace on coordinator ${coordinator} is acquired by ${host}/wb-alice; not touching the board`);
       expect(await acquiredLine()).toBe(`acquired: ${host}/wb-alice`);
@@ -182,7 +132,7 @@ describe('labgrid place around board work (real labgrid 26)', () => {
 
   it('released when the held section throws', async () => {
     await expect(
-      withHeldBoard(providers, board, { runner: lgRunner, env: ALICE, log }, async () => {
+      withHeldBoard(providers, board, { runner: lab.runner, env: ALICE, log }, async () => {
         expect(await acquiredLine()).toBe(`acquired: ${host}/wb-alice`);
         throw new Error('deploy failed in the middle');
       }),
@@ -193,15 +143,14 @@ describe('labgrid place around board work (real labgrid 26)', () => {
   describe('through the workbench CLI (labgrid-client on PATH runs the chroot one)', () => {
     let env: NodeJS.ProcessEnv;
     beforeAll(async () => {
-      const bin = join(dir, 'bin');
-      mkdirSync(bin);
       // labgrid-client for the CLI: the chroot's, with the LG_* variables the workbench passes
-      writeFileSync(
-        join(bin, 'labgrid-client'),
-        `#!/bin/sh\nexec ${formatArgv(chroot.argv(['/usr/bin/env']))} LG_USERNAME="$LG_USERNAME" LG_HOSTNAME="$LG_HOSTNAME" labgrid-client "$@"\n`,
-      );
-      chmodSync(join(bin, 'labgrid-client'), 0o755);
-      env = { ...process.env, PATH: `${bin}:${process.env.PATH}`, XDG_CONFIG_HOME: dir, WORKBENCH_STATE_DIR: join(dir, 'state'), LG_USERNAME: 'wb-carol' };
+      env = {
+        ...process.env,
+        PATH: `${lab.clientBin()}:${process.env.PATH}`,
+        XDG_CONFIG_HOME: dir,
+        WORKBENCH_STATE_DIR: join(dir, 'state'),
+        LG_USERNAME: 'wb-carol',
+      };
       mkdirSync(join(dir, 'workbench'));
       writeFileSync(
         join(dir, 'workbench', 'boards.toml'),
@@ -212,20 +161,7 @@ describe('labgrid place around board work (real labgrid 26)', () => {
       await new ExecaRunner().run(['ssh-keygen', '-q', '-t', 'ed25519', '-N', '', '-f', join(dir, 'key')]);
     });
 
-    function cli(
-      args: string[],
-      onStderr?: (s: string, child: ReturnType<typeof spawn>) => void,
-    ): Promise<{ code: number | null; signal: string | null; stderr: string }> {
-      return new Promise((res) => {
-        const child = spawn(process.execPath, [join(projectRoot(), 'harness/bin/workbench.js'), ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-        let stderr = '';
-        child.stderr.on('data', (d: Buffer) => {
-          stderr += d.toString();
-          onStderr?.(stderr, child);
-        });
-        child.on('close', (code, signal) => res({ code, signal, stderr }));
-      });
-    }
+    const cli = (args: string[], onStderr?: Parameters<typeof runWorkbench>[2]) => runWorkbench(args, env, onStderr);
 
     it('`workbench decode --board` acquires the place, fails on the stand-in board, and releases it', async () => {
       const r = await cli(['decode', '--board', 'lgboard', join(dir, 'x.ivf')]);
