@@ -19,6 +19,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #define VDPU381_MODEL_NREGS     320     /* 0x500 bytes of function block */
 
@@ -59,6 +60,14 @@ uint32_t vdpu381_model_run(struct vdpu381_model *m,
 			   const uint32_t regs[VDPU381_MODEL_NREGS],
 			   const struct vdpu381_guest_ram *ram,
 			   char *why, size_t why_len);
+
+/*
+ * Where the model writes one line per disagreement between the driver's
+ * state and the stream during vdpu381_model_run() (e.g. "reg165 golden and
+ * reg164 last name one reference slot (0) but different buffers"); NULL:
+ * nowhere (the default). The model server collects them per job for its log.
+ */
+void vdpu381_model_set_log(struct vdpu381_model *m, FILE *log);
 
 /*
  * The socket protocol between the QEMU device (client) and the model

@@ -23,7 +23,9 @@
  *               and answer ready
  *   --die-after N  test mode: exit when job N arrives, without answering
  *
- * Each job is one line on stderr: job number, STA_INT, microseconds, reason.
+ * Each job is one line on stderr: job number, STA_INT, microseconds, reason;
+ * before it, one line per disagreement the model noted for that job
+ * (vdpu381_model_set_log()): "job N: model: ...".
  */
 
 #define _GNU_SOURCE
@@ -167,6 +169,30 @@ static int map_ram(struct server *s)
 	return 0;
 }
 
+/*
+ * Runs the model on one job, its disagreement notes collected in memory
+ * and logged with the job number (a note is one line).
+ */
+static uint32_t run_model(struct server *s, const struct vdpu381_model_job *job,
+			  char *why, size_t why_len)
+{
+	char *notes = NULL, *line, *save = NULL;
+	size_t notes_len = 0;
+	FILE *f = open_memstream(&notes, &notes_len);
+	uint32_t sta;
+
+	vdpu381_model_set_log(s->model, f);
+	sta = vdpu381_model_run(s->model, job->regs, &s->ram, why, why_len);
+	vdpu381_model_set_log(s->model, NULL);
+	if (f && !fclose(f) && notes) {
+		for (line = strtok_r(notes, "\n", &save); line;
+		     line = strtok_r(NULL, "\n", &save))
+			logf_("job %" PRIu64 ": model: %s", job->job, line);
+	}
+	free(notes);
+	return sta;
+}
+
 /* Serves one connection until QEMU closes it. */
 static void serve(struct server *s, int fd)
 {
@@ -211,8 +237,7 @@ static void serve(struct server *s, int fd)
 						  (uint8_t)s->fill, why,
 						  sizeof(why));
 		} else {
-			sta = vdpu381_model_run(s->model, job.regs, &s->ram,
-						why, sizeof(why));
+			sta = run_model(s, &job, why, sizeof(why));
 		}
 		why[sizeof(why) - 1] = 0;
 		memset(&ans, 0, sizeof(ans));

@@ -10,11 +10,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
-struct vdpu381_model;
-
-/* Where the model writes one line per disagreement between the driver's
- * state and the stream (NULL: nowhere). */
-void vdpu381_model_set_log(struct vdpu381_model *m, FILE *log);
+#include "vdpu381_model.h"	/* vdpu381_model_set_log() */
 
 /*
  * Whether a reference whose guest buffer holds, unchanged, a picture the
