@@ -37,6 +37,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 #include "./vpx_config.h"
 #include "vpx_mem/vpx_mem.h"
@@ -656,6 +659,26 @@ static void hook_ref(void *priv, VP9_COMMON *cm, int i, int slot)
 	cm->ref_frame_map[slot] = idx;
 }
 
+/* One NV12 chroma row: d = u0 v0 u1 v1 ... (n pairs). */
+static void nv12_interleave(uint8_t *d, const uint8_t *u, const uint8_t *v, int n)
+{
+	int j = 0;
+
+#ifdef __SSE2__
+	for (; j + 16 <= n; j += 16) {
+		__m128i a = _mm_loadu_si128((const __m128i *)(u + j));
+		__m128i b = _mm_loadu_si128((const __m128i *)(v + j));
+
+		_mm_storeu_si128((__m128i *)(d + 2 * j), _mm_unpacklo_epi8(a, b));
+		_mm_storeu_si128((__m128i *)(d + 2 * j + 16), _mm_unpackhi_epi8(a, b));
+	}
+#endif
+	for (; j < n; j++) {
+		d[2 * j] = u[j];
+		d[2 * j + 1] = v[j];
+	}
+}
+
 /*
  * The decoded picture -> reg130 (reg018-020 strides, 16-byte units): NV12
  * for 8-bit, NV15 for 10-bit (whole groups of 4 samples: up to 3 past the
@@ -672,7 +695,7 @@ static int write_picture(struct vdpu381_model *m, const VP9_COMMON *cm,
 	const int ten = is_10bit(cm);
 	uint64_t yrow = row_bytes(ten, (uint32_t)w), uvrow = row_bytes(ten, 2 * (uint32_t)cw);
 	uint8_t *y, *uv;
-	int i, j;
+	int i;
 
 	if (r->fbc_e) {
 		fail(m, VDPU381_STA_IRQ | VDPU381_STA_IRQ_RAW | VDPU381_STA_ERROR,
@@ -712,16 +735,9 @@ static int write_picture(struct vdpu381_model *m, const VP9_COMMON *cm,
 #endif
 	for (i = 0; i < h; i++)
 		memcpy(y + (size_t)i * ys, f->y_buffer + (size_t)i * f->y_stride, w);
-	for (i = 0; i < ch; i++) {
-		const uint8_t *u = f->u_buffer + (size_t)i * f->uv_stride;
-		const uint8_t *v = f->v_buffer + (size_t)i * f->uv_stride;
-		uint8_t *d = uv + (size_t)i * uvs;
-
-		for (j = 0; j < cw; j++) {
-			d[2 * j] = u[j];
-			d[2 * j + 1] = v[j];
-		}
-	}
+	for (i = 0; i < ch; i++)
+		nv12_interleave(uv + (size_t)i * uvs, f->u_buffer + (size_t)i * f->uv_stride,
+				f->v_buffer + (size_t)i * f->uv_stride, cw);
 	return 1;
 }
 
