@@ -49,6 +49,8 @@
 #include "vp9/common/vp9_frame_buffers.h"
 #include "vp9/common/vp9_onyxc_int.h"
 #include "vp9/common/vp9_pred_common.h"
+#include "vp9/common/vp9_quant_common.h"
+#include "vp9/common/vp9_seg_common.h"
 #include "vp9/decoder/vp9_decoder.h"
 #include "vp9/decoder/vp9_model_hooks.h"
 
@@ -91,6 +93,11 @@ struct vdpu381_model {
 	struct vdpu381_model_info info;
 	struct fb_shadow shadow[FRAME_BUFFERS];
 	int no_reuse;			/* vdpu381_model_set_reuse(m, 0) */
+
+	/* the previous job's segmentation, as decoded (reg067-075 checks) */
+	int have_prev_seg;
+	struct segmentation prev_seg;
+	int seg_since_intra;		/* segmentation on in a frame since the last intra one */
 };
 
 static void fail(struct vdpu381_model *m, uint32_t sta, const char *fmt, ...)
@@ -259,13 +266,144 @@ static void segmap_write(struct vdpu381_model *m, const VP9_COMMON *cm)
 	size_t stride = (cm->mi_cols + 1) / 2;
 	int x, y;
 
-	if (!p || !cm->current_frame_seg_map)
+	if (!p)
 		return;
 	memset(p, 0, segmap_bytes(cm));
+	/* segmentation off: a map of zeros */
+	if (!cm->seg.enabled || !cm->current_frame_seg_map)
+		return;
 	for (y = 0; y < cm->mi_rows; y++)
 		for (x = 0; x < cm->mi_cols; x++)
 			p[y * stride + x / 2] |= (cm->current_frame_seg_map[y * cm->mi_cols + x] & 0xf)
 						 << ((x & 1) * 4);
+}
+
+/*
+ * Per-segment features as the driver programmed them, reg067-074 (MPP
+ * vdpu34x_vp9d.h reg67_74: segid_frame_qp_delta 9 bits, _loopfilter_value 7
+ * bits, segid_referinfo 2 bits, skip, each with its enable bit;
+ * segid_abs_delta in reg067 only). MPP's hal_vp9d_vdpu34x.c fills them from
+ * ls_info, which it updates only after programming the frame: they are the
+ * previous frame's features, what a frame that codes no segmentation data
+ * (update_data 0) keeps.
+ */
+static void seg_from_regs(const struct vdpu381_vp9_regs *r, struct segmentation *s)
+{
+	int i;
+
+	vp9_clearall_segfeatures(s);
+	s->abs_delta = (uint8_t)r->seg[0].abs_delta;
+	for (i = 0; i < MAX_SEGMENTS; i++) {
+		if (r->seg[i].qp_delta_en) {
+			s->feature_mask[i] |= 1u << SEG_LVL_ALT_Q;
+			s->feature_data[i][SEG_LVL_ALT_Q] = (int16_t)r->seg[i].qp_delta;
+		}
+		if (r->seg[i].lf_en) {
+			s->feature_mask[i] |= 1u << SEG_LVL_ALT_LF;
+			s->feature_data[i][SEG_LVL_ALT_LF] = (int16_t)r->seg[i].lf_value;
+		}
+		if (r->seg[i].ref_en) {
+			s->feature_mask[i] |= 1u << SEG_LVL_REF_FRAME;
+			s->feature_data[i][SEG_LVL_REF_FRAME] = (int16_t)r->seg[i].ref;
+		}
+		if (r->seg[i].skip_en)
+			s->feature_mask[i] |= 1u << SEG_LVL_SKIP;
+	}
+}
+
+/* The segment (or -1) whose enabled features differ; -2: abs_delta (with a q or lf feature). */
+static int seg_features_differ(const struct segmentation *a, const struct segmentation *b)
+{
+	const unsigned int qlf = 1u << SEG_LVL_ALT_Q | 1u << SEG_LVL_ALT_LF;
+	unsigned int any = 0;
+	int i, j;
+
+	for (i = 0; i < MAX_SEGMENTS; i++) {
+		if (a->feature_mask[i] != b->feature_mask[i])
+			return i;
+		for (j = 0; j < SEG_LVL_MAX; j++)
+			if ((a->feature_mask[i] >> j & 1) && a->feature_data[i][j] != b->feature_data[i][j])
+				return i;
+		any |= a->feature_mask[i];
+	}
+	return (any & qlf) && a->abs_delta != b->abs_delta ? -2 : -1;
+}
+
+/* libvpx's setup_segmentation_dequant() (vp9_decodeframe.c, static there). */
+static void seg_dequant(VP9_COMMON *cm)
+{
+	int i;
+
+	for (i = 0; i < MAX_SEGMENTS; i++) {
+		const int q = vp9_get_qindex(&cm->seg, i, cm->base_qindex);
+
+		cm->y_dequant[i][0] = vp9_dc_quant(q, cm->y_dc_delta_q, cm->bit_depth);
+		cm->y_dequant[i][1] = vp9_ac_quant(q, 0, cm->bit_depth);
+		cm->uv_dequant[i][0] = vp9_dc_quant(q, cm->uv_dc_delta_q, cm->bit_depth);
+		cm->uv_dequant[i][1] = vp9_ac_quant(q, cm->uv_ac_delta_q, cm->bit_depth);
+	}
+}
+
+/*
+ * Segmentation from the registers: the features a frame keeps (no
+ * segmentation data in its header) are reg067-074's, and reg075 says
+ * whether there is a previous map (segmentation_enable_lstframe: 0 = no
+ * frame since the last intra one had segmentation, the map is all 0) and
+ * whether this frame writes a new one (segment_id_update; MPP sets it when
+ * the frame updates the map, is intra or error resilient, or the size
+ * changed, and swaps reg168/169 then). Where they differ from the stream's
+ * header and the model's history, a note; the decode follows the registers.
+ */
+static void seg_from_driver(struct vdpu381_model *m, VP9_COMMON *cm, int intra)
+{
+	const struct vdpu381_vp9_regs *r = &m->r;
+	struct segmentation *seg = &cm->seg;
+	struct segmentation regs_seg = *seg;
+	const int past_independent = intra || cm->error_resilient_mode;
+	unsigned int update, since;
+	int d;
+
+	seg_from_regs(r, &regs_seg);
+	if (m->have_prev_seg && (d = seg_features_differ(&regs_seg, &m->prev_seg)) != -1)
+		note(m, "reg%03d segment features differ from the previous frame's", d == -2 ? 67 : 67 + d);
+	if (!past_independent && seg->enabled && !seg->update_data) {
+		if ((d = seg_features_differ(&regs_seg, seg)) != -1)
+			note(m, "reg%03d: the frame keeps its segment features, the driver's differ from the stream's; decoded with the driver's",
+			     d == -2 ? 67 : 67 + d);
+		memcpy(seg->feature_mask, regs_seg.feature_mask, sizeof(seg->feature_mask));
+		memcpy(seg->feature_data, regs_seg.feature_data, sizeof(seg->feature_data));
+		seg->abs_delta = regs_seg.abs_delta;
+		seg_dequant(cm);
+	}
+
+	update = (seg->enabled && seg->update_map) || past_independent ||
+		 cm->width != cm->last_width || cm->height != cm->last_height;
+	if (r->segment_id_update != update)
+		note(m, "reg075 segment_id_update %u, stream %u (segmentation %d update_map %d, intra %d, error resilient %d, size change %d)",
+		     r->segment_id_update, update, seg->enabled, seg->update_map, intra,
+		     cm->error_resilient_mode,
+		     cm->width != cm->last_width || cm->height != cm->last_height);
+	since = intra ? 0 : (unsigned int)m->seg_since_intra;
+	if (m->have_prev_seg && r->seg_en_last != since)
+		note(m, "reg075 segmentation_enable_lstframe %u, stream %u", r->seg_en_last, since);
+	if (r->segment_id_clear)
+		note(m, "reg075 segment_id_clear set (MPP never sets it): not modelled");
+
+	/* the previous map is read when this frame predicts or keeps segment ids */
+	if (!intra && seg->enabled && (!seg->update_map || seg->temporal_update)) {
+		if (r->seg_en_last)
+			segmap_read(m, cm);
+		else if (cm->last_frame_seg_map) {
+			size_t n = (size_t)cm->mi_rows * cm->mi_cols, i, nz = 0;
+
+			for (i = 0; i < n; i++)
+				nz += cm->last_frame_seg_map[i] != 0;
+			if (nz)
+				note(m, "reg075 segmentation_enable_lstframe 0: no previous map, %zu of %zu ids of the stream's are not 0",
+				     nz, n);
+			memset(cm->last_frame_seg_map, 0, n);
+		}
+	}
 }
 
 static int hook_probs(void *priv, VP9_COMMON *cm)
@@ -399,9 +537,7 @@ static int hook_probs(void *priv, VP9_COMMON *cm)
 			note(m, "reg170 colmv = reg131: the frame would read the motion vectors it writes");
 		colmv_read(m, cm);
 	}
-	/* the previous map is read when this frame predicts or keeps segment ids */
-	if (!intra && cm->seg.enabled && (!cm->seg.update_map || cm->seg.temporal_update))
-		segmap_read(m, cm);
+	seg_from_driver(m, cm, intra);
 
 	cm->frame_contexts[cm->frame_context_idx] = last;
 	*cm->fc = m->merged;
@@ -758,8 +894,12 @@ static void hook_done(void *priv, VP9_COMMON *cm, const YV12_BUFFER_CONFIG *f)
 	if (write_picture(m, cm, f, &g))
 		shadow_record(m, cm->new_fb_idx, &g, m->ram->host + (g.addr - m->ram->gpa),
 			      m->ram->host + (g.addr + g.uvoff - m->ram->gpa));
-	if (cm->seg.enabled)
+	/* a new map when the driver says so (MPP swaps reg168/169 then) */
+	if (r->segment_id_update)
 		segmap_write(m, cm);
+	m->prev_seg = cm->seg;
+	m->have_prev_seg = 1;
+	m->seg_since_intra = (intra ? 0 : m->seg_since_intra) || cm->seg.enabled;
 	colmv_write(m, cm, intra);
 
 	p = gpa(m, r->count_base, VDPU381_COUNT_SIZE, "reg167 counts");
