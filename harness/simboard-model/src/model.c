@@ -19,13 +19,18 @@
  * - the adaptation starts from reg162 (libvpx's pre-frame context);
  * - written back: the picture at reg130 (NV12, or NV15 for 10-bit: nv15.h;
  *   strides reg018-020), the counts at reg167, the (adapted when reg103 refresh_en) context at
- *   reg172 when reg103 prob_save_en, the segment map at reg169, the motion
- *   vectors at reg131.
+ *   reg172 when reg103 prob_save_en, the segment map at reg169 when reg075
+ *   segment_id_update, the motion vectors at reg131.
+ * - segmentation: the syntax is the stream's; the features a frame keeps
+ *   (update_data 0) are reg067-074's, whether there is a previous map
+ *   is reg075 segmentation_enable_lstframe (seg_from_driver);
  * - the bit depth is the stream's (profile 2 key and intra-only frames
  *   carry it): no vdpu381 register carries it either, MPP's
  *   hal_vp9d_vdpu34x.c uses BitDepthMinus8Luma only for the strides
  *   (width * bit_depth / 8, aligned) and the RCB sizes;
- * - references are read from reg164-166 (hook_ref), the previous segment
+ * - references are read from reg164-166 (hook_ref; a buffer that still
+ *   holds a picture the model wrote or read is not copied again), the
+ *   previous segment
  *   map from reg168 (segmap_read), the previous frame's motion vectors from
  *   reg170 (colmv_read; the model's own layout, MPP documents only the size);
  * - still libvpx's own state, not the driver's: whether the previous
@@ -593,10 +598,52 @@ static int guest_pic_same(const struct fb_shadow *s, const struct guest_pic *g)
 	       s->uvlen == g->uvlen;
 }
 
+/* Whether an NV12 chroma row holds u0 v0 u1 v1 ... (n pairs). */
+static int nv12_row_equal(const uint8_t *d, const uint8_t *u, const uint8_t *v, int n)
+{
+	int j = 0;
+
+#ifdef __SSE2__
+	for (; j + 16 <= n; j += 16) {
+		__m128i a = _mm_loadu_si128((const __m128i *)(u + j));
+		__m128i b = _mm_loadu_si128((const __m128i *)(v + j));
+		__m128i lo = _mm_cmpeq_epi8(_mm_loadu_si128((const __m128i *)(d + 2 * j)),
+					    _mm_unpacklo_epi8(a, b));
+		__m128i hi = _mm_cmpeq_epi8(_mm_loadu_si128((const __m128i *)(d + 2 * j + 16)),
+					    _mm_unpackhi_epi8(a, b));
+
+		if (_mm_movemask_epi8(_mm_and_si128(lo, hi)) != 0xffff)
+			return 0;
+	}
+#endif
+	for (; j < n; j++)
+		if (d[2 * j] != u[j] || d[2 * j + 1] != v[j])
+			return 0;
+	return 1;
+}
+
+/* Whether the NV12 picture in guest memory (y, uv; g) is the frame buffer's visible picture. */
+static int nv12_equal(const YV12_BUFFER_CONFIG *b, const struct guest_pic *g, const uint8_t *y,
+		      const uint8_t *uv)
+{
+	const uint32_t cw = (g->w + 1) / 2, ch = (g->h + 1) / 2;
+	uint32_t row;
+
+	for (row = 0; row < g->h; row++)
+		if (memcmp(y + (size_t)row * g->ys, b->y_buffer + (size_t)row * b->y_stride, g->w))
+			return 0;
+	for (row = 0; row < ch; row++)
+		if (!nv12_row_equal(uv + (size_t)row * g->uvs, b->u_buffer + (size_t)row * b->uv_stride,
+				    b->v_buffer + (size_t)row * b->uv_stride, (int)cw))
+			return 0;
+	return 1;
+}
+
 /*
  * Frame buffer idx now holds the picture that guest memory holds at g (the
- * model just wrote it there, or just imported it from there): remember the
- * guest bytes.
+ * model just wrote it there, or just imported it from there): remember
+ * where, and for NV15 a copy of the guest bytes (NV12 is compared with the
+ * frame buffer itself).
  */
 static void shadow_record(struct vdpu381_model *m, int idx, const struct guest_pic *g,
 			  const uint8_t *y, const uint8_t *uv)
@@ -605,6 +652,8 @@ static void shadow_record(struct vdpu381_model *m, int idx, const struct guest_p
 	size_t need = g->ylen + g->uvlen;
 
 	s->valid = 0;
+	if (!g->ten)
+		need = 0;
 	if (need > s->cap) {
 		uint8_t *b = realloc(s->bytes, need);
 
@@ -613,8 +662,10 @@ static void shadow_record(struct vdpu381_model *m, int idx, const struct guest_p
 		s->bytes = b;
 		s->cap = need;
 	}
-	memcpy(s->bytes, y, g->ylen);
-	memcpy(s->bytes + g->ylen, uv, g->uvlen);
+	if (g->ten) {
+		memcpy(s->bytes, y, g->ylen);
+		memcpy(s->bytes + g->ylen, uv, g->uvlen);
+	}
 	s->addr = g->addr;
 	s->ys = g->ys;
 	s->uvs = g->uvs;
@@ -630,8 +681,9 @@ static void shadow_record(struct vdpu381_model *m, int idx, const struct guest_p
 
 /*
  * The frame buffer whose picture guest memory still holds at g, or -1: same
- * guest address and geometry as when recorded, the same bytes (the guest may
- * have reused or rewritten the buffer: memcmp), and a frame buffer libvpx
+ * guest address and geometry as when recorded, the same picture (the guest
+ * may have reused or rewritten the buffer: NV12 compared with the frame
+ * buffer's samples, NV15 with the bytes recorded), and a frame buffer libvpx
  * still holds, unchanged since (not released to the pool, not this job's
  * output, the same memory).
  */
@@ -649,7 +701,8 @@ static int shadow_find(struct vdpu381_model *m, const VP9_COMMON *cm, const stru
 		    fbs[idx].buf.y_buffer != s->y_buffer ||
 		    fbs[idx].buf.y_crop_width != (int)g->w || fbs[idx].buf.y_crop_height != (int)g->h)
 			continue;
-		if (!memcmp(s->bytes, y, g->ylen) && !memcmp(s->bytes + g->ylen, uv, g->uvlen))
+		if (g->ten ? !memcmp(s->bytes, y, g->ylen) && !memcmp(s->bytes + g->ylen, uv, g->uvlen)
+			   : nv12_equal(&fbs[idx].buf, g, y, uv))
 			return idx;
 	}
 	return -1;
