@@ -369,7 +369,13 @@ static void seg_from_driver(struct vdpu381_model *m, VP9_COMMON *cm, int intra)
 	int d;
 
 	seg_from_regs(r, &regs_seg);
-	if (m->have_prev_seg && (d = seg_features_differ(&regs_seg, &m->prev_seg)) != -1)
+	/*
+	 * Not on intra frames: they reset the features, and a new stream
+	 * (the server's model decodes one after another) starts with one, the
+	 * driver's state fresh while the model's history is the last stream's.
+	 */
+	if (!intra && m->have_prev_seg &&
+	    (d = seg_features_differ(&regs_seg, &m->prev_seg)) != -1)
 		note(m, "reg%03d segment features differ from the previous frame's", d == -2 ? 67 : 67 + d);
 	if (!past_independent && seg->enabled && !seg->update_data) {
 		if ((d = seg_features_differ(&regs_seg, seg)) != -1)
