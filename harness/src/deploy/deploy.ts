@@ -135,9 +135,14 @@ export async function deployModules(target: Target, board: Board, modules: Modul
         entries,
         reloadAfterRestore: reloadListFor({ replaced: entries }),
       });
+      // Local mirror writes go one after another, and clearing waits for them: a write still in flight
+      // when the deploy finished landed after the clear and left a stale journal (the next deploy then
+      // saw an interrupted operation).
+      let saving: Promise<void> = Promise.resolve();
       const journalFor = (p: DeployPhase) => {
         journal.phase = p;
-        void saveLocalJournal(journal).catch(() => undefined);
+        const snapshot: Journal = { ...journal };
+        saving = saving.then(() => saveLocalJournal(snapshot)).catch(() => undefined);
         return JSON.stringify(journal);
       };
       const markerId = randomBytes(6).toString('hex');
@@ -244,6 +249,7 @@ export async function deployModules(target: Target, board: Board, modules: Modul
         record.durationMs = Date.now() - started;
         journalFor('done');
         await finishRecord(target, record, { releaseLock: lock });
+        await saving;
         await clearLocalJournal(board.name);
         return record;
       } catch (e) {
@@ -264,6 +270,7 @@ export async function deployModules(target: Target, board: Board, modules: Modul
           `deploy ${id} failed: ${err.message}${why.length ? ` (${why.join('; ')})` : ''}; ${replacing ? 'restoring the previous modules' : 'nothing was replaced yet: discarding the backup'}`,
         );
         await opts.onPhase?.('rollback');
+        await saving; // the rollback writes and clears the local journal itself
         try {
           if (replacing) await restoreDeploy(ctx, record, 'failed', log, timeoutMs, { releaseLock: lock });
           else await repairInterrupted(ctx, board.name, log, timeoutMs); // nothing replaced yet: discard the backup and uploads
