@@ -299,6 +299,22 @@ describe.skipIf(process.env.WORKBENCH_SIMBOARD_INT !== '1')(
       expect(summary).toMatch(/[1-9]\d* samples differ/);
     };
 
+    /** Deploys the `tag` build, decodes `vector`: fail, pixels failing at the expected frame, registers naming the field, a diff PNG. */
+    const failsWhereExpected = async (tag: 'golden' | 'seg', vector: string, want: Expectation, registers: RegExp): Promise<VectorRecord> => {
+      await deploy(tag);
+      const art = join(dir, `art-${tag}`);
+      const r = (await decode([vector], art)).get(vector)!;
+      expect(r.verdict.result).toBe('fail');
+      const pixels = check(r, 'pixels');
+      expect(pixels.status).toBe('fail');
+      expect(pixels.detail).toMatch(new RegExp(`first frame ${want.pixelFrame}:`));
+      const regs = check(r, 'registers');
+      expect(regs.status).toBe('fail');
+      expect(regs.detail).toMatch(registers);
+      expectDiffPng(r, art, want.pixelFrame);
+      return r;
+    };
+
     beforeAll(async () => {
       dir = mkdtempSync(join(tmpdir(), 'wb-model-pixels-int-'));
       process.env.WORKBENCH_STATE_DIR = join(dir, 'state');
@@ -363,19 +379,14 @@ describe.skipIf(process.env.WORKBENCH_SIMBOARD_INT !== '1')(
       // Measured on p0-odd-tiny: reg165 first wrong in frame 3 (output 2: golden = the key frame, last = output 1), but no
       // block of it predicts from GOLDEN; the pixels first differ at output 3.
       expect(want.pixelFrame).toBeGreaterThanOrEqual(want.registerFrame);
-      await deploy('golden');
-      const art = join(dir, 'art-golden');
-      const r = (await decode([GOLDEN_VECTOR], art)).get(GOLDEN_VECTOR)!;
-      expect(r.verdict.result).toBe('fail');
-      const pixels = check(r, 'pixels');
-      expect(pixels.status).toBe('fail');
-      expect(pixels.detail).toMatch(new RegExp(`first frame ${want.pixelFrame}:`));
       // The registers check sees the wrong address in the frame where it is first programmed (compared with MPP).
-      const regs = check(r, 'registers');
-      expect(regs.status).toBe('fail');
-      expect(regs.detail).toMatch(new RegExp(`first difference: frame ${want.registerJob} \\(inter, job \\d+\\) reg165 vp9d_addr\\.reg165_ref_golden_base`));
+      const r = await failsWhereExpected(
+        'golden',
+        GOLDEN_VECTOR,
+        want,
+        new RegExp(`first difference: frame ${want.registerJob} \\(inter, job \\d+\\) reg165 vp9d_addr\\.reg165_ref_golden_base`),
+      );
       expect(r.verdict.firstBadFrame).toBe(Math.min(want.registerFrame, want.pixelFrame));
-      expectDiffPng(r, art, want.pixelFrame);
     });
 
     it('one wrong segmentation flag (segment_id_update from temporal_update): fails at the first frame that reads the stale map, with its diff PNG', async () => {
@@ -384,20 +395,13 @@ describe.skipIf(process.env.WORKBENCH_SIMBOARD_INT !== '1')(
         `${SEG_VECTOR}: segment_id_update first wrong in frame ${want.registerJob} (output ${want.registerFrame}), stale reg168 map first read at output ${want.pixelFrame}`,
       );
       // Measured on p0-aq-cyclic-rt (no hidden frames): frame 4 codes its map without temporal prediction, frame 5 predicts from it.
-      await deploy('seg');
-      const art = join(dir, 'art-seg');
-      const r = (await decode([SEG_VECTOR], art)).get(SEG_VECTOR)!;
-      expect(r.verdict.result).toBe('fail');
-      const pixels = check(r, 'pixels');
-      expect(pixels.status).toBe('fail');
-      expect(pixels.detail).toMatch(new RegExp(`first frame ${want.pixelFrame}:`));
-      const regs = check(r, 'registers');
-      expect(regs.status).toBe('fail');
-      expect(regs.detail).toMatch(
+      const r = await failsWhereExpected(
+        'seg',
+        SEG_VECTOR,
+        want,
         new RegExp(`first difference: frame ${want.registerJob} \\(inter, job \\d+\\) reg75 vp9d_param\\.reg75\\.vp9_segment_id_update: MPP 1, series 0`),
       );
       expect(r.verdict.firstBadFrame).toBe(want.registerFrame);
-      expectDiffPng(r, art, want.pixelFrame);
     });
   },
 );
