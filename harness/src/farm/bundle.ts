@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { copyFile, mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
-import { basename, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { z } from 'zod';
 import { sha256File } from '../core/cache.ts';
 import { WorkbenchError } from '../core/errors.ts';
@@ -9,7 +9,7 @@ import { frameBytes, geometryOf } from '../compare/layout.ts';
 import { demuxerFor } from '../decode/plugins.ts';
 import { DEFAULT_MODULE_DIR } from '../target/boards.ts';
 import type { ReferenceSet } from '../vectors/references.ts';
-import { caseNames, DEFAULT_FARM_BOOT, renderJob, PROFILES, type FarmBoot, type JobSpec, type JobVector } from './job.ts';
+import { caseNames, DEFAULT_FARM_BOOT, renderJob, PROFILES, type FarmArtefact, type JobSpec, type JobVector } from './job.ts';
 
 /**
  * A job bundle: everything one LAVA job needs and everything `lava collect`
@@ -100,16 +100,35 @@ export const BundleSchema = z.object({
     .optional(),
   /**
    * farm-rk3588: the boot artefacts under `artefacts/farm/` (Image,
-   * rk3588-rock-5b.dtb, rootfs.tar.xz) with their SHA-256 (checked by LAVA
-   * after the download) and where they came from; a missing one is not in
-   * the bundle and must be served at its URL by other means.
+   * rk3588-rock-5b.dtb, initrd.cpio.gz, rootfs.tar.xz) with their SHA-256
+   * (checked by LAVA after the download) and where they came from; a
+   * missing one is not in the bundle and must be served at its URL by other
+   * means.
    */
   farm: z
     .object({
       source: z.string(),
-      files: z.partialRecord(z.enum(['kernel', 'dtb', 'nfsrootfs']), z.object({ file: z.string(), sha256: z.string() })),
+      files: z.partialRecord(z.enum(['kernel', 'dtb', 'ramdisk', 'nfsrootfs']), z.object({ file: z.string(), sha256: z.string() })),
       /** Where `rootfs.tar.xz` came from (absent in bundles written before it was recorded). */
       rootfs: FarmRootfsOriginSchema.optional(),
+      /** What `initrd.cpio.gz` holds (farm/initramfs.ts): its cache entry, packages, and the modules in it. */
+      initramfs: z
+        .object({
+          cacheEntry: z.string(),
+          packages: z.array(z.string()),
+          /** Modules /init loads by name, and those of the board's device tree (loaded by modalias). */
+          byName: z.array(z.string()),
+          board: z.array(z.string()),
+          /** Every module file in it (relative to /lib/modules/<release>/). */
+          modules: z.array(z.string()),
+        })
+        .optional(),
+      /**
+       * Debian modules the series' modules depend on, in `modules.tar.xz`
+       * next to them at their Debian paths (farm/initramfs.ts
+       * farmModuleDeps): the NFS root has no kernel modules of its own.
+       */
+      moduleDeps: z.object({ source: z.string(), files: z.array(z.object({ file: z.string(), sha256: z.string() })) }).optional(),
     })
     .optional(),
   vectors: z.array(BundleVectorSchema),
@@ -138,8 +157,22 @@ export interface WriteBundleOptions {
   kernelRelease: string;
   modules: BundleModule[];
   kernel?: Bundle['kernel'];
-  /** farm-rk3588: host paths of the boot artefacts to copy into `artefacts/farm/`, their origin, and the root filesystem's. */
-  farmBoot?: { source: string; kernel?: string; dtb?: string; nfsrootfs?: string; rootfs?: FarmRootfsOrigin };
+  /**
+   * farm-rk3588: host paths of the boot artefacts to copy into
+   * `artefacts/farm/`, their origin, the root filesystem's and the
+   * initramfs's; `moduleDeps`: Debian modules to add to `modules.tar.xz`
+   * (host path, board path under `/lib/modules/<release>/`).
+   */
+  farmBoot?: {
+    source: string;
+    kernel?: string;
+    dtb?: string;
+    ramdisk?: string;
+    nfsrootfs?: string;
+    rootfs?: FarmRootfsOrigin;
+    initramfs?: NonNullable<Bundle['farm']>['initramfs'];
+    moduleDeps?: { source: string; files: { src: string; file: string }[] };
+  };
   vectors: { name: string; file: string; features: readonly string[]; references: ReferenceSet }[];
   runner: Runner;
   prompts?: string[];
@@ -180,7 +213,7 @@ export function jobSpecOf(b: Bundle, extra: Pick<WriteBundleOptions, 'prompts' |
     modules: { sha256: b.modulesTarSha256, names: b.modules.map((m) => m.name) },
     vectors,
     ...(b.farm
-      ? { farm: { sha256: Object.fromEntries(Object.entries(b.farm.files).map(([k, f]) => [k, f?.sha256])) as NonNullable<FarmBoot['sha256']> } }
+      ? { farm: { sha256: Object.fromEntries(Object.entries(b.farm.files).map(([k, f]) => [k, f?.sha256])) as Partial<Record<FarmArtefact, string>> } }
       : {}),
     ...(extra.prompts ? { prompts: extra.prompts } : {}),
     ...(extra.tags ? { tags: extra.tags } : {}),
@@ -208,7 +241,25 @@ export async function writeBundle(o: WriteBundleOptions): Promise<{ bundle: Bund
     const stage = join(tmp, 'modules-root');
     await mkdir(join(stage, modDir), { recursive: true });
     for (const m of o.modules) await copyFile(m.path, join(stage, modDir, basename(m.path)));
-    await o.runner.run(['tar', '--owner=0', '--group=0', '--numeric-owner', '-cJf', join(art, 'modules.tar.xz'), '-C', stage, modDir]);
+    const deps = o.farmBoot?.moduleDeps?.files ?? [];
+    for (const d of deps) {
+      if (!d.file.startsWith(`/lib/modules/${o.kernelRelease}/`) || d.file.includes('..'))
+        throw new WorkbenchError('E_INTERNAL', `module dependency ${d.file} is not under /lib/modules/${o.kernelRelease}/`);
+      await mkdir(join(stage, dirname(d.file)), { recursive: true });
+      await copyFile(d.src, join(stage, d.file));
+    }
+    await o.runner.run([
+      'tar',
+      '--owner=0',
+      '--group=0',
+      '--numeric-owner',
+      '-cJf',
+      join(art, 'modules.tar.xz'),
+      '-C',
+      stage,
+      modDir,
+      ...deps.map((d) => d.file.slice(1)),
+    ]);
     await rm(stage, { recursive: true, force: true });
     const cases = caseNames(o.vectors.map((v) => v.name));
     const vectors: BundleVector[] = [];
@@ -231,16 +282,34 @@ export async function writeBundle(o: WriteBundleOptions): Promise<{ bundle: Bund
     }
     let farm: Bundle['farm'];
     if (o.farmBoot) {
-      const names = { kernel: DEFAULT_FARM_BOOT.kernel, dtb: DEFAULT_FARM_BOOT.dtb, nfsrootfs: DEFAULT_FARM_BOOT.nfsrootfs };
+      const names = {
+        kernel: DEFAULT_FARM_BOOT.kernel,
+        dtb: DEFAULT_FARM_BOOT.dtb,
+        ramdisk: DEFAULT_FARM_BOOT.ramdisk,
+        nfsrootfs: DEFAULT_FARM_BOOT.nfsrootfs,
+      };
       const files: NonNullable<Bundle['farm']>['files'] = {};
-      for (const k of ['kernel', 'dtb', 'nfsrootfs'] as const) {
+      for (const k of ['kernel', 'dtb', 'ramdisk', 'nfsrootfs'] as const) {
         const src = o.farmBoot[k];
         if (!src) continue;
         await mkdir(join(art, 'farm'), { recursive: true });
         await copyFile(src, join(art, names[k]));
         files[k] = { file: names[k], sha256: await sha256File(src) };
       }
-      farm = { source: o.farmBoot.source, files, ...(o.farmBoot.nfsrootfs && o.farmBoot.rootfs ? { rootfs: o.farmBoot.rootfs } : {}) };
+      farm = {
+        source: o.farmBoot.source,
+        files,
+        ...(o.farmBoot.nfsrootfs && o.farmBoot.rootfs ? { rootfs: o.farmBoot.rootfs } : {}),
+        ...(o.farmBoot.ramdisk && o.farmBoot.initramfs ? { initramfs: o.farmBoot.initramfs } : {}),
+        ...(deps.length
+          ? {
+              moduleDeps: {
+                source: o.farmBoot.moduleDeps!.source,
+                files: await Promise.all(deps.map(async (d) => ({ file: d.file, sha256: await sha256File(d.src) }))),
+              },
+            }
+          : {}),
+      };
     }
     const ref0 = o.vectors[0]?.references;
     const bundle: Bundle = {

@@ -35,12 +35,21 @@ export interface FarmBoot {
   kernel: string;
   dtb: string;
   nfsrootfs: string;
+  /**
+   * The initramfs (farm/initramfs.ts: a gzip-compressed newc cpio without a
+   * U-Boot header) that loads the network and NFS modules and mounts the
+   * NFS root: Debian's arm64 kernel cannot mount `root=/dev/nfs` by itself.
+   */
+  ramdisk: string;
   /** Login prompt of the root filesystem's console and the shell prompt after login. */
   loginPrompt: string;
   shellPrompt: string;
   /** SHA-256 of each artefact, when known: LAVA checks it after the download (`sha256sum:` of a deploy URL). */
-  sha256?: Partial<Record<'kernel' | 'dtb' | 'nfsrootfs', string>>;
+  sha256?: Partial<Record<FarmArtefact, string>>;
 }
+
+/** The farm boot artefacts a job downloads. */
+export type FarmArtefact = 'kernel' | 'dtb' | 'ramdisk' | 'nfsrootfs';
 
 /** Everything a job needs. */
 export interface JobSpec {
@@ -71,6 +80,7 @@ export const DEFAULT_FARM_BOOT: FarmBoot = {
   kernel: 'farm/Image',
   dtb: 'farm/rk3588-rock-5b.dtb',
   nfsrootfs: 'farm/rootfs.tar.xz',
+  ramdisk: 'farm/initrd.cpio.gz',
   loginPrompt: 'login:',
   shellPrompt: 'root@[^:]*:[^#]*# ',
 };
@@ -116,7 +126,7 @@ export function infraCases(spec: Pick<JobSpec, 'profile'>): string[] {
 }
 
 /** `{sha256sum}` of a farm artefact when its hash is known (lava_common's deploy schema accepts md5sum, sha256sum, sha512sum next to url). */
-function sum(b: FarmBoot, k: 'kernel' | 'dtb' | 'nfsrootfs'): { sha256sum?: string } {
+function sum(b: FarmBoot, k: FarmArtefact): { sha256sum?: string } {
   const h = b.sha256?.[k];
   return h ? { sha256sum: h } : {};
 }
@@ -209,8 +219,16 @@ export function expectedCases(spec: JobSpec): string[] {
  * - `ssh`: `deploy: to: ssh` + `boot: method: ssh` on a self-booting board;
  *   the test step installs the modules with a backup and restores them.
  * - `farm-rk3588`: device type rk3588-rock-5b, `deploy: to: tftp` with the
- *   kernel, dtb, NFS root filesystem and the modules tarball as an overlay,
- *   `boot: method: u-boot, commands: nfs` (a clean boot per job).
+ *   kernel, dtb, the initramfs as `ramdisk`, the NFS root filesystem and the
+ *   modules tarball as an overlay, `boot: method: u-boot, commands: nfs` (a
+ *   clean boot per job). The ramdisk is served without a U-Boot header, so
+ *   the job sets no `header: u-boot` (lava_common's tftp schema: that value
+ *   means "the file has one, strip it"); lava-dispatcher unpacks it, repacks
+ *   it with the same `compression`, and adds the legacy header with
+ *   `mkimage -A arm64 -T ramdisk -C none` because the rk3588-rock-5b device
+ *   type sets no `uboot_ramdisk_format` (base-uboot.jinja2's `add_header`
+ *   default `u-boot`; apply_overlay.py CompressRamdisk), so U-Boot's
+ *   `booti KERNEL RAMDISK DTB` finds the size in the header.
  * @throws WorkbenchError E_LAVA_URL, E_LAVA_NAME, E_USAGE.
  */
 export function renderJob(spec: JobSpec): string {
@@ -256,6 +274,7 @@ export function renderJob(spec: JobSpec): string {
             os: 'debian',
             kernel: { url: url(spec.urlBase, b.kernel), type: 'image', ...sum(b, 'kernel') },
             dtb: { url: url(spec.urlBase, b.dtb), ...sum(b, 'dtb') },
+            ramdisk: { url: url(spec.urlBase, b.ramdisk), compression: 'gz', ...sum(b, 'ramdisk') },
             nfsrootfs: { url: url(spec.urlBase, b.nfsrootfs), compression: 'xz', ...sum(b, 'nfsrootfs') },
             overlays: { modules: { url: url(spec.urlBase, 'modules.tar.xz'), compression: 'xz', format: 'tar', path: '/' } },
           },

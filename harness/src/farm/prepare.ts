@@ -13,6 +13,7 @@ import { DEFAULT_MANIFEST } from '../toolbox/manifest.ts';
 import { generateSuite, loadRecipes } from '../vectors/index.ts';
 import { ensureReferences, type ReferenceSet } from '../vectors/references.ts';
 import { ensureFarmBoot } from './bootArtefacts.ts';
+import { ensureFarmInitramfs, farmModuleDeps } from './initramfs.ts';
 import { writeBundle, type Bundle, type BundleModule, type WriteBundleOptions } from './bundle.ts';
 import type { FarmChroot } from './chroot.ts';
 import type { Profile } from './job.ts';
@@ -57,33 +58,48 @@ export function modeFor(board: Pick<BundleBoard, 'name' | 'driver'>, checks: Vec
   return checks.forBoard(board).verifiesPixels ? 'pixels' : 'visl';
 }
 
+/** The farm boot artefacts plus what {@link prepareBundle} needs to add the series' Debian dependencies to the modules tarball. */
+export type FarmBootArtefacts = NonNullable<WriteBundleOptions['farmBoot']> & {
+  /** The initramfs's Debian module tree (initramfs.ts farmModuleDeps), for the modules overlay. */
+  moduleTree?: { dir: string; kernelRelease: string; packages: string[] };
+};
+
 /**
  * The farm-rk3588 boot artefacts of a bundle ({@link PrepareOptions.farmBoot}):
  * Debian's arm64 Image and ROCK 5B dtb at the locked kernel version
- * (bootArtefacts.ts ensureFarmBoot, downloaded in the farm chroot) and the
- * NFS root filesystem: `rootfs` when given (`--rootfs`), else the one the
- * workbench builds (rootfs.ts ensureFarmRootfs, cached; minutes the
- * first time). Both cached; the bundle records where each came from.
+ * (bootArtefacts.ts ensureFarmBoot, downloaded in the farm chroot), the
+ * initramfs that brings up the network and mounts the NFS root
+ * (initramfs.ts ensureFarmInitramfs: busybox and Debian's modules of the
+ * same kernel, about 35 s the first time) and the NFS root filesystem:
+ * `rootfs` when given (`--rootfs`), else the one the workbench builds
+ * (rootfs.ts ensureFarmRootfs, cached; minutes the first time). All cached;
+ * the bundle records where each came from.
  * @param o.rootfs host path of a root filesystem tarball to use instead of the built one.
- * @throws WorkbenchError E_USAGE (no such `rootfs`), E_FARM_BOOT, E_FARM_ROOTFS, E_NOT_ROOT, E_LOCK_STALE.
+ * @throws WorkbenchError E_USAGE (no such `rootfs`), E_FARM_BOOT, E_FARM_INITRAMFS, E_FARM_ROOTFS, E_NOT_ROOT, E_LOCK_STALE, E_TOOL_MISSING.
  */
 export async function farmBootFor(o: {
   chroot: Pick<FarmChroot, 'exec'>;
   rootfs?: string;
   runner: Runner;
   log: (m: string) => void;
-}): Promise<NonNullable<WriteBundleOptions['farmBoot']>> {
+}): Promise<FarmBootArtefacts> {
   if (o.rootfs && !existsSync(o.rootfs))
     throw new WorkbenchError('E_USAGE', `--rootfs ${o.rootfs}: no such file`, { hint: 'leave --rootfs out to use the root filesystem the workbench builds' });
   const boot = await ensureFarmBoot(o.chroot, { runner: o.runner, log: o.log });
-  const kernel = `Debian ${boot.packages.join(' ')}`;
-  if (o.rootfs)
-    return { source: `${kernel}; NFS root ${o.rootfs}`, kernel: boot.kernel, dtb: boot.dtb, nfsrootfs: o.rootfs, rootfs: { origin: 'file', path: o.rootfs } };
+  const initrd = await ensureFarmInitramfs(o.chroot, { runner: o.runner, dtb: boot.dtb, log: o.log });
+  const kernel = `Debian ${boot.packages.join(' ')}; initramfs farm-initramfs/${initrd.key} (${initrd.packages.join(' ')}, ${initrd.modules.length} modules)`;
+  const common = {
+    kernel: boot.kernel,
+    dtb: boot.dtb,
+    ramdisk: initrd.path,
+    initramfs: { cacheEntry: `farm-initramfs/${initrd.key}`, packages: initrd.packages, byName: initrd.byName, board: initrd.board, modules: initrd.modules },
+    moduleTree: { dir: initrd.moduleTree, kernelRelease: initrd.kernelRelease, packages: initrd.packages },
+  };
+  if (o.rootfs) return { source: `${kernel}; NFS root ${o.rootfs}`, ...common, nfsrootfs: o.rootfs, rootfs: { origin: 'file', path: o.rootfs } };
   const r = await ensureFarmRootfs({ runner: o.runner, log: o.log });
   return {
     source: `${kernel}; NFS root built by the workbench (farm-rootfs/${r.key}: Debian ${r.suite} arm64, ${r.packages.length} packages)`,
-    kernel: boot.kernel,
-    dtb: boot.dtb,
+    ...common,
     nfsrootfs: r.path,
     rootfs: {
       origin: 'workbench',
@@ -115,7 +131,7 @@ export interface PrepareOptions {
   tags?: string[];
   vectorTimeoutS?: number;
   /** farm-rk3588: boot artefacts to put in the bundle ({@link farmBootFor}). */
-  farmBoot?: WriteBundleOptions['farmBoot'];
+  farmBoot?: FarmBootArtefacts;
   runner: Runner;
   log: (m: string) => void;
 }
@@ -144,8 +160,11 @@ export async function jobVectors(
  * Builds a job bundle (farm/bundle.ts): the vectors and their libvpx
  * references, the modules (given, or built from the series for the
  * profile's kernel: amd64 for the ssh profile's vboard, arm64 for
- * farm-rk3588), and the rendered job.
- * @throws WorkbenchError E_NO_VECTORS, E_NO_MODULES, E_BUILD_FAILED, the bundle's errors.
+ * farm-rk3588), and the rendered job. For farm-rk3588 with the
+ * initramfs's module tree ({@link farmBootFor}), the Debian modules the
+ * series' modules depend on go into the modules tarball too (the NFS root
+ * has none), when the modules are built for that kernel.
+ * @throws WorkbenchError E_NO_VECTORS, E_NO_MODULES, E_BUILD_FAILED, E_FARM_INITRAMFS, the bundle's errors.
  */
 export async function prepareBundle(o: PrepareOptions): Promise<{ bundle: Bundle; job: string; references: Map<string, ReferenceSet> }> {
   const vectors = await jobVectors(o);
@@ -186,6 +205,24 @@ export async function prepareBundle(o: PrepareOptions): Promise<{ bundle: Bundle
       },
     };
   }
+  let farmBoot: WriteBundleOptions['farmBoot'];
+  if (o.farmBoot) {
+    const { moduleTree, ...rest } = o.farmBoot;
+    farmBoot = rest;
+    if (moduleTree && o.profile === 'farm-rk3588') {
+      if (moduleTree.kernelRelease === kernelRelease) {
+        const deps = await farmModuleDeps(
+          { moduleTree: moduleTree.dir, kernelRelease, packages: moduleTree.packages },
+          modules.map((m) => m.path),
+          o.runner,
+        );
+        o.log(`modules overlay: ${deps.files.length} Debian modules the series' modules depend on (${deps.source})`);
+        farmBoot = { ...rest, moduleDeps: deps };
+      } else {
+        o.log(`the modules are built for ${kernelRelease}, not the farm kernel ${moduleTree.kernelRelease}: no Debian dependency modules added to the overlay`);
+      }
+    }
+  }
   const suite = vectors[0]?.suite ?? GENERATED_SUITE;
   const { bundle, job } = await writeBundle({
     dir: o.dir,
@@ -200,7 +237,7 @@ export async function prepareBundle(o: PrepareOptions): Promise<{ bundle: Bundle
     kernelRelease,
     modules,
     ...(kernel ? { kernel } : {}),
-    ...(o.farmBoot ? { farmBoot: o.farmBoot } : {}),
+    ...(farmBoot ? { farmBoot } : {}),
     vectors: vectors.map((v) => ({ name: v.name, file: v.file, features: v.features, references: references.get(v.name)! })),
     runner: o.runner,
     ...(o.prompts ? { prompts: o.prompts } : {}),

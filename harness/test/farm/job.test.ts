@@ -63,7 +63,7 @@ describe('renderJob', () => {
     for (const n of d.expected) expect(n).not.toContain('.');
   });
 
-  it('farm-rk3588: rk3588-rock-5b, tftp deploy with kernel, dtb, nfsrootfs and the modules overlay, u-boot nfs boot, no module install in the test', () => {
+  it('farm-rk3588: rk3588-rock-5b, tftp deploy with kernel, dtb, ramdisk, nfsrootfs and the modules overlay, u-boot nfs boot, no module install in the test', () => {
     const job = parse(renderJob(spec({ profile: 'farm-rk3588', driver: 'rkvdec', mode: 'pixels', tags: ['vp9'] }))) as Job;
     expect(job.device_type).toBe('rk3588-rock-5b');
     expect(job.tags).toEqual(['vp9']);
@@ -73,6 +73,10 @@ describe('renderJob', () => {
       os: 'debian',
       kernel: { url: 'http://10.0.2.2:8000/b1/farm/Image', type: 'image' },
       dtb: { url: 'http://10.0.2.2:8000/b1/farm/rk3588-rock-5b.dtb' },
+      // lava_common/schemas/deploy/tftp.py: ramdisk is a url with `compression` one of bz2, gz, xz, zip, zstd and `header`
+      // only "u-boot" (the served file has one to strip); the initramfs has none, and the rk3588-rock-5b device type's
+      // add_header (base-uboot.jinja2 default `u-boot`) makes the dispatcher add it
+      ramdisk: { url: 'http://10.0.2.2:8000/b1/farm/initrd.cpio.gz', compression: 'gz' },
       nfsrootfs: { url: 'http://10.0.2.2:8000/b1/farm/rootfs.tar.xz', compression: 'xz' },
       overlays: { modules: { url: 'http://10.0.2.2:8000/b1/modules.tar.xz', compression: 'xz', format: 'tar', path: '/' } },
     });
@@ -83,11 +87,12 @@ describe('renderJob', () => {
   });
 
   it('farm-rk3588: each boot artefact with a known SHA-256 carries sha256sum (LAVA checks it after the download)', () => {
-    const sha = { kernel: '1'.repeat(64), dtb: '2'.repeat(64) };
+    const sha = { kernel: '1'.repeat(64), dtb: '2'.repeat(64), ramdisk: '3'.repeat(64) };
     const job = parse(renderJob(spec({ profile: 'farm-rk3588', driver: 'rkvdec', mode: 'pixels', farm: { sha256: sha } }))) as Job;
     expect(job.actions[0]!.deploy).toMatchObject({
       kernel: { url: 'http://10.0.2.2:8000/b1/farm/Image', type: 'image', sha256sum: sha.kernel },
       dtb: { url: 'http://10.0.2.2:8000/b1/farm/rk3588-rock-5b.dtb', sha256sum: sha.dtb },
+      ramdisk: { url: 'http://10.0.2.2:8000/b1/farm/initrd.cpio.gz', compression: 'gz', sha256sum: sha.ramdisk },
       nfsrootfs: { url: 'http://10.0.2.2:8000/b1/farm/rootfs.tar.xz', compression: 'xz' },
     });
     expect((job.actions[0]!.deploy as { nfsrootfs: object }).nfsrootfs).not.toHaveProperty('sha256sum');
