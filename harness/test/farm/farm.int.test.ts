@@ -128,6 +128,9 @@ describe('LAVA devices and job validation (real lava-dispatcher)', () => {
     const boot = await ensureFarmBoot(chroot, { runner, log });
     const rootfs = join(work, 'rootfs.tar.xz');
     writeFileSync(rootfs, 'stand-in\n');
+    // validation downloads the ramdisk but does not unpack it (initramfs.int.test.ts validates a bundle with the built one)
+    const ramdisk = join(work, 'initrd.cpio.gz');
+    writeFileSync(ramdisk, 'stand-in\n');
     const { bundle: farmBundle } = await prepareBundle({
       dir: farmDir,
       profile: 'farm-rk3588',
@@ -135,7 +138,7 @@ describe('LAVA devices and job validation (real lava-dispatcher)', () => {
       board: bundleBoard(providers, 'rk3588-rock-5b'),
       glob: 'p0-odd-tiny',
       modules: [visl],
-      farmBoot: { source: boot.packages.join(' '), kernel: boot.kernel, dtb: boot.dtb, nfsrootfs: rootfs },
+      farmBoot: { source: boot.packages.join(' '), kernel: boot.kernel, dtb: boot.dtb, ramdisk, nfsrootfs: rootfs },
       runner,
       log,
     });
