@@ -39,6 +39,12 @@ export const HOST_TOOLS: readonly HostTool[] = [
   { bin: 'chromium', pkg: 'chromium', why: 'opens index.html headless in the report tests (screenshot, console errors)', testOnly: true },
   { bin: 'shellcheck', pkg: 'shellcheck', why: 'checks the remote shell scripts (*.sh) in CI (`npm run shellcheck`)', testOnly: true },
   { bin: 'readelf', pkg: 'binutils', why: "checks the farm NFS root's arm64 programs and their libraries (tests)", testOnly: true },
+  {
+    bin: 'ganesha.nfsd',
+    pkg: 'nfs-ganesha-vfs',
+    why: 'userspace NFS server for the farm initramfs boot test (the host kernel may have no nfsd; the package depends on nfs-ganesha)',
+    testOnly: true,
+  },
 ];
 
 /** The host tools `workbench iterate` needs on the vboard path (everything but test-only tools). */

@@ -32,7 +32,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ExecaRunner } from '../../src/core/runner.ts';
-import { which } from '../../src/core/hostTools.ts';
+import { requireTools } from '../../src/core/hostTools.ts';
 import { ensureFarmBoot, type FarmBootArtefacts } from '../../src/farm/bootArtefacts.ts';
 import { ensureFarmChroot, type FarmChroot } from '../../src/farm/chroot.ts';
 import { ensureFarmInitramfs, type FarmInitramfs } from '../../src/farm/initramfs.ts';
@@ -178,7 +178,7 @@ describe('boot (simboard QEMU, NFS root from nfs-ganesha)', () => {
   it.runIf(process.env.WORKBENCH_SIMBOARD_INT === '1')(
     "loads its modules, gets a DHCP lease, mounts the NFS root LAVA's command line names and reaches the root filesystem's login prompt; an unexported path ends in /init's rescue shell",
     async () => {
-      if (!which('ganesha.nfsd')) throw new Error('nfs-ganesha is not installed: apt-get install nfs-ganesha nfs-ganesha-vfs');
+      requireTools(['ganesha.nfsd']); // E_TOOL_MISSING names `workbench doctor --fix` (nfs-ganesha-vfs, test-only)
       const [qemu, rootfs] = await Promise.all([ensureSimboardQemu({ runner, log }), ensureFarmRootfs({ runner, log })]);
       const exp = join(work, 'export');
       mkdirSync(exp);
