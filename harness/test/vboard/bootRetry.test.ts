@@ -19,8 +19,17 @@ function fakeQemu(pidFile: string): ChildProcess {
   return c;
 }
 
-async function until(cond: () => boolean): Promise<void> {
-  for (let i = 0; i < 100 && !cond(); i++) await new Promise((r) => setTimeout(r, 20));
+/**
+ * Waits (20 ms steps, up to 15 s) for `cond`; throws when it never holds, so
+ * a slow spawn under load fails here with its reason, not later as a wrong
+ * isOurQemu (2 s were too short while a parallel test run loaded both cores).
+ */
+async function until(cond: () => boolean, what = 'the fake QEMU to run'): Promise<void> {
+  const end = Date.now() + 15_000;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error(`waited 15 s for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
 }
 
 describe('a guest that hangs in early boot', () => {
