@@ -16,14 +16,15 @@
  *   dependencies (v4l2-mem2mem, videobuf2-dma-contig, v4l2-vp9: the
  *   `depends=` of Debian's own rockchip-vdec, read by the host's modinfo).
  * With WORKBENCH_SIMBOARD_INT=1 (needs the simboard's QEMU, built once, and
- * nfs-ganesha with its VFS backend on the host: `apt-get install nfs-ganesha
- * nfs-ganesha-vfs`) it also boots: Debian's arm64 Image with this initramfs
+ * nfs-ganesha with its VFS backend on the host: `workbench doctor --fix`
+ * installs nfs-ganesha-vfs) it also boots: Debian's arm64 Image with this initramfs
  * in the simboard's QEMU (virt, virtio-net on QEMU's user network), the farm
- * root filesystem exported by nfs-ganesha (NFSv4 on a free port of
- * 127.0.0.1, the guest's 10.0.2.2) with the kernel command line LAVA's
- * rk3588-rock-5b nfs commands write (with the port), up to the root
- * filesystem's `farm-rk3588 login:`; and with a path the server does not
- * export, up to /init's error and its rescue shell.
+ * root filesystem exported by nfs-ganesha (NFSv3 and NFSv4 on free ports
+ * of 127.0.0.1, the guest's 10.0.2.2) with the kernel command line LAVA's
+ * rk3588-rock-5b nfs commands write (with the ports), up to the root
+ * filesystem's `farm-rk3588 login:`, once over NFSv4 and once with no
+ * version named (as LAVA writes it: /init mounts NFSv3); and with a path
+ * the server does not export, up to /init's error and its rescue shell.
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -184,22 +185,46 @@ describe('boot (simboard QEMU, NFS root from nfs-ganesha)', () => {
       mkdirSync(exp);
       execFileSync('tar', ['-xJf', rootfs.path, '-C', exp]);
       const port = await freePort();
+      const mountPort = await freePort();
       const gdir = join(work, 'ganesha');
       mkdirSync(gdir);
-      // NFSv4 only (no rpcbind, no NLM); QEMU's user network reaches it from 127.0.0.1 with unprivileged source ports
+      // NFSv3 (ganesha must register it with rpcbind; the guest names both ports) and NFSv4; no NLM (/init mounts with nolock);
+      // QEMU's user network reaches it from 127.0.0.1 with unprivileged source ports. rpcbind, ganesha and QEMU run in a
+      // network namespace of their own, so rpcbind's port 111 and the server never show on the host's network.
+      const ns = `wb-initramfs-${process.pid}`;
+      execFileSync('ip', ['netns', 'add', ns]);
+      const inNs = (argv: string[]): string[] => ['ip', 'netns', 'exec', ns, ...argv];
+      try {
+        execFileSync('ip', ['-n', ns, 'link', 'set', 'lo', 'up']);
+      } catch (e) {
+        execFileSync('ip', ['netns', 'delete', ns]);
+        throw e;
+      }
+      const rpcbind = spawn('ip', inNs(['rpcbind', '-f', '-w']).slice(1), { stdio: 'ignore' });
       writeFileSync(
         join(gdir, 'ganesha.conf'),
         [
-          `NFS_CORE_PARAM { Protocols = 4; NFS_Port = ${port}; Bind_addr = 127.0.0.1; Enable_NLM = false; Enable_RQUOTA = false; Enable_UDP = false; }`,
+          `NFS_CORE_PARAM { Protocols = 3, 4; NFS_Port = ${port}; MNT_Port = ${mountPort}; Enable_NLM = false; Enable_RQUOTA = false; Enable_UDP = false; }`,
           'NFSV4 { Graceless = true; RecoveryBackend = fs; Allow_Numeric_Owners = true; Only_Numeric_Owners = true; }',
           'NFS_KRB5 { Active_krb5 = false; }',
-          `EXPORT { Export_Id = 1; Path = ${exp}; Pseudo = /export; Access_Type = RW; Squash = No_Root_Squash; Protocols = 4; Transports = TCP; SecType = sys; PrivilegedPort = false; FSAL { Name = VFS; } }`,
+          `EXPORT { Export_Id = 1; Path = ${exp}; Pseudo = /export; Access_Type = RW; Squash = No_Root_Squash; Protocols = 3, 4; Transports = TCP; SecType = sys; PrivilegedPort = false; FSAL { Name = VFS; } }`,
           'LOG { Default_Log_Level = EVENT; }',
         ].join('\n') + '\n',
       );
       const ganesha = spawn(
-        'ganesha.nfsd',
-        ['-F', '-f', join(gdir, 'ganesha.conf'), '-L', join(gdir, 'ganesha.log'), '-p', join(gdir, 'ganesha.pid'), '-N', 'NIV_EVENT'],
+        'ip',
+        inNs([
+          'ganesha.nfsd',
+          '-F',
+          '-f',
+          join(gdir, 'ganesha.conf'),
+          '-L',
+          join(gdir, 'ganesha.log'),
+          '-p',
+          join(gdir, 'ganesha.pid'),
+          '-N',
+          'NIV_EVENT',
+        ]).slice(1),
         { stdio: 'ignore' },
       );
       const boots: ChildProcess[] = [];
@@ -211,26 +236,29 @@ describe('boot (simboard QEMU, NFS root from nfs-ganesha)', () => {
         )
           await new Promise((r) => setTimeout(r, 200));
         expect(readFileSync(join(gdir, 'ganesha.log'), 'utf8')).toMatch(/NFS SERVER INITIALIZED/);
-        const bootTo = async (nfsroot: string, until: RegExp): Promise<{ out: string; ms: number }> => {
-          // LAVA's rk3588-rock-5b nfs bootargs, with QEMU's console and the server's port
-          const append = `console=ttyAMA0 root=/dev/nfs rw nfsroot=${nfsroot},tcp,hard,vers=4.0,port=${port}  ip=dhcp panic=-1`;
-          const argv = chrootArgv(
-            qemu.root,
-            [
-              qemu.binary,
-              ...['-M', 'virt,gic-version=3', '-cpu', 'max,pauth-impdef=on', '-accel', 'tcg,thread=multi', '-m', '1024', '-smp', '2', '-nodefaults'],
-              ...['-kernel', boot.kernel, '-initrd', initrd.path, '-append', append],
-              ...['-netdev', 'user,id=n0', '-device', 'virtio-net-pci,netdev=n0,romfile='],
-              ...['-display', 'none', '-serial', 'stdio', '-monitor', 'none', '-no-reboot'],
-            ],
-            {
-              pidNamespace: false,
-              binds: [
-                { host: qemu.dir, inside: qemu.dir, readOnly: true },
-                { host: dirname(boot.kernel), inside: dirname(boot.kernel), readOnly: true },
-                { host: dirname(initrd.path), inside: dirname(initrd.path), readOnly: true },
+        // LAVA's rk3588-rock-5b nfs bootargs (base.jinja2: `nfsroot={NFS_SERVER_IP}:{NFSROOTFS},tcp,hard` + extra_nfsroot_args),
+        // with QEMU's console; `extra` carries the server's ports (and a version)
+        const bootTo = async (nfsroot: string, extra: string, until: RegExp): Promise<{ out: string; ms: number }> => {
+          const append = `console=ttyAMA0 root=/dev/nfs rw nfsroot=${nfsroot},tcp,hard${extra}  ip=dhcp panic=-1`;
+          const argv = inNs(
+            chrootArgv(
+              qemu.root,
+              [
+                qemu.binary,
+                ...['-M', 'virt,gic-version=3', '-cpu', 'max,pauth-impdef=on', '-accel', 'tcg,thread=multi', '-m', '1024', '-smp', '2', '-nodefaults'],
+                ...['-kernel', boot.kernel, '-initrd', initrd.path, '-append', append],
+                ...['-netdev', 'user,id=n0', '-device', 'virtio-net-pci,netdev=n0,romfile='],
+                ...['-display', 'none', '-serial', 'stdio', '-monitor', 'none', '-no-reboot'],
               ],
-            },
+              {
+                pidNamespace: false,
+                binds: [
+                  { host: qemu.dir, inside: qemu.dir, readOnly: true },
+                  { host: dirname(boot.kernel), inside: dirname(boot.kernel), readOnly: true },
+                  { host: dirname(initrd.path), inside: dirname(initrd.path), readOnly: true },
+                ],
+              },
+            ),
           );
           const child = spawn(argv[0]!, argv.slice(1), { stdio: ['pipe', 'pipe', 'pipe'] });
           boots.push(child);
@@ -248,7 +276,7 @@ describe('boot (simboard QEMU, NFS root from nfs-ganesha)', () => {
             child.kill('SIGKILL');
           }
         };
-        const good = await bootTo('10.0.2.2:/export', /farm-rk3588 login:/);
+        const good = await bootTo('10.0.2.2:/export', `,vers=4.0,port=${port}`, /farm-rk3588 login:/);
         log(`login prompt over NFS ${(good.ms / 1000).toFixed(1)} s after QEMU start`);
         expect(good.out).toMatch(/wb-initramfs: modules loaded: [^\n]*\bvirtio_net\b[^\n]*\bnfsv4\b/);
         expect(good.out).not.toMatch(/FAILED:/);
@@ -259,7 +287,16 @@ describe('boot (simboard QEMU, NFS root from nfs-ganesha)', () => {
         );
         expect(good.out).toMatch(/wb-initramfs: switching to \/sbin\/init on 10\.0\.2\.2:\/export/);
         expect(good.out).toMatch(/wb-farm-init: kernel \S+-arm64, modules: none; login on ttyAMA0 at 115200 baud/);
-        const bad = await bootTo('10.0.2.2:/not-exported', /wb-initramfs: opening a shell/);
+        // no version in the options, as LAVA writes them: /init mounts NFSv3 (what a LAVA worker's kernel nfsd serves by default)
+        const v3 = await bootTo(`10.0.2.2:${exp}`, `,port=${port},mountport=${mountPort},mountproto=tcp`, /farm-rk3588 login:/);
+        log(`login prompt over NFSv3 ${(v3.ms / 1000).toFixed(1)} s after QEMU start`);
+        expect(v3.out).toMatch(
+          new RegExp(
+            `wb-initramfs: mounting 10\\.0\\.2\\.2:${exp.replace(/[.]/g, '\\.')} on /root \\(nfs, rw,vers=3,tcp,hard,port=${port},mountport=${mountPort},mountproto=tcp,nolock,addr=10\\.0\\.2\\.2\\)`,
+          ),
+        );
+        expect(v3.out).toMatch(/wb-farm-init: kernel \S+-arm64, modules: none; login on ttyAMA0 at 115200 baud/);
+        const bad = await bootTo('10.0.2.2:/not-exported', `,vers=4.0,port=${port}`, /wb-initramfs: opening a shell/);
         log(`rescue shell ${(bad.ms / 1000).toFixed(1)} s after QEMU start`);
         expect(bad.out).toMatch(
           /wb-initramfs: ERROR: mount -t nfs -o rw,tcp,hard,vers=4\.0,port=\d+,nolock,addr=10\.0\.2\.2 10\.0\.2\.2:\/not-exported \/root failed/,
@@ -270,6 +307,9 @@ describe('boot (simboard QEMU, NFS root from nfs-ganesha)', () => {
         ganesha.kill('SIGTERM');
         await new Promise((r) => setTimeout(r, 1000));
         if (ganesha.exitCode === null) ganesha.kill('SIGKILL');
+        rpcbind.kill('SIGKILL');
+        await new Promise((r) => setTimeout(r, 200));
+        execFileSync('ip', ['netns', 'delete', ns]);
       }
     },
   );
