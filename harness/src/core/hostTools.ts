@@ -28,6 +28,11 @@ export const HOST_TOOLS: readonly HostTool[] = [
   { bin: 'mkfs.ext4', pkg: 'e2fsprogs', why: 'vboard disk image' },
   { bin: 'zstd', pkg: 'zstd', why: 'compressed cache entries' },
   { bin: 'xz', pkg: 'xz-utils', why: 'Debian kernel modules are .ko.xz' },
+  {
+    bin: 'depmod',
+    pkg: 'kmod',
+    why: "modules.dep of Debian's arm64 kernel for the simboard image and the farm initramfs (a fresh Debian container may lack kmod)",
+  },
   { bin: 'unshare', pkg: 'util-linux', why: 'runs toolbox commands with their own /proc' },
   { bin: 'ssh-keygen', pkg: 'openssh-client', why: 'vboard SSH keys' },
   { bin: 'ssh', pkg: 'openssh-client', why: '`workbench vboard ssh` (interactive session)' },

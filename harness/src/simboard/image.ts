@@ -3,7 +3,7 @@ import { readFile, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ensureEntry } from '../core/cache.ts';
 import { WorkbenchError } from '../core/errors.ts';
-import { requireTools, which } from '../core/hostTools.ts';
+import { requireTools } from '../core/hostTools.ts';
 import type { Runner } from '../core/runner.ts';
 import { loadScript, scriptArgv } from '../core/scripts.ts';
 import { arm64Release } from '../kernel/arm64Kernel.ts';
@@ -139,12 +139,7 @@ export async function ensureSimboardImage(opts: {
     await simboardImageInputs(lock),
     async (tmp) => {
       requireRoot('building the simboard image');
-      requireTools(['mmdebstrap', 'mkfs.ext4', 'cpio', 'ssh-keygen']);
-      // Not in HOST_TOOLS (the vboard path does not need it): only the simboard image runs the host's depmod.
-      if (!which('depmod'))
-        throw new WorkbenchError('E_TOOL_MISSING', "the simboard image needs the host's depmod (modules.dep of the arm64 kernel)", {
-          hint: 'apt-get install kmod',
-        });
+      requireTools(['mmdebstrap', 'mkfs.ext4', 'cpio', 'ssh-keygen', 'depmod']);
       const rootfs = join(tmp, 'rootfs');
       await unpackArm64Rootfs(runner, {
         manifest,
