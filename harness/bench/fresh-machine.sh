@@ -52,7 +52,7 @@ test_cmd=$(command_after 'Run the tests:')
 
 # Host-tool packages that can be purged without breaking the machine's own
 # tools (git, python3, openssh-client, coreutils-level packages stay).
-removable="qemu-system-x86 mmdebstrap busybox-static vpx-tools ffmpeg libxml2-utils chromium shellcheck"
+removable="qemu-system-x86 mmdebstrap busybox-static cpio vpx-tools ffmpeg libxml2-utils chromium shellcheck nfs-ganesha-vfs kmod"
 if [ "$remove" = 1 ]; then
   [ "$(id -u)" = 0 ] || { echo "$me: --remove-tools needs root" >&2; exit 2; }
   installed=
