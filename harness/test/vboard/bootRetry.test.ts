@@ -14,6 +14,10 @@ import { isOurQemu } from '../../src/vboard/state.ts';
  * what isOurQemu checks. It prints nothing, as a guest hung in early boot.
  */
 function fakeQemu(pidFile: string): ChildProcess {
+  // The file must exist before tail starts: `tail -f` on a missing file exits
+  // at once, and under load bash reached its exec before this process wrote
+  // the PID (the fake then never ran and `until` below waited out its 15 s).
+  writeFileSync(pidFile, '');
   const c = spawn('bash', ['-c', `exec -a qemu-system-fake tail -f ${pidFile}`], { stdio: 'ignore' });
   writeFileSync(pidFile, `${c.pid}\n`);
   return c;
@@ -21,8 +25,8 @@ function fakeQemu(pidFile: string): ChildProcess {
 
 /**
  * Waits (20 ms steps, up to 15 s) for `cond`; throws when it never holds, so
- * a slow spawn under load fails here with its reason, not later as a wrong
- * isOurQemu (2 s were too short while a parallel test run loaded both cores).
+ * a fake QEMU that did not start fails here with its reason, not later as a
+ * wrong isOurQemu.
  */
 async function until(cond: () => boolean, what = 'the fake QEMU to run'): Promise<void> {
   const end = Date.now() + 15_000;
