@@ -13,7 +13,7 @@ import { arm64KernelPackages, modulesIn } from '../simboard/image.ts';
 import { modinfoDepends } from '../simboard/probe.ts';
 import { scriptHash } from '../simboard/arm64Rootfs.ts';
 import { toolboxIdentity } from '../toolbox/toolbox.ts';
-import { moduleLoadOrder } from '../vboard/image.ts';
+import { moduleLoadOrder, parseModulesDep } from '../vboard/image.ts';
 import type { FarmChroot } from './chroot.ts';
 
 /**
@@ -201,24 +201,6 @@ export function ofAliasModules(modulesAlias: string, compatibles: readonly strin
     out.set(m[2]!, list);
   }
   return new Map([...out].sort(([a], [b]) => a.localeCompare(b)));
-}
-
-/** modules.dep: module path (relative to the release folder) -> paths it depends on. */
-export function parseModulesDep(modulesDep: string): Map<string, string[]> {
-  const deps = new Map<string, string[]>();
-  for (const line of modulesDep.split('\n')) {
-    const i = line.indexOf(':');
-    if (i < 0) continue;
-    deps.set(
-      line.slice(0, i).trim(),
-      line
-        .slice(i + 1)
-        .trim()
-        .split(/\s+/)
-        .filter(Boolean),
-    );
-  }
-  return deps;
 }
 
 /** The module name of a module path (`kernel/fs/nfs/nfsv4.ko.xz` -> `nfsv4`), `-` as `_` (what the kernel and modules.alias call it). */

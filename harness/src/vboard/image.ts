@@ -75,11 +75,11 @@ export interface VboardImage {
 }
 
 /**
- * Load order of `wanted` modules and their dependencies from a
- * `modules.dep` text (`path: dep dep...`), dependencies first.
- * @returns relative module paths (as in modules.dep).
+ * Parses a `modules.dep` text (kmod's format: `path: dep dep...`, one line
+ * per module, paths relative to the release folder).
+ * @returns module path -> the paths it depends on.
  */
-export function moduleLoadOrder(modulesDep: string, wanted: readonly string[]): string[] {
+export function parseModulesDep(modulesDep: string): Map<string, string[]> {
   const deps = new Map<string, string[]>();
   for (const line of modulesDep.split('\n')) {
     const i = line.indexOf(':');
@@ -93,6 +93,16 @@ export function moduleLoadOrder(modulesDep: string, wanted: readonly string[]): 
         .filter(Boolean),
     );
   }
+  return deps;
+}
+
+/**
+ * Load order of `wanted` modules and their dependencies from a
+ * `modules.dep` text (`path: dep dep...`), dependencies first.
+ * @returns relative module paths (as in modules.dep).
+ */
+export function moduleLoadOrder(modulesDep: string, wanted: readonly string[]): string[] {
+  const deps = parseModulesDep(modulesDep);
   const byName = (n: string) =>
     [...deps.keys()].find(
       (p) =>
